@@ -1,0 +1,63 @@
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Serialization;
+using Supervisor.Actors.Session;
+
+namespace Supervisor.Actors.Account;
+
+/// <summary>How a session came to the supervisor.</summary>
+public enum SessionOrigin
+{
+    /// <summary>createSession with a password.</summary>
+    Login,
+
+    /// <summary>createAccount.</summary>
+    AccountCreated,
+
+    /// <summary>An imported session string or SessionData.</summary>
+    Import,
+}
+
+/// <summary>Why a session ended without a logout.</summary>
+public enum SessionEndReason
+{
+    /// <summary>The PDS revoked or rejected the refresh token: a new login is needed.</summary>
+    NeedsLogin,
+
+    /// <summary>The account was taken down.</summary>
+    TakenDown,
+}
+
+/// <summary>An event of one account's journal. Tokens appear only in the events that carry a new pair.</summary>
+public interface IAccountEvent : IJournaled
+{
+    /// <summary>When it happened.</summary>
+    DateTimeOffset At { get; }
+}
+
+/// <summary>The events an account actor journals.</summary>
+public static class AccountEvents
+{
+    /// <summary>A new session (login, account creation or import) replaced whatever the account had.</summary>
+    public sealed record SessionEstablished(SessionOrigin Origin, string Service, SessionGrant Grant, DateTimeOffset At) : IAccountEvent;
+
+    /// <summary>
+    /// A refresh is about to be sent with the current refresh token (journaled before the call, so an actor
+    /// that dies mid-rotation replays the same token within the PDS's grace window after a restart).
+    /// </summary>
+    public sealed record RefreshStarted(string? RefreshTokenId, DateTimeOffset At) : IAccountEvent;
+
+    /// <summary>The PDS rotated the pair.</summary>
+    public sealed record SessionRefreshed(SessionGrant Grant, DateTimeOffset At) : IAccountEvent;
+
+    /// <summary>The PDS ended the session (revoked, invalid or taken down); the tokens are dropped.</summary>
+    public sealed record SessionEnded(SessionEndReason Reason, XrpcError Error, DateTimeOffset At) : IAccountEvent;
+
+    /// <summary>
+    /// A logout was asked for: the session is dropped, and its refresh token is kept only until
+    /// deleteSession has succeeded.
+    /// </summary>
+    public sealed record LogoutRequested(DateTimeOffset At) : IAccountEvent;
+
+    /// <summary>deleteSession succeeded (or the server no longer knows the token): no token is left.</summary>
+    public sealed record SessionDeleted(DateTimeOffset At) : IAccountEvent;
+}

@@ -1,0 +1,39 @@
+using Akka.Actor;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Serialization;
+using Supervisor.Actors.Session;
+using static Supervisor.Actors.Protocol.AccountCommands;
+
+namespace Supervisor.Actors.Account;
+
+/// <summary>The supervisor hands a new session to the account's actor (after a login, an account creation or an import).</summary>
+public sealed record AdoptSession(SessionGrant Grant, string Service, SessionOrigin Origin, bool Validate);
+
+/// <summary>An account tells its parent its status after every change (for listings and the handle index).</summary>
+public sealed record AccountStatusChanged(AccountStatus Status);
+
+/// <summary>A snapshot of one account's journaled state.</summary>
+public sealed record AccountSnapshot(AccountState State) : IJournaled;
+
+/// <summary>Messages the account actor sends itself.</summary>
+internal static class AccountSelfMessages
+{
+    public sealed record RequestAnswered(CallXrpc Call, IActorRef ReplyTo, long Generation, bool Retried, XrpcResponse Answer);
+
+    public sealed record RetryCall(CallXrpc Call, IActorRef ReplyTo);
+
+    public sealed record RefreshAnswered(XrpcResponse Answer);
+
+    public sealed record DeleteAnswered(XrpcResponse Answer, IActorRef? ReplyTo);
+
+    public sealed record RefreshDue
+    {
+        public static readonly RefreshDue Instance = new();
+    }
+
+    public sealed record DeleteDue
+    {
+        public static readonly DeleteDue Instance = new();
+    }
+}

@@ -1,0 +1,520 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Supervisor.Actors.Events;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Session;
+using static Supervisor.Actors.Account.AccountEvents;
+using static Supervisor.Actors.Account.AccountSelfMessages;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Account;
+
+/// <summary>
+/// Owns one account's token pair. Every refresh and every request passes through its mailbox, so a
+/// rotation never races: while a refresh is in flight (the <see cref="Refreshing"/> behaviour) requests
+/// wait in the stash and leave with the new token. The rules live in <see cref="AccountRules"/>; this
+/// actor journals, applies, calls the PDS and replies.
+/// </summary>
+public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
+{
+    private const string RefreshTimer = "refresh";
+    private const string DeleteTimer = "delete";
+
+    private readonly AccountDependencies _deps;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<(IActorRef ReplyTo, SessionOrigin? Origin)> _refreshWaiters = new();
+
+    private AccountState _state;
+    private bool _refreshing;
+    private bool _deleting;
+    private int _refreshFailures;
+    private int _deleteFailures;
+    private DateTimeOffset? _retryAt;
+    private XrpcError? _lastError;
+    private DateTimeOffset? _lastActivity;
+    private DateTimeOffset? _refreshAt;
+    private int _inFlight;
+    private long _generation;
+
+    /// <summary>The journal id of the account with <paramref name="did"/>.</summary>
+    public static string PersistenceIdFor(string did) => "account-" + did;
+
+    /// <summary>Props for the account <paramref name="did"/>.</summary>
+    public static Props Props(string did, AccountDependencies deps) =>
+        Akka.Actor.Props.Create(() => new AccountSessionActor(did, deps));
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Creates the actor of the account <paramref name="did"/>.</summary>
+    public AccountSessionActor(string did, AccountDependencies deps)
+    {
+        _deps = deps;
+        _state = new AccountState(did);
+        PersistenceId = PersistenceIdFor(did);
+
+        Recover<IAccountEvent>(e => _state = AccountRules.Apply(_state, e));
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is AccountSnapshot snapshot) _state = snapshot.State;
+        });
+        Recover<RecoveryCompleted>(_ => OnRecovered());
+        NoSession();
+    }
+
+    private DateTimeOffset Now => _deps.Time.GetUtcNow();
+
+    private AccountSettings Settings => _deps.Settings;
+
+    private void OnRecovered()
+    {
+        if (_state.PendingDeletion is not null) Self.Tell(DeleteDue.Instance);
+        if (_state.Session is not null)
+        {
+            Become(Active);
+            if (_state.RefreshPending)
+            {
+                _log.Info("Account {Did} stopped during a refresh; replaying the refresh", _state.Did);
+                Self.Tell(RefreshDue.Instance);
+            }
+            else
+            {
+                ScheduleRefresh();
+            }
+        }
+        ReportStatus();
+    }
+
+    // ------------------------------------------------------------------ behaviours
+
+    /// <summary>No session (never logged in, logged out, revoked, taken down): calls are answered at once.</summary>
+    private void NoSession()
+    {
+        Command<AdoptSession>(Establish);
+        Command<CallXrpc>(_ => Sender.Tell(Unavailable()));
+        Command<ExportSession>(_ => Sender.Tell(Unavailable()));
+        Command<RefreshNow>(_ => Sender.Tell(new RefreshCompleted(Status())));
+        Command<Logout>(OnLogoutWithoutSession);
+        Command<RefreshDue>(_ => { });
+        Command<RetryCall>(r => r.ReplyTo.Tell(Unavailable()));
+        Command<RequestAnswered>(OnRequestAnswered);
+        Command<RefreshAnswered>(_ => { });
+        Common();
+    }
+
+    /// <summary>A session that serves calls.</summary>
+    private void Active()
+    {
+        Command<AdoptSession>(Establish);
+        Command<CallXrpc>(call => Dispatch(call, Sender));
+        Command<RetryCall>(r => Send(r.Call, r.ReplyTo, retried: true));
+        Command<RequestAnswered>(OnRequestAnswered);
+        Command<RefreshDue>(_ => OnRefreshDue());
+        Command<RefreshNow>(_ =>
+        {
+            _refreshWaiters.Add((Sender, null));
+            StartRefresh("asked for");
+        });
+        Command<ExportSession>(Export);
+        Command<Logout>(StartLogout);
+        Common();
+    }
+
+    /// <summary>A refresh is in flight: everything that would use a token waits in the stash.</summary>
+    private void Refreshing()
+    {
+        Command<RefreshAnswered>(OnRefreshAnswered);
+        Command<RequestAnswered>(OnRequestAnswered);
+        Command<RefreshNow>(_ => _refreshWaiters.Add((Sender, null)));
+        Command<RefreshDue>(_ => { });
+        Common();
+        CommandAny(_ => Stash.Stash());
+    }
+
+    /// <summary>What every behaviour answers the same way.</summary>
+    private void Common()
+    {
+        Command<GetAccountStatus>(_ => Sender.Tell(Status()));
+        Command<DeleteDue>(_ => SendDelete(null));
+        Command<DeleteAnswered>(OnDeleteAnswered);
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            DeleteMessages(s.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+        });
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Account {Did}: snapshot failed", _state.Did));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "Account {Did}: deleting old journal entries failed", _state.Did));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    // ------------------------------------------------------------------ sessions
+
+    private void Establish(AdoptSession adopt)
+    {
+        var replyTo = Sender;
+        PersistAndApply(new SessionEstablished(adopt.Origin, adopt.Service, adopt.Grant, Now), e =>
+        {
+            _generation++;
+            ClearFailures();
+            _log.Info("Account {Did} ({Handle}) has a new session from {Origin} at {Service}", e.Grant.Did, e.Grant.Handle, e.Origin, e.Service);
+            Publish(e.Origin == SessionOrigin.Import ? SessionEventKind.Import : SessionEventKind.Create, null);
+            if (adopt.Validate)
+            {
+                _refreshWaiters.Add((replyTo, adopt.Origin));
+                StartRefresh("resuming an imported session");
+                return;
+            }
+            Become(Active);
+            ScheduleRefresh();
+            replyTo.Tell(new SessionStarted(Status(), adopt.Origin));
+        });
+    }
+
+    private void Export(ExportSession export)
+    {
+        var grant = _state.Session!;
+        var service = _state.Service!;
+        Sender.Tell(new SessionExported(_state.Did, export.Format, export.Format == SessionFormat.Python
+            ? SessionExport.ToSessionString(grant, service)
+            : SessionExport.ToSessionData(grant, service)));
+    }
+
+    // ------------------------------------------------------------------ requests
+
+    private void Dispatch(CallXrpc call, IActorRef replyTo)
+    {
+        var tokens = _state.Tokens!;
+        if (!AccountRules.AccessExpired(tokens, Now, Settings))
+        {
+            Send(call, replyTo, retried: false);
+            return;
+        }
+        if (_retryAt is { } retryAt && retryAt > Now)
+        {
+            replyTo.Tell(Unavailable());
+            return;
+        }
+        Stash.Stash();
+        StartRefresh("the access token has expired");
+    }
+
+    private void Send(CallXrpc call, IActorRef replyTo, bool retried)
+    {
+        var wasIdle = !IsActive();
+        _lastActivity = Now;
+        if (wasIdle) ScheduleRefresh();
+        _inFlight++;
+        var generation = _generation;
+        _deps.Client.SendAsync(_state.Pds!, call.Request, _state.Tokens!.AccessJwt)
+            .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, generation, retried, answer));
+    }
+
+    private void OnRequestAnswered(RequestAnswered a)
+    {
+        _inFlight--;
+        switch (AccountRules.ClassifyRequest(a.Answer))
+        {
+            case RequestOutcome.RefreshAndRetry when !a.Retried && _state.Session is not null:
+                if (_refreshing || a.Generation < _generation)
+                {
+                    Self.Tell(new RetryCall(a.Call, a.ReplyTo));
+                }
+                else if (_retryAt is { } retryAt && retryAt > Now)
+                {
+                    a.ReplyTo.Tell(Unavailable());
+                }
+                else
+                {
+                    StartRefresh("the PDS refused the access token");
+                    Self.Tell(new RetryCall(a.Call, a.ReplyTo));
+                }
+                break;
+            case RequestOutcome.DeliverAndEndTakenDown when _state.Session is not null:
+                a.ReplyTo.Tell(a.Answer);
+                EndSession(SessionEndReason.TakenDown, a.Answer.Error!);
+                break;
+            default:
+                a.ReplyTo.Tell(a.Answer);
+                break;
+        }
+    }
+
+    // ------------------------------------------------------------------ refresh
+
+    private void OnRefreshDue()
+    {
+        if (_refreshAt is { } at && at > Now + TimeSpan.FromSeconds(1))
+        {
+            ScheduleRefresh(at);
+            return;
+        }
+        StartRefresh(_retryAt is null ? "scheduled" : "retrying after a failure");
+    }
+
+    private void StartRefresh(string why)
+    {
+        var tokens = _state.Tokens!;
+        _refreshing = true;
+        _refreshAt = null;
+        Timers.Cancel(RefreshTimer);
+        Become(Refreshing);
+        _log.Debug("Account {Did}: refreshing ({Reason})", _state.Did, why);
+        PersistAndApply(new RefreshStarted(tokens.Refresh.TokenId, Now), _ =>
+            _deps.Client.RefreshSessionAsync(_state.Service!, tokens.RefreshJwt)
+                .PipeTo(Self, success: answer => new RefreshAnswered(answer)));
+    }
+
+    private void OnRefreshAnswered(RefreshAnswered answered)
+    {
+        if (_state.Session is null)
+        {
+            FinishRefresh();
+            return;
+        }
+        switch (AccountRules.ClassifyRefresh(_state.Did, answered.Answer))
+        {
+            case RefreshOutcome.Refreshed r:
+                PersistAndApply(new SessionRefreshed(r.Grant, Now), _ =>
+                {
+                    _generation++;
+                    ClearFailures();
+                    _log.Info("Account {Did} refreshed; access token valid until {AccessExpiresAt}", _state.Did, r.Grant.Tokens.AccessExpiresAt);
+                    Publish(SessionEventKind.Refresh, null);
+                    FinishRefresh();
+                });
+                break;
+            case RefreshOutcome.Ended ended:
+                EndSession(ended.Reason, ended.Error);
+                break;
+            case RefreshOutcome.Transient t:
+                _refreshFailures++;
+                _lastError = t.Error;
+                var delay = AccountRules.Backoff(_refreshFailures, Random.Shared.NextDouble(), Settings);
+                var retryAt = Now + delay;
+                if (t.RetryNotBefore is { } notBefore && notBefore > retryAt) retryAt = notBefore;
+                _retryAt = retryAt;
+                _log.Warning("Account {Did}: refresh failed with {Error} ({Message}); retry at {RetryAt}", _state.Did, t.Error.Error, t.Error.Message, retryAt);
+                Publish(SessionEventKind.UpdateFailure, t.Error);
+                FinishRefresh();
+                break;
+        }
+    }
+
+    private void FinishRefresh()
+    {
+        _refreshing = false;
+        if (_state.Session is null)
+        {
+            Become(NoSession);
+        }
+        else
+        {
+            Become(Active);
+            ScheduleRefresh();
+        }
+        foreach (var (replyTo, origin) in _refreshWaiters)
+        {
+            object reply = origin is { } o
+                ? _state.Session is null
+                    ? new SessionRejected(SessionRejection.SessionRevoked, _lastError ?? new XrpcError("ExpiredToken", "the session is no longer valid"))
+                    : new SessionStarted(Status(), o)
+                : new RefreshCompleted(Status());
+            replyTo.Tell(reply);
+        }
+        _refreshWaiters.Clear();
+        Stash.UnstashAll();
+        ReportStatus();
+    }
+
+    private void EndSession(SessionEndReason reason, XrpcError error)
+    {
+        PersistAndApply(new SessionEnded(reason, error, Now), _ =>
+        {
+            _lastError = error;
+            _log.Warning("Account {Did}: the session has ended ({Reason}: {Error} {Message})", _state.Did, reason, error.Error, error.Message);
+            Timers.Cancel(RefreshTimer);
+            Publish(SessionEventKind.Deleted, error);
+            if (_refreshing)
+            {
+                FinishRefresh();
+            }
+            else
+            {
+                Become(NoSession);
+                ReportStatus();
+            }
+        });
+    }
+
+    private void ScheduleRefresh(DateTimeOffset? at = null)
+    {
+        if (_state.Tokens is not { } tokens) return;
+        var due = at ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings);
+        if (_retryAt is { } retryAt && retryAt > due) due = retryAt;
+        _refreshAt = due;
+        var delay = due - Now;
+        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
+        if (delay > TimeSpan.FromDays(1)) delay = TimeSpan.FromDays(1);
+        Timers.StartSingleTimer(RefreshTimer, RefreshDue.Instance, delay);
+    }
+
+    // ------------------------------------------------------------------ logout
+
+    private void StartLogout(Logout logout)
+    {
+        var replyTo = Sender;
+        PersistAndApply(new LogoutRequested(Now), _ =>
+        {
+            Timers.Cancel(RefreshTimer);
+            _log.Info("Account {Did}: logging out", _state.Did);
+            Become(NoSession);
+            SendDelete(replyTo);
+            ReportStatus();
+        });
+    }
+
+    private void OnLogoutWithoutSession(Logout logout)
+    {
+        if (_state.PendingDeletion is null)
+        {
+            Sender.Tell(new LoggedOut(_state.Did));
+        }
+        else if (_deleting)
+        {
+            Sender.Tell(new LogoutPending(_state.Did, _lastError ?? new XrpcError("LogoutInProgress", "deleteSession is in flight"), Now));
+        }
+        else
+        {
+            SendDelete(Sender);
+        }
+    }
+
+    private void SendDelete(IActorRef? replyTo)
+    {
+        if (_state.PendingDeletion is not { } refreshJwt || _deleting) return;
+        _deleting = true;
+        Timers.Cancel(DeleteTimer);
+        _deps.Client.DeleteSessionAsync(_state.Service!, refreshJwt)
+            .PipeTo(Self, success: answer => new DeleteAnswered(answer, replyTo));
+    }
+
+    private void OnDeleteAnswered(DeleteAnswered answered)
+    {
+        _deleting = false;
+        var answer = answered.Answer;
+        var transient = answer.IsTransportFailure || answer.Status >= 500 || answer.Status == 429
+                        || answer.Error?.Error == XrpcError.InvalidResponse && !answer.IsSuccess;
+        if (!transient)
+        {
+            PersistAndApply(new SessionDeleted(Now), _ =>
+            {
+                _deleteFailures = 0;
+                _log.Info("Account {Did}: logged out", _state.Did);
+                Publish(SessionEventKind.Deleted, answer.IsSuccess ? null : answer.Error);
+                answered.ReplyTo?.Tell(new LoggedOut(_state.Did));
+                ReportStatus();
+            });
+            return;
+        }
+        _deleteFailures++;
+        _lastError = answer.Error;
+        var retryAt = Now + AccountRules.Backoff(_deleteFailures, Random.Shared.NextDouble(), Settings);
+        Timers.StartSingleTimer(DeleteTimer, DeleteDue.Instance, retryAt - Now);
+        _log.Warning("Account {Did}: deleteSession failed with {Error} ({Message}); retry at {RetryAt}", _state.Did, answer.Error!.Error, answer.Error.Message, retryAt);
+        Publish(SessionEventKind.DeleteFailure, answer.Error);
+        answered.ReplyTo?.Tell(new LogoutPending(_state.Did, answer.Error, retryAt));
+        ReportStatus();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void PersistAndApply<TEvent>(TEvent e, Action<TEvent> then) where TEvent : IAccountEvent =>
+        Persist(e, persisted =>
+        {
+            _state = AccountRules.Apply(_state, persisted);
+            if (Settings.SnapshotEvery > 0 && LastSequenceNr % Settings.SnapshotEvery == 0) SaveSnapshot(new AccountSnapshot(_state));
+            then(persisted);
+        });
+
+    /// <inheritdoc />
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "Account {Did}: the journal rejected {EventType}; restarting the account", _state.Did, @event.GetType().Name);
+        Context.Stop(Self);
+    }
+
+    private void ClearFailures()
+    {
+        _refreshFailures = 0;
+        _retryAt = null;
+        _lastError = null;
+    }
+
+    private bool IsActive() => _lastActivity is { } seen && Now - seen <= Settings.ActiveWindow;
+
+    private void Publish(SessionEventKind kind, XrpcError? error)
+    {
+        var carriesSession = kind is SessionEventKind.Create or SessionEventKind.Refresh or SessionEventKind.Import;
+        _deps.Events.Tell(new SessionEvent(kind, _state.Did, _state.Handle, _state.Service, StateName(), error, Now,
+            carriesSession ? _state.Session : null));
+        if (carriesSession || kind == SessionEventKind.UpdateFailure) ReportStatus();
+    }
+
+    private void ReportStatus() => Context.Parent.Tell(new AccountStatusChanged(Status()));
+
+    private AccountUnavailable Unavailable()
+    {
+        var state = StateName();
+        var error = state switch
+        {
+            AccountStateName.Degraded => _lastError ?? new XrpcError("Degraded", "the last refresh failed"),
+            AccountStateName.LoggingOut => new XrpcError("LoggingOut", "the account is logging out"),
+            AccountStateName.LoggedOut => new XrpcError("LoggedOut", "the account has logged out"),
+            AccountStateName.TakenDown => _state.Ended?.Error ?? new XrpcError("AccountTakedown", "the account is taken down"),
+            _ => _state.Ended?.Error ?? new XrpcError("NeedsLogin", "the account has no session: log in again"),
+        };
+        return new AccountUnavailable(_state.Did, state, error, state == AccountStateName.Degraded ? _retryAt : null);
+    }
+
+    private AccountStateName StateName()
+    {
+        if (_state.Session is { } s)
+        {
+            if (_refreshing) return AccountStateName.Refreshing;
+            if (_retryAt is not null) return AccountStateName.Degraded;
+            if (s.Status == "takendown") return AccountStateName.TakenDown;
+            if (!s.Active && s.Status == "deactivated") return AccountStateName.Deactivated;
+            return AccountStateName.Active;
+        }
+        if (_state.PendingDeletion is not null) return AccountStateName.LoggingOut;
+        if (_state.Ended is { } ended) return ended.Reason == SessionEndReason.TakenDown ? AccountStateName.TakenDown : AccountStateName.NeedsLogin;
+        return _state.LoggedOut ? AccountStateName.LoggedOut : AccountStateName.NeedsLogin;
+    }
+
+    private AccountStatus Status()
+    {
+        var tokens = _state.Tokens;
+        return new AccountStatus(
+            _state.Did,
+            _state.Handle,
+            _state.Service,
+            _state.Pds,
+            StateName(),
+            tokens?.Scope,
+            tokens?.AccessExpiresAt,
+            tokens?.RefreshExpiresAt,
+            _state.LastRefreshAt,
+            _state.RefreshCount,
+            _state.LoginCount,
+            _lastError ?? _state.Ended?.Error,
+            _inFlight + (_refreshing ? Math.Max(Stash.Count, 0) : 0));
+    }
+}

@@ -1,0 +1,56 @@
+using Akka.Configuration;
+
+namespace Supervisor.Actors.Account;
+
+/// <summary>
+/// The timing rules of every account, read from the HOCON section <c>supervisor.accounts</c>
+/// (see hocon/supervisor.conf for each key's meaning).
+/// </summary>
+public sealed record AccountSettings
+{
+    /// <summary>How long one call to a PDS may take.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long before the access token's expiry a proactive refresh is due, at most.</summary>
+    public TimeSpan RefreshMargin { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The margin is capped at this fraction of the token's lifetime (for short-lived tokens).</summary>
+    public double RefreshMarginFraction { get; init; } = 0.25;
+
+    /// <summary>How long before the refresh token's expiry an idle account is refreshed to keep it alive.</summary>
+    public TimeSpan KeepAliveMargin { get; init; } = TimeSpan.FromDays(30);
+
+    /// <summary>An account with a request within this window is refreshed before its access token expires; others only for keep-alive.</summary>
+    public TimeSpan ActiveWindow { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary>An access token this close to its expiry counts as expired.</summary>
+    public TimeSpan ExpirySkew { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>First retry delay after a transient failure.</summary>
+    public TimeSpan BackoffMin { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest retry delay after repeated transient failures.</summary>
+    public TimeSpan BackoffMax { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>A snapshot is saved every this many journaled events.</summary>
+    public int SnapshotEvery { get; init; } = 50;
+
+    /// <summary>Reads the settings from a <c>supervisor.accounts</c> config section; missing keys keep the defaults.</summary>
+    public static AccountSettings From(Config? section)
+    {
+        var d = new AccountSettings();
+        if (section is null || section.IsEmpty) return d;
+        return new AccountSettings
+        {
+            RequestTimeout = section.GetTimeSpan("request-timeout", d.RequestTimeout),
+            RefreshMargin = section.GetTimeSpan("refresh-margin", d.RefreshMargin),
+            RefreshMarginFraction = section.GetDouble("refresh-margin-fraction", d.RefreshMarginFraction),
+            KeepAliveMargin = section.GetTimeSpan("keep-alive-margin", d.KeepAliveMargin),
+            ActiveWindow = section.GetTimeSpan("active-window", d.ActiveWindow),
+            ExpirySkew = section.GetTimeSpan("expiry-skew", d.ExpirySkew),
+            BackoffMin = section.GetTimeSpan("backoff-min", d.BackoffMin),
+            BackoffMax = section.GetTimeSpan("backoff-max", d.BackoffMax),
+            SnapshotEvery = section.GetInt("snapshot-every", d.SnapshotEvery),
+        };
+    }
+}

@@ -1,0 +1,260 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Events;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Session;
+using static Supervisor.Actors.Accounts.RegistryEvents;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Accounts;
+
+/// <summary>
+/// The parent of every account actor. It journals which accounts exist (so that all of them come back
+/// after a restart), performs logins and account creations (the password lives only in that call),
+/// routes messages addressed by DID or handle, keeps the latest status of each account for listings,
+/// and restarts an account actor that stopped on a journal failure.
+/// </summary>
+public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
+{
+    /// <summary>The registry's journal id.</summary>
+    public const string RegistryPersistenceId = "account-registry";
+
+    /// <summary>The name the host gives this actor.</summary>
+    public const string Name = "accounts";
+
+    private sealed record LoginAnswered(LoginOutcome Outcome, string Service, SessionOrigin Origin, IActorRef ReplyTo);
+
+    private sealed record RestartAccount(string Did);
+
+    private readonly AccountDependencies _deps;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, string?> _handles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, AccountStatus> _statuses = new(StringComparer.Ordinal);
+    private readonly int _snapshotEvery;
+    private bool _stopping;
+
+    /// <summary>Props for the supervisor; it creates its own event hub.</summary>
+    public static Props Props(PdsClient client, AccountSettings settings, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new AccountsSupervisor(client, settings, time ?? TimeProvider.System));
+
+    /// <inheritdoc />
+    public override string PersistenceId => RegistryPersistenceId;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Creates the supervisor.</summary>
+    public AccountsSupervisor(PdsClient client, AccountSettings settings, TimeProvider time)
+    {
+        var hub = Context.ActorOf(SessionEventHub.Props(), "session-events");
+        _deps = new AccountDependencies(client, settings, hub, time);
+        _snapshotEvery = Math.Max(settings.SnapshotEvery, 1) * 20;
+
+        Recover<AccountRegistered>(Register);
+        Recover<AccountHandleChanged>(ChangeHandle);
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is not RegistrySnapshot snapshot) return;
+            foreach (var entry in snapshot.Accounts) Register(new AccountRegistered(entry.Did, entry.Handle));
+        });
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _log.Info("Account registry recovered: starting {AccountCount} accounts", _handles.Count);
+            foreach (var did in _handles.Keys) StartAccount(did);
+        });
+
+        Command<Login>(OnLogin);
+        Command<CreateAccount>(OnCreateAccount);
+        Command<ImportSession>(OnImport);
+        Command<LoginAnswered>(OnLoginAnswered);
+        Command<ListAccounts>(_ => Sender.Tell(new AccountList(_statuses.Values.OrderBy(s => s.Handle ?? s.Did, StringComparer.Ordinal).ToList())));
+        Command<AccountStatusChanged>(OnStatusChanged);
+        Command<SubscribeSessionEvents>(s => hub.Forward(s));
+        Command<UnsubscribeSessionEvents>(u => hub.Forward(u));
+        Command<Terminated>(OnAccountStopped);
+        Command<RestartAccount>(r => StartAccount(r.Did));
+        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Account registry: snapshot failed"));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(_ => { });
+        Command<IAccountMessage>(Route);
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _stopping = true;
+        base.PostStop();
+    }
+
+    // ------------------------------------------------------------------ sessions
+
+    private void OnLogin(Login login)
+    {
+        if (Invalid(login.Service, out var service)
+            || Missing(login.Identifier, "identifier")
+            || Missing(login.Password, "password"))
+            return;
+        var replyTo = Sender;
+        _log.Info("Login of {Identifier} at {Service}", login.Identifier, service);
+        _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken)
+            .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo));
+    }
+
+    private void OnCreateAccount(CreateAccount create)
+    {
+        if (Invalid(create.Service, out var service)
+            || Missing(create.Handle, "handle")
+            || Missing(create.Email, "email")
+            || Missing(create.Password, "password"))
+            return;
+        var replyTo = Sender;
+        _log.Info("Creating account {Handle} at {Service}", create.Handle, service);
+        _deps.Client.CreateAccountAsync(service, create.Handle.Trim(), create.Email.Trim(), create.Password, create.InviteCode)
+            .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.AccountCreated, replyTo));
+    }
+
+    private void OnImport(ImportSession import)
+    {
+        ImportedSession imported;
+        try
+        {
+            imported = ImportedSession.Parse(import.Session, import.Service);
+        }
+        catch (SessionFormatException e)
+        {
+            Sender.Tell(new SessionRejected(SessionRejection.InvalidSession, new XrpcError("InvalidSession", e.Message)));
+            return;
+        }
+        Adopt(new AdoptSession(imported.Grant, imported.Service, SessionOrigin.Import, import.Validate), Sender);
+    }
+
+    private void OnLoginAnswered(LoginAnswered answered)
+    {
+        switch (answered.Outcome)
+        {
+            case LoginOutcome.Succeeded ok:
+                Adopt(new AdoptSession(ok.Grant, answered.Service, answered.Origin, Validate: false), answered.ReplyTo);
+                break;
+            case LoginOutcome.Rejected no:
+                _log.Info("Login refused at {Service}: {Reason} ({Error})", answered.Service, no.Reason, no.Error.Error);
+                answered.ReplyTo.Tell(new SessionRejected(no.Reason, no.Error, no.RetryNotBefore));
+                break;
+        }
+    }
+
+    private void Adopt(AdoptSession adopt, IActorRef replyTo)
+    {
+        var did = adopt.Grant.Did;
+        if (_handles.ContainsKey(did))
+        {
+            AccountRef(did).Tell(adopt, replyTo);
+            return;
+        }
+        Persist(new AccountRegistered(did, adopt.Grant.Handle), registered =>
+        {
+            Register(registered);
+            StartAccount(did).Tell(adopt, replyTo);
+            MaybeSnapshot();
+        });
+    }
+
+    // ------------------------------------------------------------------ routing
+
+    private void Route(IAccountMessage message)
+    {
+        var did = Resolve(message.AccountId);
+        if (did is null)
+        {
+            Sender.Tell(new AccountNotFound(message.AccountId));
+            return;
+        }
+        AccountRef(did).Forward(message);
+    }
+
+    private string? Resolve(string id)
+    {
+        var key = id.Trim().TrimStart('@');
+        if (_handles.ContainsKey(key)) return key;
+        return _didsByHandle.GetValueOrDefault(key);
+    }
+
+    private IActorRef AccountRef(string did) => StartAccount(did);
+
+    private IActorRef StartAccount(string did)
+    {
+        var existing = Context.Child(ChildName(did));
+        if (!existing.IsNobody()) return existing;
+        var child = Context.ActorOf(AccountSessionActor.Props(did, _deps), ChildName(did));
+        Context.Watch(child);
+        return child;
+    }
+
+    private static string ChildName(string did) => Uri.EscapeDataString(did);
+
+    private void OnAccountStopped(Terminated t)
+    {
+        var did = Uri.UnescapeDataString(t.ActorRef.Path.Name);
+        if (_stopping || !_handles.ContainsKey(did)) return;
+        _log.Warning("Account {Did} stopped unexpectedly; restarting it in 2 s", did);
+        Timers.StartSingleTimer("restart-" + did, new RestartAccount(did), TimeSpan.FromSeconds(2));
+    }
+
+    // ------------------------------------------------------------------ registry
+
+    private void OnStatusChanged(AccountStatusChanged changed)
+    {
+        var status = changed.Status;
+        _statuses[status.Did] = status;
+        if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle)
+        {
+            Persist(new AccountHandleChanged(status.Did, handle), e =>
+            {
+                _log.Info("Account {Did} changed its handle to {Handle}", e.Did, e.Handle);
+                ChangeHandle(e);
+                MaybeSnapshot();
+            });
+        }
+    }
+
+    private void Register(AccountRegistered e)
+    {
+        _handles[e.Did] = e.Handle;
+        if (e.Handle is not null) _didsByHandle[e.Handle] = e.Did;
+    }
+
+    private void ChangeHandle(AccountHandleChanged e)
+    {
+        if (_handles.TryGetValue(e.Did, out var old) && old is not null && _didsByHandle.GetValueOrDefault(old) == e.Did)
+            _didsByHandle.Remove(old);
+        _handles[e.Did] = e.Handle;
+        _didsByHandle[e.Handle] = e.Did;
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (LastSequenceNr % _snapshotEvery != 0) return;
+        SaveSnapshot(new RegistrySnapshot(_handles.Select(h => new RegistryEntry(h.Key, h.Value)).ToList()));
+    }
+
+    // ------------------------------------------------------------------ validation
+
+    private bool Invalid(string? text, out string service)
+    {
+        if (ServiceUrl.TryNormalize(text, out service)) return false;
+        Sender.Tell(new SessionRejected(SessionRejection.InvalidRequest, new XrpcError("InvalidRequest", "'service' is not an absolute http(s) URL")));
+        return true;
+    }
+
+    private bool Missing(string? value, string name)
+    {
+        if (!string.IsNullOrWhiteSpace(value)) return false;
+        Sender.Tell(new SessionRejected(SessionRejection.InvalidRequest, new XrpcError("InvalidRequest", $"'{name}' is required")));
+        return true;
+    }
+}

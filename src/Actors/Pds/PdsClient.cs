@@ -1,0 +1,120 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Supervisor.Actors.Pds;
+
+/// <summary>
+/// The atproto wire client: sends XRPC calls to a service over one shared <see cref="HttpClient"/>. It
+/// never throws for a failed call: every outcome, a network error or timeout included, comes back as an
+/// <see cref="XrpcResponse"/>. Thread-safe; one instance serves every account.
+/// </summary>
+public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout)
+{
+    /// <summary>The largest answer body read; a larger one ends as <see cref="XrpcError.InvalidResponse"/>.</summary>
+    public const int MaxBodyBytes = 16 * 1024 * 1024;
+
+    /// <summary>How long one call may take before it ends as <see cref="XrpcError.Timeout"/>.</summary>
+    public TimeSpan RequestTimeout { get; } = requestTimeout;
+
+    /// <summary>A client with its own HttpClient (pooled connections renewed every few minutes).</summary>
+    public static PdsClient Create(TimeSpan requestTimeout) =>
+        new(new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            ConnectTimeout = requestTimeout,
+            AllowAutoRedirect = false,
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        }, requestTimeout);
+
+    /// <summary>com.atproto.server.createSession. The password is sent and forgotten.</summary>
+    public Task<XrpcResponse> CreateSessionAsync(string service, string identifier, string password, string? authFactorToken, CancellationToken ct = default)
+    {
+        var body = new JsonObject { ["identifier"] = identifier, ["password"] = password };
+        if (!string.IsNullOrEmpty(authFactorToken)) body["authFactorToken"] = authFactorToken;
+        return SendAsync(service, XrpcRequest.Procedure("com.atproto.server.createSession", body.ToJsonString()), null, ct);
+    }
+
+    /// <summary>com.atproto.server.createAccount.</summary>
+    public Task<XrpcResponse> CreateAccountAsync(string service, string handle, string email, string password, string? inviteCode, CancellationToken ct = default)
+    {
+        var body = new JsonObject { ["handle"] = handle, ["email"] = email, ["password"] = password };
+        if (!string.IsNullOrEmpty(inviteCode)) body["inviteCode"] = inviteCode;
+        return SendAsync(service, XrpcRequest.Procedure("com.atproto.server.createAccount", body.ToJsonString()), null, ct);
+    }
+
+    /// <summary>com.atproto.server.refreshSession with the refresh token as Bearer.</summary>
+    public Task<XrpcResponse> RefreshSessionAsync(string service, string refreshJwt, CancellationToken ct = default) =>
+        SendAsync(service, new XrpcRequest("com.atproto.server.refreshSession", XrpcMethodKind.Procedure), refreshJwt, ct);
+
+    /// <summary>com.atproto.server.deleteSession with the refresh token as Bearer.</summary>
+    public Task<XrpcResponse> DeleteSessionAsync(string service, string refreshJwt, CancellationToken ct = default) =>
+        SendAsync(service, new XrpcRequest("com.atproto.server.deleteSession", XrpcMethodKind.Procedure), refreshJwt, ct);
+
+    /// <summary>Sends one XRPC call to <paramref name="baseUrl"/>, with <paramref name="bearer"/> when given.</summary>
+    public async Task<XrpcResponse> SendAsync(string baseUrl, XrpcRequest request, string? bearer, CancellationToken ct = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(RequestTimeout);
+        var host = HostOf(baseUrl);
+        try
+        {
+            using var message = BuildMessage(baseUrl, request, bearer);
+            using var answer = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            var body = await ReadBodyAsync(answer, timeout.Token).ConfigureAwait(false);
+            if (body is null)
+                return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is larger than {MaxBodyBytes} bytes");
+            return XrpcResponse.From((int)answer.StatusCode, body, answer.Content.Headers.ContentType?.MediaType, RateLimitInfo.From(answer.Headers));
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return XrpcResponse.Failed(XrpcError.Timeout, $"no answer from {host} within {RequestTimeout.TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException e)
+        {
+            return XrpcResponse.Failed(XrpcError.NetworkError, $"{host}: {e.HttpRequestError}: {e.InnerException?.Message ?? e.Message}");
+        }
+        catch (IOException e)
+        {
+            return XrpcResponse.Failed(XrpcError.NetworkError, $"{host}: connection lost: {e.Message}");
+        }
+    }
+
+    private static HttpRequestMessage BuildMessage(string baseUrl, XrpcRequest request, string? bearer)
+    {
+        var url = new StringBuilder(baseUrl.TrimEnd('/')).Append("/xrpc/").Append(request.Nsid);
+        if (request.Parameters is { Count: > 0 } parameters)
+        {
+            url.Append('?').AppendJoin('&', parameters.Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value)}"));
+        }
+        var message = new HttpRequestMessage(
+            request.Kind == XrpcMethodKind.Query ? HttpMethod.Get : HttpMethod.Post,
+            new Uri(url.ToString()));
+        if (bearer is not null) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        if (request.Kind == XrpcMethodKind.Procedure && request.Body is not null)
+        {
+            message.Content = new StringContent(request.Body, Encoding.UTF8);
+            message.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(request.ContentType);
+        }
+        return message;
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpResponseMessage answer, CancellationToken ct)
+    {
+        await using var stream = await answer.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static string HostOf(string baseUrl) =>
+        Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) ? uri.Authority : "the service";
+}

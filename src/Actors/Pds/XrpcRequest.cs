@@ -1,0 +1,36 @@
+namespace Supervisor.Actors.Pds;
+
+/// <summary>Whether an XRPC method is a query (GET) or a procedure (POST).</summary>
+public enum XrpcMethodKind
+{
+    /// <summary>GET with parameters in the query string.</summary>
+    Query,
+
+    /// <summary>POST with a body (JSON unless said otherwise).</summary>
+    Procedure,
+}
+
+/// <summary>One XRPC call as a caller describes it: method NSID, kind, query parameters and body.</summary>
+public sealed record XrpcRequest(
+    string Nsid,
+    XrpcMethodKind Kind,
+    IReadOnlyList<KeyValuePair<string, string>>? Parameters = null,
+    string? Body = null,
+    string ContentType = "application/json")
+{
+    /// <summary>A query (GET).</summary>
+    public static XrpcRequest Query(string nsid, params (string Name, string Value)[] parameters) =>
+        new(nsid, XrpcMethodKind.Query, parameters.Select(p => KeyValuePair.Create(p.Name, p.Value)).ToList());
+
+    /// <summary>A procedure (POST) with a JSON body.</summary>
+    public static XrpcRequest Procedure(string nsid, string? jsonBody) => new(nsid, XrpcMethodKind.Procedure, Body: jsonBody);
+
+    /// <summary>True when the NSID looks like one (segments of letters, digits and hyphens, at least three).</summary>
+    public static bool IsValidNsid(string? nsid) =>
+        !string.IsNullOrEmpty(nsid) && nsid.Length <= 317
+        && nsid.Split('.') is { Length: >= 3 } segments
+        && segments.All(s => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
+
+    /// <inheritdoc />
+    public override string ToString() => $"XrpcRequest {{ Nsid = {Nsid}, Kind = {Kind} }}";
+}

@@ -1,0 +1,77 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Supervisor.Actors.Pds;
+
+/// <summary>
+/// A PDS's answer to one XRPC call, or the failure to get one (<see cref="Status"/> 0). Its
+/// <see cref="ToString"/> leaves out the body, which may hold tokens.
+/// </summary>
+public sealed record XrpcResponse(int Status, byte[] Body, string? ContentType, XrpcError? Error, RateLimitInfo? RateLimit = null)
+{
+    /// <summary>True for a 2xx answer.</summary>
+    public bool IsSuccess => Status is >= 200 and < 300;
+
+    /// <summary>True when no HTTP answer came at all (network error, timeout).</summary>
+    public bool IsTransportFailure => Status == 0;
+
+    /// <summary>The body as UTF-8 text.</summary>
+    public string BodyText => Encoding.UTF8.GetString(Body);
+
+    /// <summary>A failure to get an answer.</summary>
+    public static XrpcResponse Failed(string error, string message) => new(0, [], null, new XrpcError(error, message));
+
+    /// <summary>
+    /// Builds a response from an HTTP answer: a JSON error body is read into <see cref="Error"/>; an error
+    /// status without one gets <see cref="XrpcError.InvalidResponse"/>.
+    /// </summary>
+    public static XrpcResponse From(int status, byte[] body, string? contentType, RateLimitInfo? rateLimit)
+    {
+        XrpcError? error = null;
+        if (status is < 200 or >= 300)
+        {
+            error = TryReadError(body) ?? new XrpcError(
+                XrpcError.InvalidResponse,
+                $"HTTP {status} with {(body.Length == 0 ? "an empty body" : contentType ?? "no content type")} instead of a JSON error");
+        }
+        return new XrpcResponse(status, body, contentType, error, rateLimit);
+    }
+
+    /// <summary>Parses the body as JSON, or returns null when it is not JSON (HTML, truncated, empty).</summary>
+    public JsonDocument? TryParseJson()
+    {
+        if (Body.Length == 0) return null;
+        try
+        {
+            return JsonDocument.Parse(Body);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static XrpcError? TryReadError(byte[] body)
+    {
+        if (body.Length == 0 || body[0] != (byte)'{') return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("error", out var name)
+                || name.ValueKind != JsonValueKind.String)
+                return null;
+            var message = root.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            return new XrpcError(name.GetString()!, message ?? "");
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"XrpcResponse {{ Status = {Status}, Error = {Error?.Error}, BodyBytes = {Body.Length} }}";
+}

@@ -1,0 +1,82 @@
+using Supervisor.Actors.Pds;
+
+namespace Supervisor.Actors.Protocol;
+
+/// <summary>A message for one account, addressed by its DID or its handle.</summary>
+public interface IAccountMessage
+{
+    /// <summary>The account's DID or handle.</summary>
+    string AccountId { get; }
+}
+
+/// <summary>The export formats of a session.</summary>
+public enum SessionFormat
+{
+    /// <summary>The Python SDK's session string.</summary>
+    Python,
+
+    /// <summary>lex-password-session SessionData JSON.</summary>
+    Json,
+}
+
+/// <summary>
+/// What other actors (and the HTTP API) send to the accounts supervisor. Each record's ToString leaves
+/// out passwords and tokens.
+/// </summary>
+public static class AccountCommands
+{
+    /// <summary>Log in with createSession. Answered with <see cref="AccountReplies.SessionStarted"/> or <see cref="AccountReplies.SessionRejected"/>.</summary>
+    public sealed record Login(string Service, string Identifier, string Password, string? AuthFactorToken = null)
+    {
+        /// <inheritdoc />
+        public override string ToString() => $"Login {{ Service = {Service}, Identifier = {Identifier}, AuthFactorToken = {(AuthFactorToken is null ? "none" : "given")} }}";
+    }
+
+    /// <summary>Create an account with createAccount and supervise its session.</summary>
+    public sealed record CreateAccount(string Service, string Handle, string Email, string Password, string? InviteCode = null)
+    {
+        /// <inheritdoc />
+        public override string ToString() => $"CreateAccount {{ Service = {Service}, Handle = {Handle} }}";
+    }
+
+    /// <summary>
+    /// Import a session (Python SDK session string or SessionData JSON). With <see cref="Validate"/> the
+    /// session is refreshed at once, as lex-password-session's resume does, so a dead session is reported now.
+    /// </summary>
+    public sealed record ImportSession(string Session, string? Service = null, bool Validate = true)
+    {
+        /// <inheritdoc />
+        public override string ToString() => $"ImportSession {{ Service = {Service}, Validate = {Validate} }}";
+    }
+
+    /// <summary>An authenticated XRPC call made with the account's current access token; answered with the PDS's <see cref="XrpcResponse"/> or <see cref="AccountReplies.AccountUnavailable"/>.</summary>
+    public sealed record CallXrpc(string AccountId, XrpcRequest Request) : IAccountMessage;
+
+    /// <summary>Ask for one account's status.</summary>
+    public sealed record GetAccountStatus(string AccountId) : IAccountMessage;
+
+    /// <summary>Ask for every account's status; answered with <see cref="AccountReplies.AccountList"/>.</summary>
+    public sealed record ListAccounts
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly ListAccounts Instance = new();
+    }
+
+    /// <summary>Export the session with its tokens, in a format other clients read.</summary>
+    public sealed record ExportSession(string AccountId, SessionFormat Format) : IAccountMessage;
+
+    /// <summary>Refresh now, whatever the schedule says (for operators).</summary>
+    public sealed record RefreshNow(string AccountId) : IAccountMessage;
+
+    /// <summary>Log out: deleteSession with the refresh token, retried until it succeeds.</summary>
+    public sealed record Logout(string AccountId) : IAccountMessage;
+
+    /// <summary>
+    /// Subscribe <paramref name="Subscriber"/> to session events of one account (<paramref name="Did"/>) or of
+    /// all (null). Tokens are included only when <paramref name="IncludeTokens"/> is set.
+    /// </summary>
+    public sealed record SubscribeSessionEvents(Akka.Actor.IActorRef Subscriber, string? Did = null, bool IncludeTokens = false);
+
+    /// <summary>Ends every subscription of <paramref name="Subscriber"/>.</summary>
+    public sealed record UnsubscribeSessionEvents(Akka.Actor.IActorRef Subscriber);
+}

@@ -1,0 +1,39 @@
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Pds;
+
+namespace Supervisor.Actors.Protocol;
+
+/// <summary>Answers to <see cref="AccountCommands"/>.</summary>
+public static class AccountReplies
+{
+    /// <summary>A session was created, imported or resumed; the account is supervised.</summary>
+    public sealed record SessionStarted(AccountStatus Status, SessionOrigin Origin);
+
+    /// <summary>No session: why, the server's (or the client's) error, and when a retry makes sense.</summary>
+    public sealed record SessionRejected(SessionRejection Reason, XrpcError Error, DateTimeOffset? RetryNotBefore = null);
+
+    /// <summary>The account cannot serve the call now; says in which state, why, and when to retry.</summary>
+    public sealed record AccountUnavailable(string Did, AccountStateName State, XrpcError Error, DateTimeOffset? RetryNotBefore = null);
+
+    /// <summary>No account with that DID or handle.</summary>
+    public sealed record AccountNotFound(string AccountId);
+
+    /// <summary>Every account's status.</summary>
+    public sealed record AccountList(IReadOnlyList<AccountStatus> Accounts);
+
+    /// <summary>An exported session. The one answer that holds tokens; its ToString does not show them.</summary>
+    public sealed record SessionExported(string Did, SessionFormat Format, string Session)
+    {
+        /// <inheritdoc />
+        public override string ToString() => $"SessionExported {{ Did = {Did}, Format = {Format} }}";
+    }
+
+    /// <summary>The logout is done: deleteSession succeeded and no token is left.</summary>
+    public sealed record LoggedOut(string Did);
+
+    /// <summary>deleteSession failed transiently; it is retried with backoff (also after a restart).</summary>
+    public sealed record LogoutPending(string Did, XrpcError Error, DateTimeOffset RetryAt);
+
+    /// <summary>The refresh asked for with <see cref="AccountCommands.RefreshNow"/> is done (or failed: see the status).</summary>
+    public sealed record RefreshCompleted(AccountStatus Status);
+}

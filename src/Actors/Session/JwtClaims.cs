@@ -1,0 +1,95 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Supervisor.Actors.Session;
+
+/// <summary>
+/// The claims the supervisor reads from an atproto session JWT, without verifying its signature
+/// (only the PDS can do that): type, subject, scope, issue and expiry times, and the refresh token's id.
+/// </summary>
+public sealed record JwtClaims(
+    string? Type,
+    string? Subject,
+    string? Scope,
+    string? Audience,
+    DateTimeOffset? IssuedAt,
+    DateTimeOffset ExpiresAt,
+    string? TokenId)
+{
+    /// <summary>The token's lifetime as issued, when the issue time is known.</summary>
+    public TimeSpan? Lifetime => IssuedAt is { } iat ? ExpiresAt - iat : null;
+
+    /// <summary>
+    /// Reads the header and payload of a compact JWT. Returns null and a reason that never contains
+    /// the token itself when the text is not a JWT with an <c>exp</c> claim.
+    /// </summary>
+    public static JwtClaims? TryRead(string? jwt, out string? problem)
+    {
+        problem = null;
+        if (string.IsNullOrWhiteSpace(jwt))
+        {
+            problem = "is empty";
+            return null;
+        }
+        var parts = jwt.Split('.');
+        if (parts.Length != 3)
+        {
+            problem = $"is not a JWT (expected 3 dot-separated parts, found {parts.Length})";
+            return null;
+        }
+        try
+        {
+            using var header = JsonDocument.Parse(DecodeSegment(parts[0]));
+            using var payload = JsonDocument.Parse(DecodeSegment(parts[1]));
+            if (header.RootElement.ValueKind != JsonValueKind.Object || payload.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                problem = "is not a JWT (header or payload is not a JSON object)";
+                return null;
+            }
+            var claims = payload.RootElement;
+            if (!claims.TryGetProperty("exp", out var exp) || exp.ValueKind != JsonValueKind.Number)
+            {
+                problem = "has no numeric exp claim";
+                return null;
+            }
+            return new JwtClaims(
+                Type: StringOf(header.RootElement, "typ"),
+                Subject: StringOf(claims, "sub"),
+                Scope: StringOf(claims, "scope"),
+                Audience: StringOf(claims, "aud"),
+                IssuedAt: claims.TryGetProperty("iat", out var iat) && iat.ValueKind == JsonValueKind.Number
+                    ? DateTimeOffset.FromUnixTimeSeconds(iat.GetInt64())
+                    : null,
+                ExpiresAt: DateTimeOffset.FromUnixTimeSeconds(exp.GetInt64()),
+                TokenId: StringOf(claims, "jti"));
+        }
+        catch (Exception e) when (e is FormatException or JsonException or ArgumentException or OverflowException)
+        {
+            problem = "is not a JWT (its header or payload is not base64url-encoded JSON)";
+            return null;
+        }
+    }
+
+    private static string? StringOf(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static byte[] DecodeSegment(string segment)
+    {
+        var s = segment.Replace('-', '+').Replace('_', '/');
+        s = (s.Length % 4) switch
+        {
+            2 => s + "==",
+            3 => s + "=",
+            0 => s,
+            _ => throw new FormatException("bad base64url length"),
+        };
+        return Convert.FromBase64String(s);
+    }
+
+    /// <summary>Encodes bytes as unpadded base64url (used by tests and by the fake PDS).</summary>
+    public static string EncodeSegment(byte[] bytes) =>
+        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>Encodes UTF-8 text as unpadded base64url.</summary>
+    public static string EncodeSegment(string text) => EncodeSegment(Encoding.UTF8.GetBytes(text));
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+
+namespace Supervisor.Actors.Session;
+
+/// <summary>
+/// What a PDS hands out when it creates or refreshes a session (createSession, refreshSession,
+/// createAccount output): the token pair, the account's identity and status, and its PDS endpoint
+/// from the DID document when one came with it.
+/// </summary>
+public sealed record SessionGrant(
+    string Did,
+    string Handle,
+    SessionTokens Tokens,
+    string? Email = null,
+    bool? EmailConfirmed = null,
+    bool Active = true,
+    string? Status = null,
+    string? PdsEndpoint = null)
+{
+    /// <summary>
+    /// Reads a session response body. Throws <see cref="SessionFormatException"/> saying which field is
+    /// missing or malformed.
+    /// </summary>
+    public static SessionGrant Parse(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+            throw new SessionFormatException("the session is not a JSON object");
+        var did = RequiredString(body, "did");
+        if (!did.StartsWith("did:", StringComparison.Ordinal))
+            throw new SessionFormatException("'did' is not a DID (it must start with 'did:')");
+        var handle = RequiredString(body, "handle");
+        var tokens = SessionTokens.From(RequiredString(body, "accessJwt"), RequiredString(body, "refreshJwt"));
+        if (tokens.Access.Subject is { } sub && sub != did)
+            throw new SessionFormatException("the access token belongs to another DID than 'did'");
+        return new SessionGrant(
+            did,
+            handle,
+            tokens,
+            Email: OptionalString(body, "email"),
+            EmailConfirmed: body.TryGetProperty("emailConfirmed", out var ec) && ec.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? ec.GetBoolean()
+                : null,
+            Active: !body.TryGetProperty("active", out var active) || active.ValueKind != JsonValueKind.False,
+            Status: OptionalString(body, "status"),
+            PdsEndpoint: body.TryGetProperty("didDoc", out var didDoc) ? DidDocument.PdsEndpoint(didDoc) : null);
+    }
+
+    internal static string RequiredString(JsonElement body, string name)
+    {
+        if (!body.TryGetProperty(name, out var value))
+            throw new SessionFormatException($"'{name}' is missing");
+        if (value.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(value.GetString()))
+            throw new SessionFormatException($"'{name}' is not a non-empty string");
+        return value.GetString()!;
+    }
+
+    internal static string? OptionalString(JsonElement body, string name) =>
+        body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}

@@ -1,0 +1,57 @@
+namespace Supervisor.Actors.Session;
+
+/// <summary>
+/// One account's token pair with the claims read from it. Its <see cref="ToString"/> never shows a token.
+/// </summary>
+public sealed record SessionTokens
+{
+    /// <summary>The access token (at+jwt), sent as Bearer on every authenticated call.</summary>
+    public string AccessJwt { get; }
+
+    /// <summary>The refresh token (refresh+jwt), sent only to refreshSession and deleteSession.</summary>
+    public string RefreshJwt { get; }
+
+    /// <summary>Claims of the access token.</summary>
+    public JwtClaims Access { get; }
+
+    /// <summary>Claims of the refresh token.</summary>
+    public JwtClaims Refresh { get; }
+
+    private SessionTokens(string accessJwt, string refreshJwt, JwtClaims access, JwtClaims refresh)
+    {
+        AccessJwt = accessJwt;
+        RefreshJwt = refreshJwt;
+        Access = access;
+        Refresh = refresh;
+    }
+
+    /// <summary>When the access token expires.</summary>
+    public DateTimeOffset AccessExpiresAt => Access.ExpiresAt;
+
+    /// <summary>When the refresh token expires.</summary>
+    public DateTimeOffset RefreshExpiresAt => Refresh.ExpiresAt;
+
+    /// <summary>The access token's scope, e.g. com.atproto.access or com.atproto.appPass.</summary>
+    public string? Scope => Access.Scope;
+
+    /// <summary>
+    /// Builds a pair from two JWTs, or throws <see cref="SessionFormatException"/> naming which token is
+    /// malformed and why (never quoting it).
+    /// </summary>
+    public static SessionTokens From(string? accessJwt, string? refreshJwt)
+    {
+        var access = JwtClaims.TryRead(accessJwt, out var accessProblem)
+            ?? throw new SessionFormatException($"the access token {accessProblem}");
+        var refresh = JwtClaims.TryRead(refreshJwt, out var refreshProblem)
+            ?? throw new SessionFormatException($"the refresh token {refreshProblem}");
+        if (refresh.Type is not null && refresh.Type != "refresh+jwt")
+            throw new SessionFormatException($"the refresh token has type '{refresh.Type}', expected 'refresh+jwt'");
+        if (access.Type is "refresh+jwt")
+            throw new SessionFormatException("the access token is a refresh token");
+        return new SessionTokens(accessJwt!, refreshJwt!, access, refresh);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"SessionTokens {{ Scope = {Scope}, AccessExpiresAt = {AccessExpiresAt:O}, RefreshExpiresAt = {RefreshExpiresAt:O} }}";
+}

@@ -1,0 +1,46 @@
+using Akka.Configuration;
+using Supervisor.Actors.Account;
+
+namespace Supervisor.Host.Configuration;
+
+/// <summary>The journals the supervisor can run on.</summary>
+public enum JournalKind
+{
+    /// <summary>An embedded SQLite file in the data folder (the default).</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL database (SUPERVISOR_POSTGRES holds the connection string).</summary>
+    Postgres,
+}
+
+/// <summary>Builds the Akka configuration from the HOCON files in <c>hocon/</c> and the environment.</summary>
+public static class SupervisorConfig
+{
+    /// <summary>The folder of the HOCON files shipped beside the executable.</summary>
+    public static string HoconFolder => Path.Combine(AppContext.BaseDirectory, "hocon");
+
+    /// <summary>
+    /// The whole configuration: base settings, the journal's file, and the journal's connection string.
+    /// <paramref name="overrides"/> (HOCON text) wins over everything.
+    /// </summary>
+    public static Config Load(JournalKind journal, string connectionString, string? overrides = null)
+    {
+        var journalFile = journal == JournalKind.Sqlite ? "sqlite.conf" : "postgres.conf";
+        var connection = $$"""
+            akka.persistence.journal.sql.connection-string = {{Quote(connectionString)}}
+            akka.persistence.snapshot-store.sql.connection-string = {{Quote(connectionString)}}
+            """;
+        return ConfigurationFactory.ParseString(overrides ?? "")
+            .WithFallback(ConfigurationFactory.ParseString(connection))
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(HoconFolder, journalFile))))
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(HoconFolder, "supervisor.conf"))));
+    }
+
+    /// <summary>The SQLite connection string of a journal file.</summary>
+    public static string SqliteConnection(string file) => $"Data Source={file};Pooling=true";
+
+    /// <summary>The account settings of a configuration.</summary>
+    public static AccountSettings AccountSettingsOf(Config config) => AccountSettings.From(config.GetConfig("supervisor.accounts"));
+
+    private static string Quote(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}

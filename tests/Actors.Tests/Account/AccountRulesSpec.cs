@@ -1,0 +1,189 @@
+using System.Text;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Session;
+using Supervisor.Actors.Tests.Support;
+using static Supervisor.Actors.Account.AccountEvents;
+
+namespace Supervisor.Actors.Tests.Account;
+
+public sealed class AccountRulesSpec
+{
+    private const string Did = "did:plc:abcdefghijklmnopqrstuvwx";
+    private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+    private static readonly AccountSettings Settings = new();
+
+    private static XrpcResponse Answer(int status, string body, string contentType = "application/json") =>
+        XrpcResponse.From(status, Encoding.UTF8.GetBytes(body), contentType, null);
+
+    private static string SessionBody(string did, SessionTokens tokens) =>
+        $$"""{"did":"{{did}}","handle":"alice.test","accessJwt":"{{tokens.AccessJwt}}","refreshJwt":"{{tokens.RefreshJwt}}","active":true}""";
+
+    [Theory]
+    [InlineData(400, "ExpiredToken", "Token has been revoked")]
+    [InlineData(400, "ExpiredToken", "Token has expired")]
+    [InlineData(400, "InvalidToken", "Token could not be verified")]
+    public void A_revoked_expired_or_invalid_refresh_token_ends_the_session_with_needs_login(int status, string error, string message)
+    {
+        var outcome = AccountRules.ClassifyRefresh(Did, Answer(status, $$"""{"error":"{{error}}","message":"{{message}}"}"""));
+        var ended = Assert.IsType<RefreshOutcome.Ended>(outcome);
+        Assert.Equal(SessionEndReason.NeedsLogin, ended.Reason);
+        Assert.Equal(error, ended.Error.Error);
+    }
+
+    [Fact]
+    public void A_takedown_on_refresh_ends_the_session_as_taken_down()
+    {
+        var outcome = AccountRules.ClassifyRefresh(Did, Answer(401, """{"error":"AccountTakedown","message":"Account has been taken down"}"""));
+        Assert.Equal(SessionEndReason.TakenDown, Assert.IsType<RefreshOutcome.Ended>(outcome).Reason);
+    }
+
+    [Theory]
+    [InlineData(500, """{"error":"InternalServerError","message":"Internal Server Error"}""", "application/json", "InternalServerError")]
+    [InlineData(502, "<html>Bad Gateway</html>", "text/html", XrpcError.InvalidResponse)]
+    [InlineData(200, """{"did":"did:plc:x","handle":""", "application/json", XrpcError.InvalidResponse)]
+    [InlineData(200, "<html>ok</html>", "text/html", XrpcError.InvalidResponse)]
+    public void Server_errors_html_and_truncated_json_are_transient(int status, string body, string contentType, string error)
+    {
+        var outcome = AccountRules.ClassifyRefresh(Did, Answer(status, body, contentType));
+        Assert.Equal(error, Assert.IsType<RefreshOutcome.Transient>(outcome).Error.Error);
+    }
+
+    [Fact]
+    public void Network_failures_and_timeouts_are_transient()
+    {
+        Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, XrpcResponse.Failed(XrpcError.Timeout, "no answer")));
+        Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, XrpcResponse.Failed(XrpcError.NetworkError, "refused")));
+    }
+
+    [Fact]
+    public void A_rate_limited_refresh_waits_for_the_reset()
+    {
+        var reset = Now.AddMinutes(3);
+        var answer = Answer(429, """{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}""") with
+        {
+            RateLimit = new RateLimitInfo(30, 0, reset, "30;w=300"),
+        };
+        Assert.Equal(reset, Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, answer)).RetryNotBefore);
+    }
+
+    [Fact]
+    public void A_refresh_answer_of_another_did_is_not_accepted()
+    {
+        var other = "did:plc:zzzzzzzzzzzzzzzzzzzzzzzz";
+        var outcome = AccountRules.ClassifyRefresh(Did, Answer(200, SessionBody(other, TestJwt.Pair(other, Now))));
+        Assert.IsType<RefreshOutcome.Transient>(outcome);
+    }
+
+    [Fact]
+    public void A_good_refresh_answer_gives_the_new_pair()
+    {
+        var tokens = TestJwt.Pair(Did, Now);
+        var refreshed = Assert.IsType<RefreshOutcome.Refreshed>(AccountRules.ClassifyRefresh(Did, Answer(200, SessionBody(Did, tokens))));
+        Assert.Equal(tokens.RefreshJwt, refreshed.Grant.Tokens.RefreshJwt);
+    }
+
+    [Theory]
+    [InlineData(400, "ExpiredToken", "Token has expired", RequestOutcome.RefreshAndRetry)]
+    [InlineData(400, "InvalidToken", "Token could not be verified", RequestOutcome.RefreshAndRetry)]
+    [InlineData(400, "InvalidToken", "Bad token scope", RequestOutcome.Deliver)]
+    [InlineData(401, "AccountTakedown", "Account has been taken down", RequestOutcome.DeliverAndEndTakenDown)]
+    [InlineData(401, "AccountDeactivated", "Account is deactivated", RequestOutcome.Deliver)]
+    [InlineData(400, "InvalidRequest", "No service configured for x", RequestOutcome.Deliver)]
+    public void Request_answers_are_read_as_the_real_pds_sends_them(int status, string error, string message, RequestOutcome expected)
+    {
+        Assert.Equal(expected, AccountRules.ClassifyRequest(Answer(status, $$"""{"error":"{{error}}","message":"{{message}}"}""")));
+    }
+
+    [Theory]
+    [InlineData(401, "AuthenticationRequired", SessionRejection.InvalidCredentials)]
+    [InlineData(401, "AuthFactorTokenRequired", SessionRejection.AuthFactorTokenRequired)]
+    [InlineData(401, "AccountTakedown", SessionRejection.AccountTakedown)]
+    [InlineData(429, "RateLimitExceeded", SessionRejection.RateLimited)]
+    [InlineData(400, "InvalidRequest", SessionRejection.InvalidRequest)]
+    [InlineData(503, "ServiceUnavailable", SessionRejection.ServiceUnavailable)]
+    public void Login_errors_each_get_a_distinct_answer(int status, string error, SessionRejection expected)
+    {
+        var outcome = AccountRules.ClassifyLogin(Answer(status, $$"""{"error":"{{error}}","message":"m"}"""));
+        Assert.Equal(expected, Assert.IsType<LoginOutcome.Rejected>(outcome).Reason);
+    }
+
+    [Fact]
+    public void An_active_account_refreshes_within_the_margin_before_the_access_token_expires()
+    {
+        var tokens = TestJwt.Pair(Did, Now);
+        var earliest = AccountRules.NextRefreshAt(tokens, Now, Now, 0.0, Settings);
+        var latest = AccountRules.NextRefreshAt(tokens, Now, Now, 0.999, Settings);
+        Assert.Equal(tokens.AccessExpiresAt - Settings.RefreshMargin, earliest);
+        Assert.True(latest > earliest && latest < tokens.AccessExpiresAt - Settings.RefreshMargin / 2 + TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public void Jitter_spreads_accounts_whose_tokens_expire_together()
+    {
+        var tokens = TestJwt.Pair(Did, Now);
+        var times = Enumerable.Range(0, 100).Select(i => AccountRules.NextRefreshAt(tokens, Now, Now, i / 100.0, Settings)).Distinct().Count();
+        Assert.Equal(100, times);
+    }
+
+    [Fact]
+    public void Short_lived_tokens_get_a_margin_of_a_quarter_of_their_lifetime()
+    {
+        var tokens = TestJwt.Pair(Did, Now, TimeSpan.FromSeconds(20));
+        Assert.Equal(tokens.AccessExpiresAt - TimeSpan.FromSeconds(5), AccountRules.NextRefreshAt(tokens, Now, Now, 0.0, Settings));
+    }
+
+    [Fact]
+    public void An_idle_account_is_kept_alive_well_before_its_refresh_token_expires()
+    {
+        var tokens = TestJwt.Pair(Did, Now);
+        var due = AccountRules.NextRefreshAt(tokens, Now, lastActivity: null, 0.0, Settings);
+        Assert.Equal(tokens.RefreshExpiresAt - Settings.KeepAliveMargin, due);
+        Assert.True(due > tokens.AccessExpiresAt);
+    }
+
+    [Fact]
+    public void Backoff_doubles_up_to_the_maximum()
+    {
+        Assert.Equal(Settings.BackoffMin, AccountRules.Backoff(1, 0.5, Settings));
+        Assert.Equal(Settings.BackoffMin * 4, AccountRules.Backoff(3, 0.5, Settings));
+        Assert.Equal(Settings.BackoffMax, AccountRules.Backoff(40, 0.5, Settings));
+    }
+
+    [Fact]
+    public void A_refresh_intent_survives_in_the_state_until_the_new_pair_is_applied()
+    {
+        var tokens = TestJwt.Pair(Did, Now);
+        var state = AccountRules.Apply(new AccountState(Did), new SessionEstablished(SessionOrigin.Login, "http://s", new SessionGrant(Did, "a.test", tokens), Now));
+        state = AccountRules.Apply(state, new RefreshStarted(tokens.Refresh.TokenId, Now));
+        Assert.True(state.RefreshPending);
+        Assert.Same(tokens, state.Tokens);
+        var next = TestJwt.Pair(Did, Now.AddSeconds(1));
+        state = AccountRules.Apply(state, new SessionRefreshed(new SessionGrant(Did, "a.test", next), Now));
+        Assert.False(state.RefreshPending);
+        Assert.Equal(1, state.RefreshCount);
+        Assert.Same(next, state.Tokens);
+    }
+
+    [Fact]
+    public void A_logout_keeps_only_the_refresh_token_to_delete_and_then_nothing()
+    {
+        var tokens = TestJwt.Pair(Did, Now);
+        var state = AccountRules.Apply(new AccountState(Did), new SessionEstablished(SessionOrigin.Login, "http://s", new SessionGrant(Did, "a.test", tokens), Now));
+        state = AccountRules.Apply(state, new LogoutRequested(Now));
+        Assert.Null(state.Session);
+        Assert.Equal(tokens.RefreshJwt, state.PendingDeletion);
+        state = AccountRules.Apply(state, new SessionDeleted(Now));
+        Assert.Null(state.PendingDeletion);
+        Assert.True(state.LoggedOut);
+    }
+
+    [Fact]
+    public void A_refresh_without_a_did_document_keeps_the_known_pds()
+    {
+        var tokens = TestJwt.Pair(Did, Now);
+        var state = AccountRules.Apply(new AccountState(Did), new SessionEstablished(SessionOrigin.Login, "http://entryway", new SessionGrant(Did, "a.test", tokens, PdsEndpoint: "http://pds"), Now));
+        state = AccountRules.Apply(state, new SessionRefreshed(new SessionGrant(Did, "a.test", TestJwt.Pair(Did, Now)), Now));
+        Assert.Equal("http://pds", state.Pds);
+    }
+}
