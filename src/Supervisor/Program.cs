@@ -1,1 +1,57 @@
-System.Console.WriteLine(1);
+using Akka.Hosting;
+using Serilog;
+using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Pds;
+using Supervisor.Host.Configuration;
+using Supervisor.Host.Http;
+
+Log.Logger = new LoggerConfiguration()
+    .MinimumLevel.Information()
+    .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+    .Enrich.FromLogContext()
+    .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}")
+    .CreateLogger();
+
+try
+{
+    var settings = HostSettings.FromEnvironment();
+    var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString,
+        Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"));
+    var accountSettings = SupervisorConfig.AccountSettingsOf(config);
+    var client = PdsClient.Create(accountSettings.RequestTimeout);
+
+    var builder = WebApplication.CreateBuilder(args);
+    if (string.IsNullOrEmpty(builder.Configuration["urls"]) && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
+        builder.WebHost.UseUrls("http://127.0.0.1:5080");
+    builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+    builder.Services.AddSerilog();
+    builder.Services.AddAkka("supervisor", akka =>
+    {
+        akka.AddHocon(config, HoconAddMode.Prepend);
+        akka.ConfigureLoggers(loggers =>
+        {
+            loggers.ClearLoggers();
+            loggers.AddLoggerFactory();
+        });
+        akka.WithActors((system, registry) =>
+            registry.Register<AccountsSupervisor>(system.ActorOf(AccountsSupervisor.Props(client, accountSettings), AccountsSupervisor.Name)));
+    });
+
+    var app = builder.Build();
+    app.UseMiddleware<AdminTokenMiddleware>(settings.AdminToken);
+    app.MapAccountsApi(accountSettings.RequestTimeout * 3);
+    Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
+    if (settings.AdminTokenGenerated)
+        Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is InvalidOperationException or IOException)
+{
+    Log.Fatal("Supervisor cannot start: {Reason}", e.Message);
+    return 1;
+}
+finally
+{
+    await Log.CloseAndFlushAsync();
+}

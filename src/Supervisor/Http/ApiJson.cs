@@ -1,0 +1,24 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Supervisor.Host.Http;
+
+/// <summary>The JSON shape of the HTTP API: camelCase, enums as strings, nulls left out.</summary>
+public static class ApiJson
+{
+    /// <summary>The options every endpoint writes and reads with.</summary>
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>An error answer <c>{error, message}</c>.</summary>
+    public static IResult Error(int status, string error, string message, DateTimeOffset? retryAt = null)
+    {
+        var body = new Dictionary<string, object?> { ["error"] = error, ["message"] = message };
+        if (retryAt is { } at) body["retryAt"] = at;
+        return Results.Json(body, Options, statusCode: status);
+    }
+}
