@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Supervisor.Actors.Tests.Support;
+
+/// <summary>
+/// The supervisor host run as a real process (the Supervisor.dll built beside the tests), on a free
+/// loopback port, with its own data folder and admin token. Its console output is kept for inspection.
+/// </summary>
+public sealed class SupervisorProcess : IAsyncDisposable
+{
+    private readonly StringBuilder _output = new();
+    private readonly Dictionary<string, string> _environment;
+    private Process? _process;
+
+    public SupervisorProcess(string dataDir, IDictionary<string, string>? environment = null)
+    {
+        DataDir = dataDir;
+        Port = FreePort();
+        AdminToken = "admin-" + Guid.NewGuid().ToString("N");
+        _environment = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
+        {
+            ["SUPERVISOR_DATA_DIR"] = dataDir,
+            ["SUPERVISOR_ADMIN_TOKEN"] = AdminToken,
+        };
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(60) };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+    }
+
+    public string DataDir { get; }
+
+    public int Port { get; }
+
+    public string AdminToken { get; }
+
+    public HttpClient Http { get; }
+
+    /// <summary>Everything the process wrote to stdout and stderr, over all its runs.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output) return _output.ToString();
+        }
+    }
+
+    /// <summary>Starts the process and waits until /healthz answers.</summary>
+    public async Task StartAsync()
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "--urls", $"http://127.0.0.1:{Port}" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = DataDir,
+        };
+        foreach (var (key, value) in _environment) info.Environment[key] = value;
+        var process = Process.Start(info) ?? throw new InvalidOperationException("the supervisor process did not start");
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < until)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"the supervisor exited with {process.ExitCode}:\n{Output}");
+            try
+            {
+                using var answer = await Http.GetAsync("/healthz");
+                if (answer.StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"the supervisor did not answer /healthz within 60 s:\n{Output}");
+    }
+
+    /// <summary>SIGKILL: the process dies at once, wherever it is.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is not { HasExited: false } process) return;
+        process.Kill(entireProcessTree: false);
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM: a graceful stop; returns the exit code.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        if (_process is not { HasExited: false } process) return _process?.ExitCode ?? 0;
+        Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        return process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        Http.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,77 @@
+using Akka.Actor;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using Supervisor.Host.Configuration;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Support;
+
+/// <summary>
+/// A TestKit with the supervisor's real configuration on a fresh SQLite journal, an accounts supervisor,
+/// and helpers to talk to it by Ask. <see cref="StartSecondSystem"/> starts another ActorSystem on the same
+/// journal, as a restart would.
+/// </summary>
+public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
+{
+    protected static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+
+    protected SupervisorSpec(TestJournal journal, ITestOutputHelper output, string? overrides = null)
+        : base(journal.Config(overrides), output: output)
+    {
+        Journal = journal;
+        Overrides = overrides;
+        Settings = SupervisorConfig.AccountSettingsOf(Sys.Settings.Config);
+        Client = PdsClient.Create(Settings.RequestTimeout);
+        Accounts = Sys.ActorOf(AccountsSupervisor.Props(Client, Settings), AccountsSupervisor.Name);
+    }
+
+    protected TestJournal Journal { get; }
+
+    protected string? Overrides { get; }
+
+    protected AccountSettings Settings { get; }
+
+    protected PdsClient Client { get; }
+
+    protected IActorRef Accounts { get; }
+
+    protected Task<object> AskAsync(object message, IActorRef? to = null) => (to ?? Accounts).Ask<object>(message, AskTimeout);
+
+    protected async Task<AccountStatus> LoginAsync(string service, string identifier, string password, IActorRef? to = null)
+    {
+        var reply = await AskAsync(new Login(service, identifier, password), to);
+        return Assert.IsType<SessionStarted>(reply).Status;
+    }
+
+    protected async Task<AccountStatus> StatusAsync(string id, IActorRef? to = null) =>
+        Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(id), to));
+
+    protected async Task<XrpcResponse> CallAsync(string id, XrpcRequest request, IActorRef? to = null) =>
+        Assert.IsType<XrpcResponse>(await AskAsync(new CallXrpc(id, request), to));
+
+    protected static XrpcRequest GetSession => XrpcRequest.Query("com.atproto.server.getSession");
+
+    /// <summary>Starts another ActorSystem with an accounts supervisor on the same journal.</summary>
+    protected (ActorSystem System, IActorRef Accounts) StartSecondSystem(PdsClient? client = null)
+    {
+        var system = ActorSystem.Create("second-" + Guid.NewGuid().ToString("N")[..6], Journal.Config(Overrides));
+        var accounts = system.ActorOf(AccountsSupervisor.Props(client ?? Client, Settings), AccountsSupervisor.Name);
+        return (system, accounts);
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
+    protected static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            if (await condition()) return;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"timed out after {timeout.TotalSeconds} s waiting for {what}");
+    }
+}
