@@ -124,8 +124,11 @@ public static class AccountRules
     }
 
     /// <summary>True when the access token is expired or about to be.</summary>
-    public static bool AccessExpired(SessionTokens tokens, DateTimeOffset now, AccountSettings settings) =>
-        tokens.AccessExpiresAt - settings.ExpirySkew <= now;
+    public static bool AccessExpired(SessionTokens tokens, DateTimeOffset now, AccountSettings settings)
+    {
+        var skew = tokens.Access.Lifetime is { } lifetime && lifetime / 10 < settings.ExpirySkew ? lifetime / 10 : settings.ExpirySkew;
+        return tokens.AccessExpiresAt - skew <= now;
+    }
 
     /// <summary>The delay before retry number <paramref name="attempt"/> (1-based), doubled each time, with jitter in [0, 1).</summary>
     public static TimeSpan Backoff(int attempt, double jitter, AccountSettings settings)

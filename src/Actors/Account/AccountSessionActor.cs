@@ -357,8 +357,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private void ScheduleRefresh(DateTimeOffset? at = null)
     {
         if (_state.Tokens is not { } tokens) return;
-        var due = at ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings);
-        if (_retryAt is { } retryAt && retryAt > due) due = retryAt;
+        var due = at ?? _retryAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings);
         _refreshAt = due;
         var delay = due - Now;
         if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;

@@ -23,7 +23,7 @@ public sealed record AccountSettings
     /// <summary>An account with a request within this window is refreshed before its access token expires; others only for keep-alive.</summary>
     public TimeSpan ActiveWindow { get; init; } = TimeSpan.FromHours(2);
 
-    /// <summary>An access token this close to its expiry counts as expired.</summary>
+    /// <summary>An access token this close to its expiry (at most a tenth of its lifetime) counts as expired.</summary>
     public TimeSpan ExpirySkew { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>First retry delay after a transient failure.</summary>

@@ -1,0 +1,289 @@
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Events;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Session;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Account;
+
+/// <summary>The account actor against the in-process fake PDS: the rules that need precise control of the server.</summary>
+public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
+{
+    private const string CreateSession = "com.atproto.server.createSession";
+    private const string RefreshSession = "com.atproto.server.refreshSession";
+    private const string DeleteSession = "com.atproto.server.deleteSession";
+
+    private FakePdsServer _pds = null!;
+
+    public AccountSessionActorSpec(ITestOutputHelper output)
+        : base(new TestJournal(), output, "supervisor.accounts.request-timeout = 2s")
+    {
+    }
+
+    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _pds.DisposeAsync();
+        Journal.Dispose();
+    }
+
+    private async Task<FakeAccount> LoggedInAsync(string handle = "alice.test")
+    {
+        var account = _pds.CreateAccount(handle, "pw-" + handle);
+        await LoginAsync(_pds.Url, handle, account.Password);
+        return account;
+    }
+
+    [Fact]
+    public async Task Many_concurrent_requests_across_several_expiries_all_succeed_with_exactly_one_refresh_at_a_time()
+    {
+        _pds.AccessTokenLifetime = TimeSpan.FromSeconds(3);
+        _pds.RefreshLatency = TimeSpan.FromMilliseconds(300);
+        var account = await LoggedInAsync();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        var failures = 0;
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            while (DateTime.UtcNow < until)
+            {
+                if (await AskAsync(new CallXrpc(account.Did, GetSession)) is not XrpcResponse { Status: 200 }) Interlocked.Increment(ref failures);
+            }
+        }));
+        var status = await StatusAsync(account.Did);
+        Assert.Equal(0, failures);
+        Assert.Equal(1, _pds.MaxConcurrentRefreshes(account.Did));
+        Assert.Equal(_pds.CallCount(RefreshSession), status.RefreshCount);
+        Assert.InRange(status.RefreshCount, 3, 5);
+    }
+
+    [Fact]
+    public async Task An_expired_token_answer_triggers_one_refresh_and_each_request_is_retried_once()
+    {
+        var account = await LoggedInAsync();
+        await Task.Delay(1100);
+        _pds.RejectAccessTokensIssuedBefore = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => CallAsync(account.Did, GetSession)));
+        Assert.All(answers, a => Assert.Equal(200, a.Status));
+        Assert.Equal(1, _pds.CallCount(RefreshSession));
+    }
+
+    [Fact]
+    public async Task An_idle_account_is_refreshed_on_its_first_request_after_the_access_token_expired()
+    {
+        _pds.AccessTokenLifetime = TimeSpan.FromSeconds(3);
+        var account = await LoggedInAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        Assert.Equal(0, _pds.CallCount(RefreshSession));
+        Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+        Assert.Equal(1, _pds.CallCount(RefreshSession));
+    }
+
+    [Fact]
+    public async Task A_two_factor_login_asks_for_the_code_and_succeeds_with_it()
+    {
+        var account = _pds.CreateAccount("twofa.test", "pw-twofa");
+        _pds.RequireAuthFactor(account.Did, "123456");
+        var asked = Assert.IsType<SessionRejected>(await AskAsync(new Login(_pds.Url, "twofa.test", "pw-twofa")));
+        Assert.Equal(SessionRejection.AuthFactorTokenRequired, asked.Reason);
+        var started = Assert.IsType<SessionStarted>(await AskAsync(new Login(_pds.Url, "twofa.test", "pw-twofa", "123456")));
+        Assert.Equal(AccountStateName.Active, started.Status.State);
+    }
+
+    [Theory]
+    [InlineData(FakeFailure.ServerError500, "InternalServerError")]
+    [InlineData(FakeFailure.Html502, XrpcError.InvalidResponse)]
+    [InlineData(FakeFailure.TruncatedJson, XrpcError.InvalidResponse)]
+    [InlineData(FakeFailure.DropConnection, XrpcError.NetworkError)]
+    [InlineData(FakeFailure.Hang, XrpcError.Timeout)]
+    [InlineData(FakeFailure.RateLimited, "RateLimitExceeded")]
+    public async Task A_transient_refresh_failure_keeps_the_session_degraded_and_the_retry_recovers(FakeFailure failure, string error)
+    {
+        var account = await LoggedInAsync();
+        var events = CreateTestProbe();
+        await AskAsync(new SubscribeSessionEvents(events.Ref, account.Did));
+        _pds.FailNext(RefreshSession, failure);
+        var degraded = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did))).Status;
+        Assert.Equal(AccountStateName.Degraded, degraded.State);
+        Assert.Equal(error, degraded.LastError!.Error);
+        Assert.Equal(error, events.FishForMessage<SessionEvent>(e => e.Kind == SessionEventKind.UpdateFailure).Error!.Error);
+        Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+        events.FishForMessage<SessionEvent>(e => e.Kind == SessionEventKind.Refresh, TimeSpan.FromSeconds(10));
+        Assert.Equal(AccountStateName.Active, (await StatusAsync(account.Did)).State);
+    }
+
+    [Fact]
+    public async Task A_revoked_refresh_token_ends_the_session_and_callers_are_told_at_once()
+    {
+        var account = await LoggedInAsync();
+        _pds.RevokeAllRefreshTokens(account.Did);
+        var status = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did))).Status;
+        Assert.Equal(AccountStateName.NeedsLogin, status.State);
+        Assert.Equal("ExpiredToken", status.LastError!.Error);
+        var unavailable = Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(account.Did, GetSession)));
+        Assert.Equal(AccountStateName.NeedsLogin, unavailable.State);
+        Assert.IsType<SessionStarted>(await AskAsync(new Login(_pds.Url, account.Handle, account.Password)));
+        Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+    }
+
+    [Fact]
+    public async Task A_failed_logout_stays_pending_and_is_retried_until_the_server_deletes_the_session()
+    {
+        var account = await LoggedInAsync();
+        var refreshJwt = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Python))).RefreshJwt;
+        var events = CreateTestProbe();
+        await AskAsync(new SubscribeSessionEvents(events.Ref));
+        _pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 2);
+        var pending = Assert.IsType<LogoutPending>(await AskAsync(new Logout(account.Did)));
+        Assert.Equal("InternalServerError", pending.Error.Error);
+        Assert.Equal(AccountStateName.LoggingOut, (await StatusAsync(account.Did)).State);
+        events.FishForMessage<SessionEvent>(e => e.Kind == SessionEventKind.DeleteFailure);
+        var deleted = events.FishForMessage<SessionEvent>(e => e.Kind == SessionEventKind.Deleted, TimeSpan.FromSeconds(10));
+        Assert.Equal(AccountStateName.LoggedOut, deleted.State);
+        Assert.False(_pds.IsRefreshTokenLive(refreshJwt));
+        Assert.Equal(3, _pds.CallCount(DeleteSession));
+    }
+
+    [Fact]
+    public async Task A_pending_logout_is_retried_after_a_restart()
+    {
+        var account = await LoggedInAsync();
+        var refreshJwt = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json))).RefreshJwt;
+        _pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 1);
+        Assert.IsType<LogoutPending>(await AskAsync(new Logout(account.Did)));
+        await Sys.Terminate();
+        Assert.True(_pds.IsRefreshTokenLive(refreshJwt));
+
+        var (system, accounts) = StartSecondSystem();
+        try
+        {
+            await EventuallyAsync(() => Task.FromResult(!_pds.IsRefreshTokenLive(refreshJwt)), TimeSpan.FromSeconds(15), "the logout to be retried");
+            await EventuallyAsync(async () => (await StatusAsync(account.Did, accounts)).State == AccountStateName.LoggedOut, TimeSpan.FromSeconds(5), "LoggedOut");
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task After_a_restart_accounts_are_back_and_serve_requests_without_a_new_login()
+    {
+        var accounts = new[] { await LoggedInAsync("a1.test"), await LoggedInAsync("a2.test"), await LoggedInAsync("a3.test") };
+        await Sys.Terminate();
+        var logins = _pds.CallCount(CreateSession);
+
+        var (system, supervisor) = StartSecondSystem();
+        try
+        {
+            foreach (var account in accounts)
+                Assert.Equal(200, (await CallAsync(account.Handle, GetSession, supervisor)).Status);
+            var list = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
+            Assert.Equal(3, list.Accounts.Count);
+            Assert.Equal(logins, _pds.CallCount(CreateSession));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task A_handle_change_reported_by_the_pds_is_followed()
+    {
+        var account = await LoggedInAsync("old.test");
+        _pds.ChangeHandle(account.Did, "new.test");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("new.test")) is AccountStatus { Handle: "new.test" }, TimeSpan.FromSeconds(5), "the new handle");
+        Assert.IsType<AccountNotFound>(await AskAsync(new GetAccountStatus("old.test")));
+    }
+
+    [Fact]
+    public async Task Session_events_carry_tokens_only_to_subscribers_that_asked_for_them()
+    {
+        var withTokens = CreateTestProbe();
+        var withoutTokens = CreateTestProbe();
+        var otherAccount = CreateTestProbe();
+        await AskAsync(new SubscribeSessionEvents(withTokens.Ref, IncludeTokens: true));
+        await AskAsync(new SubscribeSessionEvents(withoutTokens.Ref));
+        await AskAsync(new SubscribeSessionEvents(otherAccount.Ref, Did: "did:plc:someoneelse"));
+        var account = await LoggedInAsync();
+        var created = withTokens.ExpectMsg<SessionEvent>();
+        Assert.Equal(SessionEventKind.Create, created.Kind);
+        Assert.NotNull(created.Session);
+        Assert.Null(withoutTokens.ExpectMsg<SessionEvent>().Session);
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        var refreshed = withTokens.ExpectMsg<SessionEvent>();
+        Assert.Equal(SessionEventKind.Refresh, refreshed.Kind);
+        Assert.NotEqual(created.Session!.Tokens.RefreshJwt, refreshed.Session!.Tokens.RefreshJwt);
+        Assert.DoesNotContain(refreshed.Session.Tokens.AccessJwt, refreshed.ToString());
+        Assert.Null(withoutTokens.ExpectMsg<SessionEvent>().Session);
+        otherAccount.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task Requests_go_to_the_pds_of_the_did_document_and_session_calls_to_the_login_service()
+    {
+        await using var pds = await FakePdsServer.StartAsync();
+        _pds.PdsEndpointInDidDoc = pds.Url;
+        var account = _pds.CreateAccount("alice.test", "pw-alice");
+        pds.Host(account);
+        await LoginAsync(_pds.Url, account.Handle, account.Password);
+        var status = await StatusAsync(account.Did);
+        Assert.Equal(pds.Url, status.Pds);
+        Assert.Equal(_pds.Url, status.Service);
+        await AskAsync(new CallXrpc(account.Did, GetSession));
+        Assert.Equal(1, pds.CallCount("com.atproto.server.getSession"));
+        Assert.Equal(0, _pds.CallCount("com.atproto.server.getSession"));
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        Assert.Equal(1, _pds.CallCount(RefreshSession));
+    }
+
+    [Fact]
+    public async Task A_misbehaving_answer_reaches_the_caller_and_other_accounts_are_unaffected()
+    {
+        var alice = await LoggedInAsync("alice.test");
+        var bob = await LoggedInAsync("bob.test");
+        _pds.FailNext("com.atproto.server.getSession", FakeFailure.Html502);
+        var bad = await CallAsync(alice.Did, GetSession);
+        Assert.Equal(502, bad.Status);
+        Assert.Equal(XrpcError.InvalidResponse, bad.Error!.Error);
+        _pds.FailNext("com.atproto.server.getSession", FakeFailure.Hang);
+        var timedOut = await CallAsync(alice.Did, GetSession);
+        Assert.Equal(XrpcError.Timeout, timedOut.Error!.Error);
+        Assert.Equal(200, (await CallAsync(bob.Did, GetSession)).Status);
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+        Assert.Equal(AccountStateName.Active, (await StatusAsync(alice.Did)).State);
+    }
+
+    [Fact]
+    public async Task Bad_input_gets_a_clear_answer()
+    {
+        var garbage = Assert.IsType<SessionRejected>(await AskAsync(new ImportSession("not a session")));
+        Assert.Equal(SessionRejection.InvalidSession, garbage.Reason);
+        Assert.IsType<AccountNotFound>(await AskAsync(new CallXrpc("nobody.test", GetSession)));
+        var badService = Assert.IsType<SessionRejected>(await AskAsync(new Login("ftp://x", "a", "b")));
+        Assert.Equal(SessionRejection.InvalidRequest, badService.Reason);
+        var unreachable = Assert.IsType<SessionRejected>(await AskAsync(new Login("http://127.0.0.1:1", "a", "b")));
+        Assert.Equal(SessionRejection.ServiceUnavailable, unreachable.Reason);
+    }
+
+    [Fact]
+    public async Task A_takedown_seen_on_a_request_ends_the_session()
+    {
+        var account = await LoggedInAsync();
+        _pds.Takedown(account.Did);
+        var answer = await CallAsync(account.Did, GetSession);
+        Assert.Equal((401, "AccountTakedown"), (answer.Status, answer.Error!.Error));
+        Assert.Equal(AccountStateName.TakenDown, (await StatusAsync(account.Did)).State);
+        Assert.Equal(AccountStateName.TakenDown, Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(account.Did, GetSession))).State);
+    }
+
+    private static SessionTokens ExportedTokens(object reply) =>
+        ImportedSession.Parse(Assert.IsType<SessionExported>(reply).Session).Grant.Tokens;
+}

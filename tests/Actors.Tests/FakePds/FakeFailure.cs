@@ -1,0 +1,23 @@
+namespace Supervisor.Actors.Tests.FakePds;
+
+/// <summary>A way for the fake PDS to misbehave on the next calls of a method.</summary>
+public enum FakeFailure
+{
+    /// <summary>500 with the PDS's JSON InternalServerError body.</summary>
+    ServerError500,
+
+    /// <summary>502 with an HTML body, as a proxy in front of a PDS answers.</summary>
+    Html502,
+
+    /// <summary>200 with a JSON body cut off in the middle.</summary>
+    TruncatedJson,
+
+    /// <summary>Never answers (until the client gives up).</summary>
+    Hang,
+
+    /// <summary>Drops the connection without an answer.</summary>
+    DropConnection,
+
+    /// <summary>429 RateLimitExceeded with RateLimit-* headers (reset in 2 s).</summary>
+    RateLimited,
+}

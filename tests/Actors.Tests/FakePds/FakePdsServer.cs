@@ -1,0 +1,413 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Supervisor.Actors.Session;
+
+namespace Supervisor.Actors.Tests.FakePds;
+
+/// <summary>
+/// An in-process PDS on a real loopback HTTP port that behaves like the reference PDS on the wire
+/// (shared/pds/README.md): HS256 tokens with the same claims, rotation with a grace window that hands out
+/// the same successor jti, 400 ExpiredToken / InvalidToken, the same error bodies, the didDoc, takedown,
+/// deactivation; plus failure injection and call counters for the specs.
+/// </summary>
+public sealed class FakePdsServer : IAsyncDisposable
+{
+    private const string ServiceDid = "did:web:localhost";
+    private static readonly byte[] Secret = Encoding.UTF8.GetBytes("fake-pds-secret");
+
+    private readonly WebApplication _app;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, FakeAccount> _accounts = new();
+    private readonly Dictionary<string, FakeRefreshToken> _refreshTokens = new();
+    private readonly ConcurrentDictionary<string, int> _calls = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeFailure>> _failures = new();
+    private readonly ConcurrentDictionary<string, int> _refreshesInFlight = new();
+    private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    private FakePdsServer(WebApplication app) => _app = app;
+
+    /// <summary>The base URL, e.g. http://127.0.0.1:54321.</summary>
+    public string Url { get; private set; } = "";
+
+    /// <summary>Lifetime of newly issued access tokens.</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>Lifetime of newly issued refresh tokens.</summary>
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>How long a rotated refresh token stays usable.</summary>
+    public TimeSpan RefreshGrace { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>Extra time every refreshSession takes (widens the window in which a refresh is in flight).</summary>
+    public TimeSpan RefreshLatency { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Access tokens issued before this moment are refused with 400 ExpiredToken, whatever their exp says.</summary>
+    public DateTimeOffset RejectAccessTokensIssuedBefore { get; set; } = DateTimeOffset.MinValue;
+
+    /// <summary>The PDS endpoint the didDoc names; null names this server.</summary>
+    public string? PdsEndpointInDidDoc { get; set; }
+
+    /// <summary>Starts a fake PDS on a free loopback port.</summary>
+    public static async Task<FakePdsServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(k => k.AllowSynchronousIO = false);
+        var app = builder.Build();
+        var server = new FakePdsServer(app);
+        app.Map("/xrpc/{nsid}", server.HandleAsync);
+        await app.StartAsync();
+        server.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return server;
+    }
+
+    // ------------------------------------------------------------------ test controls
+
+    /// <summary>Creates an account as createAccount would.</summary>
+    public FakeAccount CreateAccount(string handle, string password, string? email = null)
+    {
+        var did = "did:plc:" + Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
+        var account = new FakeAccount(did, handle, email ?? handle.Split('.')[0] + "@example.com", password);
+        lock (_gate) _accounts[did] = account;
+        return account;
+    }
+
+    /// <summary>Serves an account of another fake (as a PDS behind an entryway does).</summary>
+    public void Host(FakeAccount account)
+    {
+        lock (_gate) _accounts[account.Did] = account;
+    }
+
+    /// <summary>Makes createSession ask for a two-factor code for this account.</summary>
+    public void RequireAuthFactor(string did, string code) => Account(did).AuthFactorCode = code;
+
+    /// <summary>Takes the account down (all its refresh tokens are deleted) or restores it.</summary>
+    public void Takedown(string did, bool applied = true)
+    {
+        lock (_gate)
+        {
+            Account(did).TakenDown = applied;
+            if (applied) RevokeAllLocked(did);
+        }
+    }
+
+    /// <summary>Deactivates the account or activates it again.</summary>
+    public void Deactivate(string did, bool applied = true) => Account(did).Deactivated = applied;
+
+    /// <summary>Deletes every refresh token of the account (as revoking its app password does).</summary>
+    public void RevokeAllRefreshTokens(string did)
+    {
+        lock (_gate) RevokeAllLocked(did);
+    }
+
+    /// <summary>Gives the account a new handle; later session answers carry it.</summary>
+    public void ChangeHandle(string did, string handle) => Account(did).Handle = handle;
+
+    /// <summary>The next <paramref name="times"/> calls of <paramref name="nsid"/> fail this way.</summary>
+    public void FailNext(string nsid, FakeFailure failure, int times = 1)
+    {
+        var queue = _failures.GetOrAdd(nsid, _ => new ConcurrentQueue<FakeFailure>());
+        for (var i = 0; i < times; i++) queue.Enqueue(failure);
+    }
+
+    /// <summary>How many calls of <paramref name="nsid"/> arrived.</summary>
+    public int CallCount(string nsid) => _calls.GetValueOrDefault(nsid);
+
+    /// <summary>The most refreshSession calls of one account in flight at the same time.</summary>
+    public int MaxConcurrentRefreshes(string did) => _maxRefreshesInFlight.GetValueOrDefault(did);
+
+    /// <summary>Whether a refresh token (by its jti) is still stored and usable.</summary>
+    public bool IsRefreshTokenLive(string refreshJwt)
+    {
+        var id = JwtClaims.TryRead(refreshJwt, out _)?.TokenId;
+        lock (_gate) return id is not null && _refreshTokens.TryGetValue(id, out var t) && t.ExpiresAt > DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>Issues a pair for the account without createSession (as make-account does).</summary>
+    public (string AccessJwt, string RefreshJwt) IssuePair(string did)
+    {
+        lock (_gate) return IssueLocked(did, NewRefreshLocked(did));
+    }
+
+    // ------------------------------------------------------------------ the wire
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var nsid = (string)context.Request.RouteValues["nsid"]!;
+        _calls.AddOrUpdate(nsid, 1, (_, n) => n + 1);
+        if (_failures.TryGetValue(nsid, out var queue) && queue.TryDequeue(out var failure))
+        {
+            await FailAsync(context, failure);
+            return;
+        }
+        var (status, body) = nsid switch
+        {
+            "com.atproto.server.createSession" => CreateSession(await ReadJsonAsync(context)),
+            "com.atproto.server.createAccount" => CreateAccountCall(await ReadJsonAsync(context)),
+            "com.atproto.server.refreshSession" => await RefreshSessionAsync(context),
+            "com.atproto.server.deleteSession" => DeleteSession(context),
+            "com.atproto.server.getSession" => WithAccess(context, account => (200, SessionBody(account, null))),
+            "com.atproto.repo.createRecord" => WithAccess(context, account => account.Deactivated
+                ? Error(401, "AccountDeactivated", "Account is deactivated")
+                : (200, new JsonObject { ["uri"] = $"at://{account.Did}/app.bsky.feed.post/{Guid.NewGuid():N}", ["cid"] = "bafy", ["validationStatus"] = "valid" })),
+            _ => Error(400, "InvalidRequest", $"No service configured for {nsid}"),
+        };
+        context.Response.StatusCode = status;
+        if (body is not null) await context.Response.WriteAsJsonAsync(body);
+    }
+
+    private async Task FailAsync(HttpContext context, FakeFailure failure)
+    {
+        switch (failure)
+        {
+            case FakeFailure.ServerError500:
+                context.Response.StatusCode = 500;
+                await context.Response.WriteAsJsonAsync(new { error = "InternalServerError", message = "Internal Server Error" });
+                break;
+            case FakeFailure.Html502:
+                context.Response.StatusCode = 502;
+                context.Response.ContentType = "text/html";
+                await context.Response.WriteAsync("<html><body>Bad Gateway</body></html>");
+                break;
+            case FakeFailure.TruncatedJson:
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("{\"accessJwt\":\"eyJ0eXAiOiJhdCtqd3QiLCJhbGciOi");
+                break;
+            case FakeFailure.Hang:
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token).Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // the client gave up or the server stops
+                }
+                break;
+            case FakeFailure.DropConnection:
+                context.Abort();
+                break;
+            case FakeFailure.RateLimited:
+                context.Response.StatusCode = 429;
+                context.Response.Headers["RateLimit-Limit"] = "30";
+                context.Response.Headers["RateLimit-Remaining"] = "0";
+                context.Response.Headers["RateLimit-Reset"] = DateTimeOffset.UtcNow.AddSeconds(2).ToUnixTimeSeconds().ToString();
+                context.Response.Headers["RateLimit-Policy"] = "30;w=300";
+                await context.Response.WriteAsJsonAsync(new { error = "RateLimitExceeded", message = "Rate Limit Exceeded" });
+                break;
+        }
+    }
+
+    private (int, JsonNode?) CreateSession(JsonObject? body)
+    {
+        var identifier = body?["identifier"]?.GetValue<string>();
+        var password = body?["password"]?.GetValue<string>();
+        if (password is null) return Error(400, "InvalidRequest", "Missing required key \"password\" at $");
+        lock (_gate)
+        {
+            var account = _accounts.Values.FirstOrDefault(a => a.Handle == identifier || a.Email == identifier || a.Did == identifier);
+            if (account is null || account.Password != password) return Error(401, "AuthenticationRequired", "Invalid identifier or password");
+            if (account.TakenDown) return Error(401, "AccountTakedown", "Account has been taken down");
+            if (account.AuthFactorCode is { } code && body?["authFactorToken"]?.GetValue<string>() != code)
+                return Error(401, "AuthFactorTokenRequired", "A sign in code has been sent to your email address");
+            return (200, SessionBody(account, IssueLocked(account.Did, NewRefreshLocked(account.Did))));
+        }
+    }
+
+    private (int, JsonNode?) CreateAccountCall(JsonObject? body)
+    {
+        var handle = body?["handle"]?.GetValue<string>() ?? "";
+        var email = body?["email"]?.GetValue<string>();
+        var password = body?["password"]?.GetValue<string>() ?? "";
+        if (!handle.EndsWith(".test", StringComparison.Ordinal)) return Error(400, "UnsupportedDomain", "Not a supported handle domain");
+        if (email is null) return Error(400, "InvalidRequest", "Email is required");
+        lock (_gate)
+        {
+            if (_accounts.Values.Any(a => a.Handle == handle)) return Error(400, "InvalidRequest", $"Handle already taken: {handle}");
+        }
+        var account = CreateAccount(handle, password, email);
+        lock (_gate) return (200, SessionBody(account, IssueLocked(account.Did, NewRefreshLocked(account.Did))));
+    }
+
+    private async Task<(int, JsonNode?)> RefreshSessionAsync(HttpContext context)
+    {
+        var (claims, error) = Verify(context, "refresh+jwt");
+        if (claims is null) return error;
+        var did = claims.Subject!;
+        var inFlight = _refreshesInFlight.AddOrUpdate(did, 1, (_, n) => n + 1);
+        _maxRefreshesInFlight.AddOrUpdate(did, inFlight, (_, max) => Math.Max(max, inFlight));
+        try
+        {
+            if (RefreshLatency > TimeSpan.Zero) await Task.Delay(RefreshLatency);
+            lock (_gate)
+            {
+                if (!_accounts.TryGetValue(did, out var account)) return Error(400, "InvalidToken", "Token could not be verified");
+                if (account.TakenDown) return Error(401, "AccountTakedown", "Account has been taken down");
+                var now = DateTimeOffset.UtcNow;
+                if (claims.TokenId is not { } id || !_refreshTokens.TryGetValue(id, out var stored) || stored.ExpiresAt <= now)
+                    return Error(400, "ExpiredToken", "Token has been revoked");
+                if (stored.NextId is null)
+                {
+                    stored.NextId = NewRefreshLocked(did);
+                    var graceEnd = now + RefreshGrace;
+                    if (graceEnd < stored.ExpiresAt) stored.ExpiresAt = graceEnd;
+                }
+                else if (!_refreshTokens.ContainsKey(stored.NextId))
+                {
+                    _refreshTokens[stored.NextId] = new FakeRefreshToken(did, now + RefreshTokenLifetime);
+                }
+                return (200, SessionBody(account, IssueLocked(did, stored.NextId)));
+            }
+        }
+        finally
+        {
+            _refreshesInFlight.AddOrUpdate(did, 0, (_, n) => n - 1);
+        }
+    }
+
+    private (int, JsonNode?) DeleteSession(HttpContext context)
+    {
+        var (claims, error) = Verify(context, "refresh+jwt", allowExpired: true);
+        if (claims is null) return error;
+        lock (_gate)
+        {
+            if (claims.TokenId is { } id) _refreshTokens.Remove(id);
+        }
+        return (200, null);
+    }
+
+    private (int, JsonNode?) WithAccess(HttpContext context, Func<FakeAccount, (int, JsonNode?)> then)
+    {
+        var (claims, error) = Verify(context, "at+jwt");
+        if (claims is null) return error;
+        FakeAccount? account;
+        lock (_gate) _accounts.TryGetValue(claims.Subject!, out account);
+        if (account is null) return Error(400, "InvalidToken", "Token could not be verified");
+        if (account.TakenDown) return Error(401, "AccountTakedown", "Account has been taken down");
+        return then(account);
+    }
+
+    /// <summary>Checks the Bearer token as the PDS does, with its error answers.</summary>
+    private (JwtClaims?, (int, JsonNode?)) Verify(HttpContext context, string type, bool allowExpired = false)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.Length == 0) return (null, Error(401, "AuthMissing", "Authentication Required"));
+        if (!header.StartsWith("Bearer ", StringComparison.Ordinal)) return (null, Error(400, "InvalidToken", "Unexpected authorization type"));
+        var jwt = header["Bearer ".Length..].Trim();
+        var parts = jwt.Split('.');
+        var claims = JwtClaims.TryRead(jwt, out _);
+        if (claims is null || parts.Length != 3 || parts[2] != Sign(parts[0] + "." + parts[1]) || claims.Audience != ServiceDid)
+            return (null, Error(400, "InvalidToken", "Token could not be verified"));
+        if (claims.Type != type) return (null, Error(400, "InvalidToken", "Invalid token type"));
+        var early = type == "at+jwt" && claims.IssuedAt < RejectAccessTokensIssuedBefore;
+        if (!allowExpired && (claims.ExpiresAt <= DateTimeOffset.UtcNow || early)) return (null, Error(400, "ExpiredToken", "Token has expired"));
+        return (claims, default);
+    }
+
+    // ------------------------------------------------------------------ tokens and bodies
+
+    private string NewRefreshLocked(string did)
+    {
+        var id = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=');
+        _refreshTokens[id] = new FakeRefreshToken(did, DateTimeOffset.UtcNow + RefreshTokenLifetime);
+        return id;
+    }
+
+    private (string AccessJwt, string RefreshJwt) IssueLocked(string did, string refreshId)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var access = new JsonObject
+        {
+            ["scope"] = "com.atproto.access", ["aud"] = ServiceDid, ["sub"] = did,
+            ["iat"] = now.ToUnixTimeSeconds(), ["exp"] = (now + AccessTokenLifetime).ToUnixTimeSeconds(),
+        };
+        var refresh = new JsonObject
+        {
+            ["scope"] = "com.atproto.refresh", ["aud"] = ServiceDid, ["sub"] = did, ["jti"] = refreshId,
+            ["iat"] = now.ToUnixTimeSeconds(), ["exp"] = _refreshTokens[refreshId].ExpiresAt.ToUnixTimeSeconds(),
+        };
+        return (Mint("at+jwt", access), Mint("refresh+jwt", refresh));
+    }
+
+    private JsonObject SessionBody(FakeAccount account, (string AccessJwt, string RefreshJwt)? pair)
+    {
+        var body = new JsonObject();
+        if (pair is { } p)
+        {
+            body["accessJwt"] = p.AccessJwt;
+            body["refreshJwt"] = p.RefreshJwt;
+        }
+        body["did"] = account.Did;
+        body["handle"] = account.Handle;
+        body["email"] = account.Email;
+        body["emailConfirmed"] = false;
+        body["didDoc"] = new JsonObject
+        {
+            ["@context"] = new JsonArray("https://www.w3.org/ns/did/v1"),
+            ["id"] = account.Did,
+            ["alsoKnownAs"] = new JsonArray($"at://{account.Handle}"),
+            ["service"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "#atproto_pds",
+                ["type"] = "AtprotoPersonalDataServer",
+                ["serviceEndpoint"] = PdsEndpointInDidDoc ?? Url,
+            }),
+        };
+        body["active"] = !account.Deactivated;
+        if (account.Deactivated) body["status"] = "deactivated";
+        return body;
+    }
+
+    private static string Mint(string typ, JsonObject claims)
+    {
+        var input = JwtClaims.EncodeSegment(new JsonObject { ["typ"] = typ, ["alg"] = "HS256" }.ToJsonString()) + "." + JwtClaims.EncodeSegment(claims.ToJsonString());
+        return input + "." + Sign(input);
+    }
+
+    private static string Sign(string input) => JwtClaims.EncodeSegment(HMACSHA256.HashData(Secret, Encoding.UTF8.GetBytes(input)));
+
+    private static (int, JsonNode?) Error(int status, string error, string message) =>
+        (status, new JsonObject { ["error"] = error, ["message"] = message });
+
+    private static async Task<JsonObject?> ReadJsonAsync(HttpContext context)
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<JsonObject>(context.Request.Body);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private FakeAccount Account(string did)
+    {
+        lock (_gate) return _accounts[did];
+    }
+
+    private void RevokeAllLocked(string did)
+    {
+        foreach (var id in _refreshTokens.Where(t => t.Value.Did == did).Select(t => t.Key).ToList()) _refreshTokens.Remove(id);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        await _app.StopAsync(timeout.Token);
+        await _app.DisposeAsync();
+    }
+}
