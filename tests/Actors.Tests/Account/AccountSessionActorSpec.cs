@@ -284,6 +284,46 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
         Assert.Equal(AccountStateName.TakenDown, Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(account.Did, GetSession))).State);
     }
 
+    [Fact]
+    public async Task An_idle_account_is_refreshed_before_its_refresh_token_expires()
+    {
+        _pds.RefreshTokenLifetime = TimeSpan.FromSeconds(6);
+        var account = await LoggedInAsync();
+        await Task.Delay(TimeSpan.FromSeconds(7));
+        var status = await StatusAsync(account.Did);
+        Assert.InRange(status.RefreshCount, 1, 3);
+        Assert.True(status.RefreshExpiresAt > DateTimeOffset.UtcNow);
+        Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+    }
+
+    [Fact]
+    public async Task Proactive_refreshes_keep_an_active_account_from_ever_meeting_an_expired_token()
+    {
+        _pds.AccessTokenLifetime = TimeSpan.FromSeconds(4);
+        var account = await LoggedInAsync();
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+            await Task.Delay(500);
+        }
+        Assert.True(_pds.CallCount(RefreshSession) >= 2);
+        Assert.Equal(0, _pds.Rejections("ExpiredToken"));
+    }
+
+    [Fact]
+    public async Task After_a_logout_the_journal_holds_a_deletion_event_and_no_token_after_it()
+    {
+        var account = await LoggedInAsync();
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        Assert.IsType<LoggedOut>(await AskAsync(new Logout(account.Did)));
+        var rows = JournalRows.Read(Journal.File, AccountSessionActor.PersistenceIdFor(account.Did));
+        Assert.Equal("SessionDeleted.v1", rows[^1].Manifest);
+        var logout = rows.FindIndex(r => r.Manifest == "LogoutRequested.v1");
+        Assert.True(logout > 0);
+        Assert.All(rows.Skip(logout), r => Assert.Empty(Secrets.JwtsIn(r.Payload)));
+        Assert.NotEmpty(Secrets.JwtsIn(rows[0].Payload));
+    }
+
     private static SessionTokens ExportedTokens(object reply) =>
         ImportedSession.Parse(Assert.IsType<SessionExported>(reply).Session).Grant.Tokens;
 }

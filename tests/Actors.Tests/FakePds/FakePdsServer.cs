@@ -30,6 +30,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     private readonly Dictionary<string, FakeAccount> _accounts = new();
     private readonly Dictionary<string, FakeRefreshToken> _refreshTokens = new();
     private readonly ConcurrentDictionary<string, int> _calls = new();
+    private readonly ConcurrentDictionary<string, int> _rejections = new();
     private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeFailure>> _failures = new();
     private readonly ConcurrentDictionary<string, int> _refreshesInFlight = new();
     private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
@@ -125,6 +126,9 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>How many calls of <paramref name="nsid"/> arrived.</summary>
     public int CallCount(string nsid) => _calls.GetValueOrDefault(nsid);
 
+    /// <summary>How many answers carried this error name (e.g. ExpiredToken).</summary>
+    public int Rejections(string error) => _rejections.GetValueOrDefault(error);
+
     /// <summary>The most refreshSession calls of one account in flight at the same time.</summary>
     public int MaxConcurrentRefreshes(string did) => _maxRefreshesInFlight.GetValueOrDefault(did);
 
@@ -165,6 +169,7 @@ public sealed class FakePdsServer : IAsyncDisposable
             _ => Error(400, "InvalidRequest", $"No service configured for {nsid}"),
         };
         context.Response.StatusCode = status;
+        if (body?["error"]?.GetValue<string>() is { } error) _rejections.AddOrUpdate(error, 1, (_, n) => n + 1);
         if (body is not null) await context.Response.WriteAsJsonAsync(body);
     }
 
