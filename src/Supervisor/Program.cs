@@ -1,24 +1,31 @@
+using Akka;
+using Akka.Actor;
 using Akka.Hosting;
 using Serilog;
+using Serilog.Formatting.Compact;
+using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Pds;
 using Supervisor.Host.Configuration;
 using Supervisor.Host.Http;
 
-Log.Logger = new LoggerConfiguration()
+var logging = new LoggerConfiguration()
     .MinimumLevel.Information()
     .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
     .Enrich.FromLogContext()
-    .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}")
-    .CreateLogger();
+    .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
+if (Environment.GetEnvironmentVariable("SUPERVISOR_LOG_FILE") is { Length: > 0 } logFile)
+    logging.WriteTo.File(new CompactJsonFormatter(), logFile);
+Log.Logger = logging.CreateLogger();
 
 try
 {
     var settings = HostSettings.FromEnvironment();
-    var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString,
-        Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"));
+    var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"));
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
     var client = PdsClient.Create(accountSettings.RequestTimeout);
+    var metrics = new SupervisorMetrics();
+    var askTimeout = accountSettings.RequestTimeout * 3;
 
     var builder = WebApplication.CreateBuilder(args);
     if (string.IsNullOrEmpty(builder.Configuration["urls"]) && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
@@ -34,12 +41,25 @@ try
             loggers.AddLoggerFactory();
         });
         akka.WithActors((system, registry) =>
-            registry.Register<AccountsSupervisor>(system.ActorOf(AccountsSupervisor.Props(client, accountSettings), AccountsSupervisor.Name)));
+        {
+            var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics), AccountsSupervisor.Name);
+            registry.Register<AccountsSupervisor>(accounts);
+            // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
+            {
+                var drained = await accounts.Ask<AccountsSupervisor.AccountsDrained>(
+                    new AccountsSupervisor.DrainAccounts(accountSettings.RequestTimeout), accountSettings.RequestTimeout + TimeSpan.FromSeconds(5));
+                Log.Information("Shutdown: {AccountCount} accounts drained", drained.Count);
+                return Done.Instance;
+            });
+        });
     });
 
     var app = builder.Build();
     app.UseMiddleware<AdminTokenMiddleware>(settings.AdminToken);
-    app.MapAccountsApi(accountSettings.RequestTimeout * 3);
+    app.MapAccountsApi(askTimeout);
+    app.MapMetrics(metrics, askTimeout);
+    app.MapStatusPage(askTimeout);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)
         Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));

@@ -13,13 +13,23 @@ public sealed record AdoptSession(SessionGrant Grant, string Service, SessionOri
 /// <summary>An account tells its parent its status after every change (for listings and the handle index).</summary>
 public sealed record AccountStatusChanged(AccountStatus Status);
 
+/// <summary>Asks an account to finish its refresh in flight (journaled) and start no new one: sent at shutdown.</summary>
+public sealed record DrainAccount
+{
+    /// <summary>The one instance.</summary>
+    public static readonly DrainAccount Instance = new();
+}
+
+/// <summary>The account has no refresh in flight and will start none.</summary>
+public sealed record AccountDrained(string Did);
+
 /// <summary>A snapshot of one account's journaled state.</summary>
 public sealed record AccountSnapshot(AccountState State) : IJournaled;
 
 /// <summary>Messages the account actor sends itself.</summary>
 internal static class AccountSelfMessages
 {
-    public sealed record RequestAnswered(CallXrpc Call, IActorRef ReplyTo, long Generation, bool Retried, XrpcResponse Answer);
+    public sealed record RequestAnswered(CallXrpc Call, IActorRef ReplyTo, long Generation, bool Retried, XrpcResponse Answer, DateTimeOffset SentAt);
 
     public sealed record RetryCall(CallXrpc Call, IActorRef ReplyTo);
 

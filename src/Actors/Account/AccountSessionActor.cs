@@ -38,6 +38,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private DateTimeOffset? _refreshAt;
     private int _inFlight;
     private long _generation;
+    private bool _draining;
 
     /// <summary>The journal id of the account with <paramref name="did"/>.</summary>
     public static string PersistenceIdFor(string did) => "account-" + did;
@@ -100,6 +101,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         Command<CallXrpc>(_ => Sender.Tell(Unavailable()));
         Command<ExportSession>(_ => Sender.Tell(Unavailable()));
         Command<RefreshNow>(_ => Sender.Tell(new RefreshCompleted(Status())));
+        Command<DrainAccount>(_ => Drain());
         Command<Logout>(OnLogoutWithoutSession);
         Command<RefreshDue>(_ => { });
         Command<RetryCall>(r => r.ReplyTo.Tell(Unavailable()));
@@ -123,6 +125,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         });
         Command<ExportSession>(Export);
         Command<Logout>(StartLogout);
+        Command<DrainAccount>(_ => Drain());
         Common();
     }
 
@@ -197,7 +200,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             Send(call, replyTo, retried: false);
             return;
         }
-        if (_retryAt is { } retryAt && retryAt > Now)
+        if (_draining || _retryAt is { } retryAt && retryAt > Now)
         {
             replyTo.Tell(Unavailable());
             return;
@@ -213,13 +216,15 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         if (wasIdle) ScheduleRefresh();
         _inFlight++;
         var generation = _generation;
+        var sentAt = Now;
         _deps.Client.SendAsync(_state.Pds!, call.Request, _state.Tokens!.AccessJwt)
-            .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, generation, retried, answer));
+            .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, generation, retried, answer, sentAt));
     }
 
     private void OnRequestAnswered(RequestAnswered a)
     {
         _inFlight--;
+        _deps.Metrics.RequestAnswered(Now - a.SentAt);
         switch (AccountRules.ClassifyRequest(a.Answer))
         {
             case RequestOutcome.RefreshAndRetry when !a.Retried && _state.Session is not null:
@@ -259,8 +264,20 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         StartRefresh(_retryAt is null ? "scheduled" : "retrying after a failure");
     }
 
+    private void Drain()
+    {
+        _draining = true;
+        Timers.Cancel(RefreshTimer);
+        Sender.Tell(new AccountDrained(_state.Did));
+    }
+
     private void StartRefresh(string why)
     {
+        if (_draining)
+        {
+            FinishRefresh();
+            return;
+        }
         var tokens = _state.Tokens!;
         _refreshing = true;
         _refreshAt = null;
@@ -286,15 +303,18 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
                 {
                     _generation++;
                     ClearFailures();
+                    _deps.Metrics.Refreshed();
                     _log.Info("Account {Did} refreshed; access token valid until {AccessExpiresAt}", _state.Did, r.Grant.Tokens.AccessExpiresAt);
                     Publish(SessionEventKind.Refresh, null);
                     FinishRefresh();
                 });
                 break;
             case RefreshOutcome.Ended ended:
+                _deps.Metrics.RefreshFailed();
                 EndSession(ended.Reason, ended.Error);
                 break;
             case RefreshOutcome.Transient t:
+                _deps.Metrics.RefreshFailed();
                 _refreshFailures++;
                 _lastError = t.Error;
                 var delay = AccountRules.Backoff(_refreshFailures, Random.Shared.NextDouble(), Settings);
@@ -356,7 +376,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     private void ScheduleRefresh(DateTimeOffset? at = null)
     {
-        if (_state.Tokens is not { } tokens) return;
+        if (_state.Tokens is not { } tokens || _draining) return;
         var due = at ?? _retryAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings);
         _refreshAt = due;
         var delay = due - Now;
@@ -472,7 +492,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private AccountUnavailable Unavailable()
     {
         var state = StateName();
-        var error = state switch
+        var error = _draining ? new XrpcError("ShuttingDown", "the supervisor is shutting down") : state switch
         {
             AccountStateName.Degraded => _lastError ?? new XrpcError("Degraded", "the last refresh failed"),
             AccountStateName.LoggingOut => new XrpcError("LoggingOut", "the account is logging out"),

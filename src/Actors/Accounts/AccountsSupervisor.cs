@@ -30,6 +30,15 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
 
     private sealed record RestartAccount(string Did);
 
+    /// <summary>
+    /// Sent at shutdown: every account finishes (and journals) its refresh in flight and starts no new one.
+    /// Answered with <see cref="AccountsDrained"/>.
+    /// </summary>
+    public sealed record DrainAccounts(TimeSpan Timeout);
+
+    /// <summary>How many accounts confirmed the drain.</summary>
+    public sealed record AccountsDrained(int Count);
+
     private readonly AccountDependencies _deps;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, string?> _handles = new(StringComparer.Ordinal);
@@ -39,8 +48,8 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     private bool _stopping;
 
     /// <summary>Props for the supervisor; it creates its own event hub.</summary>
-    public static Props Props(PdsClient client, AccountSettings settings, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new AccountsSupervisor(client, settings, time ?? TimeProvider.System));
+    public static Props Props(PdsClient client, AccountSettings settings, SupervisorMetrics? metrics = null, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new AccountsSupervisor(client, settings, metrics ?? new SupervisorMetrics(), time ?? TimeProvider.System));
 
     /// <inheritdoc />
     public override string PersistenceId => RegistryPersistenceId;
@@ -49,10 +58,10 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Creates the supervisor.</summary>
-    public AccountsSupervisor(PdsClient client, AccountSettings settings, TimeProvider time)
+    public AccountsSupervisor(PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time)
     {
         var hub = Context.ActorOf(SessionEventHub.Props(), "session-events");
-        _deps = new AccountDependencies(client, settings, hub, time);
+        _deps = new AccountDependencies(client, settings, hub, time, metrics);
         _snapshotEvery = Math.Max(settings.SnapshotEvery, 1) * 20;
 
         Recover<AccountRegistered>(Register);
@@ -82,6 +91,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Account registry: snapshot failed"));
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(_ => { });
+        Command<DrainAccounts>(OnDrain);
         Command<IAccountMessage>(Route);
     }
 
@@ -139,9 +149,11 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         switch (answered.Outcome)
         {
             case LoginOutcome.Succeeded ok:
+                _deps.Metrics.LoginSucceeded();
                 Adopt(new AdoptSession(ok.Grant, answered.Service, answered.Origin, Validate: false), answered.ReplyTo);
                 break;
             case LoginOutcome.Rejected no:
+                _deps.Metrics.LoginFailed();
                 _log.Info("Login refused at {Service}: {Reason} ({Error})", answered.Service, no.Reason, no.Error.Error);
                 answered.ReplyTo.Tell(new SessionRejected(no.Reason, no.Error, no.RetryNotBefore));
                 break;
@@ -162,6 +174,16 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             StartAccount(did).Tell(adopt, replyTo);
             MaybeSnapshot();
         });
+    }
+
+    private void OnDrain(DrainAccounts drain)
+    {
+        _stopping = true;
+        var asks = Context.GetChildren()
+            .Where(c => !c.Equals(_deps.Events))
+            .Select(c => c.Ask<AccountDrained>(DrainAccount.Instance, drain.Timeout).ContinueWith(t => t.IsCompletedSuccessfully ? 1 : 0, TaskScheduler.Default))
+            .ToList();
+        Task.WhenAll(asks).PipeTo(Sender, success: counts => new AccountsDrained(counts.Sum()));
     }
 
     // ------------------------------------------------------------------ routing

@@ -1,0 +1,58 @@
+using System.Globalization;
+using System.Text;
+using Akka.Actor;
+using Akka.Hosting;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Protocol;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Host.Http;
+
+/// <summary><c>GET /metrics</c> in the Prometheus text format.</summary>
+public static class MetricsEndpoint
+{
+    /// <summary>Maps the endpoint.</summary>
+    public static void MapMetrics(this WebApplication app, SupervisorMetrics metrics, TimeSpan askTimeout) =>
+        app.MapGet("/metrics", async (IRequiredActor<AccountsSupervisor> supervisor) =>
+        {
+            var list = await supervisor.ActorRef.Ask<AccountList>(ListAccounts.Instance, askTimeout);
+            return Results.Text(Render(metrics, list.Accounts), "text/plain; version=0.0.4");
+        });
+
+    /// <summary>The metrics as Prometheus text.</summary>
+    public static string Render(SupervisorMetrics metrics, IReadOnlyList<AccountStatus> accounts)
+    {
+        var text = new StringBuilder();
+        void Metric(string name, string type, string help, params (string Labels, double Value)[] samples)
+        {
+            text.Append("# HELP ").Append(name).Append(' ').AppendLine(help);
+            text.Append("# TYPE ").Append(name).Append(' ').AppendLine(type);
+            foreach (var (labels, value) in samples)
+                text.Append(name).Append(labels).Append(' ').AppendLine(value.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var byState = accounts.GroupBy(a => a.State).ToDictionary(g => g.Key, g => g.Count());
+        Metric("supervisor_accounts", "gauge", "Accounts by state.",
+            Enum.GetValues<AccountStateName>().Select(s => ($"{{state=\"{s}\"}}", (double)byState.GetValueOrDefault(s))).ToArray());
+        Metric("supervisor_logins_total", "counter", "Sessions created by login or account creation.", ("", metrics.Logins));
+        Metric("supervisor_login_failures_total", "counter", "Logins refused.", ("", metrics.LoginFailures));
+        Metric("supervisor_refreshes_total", "counter", "Successful refreshes.", ("", metrics.Refreshes));
+        Metric("supervisor_refresh_failures_total", "counter", "Failed refreshes.", ("", metrics.RefreshFailures));
+
+        var counts = metrics.LatencyCounts;
+        var cumulative = 0L;
+        var buckets = new List<(string, double)>();
+        for (var i = 0; i < SupervisorMetrics.LatencyBuckets.Length; i++)
+        {
+            cumulative += counts[i];
+            buckets.Add(($"_bucket{{le=\"{SupervisorMetrics.LatencyBuckets[i].ToString(CultureInfo.InvariantCulture)}\"}}", cumulative));
+        }
+        buckets.Add(("_bucket{le=\"+Inf\"}", cumulative + counts[^1]));
+        buckets.Add(("_sum", metrics.RequestSeconds));
+        buckets.Add(("_count", metrics.Requests));
+        Metric("supervisor_request_duration_seconds", "histogram", "Latency of authenticated calls through the supervisor.", buckets.ToArray());
+        return text.ToString();
+    }
+}

@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Supervisor.Actors.Tests.RealPds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>The HTTP API end to end: the host as a process, as in production, against the real PDS.</summary>
+[Collection(RealPdsCollection.Name)]
+public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
+{
+    private readonly TestJournal _folder = new();
+    private SupervisorProcess _host = null!;
+    private readonly List<string> _answers = [];
+
+    public async Task InitializeAsync()
+    {
+        _host = new SupervisorProcess(_folder.Folder);
+        await _host.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        _folder.Dispose();
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string path, object? body = null, string? raw = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        if (raw is not null) request.Content = new StringContent(raw, Encoding.UTF8, "application/json");
+        using var answer = await _host.Http.SendAsync(request);
+        var text = await answer.Content.ReadAsStringAsync();
+        _answers.Add(text);
+        return (answer.StatusCode, text.Length > 0 && text[0] is '{' or '[' ? JsonDocument.Parse(text).RootElement.Clone() : default);
+    }
+
+    [Fact]
+    public async Task Every_endpoint_but_health_and_metrics_requires_the_admin_token()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _host.Http.BaseAddress };
+        foreach (var path in new[] { "/", "/status", "/accounts", "/accounts/x", "/accounts/x/session" })
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(path)).StatusCode);
+        anonymous.DefaultRequestHeaders.Authorization = new("Bearer", _host.AdminToken + "x");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/accounts")).StatusCode);
+        anonymous.DefaultRequestHeaders.Authorization = null;
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Accounts_are_added_used_exported_and_logged_out_and_only_the_export_shows_tokens()
+    {
+        var alice = await pds.CreateAccountAsync("h");
+        var (status, body) = await SendAsync(HttpMethod.Post, "/accounts", new { identifier = alice.Handle, password = alice.Password, service = pds.Url });
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal(alice.Did, body.GetProperty("did").GetString());
+        Assert.Equal("Active", body.GetProperty("state").GetString());
+        Assert.Equal("com.atproto.access", body.GetProperty("scope").GetString());
+
+        (status, body) = await SendAsync(HttpMethod.Post, "/accounts", new { identifier = alice.Handle, password = "wrong", service = pds.Url });
+        Assert.Equal((HttpStatusCode.Unauthorized, "AuthenticationRequired"), (status, body.GetProperty("error").GetString()));
+
+        var bob = await pds.CreateAccountAsync("h");
+        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/import", new { session = $"{bob.Handle}:::{bob.Did}:::{bob.AccessJwt}:::{bob.RefreshJwt}:::{pds.Url}" });
+        Assert.Equal(HttpStatusCode.Created, status);
+        var carol = await pds.CreateAccountAsync("h");
+        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/import", new
+        {
+            session = new { accessJwt = carol.AccessJwt, refreshJwt = carol.RefreshJwt, did = carol.Did, handle = carol.Handle, service = pds.Url },
+        });
+        Assert.Equal(HttpStatusCode.Created, status);
+        var dave = RealPdsServer.NewHandle("h");
+        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/create", new { handle = dave, email = dave.Split('.')[0] + "@example.com", password = "pw-dave-1", service = pds.Url });
+        Assert.Equal(HttpStatusCode.Created, status);
+
+        (status, body) = await SendAsync(HttpMethod.Get, "/accounts");
+        Assert.Equal(4, body.GetArrayLength());
+        (status, body) = await SendAsync(HttpMethod.Get, $"/accounts/{alice.Handle}/xrpc/com.atproto.server.getSession");
+        Assert.Equal((HttpStatusCode.OK, alice.Did), (status, body.GetProperty("did").GetString()));
+        (status, body) = await SendAsync(HttpMethod.Post, $"/accounts/{bob.Did}/xrpc/com.atproto.repo.createRecord", raw:
+            $$$"""{"repo":"{{{bob.Did}}}","collection":"app.bsky.feed.post","record":{"$type":"app.bsky.feed.post","text":"via the supervisor","createdAt":"2026-11-24T00:00:00Z"}}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.StartsWith($"at://{bob.Did}/app.bsky.feed.post/", body.GetProperty("uri").GetString());
+        (status, body) = await SendAsync(HttpMethod.Get, $"/accounts/{bob.Did}/xrpc/com.atproto.repo.getRecord?repo={bob.Did}&collection=app.bsky.feed.post&rkey=nope");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+
+        (status, body) = await SendAsync(HttpMethod.Get, "/status");
+        Assert.Equal(4, body.GetProperty("byState").GetProperty("Active").GetInt32());
+        using (var page = await _host.Http.GetAsync("/"))
+        {
+            var html = await page.Content.ReadAsStringAsync();
+            _answers.Add(html);
+            Assert.Contains(alice.Handle, html);
+            Assert.DoesNotContain("<script", html);
+        }
+        var metrics = await _host.Http.GetStringAsync("/metrics");
+        Assert.Contains("supervisor_accounts{state=\"Active\"} 4", metrics);
+        Assert.Contains("supervisor_logins_total 2", metrics);
+        Assert.All(_answers, a => Assert.Empty(Secrets.JwtsIn(a)));
+
+        using (var export = await _host.Http.GetAsync($"/accounts/{alice.Did}/session?format=json"))
+        {
+            var data = JsonDocument.Parse(await export.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(pds.Url, data.GetProperty("service").GetString());
+            Assert.NotEmpty(Secrets.JwtsIn(data.GetProperty("accessJwt").GetString()!));
+        }
+        var python = await _host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{alice.Did}/session?format=python");
+        Assert.Equal(5, python.GetProperty("session").GetString()!.Split(":::").Length);
+
+        (status, body) = await SendAsync(HttpMethod.Delete, $"/accounts/{alice.Handle}");
+        Assert.Equal((HttpStatusCode.OK, "LoggedOut"), (status, body.GetProperty("state").GetString()));
+        (status, body) = await SendAsync(HttpMethod.Get, $"/accounts/{alice.Handle}/xrpc/com.atproto.server.getSession");
+        Assert.Equal((HttpStatusCode.Conflict, "LoggedOut"), (status, body.GetProperty("error").GetString()));
+
+        Assert.Empty(Secrets.JwtsIn(_host.Output));
+        foreach (var password in new[] { alice.Password, "pw-dave-1" }) Assert.DoesNotContain(password, _host.Output);
+    }
+
+    [Fact]
+    public async Task Bad_input_is_answered_cleanly()
+    {
+        var (status, body) = await SendAsync(HttpMethod.Post, "/accounts", raw: "{not json");
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidRequest"), (status, body.GetProperty("error").GetString()));
+        (status, body) = await SendAsync(HttpMethod.Post, "/accounts", raw: "[1]");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        (status, body) = await SendAsync(HttpMethod.Post, "/accounts", new { identifier = "a", password = "b" });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("service", body.GetProperty("message").GetString());
+        (status, body) = await SendAsync(HttpMethod.Post, "/accounts/import", new { session = "garbage:::x" });
+        Assert.Equal((HttpStatusCode.BadRequest, "InvalidSession"), (status, body.GetProperty("error").GetString()));
+        (status, body) = await SendAsync(HttpMethod.Get, "/accounts/nobody.test");
+        Assert.Equal((HttpStatusCode.NotFound, "AccountNotFound"), (status, body.GetProperty("error").GetString()));
+        (status, _) = await SendAsync(HttpMethod.Get, "/accounts/nobody.test/xrpc/not-an-nsid");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        (status, _) = await SendAsync(HttpMethod.Get, "/accounts/nobody.test/session?format=xml");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        (status, body) = await SendAsync(HttpMethod.Post, "/accounts", new { identifier = "a", password = "b", service = "http://127.0.0.1:1" });
+        Assert.Equal((HttpStatusCode.BadGateway, "NetworkError"), (status, body.GetProperty("error").GetString()));
+    }
+}
