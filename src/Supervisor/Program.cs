@@ -6,8 +6,12 @@ using Serilog.Formatting.Compact;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Pds;
+using Supervisor.Host.Cli;
 using Supervisor.Host.Configuration;
 using Supervisor.Host.Http;
+
+if (SupervisorCli.Handles(args)) return await SupervisorCli.RunAsync(args, Console.In, Console.Out, Console.Error);
+if (args.Length > 0 && args[0] == "run") args = args[1..];
 
 var logging = new LoggerConfiguration()
     .MinimumLevel.Information()

@@ -83,6 +83,34 @@ public sealed class SupervisorProcess : IAsyncDisposable
         throw new TimeoutException($"the supervisor did not answer /healthz within 60 s:\n{Output}");
     }
 
+    /// <summary>Runs the executable's CLI against this host, feeding <paramref name="stdin"/>.</summary>
+    public async Task<(int ExitCode, string Output, string Error)> RunCliAsync(string stdin, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = DataDir,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"));
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        if (!args.Contains("--host"))
+        {
+            info.ArgumentList.Add("--host");
+            info.ArgumentList.Add(Http.BaseAddress!.ToString());
+        }
+        info.Environment["SUPERVISOR_ADMIN_TOKEN"] = AdminToken;
+        using var process = Process.Start(info)!;
+        await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
+    }
+
     /// <summary>SIGKILL: the process dies at once, wherever it is.</summary>
     public async Task KillAsync()
     {
