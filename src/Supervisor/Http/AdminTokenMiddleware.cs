@@ -4,8 +4,9 @@ using System.Text;
 namespace Supervisor.Host.Http;
 
 /// <summary>
-/// Requires <c>Authorization: Bearer &lt;admin token&gt;</c> on every path but /healthz and /metrics,
-/// compared in constant time.
+/// Requires the admin token on every path but /healthz and /metrics, compared in constant time: as
+/// <c>Authorization: Bearer &lt;token&gt;</c>, or for browsers on the status page as the password of HTTP
+/// Basic authentication (any user name), which the 401 answer asks for.
 /// </summary>
 public sealed class AdminTokenMiddleware(RequestDelegate next, string adminToken)
 {
@@ -20,6 +21,7 @@ public sealed class AdminTokenMiddleware(RequestDelegate next, string adminToken
             await next(context);
             return;
         }
+        context.Response.Headers.WWWAuthenticate = "Basic realm=\"session supervisor\", charset=\"UTF-8\"";
         await ApiJson.Error(StatusCodes.Status401Unauthorized, "AuthenticationRequired", "a valid admin bearer token is required")
             .ExecuteAsync(context);
     }
@@ -27,8 +29,23 @@ public sealed class AdminTokenMiddleware(RequestDelegate next, string adminToken
     private bool Authorized(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;
-        var given = SHA256.HashData(Encoding.UTF8.GetBytes(header["Bearer ".Length..].Trim()));
-        return CryptographicOperations.FixedTimeEquals(given, _expected);
+        string? token = null;
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            token = header["Bearer ".Length..].Trim();
+        }
+        else if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var pair = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..].Trim()));
+                token = pair[(pair.IndexOf(':') + 1)..];
+            }
+            catch (FormatException)
+            {
+                return false;
+            }
+        }
+        return token is not null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(token)), _expected);
     }
 }

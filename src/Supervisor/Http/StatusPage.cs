@@ -32,7 +32,7 @@ public static class StatusPage
             <style>
               body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
               table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
-              th, td { text-align: left; padding: 0.3rem 0.6rem; border-bottom: 1px solid #ddd; }
+              th, td { text-align: left; padding: 0.3rem 0.6rem; border-bottom: 1px solid #ddd; white-space: nowrap; }
               .state { font-weight: 600; } .Active { color: #1a7f37; } .Degraded, .Refreshing { color: #9a6700; }
               .NeedsLogin, .TakenDown, .LoggedOut, .LoggingOut, .Deactivated { color: #cf222e; }
               .counts span { margin-right: 1.5rem; }

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>The operator status page, rendered by a real headless Chromium (Debian's, installed by scripts/test).</summary>
+public sealed class StatusPageBrowserSpec : IAsyncLifetime
+{
+    private readonly TestJournal _folder = new();
+    private FakePdsServer _pds = null!;
+
+    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _pds.DisposeAsync();
+        _folder.Dispose();
+    }
+
+    [Fact]
+    public async Task The_status_page_shows_every_account_and_its_state_without_tokens_or_scripts()
+    {
+        await using var host = new SupervisorProcess(_folder.Folder);
+        await host.StartAsync();
+        var alive = _pds.CreateAccount("alive.test", "pw-alive");
+        var revoked = _pds.CreateAccount("revoked.test", "pw-revoked");
+        foreach (var account in new[] { alive, revoked })
+            (await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = _pds.Url })).EnsureSuccessStatusCode();
+        _pds.RevokeAllRefreshTokens(revoked.Did);
+        (await host.Http.PostAsync($"/accounts/{revoked.Did}/refresh", null)).EnsureSuccessStatusCode();
+
+        var dom = await DumpDomAsync($"http://operator:{host.AdminToken}@127.0.0.1:{host.Port}/");
+        Assert.Contains("<h1>Session supervisor</h1>", dom);
+        Assert.Contains("2 accounts", dom);
+        Assert.Matches("alive\\.test</td><td>did:plc:[a-z0-9]+</td><td class=\"state Active\">Active", dom);
+        Assert.Matches("revoked\\.test</td><td>did:plc:[a-z0-9]+</td><td class=\"state NeedsLogin\">NeedsLogin", dom);
+        Assert.Contains("ExpiredToken: Token has been revoked", dom);
+        Assert.DoesNotContain("<script", dom);
+        Assert.Empty(Secrets.JwtsIn(dom));
+
+        var refused = await DumpDomAsync($"http://operator:wrong-token@127.0.0.1:{host.Port}/");
+        Assert.DoesNotContain("alive.test", refused);
+    }
+
+    private async Task<string> DumpDomAsync(string url)
+    {
+        const string chromium = "/usr/bin/chromium";
+        Assert.True(File.Exists(chromium), "Debian's chromium is needed (scripts/test installs it)");
+        var info = new ProcessStartInfo(chromium)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(_folder.Folder, "chromium")}", "--dump-dom", url,
+                 })
+            info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return await output;
+    }
+}
