@@ -25,15 +25,16 @@ Log.Logger = logging.CreateLogger();
 try
 {
     var settings = HostSettings.FromEnvironment();
-    var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"));
+    var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, settings.TokenKeys, Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"));
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
     var client = PdsClient.Create(accountSettings.RequestTimeout);
     var metrics = new SupervisorMetrics();
     var askTimeout = accountSettings.RequestTimeout * 3;
 
     var builder = WebApplication.CreateBuilder(args);
-    if (string.IsNullOrEmpty(builder.Configuration["urls"]) && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
-        builder.WebHost.UseUrls("http://127.0.0.1:5080");
+    var urls = builder.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://127.0.0.1:5080";
+    settings.CheckListenAddresses(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    builder.WebHost.UseUrls(urls);
     builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
     builder.Services.AddSerilog();
     builder.Services.AddAkka("supervisor", akka =>

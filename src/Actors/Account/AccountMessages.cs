@@ -23,6 +23,13 @@ public sealed record DrainAccount
 /// <summary>The account has no refresh in flight and will start none.</summary>
 public sealed record AccountDrained(string Did);
 
+/// <summary>A login of this account was answered with AuthFactorTokenRequired: it waits for the code.</summary>
+public sealed record AuthFactorRequested
+{
+    /// <summary>The one instance.</summary>
+    public static readonly AuthFactorRequested Instance = new();
+}
+
 /// <summary>A snapshot of one account's journaled state.</summary>
 public sealed record AccountSnapshot(AccountState State) : IJournaled;
 

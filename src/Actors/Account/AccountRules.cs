@@ -38,7 +38,7 @@ public static class AccountRules
         SessionEnded x => state with { Session = null, RefreshPending = false, Ended = new SessionEnd(x.Reason, x.Error, x.At) },
         LogoutRequested => state with
         {
-            PendingDeletion = state.Session?.Tokens.RefreshJwt ?? state.PendingDeletion,
+            PendingDeletion = state.Session is { } session ? new SecretToken(session.Tokens.RefreshJwt) : state.PendingDeletion,
             Session = null,
             RefreshPending = false,
         },

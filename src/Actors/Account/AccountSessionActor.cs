@@ -39,6 +39,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private int _inFlight;
     private long _generation;
     private bool _draining;
+    private bool _awaitingAuthFactor;
 
     /// <summary>The journal id of the account with <paramref name="did"/>.</summary>
     public static string PersistenceIdFor(string did) => "account-" + did;
@@ -144,6 +145,11 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private void Common()
     {
         Command<GetAccountStatus>(_ => Sender.Tell(Status()));
+        Command<AuthFactorRequested>(_ =>
+        {
+            _awaitingAuthFactor = true;
+            ReportStatus();
+        });
         Command<DeleteDue>(_ => SendDelete(null));
         Command<DeleteAnswered>(OnDeleteAnswered);
         Command<SaveSnapshotSuccess>(s =>
@@ -167,6 +173,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         {
             _generation++;
             ClearFailures();
+            _awaitingAuthFactor = false;
             _log.Info("Account {Did} ({Handle}) has a new session from {Origin} at {Service}", e.Grant.Did, e.Grant.Handle, e.Origin, e.Service);
             Publish(e.Origin == SessionOrigin.Import ? SessionEventKind.Import : SessionEventKind.Create, null);
             if (adopt.Validate)
@@ -418,10 +425,10 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     private void SendDelete(IActorRef? replyTo)
     {
-        if (_state.PendingDeletion is not { } refreshJwt || _deleting) return;
+        if (_state.PendingDeletion is not { } pending || _deleting) return;
         _deleting = true;
         Timers.Cancel(DeleteTimer);
-        _deps.Client.DeleteSessionAsync(_state.Service!, refreshJwt)
+        _deps.Client.DeleteSessionAsync(_state.Service!, pending.Value)
             .PipeTo(Self, success: answer => new DeleteAnswered(answer, replyTo));
     }
 
@@ -514,6 +521,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             return AccountStateName.Active;
         }
         if (_state.PendingDeletion is not null) return AccountStateName.LoggingOut;
+        if (_awaitingAuthFactor) return AccountStateName.AwaitingAuthFactor;
         if (_state.Ended is { } ended) return ended.Reason == SessionEndReason.TakenDown ? AccountStateName.TakenDown : AccountStateName.NeedsLogin;
         return _state.LoggedOut ? AccountStateName.LoggedOut : AccountStateName.NeedsLogin;
     }

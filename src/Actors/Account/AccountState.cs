@@ -16,7 +16,7 @@ public sealed record AccountState(
     string? Service = null,
     SessionGrant? Session = null,
     bool RefreshPending = false,
-    string? PendingDeletion = null,
+    SecretToken? PendingDeletion = null,
     SessionEnd? Ended = null,
     bool LoggedOut = false,
     int RefreshCount = 0,

@@ -26,7 +26,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     /// <summary>The name the host gives this actor.</summary>
     public const string Name = "accounts";
 
-    private sealed record LoginAnswered(LoginOutcome Outcome, string Service, SessionOrigin Origin, IActorRef ReplyTo);
+    private sealed record LoginAnswered(LoginOutcome Outcome, string Service, SessionOrigin Origin, IActorRef ReplyTo, string Identifier);
 
     private sealed record RestartAccount(string Did);
 
@@ -113,7 +113,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         var replyTo = Sender;
         _log.Info("Login of {Identifier} at {Service}", login.Identifier, service);
         _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken)
-            .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo));
+            .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
     }
 
     private void OnCreateAccount(CreateAccount create)
@@ -126,7 +126,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         var replyTo = Sender;
         _log.Info("Creating account {Handle} at {Service}", create.Handle, service);
         _deps.Client.CreateAccountAsync(service, create.Handle.Trim(), create.Email.Trim(), create.Password, create.InviteCode)
-            .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.AccountCreated, replyTo));
+            .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.AccountCreated, replyTo, create.Handle.Trim()));
     }
 
     private void OnImport(ImportSession import)
@@ -154,6 +154,8 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
                 break;
             case LoginOutcome.Rejected no:
                 _deps.Metrics.LoginFailed();
+                if (no.Reason == SessionRejection.AuthFactorTokenRequired && Resolve(answered.Identifier) is { } did)
+                    AccountRef(did).Tell(AuthFactorRequested.Instance);
                 _log.Info("Login refused at {Service}: {Reason} ({Error})", answered.Service, no.Reason, no.Error.Error);
                 answered.ReplyTo.Tell(new SessionRejected(no.Reason, no.Error, no.RetryNotBefore));
                 break;

@@ -13,44 +13,71 @@ namespace Supervisor.Actors.Serialization;
 
 /// <summary>
 /// Serializes every <see cref="IJournaled"/> type as System.Text.Json with a versioned string manifest
-/// (<c>Name.vN</c>). A type's layout may change only by adding a new version: readers for old manifests
-/// stay in <see cref="Readers"/>, so journals written by older code keep recovering.
+/// (<c>Name.vN</c>). Tokens are encrypted with the <see cref="TokenCipher"/> from
+/// <c>supervisor.encryption.keys</c> (v2 manifests); v1 records, written before encryption with plain
+/// tokens, stay readable. A layout may change only by adding a version: readers for old manifests stay
+/// in <see cref="Readers"/>, so journals written by older code keep recovering.
 /// </summary>
-public sealed class SupervisorSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+public sealed class SupervisorSerializer : SerializerWithStringManifest
 {
     /// <summary>The serializer id bound in hocon/supervisor.conf.</summary>
     public const int Id = 5283;
 
-    internal static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        Converters = { new SessionTokensJsonConverter(), new JsonStringEnumConverter() },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     private static readonly Dictionary<Type, string> Manifests = new()
     {
-        [typeof(SessionEstablished)] = "SessionEstablished.v1",
+        [typeof(SessionEstablished)] = "SessionEstablished.v2",
         [typeof(RefreshStarted)] = "RefreshStarted.v1",
-        [typeof(SessionRefreshed)] = "SessionRefreshed.v1",
+        [typeof(SessionRefreshed)] = "SessionRefreshed.v2",
         [typeof(SessionEnded)] = "SessionEnded.v1",
         [typeof(LogoutRequested)] = "LogoutRequested.v1",
         [typeof(SessionDeleted)] = "SessionDeleted.v1",
-        [typeof(AccountSnapshot)] = "AccountSnapshot.v1",
+        [typeof(AccountSnapshot)] = "AccountSnapshot.v2",
         [typeof(AccountRegistered)] = "AccountRegistered.v1",
         [typeof(AccountHandleChanged)] = "AccountHandleChanged.v1",
         [typeof(RegistrySnapshot)] = "RegistrySnapshot.v1",
-        [typeof(SessionEvent)] = "SessionEvent.v1",
+        [typeof(SessionEvent)] = "SessionEvent.v2",
     };
 
-    /// <summary>How each manifest ever written is read: the current ones, and upcasters for older versions.</summary>
-    private static readonly Dictionary<string, Func<byte[], object>> Readers =
-        Manifests.ToDictionary(m => m.Value, m => (Func<byte[], object>)(bytes => Read(bytes, m.Key)));
+    /// <summary>Manifests of older versions and the type that reads them (v1: tokens in plain text).</summary>
+    private static readonly Dictionary<string, Type> OlderManifests = new()
+    {
+        ["SessionEstablished.v1"] = typeof(SessionEstablished),
+        ["SessionRefreshed.v1"] = typeof(SessionRefreshed),
+        ["AccountSnapshot.v1"] = typeof(AccountSnapshot),
+        ["SessionEvent.v1"] = typeof(SessionEvent),
+    };
+
+    private readonly JsonSerializerOptions _options;
+    private readonly Dictionary<string, Type> _readers;
+
+    /// <summary>Created by Akka with the system whose config holds the token keys.</summary>
+    public SupervisorSerializer(ExtendedActorSystem system) : this(system, TokenCipher.FromConfig(system.Settings.Config))
+    {
+    }
+
+    private SupervisorSerializer(ExtendedActorSystem system, TokenCipher? cipher) : base(system)
+    {
+        Cipher = cipher;
+        _options = OptionsWith(cipher);
+        _readers = Manifests.ToDictionary(m => m.Value, m => m.Key);
+        foreach (var (manifest, type) in OlderManifests) _readers[manifest] = type;
+    }
+
+    /// <summary>The cipher of the tokens; null when no key is configured (then nothing with tokens can be written).</summary>
+    public TokenCipher? Cipher { get; }
 
     /// <inheritdoc />
     public override int Identifier => Id;
 
     /// <summary>The manifests this serializer writes, by type.</summary>
     public static IReadOnlyDictionary<Type, string> CurrentManifests => Manifests;
+
+    /// <summary>JSON options; without a cipher tokens are written in plain text (for tests that compare values).</summary>
+    internal static JsonSerializerOptions OptionsWith(TokenCipher? cipher) => new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new SessionTokensJsonConverter(cipher), new SecretTokenJsonConverter(cipher), new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
 
     /// <inheritdoc />
     public override string Manifest(object o) =>
@@ -62,16 +89,16 @@ public sealed class SupervisorSerializer(ExtendedActorSystem system) : Serialize
     public override byte[] ToBinary(object obj)
     {
         Manifest(obj);
-        return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
+        if (Cipher is null && obj is not (RefreshStarted or SessionEnded or LogoutRequested or SessionDeleted or AccountRegistered or AccountHandleChanged or RegistrySnapshot))
+            throw new TokenKeyException("no token key is configured (supervisor.encryption.keys): tokens are never written in plain text");
+        return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);
     }
 
     /// <inheritdoc />
-    public override object FromBinary(byte[] bytes, string manifest) =>
-        Readers.TryGetValue(manifest, out var read)
-            ? read(bytes)
-            : throw new SerializationException($"unknown manifest '{manifest}' for {nameof(SupervisorSerializer)}");
-
-    private static object Read(byte[] bytes, Type type) =>
-        JsonSerializer.Deserialize(bytes, type, Options)
-        ?? throw new SerializationException($"a stored {type.Name} is null");
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!_readers.TryGetValue(manifest, out var type))
+            throw new SerializationException($"unknown manifest '{manifest}' for {nameof(SupervisorSerializer)}");
+        return JsonSerializer.Deserialize(bytes, type, _options) ?? throw new SerializationException($"a stored {type.Name} is null");
+    }
 }

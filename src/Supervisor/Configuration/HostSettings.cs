@@ -3,8 +3,29 @@ namespace Supervisor.Host.Configuration;
 /// <summary>
 /// The host's environment settings: where local state lives, which journal to use, and the admin token.
 /// </summary>
-public sealed record HostSettings(string DataDir, JournalKind Journal, string ConnectionString, string AdminToken, bool AdminTokenGenerated)
+public sealed record HostSettings(
+    string DataDir, JournalKind Journal, string ConnectionString, string AdminToken, bool AdminTokenGenerated, IReadOnlyList<string> TokenKeys)
 {
+    /// <summary>
+    /// Refuses to listen beyond loopback unless SUPERVISOR_ADMIN_TOKEN was set explicitly: a generated token
+    /// in a file is fine on one machine, not for a network.
+    /// </summary>
+    public void CheckListenAddresses(IEnumerable<string> urls)
+    {
+        if (!AdminTokenGenerated) return;
+        foreach (var url in urls)
+        {
+            var host = url.Split("://", 2)[^1].Split('/')[0];
+            host = host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':')[0];
+            var loopback = host is "localhost" or "[::1]" || System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip);
+            if (!loopback)
+                throw new InvalidOperationException($"refusing to listen on {url} (not loopback) without an explicit SUPERVISOR_ADMIN_TOKEN");
+        }
+    }
+
+    /// <summary>The file of the generated token keys (one base64 key a line, the first current; owner-only).</summary>
+    public static string TokenKeyFile(string dataDir) => Path.Combine(dataDir, "token-keys");
+
     /// <summary>The file the generated admin token is kept in (owner-only permissions).</summary>
     public static string AdminTokenFile(string dataDir) => Path.Combine(dataDir, "admin-token");
 
@@ -28,7 +49,43 @@ public sealed record HostSettings(string DataDir, JournalKind Journal, string Co
                 ? pg
                 : throw new InvalidOperationException("SUPERVISOR_JOURNAL=postgres needs SUPERVISOR_POSTGRES (a connection string)");
         var (token, generated) = AdminTokenOf(dataDir);
-        return new HostSettings(dataDir, journal, connection, token, generated);
+        return new HostSettings(dataDir, journal, connection, token, generated, TokenKeysOf(dataDir));
+    }
+
+    /// <summary>
+    /// SUPERVISOR_KEY (the current key) plus SUPERVISOR_OLD_KEYS (comma-separated, still readable); else the
+    /// key file in the data folder, generated with one key at the first start.
+    /// </summary>
+    private static IReadOnlyList<string> TokenKeysOf(string dataDir)
+    {
+        List<string> keys;
+        if (Environment.GetEnvironmentVariable("SUPERVISOR_KEY") is { Length: > 0 } current)
+        {
+            keys = [current.Trim(), .. (Environment.GetEnvironmentVariable("SUPERVISOR_OLD_KEYS") ?? "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        }
+        else
+        {
+            var file = TokenKeyFile(dataDir);
+            if (!File.Exists(file)) WriteOwnerOnly(file, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)) + "\n");
+            keys = File.ReadAllLines(file).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        }
+        try
+        {
+            foreach (var key in keys) Supervisor.Actors.Serialization.TokenCipher.ParseKey(key);
+        }
+        catch (Supervisor.Actors.Serialization.TokenKeyException e)
+        {
+            throw new InvalidOperationException($"the token key is unusable: {e.Message}");
+        }
+        return keys.Count > 0 ? keys : throw new InvalidOperationException($"no token key: set SUPERVISOR_KEY or put one in {TokenKeyFile(dataDir)}");
+    }
+
+    private static void WriteOwnerOnly(string file, string text)
+    {
+        File.WriteAllText(file, "");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllText(file, text);
     }
 
     private static (string Token, bool Generated) AdminTokenOf(string dataDir)
@@ -37,9 +94,7 @@ public sealed record HostSettings(string DataDir, JournalKind Journal, string Co
         var file = AdminTokenFile(dataDir);
         if (File.Exists(file)) return (File.ReadAllText(file).Trim(), true);
         var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-        File.WriteAllText(file, "");
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.WriteAllText(file, token);
+        WriteOwnerOnly(file, token);
         return (token, true);
     }
 }

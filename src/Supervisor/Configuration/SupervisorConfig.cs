@@ -20,15 +20,17 @@ public static class SupervisorConfig
     public static string HoconFolder => Path.Combine(AppContext.BaseDirectory, "hocon");
 
     /// <summary>
-    /// The whole configuration: base settings, the journal's file, and the journal's connection string.
+    /// The whole configuration: base settings, the journal's file, the journal's connection string and the
+    /// token keys (base64, the first one current).
     /// <paramref name="overrides"/> (HOCON text) wins over everything.
     /// </summary>
-    public static Config Load(JournalKind journal, string connectionString, string? overrides = null)
+    public static Config Load(JournalKind journal, string connectionString, IReadOnlyList<string> tokenKeys, string? overrides = null)
     {
         var journalFile = journal == JournalKind.Sqlite ? "sqlite.conf" : "postgres.conf";
         var connection = $$"""
             akka.persistence.journal.sql.connection-string = {{Quote(connectionString)}}
             akka.persistence.snapshot-store.sql.connection-string = {{Quote(connectionString)}}
+            supervisor.encryption.keys = [{{string.Join(", ", tokenKeys.Select(Quote))}}]
             """;
         return ConfigurationFactory.ParseString(overrides ?? "")
             .WithFallback(ConfigurationFactory.ParseString(connection))

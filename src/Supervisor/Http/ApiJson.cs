@@ -18,7 +18,19 @@ public static class ApiJson
     public static IResult Error(int status, string error, string message, DateTimeOffset? retryAt = null)
     {
         var body = new Dictionary<string, object?> { ["error"] = error, ["message"] = message };
-        if (retryAt is { } at) body["retryAt"] = at;
-        return Results.Json(body, Options, statusCode: status);
+        if (retryAt is not { } at) return Results.Json(body, Options, statusCode: status);
+        body["retryAt"] = at;
+        var seconds = Math.Max(1, (long)Math.Ceiling((at - DateTimeOffset.UtcNow).TotalSeconds));
+        return new WithHeader(Results.Json(body, Options, statusCode: status), "Retry-After", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>An answer with one extra header.</summary>
+    private sealed class WithHeader(IResult inner, string name, string value) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.Headers[name] = value;
+            return inner.ExecuteAsync(context);
+        }
     }
 }

@@ -172,7 +172,7 @@ public sealed class AccountRulesSpec
         var state = AccountRules.Apply(new AccountState(Did), new SessionEstablished(SessionOrigin.Login, "http://s", new SessionGrant(Did, "a.test", tokens), Now));
         state = AccountRules.Apply(state, new LogoutRequested(Now));
         Assert.Null(state.Session);
-        Assert.Equal(tokens.RefreshJwt, state.PendingDeletion);
+        Assert.Equal(tokens.RefreshJwt, state.PendingDeletion!.Value);
         state = AccountRules.Apply(state, new SessionDeleted(Now));
         Assert.Null(state.PendingDeletion);
         Assert.True(state.LoggedOut);

@@ -36,8 +36,8 @@ public sealed class GracefulShutdownSpec : IAsyncLifetime
         Assert.Equal(0, await host.TerminateAsync());
         await refresh.ContinueWith(_ => { }, TaskScheduler.Default);
 
-        var rows = JournalRows.Read(Path.Combine(_folder.Folder, "journal.db"), AccountSessionActor.PersistenceIdFor(account.Did));
-        Assert.Equal(["SessionEstablished.v1", "RefreshStarted.v1", "SessionRefreshed.v1"], rows.Select(r => r.Manifest));
+        var rows = JournalRows.Read(_folder, AccountSessionActor.PersistenceIdFor(account.Did));
+        Assert.Equal(["SessionEstablished.v2", "RefreshStarted.v1", "SessionRefreshed.v2"], rows.Select(r => r.Manifest));
         Assert.Contains("Shutdown: 1 accounts drained", host.Output);
 
         _pds.RefreshLatency = TimeSpan.Zero;

@@ -2,23 +2,24 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Supervisor.Actors.Tests.Support;
+using Supervisor.Host.Configuration;
 using Xunit.Abstractions;
 
 namespace Supervisor.Actors.Tests.RealPds;
 
 /// <summary>The host as a real process, SIGKILLed while refreshes are in flight, against the real PDS.</summary>
 [Collection(RealPdsCollection.Name)]
-public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output) : IDisposable
+public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output)
 {
-    private readonly TestJournal _folder = new();
-
-    [Fact]
-    public async Task Sessions_survive_repeated_sigkills_during_refreshes_without_a_new_login()
+    [Theory]
+    [InlineData(JournalKind.Sqlite)]
+    [InlineData(JournalKind.Postgres)]
+    public async Task Sessions_survive_repeated_sigkills_during_refreshes_without_a_new_login(JournalKind journal)
     {
-        await using var host = new SupervisorProcess(_folder.Folder, new Dictionary<string, string>
-        {
-            ["SUPERVISOR_HOCON"] = "supervisor.accounts { backoff-min = 200ms, backoff-max = 2s, request-timeout = 5s }",
-        });
+        using var folder = new TestJournal(journal);
+        var environment = folder.HostEnvironment();
+        environment["SUPERVISOR_HOCON"] = "supervisor.accounts { backoff-min = 200ms, backoff-max = 2s, request-timeout = 5s }";
+        await using var host = new SupervisorProcess(folder.Folder, environment);
         await host.StartAsync();
         var accounts = new List<RealAccount>();
         for (var i = 0; i < 3; i++)
@@ -56,6 +57,4 @@ public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output)
         Assert.Empty(Secrets.JwtsIn(host.Output));
         foreach (var account in accounts) Assert.DoesNotContain(account.Password, host.Output);
     }
-
-    public void Dispose() => _folder.Dispose();
 }

@@ -33,7 +33,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new SessionEnded(SessionEndReason.TakenDown, new XrpcError("AccountTakedown", "Account has been taken down"), At),
         new LogoutRequested(At),
         new SessionDeleted(At),
-        new AccountSnapshot(new AccountState(Did, "alice.test", "http://entryway", Grant, true, Tokens.RefreshJwt,
+        new AccountSnapshot(new AccountState(Did, "alice.test", "http://entryway", Grant, true, new SecretToken(Tokens.RefreshJwt),
             new SessionEnd(SessionEndReason.NeedsLogin, new XrpcError("ExpiredToken", "Token has been revoked"), At), false, 3, 2, At, At)),
         new AccountRegistered(Did, "alice.test"),
         new AccountHandleChanged(Did, "bob.test"),
@@ -48,8 +48,10 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         var serializer = Sys.Serialization.FindSerializerFor(value);
         Assert.IsType<SupervisorSerializer>(serializer);
         var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, value);
-        Assert.EndsWith(".v1", manifest);
-        var back = Sys.Serialization.Deserialize(serializer.ToBinary(value), serializer.Identifier, manifest);
+        Assert.Matches(@"^\w+\.v\d+$", manifest);
+        var bytes = serializer.ToBinary(value);
+        Assert.Empty(Secrets.JwtsIn(System.Text.Encoding.UTF8.GetString(bytes)));
+        var back = Sys.Serialization.Deserialize(bytes, serializer.Identifier, manifest);
         Assert.Equal(Canonical(value), Canonical(back));
     }
 
@@ -67,7 +69,20 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         Assert.ThrowsAny<Exception>(() => serializer.FromBinary("{}"u8.ToArray(), "Nothing.v9"));
     }
 
-    // Records holding lists compare by reference; compare their serialized form instead.
+    [Fact]
+    public void Tokens_are_encrypted_and_a_record_written_with_plain_tokens_by_version_1_still_reads()
+    {
+        var established = new SessionEstablished(SessionOrigin.Login, "http://entryway", Grant, At);
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(established);
+        var stored = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(established));
+        Assert.Contains(TokenCipher.Prefix, stored);
+        Assert.DoesNotContain(Tokens.AccessJwt, stored);
+        var plain = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(established, SupervisorSerializer.OptionsWith(null));
+        var back = Assert.IsType<SessionEstablished>(serializer.FromBinary(plain, "SessionEstablished.v1"));
+        Assert.Equal(Tokens.RefreshJwt, back.Grant.Tokens.RefreshJwt);
+    }
+
+    // Records holding lists compare by reference; compare their serialized form instead (tokens in clear).
     private static string Canonical(object value) =>
-        System.Text.Json.JsonSerializer.Serialize(value, value.GetType(), SupervisorSerializer.Options);
+        System.Text.Json.JsonSerializer.Serialize(value, value.GetType(), SupervisorSerializer.OptionsWith(null));
 }

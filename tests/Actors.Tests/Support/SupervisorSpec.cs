@@ -63,6 +63,13 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
         return (system, accounts);
     }
 
+    /// <inheritdoc />
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        Journal.Dispose();
+    }
+
     /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
     protected static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {

@@ -1,0 +1,166 @@
+using Akka.Actor;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Serialization;
+using Supervisor.Actors.Session;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+using Supervisor.Host.Configuration;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Account;
+
+/// <summary>Persistence and recovery of accounts: the same specs on each journal database.</summary>
+public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper output)
+    : SupervisorSpec(new TestJournal(kind), output, "supervisor.accounts.request-timeout = 2s"), IAsyncLifetime
+{
+    private const string CreateSession = "com.atproto.server.createSession";
+    private const string DeleteSession = "com.atproto.server.deleteSession";
+
+    private FakePdsServer _pds = null!;
+
+    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
+
+    public async Task DisposeAsync() => await _pds.DisposeAsync();
+
+    private async Task<FakeAccount> LoggedInAsync(string handle = "alice.test")
+    {
+        var account = _pds.CreateAccount(handle, "pw-" + handle);
+        await LoginAsync(_pds.Url, handle, account.Password);
+        return account;
+    }
+
+    private static SessionTokens ExportedTokens(object reply) =>
+        ImportedSession.Parse(Assert.IsType<SessionExported>(reply).Session).Grant.Tokens;
+
+    [Fact]
+    public async Task A_pending_logout_is_retried_after_a_restart()
+    {
+        var account = await LoggedInAsync();
+        var refreshJwt = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json))).RefreshJwt;
+        _pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 1);
+        Assert.IsType<LogoutPending>(await AskAsync(new Logout(account.Did)));
+        await Sys.Terminate();
+        Assert.True(_pds.IsRefreshTokenLive(refreshJwt));
+
+        var (system, accounts) = StartSecondSystem();
+        try
+        {
+            await EventuallyAsync(() => Task.FromResult(!_pds.IsRefreshTokenLive(refreshJwt)), TimeSpan.FromSeconds(15), "the logout to be retried");
+            await EventuallyAsync(async () => (await StatusAsync(account.Did, accounts)).State == AccountStateName.LoggedOut, TimeSpan.FromSeconds(5), "LoggedOut");
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task After_a_restart_accounts_are_back_and_serve_requests_without_a_new_login()
+    {
+        var accounts = new[] { await LoggedInAsync("a1.test"), await LoggedInAsync("a2.test"), await LoggedInAsync("a3.test") };
+        await Sys.Terminate();
+        var logins = _pds.CallCount(CreateSession);
+
+        var (system, supervisor) = StartSecondSystem();
+        try
+        {
+            foreach (var account in accounts)
+                Assert.Equal(200, (await CallAsync(account.Handle, GetSession, supervisor)).Status);
+            var list = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
+            Assert.Equal(3, list.Accounts.Count);
+            Assert.Equal(logins, _pds.CallCount(CreateSession));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task After_a_logout_the_journal_holds_a_deletion_event_and_no_token_after_it()
+    {
+        var account = await LoggedInAsync();
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        Assert.IsType<LoggedOut>(await AskAsync(new Logout(account.Did)));
+        var rows = JournalRows.Read(Journal, AccountSessionActor.PersistenceIdFor(account.Did));
+        Assert.Equal("SessionDeleted.v1", rows[^1].Manifest);
+        var logout = rows.FindIndex(r => r.Manifest == "LogoutRequested.v1");
+        Assert.True(logout > 0);
+        Assert.All(rows.Skip(logout), r => Assert.DoesNotContain(TokenCipher.Prefix, r.Payload));
+        Assert.Contains(TokenCipher.Prefix, rows[0].Payload);
+    }
+
+
+    [Fact]
+    public async Task The_raw_journal_and_snapshot_tables_hold_no_token_in_clear()
+    {
+        var account = await LoggedInAsync();
+        for (var i = 0; i < 3; i++) Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        var exported = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Python)));
+        Assert.IsType<LogoutPending>(await FailingLogoutAsync(account));
+        var rows = JournalRows.ReadEverything(Journal);
+        Assert.Contains(rows, r => r.Payload.Contains(TokenCipher.Prefix));
+        Assert.All(rows, r => Assert.Empty(Secrets.JwtsIn(r.Payload)));
+        Assert.All(rows, r => Assert.DoesNotContain(exported.RefreshJwt.Split('.')[2], r.Payload));
+    }
+
+    [Fact]
+    public async Task An_event_stored_under_an_older_manifest_version_still_recovers()
+    {
+        var account = _pds.CreateAccount("old.test", "pw-old");
+        var (access, refresh) = _pds.IssuePair(account.Did);
+        await LoggedInAsync("first.test"); // the journal's tables exist, as they would under an older version
+        await Sys.Terminate();
+        // The layouts of version 1, written before tokens were encrypted: stored as they were.
+        var established = $$"""
+            {"origin":"Login","service":"{{_pds.Url}}","grant":{"did":"{{account.Did}}","handle":"old.test","tokens":{"accessJwt":"{{access}}","refreshJwt":"{{refresh}}"},"email":"old@example.com","emailConfirmed":false,"active":true,"pdsEndpoint":"{{_pds.Url}}"},"at":"2026-11-20T10:00:00+00:00"}
+            """;
+        JournalRows.Insert(Journal, AccountsSupervisor.RegistryPersistenceId, 2, "AccountRegistered.v1", $$"""{"did":"{{account.Did}}","handle":"old.test"}""");
+        JournalRows.Insert(Journal, AccountSessionActor.PersistenceIdFor(account.Did), 1, "SessionEstablished.v1", established);
+
+        var (system, accounts) = StartSecondSystem();
+        try
+        {
+            var status = await StatusAsync("old.test", accounts);
+            Assert.Equal(AccountStateName.Active, status.State);
+            Assert.Equal(1, status.LoginCount);
+            Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did), accounts));
+            Assert.Equal(200, (await CallAsync(account.Did, GetSession, accounts)).Status);
+            Assert.Equal(1, _pds.CallCount(CreateSession));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task A_wrong_token_key_is_a_clear_error_never_garbage_tokens()
+    {
+        var account = await LoggedInAsync();
+        await Sys.Terminate();
+        var rows = JournalRows.Read(Journal, AccountSessionActor.PersistenceIdFor(account.Did));
+        var other = new TokenCipher([System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)]);
+        var mine = TokenCipher.FromConfig(Journal.Config())!;
+        var sealedToken = JournalRows.SealedValues(rows[0].Payload).First();
+        Assert.StartsWith("eyJ", mine.Decrypt(sealedToken));
+        var unknown = Assert.Throws<TokenKeyException>(() => other.Decrypt(sealedToken));
+        Assert.Contains($"encrypted with key {mine.CurrentKeyId}, which is not configured", unknown.Message);
+        var forged = sealedToken.Replace(mine.CurrentKeyId, other.CurrentKeyId);
+        Assert.Contains("does not decrypt", Assert.Throws<TokenKeyException>(() => other.Decrypt(forged)).Message);
+    }
+
+    private Task<object> FailingLogoutAsync(FakeAccount account)
+    {
+        _pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 100);
+        return AskAsync(new Logout(account.Did));
+    }
+}
+
+public sealed class AccountRecoverySqliteSpec(ITestOutputHelper output) : AccountRecoverySpec(JournalKind.Sqlite, output);
+
+public sealed class AccountRecoveryPostgresSpec(ITestOutputHelper output) : AccountRecoverySpec(JournalKind.Postgres, output);
