@@ -5,6 +5,7 @@ using Serilog;
 using Serilog.Formatting.Compact;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Journal;
 using Supervisor.Actors.Pds;
 using Supervisor.Host.Cli;
 using Supervisor.Host.Configuration;
@@ -29,6 +30,7 @@ try
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
     var client = PdsClient.Create(accountSettings.RequestTimeout);
     var metrics = new SupervisorMetrics();
+    var journal = new JournalHealth();
     var askTimeout = accountSettings.RequestTimeout * 3;
 
     var builder = WebApplication.CreateBuilder(args);
@@ -37,6 +39,9 @@ try
     builder.WebHost.UseUrls(urls);
     builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
     builder.Services.AddSerilog();
+    // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = accountSettings.RequestTimeout + TimeSpan.FromSeconds(30));
+    ActorSystem? actorSystem = null;
     builder.Services.AddAkka("supervisor", akka =>
     {
         akka.AddHocon(config, HoconAddMode.Prepend);
@@ -47,7 +52,8 @@ try
         });
         akka.WithActors((system, registry) =>
         {
-            var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics), AccountsSupervisor.Name);
+            actorSystem = system;
+            var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
@@ -62,13 +68,20 @@ try
 
     var app = builder.Build();
     app.UseMiddleware<AdminTokenMiddleware>(settings.AdminToken);
-    app.MapAccountsApi(askTimeout);
-    app.MapMetrics(metrics, askTimeout);
+    app.MapAccountsApi(askTimeout, journal);
+    app.MapMetrics(metrics, journal, askTimeout);
     app.MapStatusPage(askTimeout);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)
         Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));
+    // The actor system stops itself when the token key cannot read the journal: the host goes with it.
+    app.Lifetime.ApplicationStarted.Register(() => actorSystem?.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default));
     await app.RunAsync();
+    if (actorSystem is not null && CoordinatedShutdown.Get(actorSystem).ShutdownReason is TokenKeyShutdownReason wrongKey)
+    {
+        Log.Fatal("Supervisor stopped: {Reason}", wrongKey.Message);
+        return 1;
+    }
     return 0;
 }
 catch (Exception e) when (e is InvalidOperationException or IOException)

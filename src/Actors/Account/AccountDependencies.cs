@@ -1,7 +1,8 @@
 using Akka.Actor;
+using Supervisor.Actors.Journal;
 using Supervisor.Actors.Pds;
 
 namespace Supervisor.Actors.Account;
 
-/// <summary>What every account actor shares: the wire client, the timing rules, the event hub, the clock and the metrics.</summary>
-public sealed record AccountDependencies(PdsClient Client, AccountSettings Settings, IActorRef Events, TimeProvider Time, SupervisorMetrics Metrics);
+/// <summary>What every account actor shares: the wire client, the timing rules, the event hub, the clock, the metrics and the journal's health.</summary>
+public sealed record AccountDependencies(PdsClient Client, AccountSettings Settings, IActorRef Events, TimeProvider Time, SupervisorMetrics Metrics, JournalHealth Journal);

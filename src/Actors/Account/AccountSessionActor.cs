@@ -1,9 +1,12 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Events;
+using Supervisor.Actors.Journal;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Serialization;
 using Supervisor.Actors.Session;
 using static Supervisor.Actors.Account.AccountEvents;
 using static Supervisor.Actors.Account.AccountSelfMessages;
@@ -17,6 +20,10 @@ namespace Supervisor.Actors.Account;
 /// rotation never races: while a refresh is in flight (the <see cref="Refreshing"/> behaviour) requests
 /// wait in the stash and leave with the new token. The rules live in <see cref="AccountRules"/>; this
 /// actor journals, applies, calls the PDS and replies.
+/// While the journal is unavailable it keeps serving with the tokens in memory: new events are applied at
+/// once and held in order, then journaled when the journal is back (<see cref="JournalAvailabilityChanged"/>).
+/// Should the process die meanwhile, the journal still holds the previous refresh token, which the PDS
+/// accepts for 2 hours after its first use and answers with the same successor.
 /// </summary>
 public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 {
@@ -26,6 +33,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private readonly AccountDependencies _deps;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<(IActorRef ReplyTo, SessionOrigin? Origin)> _refreshWaiters = new();
+    private readonly List<IAccountEvent> _unjournaled = new();
 
     private AccountState _state;
     private bool _refreshing;
@@ -40,6 +48,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private long _generation;
     private bool _draining;
     private bool _awaitingAuthFactor;
+    private long _compactTo;
+    private bool _compacting;
 
     /// <summary>The journal id of the account with <paramref name="did"/>.</summary>
     public static string PersistenceIdFor(string did) => "account-" + did;
@@ -150,16 +160,30 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             _awaitingAuthFactor = true;
             ReportStatus();
         });
+        Command<JournalAvailabilityChanged>(changed =>
+        {
+            if (changed.Available) JournalHeldEvents();
+        });
         Command<DeleteDue>(_ => SendDelete(null));
         Command<DeleteAnswered>(OnDeleteAnswered);
         Command<SaveSnapshotSuccess>(s =>
         {
-            DeleteMessages(s.Metadata.SequenceNr);
+            _compactTo = Math.Max(_compactTo, s.Metadata.SequenceNr);
+            CompactJournal();
             DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
         });
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Account {Did}: snapshot failed", _state.Did));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(f => _log.Warning(f.Cause, "Account {Did}: deleting old journal entries failed", _state.Did));
+        Command<DeleteMessagesSuccess>(d =>
+        {
+            _compacting = false;
+            if (_compactTo > d.ToSequenceNr) CompactJournal();
+        });
+        Command<DeleteMessagesFailure>(f =>
+        {
+            // Left for the next snapshot to try again.
+            _compacting = false;
+            _log.Warning(f.Cause, "Account {Did}: deleting old journal entries failed", _state.Did);
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
     }
@@ -462,13 +486,68 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     // ------------------------------------------------------------------ helpers
 
-    private void PersistAndApply<TEvent>(TEvent e, Action<TEvent> then) where TEvent : IAccountEvent =>
+    private void PersistAndApply<TEvent>(TEvent e, Action<TEvent> then) where TEvent : IAccountEvent
+    {
+        if (!_deps.Journal.IsAvailable || _unjournaled.Count > 0)
+        {
+            // The journal is down (or still has held events before this one): apply now, journal later, in order.
+            _unjournaled.Add(e);
+            _state = AccountRules.Apply(_state, e);
+            then(e);
+            return;
+        }
         Persist(e, persisted =>
         {
             _state = AccountRules.Apply(_state, persisted);
             if (Settings.SnapshotEvery > 0 && LastSequenceNr % Settings.SnapshotEvery == 0) SaveSnapshot(new AccountSnapshot(_state));
             then(persisted);
         });
+    }
+
+    /// <summary>
+    /// Deletes the events covered by the latest snapshot, one deletion at a time (concurrent deletions of one
+    /// persistence id deadlock on PostgreSQL).
+    /// </summary>
+    private void CompactJournal()
+    {
+        if (_compacting) return;
+        _compacting = true;
+        DeleteMessages(_compactTo);
+    }
+
+    /// <summary>Journals the events held while the journal was unavailable.</summary>
+    private void JournalHeldEvents()
+    {
+        if (_unjournaled.Count == 0) return;
+        var held = _unjournaled.ToList();
+        _unjournaled.Clear();
+        var left = held.Count;
+        PersistAll(held, _ =>
+        {
+            if (--left > 0) return;
+            _log.Info("Account {Did}: journaled {EventCount} events held while the journal was unavailable", _state.Did, held.Count);
+            SaveSnapshot(new AccountSnapshot(_state));
+            ReportStatus();
+        });
+    }
+
+    /// <inheritdoc />
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        if (reason.GetBaseException() is TokenKeyException wrongKey)
+            Context.Parent.Tell(new TokenKeyRejected(_state.Did, wrongKey.Message));
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // The actor is stopped after this; its parent starts it again once the journal answers, and it
+        // recovers from what was journaled (a refresh lost here is replayed within the grace window).
+        _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
+        _log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
+            _state.Did, @event.GetType().Name, cause.GetBaseException().Message);
+    }
 
     /// <inheritdoc />
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
@@ -542,6 +621,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             _state.RefreshCount,
             _state.LoginCount,
             _lastError ?? _state.Ended?.Error,
-            _inFlight + (_refreshing ? Math.Max(Stash.Count, 0) : 0));
+            _inFlight + (_refreshing ? Math.Max(Stash.Count, 0) : 0),
+            _unjournaled.Count);
     }
 }

@@ -32,6 +32,9 @@ public sealed record AccountSettings
     /// <summary>Longest retry delay after repeated transient failures.</summary>
     public TimeSpan BackoffMax { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How often the journal database is checked (an outage is also noticed at the first failed write).</summary>
+    public TimeSpan JournalProbeInterval { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>A snapshot is saved every this many journaled events.</summary>
     public int SnapshotEvery { get; init; } = 50;
 
@@ -50,6 +53,7 @@ public sealed record AccountSettings
             ExpirySkew = section.GetTimeSpan("expiry-skew", d.ExpirySkew),
             BackoffMin = section.GetTimeSpan("backoff-min", d.BackoffMin),
             BackoffMax = section.GetTimeSpan("backoff-max", d.BackoffMax),
+            JournalProbeInterval = section.GetTimeSpan("journal-probe-interval", d.JournalProbeInterval),
             SnapshotEvery = section.GetInt("snapshot-every", d.SnapshotEvery),
         };
     }

@@ -3,6 +3,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Events;
+using Supervisor.Actors.Journal;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Session;
@@ -16,7 +17,9 @@ namespace Supervisor.Actors.Accounts;
 /// The parent of every account actor. It journals which accounts exist (so that all of them come back
 /// after a restart), performs logins and account creations (the password lives only in that call),
 /// routes messages addressed by DID or handle, keeps the latest status of each account for listings,
-/// and restarts an account actor that stopped on a journal failure.
+/// and restarts an account actor that stopped on a journal failure once the journal answers again. Its
+/// <see cref="JournalProbe"/> child watches the journal; changes are passed on to every account. New
+/// accounts are refused while the journal is unavailable (they could not be recovered after a restart).
 /// </summary>
 public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
 {
@@ -44,12 +47,14 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, string?> _handles = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, AccountStatus> _statuses = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
+    private readonly IActorRef _probe;
     private readonly int _snapshotEvery;
     private bool _stopping;
 
     /// <summary>Props for the supervisor; it creates its own event hub.</summary>
-    public static Props Props(PdsClient client, AccountSettings settings, SupervisorMetrics? metrics = null, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new AccountsSupervisor(client, settings, metrics ?? new SupervisorMetrics(), time ?? TimeProvider.System));
+    public static Props Props(PdsClient client, AccountSettings settings, SupervisorMetrics? metrics = null, TimeProvider? time = null, JournalHealth? journal = null) =>
+        Akka.Actor.Props.Create(() => new AccountsSupervisor(client, settings, metrics ?? new SupervisorMetrics(), time ?? TimeProvider.System, journal ?? new JournalHealth()));
 
     /// <inheritdoc />
     public override string PersistenceId => RegistryPersistenceId;
@@ -58,10 +63,11 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Creates the supervisor.</summary>
-    public AccountsSupervisor(PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time)
+    public AccountsSupervisor(PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time, JournalHealth journal)
     {
         var hub = Context.ActorOf(SessionEventHub.Props(), "session-events");
-        _deps = new AccountDependencies(client, settings, hub, time, metrics);
+        _probe = Context.ActorOf(JournalProbe.Props(journal, settings.JournalProbeInterval, time), "journal-probe");
+        _deps = new AccountDependencies(client, settings, hub, time, metrics, journal);
         _snapshotEvery = Math.Max(settings.SnapshotEvery, 1) * 20;
 
         Recover<AccountRegistered>(Register);
@@ -86,12 +92,14 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         Command<SubscribeSessionEvents>(s => hub.Forward(s));
         Command<UnsubscribeSessionEvents>(u => hub.Forward(u));
         Command<Terminated>(OnAccountStopped);
-        Command<RestartAccount>(r => StartAccount(r.Did));
+        Command<RestartAccount>(OnRestartAccount);
+        Command<JournalAvailabilityChanged>(OnJournalAvailabilityChanged);
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Account registry: snapshot failed"));
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(_ => { });
         Command<DrainAccounts>(OnDrain);
+        Command<TokenKeyRejected>(OnTokenKeyRejected);
         Command<IAccountMessage>(Route);
     }
 
@@ -170,6 +178,11 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             AccountRef(did).Tell(adopt, replyTo);
             return;
         }
+        if (!_deps.Journal.IsAvailable)
+        {
+            replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
+            return;
+        }
         Persist(new AccountRegistered(did, adopt.Grant.Handle), registered =>
         {
             Register(registered);
@@ -182,7 +195,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     {
         _stopping = true;
         var asks = Context.GetChildren()
-            .Where(c => !c.Equals(_deps.Events))
+            .Where(c => !c.Equals(_deps.Events) && !c.Equals(_probe))
             .Select(c => c.Ask<AccountDrained>(DrainAccount.Instance, drain.Timeout).ContinueWith(t => t.IsCompletedSuccessfully ? 1 : 0, TaskScheduler.Default))
             .ToList();
         Task.WhenAll(asks).PipeTo(Sender, success: counts => new AccountsDrained(counts.Sum()));
@@ -196,6 +209,14 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         if (did is null)
         {
             Sender.Tell(new AccountNotFound(message.AccountId));
+            return;
+        }
+        if (_restarting.Contains(did))
+        {
+            // Stopped on a journal failure; it starts again once the journal answers.
+            Sender.Tell(message is GetAccountStatus && _statuses.TryGetValue(did, out var last)
+                ? last with { State = AccountStateName.Degraded, LastError = JournalUnavailableError() }
+                : new AccountUnavailable(did, AccountStateName.Degraded, JournalUnavailableError()));
             return;
         }
         AccountRef(did).Forward(message);
@@ -225,9 +246,39 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     {
         var did = Uri.UnescapeDataString(t.ActorRef.Path.Name);
         if (_stopping || !_handles.ContainsKey(did)) return;
-        _log.Warning("Account {Did} stopped unexpectedly; restarting it in 2 s", did);
+        _log.Warning("Account {Did} stopped unexpectedly; restarting it in 2 s (once the journal answers)", did);
+        _restarting.Add(did);
         Timers.StartSingleTimer("restart-" + did, new RestartAccount(did), TimeSpan.FromSeconds(2));
     }
+
+    private void OnTokenKeyRejected(TokenKeyRejected rejected)
+    {
+        if (_stopping) return;
+        _stopping = true;
+        var message = $"the token key cannot read the journal of account {rejected.Did}: {rejected.Reason}. " +
+                      "Start with the key it was written with (SUPERVISOR_KEY, SUPERVISOR_OLD_KEYS or the data folder's token-keys file)";
+        _log.Error("Stopping: {Reason}", message);
+        CoordinatedShutdown.Get(Context.System).Run(new TokenKeyShutdownReason(message));
+    }
+
+    private void OnRestartAccount(RestartAccount restart)
+    {
+        if (!_restarting.Contains(restart.Did)) return;
+        if (!_deps.Journal.IsAvailable) return; // started by OnJournalAvailabilityChanged
+        _restarting.Remove(restart.Did);
+        StartAccount(restart.Did);
+    }
+
+    private void OnJournalAvailabilityChanged(JournalAvailabilityChanged changed)
+    {
+        foreach (var child in Context.GetChildren())
+            if (!child.Equals(_deps.Events) && !child.Equals(_probe)) child.Tell(changed);
+        if (!changed.Available) return;
+        foreach (var did in _restarting.ToList()) Self.Tell(new RestartAccount(did));
+    }
+
+    private XrpcError JournalUnavailableError() =>
+        new("JournalUnavailable", "the journal database does not answer: " + (_deps.Journal.Current.Error ?? "unknown error"));
 
     // ------------------------------------------------------------------ registry
 
@@ -235,7 +286,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     {
         var status = changed.Status;
         _statuses[status.Did] = status;
-        if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle)
+        if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle && _deps.Journal.IsAvailable)
         {
             Persist(new AccountHandleChanged(status.Did, handle), e =>
             {

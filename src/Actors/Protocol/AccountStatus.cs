@@ -35,6 +35,7 @@ public enum AccountStateName
 
 /// <summary>
 /// One account's status. Holds no token: it is what the status endpoint and <c>GetAccountStatus</c> show.
+/// <see cref="UnjournaledEvents"/> counts the changes held in memory while the journal is unavailable.
 /// </summary>
 public sealed record AccountStatus(
     string Did,
@@ -49,4 +50,5 @@ public sealed record AccountStatus(
     int RefreshCount,
     int LoginCount,
     XrpcError? LastError,
-    int PendingRequests);
+    int PendingRequests,
+    int UnjournaledEvents = 0);

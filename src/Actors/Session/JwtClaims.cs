@@ -63,7 +63,7 @@ public sealed record JwtClaims(
                 ExpiresAt: DateTimeOffset.FromUnixTimeSeconds(exp.GetInt64()),
                 TokenId: StringOf(claims, "jti"));
         }
-        catch (Exception e) when (e is FormatException or JsonException or ArgumentException or OverflowException)
+        catch (Exception e) when (e is FormatException or JsonException or ArgumentException or OverflowException or InvalidOperationException)
         {
             problem = "is not a JWT (its header or payload is not base64url-encoded JSON)";
             return null;

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Journal;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using static Supervisor.Actors.Protocol.AccountCommands;
@@ -14,9 +15,9 @@ namespace Supervisor.Host.Http;
 public static class AccountsApi
 {
     /// <summary>Maps every endpoint.</summary>
-    public static void MapAccountsApi(this WebApplication app, TimeSpan askTimeout)
+    public static void MapAccountsApi(this WebApplication app, TimeSpan askTimeout, JournalHealth journal)
     {
-        app.MapGet("/healthz", () => Results.Json(new { status = "ok" }, ApiJson.Options));
+        app.MapGet("/healthz", () => Results.Json(new { status = journal.IsAvailable ? "ok" : "degraded", journal = JournalJson(journal) }, ApiJson.Options));
 
         var accounts = app.MapGroup("/accounts");
         accounts.MapPost("", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
@@ -58,11 +59,19 @@ public static class AccountsApi
             var list = await supervisor.ActorRef.Ask<AccountList>(ListAccounts.Instance, askTimeout);
             return Results.Json(new
             {
+                journal = JournalJson(journal),
                 total = list.Accounts.Count,
                 byState = list.Accounts.GroupBy(a => a.State).ToDictionary(g => g.Key.ToString(), g => g.Count()),
                 accounts = list.Accounts,
             }, ApiJson.Options);
         });
+    }
+
+    /// <summary>The journal's availability as the status and health endpoints show it.</summary>
+    private static object JournalJson(JournalHealth journal)
+    {
+        var current = journal.Current;
+        return new { state = current.Available ? "Available" : "Degraded", since = current.Since, error = current.Error };
     }
 
     private static Task<IResult> Call(IRequiredActor<AccountsSupervisor> supervisor, string id, string nsid, XrpcRequest request, TimeSpan timeout) =>

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Journal;
 using Supervisor.Actors.Protocol;
 using static Supervisor.Actors.Protocol.AccountCommands;
 using static Supervisor.Actors.Protocol.AccountReplies;
@@ -14,15 +15,15 @@ namespace Supervisor.Host.Http;
 public static class MetricsEndpoint
 {
     /// <summary>Maps the endpoint.</summary>
-    public static void MapMetrics(this WebApplication app, SupervisorMetrics metrics, TimeSpan askTimeout) =>
+    public static void MapMetrics(this WebApplication app, SupervisorMetrics metrics, JournalHealth journal, TimeSpan askTimeout) =>
         app.MapGet("/metrics", async (IRequiredActor<AccountsSupervisor> supervisor) =>
         {
             var list = await supervisor.ActorRef.Ask<AccountList>(ListAccounts.Instance, askTimeout);
-            return Results.Text(Render(metrics, list.Accounts), "text/plain; version=0.0.4");
+            return Results.Text(Render(metrics, journal, list.Accounts), "text/plain; version=0.0.4");
         });
 
     /// <summary>The metrics as Prometheus text.</summary>
-    public static string Render(SupervisorMetrics metrics, IReadOnlyList<AccountStatus> accounts)
+    public static string Render(SupervisorMetrics metrics, JournalHealth journal, IReadOnlyList<AccountStatus> accounts)
     {
         var text = new StringBuilder();
         void Metric(string name, string type, string help, params (string Labels, double Value)[] samples)
@@ -36,6 +37,8 @@ public static class MetricsEndpoint
         var byState = accounts.GroupBy(a => a.State).ToDictionary(g => g.Key, g => g.Count());
         Metric("supervisor_accounts", "gauge", "Accounts by state.",
             Enum.GetValues<AccountStateName>().Select(s => ($"{{state=\"{s}\"}}", (double)byState.GetValueOrDefault(s))).ToArray());
+        Metric("supervisor_journal_available", "gauge", "1 while the journal database answers, 0 during an outage.", ("", journal.IsAvailable ? 1 : 0));
+        Metric("supervisor_unjournaled_events", "gauge", "Account events held in memory until the journal is back.", ("", accounts.Sum(a => a.UnjournaledEvents)));
         Metric("supervisor_logins_total", "counter", "Sessions created by login or account creation.", ("", metrics.Logins));
         Metric("supervisor_login_failures_total", "counter", "Logins refused.", ("", metrics.LoginFailures));
         Metric("supervisor_refreshes_total", "counter", "Successful refreshes.", ("", metrics.Refreshes));

@@ -82,6 +82,16 @@ public sealed class SessionImportSpec
     }
 
     [Fact]
+    public void A_jwt_whose_claims_are_not_utf8_is_refused_as_malformed()
+    {
+        // {"alg":"HS256"} . {"exp":9999999999,"sub":"<0xC3 0x28: invalid UTF-8>"} . signature
+        byte[] payload = [.. "{\"exp\":9999999999,\"sub\":\""u8.ToArray(), 0xC3, 0x28, .. "\"}"u8.ToArray()];
+        var jwt = $"{JwtClaims.EncodeSegment("{\"alg\":\"HS256\"}")}.{JwtClaims.EncodeSegment(payload)}.c2lnbmF0dXJl";
+        var e = Assert.Throws<SessionFormatException>(() => ImportedSession.Parse($"alice.test:::{Did}:::{jwt}:::{_tokens.RefreshJwt}"));
+        Assert.Contains("access token", e.Message);
+    }
+
+    [Fact]
     public void Swapped_tokens_are_refused()
     {
         var text = $"alice.test:::{Did}:::{_tokens.RefreshJwt}:::{_tokens.AccessJwt}";

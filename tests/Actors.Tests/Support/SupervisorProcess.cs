@@ -26,6 +26,12 @@ public sealed class SupervisorProcess : IAsyncDisposable
             ["SUPERVISOR_DATA_DIR"] = dataDir,
             ["SUPERVISOR_ADMIN_TOKEN"] = AdminToken,
         };
+        // scripts/test collects every host's JSON log and scans them all for tokens and passwords.
+        if (Environment.GetEnvironmentVariable("SUPERVISOR_TEST_LOG_DIR") is { Length: > 0 } logs && !_environment.ContainsKey("SUPERVISOR_LOG_FILE"))
+        {
+            Directory.CreateDirectory(logs);
+            _environment["SUPERVISOR_LOG_FILE"] = Path.Combine(logs, $"host-{Guid.NewGuid():N}.clef");
+        }
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(60) };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
     }
@@ -45,6 +51,21 @@ public sealed class SupervisorProcess : IAsyncDisposable
         {
             lock (_output) return _output.ToString();
         }
+    }
+
+    /// <summary>Sets (or with null removes) an environment variable for the next start.</summary>
+    public void SetEnvironment(string name, string? value)
+    {
+        if (value is null) _environment.Remove(name);
+        else _environment[name] = value;
+    }
+
+    /// <summary>Waits for the process to exit by itself; its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process!.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
     }
 
     /// <summary>Starts the process and waits until /healthz answers.</summary>

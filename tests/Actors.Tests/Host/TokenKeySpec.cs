@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+using Supervisor.Host.Configuration;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>The token key of the host process: generated owner-only, a wrong one stops the start, rotation keeps old records readable.</summary>
+public sealed class TokenKeySpec : IAsyncLifetime
+{
+    private readonly TestJournal _folder = new();
+    private FakePdsServer _pds = null!;
+
+    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _pds.DisposeAsync();
+        _folder.Dispose();
+    }
+
+    [Fact]
+    public async Task A_generated_key_is_kept_owner_only_a_wrong_key_stops_the_host_and_a_rotated_key_reads_old_records()
+    {
+        var account = _pds.CreateAccount("key.test", "pw-key");
+        await using var host = new SupervisorProcess(_folder.Folder);
+        await host.StartAsync();
+        var keyFile = HostSettings.TokenKeyFile(_folder.Folder);
+        Assert.True(File.Exists(keyFile));
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        var firstKey = File.ReadAllLines(keyFile)[0];
+        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = _pds.Url }))
+            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        Assert.Equal(0, await host.TerminateAsync());
+
+        // Another key: the host says which key the records need and stops, before serving garbage.
+        var otherKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        host.SetEnvironment("SUPERVISOR_KEY", otherKey);
+        await StartOrExitAsync(host);
+        Assert.Equal(1, await host.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        var firstKeyId = Supervisor.Actors.Serialization.TokenCipher.KeyId(Convert.FromBase64String(firstKey));
+        Assert.Contains($"encrypted with key {firstKeyId}, which is not configured", host.Output);
+        Assert.Contains("Supervisor stopped", host.Output);
+
+        // Rotation: the new key writes, the old one still reads.
+        host.SetEnvironment("SUPERVISOR_OLD_KEYS", firstKey);
+        await host.StartAsync();
+        var status = await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}");
+        Assert.Equal("Active", status.GetProperty("state").GetString());
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        Assert.Equal(0, await host.TerminateAsync());
+        var rows = JournalRows.Read(_folder, AccountSessionActor.PersistenceIdFor(account.Did));
+        var otherKeyId = Supervisor.Actors.Serialization.TokenCipher.KeyId(Convert.FromBase64String(otherKey));
+        Assert.Contains(rows, r => JournalRows.SealedValues(r.Payload).Any(v => v.StartsWith($"enc:{firstKeyId}:", StringComparison.Ordinal)));
+        Assert.Contains(rows, r => JournalRows.SealedValues(r.Payload).Any(v => v.StartsWith($"enc:{otherKeyId}:", StringComparison.Ordinal)));
+        Assert.Empty(Secrets.JwtsIn(host.Output));
+        Assert.DoesNotContain(firstKey, host.Output);
+        Assert.DoesNotContain(otherKey, host.Output);
+    }
+
+    /// <summary>Starts the host, which may exit before it answers /healthz.</summary>
+    private static async Task StartOrExitAsync(SupervisorProcess host)
+    {
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith("the supervisor exited", StringComparison.Ordinal))
+        {
+            // stopped during its start: what the caller checks next
+        }
+    }
+}
