@@ -99,8 +99,8 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         }
         var metrics = await _host.Http.GetStringAsync("/metrics");
         Assert.Contains("supervisor_accounts{state=\"Active\"} 4", metrics);
-        Assert.Contains("supervisor_logins_total 2", metrics);
-        Assert.All(_answers, a => Assert.Empty(Secrets.JwtsIn(a)));
+        Assert.Contains("\nsupervisor_logins_total 2\n", metrics);
+        Assert.Contains("\nsupervisor_journal_available 1\n", metrics);
 
         using (var export = await _host.Http.GetAsync($"/accounts/{alice.Did}/session?format=json"))
         {
@@ -115,6 +115,9 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         Assert.Equal((HttpStatusCode.OK, "LoggedOut"), (status, body.GetProperty("state").GetString()));
         (status, body) = await SendAsync(HttpMethod.Get, $"/accounts/{alice.Handle}/xrpc/com.atproto.server.getSession");
         Assert.Equal((HttpStatusCode.Conflict, "LoggedOut"), (status, body.GetProperty("error").GetString()));
+        (status, body) = await SendAsync(HttpMethod.Get, $"/accounts/{alice.Did}");
+        Assert.Equal((HttpStatusCode.OK, "LoggedOut", 1), (status, body.GetProperty("state").GetString(), body.GetProperty("loginCount").GetInt32()));
+        Assert.All(_answers, a => Assert.Empty(Secrets.JwtsIn(a)));
 
         Assert.Empty(Secrets.JwtsIn(_host.Output));
         foreach (var password in new[] { alice.Password, "pw-dave-1" }) Assert.DoesNotContain(password, _host.Output);
@@ -138,6 +141,18 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         (status, _) = await SendAsync(HttpMethod.Get, "/accounts/nobody.test/session?format=xml");
         Assert.Equal(HttpStatusCode.BadRequest, status);
+        foreach (var (method, path) in new[]
+                 {
+                     (HttpMethod.Get, "/accounts/nobody.test/session"), (HttpMethod.Delete, "/accounts/nobody.test"),
+                     (HttpMethod.Get, "/accounts/nobody.test/xrpc/com.atproto.server.getSession"), (HttpMethod.Post, "/accounts/did:plc:nobody/refresh"),
+                 })
+        {
+            (status, body) = await SendAsync(method, path);
+            Assert.Equal((HttpStatusCode.NotFound, "AccountNotFound"), (status, body.GetProperty("error").GetString()));
+        }
+        // More than the 1 MiB a request may carry: refused before it is read.
+        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/import", raw: $$"""{"session":"{{new string('a', 2 * 1024 * 1024)}}"}""");
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         (status, body) = await SendAsync(HttpMethod.Post, "/accounts", new { identifier = "a", password = "b", service = "http://127.0.0.1:1" });
         Assert.Equal((HttpStatusCode.BadGateway, "NetworkError"), (status, body.GetProperty("error").GetString()));
     }
