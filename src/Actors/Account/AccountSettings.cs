@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Supervisor.Actors.Limits;
 
 namespace Supervisor.Actors.Account;
 
@@ -34,6 +35,9 @@ public sealed record AccountSettings
 
     /// <summary>How often the journal database is checked (an outage is also noticed at the first failed write).</summary>
     public TimeSpan JournalProbeInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How many logins one identifier may make at one service (<c>supervisor.login-budget</c>).</summary>
+    public LoginBudgetSettings LoginBudget { get; init; } = LoginBudgetSettings.Standard;
 
     /// <summary>A snapshot is saved every this many journaled events.</summary>
     public int SnapshotEvery { get; init; } = 50;

@@ -4,6 +4,7 @@ using Akka.Persistence;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Journal;
+using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Session;
@@ -16,6 +17,7 @@ namespace Supervisor.Actors.Accounts;
 /// <summary>
 /// The parent of every account actor. It journals which accounts exist (so that all of them come back
 /// after a restart), performs logins and account creations (the password lives only in that call),
+/// keeps the login budget of every identifier (journaled, so that it survives a restart),
 /// routes messages addressed by DID or handle, keeps the latest status of each account for listings,
 /// and restarts an account actor that stopped on a journal failure once the journal answers again. Its
 /// <see cref="JournalProbe"/> child watches the journal; changes are passed on to every account. New
@@ -48,6 +50,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, AccountStatus> _statuses = new(StringComparer.Ordinal);
     private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<DateTimeOffset>> _loginAttempts = new(StringComparer.Ordinal);
     private readonly IActorRef _probe;
     private readonly int _snapshotEvery;
     private bool _stopping;
@@ -72,10 +75,13 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
 
         Recover<AccountRegistered>(Register);
         Recover<AccountHandleChanged>(ChangeHandle);
+        Recover<LoginAttempted>(RecordLoginAttempt);
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is not RegistrySnapshot snapshot) return;
             foreach (var entry in snapshot.Accounts) Register(new AccountRegistered(entry.Did, entry.Handle));
+            foreach (var logins in snapshot.Logins ?? [])
+                foreach (var at in logins.At) RecordLoginAttempt(new LoginAttempted(logins.Key, at));
         });
         Recover<RecoveryCompleted>(_ =>
         {
@@ -119,9 +125,40 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             || Missing(login.Password, "password"))
             return;
         var replyTo = Sender;
-        _log.Info("Login of {Identifier} at {Service}", login.Identifier, service);
-        _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken)
-            .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
+        if (!_deps.Journal.IsAvailable)
+        {
+            // The attempt could not be counted, nor the session kept.
+            replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
+            return;
+        }
+        var key = LoginBudget.Key(service, login.Identifier);
+        var now = _deps.Time.GetUtcNow();
+        if (LoginBudget.RetryAt(_loginAttempts.GetValueOrDefault(key) ?? [], now, _deps.Settings.LoginBudget.For(service)) is { } spent)
+        {
+            _deps.Metrics.LoginFailed();
+            _log.Warning("Login of {Identifier} at {Service} refused locally: its budget of {Budget} is spent until {RetryAt}", login.Identifier, service, spent.Spent, spent.At);
+            replyTo.Tell(new SessionRejected(SessionRejection.RateLimited,
+                new XrpcError("RateLimitExceeded", $"the login budget of this identifier at {new Uri(service).Authority} ({spent.Spent}) is spent; retry after {spent.At:u}"),
+                spent.At));
+            return;
+        }
+        Persist(new LoginAttempted(key, now), attempted =>
+        {
+            RecordLoginAttempt(attempted);
+            MaybeSnapshot();
+            _log.Info("Login of {Identifier} at {Service}", login.Identifier, service);
+            _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken)
+                .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
+        });
+    }
+
+    private void RecordLoginAttempt(LoginAttempted attempted)
+    {
+        if (!_loginAttempts.TryGetValue(attempted.Key, out var attempts)) _loginAttempts[attempted.Key] = attempts = [];
+        attempts.Add(attempted.At);
+        // Only what a budget window can still see is kept.
+        var horizon = attempted.At - _deps.Settings.LoginBudget.Longest;
+        attempts.RemoveAll(a => a <= horizon);
     }
 
     private void OnCreateAccount(CreateAccount create)
@@ -314,7 +351,12 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     private void MaybeSnapshot()
     {
         if (LastSequenceNr % _snapshotEvery != 0) return;
-        SaveSnapshot(new RegistrySnapshot(_handles.Select(h => new RegistryEntry(h.Key, h.Value)).ToList()));
+        var now = _deps.Time.GetUtcNow();
+        var logins = _loginAttempts
+            .Select(l => new LoginAttempts(l.Key, LoginBudget.Recent(l.Value, now, _deps.Settings.LoginBudget.Longest)))
+            .Where(l => l.At.Count > 0)
+            .ToList();
+        SaveSnapshot(new RegistrySnapshot(_handles.Select(h => new RegistryEntry(h.Key, h.Value)).ToList(), logins));
     }
 
     // ------------------------------------------------------------------ validation

@@ -10,10 +10,19 @@ public static class RegistryEvents
 
     /// <summary>The PDS reported a new handle for an account.</summary>
     public sealed record AccountHandleChanged(string Did, string Handle) : IJournaled;
+
+    /// <summary>A createSession call was made for the identifier with this budget key (see <c>LoginBudget.Key</c>).</summary>
+    public sealed record LoginAttempted(string Key, DateTimeOffset At) : IJournaled;
 }
 
-/// <summary>A snapshot of the registry: every account's DID and last known handle.</summary>
-public sealed record RegistrySnapshot(IReadOnlyList<RegistryEntry> Accounts) : IJournaled;
+/// <summary>
+/// A snapshot of the registry: every account's DID and last known handle, and the recent login attempts
+/// of the login budget (absent in version 1).
+/// </summary>
+public sealed record RegistrySnapshot(IReadOnlyList<RegistryEntry> Accounts, IReadOnlyList<LoginAttempts>? Logins = null) : IJournaled;
+
+/// <summary>The recent createSession calls of one budget key.</summary>
+public sealed record LoginAttempts(string Key, IReadOnlyList<DateTimeOffset> At);
 
 /// <summary>One account in the registry.</summary>
 public sealed record RegistryEntry(string Did, string? Handle);

@@ -34,7 +34,8 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
         [typeof(AccountSnapshot)] = "AccountSnapshot.v2",
         [typeof(AccountRegistered)] = "AccountRegistered.v1",
         [typeof(AccountHandleChanged)] = "AccountHandleChanged.v1",
-        [typeof(RegistrySnapshot)] = "RegistrySnapshot.v1",
+        [typeof(RegistrySnapshot)] = "RegistrySnapshot.v2",
+        [typeof(LoginAttempted)] = "LoginAttempted.v1",
         [typeof(SessionEvent)] = "SessionEvent.v2",
     };
 
@@ -45,6 +46,7 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
         ["SessionRefreshed.v1"] = typeof(SessionRefreshed),
         ["AccountSnapshot.v1"] = typeof(AccountSnapshot),
         ["SessionEvent.v1"] = typeof(SessionEvent),
+        ["RegistrySnapshot.v1"] = typeof(RegistrySnapshot),
     };
 
     private readonly JsonSerializerOptions _options;
@@ -89,7 +91,7 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
     public override byte[] ToBinary(object obj)
     {
         Manifest(obj);
-        if (Cipher is null && obj is not (RefreshStarted or SessionEnded or LogoutRequested or SessionDeleted or AccountRegistered or AccountHandleChanged or RegistrySnapshot))
+        if (Cipher is null && obj is not (RefreshStarted or SessionEnded or LogoutRequested or SessionDeleted or AccountRegistered or AccountHandleChanged or RegistrySnapshot or LoginAttempted))
             throw new TokenKeyException("no token key is configured (supervisor.encryption.keys): tokens are never written in plain text");
         return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);
     }

@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using Supervisor.Actors.Account;
+using Supervisor.Actors.Limits;
 
 namespace Supervisor.Host.Configuration;
 
@@ -42,7 +43,8 @@ public static class SupervisorConfig
     public static string SqliteConnection(string file) => $"Data Source={file};Pooling=true";
 
     /// <summary>The account settings of a configuration.</summary>
-    public static AccountSettings AccountSettingsOf(Config config) => AccountSettings.From(config.GetConfig("supervisor.accounts"));
+    public static AccountSettings AccountSettingsOf(Config config) =>
+        AccountSettings.From(config.GetConfig("supervisor.accounts")) with { LoginBudget = LoginBudgetSettings.From(config.GetConfig("supervisor.login-budget")) };
 
     private static string Quote(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

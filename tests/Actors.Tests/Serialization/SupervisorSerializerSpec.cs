@@ -37,7 +37,9 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
             new SessionEnd(SessionEndReason.NeedsLogin, new XrpcError("ExpiredToken", "Token has been revoked"), At), false, 3, 2, At, At)),
         new AccountRegistered(Did, "alice.test"),
         new AccountHandleChanged(Did, "bob.test"),
-        new RegistrySnapshot([new RegistryEntry(Did, "alice.test"), new RegistryEntry("did:plc:other", null)]),
+        new RegistrySnapshot([new RegistryEntry(Did, "alice.test"), new RegistryEntry("did:plc:other", null)],
+            [new LoginAttempts("0123456789abcdef0123456789abcdef", [At, At.AddMinutes(1)])]),
+        new LoginAttempted("0123456789abcdef0123456789abcdef", At),
         new SessionEvent(SessionEventKind.Refresh, Did, "alice.test", "http://entryway", AccountStateName.Active, null, At, Grant),
     };
 
@@ -80,6 +82,16 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         var plain = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(established, SupervisorSerializer.OptionsWith(null));
         var back = Assert.IsType<SessionEstablished>(serializer.FromBinary(plain, "SessionEstablished.v1"));
         Assert.Equal(Tokens.RefreshJwt, back.Grant.Tokens.RefreshJwt);
+    }
+
+    [Fact]
+    public void A_registry_snapshot_of_version_1_reads_with_no_login_attempts()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(new RegistrySnapshot([]));
+        var v1 = System.Text.Encoding.UTF8.GetBytes($$"""{"accounts":[{"did":"{{Did}}","handle":"alice.test"}]}""");
+        var back = Assert.IsType<RegistrySnapshot>(serializer.FromBinary(v1, "RegistrySnapshot.v1"));
+        Assert.Equal(new RegistryEntry(Did, "alice.test"), Assert.Single(back.Accounts));
+        Assert.Null(back.Logins);
     }
 
     // Records holding lists compare by reference; compare their serialized form instead (tokens in clear).
