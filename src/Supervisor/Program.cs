@@ -6,6 +6,7 @@ using Serilog.Formatting.Compact;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Journal;
+using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Host.Cli;
 using Supervisor.Host.Configuration;
@@ -31,6 +32,7 @@ try
     var client = PdsClient.Create(accountSettings.RequestTimeout);
     var metrics = new SupervisorMetrics();
     var journal = new JournalHealth();
+    var limits = new ServerLimits(accountSettings.ServerLimits);
     var askTimeout = accountSettings.RequestTimeout * 3;
 
     var builder = WebApplication.CreateBuilder(args);
@@ -53,7 +55,7 @@ try
         akka.WithActors((system, registry) =>
         {
             actorSystem = system;
-            var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal), AccountsSupervisor.Name);
+            var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
@@ -68,7 +70,7 @@ try
 
     var app = builder.Build();
     app.UseMiddleware<AdminTokenMiddleware>(settings.AdminToken);
-    app.MapAccountsApi(askTimeout, journal);
+    app.MapAccountsApi(askTimeout, journal, limits);
     app.MapMetrics(metrics, journal, askTimeout);
     app.MapStatusPage(askTimeout);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);

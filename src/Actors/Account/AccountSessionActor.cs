@@ -4,6 +4,7 @@ using Akka.Persistence;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Journal;
+using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Serialization;
@@ -248,7 +249,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         _inFlight++;
         var generation = _generation;
         var sentAt = Now;
-        _deps.Client.SendAsync(_state.Pds!, call.Request, _state.Tokens!.AccessJwt)
+        var (pds, accessJwt) = (_state.Pds!, _state.Tokens!.AccessJwt);
+        _deps.Limits.SendAsync(pds, _state.Did, call.Request.Nsid, CallKind.Request, _deps.Time, () => _deps.Client.SendAsync(pds, call.Request, accessJwt))
             .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, generation, retried, answer, sentAt));
     }
 
@@ -316,8 +318,12 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         Become(Refreshing);
         _log.Debug("Account {Did}: refreshing ({Reason})", _state.Did, why);
         PersistAndApply(new RefreshStarted(tokens.Refresh.TokenId, Now), _ =>
-            _deps.Client.RefreshSessionAsync(_state.Service!, tokens.RefreshJwt)
-                .PipeTo(Self, success: answer => new RefreshAnswered(answer)));
+        {
+            var service = _state.Service!;
+            _deps.Limits.SendAsync(service, _state.Did, "com.atproto.server.refreshSession", CallKind.Session, _deps.Time,
+                    () => _deps.Client.RefreshSessionAsync(service, tokens.RefreshJwt))
+                .PipeTo(Self, success: answer => new RefreshAnswered(answer));
+        });
     }
 
     private void OnRefreshAnswered(RefreshAnswered answered)
@@ -452,7 +458,9 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         if (_state.PendingDeletion is not { } pending || _deleting) return;
         _deleting = true;
         Timers.Cancel(DeleteTimer);
-        _deps.Client.DeleteSessionAsync(_state.Service!, pending.Value)
+        var service = _state.Service!;
+        _deps.Limits.SendAsync(service, _state.Did, "com.atproto.server.deleteSession", CallKind.Session, _deps.Time,
+                () => _deps.Client.DeleteSessionAsync(service, pending.Value))
             .PipeTo(Self, success: answer => new DeleteAnswered(answer, replyTo));
     }
 

@@ -39,6 +39,9 @@ public sealed record AccountSettings
     /// <summary>How many logins one identifier may make at one service (<c>supervisor.login-budget</c>).</summary>
     public LoginBudgetSettings LoginBudget { get; init; } = LoginBudgetSettings.Standard;
 
+    /// <summary>How the accounts share each server's budget (<c>supervisor.server-limits</c>).</summary>
+    public ServerLimitSettings ServerLimits { get; init; } = new();
+
     /// <summary>A snapshot is saved every this many journaled events.</summary>
     public int SnapshotEvery { get; init; } = 50;
 

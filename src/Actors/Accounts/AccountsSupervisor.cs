@@ -56,8 +56,10 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     private bool _stopping;
 
     /// <summary>Props for the supervisor; it creates its own event hub.</summary>
-    public static Props Props(PdsClient client, AccountSettings settings, SupervisorMetrics? metrics = null, TimeProvider? time = null, JournalHealth? journal = null) =>
-        Akka.Actor.Props.Create(() => new AccountsSupervisor(client, settings, metrics ?? new SupervisorMetrics(), time ?? TimeProvider.System, journal ?? new JournalHealth()));
+    public static Props Props(
+        PdsClient client, AccountSettings settings, SupervisorMetrics? metrics = null, TimeProvider? time = null, JournalHealth? journal = null, ServerLimits? limits = null) =>
+        Akka.Actor.Props.Create(() => new AccountsSupervisor(client, settings, metrics ?? new SupervisorMetrics(), time ?? TimeProvider.System,
+            journal ?? new JournalHealth(), limits ?? new ServerLimits(settings.ServerLimits)));
 
     /// <inheritdoc />
     public override string PersistenceId => RegistryPersistenceId;
@@ -66,11 +68,11 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Creates the supervisor.</summary>
-    public AccountsSupervisor(PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time, JournalHealth journal)
+    public AccountsSupervisor(PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time, JournalHealth journal, ServerLimits limits)
     {
         var hub = Context.ActorOf(SessionEventHub.Props(), "session-events");
         _probe = Context.ActorOf(JournalProbe.Props(journal, settings.JournalProbeInterval, time), "journal-probe");
-        _deps = new AccountDependencies(client, settings, hub, time, metrics, journal);
+        _deps = new AccountDependencies(client, settings, hub, time, metrics, journal, limits);
         _snapshotEvery = Math.Max(settings.SnapshotEvery, 1) * 20;
 
         Recover<AccountRegistered>(Register);
@@ -147,7 +149,8 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             RecordLoginAttempt(attempted);
             MaybeSnapshot();
             _log.Info("Login of {Identifier} at {Service}", login.Identifier, service);
-            _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken)
+            _deps.Limits.SendAsync(service, "", "com.atproto.server.createSession", CallKind.Session, _deps.Time,
+                    () => _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken))
                 .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
         });
     }
@@ -170,7 +173,8 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             return;
         var replyTo = Sender;
         _log.Info("Creating account {Handle} at {Service}", create.Handle, service);
-        _deps.Client.CreateAccountAsync(service, create.Handle.Trim(), create.Email.Trim(), create.Password, create.InviteCode)
+        _deps.Limits.SendAsync(service, "", "com.atproto.server.createAccount", CallKind.Session, _deps.Time,
+                () => _deps.Client.CreateAccountAsync(service, create.Handle.Trim(), create.Email.Trim(), create.Password, create.InviteCode))
             .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.AccountCreated, replyTo, create.Handle.Trim()));
     }
 

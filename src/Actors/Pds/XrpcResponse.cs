@@ -18,6 +18,11 @@ public sealed record XrpcResponse(int Status, byte[] Body, string? ContentType, 
     /// <summary>The body as UTF-8 text.</summary>
     public string BodyText => Encoding.UTF8.GetString(Body);
 
+    /// <summary>A 429 RateLimitExceeded made by the supervisor itself, saying when to retry.</summary>
+    public static XrpcResponse RateLimited(string message, DateTimeOffset retryAt) =>
+        new(429, JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["error"] = "RateLimitExceeded", ["message"] = message }),
+            "application/json", new XrpcError("RateLimitExceeded", message), new RateLimitInfo(null, 0, retryAt, null));
+
     /// <summary>A failure to get an answer.</summary>
     public static XrpcResponse Failed(string error, string message) => new(0, [], null, new XrpcError(error, message));
 

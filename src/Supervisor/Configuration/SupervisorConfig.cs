@@ -44,7 +44,11 @@ public static class SupervisorConfig
 
     /// <summary>The account settings of a configuration.</summary>
     public static AccountSettings AccountSettingsOf(Config config) =>
-        AccountSettings.From(config.GetConfig("supervisor.accounts")) with { LoginBudget = LoginBudgetSettings.From(config.GetConfig("supervisor.login-budget")) };
+        AccountSettings.From(config.GetConfig("supervisor.accounts")) with
+        {
+            LoginBudget = LoginBudgetSettings.From(config.GetConfig("supervisor.login-budget")),
+            ServerLimits = ServerLimitSettings.From(config.GetConfig("supervisor.server-limits")),
+        };
 
     private static string Quote(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

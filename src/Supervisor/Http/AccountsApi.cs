@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Journal;
+using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using static Supervisor.Actors.Protocol.AccountCommands;
@@ -15,7 +16,7 @@ namespace Supervisor.Host.Http;
 public static class AccountsApi
 {
     /// <summary>Maps every endpoint.</summary>
-    public static void MapAccountsApi(this WebApplication app, TimeSpan askTimeout, JournalHealth journal)
+    public static void MapAccountsApi(this WebApplication app, TimeSpan askTimeout, JournalHealth journal, ServerLimits limits)
     {
         app.MapGet("/healthz", () => Results.Json(new { status = journal.IsAvailable ? "ok" : "degraded", journal = JournalJson(journal) }, ApiJson.Options));
 
@@ -60,6 +61,7 @@ public static class AccountsApi
             return Results.Json(new
             {
                 journal = JournalJson(journal),
+                servers = limits.Snapshot(DateTimeOffset.UtcNow),
                 total = list.Accounts.Count,
                 byState = list.Accounts.GroupBy(a => a.State).ToDictionary(g => g.Key.ToString(), g => g.Count()),
                 accounts = list.Accounts,

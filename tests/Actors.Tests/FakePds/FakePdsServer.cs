@@ -31,6 +31,8 @@ public sealed class FakePdsServer : IAsyncDisposable
     private readonly Dictionary<string, FakeRefreshToken> _refreshTokens = new();
     private readonly ConcurrentDictionary<string, int> _calls = new();
     private readonly ConcurrentDictionary<string, int> _rejections = new();
+    private int _sharedUsed;
+    private DateTimeOffset _sharedWindowEnd;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeFailure>> _failures = new();
     private readonly ConcurrentDictionary<string, int> _refreshesInFlight = new();
     private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
@@ -58,6 +60,25 @@ public sealed class FakePdsServer : IAsyncDisposable
 
     /// <summary>The PDS endpoint the didDoc names; null names this server.</summary>
     public string? PdsEndpointInDidDoc { get; set; }
+
+    /// <summary>
+    /// When set, the per-IP limit of the reference PDS: every call counts, every answer carries RateLimit-*
+    /// headers (policy <c>N;w=SECONDS</c>), and calls beyond it get 429 RateLimitExceeded until the window ends.
+    /// </summary>
+    public int? SharedLimit { get; set; }
+
+    /// <summary>The window of <see cref="SharedLimit"/>.</summary>
+    public TimeSpan SharedWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Calls of other clients behind the same IP: they use up <paramref name="calls"/> of the current window.</summary>
+    public void UseSharedBudget(int calls)
+    {
+        lock (_gate)
+        {
+            RollSharedWindowLocked(DateTimeOffset.UtcNow);
+            _sharedUsed += calls;
+        }
+    }
 
     /// <summary>Starts a fake PDS on a free loopback port.</summary>
     public static async Task<FakePdsServer> StartAsync()
@@ -151,6 +172,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     {
         var nsid = (string)context.Request.RouteValues["nsid"]!;
         _calls.AddOrUpdate(nsid, 1, (_, n) => n + 1);
+        if (SharedLimit is { } limit && !await WithinSharedLimitAsync(context, limit)) return;
         if (_failures.TryGetValue(nsid, out var queue) && queue.TryDequeue(out var failure))
         {
             await FailAsync(context, failure);
@@ -171,6 +193,35 @@ public sealed class FakePdsServer : IAsyncDisposable
         context.Response.StatusCode = status;
         if (body?["error"]?.GetValue<string>() is { } error) _rejections.AddOrUpdate(error, 1, (_, n) => n + 1);
         if (body is not null) await context.Response.WriteAsJsonAsync(body);
+    }
+
+    private async Task<bool> WithinSharedLimitAsync(HttpContext context, int limit)
+    {
+        int used;
+        DateTimeOffset reset;
+        lock (_gate)
+        {
+            RollSharedWindowLocked(DateTimeOffset.UtcNow);
+            used = ++_sharedUsed;
+            reset = _sharedWindowEnd;
+        }
+        context.Response.Headers["RateLimit-Limit"] = limit.ToString();
+        context.Response.Headers["RateLimit-Remaining"] = Math.Max(0, limit - used).ToString();
+        context.Response.Headers["RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString();
+        context.Response.Headers["RateLimit-Policy"] = $"{limit};w={(int)SharedWindow.TotalSeconds}";
+        if (used <= limit) return true;
+        _rejections.AddOrUpdate("RateLimitExceeded", 1, (_, n) => n + 1);
+        context.Response.StatusCode = 429;
+        await context.Response.WriteAsJsonAsync(new { error = "RateLimitExceeded", message = "Rate Limit Exceeded" });
+        return false;
+    }
+
+    private void RollSharedWindowLocked(DateTimeOffset now)
+    {
+        if (now < _sharedWindowEnd) return;
+        // Windows are aligned to whole seconds, as the RateLimit-Reset header is.
+        _sharedWindowEnd = DateTimeOffset.FromUnixTimeSeconds((now + SharedWindow).ToUnixTimeSeconds());
+        _sharedUsed = 0;
     }
 
     private async Task FailAsync(HttpContext context, FakeFailure failure)

@@ -1,0 +1,168 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Supervisor.Actors.Pds;
+
+namespace Supervisor.Actors.Limits;
+
+/// <summary>
+/// The rate limits of every server, shared by all accounts (thread-safe). It reads the RateLimit-* headers
+/// of every answer and decides, before each call, whether the call may go:
+/// <list type="bullet">
+/// <item>after a 429 under the server's shared (per-IP) policy, nothing goes to that server until its reset;</item>
+/// <item>after a 429 under another policy (one account's limit, such as repo writes), that account's calls of
+/// that method are held until the reset, and the rest goes on;</item>
+/// <item>ordinary requests never use the last <see cref="ServerLimitSettings.SessionReserve"/> of the shared
+/// budget, which is kept for refreshes and logins, so a refresh is never starved by requests;</item>
+/// <item>once less than <see cref="ServerLimitSettings.FairShareBelow"/> of it is left, an account that has
+/// used its fair share of the window (the budget over the accounts that used the server in the last two
+/// windows) waits for the reset, so one busy account cannot starve the others.</item>
+/// </list>
+/// A held call is answered at once with 429 RateLimitExceeded and the time to retry.
+/// </summary>
+public sealed class ServerLimits(ServerLimitSettings settings)
+{
+    private readonly ConcurrentDictionary<string, ServerBudget> _servers = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The settings in force.</summary>
+    public ServerLimitSettings Settings { get; } = settings;
+
+    /// <summary>Asks whether a call of <paramref name="nsid"/> by <paramref name="did"/> may go to <paramref name="server"/> (a URL) now.</summary>
+    public RateDecision Acquire(string server, string did, string nsid, CallKind kind, DateTimeOffset now) =>
+        Budget(server).Acquire(did, nsid, kind, now);
+
+    /// <summary>Takes in what an answer says of the server's limits (its headers, and a 429).</summary>
+    public void Observe(string server, string did, string nsid, XrpcResponse answer, DateTimeOffset now)
+    {
+        if (answer.RateLimit is null && answer.Status != 429) return;
+        Budget(server).Observe(did, nsid, answer, now);
+    }
+
+    /// <summary>
+    /// Sends one call through the limits: a held call is answered at once with 429 RateLimitExceeded and the
+    /// time to retry; an answer's headers are taken in. The decision is made before this returns.
+    /// </summary>
+    public async Task<XrpcResponse> SendAsync(string server, string did, string nsid, CallKind kind, TimeProvider time, Func<Task<XrpcResponse>> send)
+    {
+        var decision = Acquire(server, did, nsid, kind, time.GetUtcNow());
+        if (decision.HeldUntil is { } until) return XrpcResponse.RateLimited("held by the supervisor: " + decision.Reason, until);
+        var answer = await send().ConfigureAwait(false);
+        Observe(server, did, nsid, answer, time.GetUtcNow());
+        return answer;
+    }
+
+    /// <summary>What is known of every server, for operators.</summary>
+    public IReadOnlyList<ServerLimitStatus> Snapshot(DateTimeOffset now) =>
+        _servers.Values.Select(b => b.Status(now)).OrderBy(s => s.Server, StringComparer.Ordinal).ToList();
+
+    private ServerBudget Budget(string server)
+    {
+        var key = Uri.TryCreate(server, UriKind.Absolute, out var uri) ? uri.Authority : server;
+        return _servers.GetOrAdd(key, k => new ServerBudget(k, Settings));
+    }
+
+    /// <summary>One server's budget; every member runs under its lock.</summary>
+    private sealed class ServerBudget(string server, ServerLimitSettings settings)
+    {
+        private readonly object _gate = new();
+        private readonly Dictionary<string, int> _used = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
+        private readonly Dictionary<(string Did, string Nsid), DateTimeOffset> _held = new();
+        private int _limit = settings.Shared.Limit;
+        private TimeSpan _window = settings.Shared.Window;
+        private int _remaining = settings.Shared.Limit;
+        private DateTimeOffset? _reset;
+        private DateTimeOffset? _blockedUntil;
+
+        public RateDecision Acquire(string did, string nsid, CallKind kind, DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                Roll(now);
+                if (_blockedUntil is { } blocked && blocked > now)
+                    return new RateDecision(blocked, $"{server} refused this host's requests (429) until its limit resets");
+                if (kind == CallKind.Request)
+                {
+                    _lastSeen[did] = now;
+                    if (_held.TryGetValue((did, nsid), out var until))
+                    {
+                        if (until > now) return new RateDecision(until, $"{server} limits this account's {nsid} calls (429) until its limit resets");
+                        _held.Remove((did, nsid));
+                    }
+                    var reserve = (int)Math.Ceiling(_limit * settings.SessionReserve);
+                    var resetAt = _reset ?? now + _window;
+                    if (_remaining <= reserve)
+                        return new RateDecision(resetAt, $"the rest of {server}'s budget ({_remaining} of {_limit}) is kept for refreshes and logins");
+                    if (_remaining < _limit * settings.FairShareBelow)
+                    {
+                        var accounts = _lastSeen.Count;
+                        var fairShare = Math.Max(1, (_limit - reserve) / accounts);
+                        if (_used.GetValueOrDefault(did) >= fairShare)
+                            return new RateDecision(resetAt, $"this account has used its fair share ({fairShare} of {_limit}) of {server}'s budget in this window");
+                    }
+                    _used[did] = _used.GetValueOrDefault(did) + 1;
+                }
+                _remaining = Math.Max(0, _remaining - 1);
+                return RateDecision.Allowed;
+            }
+        }
+
+        public void Observe(string did, string nsid, XrpcResponse answer, DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                var info = answer.RateLimit;
+                var window = info?.Policy is { } policy ? PolicyWindow(policy) : null;
+                // The shared budget is the one whose limit and window are the server's per-IP ones.
+                var shared = info?.Limit is { } limit && (window ?? _window) == _window && limit >= _limit;
+                if (shared)
+                {
+                    _limit = info!.Limit!.Value;
+                    if (info.Reset is { } reset)
+                    {
+                        if (_reset is not { } known || reset > known + TimeSpan.FromSeconds(1)) _used.Clear();
+                        _reset = reset;
+                    }
+                    if (info.Remaining is { } remaining) _remaining = Math.Min(remaining, _limit);
+                }
+                if (answer.Status != 429) return;
+                var until = info?.Reset is { } at && at > now ? at : now + settings.HoldWithoutReset;
+                if (shared) _blockedUntil = until;
+                else _held[(did, nsid)] = until;
+            }
+        }
+
+        public ServerLimitStatus Status(DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                Roll(now);
+                var blocked = _blockedUntil > now ? _blockedUntil : null;
+                return new ServerLimitStatus(server, _limit, _remaining, _reset, blocked, _lastSeen.Count, _held.Count(h => h.Value > now));
+            }
+        }
+
+        /// <summary>A new window once the known reset has passed: the budget is whole again.</summary>
+        private void Roll(DateTimeOffset now)
+        {
+            _reset ??= now + _window;
+            if (_reset > now) return;
+            _reset = now + _window;
+            _remaining = _limit;
+            _used.Clear();
+            var horizon = now - 2 * _window;
+            foreach (var gone in _lastSeen.Where(s => s.Value < horizon).Select(s => s.Key).ToList()) _lastSeen.Remove(gone);
+        }
+
+        /// <summary>The window of a <c>RateLimit-Policy</c> such as <c>3000;w=300</c>.</summary>
+        private static TimeSpan? PolicyWindow(string policy)
+        {
+            foreach (var part in policy.Split(';').Skip(1))
+            {
+                var kv = part.Trim().Split('=', 2);
+                if (kv.Length == 2 && kv[0] == "w" && int.TryParse(kv[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+                    return TimeSpan.FromSeconds(seconds);
+            }
+            return null;
+        }
+    }
+}

@@ -1,0 +1,132 @@
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Limits;
+
+/// <summary>
+/// The accounts share a server's budget (a fake PDS with the reference PDS's per-IP limit of 40 calls per
+/// 6 s): fairly, with a reserve for refreshes, and after a 429 nobody asks that server again before the reset.
+/// </summary>
+public sealed class ServerLimitsSpec(ITestOutputHelper output)
+    : SupervisorSpec(new TestJournal(), output, """supervisor.server-limits.shared = "40 per 6s" """), IAsyncLifetime
+{
+    private const string CreateRecord = "com.atproto.repo.createRecord";
+    private const string GetSessionNsid = "com.atproto.server.getSession";
+    private FakePdsServer _pds = null!;
+
+    public async Task InitializeAsync()
+    {
+        _pds = await FakePdsServer.StartAsync();
+        _pds.SharedLimit = 40;
+        _pds.SharedWindow = TimeSpan.FromSeconds(6);
+    }
+
+    public async Task DisposeAsync() => await _pds.DisposeAsync();
+
+    private async Task<FakePds.FakeAccount> LoggedInAsync(string handle)
+    {
+        var account = _pds.CreateAccount(handle, "pw-" + handle);
+        await LoginAsync(_pds.Url, handle, account.Password);
+        return account;
+    }
+
+    /// <summary>Waits for the start of a fresh window of the fake, so that a test has all of it.</summary>
+    private async Task FreshWindowAsync()
+    {
+        var probe = await Client.SendAsync(_pds.Url, XrpcRequest.Query("com.atproto.server.describeServer"), null);
+        var reset = probe.RateLimit!.Reset!.Value;
+        await Task.Delay(reset - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public async Task One_busy_account_cannot_starve_the_others_and_the_server_never_answers_429()
+    {
+        var busy = await LoggedInAsync("busy.test");
+        var quiet = await LoggedInAsync("quiet.test");
+        await FreshWindowAsync();
+        Assert.Equal(200, (await CallAsync(quiet.Did, GetSession)).Status);
+
+        var answers = new List<XrpcResponse>();
+        for (var i = 0; i < 60; i++) answers.Add(await CallAsync(busy.Did, GetSession));
+        var served = answers.Count(a => a.Status == 200);
+        var held = answers.Where(a => a.Status == 429).ToList();
+        Assert.Equal(60, served + held.Count);
+        Assert.InRange(served, 15, 25);
+        Assert.All(held, a => Assert.StartsWith("held by the supervisor", a.Error!.Message));
+        Assert.All(held, a => Assert.InRange(a.RateLimit!.Reset!.Value, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddSeconds(7)));
+
+        for (var i = 0; i < 10; i++) Assert.Equal(200, (await CallAsync(quiet.Did, GetSession)).Status);
+        Assert.Equal(0, _pds.Rejections("RateLimitExceeded"));
+    }
+
+    [Fact]
+    public async Task A_refresh_is_never_starved_by_ordinary_requests()
+    {
+        var alice = await LoggedInAsync("alice.test");
+        await FreshWindowAsync();
+        XrpcResponse last;
+        var calls = 0;
+        do
+        {
+            last = await CallAsync(alice.Did, GetSession);
+            calls++;
+        }
+        while (last.Status == 200 && calls < 100);
+        Assert.Equal(429, last.Status);
+        Assert.Contains("kept for refreshes", last.Error!.Message);
+        var refreshes = _pds.CallCount("com.atproto.server.refreshSession");
+        var refreshed = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(alice.Did)));
+        Assert.Equal(Supervisor.Actors.Protocol.AccountStateName.Active, refreshed.Status.State);
+        Assert.Equal(refreshes + 1, _pds.CallCount("com.atproto.server.refreshSession"));
+        Assert.Equal(0, _pds.Rejections("RateLimitExceeded"));
+    }
+
+    [Fact]
+    public async Task After_a_429_under_the_shared_policy_no_account_asks_that_server_again_before_the_reset()
+    {
+        var alice = await LoggedInAsync("alice.test");
+        var bob = await LoggedInAsync("bob.test");
+        await FreshWindowAsync();
+        _pds.UseSharedBudget(40); // other clients behind the same IP spent the window
+        var refused = await CallAsync(alice.Did, GetSession);
+        Assert.Equal(429, refused.Status);
+        Assert.Equal("Rate Limit Exceeded", refused.Error!.Message);
+        var reset = refused.RateLimit!.Reset!.Value;
+
+        var calls = _pds.CallCount(GetSessionNsid);
+        var held = await CallAsync(bob.Did, GetSession);
+        Assert.Equal(429, held.Status);
+        Assert.Equal(reset, held.RateLimit!.Reset);
+        Assert.Equal(calls, _pds.CallCount(GetSessionNsid));
+
+        await Task.Delay(reset - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
+        Assert.Equal(200, (await CallAsync(bob.Did, GetSession)).Status);
+        Assert.Equal(1, _pds.Rejections("RateLimitExceeded"));
+    }
+
+    [Fact]
+    public async Task A_429_of_one_accounts_own_limit_holds_only_that_accounts_method_until_the_reset()
+    {
+        var alice = await LoggedInAsync("alice.test");
+        var bob = await LoggedInAsync("bob.test");
+        var post = XrpcRequest.Procedure(CreateRecord, """{"repo":"x","collection":"app.bsky.feed.post","record":{}}""");
+        _pds.FailNext(CreateRecord, FakeFailure.RateLimited); // policy 30;w=300, reset in 2 s
+        var refused = await CallAsync(alice.Did, post);
+        Assert.Equal(429, refused.Status);
+        var calls = _pds.CallCount(CreateRecord);
+
+        var held = await CallAsync(alice.Did, post);
+        Assert.Equal(429, held.Status);
+        Assert.Contains("this account's com.atproto.repo.createRecord calls", held.Error!.Message);
+        Assert.Equal(calls, _pds.CallCount(CreateRecord));
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+        Assert.Equal(200, (await CallAsync(bob.Did, post)).Status);
+
+        await Task.Delay(refused.RateLimit!.Reset!.Value - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
+        Assert.Equal(200, (await CallAsync(alice.Did, post)).Status);
+    }
+}
