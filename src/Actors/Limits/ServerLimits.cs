@@ -17,7 +17,9 @@ namespace Supervisor.Actors.Limits;
 /// used its fair share of the window (the budget over the accounts that used the server in the last two
 /// windows) waits for the reset, so one busy account cannot starve the others.</item>
 /// </list>
-/// A held call is answered at once with 429 RateLimitExceeded and the time to retry.
+/// A held call is answered at once with 429 RateLimitExceeded and the time to retry. The reserve and the fair
+/// share apply once the server has advertised its shared budget in its headers: a server that sends none
+/// (the reference PDS with its limits off) is not held to a budget it does not have.
 /// </summary>
 public sealed class ServerLimits(ServerLimitSettings settings)
 {
@@ -72,6 +74,7 @@ public sealed class ServerLimits(ServerLimitSettings settings)
         private int _remaining = settings.Shared.Limit;
         private DateTimeOffset? _reset;
         private DateTimeOffset? _blockedUntil;
+        private bool _advertised;
 
         public RateDecision Acquire(string did, string nsid, CallKind kind, DateTimeOffset now)
         {
@@ -82,28 +85,34 @@ public sealed class ServerLimits(ServerLimitSettings settings)
                     return new RateDecision(blocked, $"{server} refused this host's requests (429) until its limit resets");
                 if (kind == CallKind.Request)
                 {
-                    _lastSeen[did] = now;
                     if (_held.TryGetValue((did, nsid), out var until))
                     {
                         if (until > now) return new RateDecision(until, $"{server} limits this account's {nsid} calls (429) until its limit resets");
                         _held.Remove((did, nsid));
                     }
-                    var reserve = (int)Math.Ceiling(_limit * settings.SessionReserve);
-                    var resetAt = _reset ?? now + _window;
-                    if (_remaining <= reserve)
-                        return new RateDecision(resetAt, $"the rest of {server}'s budget ({_remaining} of {_limit}) is kept for refreshes and logins");
-                    if (_remaining < _limit * settings.FairShareBelow)
-                    {
-                        var accounts = _lastSeen.Count;
-                        var fairShare = Math.Max(1, (_limit - reserve) / accounts);
-                        if (_used.GetValueOrDefault(did) >= fairShare)
-                            return new RateDecision(resetAt, $"this account has used its fair share ({fairShare} of {_limit}) of {server}'s budget in this window");
-                    }
-                    _used[did] = _used.GetValueOrDefault(did) + 1;
+                    if (_advertised && Share(did, now) is { } refused) return refused;
                 }
                 _remaining = Math.Max(0, _remaining - 1);
                 return RateDecision.Allowed;
             }
+        }
+
+        /// <summary>Null when an ordinary request of <paramref name="did"/> fits the shared budget (and counts it).</summary>
+        private RateDecision? Share(string did, DateTimeOffset now)
+        {
+            _lastSeen[did] = now;
+            var reserve = (int)Math.Ceiling(_limit * settings.SessionReserve);
+            var resetAt = _reset ?? now + _window;
+            if (_remaining <= reserve)
+                return new RateDecision(resetAt, $"the rest of {server}'s budget ({_remaining} of {_limit}) is kept for refreshes and logins");
+            if (_remaining < _limit * settings.FairShareBelow)
+            {
+                var fairShare = Math.Max(1, (_limit - reserve) / _lastSeen.Count);
+                if (_used.GetValueOrDefault(did) >= fairShare)
+                    return new RateDecision(resetAt, $"this account has used its fair share ({fairShare} of {_limit}) of {server}'s budget in this window");
+            }
+            _used[did] = _used.GetValueOrDefault(did) + 1;
+            return null;
         }
 
         public void Observe(string did, string nsid, XrpcResponse answer, DateTimeOffset now)
@@ -116,6 +125,7 @@ public sealed class ServerLimits(ServerLimitSettings settings)
                 var shared = info?.Limit is { } limit && (window ?? _window) == _window && limit >= _limit;
                 if (shared)
                 {
+                    _advertised = true;
                     _limit = info!.Limit!.Value;
                     if (info.Reset is { } reset)
                     {

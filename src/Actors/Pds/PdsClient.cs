@@ -66,7 +66,12 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout)
             var body = await ReadBodyAsync(answer, timeout.Token).ConfigureAwait(false);
             if (body is null)
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is larger than {MaxBodyBytes} bytes");
-            return XrpcResponse.From((int)answer.StatusCode, body, answer.Content.Headers.ContentType?.MediaType, RateLimitInfo.From(answer.Headers));
+            var mediaType = answer.Content.Headers.ContentType?.MediaType;
+            // An XRPC answer is JSON (or, for the sync methods, the repo's own bytes): a 2xx HTML page comes
+            // from something in between (a portal, a misrouted proxy), not from a PDS.
+            if (answer.IsSuccessStatusCode && mediaType == "text/html" && !request.Nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
+                return XrpcResponse.Failed(XrpcError.InvalidResponse, $"{host} answered {request.Nsid} with an HTML page instead of an XRPC answer");
+            return XrpcResponse.From((int)answer.StatusCode, body, mediaType, RateLimitInfo.From(answer.Headers));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

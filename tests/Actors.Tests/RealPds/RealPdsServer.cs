@@ -13,16 +13,20 @@ public sealed record RealAccount(string Did, string Handle, string Password, str
 /// The reference PDS started by scripts/test (scripts/pds/start-pds), found through PDS_URL,
 /// PDS_ADMIN_PASSWORD and PDS_ACCESS_TTL_SECONDS. Creates accounts and applies admin actions.
 /// </summary>
-public sealed class RealPdsServer : IDisposable
+public class RealPdsServer : IDisposable
 {
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    public RealPdsServer()
+    public RealPdsServer() : this("PDS_URL", "PDS_ADMIN_PASSWORD")
     {
-        Url = Environment.GetEnvironmentVariable("PDS_URL") is { Length: > 0 } url
+    }
+
+    protected RealPdsServer(string urlVariable, string adminPasswordVariable)
+    {
+        Url = Environment.GetEnvironmentVariable(urlVariable) is { Length: > 0 } url
             ? url.TrimEnd('/')
-            : throw new InvalidOperationException("PDS_URL is not set: run the suite with scripts/test, which starts the real PDS");
-        AdminPassword = Environment.GetEnvironmentVariable("PDS_ADMIN_PASSWORD") ?? "";
+            : throw new InvalidOperationException($"{urlVariable} is not set: run the suite with scripts/test, which starts the real PDS");
+        AdminPassword = Environment.GetEnvironmentVariable(adminPasswordVariable) ?? "";
         AccessTokenLifetime = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("PDS_ACCESS_TTL_SECONDS"), out var s) ? s : 7200);
     }
 
@@ -94,6 +98,15 @@ public sealed class RealPdsServer : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+}
+
+/// <summary>The second reference PDS of scripts/test, started with PDS_RATE_LIMITS_ENABLED=true (PDS_LIMITED_URL).</summary>
+public sealed class RateLimitedPdsServer() : RealPdsServer("PDS_LIMITED_URL", "PDS_LIMITED_ADMIN_PASSWORD");
+
+[CollectionDefinition(Name)]
+public sealed class RateLimitedPdsCollection : ICollectionFixture<RateLimitedPdsServer>
+{
+    public const string Name = "rate-limited PDS";
 }
 
 [CollectionDefinition(Name)]

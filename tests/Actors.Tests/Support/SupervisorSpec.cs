@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Host.Configuration;
@@ -26,7 +27,8 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
         Overrides = overrides;
         Settings = SupervisorConfig.AccountSettingsOf(Sys.Settings.Config);
         Client = PdsClient.Create(Settings.RequestTimeout);
-        Accounts = Sys.ActorOf(AccountsSupervisor.Props(Client, Settings), AccountsSupervisor.Name);
+        Limits = new ServerLimits(Settings.ServerLimits);
+        Accounts = Sys.ActorOf(AccountsSupervisor.Props(Client, Settings, limits: Limits), AccountsSupervisor.Name);
     }
 
     protected TestJournal Journal { get; }
@@ -36,6 +38,9 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
     protected AccountSettings Settings { get; }
 
     protected PdsClient Client { get; }
+
+    /// <summary>The rate limits of the servers, as the supervisor of the first system sees them.</summary>
+    protected ServerLimits Limits { get; }
 
     protected IActorRef Accounts { get; }
 

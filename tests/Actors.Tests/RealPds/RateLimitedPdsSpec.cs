@@ -1,0 +1,66 @@
+using System.Net.Http.Json;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.RealPds;
+
+/// <summary>The limits of the real PDS started with PDS_RATE_LIMITS_ENABLED=true, with the standard login budget.</summary>
+[Collection(RateLimitedPdsCollection.Name)]
+public sealed class RateLimitedPdsSpec(RateLimitedPdsServer pds, ITestOutputHelper output)
+    : SupervisorSpec(new TestJournal(), output)
+{
+    private static readonly HttpClient Direct = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    private async Task<int> DirectLoginStatusAsync(string identifier)
+    {
+        using var answer = await Direct.PostAsJsonAsync($"{pds.Url}/xrpc/com.atproto.server.createSession", new { identifier, password = "wrong" });
+        return (int)answer.StatusCode;
+    }
+
+    [Fact]
+    public async Task The_login_budget_is_the_servers_own_and_the_31st_login_is_refused_locally_before_the_server_would()
+    {
+        var account = await pds.CreateAccountAsync("b");
+        var started = DateTimeOffset.UtcNow;
+        // Thirty failed logins at once: each is counted, and the server answers each itself.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => AskAsync(new Login(pds.Url, account.Handle, "wrong"))));
+        Assert.All(answers, a => Assert.Equal(SessionRejection.InvalidCredentials, Assert.IsType<SessionRejected>(a).Reason));
+
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(pds.Url, account.Handle, account.Password)));
+        Assert.Equal(SessionRejection.RateLimited, refused.Reason);
+        Assert.InRange(refused.RetryNotBefore!.Value, started.AddMinutes(5), DateTimeOffset.UtcNow.AddMinutes(5));
+        Assert.Contains("30 per 5m", refused.Error.Message);
+        // The server agrees: its own budget for this identifier is spent too.
+        Assert.Equal(429, await DirectLoginStatusAsync(account.Handle));
+    }
+
+    [Fact]
+    public async Task A_429_from_the_server_on_login_says_when_to_retry_and_the_session_calls_read_its_headers()
+    {
+        var account = await pds.CreateAccountAsync("r");
+        // Another client behind the same IP spends this identifier's budget at the server.
+        var direct = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => DirectLoginStatusAsync(account.Handle)));
+        Assert.All(direct, status => Assert.Equal(401, status));
+
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(pds.Url, account.Handle, account.Password)));
+        Assert.Equal(SessionRejection.RateLimited, refused.Reason);
+        Assert.Equal(("RateLimitExceeded", "Rate Limit Exceeded"), (refused.Error.Error, refused.Error.Message));
+        Assert.InRange(refused.RetryNotBefore!.Value, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5).AddSeconds(1));
+
+        // An import of the same account works, and its calls count against the server's shared budget.
+        var imported = Assert.IsType<SessionStarted>(await AskAsync(new ImportSession(
+            $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}")));
+        Assert.Equal(Supervisor.Actors.Protocol.AccountStateName.Active, imported.Status.State);
+        for (var i = 0; i < 3; i++) Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+        // Requests go to the PDS of the DID document (http://localhost:PORT), session calls to the login service.
+        var pdsHost = new Uri(imported.Status.Pds!).Authority;
+        var server = Assert.Single(Limits.Snapshot(DateTimeOffset.UtcNow), s => s.Server == pdsHost);
+        Assert.Equal(3000, server.Limit);
+        Assert.InRange(server.Remaining, 0, 2996);
+        Assert.NotNull(server.Reset);
+        Assert.Equal(1, server.Accounts);
+    }
+}
