@@ -69,6 +69,18 @@ try
     });
 
     var app = builder.Build();
+    // Whatever fails inside a request is answered as JSON, without details; an actor that does not answer in time is a 504.
+    app.UseExceptionHandler(failed => failed.Run(async context =>
+    {
+        var answer = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error switch
+        {
+            AskTimeoutException => ApiJson.Error(504, "Timeout", "the supervisor did not answer in time"),
+            BadHttpRequestException { StatusCode: 413 } => ApiJson.Error(413, "RequestTooLarge", "the request body is larger than 1 MiB"),
+            BadHttpRequestException bad => ApiJson.Error(bad.StatusCode, "InvalidRequest", "the request could not be read"),
+            _ => ApiJson.Error(500, "InternalError", "the request failed inside the supervisor; see its log"),
+        };
+        await answer.ExecuteAsync(context);
+    }));
     app.UseMiddleware<AdminTokenMiddleware>(settings.AdminToken);
     app.MapAccountsApi(askTimeout, journal, limits);
     app.MapMetrics(metrics, journal, askTimeout);

@@ -30,6 +30,28 @@ public sealed record AuthFactorRequested
     public static readonly AuthFactorRequested Instance = new();
 }
 
+/// <summary>
+/// An idle account asks its parent to let it stop (passivation): nothing is in flight, nothing is held, and
+/// its next refresh is due at <paramref name="WakeAt"/> (null: nothing is due). The parent holds messages for
+/// it meanwhile, answers <see cref="Passivate"/>, and starts it again at <paramref name="WakeAt"/> or when
+/// a message for it arrives.
+/// </summary>
+public sealed record PassivationRequested(string Did, DateTimeOffset? WakeAt, AccountStatus Status);
+
+/// <summary>The parent's consent to <see cref="PassivationRequested"/>: the account stops.</summary>
+public sealed record Passivate
+{
+    /// <summary>The one instance.</summary>
+    public static readonly Passivate Instance = new();
+}
+
+/// <summary>Sent to a passivated account that the parent started again because its refresh is due.</summary>
+public sealed record WakeToRefresh
+{
+    /// <summary>The one instance.</summary>
+    public static readonly WakeToRefresh Instance = new();
+}
+
 /// <summary>A snapshot of one account's journaled state.</summary>
 public sealed record AccountSnapshot(AccountState State) : IJournaled;
 

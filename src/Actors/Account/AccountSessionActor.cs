@@ -49,6 +49,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private long _generation;
     private bool _draining;
     private bool _awaitingAuthFactor;
+    private bool _deactivatedSeen;
     private long _compactTo;
     private bool _compacting;
 
@@ -87,6 +88,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     private void OnRecovered()
     {
+        if (Settings.PassivateAfter > TimeSpan.Zero) Context.SetReceiveTimeout(Settings.PassivateAfter);
         if (_state.PendingDeletion is not null) Self.Tell(DeleteDue.Instance);
         if (_state.Session is not null)
         {
@@ -136,6 +138,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             StartRefresh("asked for");
         });
         Command<ExportSession>(Export);
+        Command<WakeToRefresh>(_ => StartRefresh("woken for its refresh"));
         Command<Logout>(StartLogout);
         Command<DrainAccount>(_ => Drain());
         Common();
@@ -156,6 +159,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private void Common()
     {
         Command<GetAccountStatus>(_ => Sender.Tell(Status()));
+        Command<ReceiveTimeout>(_ => RequestPassivation());
+        Command<WakeToRefresh>(_ => { });
         Command<AuthFactorRequested>(_ =>
         {
             _awaitingAuthFactor = true;
@@ -189,6 +194,27 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsFailure>(_ => { });
     }
 
+    // ------------------------------------------------------------------ passivation
+
+    /// <summary>After <see cref="AccountSettings.PassivateAfter"/> without a message: stops, if nothing needs it running.</summary>
+    private void RequestPassivation()
+    {
+        var busy = _refreshing || _inFlight > 0 || _deleting || _state.PendingDeletion is not null || _unjournaled.Count > 0
+                   || _retryAt is not null || _draining || _awaitingAuthFactor || _compacting || _refreshWaiters.Count > 0 || IsActive();
+        if (busy) return;
+        Context.SetReceiveTimeout(null);
+        var wakeAt = _state.Tokens is { } tokens
+            ? _refreshAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings)
+            : (DateTimeOffset?)null;
+        Context.Parent.Tell(new PassivationRequested(_state.Did, wakeAt, Status()));
+        // Everything but the parent's consent waits; the parent holds what is addressed to this account meanwhile.
+        Become(() =>
+        {
+            Command<Passivate>(_ => Context.Stop(Self));
+            CommandAny(_ => Stash.Stash());
+        });
+    }
+
     // ------------------------------------------------------------------ sessions
 
     private void Establish(AdoptSession adopt)
@@ -197,6 +223,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         PersistAndApply(new SessionEstablished(adopt.Origin, adopt.Service, adopt.Grant, Now), e =>
         {
             _generation++;
+            _deactivatedSeen = false;
             ClearFailures();
             _awaitingAuthFactor = false;
             _log.Info("Account {Did} ({Handle}) has a new session from {Origin} at {Service}", e.Grant.Did, e.Grant.Handle, e.Origin, e.Service);
@@ -275,6 +302,12 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
                     Self.Tell(new RetryCall(a.Call, a.ReplyTo));
                 }
                 break;
+            case RequestOutcome.Deliver when a.Answer.Error?.Error == "AccountDeactivated" && !_deactivatedSeen:
+                // The session still works (reads, refreshes); writes are refused until the account is activated.
+                _deactivatedSeen = true;
+                a.ReplyTo.Tell(a.Answer);
+                ReportStatus();
+                break;
             case RequestOutcome.DeliverAndEndTakenDown when _state.Session is not null:
                 a.ReplyTo.Tell(a.Answer);
                 EndSession(SessionEndReason.TakenDown, a.Answer.Error!);
@@ -339,6 +372,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
                 PersistAndApply(new SessionRefreshed(r.Grant, Now), _ =>
                 {
                     _generation++;
+                    _deactivatedSeen = false;
                     ClearFailures();
                     _deps.Metrics.Refreshed();
                     _log.Info("Account {Did} refreshed; access token valid until {AccessExpiresAt}", _state.Did, r.Grant.Tokens.AccessExpiresAt);
@@ -604,7 +638,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             if (_refreshing) return AccountStateName.Refreshing;
             if (_retryAt is not null) return AccountStateName.Degraded;
             if (s.Status == "takendown") return AccountStateName.TakenDown;
-            if (!s.Active && s.Status == "deactivated") return AccountStateName.Deactivated;
+            if (!s.Active && s.Status == "deactivated" || _deactivatedSeen) return AccountStateName.Deactivated;
             return AccountStateName.Active;
         }
         if (_state.PendingDeletion is not null) return AccountStateName.LoggingOut;

@@ -33,6 +33,15 @@ public sealed record AccountSettings
     /// <summary>Longest retry delay after repeated transient failures.</summary>
     public TimeSpan BackoffMax { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// An account with nothing in flight and no request within <see cref="ActiveWindow"/> stops after this
+    /// long without a message, and is started again when its refresh is due or a message arrives (zero: never).
+    /// </summary>
+    public TimeSpan PassivateAfter { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How many accounts read their journal at once at start; an account asked for meanwhile starts at once.</summary>
+    public int StartupBatch { get; init; } = 32;
+
     /// <summary>How often the journal database is checked (an outage is also noticed at the first failed write).</summary>
     public TimeSpan JournalProbeInterval { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -60,6 +69,8 @@ public sealed record AccountSettings
             ExpirySkew = section.GetTimeSpan("expiry-skew", d.ExpirySkew),
             BackoffMin = section.GetTimeSpan("backoff-min", d.BackoffMin),
             BackoffMax = section.GetTimeSpan("backoff-max", d.BackoffMax),
+            StartupBatch = Math.Max(1, section.GetInt("startup-batch", d.StartupBatch)),
+            PassivateAfter = section.GetTimeSpan("passivate-after", d.PassivateAfter),
             JournalProbeInterval = section.GetTimeSpan("journal-probe-interval", d.JournalProbeInterval),
             SnapshotEvery = section.GetInt("snapshot-every", d.SnapshotEvery),
         };

@@ -35,6 +35,11 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
 
     private sealed record RestartAccount(string Did);
 
+    private sealed record WakeDue
+    {
+        public static readonly WakeDue Instance = new();
+    }
+
     /// <summary>
     /// Sent at shutdown: every account finishes (and journals) its refresh in flight and starts no new one.
     /// Answered with <see cref="AccountsDrained"/>.
@@ -50,10 +55,18 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, AccountStatus> _statuses = new(StringComparer.Ordinal);
     private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
+    private readonly Queue<string> _startQueue = new();
+    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _passivated = new(StringComparer.Ordinal);
+    private readonly PriorityQueue<string, DateTimeOffset> _wakeQueue = new();
+    private readonly Dictionary<string, DateTimeOffset> _wakeAt = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _starting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<DateTimeOffset>> _loginAttempts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<(AdoptSession Session, IActorRef ReplyTo)>> _registering = new(StringComparer.Ordinal);
     private readonly IActorRef _probe;
     private readonly int _snapshotEvery;
     private bool _stopping;
+    private bool _startupLogged;
 
     /// <summary>Props for the supervisor; it creates its own event hub.</summary>
     public static Props Props(
@@ -87,8 +100,13 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         });
         Recover<RecoveryCompleted>(_ =>
         {
-            _log.Info("Account registry recovered: starting {AccountCount} accounts", _handles.Count);
-            foreach (var did in _handles.Keys) StartAccount(did);
+            _log.Info("Account registry recovered: starting {AccountCount} accounts, {StartupBatch} at a time", _handles.Count, settings.StartupBatch);
+            foreach (var (did, handle) in _handles)
+            {
+                _statuses[did] = new AccountStatus(did, handle, null, null, AccountStateName.Recovering, null, null, null, null, 0, 0, null, 0);
+                _startQueue.Enqueue(did);
+            }
+            StartNextAccounts();
         });
 
         Command<Login>(OnLogin);
@@ -101,6 +119,9 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         Command<UnsubscribeSessionEvents>(u => hub.Forward(u));
         Command<Terminated>(OnAccountStopped);
         Command<RestartAccount>(OnRestartAccount);
+        Command<PassivationRequested>(OnPassivationRequested);
+        Command<WakeDue>(_ => WakeDueAccounts());
+        Command<GetSupervisorCounts>(_ => Sender.Tell(new SupervisorCounts(_handles.Count, _handles.Count - _passivated.Count, _passivated.Count)));
         Command<JournalAvailabilityChanged>(OnJournalAvailabilityChanged);
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Account registry: snapshot failed"));
@@ -219,15 +240,25 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             AccountRef(did).Tell(adopt, replyTo);
             return;
         }
+        if (_registering.TryGetValue(did, out var waiting))
+        {
+            waiting.Add((adopt, replyTo));
+            return;
+        }
         if (!_deps.Journal.IsAvailable)
         {
             replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
             return;
         }
-        Persist(new AccountRegistered(did, adopt.Grant.Handle), registered =>
+        // PersistAsync: registrations of many accounts (an import of thousands) are written in batches
+        // instead of one round trip each; the account starts once its registration is journaled.
+        _registering[did] = [(adopt, replyTo)];
+        PersistAsync(new AccountRegistered(did, adopt.Grant.Handle), registered =>
         {
             Register(registered);
-            StartAccount(did).Tell(adopt, replyTo);
+            var account = StartAccount(did);
+            foreach (var (session, to) in _registering[did]) account.Tell(session, to);
+            _registering.Remove(did);
             MaybeSnapshot();
         });
     }
@@ -251,6 +282,21 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         {
             Sender.Tell(new AccountNotFound(message.AccountId));
             return;
+        }
+        if (_passivating.TryGetValue(did, out var held))
+        {
+            held.Add((message, Sender));
+            return;
+        }
+        if (_passivated.Contains(did))
+        {
+            if (message is GetAccountStatus && _statuses.TryGetValue(did, out var kept))
+            {
+                // Nothing changes while an account is passivated: its last status is its status.
+                Sender.Tell(kept);
+                return;
+            }
+            _passivated.Remove(did);
         }
         if (_restarting.Contains(did))
         {
@@ -283,9 +329,38 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
 
     private static string ChildName(string did) => Uri.EscapeDataString(did);
 
+    /// <summary>Starts queued accounts until <see cref="AccountSettings.StartupBatch"/> are reading their journal.</summary>
+    private void StartNextAccounts()
+    {
+        while (_starting.Count < _deps.Settings.StartupBatch && _startQueue.TryDequeue(out var did))
+        {
+            if (!Context.Child(ChildName(did)).IsNobody()) continue; // already started on demand
+            StartAccount(did);
+            _starting.Add(did);
+        }
+        if (_startQueue.Count == 0 && _starting.Count == 0 && _handles.Count > 0 && !_startupLogged)
+        {
+            _startupLogged = true;
+            _log.Info("All {AccountCount} accounts have read their journal", _handles.Count);
+        }
+    }
+
     private void OnAccountStopped(Terminated t)
     {
         var did = Uri.UnescapeDataString(t.ActorRef.Path.Name);
+        if (_starting.Remove(did)) StartNextAccounts();
+        if (_passivating.Remove(did, out var held))
+        {
+            if (held.Count == 0)
+            {
+                _passivated.Add(did);
+                return;
+            }
+            // Messages arrived while it stopped: it starts again for them.
+            var account = StartAccount(did);
+            foreach (var (message, sender) in held) account.Tell(message, sender);
+            return;
+        }
         if (_stopping || !_handles.ContainsKey(did)) return;
         _log.Warning("Account {Did} stopped unexpectedly; restarting it in 2 s (once the journal answers)", did);
         _restarting.Add(did);
@@ -300,6 +375,44 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
                       "Start with the key it was written with (SUPERVISOR_KEY, SUPERVISOR_OLD_KEYS or the data folder's token-keys file)";
         _log.Error("Stopping: {Reason}", message);
         CoordinatedShutdown.Get(Context.System).Run(new TokenKeyShutdownReason(message));
+    }
+
+    private void OnPassivationRequested(PassivationRequested request)
+    {
+        if (_stopping || _starting.Contains(request.Did) || _passivating.ContainsKey(request.Did)) return;
+        _statuses[request.Did] = request.Status;
+        _passivating[request.Did] = [];
+        if (request.WakeAt is { } wakeAt)
+        {
+            _wakeAt[request.Did] = wakeAt;
+            _wakeQueue.Enqueue(request.Did, wakeAt);
+            ArmWakeTimer();
+        }
+        Sender.Tell(Passivate.Instance);
+    }
+
+    /// <summary>Starts the passivated accounts whose refresh is due, and arms the timer for the next.</summary>
+    private void WakeDueAccounts()
+    {
+        var now = _deps.Time.GetUtcNow();
+        while (_wakeQueue.TryPeek(out var did, out var at) && at <= now + TimeSpan.FromSeconds(1))
+        {
+            _wakeQueue.Dequeue();
+            if (!_wakeAt.TryGetValue(did, out var wanted) || wanted != at) continue; // an older wake time
+            _wakeAt.Remove(did);
+            if (!_passivated.Remove(did)) continue; // woken already by a message
+            StartAccount(did).Tell(WakeToRefresh.Instance);
+        }
+        ArmWakeTimer();
+    }
+
+    private void ArmWakeTimer()
+    {
+        if (!_wakeQueue.TryPeek(out _, out var next)) return;
+        var delay = next - _deps.Time.GetUtcNow();
+        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
+        if (delay > TimeSpan.FromHours(1)) delay = TimeSpan.FromHours(1);
+        Timers.StartSingleTimer("wake", WakeDue.Instance, delay);
     }
 
     private void OnRestartAccount(RestartAccount restart)
@@ -327,6 +440,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     {
         var status = changed.Status;
         _statuses[status.Did] = status;
+        if (_starting.Remove(status.Did)) StartNextAccounts();
         if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle && _deps.Journal.IsAvailable)
         {
             Persist(new AccountHandleChanged(status.Did, handle), e =>

@@ -55,6 +55,13 @@ public static class AccountCommands
     /// <summary>Ask for one account's status.</summary>
     public sealed record GetAccountStatus(string AccountId) : IAccountMessage;
 
+    /// <summary>Ask how many accounts there are, and how many run as actors now; answered with <see cref="AccountReplies.SupervisorCounts"/>.</summary>
+    public sealed record GetSupervisorCounts
+    {
+        /// <summary>The one instance.</summary>
+        public static readonly GetSupervisorCounts Instance = new();
+    }
+
     /// <summary>Ask for every account's status; answered with <see cref="AccountReplies.AccountList"/>.</summary>
     public sealed record ListAccounts
     {

@@ -18,6 +18,9 @@ public static class AccountReplies
     /// <summary>No account with that DID or handle.</summary>
     public sealed record AccountNotFound(string AccountId);
 
+    /// <summary>How many accounts the supervisor has, how many run as actors, and how many are passivated (idle, stopped).</summary>
+    public sealed record SupervisorCounts(int Accounts, int Live, int Passivated);
+
     /// <summary>Every account's status.</summary>
     public sealed record AccountList(IReadOnlyList<AccountStatus> Accounts);
 

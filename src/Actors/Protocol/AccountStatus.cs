@@ -8,6 +8,9 @@ public enum AccountStateName
     /// <summary>A session that serves requests.</summary>
     Active,
 
+    /// <summary>At start, the account waits for its turn to read its journal (it starts at once when asked for).</summary>
+    Recovering,
+
     /// <summary>A refresh is in flight; requests wait for it.</summary>
     Refreshing,
 

@@ -66,8 +66,7 @@ public static class SupervisorCli
         {
             var answer = await http.GetAsync($"/accounts/{Uri.EscapeDataString(parse.GetValue(id)!)}/session?format={parse.GetValue(format)}", ct);
             if (!answer.IsSuccessStatusCode || parse.GetValue(format) == "json") return await PrintAsync(answer, output, error, ct);
-            var body = await answer.Content.ReadFromJsonAsync<JsonElement>(ct);
-            await output.WriteLineAsync(body.GetProperty("session").GetString());
+            await output.WriteLineAsync(Text(await ReadJsonAsync(answer, ct), "session"));
             return 0;
         }));
 
@@ -85,16 +84,17 @@ public static class SupervisorCli
             if (string.IsNullOrWhiteSpace(line)) continue;
             var session = line.Trim();
             using var answer = await http.PostAsJsonAsync("/accounts/import", new { session, service }, ct);
-            var body = await answer.Content.ReadFromJsonAsync<JsonElement>(ct);
+            var body = await ReadJsonAsync(answer, ct);
             if (answer.IsSuccessStatusCode)
             {
                 imported++;
-                await output.WriteLineAsync($"line {number}: imported {body.GetProperty("did").GetString()} ({body.GetProperty("handle").GetString()})");
+                await output.WriteLineAsync($"line {number}: imported {Text(body, "did")} ({Text(body, "handle")})");
             }
             else
             {
                 rejected++;
-                await output.WriteLineAsync($"line {number}: rejected: {Text(body, "error")}: {Text(body, "message")}");
+                var why = body.ValueKind == JsonValueKind.Object ? $"{Text(body, "error")}: {Text(body, "message")}" : $"HTTP {(int)answer.StatusCode} without a JSON error";
+                await output.WriteLineAsync($"line {number}: rejected: {why}");
             }
         }
         await output.WriteLineAsync($"{imported} imported, {rejected} rejected");
@@ -113,6 +113,24 @@ public static class SupervisorCli
         {
             await error.WriteLineAsync($"cannot reach the supervisor at {host}: {e.Message}");
             return 3;
+        }
+        catch (TaskCanceledException)
+        {
+            await error.WriteLineAsync($"no answer from the supervisor at {host} within {http.Timeout.TotalMinutes:0} minutes");
+            return 3;
+        }
+    }
+
+    /// <summary>The answer's JSON body, or an undefined element when it is not JSON.</summary>
+    private static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage answer, CancellationToken ct)
+    {
+        try
+        {
+            return JsonDocument.Parse(await answer.Content.ReadAsStringAsync(ct)).RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return default;
         }
     }
 

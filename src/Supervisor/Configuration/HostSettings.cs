@@ -44,7 +44,7 @@ public sealed record HostSettings(
             var other => throw new InvalidOperationException($"SUPERVISOR_JOURNAL must be 'sqlite' or 'postgres', not '{other}'"),
         };
         var connection = journal == JournalKind.Sqlite
-            ? SupervisorConfig.SqliteConnection(Path.Combine(dataDir, "journal.db"))
+            ? SupervisorConfig.PrepareSqliteJournal(Path.Combine(dataDir, "journal.db"))
             : Environment.GetEnvironmentVariable("SUPERVISOR_POSTGRES") is { Length: > 0 } pg
                 ? pg
                 : throw new InvalidOperationException("SUPERVISOR_JOURNAL=postgres needs SUPERVISOR_POSTGRES (a connection string)");

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Microsoft.Data.Sqlite;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Limits;
 
@@ -39,8 +40,20 @@ public static class SupervisorConfig
             .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(HoconFolder, "supervisor.conf"))));
     }
 
-    /// <summary>The SQLite connection string of a journal file.</summary>
-    public static string SqliteConnection(string file) => $"Data Source={file};Pooling=true";
+    /// <summary>
+    /// Prepares an SQLite journal file and returns its connection string: the file is switched to WAL mode
+    /// (kept in the file), so that the many small reads of account recoveries do not wait for each write.
+    /// </summary>
+    public static string PrepareSqliteJournal(string file)
+    {
+        var connection = $"Data Source={file};Pooling=true";
+        using var sqlite = new SqliteConnection(connection);
+        sqlite.Open();
+        using var wal = sqlite.CreateCommand();
+        wal.CommandText = "PRAGMA journal_mode=WAL;";
+        wal.ExecuteNonQuery();
+        return connection;
+    }
 
     /// <summary>The account settings of a configuration.</summary>
     public static AccountSettings AccountSettingsOf(Config config) =>

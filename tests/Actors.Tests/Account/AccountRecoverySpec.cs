@@ -81,6 +81,64 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_refresh_cut_off_by_a_crash_is_replayed_with_the_old_token_and_gets_the_same_successor()
+    {
+        const string Refresh = "com.atproto.server.refreshSession";
+        var account = await LoggedInAsync();
+        var before = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json)));
+        _pds.RefreshLatency = TimeSpan.FromSeconds(1);
+        _ = AskAsync(new RefreshNow(account.Did));
+        await EventuallyAsync(() => Task.FromResult(_pds.CallCount(Refresh) == 1), TimeSpan.FromSeconds(5), "the refresh to reach the PDS");
+        // The process dies with the refresh in flight: the PDS rotates the pair, the answer is lost.
+        await Sys.Terminate();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.True(_pds.IsRefreshTokenLive(before.RefreshJwt), "the old token is in its grace window");
+        _pds.RefreshLatency = TimeSpan.Zero;
+
+        var (system, accounts) = StartSecondSystem();
+        try
+        {
+            await EventuallyAsync(async () => (await StatusAsync(account.Did, accounts)).RefreshCount == 1, TimeSpan.FromSeconds(10), "the replayed refresh");
+            Assert.Equal(2, _pds.CallCount(Refresh));
+            Assert.Equal(0, _pds.Rejections("ExpiredToken"));
+            var after = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json), accounts));
+            Assert.NotEqual(before.Refresh.TokenId, after.Refresh.TokenId);
+            Assert.True(_pds.IsRefreshTokenLive(after.RefreshJwt));
+            Assert.Equal(200, (await CallAsync(account.Did, GetSession, accounts)).Status);
+            Assert.Equal(1, _pds.CallCount(CreateSession));
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task At_start_accounts_read_their_journal_in_turns_and_one_asked_for_starts_at_once()
+    {
+        var accounts = new List<FakeAccount>();
+        for (var i = 0; i < 6; i++) accounts.Add(await LoggedInAsync($"turn{i}.test"));
+        await Sys.Terminate();
+
+        var (system, supervisor) = StartSecondSystem(overrides: "supervisor.accounts.startup-batch = 1");
+        try
+        {
+            // Every account is listed from the start, those not started yet as Recovering.
+            var first = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
+            Assert.Equal(6, first.Accounts.Count);
+            Assert.All(first.Accounts, a => Assert.Contains(a.State, new[] { AccountStateName.Recovering, AccountStateName.Active }));
+            Assert.Equal(200, (await CallAsync(accounts[^1].Handle, GetSession, supervisor)).Status);
+            await EventuallyAsync(async () =>
+                Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor)).Accounts.All(a => a.State == AccountStateName.Active),
+                TimeSpan.FromSeconds(10), "every account to be Active");
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
     public async Task After_a_logout_the_journal_holds_a_deletion_event_and_no_token_after_it()
     {
         var account = await LoggedInAsync();
@@ -119,7 +177,8 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
         var established = $$"""
             {"origin":"Login","service":"{{_pds.Url}}","grant":{"did":"{{account.Did}}","handle":"old.test","tokens":{"accessJwt":"{{access}}","refreshJwt":"{{refresh}}"},"email":"old@example.com","emailConfirmed":false,"active":true,"pdsEndpoint":"{{_pds.Url}}"},"at":"2026-11-20T10:00:00+00:00"}
             """;
-        JournalRows.Insert(Journal, AccountsSupervisor.RegistryPersistenceId, 2, "AccountRegistered.v1", $$"""{"did":"{{account.Did}}","handle":"old.test"}""");
+        var next = JournalRows.Read(Journal, AccountsSupervisor.RegistryPersistenceId).Max(r => r.SequenceNumber) + 1;
+        JournalRows.Insert(Journal, AccountsSupervisor.RegistryPersistenceId, next, "AccountRegistered.v1", $$"""{"did":"{{account.Did}}","handle":"old.test"}""");
         JournalRows.Insert(Journal, AccountSessionActor.PersistenceIdFor(account.Did), 1, "SessionEstablished.v1", established);
 
         var (system, accounts) = StartSecondSystem();

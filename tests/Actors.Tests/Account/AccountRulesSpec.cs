@@ -121,9 +121,14 @@ public sealed class AccountRulesSpec
     [Fact]
     public void Jitter_spreads_accounts_whose_tokens_expire_together()
     {
+        // The margin is 10 minutes before a 2-hour token's expiry; jitter spreads refreshes over its second half.
         var tokens = TestJwt.Pair(Did, Now);
-        var times = Enumerable.Range(0, 100).Select(i => AccountRules.NextRefreshAt(tokens, Now, Now, i / 100.0, Settings)).Distinct().Count();
-        Assert.Equal(100, times);
+        var times = Enumerable.Range(0, 100).Select(i => AccountRules.NextRefreshAt(tokens, Now, Now, i / 100.0, Settings)).ToList();
+        Assert.Equal(100, times.Distinct().Count());
+        Assert.Equal(tokens.AccessExpiresAt - TimeSpan.FromMinutes(10), times.Min());
+        Assert.InRange(times.Max() - times.Min(), TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5));
+        // Evenly: each 30-second slice of the spread holds about a tenth of the accounts.
+        Assert.All(times.GroupBy(t => (t - times.Min()).Ticks / TimeSpan.FromSeconds(30).Ticks), slice => Assert.InRange(slice.Count(), 8, 12));
     }
 
     [Fact]

@@ -158,6 +158,23 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     }
 
     [Fact]
+    public async Task Imports_and_revocations_are_published_as_session_events()
+    {
+        var events = CreateTestProbe();
+        await AskAsync(new SubscribeSessionEvents(events.Ref));
+        var account = _pds.CreateAccount("ev.test", "pw-ev");
+        var (access, refresh) = _pds.IssuePair(account.Did);
+        Assert.IsType<SessionStarted>(await AskAsync(new ImportSession($"ev.test:::{account.Did}:::{access}:::{refresh}:::{_pds.Url}")));
+        Assert.Equal(SessionEventKind.Import, events.ExpectMsg<SessionEvent>().Kind);
+        Assert.Equal(SessionEventKind.Refresh, events.ExpectMsg<SessionEvent>().Kind); // the import's validation
+        _pds.RevokeAllRefreshTokens(account.Did);
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        var deleted = events.ExpectMsg<SessionEvent>();
+        Assert.Equal((SessionEventKind.Deleted, "ExpiredToken", AccountStateName.NeedsLogin), (deleted.Kind, deleted.Error?.Error, deleted.State));
+        events.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
     public async Task Session_events_carry_tokens_only_to_subscribers_that_asked_for_them()
     {
         var withTokens = CreateTestProbe();
@@ -232,7 +249,12 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     {
         var account = await LoggedInAsync();
         _pds.Takedown(account.Did);
-        var answer = await CallAsync(account.Did, GetSession);
+        // As on the reference PDS: a read no longer finds the account (not an end of the session by itself)...
+        var read = await CallAsync(account.Did, GetSession);
+        Assert.Equal((400, "InvalidRequest"), (read.Status, read.Error!.Error));
+        Assert.Equal(AccountStateName.Active, (await StatusAsync(account.Did)).State);
+        // ...and a write says AccountTakedown, which ends it.
+        var answer = await CallAsync(account.Did, XrpcRequest.Procedure("com.atproto.repo.createRecord", """{"repo":"x","collection":"app.bsky.feed.post","record":{}}"""));
         Assert.Equal((401, "AccountTakedown"), (answer.Status, answer.Error!.Error));
         Assert.Equal(AccountStateName.TakenDown, (await StatusAsync(account.Did)).State);
         Assert.Equal(AccountStateName.TakenDown, Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(account.Did, GetSession))).State);

@@ -184,7 +184,10 @@ public sealed class FakePdsServer : IAsyncDisposable
             "com.atproto.server.createAccount" => CreateAccountCall(await ReadJsonAsync(context)),
             "com.atproto.server.refreshSession" => await RefreshSessionAsync(context),
             "com.atproto.server.deleteSession" => DeleteSession(context),
-            "com.atproto.server.getSession" => WithAccess(context, account => (200, SessionBody(account, null))),
+            // As the reference PDS: after a takedown getSession no longer finds the account, writes say AccountTakedown.
+            "com.atproto.server.getSession" => WithAccess(context, account => account.TakenDown
+                ? Error(400, "InvalidRequest", $"Could not find user info for account: {account.Did}")
+                : (200, SessionBody(account, null))),
             "com.atproto.repo.createRecord" => WithAccess(context, account => account.Deactivated
                 ? Error(401, "AccountDeactivated", "Account is deactivated")
                 : (200, new JsonObject { ["uri"] = $"at://{account.Did}/app.bsky.feed.post/{Guid.NewGuid():N}", ["cid"] = "bafy", ["validationStatus"] = "valid" })),
@@ -350,7 +353,7 @@ public sealed class FakePdsServer : IAsyncDisposable
         FakeAccount? account;
         lock (_gate) _accounts.TryGetValue(claims.Subject!, out account);
         if (account is null) return Error(400, "InvalidToken", "Token could not be verified");
-        if (account.TakenDown) return Error(401, "AccountTakedown", "Account has been taken down");
+        if (account.TakenDown && context.Request.Method == "POST") return Error(401, "AccountTakedown", "Account has been taken down");
         return then(account);
     }
 

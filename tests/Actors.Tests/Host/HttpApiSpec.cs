@@ -85,8 +85,13 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
             $$$"""{"repo":"{{{bob.Did}}}","collection":"app.bsky.feed.post","record":{"$type":"app.bsky.feed.post","text":"via the supervisor","createdAt":"2026-11-24T00:00:00Z"}}""");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.StartsWith($"at://{bob.Did}/app.bsky.feed.post/", body.GetProperty("uri").GetString());
+        var uri = body.GetProperty("uri").GetString()!;
+        // The query string reaches the PDS: the record just written is read back by its key.
+        (status, body) = await SendAsync(HttpMethod.Get, $"/accounts/{bob.Did}/xrpc/com.atproto.repo.getRecord?repo={bob.Did}&collection=app.bsky.feed.post&rkey={uri.Split('/')[^1]}");
+        Assert.Equal((HttpStatusCode.OK, uri), (status, body.GetProperty("uri").GetString()));
+        Assert.Equal("via the supervisor", body.GetProperty("value").GetProperty("text").GetString());
         (status, body) = await SendAsync(HttpMethod.Get, $"/accounts/{bob.Did}/xrpc/com.atproto.repo.getRecord?repo={bob.Did}&collection=app.bsky.feed.post&rkey=nope");
-        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal((HttpStatusCode.BadRequest, "RecordNotFound"), (status, body.GetProperty("error").GetString()));
 
         (status, body) = await SendAsync(HttpMethod.Get, "/status");
         Assert.Equal(4, body.GetProperty("byState").GetProperty("Active").GetInt32());
@@ -121,6 +126,14 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
 
         Assert.Empty(Secrets.JwtsIn(_host.Output));
         foreach (var password in new[] { alice.Password, "pw-dave-1" }) Assert.DoesNotContain(password, _host.Output);
+
+        // The JSON log: structured events with named properties, Akka's own lines among them, no secret.
+        var events = File.ReadAllLines(_host.LogFile).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Contains(events, e => e.TryGetProperty("Did", out var d) && d.GetString() == alice.Did && e.GetProperty("@mt").GetString()!.Contains("{Did}"));
+        Assert.Contains(events, e => e.TryGetProperty("ActorPath", out var path) && path.GetString()!.Contains("/user/accounts"));
+        var logText = File.ReadAllText(_host.LogFile);
+        Assert.Empty(Secrets.JwtsIn(logText));
+        Assert.DoesNotContain(alice.Password, logText);
     }
 
     [Fact]

@@ -188,6 +188,20 @@ public sealed class RealPdsSessionSpec(RealPdsServer pds, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task A_deactivation_first_seen_on_a_write_is_reported_and_the_next_refresh_confirms_it()
+    {
+        var (account, _) = await LoggedInAsync();
+        await pds.DeactivateAsync(account.Did, applied: true);
+        var write = await CallAsync(account.Did, Post(account.Did));
+        Assert.Equal((401, "AccountDeactivated"), (write.Status, write.Error!.Error));
+        Assert.Equal(AccountStateName.Deactivated, (await StatusAsync(account.Did)).State);
+        await pds.DeactivateAsync(account.Did, applied: false);
+        var refreshed = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        Assert.Equal(AccountStateName.Active, refreshed.Status.State);
+        Assert.Equal(200, (await CallAsync(account.Did, Post(account.Did))).Status);
+    }
+
+    [Fact]
     public async Task After_a_restart_on_the_same_journal_every_account_is_back_without_a_login()
     {
         var (first, _) = await LoggedInAsync();

@@ -26,17 +26,19 @@ public sealed class SupervisorProcess : IAsyncDisposable
             ["SUPERVISOR_DATA_DIR"] = dataDir,
             ["SUPERVISOR_ADMIN_TOKEN"] = AdminToken,
         };
-        // scripts/test collects every host's JSON log and scans them all for tokens and passwords.
-        if (Environment.GetEnvironmentVariable("SUPERVISOR_TEST_LOG_DIR") is { Length: > 0 } logs && !_environment.ContainsKey("SUPERVISOR_LOG_FILE"))
-        {
-            Directory.CreateDirectory(logs);
-            _environment["SUPERVISOR_LOG_FILE"] = Path.Combine(logs, $"host-{Guid.NewGuid():N}.clef");
-        }
+        // Every host also logs compact JSON; scripts/test collects these files and scans them all for secrets.
+        var logs = Environment.GetEnvironmentVariable("SUPERVISOR_TEST_LOG_DIR") is { Length: > 0 } folder ? folder : dataDir;
+        Directory.CreateDirectory(logs);
+        LogFile = Path.Combine(logs, $"host-{Guid.NewGuid():N}.clef");
+        _environment.TryAdd("SUPERVISOR_LOG_FILE", LogFile);
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(60) };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
     }
 
     public string DataDir { get; }
+
+    /// <summary>The host's compact JSON log (Serilog CLEF).</summary>
+    public string LogFile { get; }
 
     public int Port { get; }
 

@@ -61,9 +61,9 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
     protected static XrpcRequest GetSession => XrpcRequest.Query("com.atproto.server.getSession");
 
     /// <summary>Starts another ActorSystem with an accounts supervisor on the same journal.</summary>
-    protected (ActorSystem System, IActorRef Accounts) StartSecondSystem(PdsClient? client = null)
+    protected (ActorSystem System, IActorRef Accounts) StartSecondSystem(PdsClient? client = null, string? overrides = null)
     {
-        var system = ActorSystem.Create("second-" + Guid.NewGuid().ToString("N")[..6], Journal.Config(Overrides));
+        var system = ActorSystem.Create("second-" + Guid.NewGuid().ToString("N")[..6], Journal.Config(overrides + "\n" + Overrides));
         var accounts = system.ActorOf(AccountsSupervisor.Props(client ?? Client, Settings), AccountsSupervisor.Name);
         return (system, accounts);
     }

@@ -23,7 +23,7 @@ public sealed class TestJournal : IDisposable
         Directory.CreateDirectory(Folder);
         if (kind == JournalKind.Sqlite)
         {
-            ConnectionString = SupervisorConfig.SqliteConnection(File);
+            ConnectionString = SupervisorConfig.PrepareSqliteJournal(File);
             return;
         }
         _database = "sv_" + Guid.NewGuid().ToString("N")[..12];

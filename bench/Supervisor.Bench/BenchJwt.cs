@@ -1,0 +1,29 @@
+using System.Text.Json.Nodes;
+using Supervisor.Actors.Session;
+
+namespace Supervisor.Bench;
+
+/// <summary>Session JWTs shaped like the reference PDS's (unsigned: nothing here checks signatures).</summary>
+public static class BenchJwt
+{
+    /// <summary>An access and a refresh token for <paramref name="did"/>; the access token expires at <paramref name="accessExp"/>.</summary>
+    public static (string Access, string Refresh) Pair(string did, DateTimeOffset now, DateTimeOffset accessExp) =>
+        (Mint("at+jwt", did, "com.atproto.appPass", now, accessExp, null),
+         Mint("refresh+jwt", did, "com.atproto.refresh", now, now + TimeSpan.FromDays(90), Guid.NewGuid().ToString("N")));
+
+    /// <summary>The <c>sub</c> claim of a token.</summary>
+    public static string? Subject(string jwt) =>
+        JwtClaims.TryRead(jwt, out _)?.Subject;
+
+    private static string Mint(string typ, string did, string scope, DateTimeOffset iat, DateTimeOffset exp, string? jti)
+    {
+        var claims = new JsonObject
+        {
+            ["scope"] = scope, ["aud"] = "did:web:bench", ["sub"] = did,
+            ["iat"] = iat.ToUnixTimeSeconds(), ["exp"] = exp.ToUnixTimeSeconds(),
+        };
+        if (jti is not null) claims["jti"] = jti;
+        return JwtClaims.EncodeSegment(new JsonObject { ["typ"] = typ, ["alg"] = "HS256" }.ToJsonString()) + "."
+               + JwtClaims.EncodeSegment(claims.ToJsonString()) + ".c2lnbmF0dXJlLW5vdC1jaGVja2Vk";
+    }
+}

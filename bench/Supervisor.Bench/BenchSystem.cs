@@ -1,0 +1,130 @@
+using Akka.Actor;
+using Npgsql;
+using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using Supervisor.Host.Configuration;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Bench;
+
+/// <summary>
+/// A journal of one benchmark (an SQLite file in a temporary folder, or a new database on the PostgreSQL
+/// server named by SUPERVISOR_BENCH_POSTGRES) and ActorSystems with the real supervisor configuration on it.
+/// </summary>
+public sealed class BenchJournal : IDisposable
+{
+    private static readonly string Key = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("supervisor benchmark key"u8));
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "supervisor-bench-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string? _database;
+
+    public BenchJournal(JournalKind kind)
+    {
+        Kind = kind;
+        Directory.CreateDirectory(_folder);
+        if (kind == JournalKind.Sqlite)
+        {
+            ConnectionString = SupervisorConfig.PrepareSqliteJournal(Path.Combine(_folder, "journal.db"));
+            return;
+        }
+        var server = Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_POSTGRES")
+                     ?? throw new InvalidOperationException("SUPERVISOR_BENCH_POSTGRES is not set (bench/run starts PostgreSQL and sets it)");
+        _database = "bench_" + Guid.NewGuid().ToString("N")[..10];
+        using (var admin = new NpgsqlConnection(server))
+        {
+            admin.Open();
+            using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
+            create.ExecuteNonQuery();
+        }
+        ConnectionString = new NpgsqlConnectionStringBuilder(server) { Database = _database }.ConnectionString;
+    }
+
+    public JournalKind Kind { get; }
+
+    public string ConnectionString { get; }
+
+    /// <summary>An ActorSystem with the accounts supervisor, as the host runs it (warnings-only logging).</summary>
+    public (ActorSystem System, IActorRef Accounts) Start(string? overrides = null)
+    {
+        var config = SupervisorConfig.Load(Kind, ConnectionString, [Key], $"""
+            akka.loglevel = WARNING
+            akka.stdout-loglevel = WARNING
+            {overrides}
+            """);
+        var settings = SupervisorConfig.AccountSettingsOf(config);
+        var system = ActorSystem.Create("bench", config);
+        var accounts = system.ActorOf(AccountsSupervisor.Props(PdsClient.Create(settings.RequestTimeout), settings), AccountsSupervisor.Name);
+        return (system, accounts);
+    }
+
+    public void Dispose()
+    {
+        if (_database is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            using var admin = new NpgsqlConnection(Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_POSTGRES"));
+            admin.Open();
+            using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
+            drop.ExecuteNonQuery();
+        }
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a file still held by a pool: left for the OS temp cleanup
+        }
+    }
+}
+
+/// <summary>Helpers every benchmark uses to fill and watch a supervisor.</summary>
+public static class Accounts
+{
+    /// <summary>The DID of bench account <paramref name="i"/>.</summary>
+    public static string Did(int i) => $"did:plc:bench{i:D16}";
+
+    /// <summary>
+    /// Imports <paramref name="count"/> accounts numbered from <paramref name="first"/> (no validation call) with access tokens expiring at
+    /// <paramref name="accessExp"/>, at most <paramref name="parallel"/> at a time; the time it took.
+    /// </summary>
+    public static async Task<TimeSpan> ImportAsync(IActorRef accounts, string pdsUrl, int count, DateTimeOffset accessExp, int first = 0, int parallel = 500)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var now = DateTimeOffset.UtcNow;
+        using var gate = new SemaphoreSlim(parallel);
+        var tasks = Enumerable.Range(first, count).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var did = Did(i);
+                var (access, refresh) = BenchJwt.Pair(did, now, accessExp);
+                var reply = await accounts.Ask<object>(new ImportSession($"a{i}.bench:::{did}:::{access}:::{refresh}:::{pdsUrl}", pdsUrl, Validate: false), TimeSpan.FromMinutes(5));
+                if (reply is not SessionStarted) throw new InvalidOperationException($"import {i} answered {reply}");
+            }
+            finally
+            {
+                gate.Release();
+            }
+        });
+        await Task.WhenAll(tasks);
+        return clock.Elapsed;
+    }
+
+    /// <summary>Polls the supervisor until <paramref name="count"/> accounts are in <paramref name="state"/>; the time it took.</summary>
+    public static async Task<TimeSpan> WaitForAsync(IActorRef accounts, int count, AccountStateName state, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var seen = "";
+        while (clock.Elapsed < timeout)
+        {
+            var list = await accounts.Ask<AccountList>(ListAccounts.Instance, TimeSpan.FromMinutes(1));
+            if (list.Accounts.Count(a => a.State == state) >= count) return clock.Elapsed;
+            seen = string.Join(", ", list.Accounts.GroupBy(a => a.State).Select(g => $"{g.Key} {g.Count()}"));
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"fewer than {count} accounts {state} after {timeout.TotalSeconds} s (seen: {seen})");
+    }
+}

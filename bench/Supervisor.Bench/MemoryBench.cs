@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Supervisor.Actors.Protocol;
+using Supervisor.Host.Configuration;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Bench;
+
+/// <summary>
+/// Memory per supervised account: N imported sessions (real ImportSession through the supervisor, journaled
+/// to SQLite; tokens shaped like the reference PDS's), then the managed heap after a full GC, less the heap
+/// of the same system before the imports, over N. Measured twice: with every account running as an actor
+/// (passivation off), and at rest, once the idle accounts have passivated (passivate-after = 2s).
+/// </summary>
+public static class MemoryBench
+{
+    public static async Task RunAsync(int[] sizes, int liveUpTo)
+    {
+        await using var pds = await BenchPds.StartAsync();
+        Console.WriteLine("memory per account (SQLite journal, imported sessions, local bench PDS)");
+        Console.WriteLine("accounts   accounts as         import s   heap MB   per account   working set MB");
+        foreach (var n in sizes)
+        {
+            if (n <= liveUpTo) await MeasureAsync(pds, n, passivate: false);
+            await MeasureAsync(pds, n, passivate: true);
+        }
+    }
+
+    private static async Task MeasureAsync(BenchPds pds, int n, bool passivate)
+    {
+        using var journal = new BenchJournal(JournalKind.Sqlite);
+        var (system, accounts) = journal.Start($"supervisor.accounts.passivate-after = {(passivate ? "2s" : "0s")}");
+        try
+        {
+            await Accounts.ImportAsync(accounts, pds.Url, 10, DateTimeOffset.UtcNow.AddHours(2), first: 10_000_000); // warms the journal and the code paths
+            var baseline = HeapAfterFullGc();
+            var took = await Accounts.ImportAsync(accounts, pds.Url, n, DateTimeOffset.UtcNow.AddHours(2));
+            await Accounts.WaitForAsync(accounts, n + 10, AccountStateName.Active, TimeSpan.FromMinutes(5));
+            if (passivate) await PassivatedAsync(accounts, n + 10);
+            var heap = HeapAfterFullGc();
+            var perAccount = (heap - baseline) / (double)n;
+            Console.WriteLine($"{n,8}   {(passivate ? "passivated (rest)" : "live actors"),-18}  {took.TotalSeconds,8:0.0}   {heap / 1048576.0,7:0.0}   " +
+                              $"{perAccount / 1024,8:0.00} KB   {Process.GetCurrentProcess().WorkingSet64 / 1048576.0,10:0}");
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    private static async Task PassivatedAsync(IActorRef accounts, int count)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            if ((await accounts.Ask<SupervisorCounts>(GetSupervisorCounts.Instance, TimeSpan.FromMinutes(1))).Passivated >= count) return;
+            await Task.Delay(500);
+        }
+        throw new TimeoutException("the accounts did not passivate");
+    }
+
+    private static long HeapAfterFullGc()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}

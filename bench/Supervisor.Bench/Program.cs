@@ -1,0 +1,36 @@
+using Supervisor.Bench;
+using Supervisor.Host.Configuration;
+
+// Benchmarks, not tests: each prints its figures and the machine. bench/README.md has the latest figures.
+//   memory [N ...]              memory per account (default 1000 10000 100000), as live actors (up to
+//                               10000) and at rest once idle accounts have passivated
+//   recovery [N ...]            start-up until every journaled account is ready, SQLite and (with
+//                               SUPERVISOR_BENCH_POSTGRES) PostgreSQL (default 10000 100000)
+//   overhead [workers] [secs]   requests through the actor and the HTTP API against direct HttpClient
+//   storm [N] [lifetime secs]   N accounts whose tokens expire together (default 10000, 120)
+var name = args.FirstOrDefault() ?? "";
+var numbers = args.Skip(1).Select(int.Parse).ToArray();
+Console.WriteLine($"machine: {Machine.Describe()}");
+Console.WriteLine($"date: {DateTimeOffset.UtcNow:u}");
+switch (name)
+{
+    case "memory":
+        await MemoryBench.RunAsync(numbers.Length > 0 ? numbers : [1_000, 10_000, 100_000], liveUpTo: 10_000);
+        break;
+    case "recovery":
+        JournalKind[] journals = Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_POSTGRES") is { Length: > 0 }
+            ? [JournalKind.Sqlite, JournalKind.Postgres]
+            : [JournalKind.Sqlite];
+        await RecoveryBench.RunAsync(numbers.Length > 0 ? numbers : [10_000, 100_000], journals);
+        break;
+    case "overhead":
+        await OverheadBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var w ? w : 32, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var s ? s : 10));
+        break;
+    case "storm":
+        await StormBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var n ? n : 10_000, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var l ? l : 120));
+        break;
+    default:
+        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm [numbers...] (see bench/README.md)");
+        return 2;
+}
+return 0;
