@@ -45,6 +45,13 @@ public sealed record Passivate
     public static readonly Passivate Instance = new();
 }
 
+/// <summary>The parent refuses <see cref="PassivationRequested"/> (it is shutting down): the account goes on.</summary>
+public sealed record PassivationDenied
+{
+    /// <summary>The one instance.</summary>
+    public static readonly PassivationDenied Instance = new();
+}
+
 /// <summary>Sent to a passivated account that the parent started again because its refresh is due.</summary>
 public sealed record WakeToRefresh
 {
@@ -74,5 +81,10 @@ internal static class AccountSelfMessages
     public sealed record DeleteDue
     {
         public static readonly DeleteDue Instance = new();
+    }
+
+    public sealed record PassivationCheck
+    {
+        public static readonly PassivationCheck Instance = new();
     }
 }

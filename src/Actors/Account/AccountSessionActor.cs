@@ -30,6 +30,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 {
     private const string RefreshTimer = "refresh";
     private const string DeleteTimer = "delete";
+    private const string PassivateTimer = "passivate";
 
     private readonly AccountDependencies _deps;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -88,7 +89,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     private void OnRecovered()
     {
-        if (Settings.PassivateAfter > TimeSpan.Zero) Context.SetReceiveTimeout(Settings.PassivateAfter);
+        // A periodic check rather than a receive timeout: no timer is reset on every message of a busy account.
+        if (Settings.PassivateAfter > TimeSpan.Zero) Timers.StartPeriodicTimer(PassivateTimer, PassivationCheck.Instance, Settings.PassivateAfter);
         if (_state.PendingDeletion is not null) Self.Tell(DeleteDue.Instance);
         if (_state.Session is not null)
         {
@@ -159,7 +161,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private void Common()
     {
         Command<GetAccountStatus>(_ => Sender.Tell(Status()));
-        Command<ReceiveTimeout>(_ => RequestPassivation());
+        Command<PassivationCheck>(_ => RequestPassivation());
         Command<WakeToRefresh>(_ => { });
         Command<AuthFactorRequested>(_ =>
         {
@@ -196,21 +198,31 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     // ------------------------------------------------------------------ passivation
 
-    /// <summary>After <see cref="AccountSettings.PassivateAfter"/> without a message: stops, if nothing needs it running.</summary>
+    /// <summary>
+    /// Every <see cref="AccountSettings.PassivateAfter"/>: stops if nothing needs it running (no request within
+    /// <see cref="AccountSettings.ActiveWindow"/>, nothing in flight or held).
+    /// </summary>
     private void RequestPassivation()
     {
         var busy = _refreshing || _inFlight > 0 || _deleting || _state.PendingDeletion is not null || _unjournaled.Count > 0
                    || _retryAt is not null || _draining || _awaitingAuthFactor || _compacting || _refreshWaiters.Count > 0 || IsActive();
         if (busy) return;
-        Context.SetReceiveTimeout(null);
+        Timers.Cancel(PassivateTimer);
         var wakeAt = _state.Tokens is { } tokens
             ? _refreshAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings)
             : (DateTimeOffset?)null;
         Context.Parent.Tell(new PassivationRequested(_state.Did, wakeAt, Status()));
-        // Everything but the parent's consent waits; the parent holds what is addressed to this account meanwhile.
+        // Everything but the parent's answer waits; the parent holds what is addressed to this account meanwhile.
         Become(() =>
         {
             Command<Passivate>(_ => Context.Stop(Self));
+            Command<PassivationDenied>(_ =>
+            {
+                if (_state.Session is null) Become(NoSession);
+                else Become(Active);
+                Stash.UnstashAll();
+                Timers.StartPeriodicTimer(PassivateTimer, PassivationCheck.Instance, Settings.PassivateAfter);
+            });
             CommandAny(_ => Stash.Stash());
         });
     }

@@ -34,8 +34,8 @@ public sealed record AccountSettings
     public TimeSpan BackoffMax { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// An account with nothing in flight and no request within <see cref="ActiveWindow"/> stops after this
-    /// long without a message, and is started again when its refresh is due or a message arrives (zero: never).
+    /// How often an account checks whether it may stop: with nothing in flight and no request within
+    /// <see cref="ActiveWindow"/> it does, and is started again when its refresh is due or a message arrives (zero: never).
     /// </summary>
     public TimeSpan PassivateAfter { get; init; } = TimeSpan.FromMinutes(5);
 

@@ -156,10 +156,17 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         }
         var key = LoginBudget.Key(service, login.Identifier);
         var now = _deps.Time.GetUtcNow();
+        if (_deps.Limits.BlockedUntil(service, now) is { } blocked)
+        {
+            // The server refuses everyone until its reset: no call, and no attempt counted against the budget.
+            replyTo.Tell(new SessionRejected(SessionRejection.RateLimited,
+                new XrpcError("RateLimitExceeded", $"{new Uri(service).Authority} refused this host's requests (429) until {blocked:u}"), blocked));
+            return;
+        }
         if (LoginBudget.RetryAt(_loginAttempts.GetValueOrDefault(key) ?? [], now, _deps.Settings.LoginBudget.For(service)) is { } spent)
         {
             _deps.Metrics.LoginFailed();
-            _log.Warning("Login of {Identifier} at {Service} refused locally: its budget of {Budget} is spent until {RetryAt}", login.Identifier, service, spent.Spent, spent.At);
+            _log.Warning("Login of {Identifier} at {Service} refused locally: its budget of {Budget} is spent until {RetryAt}", LoggedIdentifier(login.Identifier), service, spent.Spent, spent.At);
             replyTo.Tell(new SessionRejected(SessionRejection.RateLimited,
                 new XrpcError("RateLimitExceeded", $"the login budget of this identifier at {new Uri(service).Authority} ({spent.Spent}) is spent; retry after {spent.At:u}"),
                 spent.At));
@@ -169,11 +176,18 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         {
             RecordLoginAttempt(attempted);
             MaybeSnapshot();
-            _log.Info("Login of {Identifier} at {Service}", login.Identifier, service);
+            _log.Info("Login of {Identifier} at {Service}", LoggedIdentifier(login.Identifier), service);
             _deps.Limits.SendAsync(service, "", "com.atproto.server.createSession", CallKind.Session, _deps.Time,
                     () => _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken))
                 .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
         });
+    }
+
+    /// <summary>A handle as it is; an email address masked (a***@example.com), as the journal keeps only a hash of it.</summary>
+    private static string LoggedIdentifier(string identifier)
+    {
+        var at = identifier.IndexOf('@');
+        return at <= 0 ? identifier.Trim() : identifier.Trim()[0] + "***" + identifier.Trim()[at..];
     }
 
     private void RecordLoginAttempt(LoginAttempted attempted)
@@ -225,7 +239,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             case LoginOutcome.Rejected no:
                 _deps.Metrics.LoginFailed();
                 if (no.Reason == SessionRejection.AuthFactorTokenRequired && Resolve(answered.Identifier) is { } did)
-                    AccountRef(did).Tell(AuthFactorRequested.Instance);
+                    Deliver(did, AuthFactorRequested.Instance, Self);
                 _log.Info("Login refused at {Service}: {Reason} ({Error})", answered.Service, no.Reason, no.Error.Error);
                 answered.ReplyTo.Tell(new SessionRejected(no.Reason, no.Error, no.RetryNotBefore));
                 break;
@@ -237,7 +251,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         var did = adopt.Grant.Did;
         if (_handles.ContainsKey(did))
         {
-            AccountRef(did).Tell(adopt, replyTo);
+            Deliver(did, adopt, replyTo);
             return;
         }
         if (_registering.TryGetValue(did, out var waiting))
@@ -283,31 +297,47 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             Sender.Tell(new AccountNotFound(message.AccountId));
             return;
         }
+        Deliver(did, message, Sender);
+    }
+
+    /// <summary>
+    /// Hands a message to an account, whatever it is doing: held while it passivates, answered from its last
+    /// status or by starting it again while passivated, refused while it cannot be started (journal down,
+    /// shutting down).
+    /// </summary>
+    private void Deliver(string did, object message, IActorRef sender)
+    {
         if (_passivating.TryGetValue(did, out var held))
         {
-            held.Add((message, Sender));
+            held.Add((message, sender));
             return;
         }
-        if (_passivated.Contains(did))
+        var running = !Context.Child(ChildName(did)).IsNobody();
+        if (!running && message is GetAccountStatus && _passivated.Contains(did) && _statuses.TryGetValue(did, out var kept))
         {
-            if (message is GetAccountStatus && _statuses.TryGetValue(did, out var kept))
-            {
-                // Nothing changes while an account is passivated: its last status is its status.
-                Sender.Tell(kept);
-                return;
-            }
-            _passivated.Remove(did);
-        }
-        if (_restarting.Contains(did))
-        {
-            // Stopped on a journal failure; it starts again once the journal answers.
-            Sender.Tell(message is GetAccountStatus && _statuses.TryGetValue(did, out var last)
-                ? last with { State = AccountStateName.Degraded, LastError = JournalUnavailableError() }
-                : new AccountUnavailable(did, AccountStateName.Degraded, JournalUnavailableError()));
+            // Nothing changes while an account is passivated: its last status is its status.
+            sender.Tell(kept);
             return;
         }
-        AccountRef(did).Forward(message);
+        if (!running && (_restarting.Contains(did) || !_deps.Journal.IsAvailable))
+        {
+            // It cannot read its journal now; it starts once the journal answers.
+            Refuse(did, message, sender, AccountStateName.Degraded, JournalUnavailableError());
+            return;
+        }
+        if (!running && _stopping)
+        {
+            Refuse(did, message, sender, AccountStateName.Degraded, new XrpcError("ShuttingDown", "the supervisor is shutting down"));
+            return;
+        }
+        _passivated.Remove(did);
+        StartAccount(did).Tell(message, sender);
     }
+
+    private void Refuse(string did, object message, IActorRef sender, AccountStateName state, XrpcError error) =>
+        sender.Tell(message is GetAccountStatus && _statuses.TryGetValue(did, out var last)
+            ? last with { State = state, LastError = error }
+            : new AccountUnavailable(did, state, error));
 
     private string? Resolve(string id)
     {
@@ -315,8 +345,6 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         if (_handles.ContainsKey(key)) return key;
         return _didsByHandle.GetValueOrDefault(key);
     }
-
-    private IActorRef AccountRef(string did) => StartAccount(did);
 
     private IActorRef StartAccount(string did)
     {
@@ -334,7 +362,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     {
         while (_starting.Count < _deps.Settings.StartupBatch && _startQueue.TryDequeue(out var did))
         {
-            if (!Context.Child(ChildName(did)).IsNobody()) continue; // already started on demand
+            if (!Context.Child(ChildName(did)).IsNobody() || _passivated.Contains(did) || _passivating.ContainsKey(did)) continue; // started on demand already
             StartAccount(did);
             _starting.Add(did);
         }
@@ -348,6 +376,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     private void OnAccountStopped(Terminated t)
     {
         var did = Uri.UnescapeDataString(t.ActorRef.Path.Name);
+        if (Context.Child(t.ActorRef.Path.Name) is var current && !current.IsNobody() && !current.Equals(t.ActorRef)) return; // an earlier incarnation
         if (_starting.Remove(did)) StartNextAccounts();
         if (_passivating.Remove(did, out var held))
         {
@@ -379,7 +408,12 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
 
     private void OnPassivationRequested(PassivationRequested request)
     {
-        if (_stopping || _starting.Contains(request.Did) || _passivating.ContainsKey(request.Did)) return;
+        if (_stopping || _passivating.ContainsKey(request.Did))
+        {
+            Sender.Tell(PassivationDenied.Instance);
+            return;
+        }
+        if (_starting.Remove(request.Did)) StartNextAccounts();
         _statuses[request.Did] = request.Status;
         _passivating[request.Did] = [];
         if (request.WakeAt is { } wakeAt)
@@ -395,11 +429,22 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     private void WakeDueAccounts()
     {
         var now = _deps.Time.GetUtcNow();
+        if (!_deps.Journal.IsAvailable || _stopping)
+        {
+            // Nothing can start now; the wakes wait (see OnJournalAvailabilityChanged).
+            Timers.StartSingleTimer("wake", WakeDue.Instance, TimeSpan.FromSeconds(5));
+            return;
+        }
         while (_wakeQueue.TryPeek(out var did, out var at) && at <= now + TimeSpan.FromSeconds(1))
         {
             _wakeQueue.Dequeue();
             if (!_wakeAt.TryGetValue(did, out var wanted) || wanted != at) continue; // an older wake time
             _wakeAt.Remove(did);
+            if (_passivating.TryGetValue(did, out var held))
+            {
+                held.Add((WakeToRefresh.Instance, Self)); // it starts again as soon as it has stopped
+                continue;
+            }
             if (!_passivated.Remove(did)) continue; // woken already by a message
             StartAccount(did).Tell(WakeToRefresh.Instance);
         }
@@ -429,6 +474,7 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             if (!child.Equals(_deps.Events) && !child.Equals(_probe)) child.Tell(changed);
         if (!changed.Available) return;
         foreach (var did in _restarting.ToList()) Self.Tell(new RestartAccount(did));
+        Self.Tell(WakeDue.Instance);
     }
 
     private XrpcError JournalUnavailableError() =>

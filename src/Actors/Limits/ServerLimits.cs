@@ -32,6 +32,9 @@ public sealed class ServerLimits(ServerLimitSettings settings)
     public RateDecision Acquire(string server, string did, string nsid, CallKind kind, DateTimeOffset now) =>
         Budget(server).Acquire(did, nsid, kind, now);
 
+    /// <summary>Until when <paramref name="server"/> refuses everyone (after a 429 under its shared policy), if it does.</summary>
+    public DateTimeOffset? BlockedUntil(string server, DateTimeOffset now) => Budget(server).BlockedUntil(now);
+
     /// <summary>Takes in what an answer says of the server's limits (its headers, and a 429).</summary>
     public void Observe(string server, string did, string nsid, XrpcResponse answer, DateTimeOffset now)
     {
@@ -141,6 +144,11 @@ public sealed class ServerLimits(ServerLimitSettings settings)
             }
         }
 
+        public DateTimeOffset? BlockedUntil(DateTimeOffset now)
+        {
+            lock (_gate) return _blockedUntil > now ? _blockedUntil : null;
+        }
+
         public ServerLimitStatus Status(DateTimeOffset now)
         {
             lock (_gate)
@@ -161,6 +169,7 @@ public sealed class ServerLimits(ServerLimitSettings settings)
             _used.Clear();
             var horizon = now - 2 * _window;
             foreach (var gone in _lastSeen.Where(s => s.Value < horizon).Select(s => s.Key).ToList()) _lastSeen.Remove(gone);
+            foreach (var over in _held.Where(h => h.Value <= now).Select(h => h.Key).ToList()) _held.Remove(over);
         }
 
         /// <summary>The window of a <c>RateLimit-Policy</c> such as <c>3000;w=300</c>.</summary>

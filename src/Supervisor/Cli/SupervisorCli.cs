@@ -15,7 +15,8 @@ namespace Supervisor.Host.Cli;
 public static class SupervisorCli
 {
     /// <summary>The first words that select the CLI instead of running the host.</summary>
-    public static bool Handles(string[] args) => args.Length > 0 && args[0] is "accounts" or "session" or "--help" or "-h" or "-?";
+    public static bool Handles(string[] args) =>
+        args.Length > 0 && (args[0] is "accounts" or "session" or "--help" or "-h" or "-?" || args[0] == "run" && args.Any(a => a is "--help" or "-h" or "-?"));
 
     /// <summary>Parses and runs one command; the exit code is 0 on success.</summary>
     public static Task<int> RunAsync(string[] args, TextReader input, TextWriter output, TextWriter error)
@@ -70,6 +71,9 @@ public static class SupervisorCli
             return 0;
         }));
 
+        // "run" itself is handled before this parser (Program.cs); it is here for --help.
+        root.Subcommands.Add(new Command("run", "run the host (the default): --urls http://127.0.0.1:PORT, SUPERVISOR_DATA_DIR, SUPERVISOR_ADMIN_TOKEN, " +
+                                                "SUPERVISOR_JOURNAL, SUPERVISOR_POSTGRES, SUPERVISOR_KEY, SUPERVISOR_HOCON, SUPERVISOR_LOG_FILE (see README)"));
         root.Subcommands.Add(new Command("accounts", "manage supervised accounts") { add, import, list, show, logout });
         root.Subcommands.Add(new Command("session", "sessions with their tokens") { export });
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
