@@ -7,6 +7,7 @@ using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Serialization;
 using Supervisor.Actors.Session;
 using static Supervisor.Actors.Accounts.RegistryEvents;
 using static Supervisor.Actors.Protocol.AccountCommands;
@@ -23,7 +24,7 @@ namespace Supervisor.Actors.Accounts;
 /// <see cref="JournalProbe"/> child watches the journal; changes are passed on to every account. New
 /// accounts are refused while the journal is unavailable (they could not be recovered after a restart).
 /// </summary>
-public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
+public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     /// <summary>The registry's journal id.</summary>
     public const string RegistryPersistenceId = "account-registry";
@@ -64,7 +65,11 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, List<DateTimeOffset>> _loginAttempts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<(AdoptSession Session, IActorRef ReplyTo)>> _registering = new(StringComparer.Ordinal);
     private readonly IActorRef _probe;
+    private readonly Dictionary<long, (Action Recorded, Action Failed)> _recording = new();
     private readonly int _snapshotEvery;
+    private IActorRef? _journalWriter;
+    private bool _writerReady;
+    private long _recordId;
     private bool _stopping;
     private bool _startupLogged;
 
@@ -75,10 +80,10 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             journal ?? new JournalHealth(), limits ?? new ServerLimits(settings.ServerLimits)));
 
     /// <inheritdoc />
-    public override string PersistenceId => RegistryPersistenceId;
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <inheritdoc />
-    public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
 
     /// <summary>Creates the supervisor.</summary>
     public AccountsSupervisor(PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time, JournalHealth journal, ServerLimits limits)
@@ -88,48 +93,148 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         _deps = new AccountDependencies(client, settings, hub, time, metrics, journal, limits);
         _snapshotEvery = Math.Max(settings.SnapshotEvery, 1) * 20;
 
-        Recover<AccountRegistered>(Register);
-        Recover<AccountHandleChanged>(ChangeHandle);
-        Recover<LoginAttempted>(RecordLoginAttempt);
-        Recover<SnapshotOffer>(offer =>
+        StartJournalWriter();
+        Recovering();
+    }
+
+    // ------------------------------------------------------------------ behaviours
+
+    /// <summary>Until the registry journal is read: its events are applied, everything else waits.</summary>
+    private void Recovering()
+    {
+        Receive<AccountRegistered>(Register);
+        Receive<AccountHandleChanged>(ChangeHandle);
+        Receive<LoginAttempted>(RecordLoginAttempt);
+        Receive<RegistrySnapshot>(snapshot =>
         {
-            if (offer.Snapshot is not RegistrySnapshot snapshot) return;
             foreach (var entry in snapshot.Accounts) Register(new AccountRegistered(entry.Did, entry.Handle));
             foreach (var logins in snapshot.Logins ?? [])
                 foreach (var at in logins.At) RecordLoginAttempt(new LoginAttempted(logins.Key, at));
         });
-        Recover<RecoveryCompleted>(_ =>
+        Receive<RegistryJournal.RegistryRecovered>(_ =>
         {
-            _log.Info("Account registry recovered: starting {AccountCount} accounts, {StartupBatch} at a time", _handles.Count, settings.StartupBatch);
+            _writerReady = true;
+            _log.Info("Account registry recovered: starting {AccountCount} accounts, {StartupBatch} at a time", _handles.Count, _deps.Settings.StartupBatch);
             foreach (var (did, handle) in _handles)
             {
                 _statuses[did] = new AccountStatus(did, handle, null, null, AccountStateName.Recovering, null, null, null, null, 0, 0, null, 0);
                 _startQueue.Enqueue(did);
             }
+            Become(Ready);
+            Stash.UnstashAll();
             StartNextAccounts();
         });
+        Receive<Terminated>(t => t.ActorRef.Equals(_journalWriter), _ =>
+        {
+            _log.Warning("Account registry: the journal cannot be read; trying again in 2 s");
+            _journalWriter = null;
+            Timers.StartSingleTimer("journal-writer", StartWriter.Instance, TimeSpan.FromSeconds(2));
+        });
+        Receive<StartWriter>(_ => StartJournalWriter());
+        Receive<JournalAvailabilityChanged>(_ => { });
+        ReceiveAny(_ => Stash.Stash());
+    }
 
-        Command<Login>(OnLogin);
-        Command<CreateAccount>(OnCreateAccount);
-        Command<ImportSession>(OnImport);
-        Command<LoginAnswered>(OnLoginAnswered);
-        Command<ListAccounts>(_ => Sender.Tell(new AccountList(_statuses.Values.OrderBy(s => s.Handle ?? s.Did, StringComparer.Ordinal).ToList())));
-        Command<AccountStatusChanged>(OnStatusChanged);
-        Command<SubscribeSessionEvents>(s => hub.Forward(s));
-        Command<UnsubscribeSessionEvents>(u => hub.Forward(u));
-        Command<Terminated>(OnAccountStopped);
-        Command<RestartAccount>(OnRestartAccount);
-        Command<PassivationRequested>(OnPassivationRequested);
-        Command<WakeDue>(_ => WakeDueAccounts());
-        Command<GetSupervisorCounts>(_ => Sender.Tell(new SupervisorCounts(_handles.Count, _handles.Count - _passivated.Count, _passivated.Count)));
-        Command<JournalAvailabilityChanged>(OnJournalAvailabilityChanged);
-        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
-        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Account registry: snapshot failed"));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(_ => { });
-        Command<DrainAccounts>(OnDrain);
-        Command<TokenKeyRejected>(OnTokenKeyRejected);
-        Command<IAccountMessage>(Route);
+    /// <summary>The registry is read: accounts are served.</summary>
+    private void Ready()
+    {
+        var hub = _deps.Events;
+        // A journal writer started again after a failure reads the journal once more: nothing new in it.
+        Receive<IJournaled>(_ => { });
+        Receive<RegistrySnapshot>(_ => { });
+        Receive<RegistryJournal.RegistryRecovered>(_ =>
+        {
+            _writerReady = true;
+            Timers.Cancel("journal-writer");
+            _log.Info("Account registry: writing to the journal again");
+        });
+        Receive<RegistryJournal.RegistryEventRecorded>(OnRecorded);
+        Receive<StartWriter>(_ =>
+        {
+            if (_journalWriter is null) StartJournalWriter();
+        });
+        Receive<Login>(OnLogin);
+        Receive<CreateAccount>(OnCreateAccount);
+        Receive<ImportSession>(OnImport);
+        Receive<LoginAnswered>(OnLoginAnswered);
+        Receive<ListAccounts>(_ => Sender.Tell(new AccountList(_statuses.Values.OrderBy(s => s.Handle ?? s.Did, StringComparer.Ordinal).ToList())));
+        Receive<AccountStatusChanged>(OnStatusChanged);
+        Receive<SubscribeSessionEvents>(s => hub.Forward(s));
+        Receive<UnsubscribeSessionEvents>(u => hub.Forward(u));
+        Receive<Terminated>(OnChildStopped);
+        Receive<RestartAccount>(OnRestartAccount);
+        Receive<PassivationRequested>(OnPassivationRequested);
+        Receive<WakeDue>(_ => WakeDueAccounts());
+        Receive<GetSupervisorCounts>(_ => Sender.Tell(new SupervisorCounts(_handles.Count, _handles.Count - _passivated.Count, _passivated.Count)));
+        Receive<JournalAvailabilityChanged>(OnJournalAvailabilityChanged);
+        Receive<DrainAccounts>(OnDrain);
+        Receive<TokenKeyRejected>(OnTokenKeyRejected);
+        Receive<IAccountMessage>(Route);
+    }
+
+    // ------------------------------------------------------------------ the registry journal
+
+    private sealed record StartWriter
+    {
+        public static readonly StartWriter Instance = new();
+    }
+
+    private void StartJournalWriter()
+    {
+        _writerReady = false;
+        _journalWriter = Context.ActorOf(RegistryJournal.Props(RegistryPersistenceId), "registry-journal-" + ++_recordId);
+        Context.Watch(_journalWriter);
+    }
+
+    /// <summary>
+    /// Journals a registry event; <paramref name="recorded"/> runs once it is written, <paramref name="failed"/>
+    /// when it cannot be (the journal is down). Both run in this actor.
+    /// </summary>
+    private void Record(IJournaled e, Action recorded, Action failed)
+    {
+        if (_journalWriter is null || !_writerReady || !_deps.Journal.IsAvailable)
+        {
+            failed();
+            return;
+        }
+        var id = ++_recordId;
+        _recording[id] = (recorded, failed);
+        _journalWriter.Tell(new RegistryJournal.RecordRegistryEvent(id, e));
+    }
+
+    private void OnRecorded(RegistryJournal.RegistryEventRecorded recorded)
+    {
+        if (!_recording.Remove(recorded.Id, out var then)) return;
+        then.Recorded();
+        if (recorded.SequenceNr % _snapshotEvery != 0) return;
+        var now = _deps.Time.GetUtcNow();
+        var logins = _loginAttempts
+            .Select(l => new LoginAttempts(l.Key, LoginBudget.Recent(l.Value, now, _deps.Settings.LoginBudget.Longest)))
+            .Where(l => l.At.Count > 0)
+            .ToList();
+        _journalWriter?.Tell(new RegistryJournal.SaveRegistrySnapshot(
+            new RegistrySnapshot(_handles.Select(h => new RegistryEntry(h.Key, h.Value)).ToList(), logins)));
+    }
+
+    private void OnChildStopped(Terminated t)
+    {
+        if (!t.ActorRef.Equals(_journalWriter))
+        {
+            OnAccountStopped(t);
+            return;
+        }
+        // A registry write failed: whoever waited for one is answered, the accounts go on.
+        var wasWriting = _writerReady;
+        _journalWriter = null;
+        _writerReady = false;
+        if (wasWriting)
+        {
+            _deps.Journal.MarkUnavailable("a registry write failed", _deps.Time.GetUtcNow());
+            _log.Error("Account registry: a journal write failed; new accounts and logins are refused until the journal is back");
+        }
+        foreach (var (_, then) in _recording.ToList()) then.Failed();
+        _recording.Clear();
+        Timers.StartPeriodicTimer("journal-writer", StartWriter.Instance, TimeSpan.FromSeconds(2));
     }
 
     /// <inheritdoc />
@@ -172,15 +277,22 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
                 spent.At));
             return;
         }
-        Persist(new LoginAttempted(key, now), attempted =>
-        {
-            RecordLoginAttempt(attempted);
-            MaybeSnapshot();
-            _log.Info("Login of {Identifier} at {Service}", LoggedIdentifier(login.Identifier), service);
-            _deps.Limits.SendAsync(service, "", "com.atproto.server.createSession", CallKind.Session, _deps.Time,
-                    () => _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken))
-                .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
-        });
+        // Counted at once, so that concurrent logins of one identifier see each other; journaled before the call.
+        var attempt = new LoginAttempted(key, now);
+        RecordLoginAttempt(attempt);
+        Record(attempt,
+            recorded: () =>
+            {
+                _log.Info("Login of {Identifier} at {Service}", LoggedIdentifier(login.Identifier), service);
+                _deps.Limits.SendAsync(service, "", "com.atproto.server.createSession", CallKind.Session, _deps.Time,
+                        () => _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken))
+                    .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
+            },
+            failed: () =>
+            {
+                _loginAttempts[key].Remove(now); // not made: the journal could not count it
+                replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
+            });
     }
 
     /// <summary>A handle as it is; an email address masked (a***@example.com), as the journal keeps only a hash of it.</summary>
@@ -259,29 +371,28 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             waiting.Add((adopt, replyTo));
             return;
         }
-        if (!_deps.Journal.IsAvailable)
-        {
-            replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
-            return;
-        }
-        // PersistAsync: registrations of many accounts (an import of thousands) are written in batches
-        // instead of one round trip each; the account starts once its registration is journaled.
+        // The account starts once its registration is journaled (else it would not come back after a restart).
         _registering[did] = [(adopt, replyTo)];
-        PersistAsync(new AccountRegistered(did, adopt.Grant.Handle), registered =>
-        {
-            Register(registered);
-            var account = StartAccount(did);
-            foreach (var (session, to) in _registering[did]) account.Tell(session, to);
-            _registering.Remove(did);
-            MaybeSnapshot();
-        });
+        var registered = new AccountRegistered(did, adopt.Grant.Handle);
+        Record(registered,
+            recorded: () =>
+            {
+                Register(registered);
+                var account = StartAccount(did);
+                foreach (var (session, to) in _registering[did]) account.Tell(session, to);
+                _registering.Remove(did);
+            },
+            failed: () =>
+            {
+                foreach (var (_, to) in _registering[did]) to.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
+                _registering.Remove(did);
+            });
     }
 
     private void OnDrain(DrainAccounts drain)
     {
         _stopping = true;
-        var asks = Context.GetChildren()
-            .Where(c => !c.Equals(_deps.Events) && !c.Equals(_probe))
+        var asks = AccountActors()
             .Select(c => c.Ask<AccountDrained>(DrainAccount.Instance, drain.Timeout).ContinueWith(t => t.IsCompletedSuccessfully ? 1 : 0, TaskScheduler.Default))
             .ToList();
         Task.WhenAll(asks).PipeTo(Sender, success: counts => new AccountsDrained(counts.Sum()));
@@ -356,6 +467,10 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
     }
 
     private static string ChildName(string did) => Uri.EscapeDataString(did);
+
+    /// <summary>The running account actors (every child but the event hub, the journal probe and the registry journal).</summary>
+    private IEnumerable<IActorRef> AccountActors() =>
+        Context.GetChildren().Where(c => !c.Equals(_deps.Events) && !c.Equals(_probe) && !c.Equals(_journalWriter));
 
     /// <summary>Starts queued accounts until <see cref="AccountSettings.StartupBatch"/> are reading their journal.</summary>
     private void StartNextAccounts()
@@ -470,9 +585,9 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
 
     private void OnJournalAvailabilityChanged(JournalAvailabilityChanged changed)
     {
-        foreach (var child in Context.GetChildren())
-            if (!child.Equals(_deps.Events) && !child.Equals(_probe)) child.Tell(changed);
+        foreach (var account in AccountActors()) account.Tell(changed);
         if (!changed.Available) return;
+        if (_journalWriter is null) StartJournalWriter();
         foreach (var did in _restarting.ToList()) Self.Tell(new RestartAccount(did));
         Self.Tell(WakeDue.Instance);
     }
@@ -487,14 +602,14 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
         var status = changed.Status;
         _statuses[status.Did] = status;
         if (_starting.Remove(status.Did)) StartNextAccounts();
-        if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle && _deps.Journal.IsAvailable)
+        if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle)
         {
-            Persist(new AccountHandleChanged(status.Did, handle), e =>
+            var changedHandle = new AccountHandleChanged(status.Did, handle);
+            Record(changedHandle, recorded: () =>
             {
-                _log.Info("Account {Did} changed its handle to {Handle}", e.Did, e.Handle);
-                ChangeHandle(e);
-                MaybeSnapshot();
-            });
+                _log.Info("Account {Did} changed its handle to {Handle}", changedHandle.Did, changedHandle.Handle);
+                ChangeHandle(changedHandle);
+            }, failed: () => { }); // recorded with a later status report
         }
     }
 
@@ -510,17 +625,6 @@ public sealed class AccountsSupervisor : ReceivePersistentActor, IWithTimers
             _didsByHandle.Remove(old);
         _handles[e.Did] = e.Handle;
         _didsByHandle[e.Handle] = e.Did;
-    }
-
-    private void MaybeSnapshot()
-    {
-        if (LastSequenceNr % _snapshotEvery != 0) return;
-        var now = _deps.Time.GetUtcNow();
-        var logins = _loginAttempts
-            .Select(l => new LoginAttempts(l.Key, LoginBudget.Recent(l.Value, now, _deps.Settings.LoginBudget.Longest)))
-            .Where(l => l.At.Count > 0)
-            .ToList();
-        SaveSnapshot(new RegistrySnapshot(_handles.Select(h => new RegistryEntry(h.Key, h.Value)).ToList(), logins));
     }
 
     // ------------------------------------------------------------------ validation

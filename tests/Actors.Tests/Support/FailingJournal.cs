@@ -1,0 +1,29 @@
+using System.Collections.Immutable;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+
+namespace Supervisor.Actors.Tests.Support;
+
+/// <summary>
+/// Akka's in-memory journal that refuses every write while <see cref="FailWrites"/> is set (reads go on), as
+/// a database does that accepts no more transactions. For specs of write failures in one process.
+/// </summary>
+public sealed class FailingJournal : MemoryJournal
+{
+    /// <summary>The HOCON that makes it the journal of an ActorSystem (snapshots in memory).</summary>
+    public const string Config = """
+        akka.persistence.journal.plugin = "akka.persistence.journal.failing"
+        akka.persistence.journal.failing.class = "Supervisor.Actors.Tests.Support.FailingJournal, Supervisor.Actors.Tests"
+        akka.persistence.journal.failing.plugin-dispatcher = "akka.actor.default-dispatcher"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        """;
+
+    /// <summary>While true, every write fails.</summary>
+    public static volatile bool FailWrites;
+
+    /// <inheritdoc />
+    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken) =>
+        FailWrites
+            ? Task.FromException<IImmutableList<Exception>>(new IOException("the test journal refuses writes"))
+            : base.WriteMessagesAsync(messages, cancellationToken);
+}
