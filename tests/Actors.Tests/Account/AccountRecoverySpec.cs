@@ -15,23 +15,12 @@ namespace Supervisor.Actors.Tests.Account;
 
 /// <summary>Persistence and recovery of accounts: the same specs on each journal database.</summary>
 public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper output)
-    : SupervisorSpec(new TestJournal(kind), output, "supervisor.accounts.request-timeout = 2s"), IAsyncLifetime
+    : FakePdsSpec(new TestJournal(kind), output, "supervisor.accounts.request-timeout = 2s")
 {
     private const string CreateSession = "com.atproto.server.createSession";
     private const string DeleteSession = "com.atproto.server.deleteSession";
 
-    private FakePdsServer _pds = null!;
 
-    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
-
-    public async Task DisposeAsync() => await _pds.DisposeAsync();
-
-    private async Task<FakeAccount> LoggedInAsync(string handle = "alice.test")
-    {
-        var account = _pds.CreateAccount(handle, "pw-" + handle);
-        await LoginAsync(_pds.Url, handle, account.Password);
-        return account;
-    }
 
     private static SessionTokens ExportedTokens(object reply) =>
         ImportedSession.Parse(Assert.IsType<SessionExported>(reply).Session).Grant.Tokens;
@@ -41,15 +30,15 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
     {
         var account = await LoggedInAsync();
         var refreshJwt = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json))).RefreshJwt;
-        _pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 1);
+        Pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 1);
         Assert.IsType<LogoutPending>(await AskAsync(new Logout(account.Did)));
         await Sys.Terminate();
-        Assert.True(_pds.IsRefreshTokenLive(refreshJwt));
+        Assert.True(Pds.IsRefreshTokenLive(refreshJwt));
 
         var (system, accounts) = StartSecondSystem();
         try
         {
-            await EventuallyAsync(() => Task.FromResult(!_pds.IsRefreshTokenLive(refreshJwt)), TimeSpan.FromSeconds(15), "the logout to be retried");
+            await EventuallyAsync(() => Task.FromResult(!Pds.IsRefreshTokenLive(refreshJwt)), TimeSpan.FromSeconds(15), "the logout to be retried");
             await EventuallyAsync(async () => (await StatusAsync(account.Did, accounts)).State == AccountStateName.LoggedOut, TimeSpan.FromSeconds(5), "LoggedOut");
         }
         finally
@@ -63,7 +52,7 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
     {
         var accounts = new[] { await LoggedInAsync("a1.test"), await LoggedInAsync("a2.test"), await LoggedInAsync("a3.test") };
         await Sys.Terminate();
-        var logins = _pds.CallCount(CreateSession);
+        var logins = Pds.CallCount(CreateSession);
 
         var (system, supervisor) = StartSecondSystem();
         try
@@ -72,7 +61,7 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
                 Assert.Equal(200, (await CallAsync(account.Handle, GetSession, supervisor)).Status);
             var list = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
             Assert.Equal(3, list.Accounts.Count);
-            Assert.Equal(logins, _pds.CallCount(CreateSession));
+            Assert.Equal(logins, Pds.CallCount(CreateSession));
         }
         finally
         {
@@ -86,26 +75,26 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
         const string Refresh = "com.atproto.server.refreshSession";
         var account = await LoggedInAsync();
         var before = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json)));
-        _pds.RefreshLatency = TimeSpan.FromSeconds(1);
+        Pds.RefreshLatency = TimeSpan.FromSeconds(1);
         _ = AskAsync(new RefreshNow(account.Did));
-        await EventuallyAsync(() => Task.FromResult(_pds.CallCount(Refresh) == 1), TimeSpan.FromSeconds(5), "the refresh to reach the PDS");
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(Refresh) == 1), TimeSpan.FromSeconds(5), "the refresh to reach the PDS");
         // The process dies with the refresh in flight: the PDS rotates the pair, the answer is lost.
         await Sys.Terminate();
         await Task.Delay(TimeSpan.FromSeconds(1.5));
-        Assert.True(_pds.IsRefreshTokenLive(before.RefreshJwt), "the old token is in its grace window");
-        _pds.RefreshLatency = TimeSpan.Zero;
+        Assert.True(Pds.IsRefreshTokenLive(before.RefreshJwt), "the old token is in its grace window");
+        Pds.RefreshLatency = TimeSpan.Zero;
 
         var (system, accounts) = StartSecondSystem();
         try
         {
             await EventuallyAsync(async () => (await StatusAsync(account.Did, accounts)).RefreshCount == 1, TimeSpan.FromSeconds(10), "the replayed refresh");
-            Assert.Equal(2, _pds.CallCount(Refresh));
-            Assert.Equal(0, _pds.Rejections("ExpiredToken"));
+            Assert.Equal(2, Pds.CallCount(Refresh));
+            Assert.Equal(0, Pds.Rejections("ExpiredToken"));
             var after = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json), accounts));
             Assert.NotEqual(before.Refresh.TokenId, after.Refresh.TokenId);
-            Assert.True(_pds.IsRefreshTokenLive(after.RefreshJwt));
+            Assert.True(Pds.IsRefreshTokenLive(after.RefreshJwt));
             Assert.Equal(200, (await CallAsync(account.Did, GetSession, accounts)).Status);
-            Assert.Equal(1, _pds.CallCount(CreateSession));
+            Assert.Equal(1, Pds.CallCount(CreateSession));
         }
         finally
         {
@@ -169,13 +158,13 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
     [Fact]
     public async Task An_event_stored_under_an_older_manifest_version_still_recovers()
     {
-        var account = _pds.CreateAccount("old.test", "pw-old");
-        var (access, refresh) = _pds.IssuePair(account.Did);
+        var account = Pds.CreateAccount("old.test", "pw-old");
+        var (access, refresh) = Pds.IssuePair(account.Did);
         await LoggedInAsync("first.test"); // the journal's tables exist, as they would under an older version
         await Sys.Terminate();
         // The layouts of version 1, written before tokens were encrypted: stored as they were.
         var established = $$"""
-            {"origin":"Login","service":"{{_pds.Url}}","grant":{"did":"{{account.Did}}","handle":"old.test","tokens":{"accessJwt":"{{access}}","refreshJwt":"{{refresh}}"},"email":"old@example.com","emailConfirmed":false,"active":true,"pdsEndpoint":"{{_pds.Url}}"},"at":"2026-11-20T10:00:00+00:00"}
+            {"origin":"Login","service":"{{Pds.Url}}","grant":{"did":"{{account.Did}}","handle":"old.test","tokens":{"accessJwt":"{{access}}","refreshJwt":"{{refresh}}"},"email":"old@example.com","emailConfirmed":false,"active":true,"pdsEndpoint":"{{Pds.Url}}"},"at":"2026-11-20T10:00:00+00:00"}
             """;
         var next = JournalRows.Read(Journal, AccountsSupervisor.RegistryPersistenceId).Max(r => r.SequenceNumber) + 1;
         JournalRows.Insert(Journal, AccountsSupervisor.RegistryPersistenceId, next, "AccountRegistered.v1", $$"""{"did":"{{account.Did}}","handle":"old.test"}""");
@@ -189,7 +178,7 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
             Assert.Equal(1, status.LoginCount);
             Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did), accounts));
             Assert.Equal(200, (await CallAsync(account.Did, GetSession, accounts)).Status);
-            Assert.Equal(1, _pds.CallCount(CreateSession));
+            Assert.Equal(1, Pds.CallCount(CreateSession));
         }
         finally
         {
@@ -215,7 +204,7 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
 
     private Task<object> FailingLogoutAsync(FakeAccount account)
     {
-        _pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 100);
+        Pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 100);
         return AskAsync(new Logout(account.Did));
     }
 }

@@ -12,35 +12,18 @@ using static Supervisor.Actors.Protocol.AccountReplies;
 namespace Supervisor.Actors.Tests.Account;
 
 /// <summary>The account actor against the in-process fake PDS: the rules that need precise control of the server.</summary>
-public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
+public sealed class AccountSessionActorSpec(ITestOutputHelper output)
+    : FakePdsSpec(new TestJournal(), output, "supervisor.accounts.request-timeout = 2s")
 {
     private const string CreateSession = "com.atproto.server.createSession";
     private const string RefreshSession = "com.atproto.server.refreshSession";
     private const string DeleteSession = "com.atproto.server.deleteSession";
 
-    private FakePdsServer _pds = null!;
-
-    public AccountSessionActorSpec(ITestOutputHelper output)
-        : base(new TestJournal(), output, "supervisor.accounts.request-timeout = 2s")
-    {
-    }
-
-    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
-
-    public async Task DisposeAsync() => await _pds.DisposeAsync();
-
-    private async Task<FakeAccount> LoggedInAsync(string handle = "alice.test")
-    {
-        var account = _pds.CreateAccount(handle, "pw-" + handle);
-        await LoginAsync(_pds.Url, handle, account.Password);
-        return account;
-    }
-
     [Fact]
     public async Task Many_concurrent_requests_across_several_expiries_all_succeed_with_exactly_one_refresh_at_a_time()
     {
-        _pds.AccessTokenLifetime = TimeSpan.FromSeconds(3);
-        _pds.RefreshLatency = TimeSpan.FromMilliseconds(300);
+        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(3);
+        Pds.RefreshLatency = TimeSpan.FromMilliseconds(300);
         var account = await LoggedInAsync();
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         var failures = 0;
@@ -53,8 +36,8 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
         }));
         var status = await StatusAsync(account.Did);
         Assert.Equal(0, failures);
-        Assert.Equal(1, _pds.MaxConcurrentRefreshes(account.Did));
-        Assert.Equal(_pds.CallCount(RefreshSession), status.RefreshCount);
+        Assert.Equal(1, Pds.MaxConcurrentRefreshes(account.Did));
+        Assert.Equal(Pds.CallCount(RefreshSession), status.RefreshCount);
         Assert.InRange(status.RefreshCount, 3, 5);
     }
 
@@ -63,21 +46,21 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     {
         var account = await LoggedInAsync();
         await Task.Delay(1100);
-        _pds.RejectAccessTokensIssuedBefore = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => CallAsync(account.Did, GetSession)));
         Assert.All(answers, a => Assert.Equal(200, a.Status));
-        Assert.Equal(1, _pds.CallCount(RefreshSession));
+        Assert.Equal(1, Pds.CallCount(RefreshSession));
     }
 
     [Fact]
     public async Task An_idle_account_is_refreshed_on_its_first_request_after_the_access_token_expired()
     {
-        _pds.AccessTokenLifetime = TimeSpan.FromSeconds(3);
+        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(3);
         var account = await LoggedInAsync();
         await Task.Delay(TimeSpan.FromSeconds(3.5));
-        Assert.Equal(0, _pds.CallCount(RefreshSession));
+        Assert.Equal(0, Pds.CallCount(RefreshSession));
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
-        Assert.Equal(1, _pds.CallCount(RefreshSession));
+        Assert.Equal(1, Pds.CallCount(RefreshSession));
     }
 
     [Fact]
@@ -85,11 +68,11 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     {
         var account = await LoggedInAsync("twofa.test");
         Assert.IsType<LoggedOut>(await AskAsync(new Logout(account.Did)));
-        _pds.RequireAuthFactor(account.Did, "123456");
-        var asked = Assert.IsType<SessionRejected>(await AskAsync(new Login(_pds.Url, "twofa.test", "pw-twofa.test")));
+        Pds.RequireAuthFactor(account.Did, "123456");
+        var asked = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, "twofa.test", "pw-twofa.test")));
         Assert.Equal(SessionRejection.AuthFactorTokenRequired, asked.Reason);
         await EventuallyAsync(async () => (await StatusAsync(account.Did)).State == AccountStateName.AwaitingAuthFactor, TimeSpan.FromSeconds(5), "AwaitingAuthFactor");
-        var started = Assert.IsType<SessionStarted>(await AskAsync(new Login(_pds.Url, "twofa.test", "pw-twofa.test", "123456")));
+        var started = Assert.IsType<SessionStarted>(await AskAsync(new Login(Pds.Url, "twofa.test", "pw-twofa.test", "123456")));
         Assert.Equal(AccountStateName.Active, started.Status.State);
     }
 
@@ -105,7 +88,7 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
         var account = await LoggedInAsync();
         var events = CreateTestProbe();
         await AskAsync(new SubscribeSessionEvents(events.Ref, account.Did));
-        _pds.FailNext(RefreshSession, failure);
+        Pds.FailNext(RefreshSession, failure);
         var degraded = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did))).Status;
         Assert.Equal(AccountStateName.Degraded, degraded.State);
         Assert.Equal(error, degraded.LastError!.Error);
@@ -119,13 +102,13 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     public async Task A_revoked_refresh_token_ends_the_session_and_callers_are_told_at_once()
     {
         var account = await LoggedInAsync();
-        _pds.RevokeAllRefreshTokens(account.Did);
+        Pds.RevokeAllRefreshTokens(account.Did);
         var status = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did))).Status;
         Assert.Equal(AccountStateName.NeedsLogin, status.State);
         Assert.Equal("ExpiredToken", status.LastError!.Error);
         var unavailable = Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(account.Did, GetSession)));
         Assert.Equal(AccountStateName.NeedsLogin, unavailable.State);
-        Assert.IsType<SessionStarted>(await AskAsync(new Login(_pds.Url, account.Handle, account.Password)));
+        Assert.IsType<SessionStarted>(await AskAsync(new Login(Pds.Url, account.Handle, account.Password)));
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
     }
 
@@ -136,22 +119,22 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
         var refreshJwt = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Python))).RefreshJwt;
         var events = CreateTestProbe();
         await AskAsync(new SubscribeSessionEvents(events.Ref));
-        _pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 2);
+        Pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 2);
         var pending = Assert.IsType<LogoutPending>(await AskAsync(new Logout(account.Did)));
         Assert.Equal("InternalServerError", pending.Error.Error);
         Assert.Equal(AccountStateName.LoggingOut, (await StatusAsync(account.Did)).State);
         events.FishForMessage<SessionEvent>(e => e.Kind == SessionEventKind.DeleteFailure);
         var deleted = events.FishForMessage<SessionEvent>(e => e.Kind == SessionEventKind.Deleted, TimeSpan.FromSeconds(10));
         Assert.Equal(AccountStateName.LoggedOut, deleted.State);
-        Assert.False(_pds.IsRefreshTokenLive(refreshJwt));
-        Assert.Equal(3, _pds.CallCount(DeleteSession));
+        Assert.False(Pds.IsRefreshTokenLive(refreshJwt));
+        Assert.Equal(3, Pds.CallCount(DeleteSession));
     }
 
     [Fact]
-    public async Task A_handle_change_reported_by_the_pds_is_followed()
+    public async Task A_handle_change_reported_by_thePds_is_followed()
     {
         var account = await LoggedInAsync("old.test");
-        _pds.ChangeHandle(account.Did, "new.test");
+        Pds.ChangeHandle(account.Did, "new.test");
         Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
         await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("new.test")) is AccountStatus { Handle: "new.test" }, TimeSpan.FromSeconds(5), "the new handle");
         Assert.IsType<AccountNotFound>(await AskAsync(new GetAccountStatus("old.test")));
@@ -162,12 +145,12 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     {
         var events = CreateTestProbe();
         await AskAsync(new SubscribeSessionEvents(events.Ref));
-        var account = _pds.CreateAccount("ev.test", "pw-ev");
-        var (access, refresh) = _pds.IssuePair(account.Did);
-        Assert.IsType<SessionStarted>(await AskAsync(new ImportSession($"ev.test:::{account.Did}:::{access}:::{refresh}:::{_pds.Url}")));
+        var account = Pds.CreateAccount("ev.test", "pw-ev");
+        var (access, refresh) = Pds.IssuePair(account.Did);
+        Assert.IsType<SessionStarted>(await AskAsync(new ImportSession($"ev.test:::{account.Did}:::{access}:::{refresh}:::{Pds.Url}")));
         Assert.Equal(SessionEventKind.Import, events.ExpectMsg<SessionEvent>().Kind);
         Assert.Equal(SessionEventKind.Refresh, events.ExpectMsg<SessionEvent>().Kind); // the import's validation
-        _pds.RevokeAllRefreshTokens(account.Did);
+        Pds.RevokeAllRefreshTokens(account.Did);
         Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
         var deleted = events.ExpectMsg<SessionEvent>();
         Assert.Equal((SessionEventKind.Deleted, "ExpiredToken", AccountStateName.NeedsLogin), (deleted.Kind, deleted.Error?.Error, deleted.State));
@@ -198,21 +181,21 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     }
 
     [Fact]
-    public async Task Requests_go_to_the_pds_of_the_did_document_and_session_calls_to_the_login_service()
+    public async Task Requests_go_to_thePds_of_the_did_document_and_session_calls_to_the_login_service()
     {
         await using var pds = await FakePdsServer.StartAsync();
-        _pds.PdsEndpointInDidDoc = pds.Url;
-        var account = _pds.CreateAccount("alice.test", "pw-alice");
+        Pds.PdsEndpointInDidDoc = pds.Url;
+        var account = Pds.CreateAccount("alice.test", "pw-alice");
         pds.Host(account);
-        await LoginAsync(_pds.Url, account.Handle, account.Password);
+        await LoginAsync(Pds.Url, account.Handle, account.Password);
         var status = await StatusAsync(account.Did);
         Assert.Equal(pds.Url, status.Pds);
-        Assert.Equal(_pds.Url, status.Service);
+        Assert.Equal(Pds.Url, status.Service);
         await AskAsync(new CallXrpc(account.Did, GetSession));
         Assert.Equal(1, pds.CallCount("com.atproto.server.getSession"));
-        Assert.Equal(0, _pds.CallCount("com.atproto.server.getSession"));
+        Assert.Equal(0, Pds.CallCount("com.atproto.server.getSession"));
         Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
-        Assert.Equal(1, _pds.CallCount(RefreshSession));
+        Assert.Equal(1, Pds.CallCount(RefreshSession));
     }
 
     [Fact]
@@ -220,11 +203,11 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     {
         var alice = await LoggedInAsync("alice.test");
         var bob = await LoggedInAsync("bob.test");
-        _pds.FailNext("com.atproto.server.getSession", FakeFailure.Html502);
+        Pds.FailNext("com.atproto.server.getSession", FakeFailure.Html502);
         var bad = await CallAsync(alice.Did, GetSession);
         Assert.Equal(502, bad.Status);
         Assert.Equal(XrpcError.InvalidResponse, bad.Error!.Error);
-        _pds.FailNext("com.atproto.server.getSession", FakeFailure.Hang);
+        Pds.FailNext("com.atproto.server.getSession", FakeFailure.Hang);
         var timedOut = await CallAsync(alice.Did, GetSession);
         Assert.Equal(XrpcError.Timeout, timedOut.Error!.Error);
         Assert.Equal(200, (await CallAsync(bob.Did, GetSession)).Status);
@@ -248,7 +231,7 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     public async Task A_takedown_seen_on_a_request_ends_the_session()
     {
         var account = await LoggedInAsync();
-        _pds.Takedown(account.Did);
+        Pds.Takedown(account.Did);
         // As on the reference PDS: a read no longer finds the account (not an end of the session by itself)...
         var read = await CallAsync(account.Did, GetSession);
         Assert.Equal((400, "InvalidRequest"), (read.Status, read.Error!.Error));
@@ -263,7 +246,7 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     [Fact]
     public async Task An_idle_account_is_refreshed_before_its_refresh_token_expires()
     {
-        _pds.RefreshTokenLifetime = TimeSpan.FromSeconds(6);
+        Pds.RefreshTokenLifetime = TimeSpan.FromSeconds(6);
         var account = await LoggedInAsync();
         await Task.Delay(TimeSpan.FromSeconds(7));
         var status = await StatusAsync(account.Did);
@@ -275,15 +258,15 @@ public sealed class AccountSessionActorSpec : SupervisorSpec, IAsyncLifetime
     [Fact]
     public async Task Proactive_refreshes_keep_an_active_account_from_ever_meeting_an_expired_token()
     {
-        _pds.AccessTokenLifetime = TimeSpan.FromSeconds(4);
+        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(4);
         var account = await LoggedInAsync();
         for (var i = 0; i < 20; i++)
         {
             Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
             await Task.Delay(500);
         }
-        Assert.True(_pds.CallCount(RefreshSession) >= 2);
-        Assert.Equal(0, _pds.Rejections("ExpiredToken"));
+        Assert.True(Pds.CallCount(RefreshSession) >= 2);
+        Assert.Equal(0, Pds.Rejections("ExpiredToken"));
     }
 
     private static SessionTokens ExportedTokens(object reply) =>

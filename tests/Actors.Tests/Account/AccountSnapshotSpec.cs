@@ -10,19 +10,14 @@ namespace Supervisor.Actors.Tests.Account;
 
 /// <summary>Snapshots every N events, and recovery from them, on each journal database.</summary>
 public abstract class AccountSnapshotSpec(JournalKind kind, ITestOutputHelper output)
-    : SupervisorSpec(new TestJournal(kind), output, "supervisor.accounts.snapshot-every = 3"), IAsyncLifetime
+    : FakePdsSpec(new TestJournal(kind), output, "supervisor.accounts.snapshot-every = 3")
 {
-    private FakePdsServer _pds = null!;
-
-    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
-
-    public async Task DisposeAsync() => await _pds.DisposeAsync();
 
     [Fact]
     public async Task An_account_recovers_from_its_snapshot_after_many_refreshes()
     {
-        var account = _pds.CreateAccount("snap.test", "pw-snap");
-        await LoginAsync(_pds.Url, account.Handle, account.Password);
+        var account = Pds.CreateAccount("snap.test", "pw-snap");
+        await LoginAsync(Pds.Url, account.Handle, account.Password);
         for (var i = 0; i < 5; i++) Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
         var before = await StatusAsync(account.Did);
         var persistenceId = Supervisor.Actors.Account.AccountSessionActor.PersistenceIdFor(account.Did);

@@ -13,21 +13,20 @@ namespace Supervisor.Actors.Tests.Account;
 /// meanwhile.
 /// </summary>
 public sealed class MisbehavingServerSpec(ITestOutputHelper output)
-    : SupervisorSpec(new TestJournal(), output, "supervisor.accounts.request-timeout = 2s"), IAsyncLifetime
+    : FakePdsSpec(new TestJournal(), output, "supervisor.accounts.request-timeout = 2s")
 {
-    private FakePdsServer _pds = null!;
     private MisbehavingServer _bad = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _pds = await FakePdsServer.StartAsync();
+        await base.InitializeAsync();
         _bad = new MisbehavingServer();
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _bad.DisposeAsync();
-        await _pds.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     [Theory]
@@ -38,15 +37,15 @@ public sealed class MisbehavingServerSpec(ITestOutputHelper output)
     [InlineData(Misbehaviour.Reset, 0, XrpcError.NetworkError)]
     [InlineData(Misbehaviour.Html, 0, XrpcError.InvalidResponse)]
     [InlineData(Misbehaviour.Slow500, 500, "InternalServerError")]
-    public async Task A_misbehaving_pds_gives_a_clear_error_in_bounded_time_and_the_session_and_other_accounts_are_kept(
+    public async Task A_misbehavingPds_gives_a_clear_error_in_bounded_time_and_the_session_and_other_accounts_are_kept(
         Misbehaviour mode, int status, string error)
     {
-        var alice = _pds.CreateAccount("alice.test", "pw-alice");
-        var bob = _pds.CreateAccount("bob.test", "pw-bob");
-        _pds.PdsEndpointInDidDoc = _bad.Url;
-        Assert.Equal(_bad.Url, (await LoginAsync(_pds.Url, alice.Handle, alice.Password)).Pds);
-        _pds.PdsEndpointInDidDoc = null;
-        await LoginAsync(_pds.Url, bob.Handle, bob.Password);
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        Pds.PdsEndpointInDidDoc = _bad.Url;
+        Assert.Equal(_bad.Url, (await LoginAsync(Pds.Url, alice.Handle, alice.Password)).Pds);
+        Pds.PdsEndpointInDidDoc = null;
+        await LoginAsync(Pds.Url, bob.Handle, bob.Password);
         _bad.Mode = mode;
 
         var clock = Stopwatch.StartNew();
@@ -61,6 +60,6 @@ public sealed class MisbehavingServerSpec(ITestOutputHelper output)
         var status2 = await StatusAsync(alice.Did);
         Assert.Equal(AccountStateName.Active, status2.State);
         Assert.Equal(1, status2.LoginCount);
-        Assert.Equal(0, _pds.CallCount("com.atproto.server.refreshSession"));
+        Assert.Equal(0, Pds.CallCount("com.atproto.server.refreshSession"));
     }
 }

@@ -9,36 +9,33 @@ namespace Supervisor.Actors.Tests.Accounts;
 
 /// <summary>A registry write that fails (the journal refuses it) costs the one login, never the supervisor or its accounts.</summary>
 public sealed class RegistryWriteFailureSpec(ITestOutputHelper output)
-    : SupervisorSpec(new TestJournal(), output, FailingJournal.Config + "\nsupervisor.accounts.journal-probe-interval = 200ms"), IAsyncLifetime
+    : FakePdsSpec(new TestJournal(), output, FailingJournal.Config + "\nsupervisor.accounts.journal-probe-interval = 200ms")
 {
-    private FakePdsServer _pds = null!;
 
-    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
-
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         FailingJournal.FailWrites = false;
-        await _pds.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     [Fact]
     public async Task A_failed_registry_write_refuses_that_login_and_every_account_goes_on()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw-alice");
-        var bob = _pds.CreateAccount("bob.test", "pw-bob");
-        await LoginAsync(_pds.Url, alice.Handle, alice.Password);
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        await LoginAsync(Pds.Url, alice.Handle, alice.Password);
 
         FailingJournal.FailWrites = true;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(_pds.Url, bob.Handle, bob.Password)));
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, bob.Handle, bob.Password)));
         Assert.Equal(SessionRejection.ServiceUnavailable, refused.Reason);
         Assert.Equal("JournalUnavailable", refused.Error.Error);
         Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
-        Assert.Equal(0, _pds.CallCount("com.atproto.server.createSession") - 1); // bob's password never left
+        Assert.Equal(0, Pds.CallCount("com.atproto.server.createSession") - 1); // bob's password never left
         Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
 
         FailingJournal.FailWrites = false;
-        await EventuallyAsync(async () => await AskAsync(new Login(_pds.Url, bob.Handle, bob.Password)) is SessionStarted,
+        await EventuallyAsync(async () => await AskAsync(new Login(Pds.Url, bob.Handle, bob.Password)) is SessionStarted,
             TimeSpan.FromSeconds(15), "a login once the journal writes again");
         Assert.Equal(2, Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance)).Accounts.Count);
         Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);

@@ -10,43 +10,38 @@ namespace Supervisor.Actors.Tests.Limits;
 
 /// <summary>The login budget in the supervisor: refused locally with a retry time, failed logins count, and it survives a restart.</summary>
 public sealed class LoginBudgetActorSpec(ITestOutputHelper output)
-    : SupervisorSpec(new TestJournal(), output, """supervisor.login-budget.default = ["3 per 1m", "5 per 1d"]"""), IAsyncLifetime
+    : FakePdsSpec(new TestJournal(), output, """supervisor.login-budget.default = ["3 per 1m", "5 per 1d"]""")
 {
     private const string CreateSession = "com.atproto.server.createSession";
-    private FakePdsServer _pds = null!;
-
-    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
-
-    public async Task DisposeAsync() => await _pds.DisposeAsync();
 
     [Fact]
     public async Task A_login_beyond_the_budget_is_refused_locally_with_its_retry_time_also_after_a_restart()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw-alice");
-        var bob = _pds.CreateAccount("bob.test", "pw-bob");
-        Assert.Equal(SessionRejection.InvalidCredentials, Assert.IsType<SessionRejected>(await AskAsync(new Login(_pds.Url, "alice.test", "wrong"))).Reason);
-        await LoginAsync(_pds.Url, "alice.test", alice.Password);
-        await LoginAsync(_pds.Url, "alice.test", alice.Password);
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        Assert.Equal(SessionRejection.InvalidCredentials, Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, "alice.test", "wrong"))).Reason);
+        await LoginAsync(Pds.Url, "alice.test", alice.Password);
+        await LoginAsync(Pds.Url, "alice.test", alice.Password);
         var before = DateTimeOffset.UtcNow;
 
-        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(_pds.Url, "alice.test", alice.Password)));
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, "alice.test", alice.Password)));
         Assert.Equal(SessionRejection.RateLimited, refused.Reason);
         Assert.Equal("RateLimitExceeded", refused.Error.Error);
         Assert.Contains("3 per 1m", refused.Error.Message);
         Assert.InRange(refused.RetryNotBefore!.Value, before.AddSeconds(50), before.AddSeconds(61));
-        Assert.Equal(3, _pds.CallCount(CreateSession));
+        Assert.Equal(3, Pds.CallCount(CreateSession));
         // Another identifier has its own budget; the account itself keeps working.
-        await LoginAsync(_pds.Url, "bob.test", bob.Password);
+        await LoginAsync(Pds.Url, "bob.test", bob.Password);
         Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
 
         await Sys.Terminate();
         var (system, accounts) = StartSecondSystem();
         try
         {
-            var again = Assert.IsType<SessionRejected>(await AskAsync(new Login(_pds.Url, "alice.test", alice.Password), accounts));
+            var again = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, "alice.test", alice.Password), accounts));
             Assert.Equal(SessionRejection.RateLimited, again.Reason);
             Assert.Equal(refused.RetryNotBefore, again.RetryNotBefore);
-            Assert.Equal(4, _pds.CallCount(CreateSession));
+            Assert.Equal(4, Pds.CallCount(CreateSession));
         }
         finally
         {

@@ -12,32 +12,23 @@ namespace Supervisor.Actors.Tests.Limits;
 /// 6 s): fairly, with a reserve for refreshes, and after a 429 nobody asks that server again before the reset.
 /// </summary>
 public sealed class ServerLimitsSpec(ITestOutputHelper output)
-    : SupervisorSpec(new TestJournal(), output, """supervisor.server-limits.shared = "40 per 6s" """), IAsyncLifetime
+    : FakePdsSpec(new TestJournal(), output, """supervisor.server-limits.shared = "40 per 6s" """)
 {
     private const string CreateRecord = "com.atproto.repo.createRecord";
     private const string GetSessionNsid = "com.atproto.server.getSession";
-    private FakePdsServer _pds = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _pds = await FakePdsServer.StartAsync();
-        _pds.SharedLimit = 40;
-        _pds.SharedWindow = TimeSpan.FromSeconds(6);
+        await base.InitializeAsync();
+        Pds.SharedLimit = 40;
+        Pds.SharedWindow = TimeSpan.FromSeconds(6);
     }
 
-    public async Task DisposeAsync() => await _pds.DisposeAsync();
-
-    private async Task<FakePds.FakeAccount> LoggedInAsync(string handle)
-    {
-        var account = _pds.CreateAccount(handle, "pw-" + handle);
-        await LoginAsync(_pds.Url, handle, account.Password);
-        return account;
-    }
 
     /// <summary>Waits for the start of a fresh window of the fake, so that a test has all of it.</summary>
     private async Task FreshWindowAsync()
     {
-        var probe = await Client.SendAsync(_pds.Url, XrpcRequest.Query("com.atproto.server.describeServer"), null);
+        var probe = await Client.SendAsync(Pds.Url, XrpcRequest.Query("com.atproto.server.describeServer"), null);
         var reset = probe.RateLimit!.Reset!.Value;
         await Task.Delay(reset - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(100));
     }
@@ -60,7 +51,7 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
         Assert.All(held, a => Assert.InRange(a.RateLimit!.Reset!.Value, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddSeconds(7)));
 
         for (var i = 0; i < 10; i++) Assert.Equal(200, (await CallAsync(quiet.Did, GetSession)).Status);
-        Assert.Equal(0, _pds.Rejections("RateLimitExceeded"));
+        Assert.Equal(0, Pds.Rejections("RateLimitExceeded"));
     }
 
     [Fact]
@@ -78,11 +69,11 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
         while (last.Status == 200 && calls < 100);
         Assert.Equal(429, last.Status);
         Assert.Contains("kept for refreshes", last.Error!.Message);
-        var refreshes = _pds.CallCount("com.atproto.server.refreshSession");
+        var refreshes = Pds.CallCount("com.atproto.server.refreshSession");
         var refreshed = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(alice.Did)));
         Assert.Equal(Supervisor.Actors.Protocol.AccountStateName.Active, refreshed.Status.State);
-        Assert.Equal(refreshes + 1, _pds.CallCount("com.atproto.server.refreshSession"));
-        Assert.Equal(0, _pds.Rejections("RateLimitExceeded"));
+        Assert.Equal(refreshes + 1, Pds.CallCount("com.atproto.server.refreshSession"));
+        Assert.Equal(0, Pds.Rejections("RateLimitExceeded"));
     }
 
     [Fact]
@@ -91,21 +82,21 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
         var alice = await LoggedInAsync("alice.test");
         var bob = await LoggedInAsync("bob.test");
         await FreshWindowAsync();
-        _pds.UseSharedBudget(40); // other clients behind the same IP spent the window
+        Pds.UseSharedBudget(40); // other clients behind the same IP spent the window
         var refused = await CallAsync(alice.Did, GetSession);
         Assert.Equal(429, refused.Status);
         Assert.Equal("Rate Limit Exceeded", refused.Error!.Message);
         var reset = refused.RateLimit!.Reset!.Value;
 
-        var calls = _pds.CallCount(GetSessionNsid);
+        var calls = Pds.CallCount(GetSessionNsid);
         var held = await CallAsync(bob.Did, GetSession);
         Assert.Equal(429, held.Status);
         Assert.Equal(reset, held.RateLimit!.Reset);
-        Assert.Equal(calls, _pds.CallCount(GetSessionNsid));
+        Assert.Equal(calls, Pds.CallCount(GetSessionNsid));
 
         await Task.Delay(reset - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
         Assert.Equal(200, (await CallAsync(bob.Did, GetSession)).Status);
-        Assert.Equal(1, _pds.Rejections("RateLimitExceeded"));
+        Assert.Equal(1, Pds.Rejections("RateLimitExceeded"));
     }
 
     [Fact]
@@ -114,15 +105,15 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
         var alice = await LoggedInAsync("alice.test");
         var bob = await LoggedInAsync("bob.test");
         var post = XrpcRequest.Procedure(CreateRecord, """{"repo":"x","collection":"app.bsky.feed.post","record":{}}""");
-        _pds.FailNext(CreateRecord, FakeFailure.RateLimited); // policy 30;w=300, reset in 2 s
+        Pds.FailNext(CreateRecord, FakeFailure.RateLimited); // policy 30;w=300, reset in 2 s
         var refused = await CallAsync(alice.Did, post);
         Assert.Equal(429, refused.Status);
-        var calls = _pds.CallCount(CreateRecord);
+        var calls = Pds.CallCount(CreateRecord);
 
         var held = await CallAsync(alice.Did, post);
         Assert.Equal(429, held.Status);
         Assert.Contains("this account's com.atproto.repo.createRecord calls", held.Error!.Message);
-        Assert.Equal(calls, _pds.CallCount(CreateRecord));
+        Assert.Equal(calls, Pds.CallCount(CreateRecord));
         Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
         Assert.Equal(200, (await CallAsync(bob.Did, post)).Status);
 
