@@ -269,6 +269,23 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
         Assert.Equal(0, Pds.Rejections("ExpiredToken"));
     }
 
+    [Fact]
+    public async Task An_active_account_refreshes_before_expiry_without_waiting_for_a_request()
+    {
+        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(4); // refreshed 0.5 to 1 s before it expires
+        var account = await LoggedInAsync();
+        var before = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json)));
+        Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status); // makes it active
+        // No request while the token runs out: the refresh comes from the account's own timer, ahead of expiry.
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(RefreshSession) == 1), TimeSpan.FromSeconds(4), "a refresh without a request");
+        Assert.True(DateTimeOffset.UtcNow < before.AccessExpiresAt, "refreshed before the old access token expired");
+        var calls = Pds.CallCount("com.atproto.server.getSession");
+        Assert.Equal(1, calls);
+        Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+        Assert.Equal(1, Pds.CallCount(RefreshSession));
+        Assert.Equal(0, Pds.Rejections("ExpiredToken"));
+    }
+
     private static SessionTokens ExportedTokens(object reply) =>
         ImportedSession.Parse(Assert.IsType<SessionExported>(reply).Session).Grant.Tokens;
 }

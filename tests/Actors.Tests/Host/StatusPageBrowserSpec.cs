@@ -40,8 +40,18 @@ public sealed class StatusPageBrowserSpec : IAsyncLifetime
         Assert.DoesNotContain("<script", dom);
         Assert.Empty(Secrets.JwtsIn(dom));
 
+        // A wrong token: the server answers 401 asking for Basic credentials, and the browser shows no page.
+        using (var wrong = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{host.Port}/"))
+        {
+            wrong.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("operator:wrong-token")));
+            using var plain = new HttpClient();
+            using var answer = await plain.SendAsync(wrong);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, answer.StatusCode);
+            Assert.Contains(answer.Headers.WwwAuthenticate, h => h.Scheme == "Basic");
+            Assert.DoesNotContain("alive.test", await answer.Content.ReadAsStringAsync());
+        }
         var refused = await DumpDomAsync($"http://operator:wrong-token@127.0.0.1:{host.Port}/");
-        Assert.DoesNotContain("alive.test", refused);
+        Assert.DoesNotContain("Session supervisor", refused);
     }
 
     private async Task<string> DumpDomAsync(string url)

@@ -38,6 +38,26 @@ public sealed class RateLimitedPdsSpec(RateLimitedPdsServer pds, ITestOutputHelp
     }
 
     [Fact]
+    public async Task An_idle_account_is_refreshed_before_its_refresh_token_expires_and_outlives_it()
+    {
+        // This PDS issues refresh tokens of 60 s (PDS_TEST_REFRESH_JWT_TTL): the keep-alive comes in their last third.
+        var account = await pds.CreateAccountAsync("k");
+        var started = Assert.IsType<SessionStarted>(await AskAsync(new ImportSession(
+            $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", Validate: false))).Status;
+        var firstExpiry = started.RefreshExpiresAt!.Value;
+        Assert.InRange(firstExpiry - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(61));
+
+        await EventuallyAsync(async () => (await StatusAsync(account.Did)).RefreshCount == 1, TimeSpan.FromSeconds(70), "the keep-alive refresh");
+        var kept = await StatusAsync(account.Did);
+        Assert.True(kept.LastRefreshAt < firstExpiry, "refreshed before the refresh token expired");
+        Assert.True(kept.RefreshExpiresAt > firstExpiry);
+
+        await Task.Delay(firstExpiry - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(2));
+        Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+        Assert.Equal(Supervisor.Actors.Protocol.AccountStateName.Active, (await StatusAsync(account.Did)).State);
+    }
+
+    [Fact]
     public async Task A_429_from_the_server_on_login_says_when_to_retry_and_the_session_calls_read_its_headers()
     {
         var account = await pds.CreateAccountAsync("r");

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>
+/// The HTTP API's refusals, each with its own status, against a fake PDS that can ask for a code, take an
+/// account down and fail deleteSession: 401 AuthFactorTokenRequired, 429 with Retry-After, 403, 202.
+/// </summary>
+public sealed class HttpRefusalsSpec : IAsyncLifetime
+{
+    private readonly TestJournal _folder = new();
+    private FakePdsServer _pds = null!;
+
+    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        await _pds.DisposeAsync();
+        _folder.Dispose();
+    }
+
+    [Fact]
+    public async Task Two_factor_login_budget_takedown_and_pending_logout_get_their_own_answers()
+    {
+        var alice = _pds.CreateAccount("alice.test", "pw-alice");
+        var bob = _pds.CreateAccount("bob.test", "pw-bob");
+        await using var host = new SupervisorProcess(_folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_HOCON"] = """supervisor.login-budget.default = ["2 per 1m"]""",
+        });
+        await host.StartAsync();
+
+        _pds.RequireAuthFactor(alice.Did, "123456");
+        var (status, body) = await PostAsync(host, new { identifier = alice.Handle, password = alice.Password, service = _pds.Url });
+        Assert.Equal((HttpStatusCode.Unauthorized, "AuthFactorTokenRequired"), (status, body.GetProperty("error").GetString()));
+        (status, body) = await PostAsync(host, new { identifier = alice.Handle, password = alice.Password, service = _pds.Url, authFactorToken = "123456" });
+        Assert.Equal((HttpStatusCode.Created, "Active"), (status, body.GetProperty("state").GetString()));
+
+        // The budget of 2 logins a minute is spent: refused here, with when to retry.
+        using (var refused = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = _pds.Url, authFactorToken = "123456" }))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(61));
+            var error = await refused.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("RateLimitExceeded", error.GetProperty("error").GetString());
+            Assert.True(error.TryGetProperty("retryAt", out _));
+        }
+        Assert.Equal(2, _pds.CallCount("com.atproto.server.createSession"));
+
+        _pds.Takedown(bob.Did);
+        (status, body) = await PostAsync(host, new { identifier = bob.Handle, password = bob.Password, service = _pds.Url });
+        Assert.Equal((HttpStatusCode.Forbidden, "AccountTakedown"), (status, body.GetProperty("error").GetString()));
+
+        _pds.FailNext("com.atproto.server.deleteSession", FakeFailure.ServerError500, times: 100);
+        using (var logout = await host.Http.DeleteAsync($"/accounts/{alice.Did}"))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, logout.StatusCode);
+            var pending = await logout.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(("LoggingOut", "InternalServerError"), (pending.GetProperty("state").GetString(), pending.GetProperty("error").GetProperty("error").GetString()));
+        }
+        var after = await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{alice.Did}");
+        Assert.Equal("LoggingOut", after.GetProperty("state").GetString());
+        Assert.Empty(Secrets.JwtsIn(host.Output));
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(SupervisorProcess host, object body)
+    {
+        using var answer = await host.Http.PostAsJsonAsync("/accounts", body);
+        return (answer.StatusCode, await answer.Content.ReadFromJsonAsync<JsonElement>());
+    }
+}
