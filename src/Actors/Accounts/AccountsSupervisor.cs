@@ -500,9 +500,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 _passivated.Add(did);
                 return;
             }
-            // Messages arrived while it stopped: it starts again for them.
-            var account = StartAccount(did);
-            foreach (var (message, sender) in held) account.Tell(message, sender);
+            // Messages arrived while it stopped: it starts again for them (if it can).
+            foreach (var (message, sender) in held) Deliver(did, message, sender);
             return;
         }
         if (_stopping || !_handles.ContainsKey(did)) return;

@@ -58,11 +58,14 @@ public static class AccountsApi
         app.MapGet("/status", async (IRequiredActor<AccountsSupervisor> supervisor) =>
         {
             var list = await supervisor.ActorRef.Ask<AccountList>(ListAccounts.Instance, askTimeout);
+            var counts = await supervisor.ActorRef.Ask<SupervisorCounts>(GetSupervisorCounts.Instance, askTimeout);
             return Results.Json(new
             {
                 journal = JournalJson(journal),
                 servers = limits.Snapshot(DateTimeOffset.UtcNow),
                 total = list.Accounts.Count,
+                running = counts.Live,
+                passivated = counts.Passivated,
                 byState = list.Accounts.GroupBy(a => a.State).ToDictionary(g => g.Key.ToString(), g => g.Count()),
                 accounts = list.Accounts,
             }, ApiJson.Options);

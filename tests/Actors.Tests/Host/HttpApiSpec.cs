@@ -95,6 +95,8 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
 
         (status, body) = await SendAsync(HttpMethod.Get, "/status");
         Assert.Equal(4, body.GetProperty("byState").GetProperty("Active").GetInt32());
+        Assert.Equal((4, 0), (body.GetProperty("running").GetInt32(), body.GetProperty("passivated").GetInt32()));
+        Assert.Equal("Available", body.GetProperty("journal").GetProperty("state").GetString());
         using (var page = await _host.Http.GetAsync("/"))
         {
             var html = await page.Content.ReadAsStringAsync();
