@@ -8,49 +8,38 @@ using Supervisor.Actors.Tests.Support;
 namespace Supervisor.Actors.Tests.Host;
 
 /// <summary>SIGTERM on the host process: a refresh in flight finishes and is journaled before the exit.</summary>
-public sealed class GracefulShutdownSpec : IAsyncLifetime
+public sealed class GracefulShutdownSpec : FakePdsHostSpec
 {
-    private readonly TestJournal _folder = new();
-    private FakePdsServer _pds = null!;
-
-    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _pds.DisposeAsync();
-        _folder.Dispose();
-    }
-
     [Fact]
     public async Task Sigterm_lets_a_refresh_in_flight_finish_and_journals_it()
     {
-        var account = _pds.CreateAccount("term.test", "pw-term");
-        await using var host = new SupervisorProcess(_folder.Folder);
+        var account = Pds.CreateAccount("term.test", "pw-term");
+        await using var host = new SupervisorProcess(Folder.Folder);
         await host.StartAsync();
-        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = _pds.Url }))
+        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url }))
             Assert.Equal(HttpStatusCode.Created, login.StatusCode);
 
-        _pds.RefreshLatency = TimeSpan.FromSeconds(2);
+        Pds.RefreshLatency = TimeSpan.FromSeconds(2);
         var refresh = host.Http.PostAsync($"/accounts/{account.Did}/refresh", null);
         await EventuallyInFlight();
         Assert.Equal(0, await host.TerminateAsync());
         await refresh.ContinueWith(_ => { }, TaskScheduler.Default);
 
-        var rows = JournalRows.Read(_folder, AccountSessionActor.PersistenceIdFor(account.Did));
+        var rows = JournalRows.Read(Folder, AccountSessionActor.PersistenceIdFor(account.Did));
         Assert.Equal(["SessionEstablished.v2", "RefreshStarted.v1", "SessionRefreshed.v2"], rows.Select(r => r.Manifest));
         Assert.Contains("Shutdown: 1 accounts drained", host.Output);
 
-        _pds.RefreshLatency = TimeSpan.Zero;
+        Pds.RefreshLatency = TimeSpan.Zero;
         await host.StartAsync();
         var status = await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}");
         Assert.Equal("Active", status.GetProperty("state").GetString());
         Assert.Equal(1, status.GetProperty("refreshCount").GetInt32());
-        Assert.Equal(1, _pds.CallCount("com.atproto.server.refreshSession"));
+        Assert.Equal(1, Pds.CallCount("com.atproto.server.refreshSession"));
     }
 
     private async Task EventuallyInFlight()
     {
-        for (var i = 0; i < 100 && _pds.CallCount("com.atproto.server.refreshSession") == 0; i++) await Task.Delay(50);
-        Assert.Equal(1, _pds.CallCount("com.atproto.server.refreshSession"));
+        for (var i = 0; i < 100 && Pds.CallCount("com.atproto.server.refreshSession") == 0; i++) await Task.Delay(50);
+        Assert.Equal(1, Pds.CallCount("com.atproto.server.refreshSession"));
     }
 }

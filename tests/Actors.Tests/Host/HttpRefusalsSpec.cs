@@ -10,38 +10,27 @@ namespace Supervisor.Actors.Tests.Host;
 /// The HTTP API's refusals, each with its own status, against a fake PDS that can ask for a code, take an
 /// account down and fail deleteSession: 401 AuthFactorTokenRequired, 429 with Retry-After, 403, 202.
 /// </summary>
-public sealed class HttpRefusalsSpec : IAsyncLifetime
+public sealed class HttpRefusalsSpec : FakePdsHostSpec
 {
-    private readonly TestJournal _folder = new();
-    private FakePdsServer _pds = null!;
-
-    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _pds.DisposeAsync();
-        _folder.Dispose();
-    }
-
     [Fact]
     public async Task Two_factor_login_budget_takedown_and_pending_logout_get_their_own_answers()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw-alice");
-        var bob = _pds.CreateAccount("bob.test", "pw-bob");
-        await using var host = new SupervisorProcess(_folder.Folder, new Dictionary<string, string>
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
         {
             ["SUPERVISOR_HOCON"] = """supervisor.login-budget.default = ["2 per 1m"]""",
         });
         await host.StartAsync();
 
-        _pds.RequireAuthFactor(alice.Did, "123456");
-        var (status, body) = await PostAsync(host, new { identifier = alice.Handle, password = alice.Password, service = _pds.Url });
+        Pds.RequireAuthFactor(alice.Did, "123456");
+        var (status, body) = await PostAsync(host, new { identifier = alice.Handle, password = alice.Password, service = Pds.Url });
         Assert.Equal((HttpStatusCode.Unauthorized, "AuthFactorTokenRequired"), (status, body.GetProperty("error").GetString()));
-        (status, body) = await PostAsync(host, new { identifier = alice.Handle, password = alice.Password, service = _pds.Url, authFactorToken = "123456" });
+        (status, body) = await PostAsync(host, new { identifier = alice.Handle, password = alice.Password, service = Pds.Url, authFactorToken = "123456" });
         Assert.Equal((HttpStatusCode.Created, "Active"), (status, body.GetProperty("state").GetString()));
 
         // The budget of 2 logins a minute is spent: refused here, with when to retry.
-        using (var refused = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = _pds.Url, authFactorToken = "123456" }))
+        using (var refused = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url, authFactorToken = "123456" }))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
             Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(61));
@@ -49,13 +38,13 @@ public sealed class HttpRefusalsSpec : IAsyncLifetime
             Assert.Equal("RateLimitExceeded", error.GetProperty("error").GetString());
             Assert.True(error.TryGetProperty("retryAt", out _));
         }
-        Assert.Equal(2, _pds.CallCount("com.atproto.server.createSession"));
+        Assert.Equal(2, Pds.CallCount("com.atproto.server.createSession"));
 
-        _pds.Takedown(bob.Did);
-        (status, body) = await PostAsync(host, new { identifier = bob.Handle, password = bob.Password, service = _pds.Url });
+        Pds.Takedown(bob.Did);
+        (status, body) = await PostAsync(host, new { identifier = bob.Handle, password = bob.Password, service = Pds.Url });
         Assert.Equal((HttpStatusCode.Forbidden, "AccountTakedown"), (status, body.GetProperty("error").GetString()));
 
-        _pds.FailNext("com.atproto.server.deleteSession", FakeFailure.ServerError500, times: 100);
+        Pds.FailNext("com.atproto.server.deleteSession", FakeFailure.ServerError500, times: 100);
         using (var logout = await host.Http.DeleteAsync($"/accounts/{alice.Did}"))
         {
             Assert.Equal(HttpStatusCode.Accepted, logout.StatusCode);

@@ -6,29 +6,18 @@ using Supervisor.Actors.Tests.Support;
 namespace Supervisor.Actors.Tests.Host;
 
 /// <summary>The operator status page, rendered by a real headless Chromium (Debian's, installed by scripts/test).</summary>
-public sealed class StatusPageBrowserSpec : IAsyncLifetime
+public sealed class StatusPageBrowserSpec : FakePdsHostSpec
 {
-    private readonly TestJournal _folder = new();
-    private FakePdsServer _pds = null!;
-
-    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _pds.DisposeAsync();
-        _folder.Dispose();
-    }
-
     [Fact]
     public async Task The_status_page_shows_every_account_and_its_state_without_tokens_or_scripts()
     {
-        await using var host = new SupervisorProcess(_folder.Folder);
+        await using var host = new SupervisorProcess(Folder.Folder);
         await host.StartAsync();
-        var alive = _pds.CreateAccount("alive.test", "pw-alive");
-        var revoked = _pds.CreateAccount("revoked.test", "pw-revoked");
+        var alive = Pds.CreateAccount("alive.test", "pw-alive");
+        var revoked = Pds.CreateAccount("revoked.test", "pw-revoked");
         foreach (var account in new[] { alive, revoked })
-            (await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = _pds.Url })).EnsureSuccessStatusCode();
-        _pds.RevokeAllRefreshTokens(revoked.Did);
+            (await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url })).EnsureSuccessStatusCode();
+        Pds.RevokeAllRefreshTokens(revoked.Did);
         (await host.Http.PostAsync($"/accounts/{revoked.Did}/refresh", null)).EnsureSuccessStatusCode();
 
         var dom = await DumpDomAsync($"http://operator:{host.AdminToken}@127.0.0.1:{host.Port}/");
@@ -67,7 +56,7 @@ public sealed class StatusPageBrowserSpec : IAsyncLifetime
         foreach (var arg in new[]
                  {
                      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(_folder.Folder, "chromium")}", "--dump-dom", url,
+                     "--disable-component-update", "--disable-sync", $"--user-data-dir={Path.Combine(Folder.Folder, "chromium")}", "--dump-dom", url,
                  })
             info.ArgumentList.Add(arg);
         using var process = Process.Start(info)!;

@@ -10,30 +10,19 @@ using Supervisor.Host.Configuration;
 namespace Supervisor.Actors.Tests.Host;
 
 /// <summary>The token key of the host process: generated owner-only, a wrong one stops the start, rotation keeps old records readable.</summary>
-public sealed class TokenKeySpec : IAsyncLifetime
+public sealed class TokenKeySpec : FakePdsHostSpec
 {
-    private readonly TestJournal _folder = new();
-    private FakePdsServer _pds = null!;
-
-    public async Task InitializeAsync() => _pds = await FakePdsServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _pds.DisposeAsync();
-        _folder.Dispose();
-    }
-
     [Fact]
     public async Task A_generated_key_is_kept_owner_only_a_wrong_key_stops_the_host_and_a_rotated_key_reads_old_records()
     {
-        var account = _pds.CreateAccount("key.test", "pw-key");
-        await using var host = new SupervisorProcess(_folder.Folder);
+        var account = Pds.CreateAccount("key.test", "pw-key");
+        await using var host = new SupervisorProcess(Folder.Folder);
         await host.StartAsync();
-        var keyFile = HostSettings.TokenKeyFile(_folder.Folder);
+        var keyFile = HostSettings.TokenKeyFile(Folder.Folder);
         Assert.True(File.Exists(keyFile));
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
         var firstKey = File.ReadAllLines(keyFile)[0];
-        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = _pds.Url }))
+        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url }))
             Assert.Equal(HttpStatusCode.Created, login.StatusCode);
         Assert.Equal(0, await host.TerminateAsync());
 
@@ -54,7 +43,7 @@ public sealed class TokenKeySpec : IAsyncLifetime
         using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))
             Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
         Assert.Equal(0, await host.TerminateAsync());
-        var rows = JournalRows.Read(_folder, AccountSessionActor.PersistenceIdFor(account.Did));
+        var rows = JournalRows.Read(Folder, AccountSessionActor.PersistenceIdFor(account.Did));
         var otherKeyId = Supervisor.Actors.Serialization.TokenCipher.KeyId(Convert.FromBase64String(otherKey));
         Assert.Contains(rows, r => JournalRows.SealedValues(r.Payload).Any(v => v.StartsWith($"enc:{firstKeyId}:", StringComparison.Ordinal)));
         Assert.Contains(rows, r => JournalRows.SealedValues(r.Payload).Any(v => v.StartsWith($"enc:{otherKeyId}:", StringComparison.Ordinal)));
