@@ -59,6 +59,13 @@ public sealed record WakeToRefresh
     public static readonly WakeToRefresh Instance = new();
 }
 
+/// <summary>
+/// Events an account applied in memory but could not journal (held during an outage) when a journal write
+/// failed and stopped it: its parent keeps them and hands them to the account's next run, which journals
+/// them in order.
+/// </summary>
+public sealed record HeldEventsHandover(string Did, IReadOnlyList<IAccountEvent> Events);
+
 /// <summary>A snapshot of one account's journaled state.</summary>
 public sealed record AccountSnapshot(AccountState State) : IJournaled;
 

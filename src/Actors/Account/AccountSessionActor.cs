@@ -36,6 +36,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<(IActorRef ReplyTo, SessionOrigin? Origin)> _refreshWaiters = new();
     private readonly List<IAccountEvent> _unjournaled = new();
+    private List<IAccountEvent>? _journaling;
 
     private AccountState _state;
     private bool _refreshing;
@@ -113,6 +114,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     /// <summary>No session (never logged in, logged out, revoked, taken down): calls are answered at once.</summary>
     private void NoSession()
     {
+        Command<HeldEventsHandover>(TakeOverHeldEvents);
         Command<AdoptSession>(Establish);
         Command<CallXrpc>(_ => Sender.Tell(Unavailable()));
         Command<ExportSession>(_ => Sender.Tell(Unavailable()));
@@ -129,6 +131,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     /// <summary>A session that serves calls.</summary>
     private void Active()
     {
+        Command<HeldEventsHandover>(TakeOverHeldEvents);
         Command<AdoptSession>(Establish);
         Command<CallXrpc>(call => Dispatch(call, Sender));
         Command<RetryCall>(r => Send(r.Call, r.ReplyTo, retried: true));
@@ -569,16 +572,46 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         DeleteMessages(_compactTo);
     }
 
+    /// <summary>
+    /// Takes over the events an earlier run of this account applied but could not journal: applies them, in
+    /// order, and holds them as its own until they are journaled (at once, or when the journal is back).
+    /// </summary>
+    private void TakeOverHeldEvents(HeldEventsHandover handover)
+    {
+        _log.Info("Account {Did}: taking over {EventCount} events its previous run could not journal", _state.Did, handover.Events.Count);
+        foreach (var e in handover.Events)
+        {
+            _state = AccountRules.Apply(_state, e);
+            _unjournaled.Add(e);
+        }
+        _generation++;
+        if (_state.Session is null)
+        {
+            Become(NoSession);
+        }
+        else
+        {
+            Become(Active);
+            ScheduleRefresh();
+            // The previous run was cut off in a refresh: it is made again, with the token it started with.
+            if (_state.RefreshPending) Self.Tell(WakeToRefresh.Instance);
+        }
+        if (_deps.Journal.IsAvailable) JournalHeldEvents();
+        ReportStatus();
+    }
+
     /// <summary>Journals the events held while the journal was unavailable.</summary>
     private void JournalHeldEvents()
     {
         if (_unjournaled.Count == 0) return;
         var held = _unjournaled.ToList();
         _unjournaled.Clear();
+        _journaling = held;
         var left = held.Count;
         PersistAll(held, _ =>
         {
             if (--left > 0) return;
+            _journaling = null;
             _log.Info("Account {Did}: journaled {EventCount} events held while the journal was unavailable", _state.Did, held.Count);
             SaveSnapshot(new AccountSnapshot(_state));
             ReportStatus();
@@ -598,6 +631,10 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     {
         // The actor is stopped after this; its parent starts it again once the journal answers, and it
         // recovers from what was journaled (a refresh lost here is replayed within the grace window).
+        // Events applied in memory but never journaled (held during an outage) go to the parent, which hands
+        // them to the next incarnation: its tokens may be newer than anything the grace window still knows.
+        var held = (_journaling ?? []).Concat(_unjournaled).ToList();
+        if (held.Count > 0) Context.Parent.Tell(new HeldEventsHandover(_state.Did, held));
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
         _log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
             _state.Did, @event.GetType().Name, cause.GetBaseException().Message);

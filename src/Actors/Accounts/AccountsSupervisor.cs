@@ -66,6 +66,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private readonly Dictionary<string, List<(AdoptSession Session, IActorRef ReplyTo)>> _registering = new(StringComparer.Ordinal);
     private readonly IActorRef _probe;
     private readonly Dictionary<long, (Action Recorded, Action Failed)> _recording = new();
+    private readonly Dictionary<string, HeldEventsHandover> _handovers = new(StringComparer.Ordinal);
     private readonly int _snapshotEvery;
     private IActorRef? _journalWriter;
     private bool _writerReady;
@@ -163,6 +164,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Receive<UnsubscribeSessionEvents>(u => hub.Forward(u));
         Receive<Terminated>(OnChildStopped);
         Receive<RestartAccount>(OnRestartAccount);
+        Receive<HeldEventsHandover>(handover => _handovers[handover.Did] = handover);
         Receive<PassivationRequested>(OnPassivationRequested);
         Receive<WakeDue>(_ => WakeDueAccounts());
         Receive<GetSupervisorCounts>(_ => Sender.Tell(new SupervisorCounts(_handles.Count, _handles.Count - _passivated.Count, _passivated.Count)));
@@ -579,7 +581,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (!_restarting.Contains(restart.Did)) return;
         if (!_deps.Journal.IsAvailable) return; // started by OnJournalAvailabilityChanged
         _restarting.Remove(restart.Did);
-        StartAccount(restart.Did);
+        var account = StartAccount(restart.Did);
+        if (_handovers.Remove(restart.Did, out var handover)) account.Tell(handover);
     }
 
     private void OnJournalAvailabilityChanged(JournalAvailabilityChanged changed)

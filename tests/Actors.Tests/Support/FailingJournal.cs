@@ -6,7 +6,8 @@ namespace Supervisor.Actors.Tests.Support;
 
 /// <summary>
 /// Akka's in-memory journal that refuses every write while <see cref="FailWrites"/> is set (reads go on), as
-/// a database does that accepts no more transactions. For specs of write failures in one process.
+/// a database does that accepts no more transactions, and every read too while <see cref="FailReads"/> is
+/// set (a database that is gone). For specs of journal failures in one process.
 /// </summary>
 public sealed class FailingJournal : MemoryJournal
 {
@@ -20,6 +21,15 @@ public sealed class FailingJournal : MemoryJournal
 
     /// <summary>While true, every write fails.</summary>
     public static volatile bool FailWrites;
+
+    /// <summary>While true, every read fails.</summary>
+    public static volatile bool FailReads;
+
+    /// <inheritdoc />
+    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) =>
+        FailReads
+            ? Task.FromException<long>(new IOException("the test journal refuses reads"))
+            : base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
 
     /// <inheritdoc />
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken) =>

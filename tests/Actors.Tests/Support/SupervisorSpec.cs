@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
@@ -28,7 +29,8 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
         Settings = SupervisorConfig.AccountSettingsOf(Sys.Settings.Config);
         Client = PdsClient.Create(Settings.RequestTimeout);
         Limits = new ServerLimits(Settings.ServerLimits);
-        Accounts = Sys.ActorOf(AccountsSupervisor.Props(Client, Settings, limits: Limits), AccountsSupervisor.Name);
+        JournalHealth = new JournalHealth();
+        Accounts = Sys.ActorOf(AccountsSupervisor.Props(Client, Settings, journal: JournalHealth, limits: Limits), AccountsSupervisor.Name);
     }
 
     protected TestJournal Journal { get; }
@@ -38,6 +40,9 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
     protected AccountSettings Settings { get; }
 
     protected PdsClient Client { get; }
+
+    /// <summary>The journal's health, as the supervisor of the first system sees it.</summary>
+    protected JournalHealth JournalHealth { get; }
 
     /// <summary>The rate limits of the servers, as the supervisor of the first system sees them.</summary>
     protected ServerLimits Limits { get; }

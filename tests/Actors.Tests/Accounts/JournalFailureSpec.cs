@@ -1,0 +1,78 @@
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Accounts;
+
+/// <summary>
+/// Journal failures in one process, with a journal that refuses writes (and reads) on demand: a failed
+/// registry write costs the one login, never the supervisor or its accounts; events held during an outage
+/// survive a failed flush.
+/// </summary>
+public sealed class JournalFailureSpec(ITestOutputHelper output)
+    : FakePdsSpec(new TestJournal(), output, FailingJournal.Config + "\nsupervisor.accounts.journal-probe-interval = 200ms")
+{
+
+    public override async Task DisposeAsync()
+    {
+        FailingJournal.FailWrites = false;
+        FailingJournal.FailReads = false;
+        await base.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_failed_registry_write_refuses_that_login_and_every_account_goes_on()
+    {
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        await LoginAsync(Pds.Url, alice.Handle, alice.Password);
+
+        FailingJournal.FailWrites = true;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, bob.Handle, bob.Password)));
+        Assert.Equal(SessionRejection.ServiceUnavailable, refused.Reason);
+        Assert.Equal("JournalUnavailable", refused.Error.Error);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        Assert.Equal(0, Pds.CallCount("com.atproto.server.createSession") - 1); // bob's password never left
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+
+        FailingJournal.FailWrites = false;
+        await EventuallyAsync(async () => await AskAsync(new Login(Pds.Url, bob.Handle, bob.Password)) is SessionStarted,
+            TimeSpan.FromSeconds(15), "a login once the journal writes again");
+        Assert.Equal(2, Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance)).Accounts.Count);
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+    }
+
+    [Fact]
+    public async Task Refreshes_held_in_an_outage_survive_a_failed_flush_and_the_newest_pair_is_kept()
+    {
+        Pds.RefreshGrace = TimeSpan.Zero; // an old refresh token dies at its first use: only the newest pair works
+        var alice = await LoggedInAsync();
+        FailingJournal.FailReads = true;
+        FailingJournal.FailWrites = true;
+        await EventuallyAsync(() => Task.FromResult(!JournalHealth.IsAvailable), TimeSpan.FromSeconds(5), "the outage to be seen");
+        for (var i = 0; i < 2; i++) Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(alice.Did)));
+        Assert.Equal(4, (await StatusAsync(alice.Did)).UnjournaledEvents);
+        var newest = ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json)));
+
+        // The journal reads again but still refuses writes: the flush fails and the account stops.
+        FailingJournal.FailReads = false;
+        await EventuallyAsync(async () => (await StatusAsync(alice.Did)).LastError?.Error == "JournalUnavailable", TimeSpan.FromSeconds(10), "the failed flush");
+        FailingJournal.FailWrites = false;
+        await EventuallyAsync(async () => (await StatusAsync(alice.Did)) is { State: Supervisor.Actors.Protocol.AccountStateName.Active, UnjournaledEvents: 0 },
+            TimeSpan.FromSeconds(15), "the account to journal what it held");
+
+        Assert.Equal(newest, ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json))));
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(alice.Did)));
+        var status = await StatusAsync(alice.Did);
+        Assert.Equal((Supervisor.Actors.Protocol.AccountStateName.Active, 3, 1), (status.State, status.RefreshCount, status.LoginCount));
+        Assert.Equal(0, Pds.Rejections("ExpiredToken"));
+    }
+
+    private static string? ExportedRefreshId(object reply) =>
+        Supervisor.Actors.Session.ImportedSession.Parse(Assert.IsType<SessionExported>(reply).Session).Grant.Tokens.Refresh.TokenId;
+}
