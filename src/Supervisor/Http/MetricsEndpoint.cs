@@ -19,11 +19,12 @@ public static class MetricsEndpoint
         app.MapGet("/metrics", async (IRequiredActor<AccountsSupervisor> supervisor) =>
         {
             var list = await supervisor.ActorRef.Ask<AccountList>(ListAccounts.Instance, askTimeout);
-            return Results.Text(Render(metrics, journal, list.Accounts), "text/plain; version=0.0.4");
+            var counts = await supervisor.ActorRef.Ask<SupervisorCounts>(GetSupervisorCounts.Instance, askTimeout);
+            return Results.Text(Render(metrics, journal, list.Accounts, counts), "text/plain; version=0.0.4");
         });
 
     /// <summary>The metrics as Prometheus text.</summary>
-    public static string Render(SupervisorMetrics metrics, JournalHealth journal, IReadOnlyList<AccountStatus> accounts)
+    public static string Render(SupervisorMetrics metrics, JournalHealth journal, IReadOnlyList<AccountStatus> accounts, SupervisorCounts counts)
     {
         var text = new StringBuilder();
         void Metric(string name, string type, string help, params (string Labels, double Value)[] samples)
@@ -37,6 +38,7 @@ public static class MetricsEndpoint
         var byState = accounts.GroupBy(a => a.State).ToDictionary(g => g.Key, g => g.Count());
         Metric("supervisor_accounts", "gauge", "Accounts by state.",
             Enum.GetValues<AccountStateName>().Select(s => ($"{{state=\"{s}\"}}", (double)byState.GetValueOrDefault(s))).ToArray());
+        Metric("supervisor_accounts_running", "gauge", "Accounts running as actors (the others are passivated: idle, stopped).", ("", counts.Live));
         Metric("supervisor_journal_available", "gauge", "1 while the journal database answers, 0 during an outage.", ("", journal.IsAvailable ? 1 : 0));
         Metric("supervisor_unjournaled_events", "gauge", "Account events held in memory until the journal is back.", ("", accounts.Sum(a => a.UnjournaledEvents)));
         Metric("supervisor_logins_total", "counter", "Sessions created by login or account creation.", ("", metrics.Logins));
@@ -44,15 +46,15 @@ public static class MetricsEndpoint
         Metric("supervisor_refreshes_total", "counter", "Successful refreshes.", ("", metrics.Refreshes));
         Metric("supervisor_refresh_failures_total", "counter", "Failed refreshes.", ("", metrics.RefreshFailures));
 
-        var counts = metrics.LatencyCounts;
+        var latencies = metrics.LatencyCounts;
         var cumulative = 0L;
         var buckets = new List<(string, double)>();
         for (var i = 0; i < SupervisorMetrics.LatencyBuckets.Length; i++)
         {
-            cumulative += counts[i];
+            cumulative += latencies[i];
             buckets.Add(($"_bucket{{le=\"{SupervisorMetrics.LatencyBuckets[i].ToString(CultureInfo.InvariantCulture)}\"}}", cumulative));
         }
-        buckets.Add(("_bucket{le=\"+Inf\"}", cumulative + counts[^1]));
+        buckets.Add(("_bucket{le=\"+Inf\"}", cumulative + latencies[^1]));
         buckets.Add(("_sum", metrics.RequestSeconds));
         buckets.Add(("_count", metrics.Requests));
         Metric("supervisor_request_duration_seconds", "histogram", "Latency of authenticated calls through the supervisor.", buckets.ToArray());

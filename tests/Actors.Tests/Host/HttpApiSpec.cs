@@ -108,6 +108,7 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         Assert.Contains("supervisor_accounts{state=\"Active\"} 4", metrics);
         Assert.Contains("\nsupervisor_logins_total 2\n", metrics);
         Assert.Contains("\nsupervisor_journal_available 1\n", metrics);
+        Assert.Contains("\nsupervisor_accounts_running 4\n", metrics);
 
         using (var export = await _host.Http.GetAsync($"/accounts/{alice.Did}/session?format=json"))
         {
