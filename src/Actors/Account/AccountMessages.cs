@@ -60,9 +60,9 @@ public sealed record WakeToRefresh
 }
 
 /// <summary>
-/// Events an account applied in memory but could not journal (held during an outage) when a journal write
-/// failed and stopped it: its parent keeps them and hands them to the account's next run, which journals
-/// them in order.
+/// Sent by an account that a failed journal write stops, with the events it applied in memory but could not
+/// journal (held during an outage; often none): its parent routes nothing more to it, keeps the events, and
+/// hands them to the account's next run, which journals them in order.
 /// </summary>
 public sealed record HeldEventsHandover(string Did, IReadOnlyList<IAccountEvent> Events);
 

@@ -633,8 +633,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         // recovers from what was journaled (a refresh lost here is replayed within the grace window).
         // Events applied in memory but never journaled (held during an outage) go to the parent, which hands
         // them to the next incarnation: its tokens may be newer than anything the grace window still knows.
-        var held = (_journaling ?? []).Concat(_unjournaled).ToList();
-        if (held.Count > 0) Context.Parent.Tell(new HeldEventsHandover(_state.Did, held));
+        Context.Parent.Tell(new HeldEventsHandover(_state.Did, (_journaling ?? []).Concat(_unjournaled).ToList()));
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
         _log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
             _state.Did, @event.GetType().Name, cause.GetBaseException().Message);

@@ -56,6 +56,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, AccountStatus> _statuses = new(StringComparer.Ordinal);
     private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (TimeSpan Delay, DateTimeOffset At)> _restartBackoff = new(StringComparer.Ordinal);
     private readonly Queue<string> _startQueue = new();
     private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
     private readonly HashSet<string> _passivated = new(StringComparer.Ordinal);
@@ -164,7 +165,12 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Receive<UnsubscribeSessionEvents>(u => hub.Forward(u));
         Receive<Terminated>(OnChildStopped);
         Receive<RestartAccount>(OnRestartAccount);
-        Receive<HeldEventsHandover>(handover => _handovers[handover.Did] = handover);
+        Receive<HeldEventsHandover>(handover =>
+        {
+            // Sent by an account that stops on a journal failure: nothing more goes to it from now on.
+            _restarting.Add(handover.Did);
+            if (handover.Events.Count > 0) _handovers[handover.Did] = handover;
+        });
         Receive<PassivationRequested>(OnPassivationRequested);
         Receive<WakeDue>(_ => WakeDueAccounts());
         Receive<GetSupervisorCounts>(_ => Sender.Tell(new SupervisorCounts(_handles.Count, _handles.Count - _passivated.Count, _passivated.Count)));
@@ -432,7 +438,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             sender.Tell(kept);
             return;
         }
-        if (!running && (_restarting.Contains(did) || !_deps.Journal.IsAvailable))
+        if (_restarting.Contains(did) || !running && !_deps.Journal.IsAvailable)
         {
             // It cannot read its journal now; it starts once the journal answers.
             Refuse(did, message, sender, AccountStateName.Degraded, JournalUnavailableError());
@@ -507,9 +513,16 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             return;
         }
         if (_stopping || !_handles.ContainsKey(did)) return;
-        _log.Warning("Account {Did} stopped unexpectedly; restarting it in 2 s (once the journal answers)", did);
+        // Restarted after 2 s, then 4, 8... up to a minute while it keeps failing within 5 minutes of the last
+        // failure (a journal that reads but refuses writes would otherwise have it recover over and over).
+        var now = _deps.Time.GetUtcNow();
+        var delay = _restartBackoff.TryGetValue(did, out var last) && now - last.At < TimeSpan.FromMinutes(5)
+            ? TimeSpan.FromTicks(Math.Min(last.Delay.Ticks * 2, TimeSpan.FromMinutes(1).Ticks))
+            : TimeSpan.FromSeconds(2);
+        _restartBackoff[did] = (delay, now);
+        _log.Warning("Account {Did} stopped unexpectedly; restarting it in {Delay} (once the journal answers)", did, delay);
         _restarting.Add(did);
-        Timers.StartSingleTimer("restart-" + did, new RestartAccount(did), TimeSpan.FromSeconds(2));
+        Timers.StartSingleTimer("restart-" + did, new RestartAccount(did), delay);
     }
 
     private void OnTokenKeyRejected(TokenKeyRejected rejected)
@@ -579,7 +592,11 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private void OnRestartAccount(RestartAccount restart)
     {
         if (!_restarting.Contains(restart.Did)) return;
-        if (!_deps.Journal.IsAvailable) return; // started by OnJournalAvailabilityChanged
+        if (!_deps.Journal.IsAvailable || !Context.Child(ChildName(restart.Did)).IsNobody())
+        {
+            Timers.StartSingleTimer("restart-" + restart.Did, restart, TimeSpan.FromSeconds(2));
+            return;
+        }
         _restarting.Remove(restart.Did);
         var account = StartAccount(restart.Did);
         if (_handovers.Remove(restart.Did, out var handover)) account.Tell(handover);
@@ -590,7 +607,6 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         foreach (var account in AccountActors()) account.Tell(changed);
         if (!changed.Available) return;
         if (_journalWriter is null) StartJournalWriter();
-        foreach (var did in _restarting.ToList()) Self.Tell(new RestartAccount(did));
         Self.Tell(WakeDue.Instance);
     }
 

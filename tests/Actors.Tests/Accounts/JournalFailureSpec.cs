@@ -61,9 +61,9 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
 
         // The journal reads again but still refuses writes: the flush fails and the account stops.
         FailingJournal.FailReads = false;
-        await EventuallyAsync(async () => (await StatusAsync(alice.Did)).LastError?.Error == "JournalUnavailable", TimeSpan.FromSeconds(10), "the failed flush");
+        await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did))?.LastError?.Error == "JournalUnavailable", TimeSpan.FromSeconds(10), "the failed flush");
         FailingJournal.FailWrites = false;
-        await EventuallyAsync(async () => (await StatusAsync(alice.Did)) is { State: Supervisor.Actors.Protocol.AccountStateName.Active, UnjournaledEvents: 0 },
+        await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did)) is { State: Supervisor.Actors.Protocol.AccountStateName.Active, UnjournaledEvents: 0 },
             TimeSpan.FromSeconds(15), "the account to journal what it held");
 
         Assert.Equal(newest, ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json))));

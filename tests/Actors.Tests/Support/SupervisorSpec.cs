@@ -60,6 +60,22 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
     protected async Task<AccountStatus> StatusAsync(string id, IActorRef? to = null) =>
         Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(id), to));
 
+    /// <summary>
+    /// The status, or null when no answer came within a second: for polling an account that may be stopping,
+    /// where a message that reaches it as it stops is lost (as Akka drops what a stopping actor has stashed).
+    /// </summary>
+    protected async Task<AccountStatus?> StatusOrNullAsync(string id)
+    {
+        try
+        {
+            return await Accounts.Ask<object>(new GetAccountStatus(id), TimeSpan.FromSeconds(1)) as AccountStatus;
+        }
+        catch (AskTimeoutException)
+        {
+            return null;
+        }
+    }
+
     protected async Task<XrpcResponse> CallAsync(string id, XrpcRequest request, IActorRef? to = null) =>
         Assert.IsType<XrpcResponse>(await AskAsync(new CallXrpc(id, request), to));
 
