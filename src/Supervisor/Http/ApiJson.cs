@@ -20,9 +20,12 @@ public static class ApiJson
         var body = new Dictionary<string, object?> { ["error"] = error, ["message"] = message };
         if (retryAt is not { } at) return Results.Json(body, Options, statusCode: status);
         body["retryAt"] = at;
-        var seconds = Math.Max(1, (long)Math.Ceiling((at - DateTimeOffset.UtcNow).TotalSeconds));
-        return new WithHeader(Results.Json(body, Options, statusCode: status), "Retry-After", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return new WithHeader(Results.Json(body, Options, statusCode: status), "Retry-After", RetryAfter(at));
     }
+
+    /// <summary>A <c>Retry-After</c> value: whole seconds until <paramref name="at"/>, at least 1.</summary>
+    public static string RetryAfter(DateTimeOffset at) =>
+        Math.Max(1, (long)Math.Ceiling((at - DateTimeOffset.UtcNow).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>An answer with one extra header.</summary>
     private sealed class WithHeader(IResult inner, string name, string value) : IResult

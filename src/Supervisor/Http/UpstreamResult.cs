@@ -17,7 +17,7 @@ public sealed class UpstreamResult(XrpcResponse answer) : IResult
             if (limit.Reset is { } reset) context.Response.Headers["RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString();
             if (limit.Policy is { } p) context.Response.Headers["RateLimit-Policy"] = p;
             if (answer.Status == 429 && limit.Reset is { } retryAt)
-                context.Response.Headers["Retry-After"] = Math.Max(1, (long)Math.Ceiling((retryAt - DateTimeOffset.UtcNow).TotalSeconds)).ToString();
+                context.Response.Headers["Retry-After"] = ApiJson.RetryAfter(retryAt);
         }
         await context.Response.Body.WriteAsync(answer.Body);
     }
