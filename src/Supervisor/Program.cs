@@ -11,6 +11,9 @@ using Supervisor.Actors.Pds;
 using Supervisor.Host.Cli;
 using Supervisor.Host.Configuration;
 using Supervisor.Host.Http;
+using Supervisor.Host.Proxy;
+using Supervisor.Actors.Audit;
+using Supervisor.Actors.Keys;
 
 if (SupervisorCli.Handles(args)) return await SupervisorCli.RunAsync(args, Console.In, Console.Out, Console.Error);
 if (args.Length > 0 && args[0] == "run") args = args[1..];
@@ -34,12 +37,17 @@ try
     var journal = new JournalHealth();
     var limits = new ServerLimits(accountSettings.ServerLimits);
     var askTimeout = accountSettings.RequestTimeout * 3;
+    var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
+    var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout);
+    var keyIndex = new AccountKeyIndex();
 
     var builder = WebApplication.CreateBuilder(args);
     var urls = builder.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://127.0.0.1:5080";
     settings.CheckListenAddresses(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     builder.WebHost.UseUrls(urls);
-    builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+    // Uploads raise it for their own requests (XrpcPassThrough).
+    builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = proxySettings.BodyLimit);
+    builder.Services.AddSingleton(keyIndex);
     builder.Services.AddSerilog();
     // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = accountSettings.RequestTimeout + TimeSpan.FromSeconds(30));
@@ -55,7 +63,11 @@ try
         akka.WithActors((system, registry) =>
         {
             actorSystem = system;
-            var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits), AccountsSupervisor.Name);
+            var audit = system.ActorOf(Props.Create(() => new RestartingChild(AuditTrail.Props(), "trail")), "audit");
+            registry.Register<AuditTrail>(audit);
+            var keys = system.ActorOf(Props.Create(() => new RestartingChild(AccountKeys.Props(keyIndex, audit, null), "keys")), "account-keys");
+            registry.Register<AccountKeys>(keys);
+            var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
@@ -69,25 +81,30 @@ try
     });
 
     var app = builder.Build();
+    app.UseMiddleware<SecurityHeaders>();
     // Whatever fails inside a request is answered as JSON, without details; an actor that does not answer in time is a 504.
     app.UseExceptionHandler(failed => failed.Run(async context =>
     {
         var answer = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error switch
         {
             AskTimeoutException => ApiJson.Error(504, "Timeout", "the supervisor did not answer in time"),
-            BadHttpRequestException { StatusCode: 413 } => ApiJson.Error(413, "RequestTooLarge", "the request body is larger than 1 MiB"),
+            BadHttpRequestException { StatusCode: 413 } => ApiJson.Error(413, "PayloadTooLarge", $"the request body is larger than {proxySettings.BodyLimit} bytes"),
             BadHttpRequestException bad => ApiJson.Error(bad.StatusCode, "InvalidRequest", "the request could not be read"),
             _ => ApiJson.Error(500, "InternalError", "the request failed inside the supervisor; see its log"),
         };
         await answer.ExecuteAsync(context);
     }));
-    app.UseMiddleware<AdminTokenMiddleware>(settings.AdminToken);
-    app.MapAccountsApi(askTimeout, journal, limits);
+    app.UseMiddleware<ApiAuthentication>(settings.AdminToken, settings.OperatorPassword, keyIndex);
+    app.MapAccountsApi(askTimeout, journal, limits, proxy);
+    app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout);
+    app.MapKeysApi(proxySettings, askTimeout);
     app.MapMetrics(metrics, journal, askTimeout);
     app.MapStatusPage(askTimeout);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)
         Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));
+    if (Environment.GetEnvironmentVariable("SUPERVISOR_OPERATOR_PASSWORD") is not { Length: > 0 })
+        Log.Information("Status page password kept in {OperatorPasswordFile} (set SUPERVISOR_OPERATOR_PASSWORD to choose one)", HostSettings.OperatorPasswordFile(settings.DataDir));
     // The actor system stops itself when the token key cannot read the journal: the host goes with it.
     app.Lifetime.ApplicationStarted.Register(() => actorSystem?.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default));
     await app.RunAsync();

@@ -72,7 +72,12 @@ public sealed record AccountSnapshot(AccountState State) : IJournaled;
 /// <summary>Messages the account actor sends itself.</summary>
 internal static class AccountSelfMessages
 {
-    public sealed record RequestAnswered(CallXrpc Call, IActorRef ReplyTo, long Generation, bool Retried, XrpcResponse Answer, DateTimeOffset SentAt);
+    public sealed record RequestAnswered(CallXrpc Call, IActorRef ReplyTo, long LoanId, long Generation, bool Retried, XrpcResponse Answer, DateTimeOffset SentAt);
+
+    public sealed record LoansDue
+    {
+        public static readonly LoansDue Instance = new();
+    }
 
     public sealed record RetryCall(CallXrpc Call, IActorRef ReplyTo);
 

@@ -73,7 +73,10 @@ public static class AccountRules
     }
 
     /// <summary>Reads the answer to an authenticated call.</summary>
-    public static RequestOutcome ClassifyRequest(XrpcResponse answer) => (answer.Status, answer.Error?.Error, answer.Error?.Message) switch
+    public static RequestOutcome ClassifyRequest(XrpcResponse answer) => ClassifyRequest(answer.Status, answer.Error?.Error, answer.Error?.Message);
+
+    /// <summary>Reads the status and the error (name and message) of the answer to an authenticated call.</summary>
+    public static RequestOutcome ClassifyRequest(int status, string? error, string? message) => (status, error, message) switch
     {
         (400 or 401, "ExpiredToken", _) => RequestOutcome.RefreshAndRetry,
         (400, "InvalidToken", "Token could not be verified") => RequestOutcome.RefreshAndRetry,
@@ -128,6 +131,16 @@ public static class AccountRules
     {
         var skew = tokens.Access.Lifetime is { } lifetime && lifetime / 10 < settings.ExpirySkew ? lifetime / 10 : settings.ExpirySkew;
         return tokens.AccessExpiresAt - skew <= now;
+    }
+
+    /// <summary>
+    /// How long an access token must still be valid to be lent for a streamed body, which cannot be sent twice
+    /// after an ExpiredToken: a quarter of its lifetime, at most request-timeout.
+    /// </summary>
+    public static TimeSpan StreamedValidity(SessionTokens tokens, AccountSettings settings)
+    {
+        var quarter = tokens.Access.Lifetime is { } lifetime && lifetime > TimeSpan.Zero ? lifetime / 4 : settings.RequestTimeout;
+        return quarter < settings.RequestTimeout ? quarter : settings.RequestTimeout;
     }
 
     /// <summary>The delay before retry number <paramref name="attempt"/> (1-based), doubled each time, with jitter in [0, 1).</summary>

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Audit;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;
@@ -21,6 +22,9 @@ namespace Supervisor.Actors.Account;
 /// rotation never races: while a refresh is in flight (the <see cref="Refreshing"/> behaviour) requests
 /// wait in the stash and leave with the new token. The rules live in <see cref="AccountRules"/>; this
 /// actor journals, applies, calls the PDS and replies.
+/// Requests that stream their bodies themselves (the HTTP pass-through) borrow the access token for one request
+/// (<see cref="BorrowAccessToken"/>); calls by message are sent from here under the same kind of loan. A refresh
+/// waits until every loan is back or expired, so no request leaves with a token the account has already replaced.
 /// While the journal is unavailable it keeps serving with the tokens in memory: new events are applied at
 /// once and held in order, then journaled when the journal is back (<see cref="JournalAvailabilityChanged"/>).
 /// Should the process die meanwhile, the journal still holds the previous refresh token, which the PDS
@@ -31,6 +35,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private const string RefreshTimer = "refresh";
     private const string DeleteTimer = "delete";
     private const string PassivateTimer = "passivate";
+    private const string LoansTimer = "loans";
 
     private readonly AccountDependencies _deps;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -47,13 +52,18 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private XrpcError? _lastError;
     private DateTimeOffset? _lastActivity;
     private DateTimeOffset? _refreshAt;
-    private int _inFlight;
+    private readonly Dictionary<long, Loan> _loans = new();
+    private long _nextLoanId;
+    private bool _refreshWaitsForLoans;
     private long _generation;
     private bool _draining;
     private bool _awaitingAuthFactor;
     private bool _deactivatedSeen;
     private long _compactTo;
     private bool _compacting;
+
+    /// <summary>An access token lent for one request, until when, and under which session generation.</summary>
+    private sealed record Loan(DateTimeOffset Until, long Generation, DateTimeOffset At);
 
     /// <summary>The journal id of the account with <paramref name="did"/>.</summary>
     public static string PersistenceIdFor(string did) => "account-" + did;
@@ -117,6 +127,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         Command<HeldEventsHandover>(TakeOverHeldEvents);
         Command<AdoptSession>(Establish);
         Command<CallXrpc>(_ => Sender.Tell(Unavailable()));
+        Command<BorrowAccessToken>(_ => Sender.Tell(Unavailable()));
         Command<ExportSession>(_ => Sender.Tell(Unavailable()));
         Command<RefreshNow>(_ => Sender.Tell(new RefreshCompleted(Status())));
         Command<DrainAccount>(_ => Drain());
@@ -134,6 +145,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         Command<HeldEventsHandover>(TakeOverHeldEvents);
         Command<AdoptSession>(Establish);
         Command<CallXrpc>(call => Dispatch(call, Sender));
+        Command<BorrowAccessToken>(Lend);
         Command<RetryCall>(r => Send(r.Call, r.ReplyTo, retried: true));
         Command<RequestAnswered>(OnRequestAnswered);
         Command<RefreshDue>(_ => OnRefreshDue());
@@ -164,6 +176,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private void Common()
     {
         Command<GetAccountStatus>(_ => Sender.Tell(Status()));
+        Command<ReturnAccessToken>(OnLoanReturned);
+        Command<LoansDue>(_ => PruneLoans());
         Command<PassivationCheck>(_ => RequestPassivation());
         Command<WakeToRefresh>(_ => { });
         Command<AuthFactorRequested>(_ =>
@@ -207,7 +221,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void RequestPassivation()
     {
-        var busy = _refreshing || _inFlight > 0 || _deleting || _state.PendingDeletion is not null || _unjournaled.Count > 0
+        var busy = _refreshing || _loans.Count > 0 || _deleting || _state.PendingDeletion is not null || _unjournaled.Count > 0
                    || _retryAt is not null || _draining || _awaitingAuthFactor || _compacting || _refreshWaiters.Count > 0 || IsActive();
         if (busy) return;
         Timers.Cancel(PassivateTimer);
@@ -259,6 +273,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     {
         var grant = _state.Session!;
         var service = _state.Service!;
+        _deps.Audit.Tell(new AuditEntry(Now, "SessionExported", _state.Did, export.By, export.Format.ToString()));
         Sender.Tell(new SessionExported(_state.Did, export.Format, export.Format == SessionFormat.Python
             ? SessionExport.ToSessionString(grant, service)
             : SessionExport.ToSessionData(grant, service)));
@@ -288,17 +303,17 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         var wasIdle = !IsActive();
         _lastActivity = Now;
         if (wasIdle) ScheduleRefresh();
-        _inFlight++;
+        var loanId = OpenLoan();
         var generation = _generation;
         var sentAt = Now;
         var (pds, accessJwt) = (_state.Pds!, _state.Tokens!.AccessJwt);
         _deps.Limits.SendAsync(pds, _state.Did, call.Request.Nsid, CallKind.Request, _deps.Time, () => _deps.Client.SendAsync(pds, call.Request, accessJwt))
-            .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, generation, retried, answer, sentAt));
+            .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, loanId, generation, retried, answer, sentAt));
     }
 
     private void OnRequestAnswered(RequestAnswered a)
     {
-        _inFlight--;
+        CloseLoan(a.LoanId);
         _deps.Metrics.RequestAnswered(Now - a.SentAt);
         switch (AccountRules.ClassifyRequest(a.Answer))
         {
@@ -333,6 +348,83 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         }
     }
 
+    // ------------------------------------------------------------------ loans
+
+    /// <summary>
+    /// Lends the access token for one request, or refreshes first when it is expired (or, for a streamed body that
+    /// cannot be sent twice, when less than a quarter of its lifetime, at most request-timeout, is left).
+    /// </summary>
+    private void Lend(BorrowAccessToken borrow)
+    {
+        var tokens = _state.Tokens!;
+        var fresh = !AccountRules.AccessExpired(tokens, Now, Settings)
+                    && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings));
+        if (!fresh)
+        {
+            if (_draining || _retryAt is { } retryAt && retryAt > Now)
+            {
+                Sender.Tell(Unavailable());
+                return;
+            }
+            Stash.Stash();
+            StartRefresh("the access token is about to expire");
+            return;
+        }
+        var wasIdle = !IsActive();
+        _lastActivity = Now;
+        if (wasIdle) ScheduleRefresh();
+        var loanId = OpenLoan();
+        Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans[loanId].Until));
+    }
+
+    private long OpenLoan()
+    {
+        var id = ++_nextLoanId;
+        var until = Now + Settings.RequestTimeout + TimeSpan.FromSeconds(5);
+        _loans[id] = new Loan(until, _generation, Now);
+        if (_loans.Count == 1) Timers.StartSingleTimer(LoansTimer, LoansDue.Instance, until - Now);
+        return id;
+    }
+
+    /// <summary>Ends a loan; a refresh that waited for the loans goes once the last is back.</summary>
+    private Loan? CloseLoan(long id)
+    {
+        if (!_loans.Remove(id, out var loan)) return null;
+        if (_loans.Count == 0) Timers.Cancel(LoansTimer);
+        if (_loans.Count == 0 && _refreshWaitsForLoans) SendRefresh();
+        return loan;
+    }
+
+    /// <summary>Loans past their time (a caller that never gave one back) end by themselves.</summary>
+    private void PruneLoans()
+    {
+        foreach (var (id, _) in _loans.Where(l => l.Value.Until <= Now).ToList())
+        {
+            _log.Warning("Account {Did}: a lent access token was not given back in time", _state.Did);
+            CloseLoan(id);
+        }
+        if (_loans.Count > 0) Timers.StartSingleTimer(LoansTimer, LoansDue.Instance, _loans.Values.Min(l => l.Until) - Now);
+    }
+
+    private void OnLoanReturned(ReturnAccessToken returned)
+    {
+        if (CloseLoan(returned.LoanId) is not { } loan) return;
+        if (returned.Status > 0) _deps.Metrics.RequestAnswered(Now - loan.At);
+        switch (AccountRules.ClassifyRequest(returned.Status, returned.Error, returned.Message))
+        {
+            case RequestOutcome.RefreshAndRetry when _state.Session is not null && !_refreshing && loan.Generation == _generation:
+                if (_retryAt is not { } retryAt || retryAt <= Now) StartRefresh("the PDS refused the access token");
+                break;
+            case RequestOutcome.Deliver when returned.Error == "AccountDeactivated" && !_deactivatedSeen:
+                _deactivatedSeen = true;
+                ReportStatus();
+                break;
+            case RequestOutcome.DeliverAndEndTakenDown when _state.Session is not null:
+                EndSession(SessionEndReason.TakenDown, new XrpcError(returned.Error!, returned.Message ?? ""));
+                break;
+        }
+    }
+
     // ------------------------------------------------------------------ refresh
 
     private void OnRefreshDue()
@@ -359,12 +451,30 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             FinishRefresh();
             return;
         }
-        var tokens = _state.Tokens!;
         _refreshing = true;
         _refreshAt = null;
         Timers.Cancel(RefreshTimer);
         Become(Refreshing);
         _log.Debug("Account {Did}: refreshing ({Reason})", _state.Did, why);
+        if (_loans.Count > 0)
+        {
+            // The lent token may still be on its way to the PDS: the rotation waits for it (at most until the loans expire).
+            _refreshWaitsForLoans = true;
+            return;
+        }
+        SendRefresh();
+    }
+
+    /// <summary>Journals the intent, then sends refreshSession with the current refresh token.</summary>
+    private void SendRefresh()
+    {
+        _refreshWaitsForLoans = false;
+        if (_state.Session is null)
+        {
+            FinishRefresh();
+            return;
+        }
+        var tokens = _state.Tokens!;
         PersistAndApply(new RefreshStarted(tokens.Refresh.TokenId, Now), _ =>
         {
             var service = _state.Service!;
@@ -480,6 +590,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         {
             Timers.Cancel(RefreshTimer);
             _log.Info("Account {Did}: logging out", _state.Did);
+            _deps.Audit.Tell(new AuditEntry(Now, "LoggedOut", _state.Did, logout.By));
             Become(NoSession);
             SendDelete(replyTo);
             ReportStatus();
@@ -711,7 +822,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             _state.RefreshCount,
             _state.LoginCount,
             _lastError ?? _state.Ended?.Error,
-            _inFlight + (_refreshing ? Math.Max(Stash.Count, 0) : 0),
+            _loans.Count + (_refreshing ? Math.Max(Stash.Count, 0) : 0),
             _unjournaled.Count);
     }
 }

@@ -77,9 +77,10 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
 
     /// <summary>Props for the supervisor; it creates its own event hub.</summary>
     public static Props Props(
-        PdsClient client, AccountSettings settings, SupervisorMetrics? metrics = null, TimeProvider? time = null, JournalHealth? journal = null, ServerLimits? limits = null) =>
+        PdsClient client, AccountSettings settings, SupervisorMetrics? metrics = null, TimeProvider? time = null, JournalHealth? journal = null, ServerLimits? limits = null,
+        IActorRef? audit = null) =>
         Akka.Actor.Props.Create(() => new AccountsSupervisor(client, settings, metrics ?? new SupervisorMetrics(), time ?? TimeProvider.System,
-            journal ?? new JournalHealth(), limits ?? new ServerLimits(settings.ServerLimits)));
+            journal ?? new JournalHealth(), limits ?? new ServerLimits(settings.ServerLimits), audit ?? ActorRefs.Nobody));
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -88,11 +89,11 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     public IStash Stash { get; set; } = null!;
 
     /// <summary>Creates the supervisor.</summary>
-    public AccountsSupervisor(PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time, JournalHealth journal, ServerLimits limits)
+    public AccountsSupervisor(PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time, JournalHealth journal, ServerLimits limits, IActorRef audit)
     {
         var hub = Context.ActorOf(SessionEventHub.Props(), "session-events");
         _probe = Context.ActorOf(JournalProbe.Props(journal, settings.JournalProbeInterval, time), "journal-probe");
-        _deps = new AccountDependencies(client, settings, hub, time, metrics, journal, limits);
+        _deps = new AccountDependencies(client, settings, hub, time, metrics, journal, limits, audit);
         _snapshotEvery = Math.Max(settings.SnapshotEvery, 1) * 20;
 
         StartJournalWriter();

@@ -9,25 +9,37 @@ namespace Supervisor.Actors.Pds;
 /// never throws for a failed call: every outcome, a network error or timeout included, comes back as an
 /// <see cref="XrpcResponse"/>. Thread-safe; one instance serves every account.
 /// </summary>
-public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout)
+public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxAnswerBytes = PdsClient.DefaultMaxAnswerBytes)
 {
+    /// <summary>The default bound of an answer read whole (session calls, calls by message).</summary>
+    public const int DefaultMaxAnswerBytes = 4 * 1024 * 1024;
+
     /// <summary>The largest answer body read; a larger one ends as <see cref="XrpcError.InvalidResponse"/>.</summary>
-    public const int MaxBodyBytes = 16 * 1024 * 1024;
+    public int MaxAnswerBytes { get; } = maxAnswerBytes;
 
     /// <summary>How long one call may take before it ends as <see cref="XrpcError.Timeout"/>.</summary>
     public TimeSpan RequestTimeout { get; } = requestTimeout;
 
+    /// <summary>The shared HttpClient (the host's pass-through streams over it too).</summary>
+    public HttpClient Http { get; } = http;
+
     /// <summary>A client with its own HttpClient (pooled connections renewed every few minutes).</summary>
-    public static PdsClient Create(TimeSpan requestTimeout) =>
-        new(new HttpClient(new SocketsHttpHandler
+    public static PdsClient Create(TimeSpan requestTimeout, int maxAnswerBytes = DefaultMaxAnswerBytes) =>
+        new(CreateHttpClient(requestTimeout), requestTimeout, maxAnswerBytes);
+
+    /// <summary>An HttpClient for servers the supervisor does not control: no redirects, no cookies, no automatic decompression.</summary>
+    public static HttpClient CreateHttpClient(TimeSpan connectTimeout) =>
+        new(new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = requestTimeout,
+            ConnectTimeout = connectTimeout,
             AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
         })
         {
             Timeout = Timeout.InfiniteTimeSpan,
-        }, requestTimeout);
+        };
 
     /// <summary>com.atproto.server.createSession. The password is sent and forgotten.</summary>
     public Task<XrpcResponse> CreateSessionAsync(string service, string identifier, string password, string? authFactorToken, CancellationToken ct = default)
@@ -61,17 +73,20 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout)
         var host = HostOf(baseUrl);
         try
         {
-            using var message = BuildMessage(baseUrl, request, bearer);
-            using var answer = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            var body = await ReadBodyAsync(answer, timeout.Token).ConfigureAwait(false);
+            if (BuildMessage(baseUrl, request, bearer) is not { } message)
+                return XrpcResponse.Failed(XrpcError.InvalidRequest, $"the content type of the {request.Nsid} body is not a valid media type");
+            using var _ = message;
+            using var answer = await Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            var body = await ReadBodyAsync(answer, MaxAnswerBytes, timeout.Token).ConfigureAwait(false);
             if (body is null)
-                return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is larger than {MaxBodyBytes} bytes");
+                return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is larger than {MaxAnswerBytes} bytes");
             var mediaType = answer.Content.Headers.ContentType?.MediaType;
             // An XRPC answer is JSON (or, for the sync methods, the repo's own bytes): a 2xx HTML page comes
             // from something in between (a portal, a misrouted proxy), not from a PDS.
             if (answer.IsSuccessStatusCode && mediaType == "text/html" && !request.Nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"{host} answered {request.Nsid} with an HTML page instead of an XRPC answer");
-            return XrpcResponse.From((int)answer.StatusCode, body, mediaType, RateLimitInfo.From(answer.Headers));
+            return XrpcResponse.From((int)answer.StatusCode, body, XrpcHeaders.IsSafeValue(answer.Content.Headers.ContentType?.ToString()) ? answer.Content.Headers.ContentType?.ToString() : null,
+                RateLimitInfo.From(answer.Headers), XrpcHeaders.PickResponse(answer));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -87,7 +102,8 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout)
         }
     }
 
-    private static HttpRequestMessage BuildMessage(string baseUrl, XrpcRequest request, string? bearer)
+    /// <summary>The HTTP request of an XRPC call, or null when its content type is not a valid media type.</summary>
+    private static HttpRequestMessage? BuildMessage(string baseUrl, XrpcRequest request, string? bearer)
     {
         var url = new StringBuilder(baseUrl.TrimEnd('/')).Append("/xrpc/").Append(request.Nsid);
         if (request.Parameters is { Count: > 0 } parameters)
@@ -98,15 +114,25 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout)
             request.Kind == XrpcMethodKind.Query ? HttpMethod.Get : HttpMethod.Post,
             new Uri(url.ToString()));
         if (bearer is not null) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        foreach (var (name, value) in XrpcHeaders.PickRequest(request.Headers ?? new Dictionary<string, string>()))
+            if (!name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)) message.Headers.TryAddWithoutValidation(name, value);
         if (request.Kind == XrpcMethodKind.Procedure && request.Body is not null)
         {
-            message.Content = new StringContent(request.Body, Encoding.UTF8);
-            message.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(request.ContentType);
+            if (XrpcHeaders.ParseContentType(request.ContentType) is not { } contentType)
+            {
+                message.Dispose();
+                return null;
+            }
+            message.Content = new ByteArrayContent(request.Body);
+            message.Content.Headers.ContentType = contentType;
+            if (request.Headers?.FirstOrDefault(h => h.Key.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)).Value is { } encoding && XrpcHeaders.IsSafeValue(encoding))
+                message.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
         }
         return message;
     }
 
-    private static async Task<byte[]?> ReadBodyAsync(HttpResponseMessage answer, CancellationToken ct)
+    /// <summary>Reads an answer's body whole, or null when it is longer than <paramref name="limit"/> bytes.</summary>
+    public static async Task<byte[]?> ReadBodyAsync(HttpResponseMessage answer, int limit, CancellationToken ct)
     {
         await using var stream = await answer.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
         using var buffer = new MemoryStream();
@@ -114,7 +140,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout)
         int read;
         while ((read = await stream.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
         {
-            if (buffer.Length + read > MaxBodyBytes) return null;
+            if (buffer.Length + read > limit) return null;
             buffer.Write(chunk, 0, read);
         }
         return buffer.ToArray();

@@ -14,4 +14,7 @@ public sealed record XrpcError(string Error, string Message)
 
     /// <summary>An answer that is not the JSON the method promises (HTML, truncated JSON, a wrong shape).</summary>
     public const string InvalidResponse = "InvalidResponse";
+
+    /// <summary>A call the supervisor cannot send as described (a malformed content type).</summary>
+    public const string InvalidRequest = "InvalidRequest";
 }

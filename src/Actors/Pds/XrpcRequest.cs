@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Supervisor.Actors.Pds;
 
 /// <summary>Whether an XRPC method is a query (GET) or a procedure (POST).</summary>
@@ -10,20 +12,29 @@ public enum XrpcMethodKind
     Procedure,
 }
 
-/// <summary>One XRPC call as a caller describes it: method NSID, kind, query parameters and body.</summary>
+/// <summary>
+/// One XRPC call as a caller describes it: method NSID, kind, query parameters, the body as bytes with its
+/// content type, and the XRPC headers to pass on (see <see cref="XrpcHeaders.Request"/>; others are dropped).
+/// </summary>
 public sealed record XrpcRequest(
     string Nsid,
     XrpcMethodKind Kind,
     IReadOnlyList<KeyValuePair<string, string>>? Parameters = null,
-    string? Body = null,
-    string ContentType = "application/json")
+    byte[]? Body = null,
+    string ContentType = "application/json",
+    IReadOnlyDictionary<string, string>? Headers = null)
 {
     /// <summary>A query (GET).</summary>
     public static XrpcRequest Query(string nsid, params (string Name, string Value)[] parameters) =>
         new(nsid, XrpcMethodKind.Query, parameters.Select(p => KeyValuePair.Create(p.Name, p.Value)).ToList());
 
     /// <summary>A procedure (POST) with a JSON body.</summary>
-    public static XrpcRequest Procedure(string nsid, string? jsonBody) => new(nsid, XrpcMethodKind.Procedure, Body: jsonBody);
+    public static XrpcRequest Procedure(string nsid, string? jsonBody) =>
+        new(nsid, XrpcMethodKind.Procedure, Body: jsonBody is null ? null : Encoding.UTF8.GetBytes(jsonBody));
+
+    /// <summary>A procedure (POST) with a body of any content type.</summary>
+    public static XrpcRequest Procedure(string nsid, byte[] body, string contentType) =>
+        new(nsid, XrpcMethodKind.Procedure, Body: body, ContentType: contentType);
 
     /// <summary>True when the NSID looks like one (segments of letters, digits and hyphens, at least three).</summary>
     public static bool IsValidNsid(string? nsid) =>
@@ -32,5 +43,5 @@ public sealed record XrpcRequest(
         && segments.All(s => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
 
     /// <inheritdoc />
-    public override string ToString() => $"XrpcRequest {{ Nsid = {Nsid}, Kind = {Kind} }}";
+    public override string ToString() => $"XrpcRequest {{ Nsid = {Nsid}, Kind = {Kind}, BodyBytes = {Body?.Length ?? 0} }}";
 }

@@ -4,10 +4,12 @@ using System.Text.Json;
 namespace Supervisor.Actors.Pds;
 
 /// <summary>
-/// A PDS's answer to one XRPC call, or the failure to get one (<see cref="Status"/> 0). Its
-/// <see cref="ToString"/> leaves out the body, which may hold tokens.
+/// A PDS's answer to one XRPC call, or the failure to get one (<see cref="Status"/> 0): status, body bytes,
+/// content type, the error read from the body, the rate-limit headers, and the allowed answer headers
+/// (<see cref="XrpcHeaders.Response"/>). Its <see cref="ToString"/> leaves out the body, which may hold tokens.
 /// </summary>
-public sealed record XrpcResponse(int Status, byte[] Body, string? ContentType, XrpcError? Error, RateLimitInfo? RateLimit = null)
+public sealed record XrpcResponse(
+    int Status, byte[] Body, string? ContentType, XrpcError? Error, RateLimitInfo? RateLimit = null, IReadOnlyDictionary<string, string>? Headers = null)
 {
     /// <summary>True for a 2xx answer.</summary>
     public bool IsSuccess => Status is >= 200 and < 300;
@@ -30,7 +32,7 @@ public sealed record XrpcResponse(int Status, byte[] Body, string? ContentType, 
     /// Builds a response from an HTTP answer: a JSON error body is read into <see cref="Error"/>; an error
     /// status without one gets <see cref="XrpcError.InvalidResponse"/>.
     /// </summary>
-    public static XrpcResponse From(int status, byte[] body, string? contentType, RateLimitInfo? rateLimit)
+    public static XrpcResponse From(int status, byte[] body, string? contentType, RateLimitInfo? rateLimit, IReadOnlyDictionary<string, string>? headers = null)
     {
         XrpcError? error = null;
         if (status is < 200 or >= 300)
@@ -39,7 +41,7 @@ public sealed record XrpcResponse(int Status, byte[] Body, string? ContentType, 
                 XrpcError.InvalidResponse,
                 $"HTTP {status} with {(body.Length == 0 ? "an empty body" : contentType ?? "no content type")} instead of a JSON error");
         }
-        return new XrpcResponse(status, body, contentType, error, rateLimit);
+        return new XrpcResponse(status, body, contentType, error, rateLimit, headers);
     }
 
     /// <summary>Parses the body as JSON, or returns null when it is not JSON (HTML, truncated, empty).</summary>
@@ -56,7 +58,8 @@ public sealed record XrpcResponse(int Status, byte[] Body, string? ContentType, 
         }
     }
 
-    private static XrpcError? TryReadError(byte[] body)
+    /// <summary>The <c>{"error","message"}</c> of a JSON error body, or null.</summary>
+    public static XrpcError? TryReadError(byte[] body)
     {
         if (body.Length == 0 || body[0] != (byte)'{') return null;
         try

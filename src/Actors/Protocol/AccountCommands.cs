@@ -52,6 +52,24 @@ public static class AccountCommands
     /// <summary>An authenticated XRPC call made with the account's current access token; answered with the PDS's <see cref="XrpcResponse"/> or <see cref="AccountReplies.AccountUnavailable"/>.</summary>
     public sealed record CallXrpc(string AccountId, XrpcRequest Request) : IAccountMessage;
 
+    /// <summary>
+    /// Borrow the account's current access token for one request that the caller sends itself (the HTTP
+    /// pass-through streams bodies between the client and the PDS; they never enter a message). Answered with
+    /// <see cref="AccountReplies.AccessTokenLent"/> or <see cref="AccountReplies.AccountUnavailable"/>. The account
+    /// holds its next rotation until the loan is returned (<see cref="ReturnAccessToken"/>) or expires, so no
+    /// request leaves with a token the account has already replaced. <paramref name="Streamed"/>: the body
+    /// cannot be sent twice, so the token must have a good part of its lifetime left (the account refreshes first
+    /// otherwise).
+    /// </summary>
+    public sealed record BorrowAccessToken(string AccountId, string Nsid, bool Streamed = false) : IAccountMessage;
+
+    /// <summary>
+    /// A loan is over: how the PDS answered (<paramref name="Status"/> 0 when nothing was sent or no answer came;
+    /// <paramref name="Error"/> and <paramref name="Message"/> from a JSON error body). An ExpiredToken answer
+    /// makes the account refresh; AccountTakedown ends the session.
+    /// </summary>
+    public sealed record ReturnAccessToken(string AccountId, long LoanId, int Status, string? Error = null, string? Message = null) : IAccountMessage;
+
     /// <summary>Ask for one account's status.</summary>
     public sealed record GetAccountStatus(string AccountId) : IAccountMessage;
 
@@ -69,14 +87,17 @@ public static class AccountCommands
         public static readonly ListAccounts Instance = new();
     }
 
-    /// <summary>Export the session with its tokens, in a format other clients read.</summary>
-    public sealed record ExportSession(string AccountId, SessionFormat Format) : IAccountMessage;
+    /// <summary>
+    /// Export the session with its tokens, in a format other clients read. <paramref name="By"/> names the
+    /// credential that asked, for the audit trail.
+    /// </summary>
+    public sealed record ExportSession(string AccountId, SessionFormat Format, string By = "message") : IAccountMessage;
 
     /// <summary>Refresh now, whatever the schedule says (for operators).</summary>
     public sealed record RefreshNow(string AccountId) : IAccountMessage;
 
     /// <summary>Log out: deleteSession with the refresh token, retried until it succeeds.</summary>
-    public sealed record Logout(string AccountId) : IAccountMessage;
+    public sealed record Logout(string AccountId, string By = "message") : IAccountMessage;
 
     /// <summary>
     /// Subscribe <paramref name="Subscriber"/> to session events of one account (<paramref name="Did"/>) or of

@@ -15,6 +15,16 @@ public static class AccountReplies
     /// <summary>The account cannot serve the call now; says in which state, why, and when to retry.</summary>
     public sealed record AccountUnavailable(string Did, AccountStateName State, XrpcError Error, DateTimeOffset? RetryNotBefore = null);
 
+    /// <summary>
+    /// The account's access token, lent for one request to <paramref name="Pds"/> until <paramref name="Until"/>;
+    /// give it back with <see cref="AccountCommands.ReturnAccessToken"/>. ToString does not show the token.
+    /// </summary>
+    public sealed record AccessTokenLent(string Did, long LoanId, string Pds, string AccessJwt, DateTimeOffset Until)
+    {
+        /// <inheritdoc />
+        public override string ToString() => $"AccessTokenLent {{ Did = {Did}, LoanId = {LoanId}, Pds = {Pds}, Until = {Until:O} }}";
+    }
+
     /// <summary>No account with that DID or handle.</summary>
     public sealed record AccountNotFound(string AccountId);
 

@@ -8,6 +8,8 @@ using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Events;
 using static Supervisor.Actors.Account.AccountEvents;
 using static Supervisor.Actors.Accounts.RegistryEvents;
+using static Supervisor.Actors.Keys.KeyEvents;
+using Supervisor.Actors.Audit;
 
 namespace Supervisor.Actors.Serialization;
 
@@ -37,6 +39,15 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
         [typeof(RegistrySnapshot)] = "RegistrySnapshot.v2",
         [typeof(LoginAttempted)] = "LoginAttempted.v1",
         [typeof(SessionEvent)] = "SessionEvent.v2",
+        [typeof(KeyIssued)] = "KeyIssued.v1",
+        [typeof(KeyRevoked)] = "KeyRevoked.v1",
+        [typeof(KeyUsed)] = "KeyUsed.v1",
+        [typeof(KeySessionOpened)] = "KeySessionOpened.v1",
+        [typeof(KeySessionRotated)] = "KeySessionRotated.v1",
+        [typeof(KeySessionClosed)] = "KeySessionClosed.v1",
+        [typeof(KeysSnapshot)] = "KeysSnapshot.v1",
+        [typeof(AuditEntry)] = "AuditEntry.v1",
+        [typeof(AuditTrail.AuditSnapshot)] = "AuditSnapshot.v1",
     };
 
     /// <summary>Manifests of older versions and the type that reads them (v1: tokens in plain text).</summary>
@@ -91,7 +102,8 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
     public override byte[] ToBinary(object obj)
     {
         Manifest(obj);
-        if (Cipher is null && obj is not (RefreshStarted or SessionEnded or LogoutRequested or SessionDeleted or AccountRegistered or AccountHandleChanged or RegistrySnapshot or LoginAttempted))
+        if (Cipher is null && obj is not (RefreshStarted or SessionEnded or LogoutRequested or SessionDeleted or AccountRegistered or AccountHandleChanged or RegistrySnapshot or LoginAttempted
+                or KeyIssued or KeyRevoked or KeyUsed or KeySessionOpened or KeySessionRotated or KeySessionClosed or KeysSnapshot or AuditEntry or AuditTrail.AuditSnapshot))
             throw new TokenKeyException("no token key is configured (supervisor.encryption.keys): tokens are never written in plain text");
         return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);
     }

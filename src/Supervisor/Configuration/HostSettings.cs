@@ -4,7 +4,8 @@ namespace Supervisor.Host.Configuration;
 /// The host's environment settings: where local state lives, which journal to use, and the admin token.
 /// </summary>
 public sealed record HostSettings(
-    string DataDir, JournalKind Journal, string ConnectionString, string AdminToken, bool AdminTokenGenerated, IReadOnlyList<string> TokenKeys)
+    string DataDir, JournalKind Journal, string ConnectionString, string AdminToken, bool AdminTokenGenerated, IReadOnlyList<string> TokenKeys,
+    string OperatorPassword = "")
 {
     /// <summary>
     /// Refuses to listen beyond loopback unless SUPERVISOR_ADMIN_TOKEN was set explicitly: a generated token
@@ -25,6 +26,9 @@ public sealed record HostSettings(
 
     /// <summary>The file of the generated token keys (one base64 key a line, the first current; owner-only).</summary>
     public static string TokenKeyFile(string dataDir) => Path.Combine(dataDir, "token-keys");
+
+    /// <summary>The file the generated operator password (the status page's read-only credential) is kept in (owner-only).</summary>
+    public static string OperatorPasswordFile(string dataDir) => Path.Combine(dataDir, "operator-password");
 
     /// <summary>The file the generated admin token is kept in (owner-only permissions).</summary>
     public static string AdminTokenFile(string dataDir) => Path.Combine(dataDir, "admin-token");
@@ -48,8 +52,10 @@ public sealed record HostSettings(
             : Environment.GetEnvironmentVariable("SUPERVISOR_POSTGRES") is { Length: > 0 } pg
                 ? pg
                 : throw new InvalidOperationException("SUPERVISOR_JOURNAL=postgres needs SUPERVISOR_POSTGRES (a connection string)");
-        var (token, generated) = AdminTokenOf(dataDir);
-        return new HostSettings(dataDir, journal, connection, token, generated, TokenKeysOf(dataDir));
+        var (token, generated) = SecretOf(dataDir, "SUPERVISOR_ADMIN_TOKEN", AdminTokenFile(dataDir));
+        var (operatorPassword, _) = SecretOf(dataDir, "SUPERVISOR_OPERATOR_PASSWORD", OperatorPasswordFile(dataDir));
+        if (operatorPassword == token) throw new InvalidOperationException("SUPERVISOR_OPERATOR_PASSWORD must not be the admin token: it opens the status page only");
+        return new HostSettings(dataDir, journal, connection, token, generated, TokenKeysOf(dataDir), operatorPassword);
     }
 
     /// <summary>
@@ -88,10 +94,10 @@ public sealed record HostSettings(
         File.WriteAllText(file, text);
     }
 
-    private static (string Token, bool Generated) AdminTokenOf(string dataDir)
+    /// <summary>A secret from <paramref name="variable"/>, else from <paramref name="file"/>, generated there at the first start.</summary>
+    private static (string Token, bool Generated) SecretOf(string dataDir, string variable, string file)
     {
-        if (Environment.GetEnvironmentVariable("SUPERVISOR_ADMIN_TOKEN") is { Length: > 0 } given) return (given, false);
-        var file = AdminTokenFile(dataDir);
+        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } given) return (given, false);
         if (File.Exists(file)) return (File.ReadAllText(file).Trim(), true);
         var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
         WriteOwnerOnly(file, token);

@@ -7,6 +7,7 @@ using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
+using Supervisor.Host.Proxy;
 using static Supervisor.Actors.Protocol.AccountCommands;
 using static Supervisor.Actors.Protocol.AccountReplies;
 
@@ -16,44 +17,35 @@ namespace Supervisor.Host.Http;
 public static class AccountsApi
 {
     /// <summary>Maps every endpoint.</summary>
-    public static void MapAccountsApi(this WebApplication app, TimeSpan askTimeout, JournalHealth journal, ServerLimits limits)
+    public static void MapAccountsApi(this WebApplication app, TimeSpan askTimeout, JournalHealth journal, ServerLimits limits, XrpcPassThrough proxy)
     {
         app.MapGet("/healthz", () => Results.Json(new { status = journal.IsAvailable ? "ok" : "degraded", journal = JournalJson(journal) }, ApiJson.Options));
 
         var accounts = app.MapGroup("/accounts");
         accounts.MapPost("", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
-            await WithBody(request, body => new Login(
-                Text(body, "service") ?? "", Text(body, "identifier") ?? "", Text(body, "password") ?? "", Text(body, "authFactorToken")),
-                message => Ask(supervisor, message, askTimeout)));
+            await WithBody(request, body => Ask(supervisor, new Login(
+                Text(body, "service") ?? "", Text(body, "identifier") ?? "", Text(body, "password") ?? "", Text(body, "authFactorToken")), askTimeout)));
         accounts.MapPost("/import", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
-            await WithBody(request, body => new ImportSession(SessionText(body), Text(body, "service"), body.TryGetProperty("validate", out var v) ? v.ValueKind != JsonValueKind.False : true),
-                message => Ask(supervisor, message, askTimeout)));
+            await WithBody(request, body => Ask(supervisor,
+                new ImportSession(SessionText(body), Text(body, "service"), body.TryGetProperty("validate", out var v) ? v.ValueKind != JsonValueKind.False : true), askTimeout)));
         accounts.MapPost("/create", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
-            await WithBody(request, body => new CreateAccount(
-                Text(body, "service") ?? "", Text(body, "handle") ?? "", Text(body, "email") ?? "", Text(body, "password") ?? "", Text(body, "inviteCode")),
-                message => Ask(supervisor, message, askTimeout)));
+            await WithBody(request, body => Ask(supervisor, new CreateAccount(
+                Text(body, "service") ?? "", Text(body, "handle") ?? "", Text(body, "email") ?? "", Text(body, "password") ?? "", Text(body, "inviteCode")), askTimeout)));
         accounts.MapGet("", (IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, ListAccounts.Instance, askTimeout));
         accounts.MapGet("/{id}", (string id, IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, new GetAccountStatus(id), askTimeout));
-        accounts.MapGet("/{id}/session", (string id, string? format, IRequiredActor<AccountsSupervisor> supervisor) =>
+        accounts.MapGet("/{id}/session", (string id, string? format, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
             format?.ToLowerInvariant() switch
             {
-                null or "python" => Ask(supervisor, new ExportSession(id, SessionFormat.Python), askTimeout),
-                "json" => Ask(supervisor, new ExportSession(id, SessionFormat.Json), askTimeout),
+                null or "python" => Ask(supervisor, new ExportSession(id, SessionFormat.Python, Caller.Of(context)!.Credential), askTimeout),
+                "json" => Ask(supervisor, new ExportSession(id, SessionFormat.Json, Caller.Of(context)!.Credential), askTimeout),
                 _ => Task.FromResult(ApiJson.Error(400, "InvalidRequest", "format must be 'python' or 'json'")),
             });
         accounts.MapPost("/{id}/refresh", (string id, IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, new RefreshNow(id), askTimeout));
-        accounts.MapDelete("/{id}", (string id, IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, new Logout(id), askTimeout));
-        accounts.MapGet("/{id}/xrpc/{nsid}", (string id, string nsid, HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
-            Call(supervisor, id, nsid, new XrpcRequest(nsid, XrpcMethodKind.Query,
-                request.Query.SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? ""))).ToList()), askTimeout));
-        accounts.MapPost("/{id}/xrpc/{nsid}", async (string id, string nsid, HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
-        {
-            using var reader = new StreamReader(request.Body);
-            var body = await reader.ReadToEndAsync();
-            return await Call(supervisor, id, nsid, new XrpcRequest(nsid, XrpcMethodKind.Procedure,
-                request.Query.SelectMany(q => q.Value.Select(v => KeyValuePair.Create(q.Key, v ?? ""))).ToList(),
-                body.Length == 0 ? null : body, request.ContentType ?? "application/json"), askTimeout);
-        });
+        accounts.MapDelete("/{id}", (string id, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
+            Ask(supervisor, new Logout(id, Caller.Of(context)!.Credential), askTimeout));
+        // Streamed both ways between the client and the PDS (see XrpcPassThrough); an account key reaches only its own account.
+        accounts.Map("/{id}/xrpc/{nsid}", (string id, string nsid, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
+            proxy.ForwardAsync(context, supervisor.ActorRef, id, nsid, Caller.Of(context)!));
 
         app.MapGet("/status", async (IRequiredActor<AccountsSupervisor> supervisor) =>
         {
@@ -79,13 +71,15 @@ public static class AccountsApi
         return new { state = current.Available ? "Available" : "Degraded", since = current.Since, error = current.Error };
     }
 
-    private static Task<IResult> Call(IRequiredActor<AccountsSupervisor> supervisor, string id, string nsid, XrpcRequest request, TimeSpan timeout) =>
-        XrpcRequest.IsValidNsid(nsid)
-            ? Ask(supervisor, new CallXrpc(id, request), timeout)
-            : Task.FromResult(ApiJson.Error(400, "InvalidRequest", "the method is not a valid NSID"));
-
-    private static async Task<IResult> WithBody(HttpRequest request, Func<JsonElement, object> build, Func<object, Task<IResult>> send)
+    /// <summary>
+    /// Reads the JSON object body of one of the supervisor's own routes and hands it to <paramref name="send"/>. The
+    /// body must be sent as <c>application/json</c> (415 otherwise: a browser form cannot send that cross-site
+    /// without a preflight) and be valid UTF-8 JSON (400 otherwise).
+    /// </summary>
+    public static async Task<IResult> WithBody(HttpRequest request, Func<JsonElement, Task<IResult>> send)
     {
+        if (!request.HasJsonContentType())
+            return ApiJson.Error(415, "UnsupportedMediaType", "the body must be sent as application/json");
         JsonDocument doc;
         try
         {
@@ -99,7 +93,15 @@ public static class AccountsApi
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 return ApiJson.Error(400, "InvalidRequest", "the body must be a JSON object");
-            return await send(build(doc.RootElement));
+            try
+            {
+                return await send(doc.RootElement);
+            }
+            catch (InvalidOperationException)
+            {
+                // A string that is not valid UTF-8 is found when it is read.
+                return ApiJson.Error(400, "InvalidRequest", "the body holds a string that is not valid UTF-8");
+            }
         }
     }
 
@@ -133,19 +135,13 @@ public static class AccountsApi
         AccountStatus status => Results.Json(status, ApiJson.Options),
         AccountList list => Results.Json(list.Accounts, ApiJson.Options),
         AccountNotFound missing => ApiJson.Error(404, "AccountNotFound", $"no account '{missing.AccountId}'"),
-        AccountUnavailable unavailable => ApiJson.Error(
-            unavailable.State == AccountStateName.Degraded ? 503 : 409,
-            unavailable.Error.Error,
-            $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}",
-            unavailable.RetryNotBefore),
+        AccountUnavailable unavailable => ApiJson.Unavailable(unavailable),
         SessionExported exported => exported.Format == SessionFormat.Json
             ? Results.Text(exported.Session, "application/json")
             : Results.Json(new { did = exported.Did, format = "python", session = exported.Session }, ApiJson.Options),
         LoggedOut done => Results.Json(new { did = done.Did, state = AccountStateName.LoggedOut }, ApiJson.Options),
         LogoutPending pending => Results.Json(new { did = pending.Did, state = AccountStateName.LoggingOut, error = pending.Error, retryAt = pending.RetryAt }, ApiJson.Options, statusCode: 202),
         RefreshCompleted refreshed => Results.Json(refreshed.Status, ApiJson.Options),
-        XrpcResponse { IsTransportFailure: true } failed => ApiJson.Error(failed.Error!.Error == XrpcError.Timeout ? 504 : 502, failed.Error.Error, failed.Error.Message),
-        XrpcResponse answer => new UpstreamResult(answer),
         _ => ApiJson.Error(500, "InternalError", $"unexpected answer {reply.GetType().Name}"),
     };
 

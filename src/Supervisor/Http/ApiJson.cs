@@ -23,9 +23,29 @@ public static class ApiJson
         return new WithHeader(Results.Json(body, Options, statusCode: status), "Retry-After", RetryAfter(at));
     }
 
+    /// <summary>An account that cannot serve: 503 while it is degraded (it will serve again), else 409 (it needs a login, ...).</summary>
+    public static IResult Unavailable(Supervisor.Actors.Protocol.AccountReplies.AccountUnavailable unavailable) => Error(
+        unavailable.State == Supervisor.Actors.Protocol.AccountStateName.Degraded ? 503 : 409,
+        unavailable.Error.Error,
+        $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}",
+        unavailable.RetryNotBefore);
+
     /// <summary>A <c>Retry-After</c> value: whole seconds until <paramref name="at"/>, at least 1.</summary>
     public static string RetryAfter(DateTimeOffset at) =>
         Math.Max(1, (long)Math.Ceiling((at - DateTimeOffset.UtcNow).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>An answer of bytes as they are, with a status and a content type.</summary>
+    public static IResult Raw(int status, byte[] body, string contentType) => new RawBytes(status, body, contentType);
+
+    private sealed class RawBytes(int status, byte[] body, string contentType) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = contentType;
+            await context.Response.Body.WriteAsync(body);
+        }
+    }
 
     /// <summary>An answer with one extra header.</summary>
     private sealed class WithHeader(IResult inner, string name, string value) : IResult

@@ -14,9 +14,10 @@ public static class StatusPage
 {
     /// <summary>Maps the page.</summary>
     public static void MapStatusPage(this WebApplication app, TimeSpan askTimeout) =>
-        app.MapGet("/", async (IRequiredActor<AccountsSupervisor> supervisor) =>
+        app.MapGet("/", async (HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
         {
             var list = await supervisor.ActorRef.Ask<AccountList>(ListAccounts.Instance, askTimeout);
+            context.Response.Headers.ContentSecurityPolicy = SecurityHeaders.PagePolicy;
             return Results.Content(Render(list.Accounts, DateTimeOffset.UtcNow), "text/html; charset=utf-8");
         });
 

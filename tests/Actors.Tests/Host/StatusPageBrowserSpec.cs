@@ -20,7 +20,7 @@ public sealed class StatusPageBrowserSpec : FakePdsHostSpec
         Pds.RevokeAllRefreshTokens(revoked.Did);
         (await host.Http.PostAsync($"/accounts/{revoked.Did}/refresh", null)).EnsureSuccessStatusCode();
 
-        var dom = await DumpDomAsync($"http://operator:{host.AdminToken}@127.0.0.1:{host.Port}/");
+        var dom = await DumpDomAsync($"http://operator:{host.OperatorPassword}@127.0.0.1:{host.Port}/");
         Assert.Contains("<h1>Session supervisor</h1>", dom);
         Assert.Contains("2 accounts", dom);
         Assert.Matches("alive\\.test</td><td>did:plc:[a-z0-9]+</td><td class=\"state Active\">Active", dom);

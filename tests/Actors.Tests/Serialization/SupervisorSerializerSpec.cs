@@ -9,6 +9,9 @@ using Supervisor.Actors.Session;
 using Supervisor.Actors.Tests.Support;
 using static Supervisor.Actors.Account.AccountEvents;
 using static Supervisor.Actors.Accounts.RegistryEvents;
+using static Supervisor.Actors.Keys.KeyEvents;
+using Supervisor.Actors.Audit;
+using Supervisor.Actors.Keys;
 
 namespace Supervisor.Actors.Tests.Serialization;
 
@@ -41,6 +44,16 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
             [new LoginAttempts("0123456789abcdef0123456789abcdef", [At, At.AddMinutes(1)])]),
         new LoginAttempted("0123456789abcdef0123456789abcdef", At),
         new SessionEvent(SessionEventKind.Refresh, Did, "alice.test", "http://entryway", AccountStateName.Active, null, At, Grant),
+        new KeyIssued("0123456789abcdef", Did, "bot", new string('a', 64), At.AddDays(30), ["com.atproto.server.getServiceAuth"], "admin", At),
+        new KeyRevoked("0123456789abcdef", "admin", At),
+        new KeyUsed("0123456789abcdef", At),
+        new KeySessionOpened("sid-1", "0123456789abcdef", "jti-1", At.AddDays(90), At),
+        new KeySessionRotated("sid-1", "jti-2", At),
+        new KeySessionClosed("sid-1", At),
+        new KeysSnapshot([new AccountKeyInfo("0123456789abcdef", Did, null, new string('a', 64), null, [], "admin", At, At, null)],
+            [new KeySession("sid-1", "0123456789abcdef", "jti-2", "jti-1", At, At.AddDays(90))]),
+        new AuditEntry(At, "SessionExported", Did, "key:0123456789abcdef", "Python"),
+        new AuditTrail.AuditSnapshot([new AuditEntry(At, "LoggedOut", Did, "admin")]),
     };
 
     [Theory]

@@ -21,10 +21,12 @@ public sealed class SupervisorProcess : IAsyncDisposable
         DataDir = dataDir;
         Port = FreePort();
         AdminToken = "admin-" + Guid.NewGuid().ToString("N");
+        OperatorPassword = "operator-" + Guid.NewGuid().ToString("N");
         _environment = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
         {
             ["SUPERVISOR_DATA_DIR"] = dataDir,
             ["SUPERVISOR_ADMIN_TOKEN"] = AdminToken,
+            ["SUPERVISOR_OPERATOR_PASSWORD"] = OperatorPassword,
         };
         // Every host also logs compact JSON; scripts/test collects these files and scans them all for secrets.
         var logs = Environment.GetEnvironmentVariable("SUPERVISOR_TEST_LOG_DIR") is { Length: > 0 } folder ? folder : dataDir;
@@ -43,6 +45,9 @@ public sealed class SupervisorProcess : IAsyncDisposable
     public int Port { get; }
 
     public string AdminToken { get; }
+
+    /// <summary>The status page's read-only password (HTTP Basic).</summary>
+    public string OperatorPassword { get; }
 
     public HttpClient Http { get; }
 

@@ -1,0 +1,68 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Supervisor.Actors.Serialization;
+
+namespace Supervisor.Actors.Audit;
+
+/// <summary>
+/// The journaled audit trail (persistence id <c>audit-trail</c>). Entries are told to it
+/// (<see cref="AuditEntry"/>) and journaled in order; the newest <see cref="Kept"/> are kept in memory and
+/// answered to <see cref="GetAuditEntries"/>, newest first. A snapshot every 500 entries keeps the newest
+/// 1,000 and lets the journal before it go. A journal failure stops it; its parent starts it again.
+/// </summary>
+public sealed class AuditTrail : ReceivePersistentActor
+{
+    /// <summary>The journal id.</summary>
+    public const string Id = "audit-trail";
+
+    /// <summary>How many entries are kept in memory for <see cref="GetAuditEntries"/>.</summary>
+    public const int Kept = 10_000;
+
+    /// <summary>Asks for up to <paramref name="Limit"/> entries older than <paramref name="Before"/> (all when null), newest first.</summary>
+    public sealed record GetAuditEntries(int Limit, DateTimeOffset? Before = null);
+
+    /// <summary>The entries asked for, newest first.</summary>
+    public sealed record AuditEntries(IReadOnlyList<AuditEntry> Entries);
+
+    /// <summary>A snapshot: the newest entries.</summary>
+    public sealed record AuditSnapshot(IReadOnlyList<AuditEntry> Entries) : IJournaled;
+
+    private readonly LinkedList<AuditEntry> _entries = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    /// <inheritdoc />
+    public override string PersistenceId => Id;
+
+    /// <summary>Props for the trail.</summary>
+    public static Props Props() => Akka.Actor.Props.Create(() => new AuditTrail());
+
+    /// <summary>Creates the trail; recovery reads the snapshot and the entries after it.</summary>
+    public AuditTrail()
+    {
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is AuditSnapshot snapshot) foreach (var e in snapshot.Entries) Keep(e);
+        });
+        Recover<AuditEntry>(Keep);
+        Command<AuditEntry>(entry => Persist(entry, e =>
+        {
+            Keep(e);
+            _log.Info("Audit: {Action} of {Account} by {Credential}", e.Action, e.Account, e.Credential);
+            if (LastSequenceNr % 500 == 0) SaveSnapshot(new AuditSnapshot(_entries.Take(1000).Reverse().ToList()));
+        }));
+        Command<GetAuditEntries>(get => Sender.Tell(new AuditEntries(
+            _entries.Where(e => get.Before is not { } before || e.At < before).Take(Math.Clamp(get.Limit, 1, 1000)).ToList())));
+        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
+        Command<SaveSnapshotFailure>(_ => { });
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(_ => { });
+    }
+
+    /// <summary>Adds an entry at the front (newest first), keeping at most <see cref="Kept"/>.</summary>
+    private void Keep(AuditEntry entry)
+    {
+        _entries.AddFirst(entry);
+        if (_entries.Count > Kept) _entries.RemoveLast();
+    }
+}

@@ -1,0 +1,36 @@
+using System.Collections.Immutable;
+
+namespace Supervisor.Actors.Keys;
+
+/// <summary>
+/// The account keys and key sessions as the HTTP layer reads them on every request, without asking an actor:
+/// an immutable view replaced by <see cref="AccountKeys"/> after each change (thread-safe).
+/// </summary>
+public sealed class AccountKeyIndex
+{
+    private volatile View _view = new(ImmutableDictionary<string, AccountKeyInfo>.Empty, ImmutableDictionary<string, KeySession>.Empty);
+
+    private sealed record View(ImmutableDictionary<string, AccountKeyInfo> Keys, ImmutableDictionary<string, KeySession> Sessions);
+
+    /// <summary>Every key, revoked ones included.</summary>
+    public IReadOnlyCollection<AccountKeyInfo> Keys => _view.Keys.Values.ToList();
+
+    /// <summary>The usable key that <paramref name="presented"/> is, or null (unknown, wrong secret, revoked, expired).</summary>
+    public AccountKeyInfo? Authenticate(string? presented, DateTimeOffset now) =>
+        AccountKey.TryParse(presented, out var id, out var secret)
+        && _view.Keys.TryGetValue(id, out var key)
+        && AccountKey.Matches(secret, key.Hash)
+        && key.IsUsable(now)
+            ? key
+            : null;
+
+    /// <summary>A key by id, usable or not.</summary>
+    public AccountKeyInfo? Key(string id) => _view.Keys.GetValueOrDefault(id);
+
+    /// <summary>An open key session by id, or null.</summary>
+    public KeySession? Session(string sid) => _view.Sessions.GetValueOrDefault(sid);
+
+    /// <summary>Replaces the view (by the <see cref="AccountKeys"/> actor only).</summary>
+    internal void Publish(IReadOnlyDictionary<string, AccountKeyInfo> keys, IReadOnlyDictionary<string, KeySession> sessions) =>
+        _view = new View(keys.ToImmutableDictionary(), sessions.ToImmutableDictionary());
+}

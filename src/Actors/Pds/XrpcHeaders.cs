@@ -1,0 +1,51 @@
+using System.Net.Http.Headers;
+
+namespace Supervisor.Actors.Pds;
+
+/// <summary>
+/// The headers that pass between a client and its PDS through the supervisor, both ways, by allow-list
+/// (README, "Requests through the supervisor"). Nothing else passes: not the caller's Authorization or
+/// cookies, not hop-by-hop headers, not Host or X-Forwarded-*. A value passes only when it is visible ASCII
+/// (with spaces and tabs), so a server cannot put into an answer of ours what Kestrel would refuse to write.
+/// </summary>
+public static class XrpcHeaders
+{
+    /// <summary>Request headers a client may set for its PDS (besides Content-Type, which goes with the body).</summary>
+    public static readonly IReadOnlySet<string> Request = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "atproto-proxy", "atproto-accept-labelers", "Accept", "Accept-Language", "Accept-Encoding",
+        "Content-Encoding", "If-None-Match", "If-Modified-Since",
+    };
+
+    /// <summary>Answer headers passed back to the client (besides Content-Type and Content-Length).</summary>
+    public static readonly IReadOnlySet<string> Response = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "Content-Language", "Content-Encoding", "atproto-content-labelers", "atproto-repo-rev",
+        "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy", "Retry-After",
+        "Cache-Control", "ETag", "Last-Modified", "Expires", "Vary",
+    };
+
+    /// <summary>True for a value made of visible ASCII, spaces and tabs only (and at most 8 KiB).</summary>
+    public static bool IsSafeValue(string? value) =>
+        value is { Length: <= 8192 } && value.All(c => c is '\t' || c >= ' ' && c <= '~');
+
+    /// <summary>The allowed request headers of a caller, by name; unsafe values are left out.</summary>
+    public static IReadOnlyDictionary<string, string> PickRequest(IEnumerable<KeyValuePair<string, string>> headers) =>
+        Pick(headers, Request);
+
+    /// <summary>The allowed headers of an answer (headers and content headers together); unsafe values are left out.</summary>
+    public static IReadOnlyDictionary<string, string> PickResponse(HttpResponseMessage answer) =>
+        Pick(answer.Headers.Concat(answer.Content.Headers).Select(h => KeyValuePair.Create(h.Key, string.Join(", ", h.Value))), Response);
+
+    /// <summary>A content type the supervisor can pass on: a well-formed media type, or null.</summary>
+    public static MediaTypeHeaderValue? ParseContentType(string? value) =>
+        IsSafeValue(value) && MediaTypeHeaderValue.TryParse(value, out var parsed) && parsed.MediaType is { Length: > 0 } ? parsed : null;
+
+    private static Dictionary<string, string> Pick(IEnumerable<KeyValuePair<string, string>> headers, IReadOnlySet<string> allowed)
+    {
+        var picked = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in headers)
+            if (allowed.Contains(name) && IsSafeValue(value)) picked[name] = value;
+        return picked;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using System.Text;
+using Supervisor.Actors.Keys;
+
+namespace Supervisor.Host.Http;
+
+/// <summary>
+/// Who may do what (README, "Security model"):
+/// <list type="bullet">
+/// <item>the admin bearer token: every route (compared in constant time); browsers never attach a bearer by themselves;</item>
+/// <item>an account key as bearer: its own account's XRPC (<c>/accounts/{id}/xrpc/*</c>, checked by the route) and
+/// <c>/events</c>; anything else is 403;</item>
+/// <item>the read-only operator password through HTTP Basic: the status page's GETs only, and never from another
+/// site (<c>Sec-Fetch-Site</c> or <c>Origin</c> naming another origin is 403), since browsers attach Basic
+/// credentials to cross-site requests by themselves;</item>
+/// <item>open: <c>/healthz</c>, <c>/metrics</c>, and <c>/xrpc/*</c>, which authenticates as a PDS does.</item>
+/// </list>
+/// </summary>
+public sealed class ApiAuthentication(RequestDelegate next, string adminToken, string operatorPassword, AccountKeyIndex keys)
+{
+    private readonly byte[] _admin = SHA256.HashData(Encoding.UTF8.GetBytes(adminToken));
+    private readonly byte[] _operator = SHA256.HashData(Encoding.UTF8.GetBytes(operatorPassword));
+
+    /// <summary>Authenticates the request and applies the route policy.</summary>
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (path.StartsWithSegments("/healthz") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/xrpc"))
+        {
+            await next(context);
+            return;
+        }
+        var caller = Authenticate(context);
+        if (caller is null)
+        {
+            if (IsStatusPage(context)) context.Response.Headers.WWWAuthenticate = "Basic realm=\"session supervisor status\", charset=\"UTF-8\"";
+            await ApiJson.Error(StatusCodes.Status401Unauthorized, "AuthenticationRequired", "a valid admin bearer token is required").ExecuteAsync(context);
+            return;
+        }
+        if (Refusal(context, caller) is { } refused)
+        {
+            await ApiJson.Error(StatusCodes.Status403Forbidden, "Forbidden", refused).ExecuteAsync(context);
+            return;
+        }
+        context.Features.Set(caller);
+        await next(context);
+    }
+
+    /// <summary>The caller a bearer token or Basic credentials show, or null.</summary>
+    private Caller? Authenticate(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var token = header["Bearer ".Length..].Trim();
+            if (Matches(token, _admin)) return Caller.Admin;
+            return keys.Authenticate(token, DateTimeOffset.UtcNow) is { } key ? new Caller(CallerKind.AccountKey, key) : null;
+        }
+        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase)) return null;
+        try
+        {
+            var pair = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..].Trim()));
+            return Matches(pair[(pair.IndexOf(':') + 1)..], _operator) ? Caller.Operator : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Why <paramref name="caller"/> may not make this request, or null when it may.</summary>
+    private static string? Refusal(HttpContext context, Caller caller)
+    {
+        var path = context.Request.Path;
+        switch (caller.Kind)
+        {
+            case CallerKind.Admin:
+                return null;
+            case CallerKind.AccountKey:
+                var segments = path.Value!.Split('/', StringSplitOptions.RemoveEmptyEntries);
+                var ownXrpc = segments is ["accounts", _, "xrpc", _];
+                return ownXrpc || path.Equals("/events") ? null : "an account key reaches only its own account's XRPC and events";
+            default:
+                if (!IsStatusPage(context)) return "the operator credential opens the status page only";
+                return CrossSite(context) ? "a request from another site changes and reads nothing" : null;
+        }
+    }
+
+    private static bool IsStatusPage(HttpContext context) =>
+        HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)
+            ? context.Request.Path.Equals("/") || context.Request.Path.StartsWithSegments("/ui")
+            : false;
+
+    /// <summary>True when the browser says the request comes from another site (Fetch metadata, or an Origin that is not ours).</summary>
+    private static bool CrossSite(HttpContext context)
+    {
+        var site = context.Request.Headers["Sec-Fetch-Site"].ToString();
+        if (site.Length > 0 && site is not ("same-origin" or "none")) return true;
+        var origin = context.Request.Headers.Origin.ToString();
+        return origin.Length > 0 && !string.Equals(origin, $"{context.Request.Scheme}://{context.Request.Host}", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static bool Matches(string presented, byte[] expected) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), expected);
+}

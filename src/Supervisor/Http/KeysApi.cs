@@ -1,0 +1,71 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Audit;
+using Supervisor.Actors.Keys;
+using Supervisor.Actors.Protocol;
+using Supervisor.Host.Proxy;
+using static Supervisor.Actors.Keys.KeyCommands;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Host.Http;
+
+/// <summary>
+/// Account keys and the audit trail for the admin (README, "Account keys"): <c>POST /keys</c> issues a key bound to
+/// one account's DID (shown once, kept only as a hash), <c>GET /keys</c> lists them without secrets,
+/// <c>DELETE /keys/{id}</c> revokes one; <c>GET /audit</c> lists what handed out or ended access, newest first.
+/// </summary>
+public static class KeysApi
+{
+    /// <summary>Maps the endpoints.</summary>
+    public static void MapKeysApi(this WebApplication app, ProxySettings settings, TimeSpan askTimeout)
+    {
+        app.MapPost("/keys", async (HttpContext context, IRequiredActor<AccountsSupervisor> accounts, IRequiredActor<AccountKeys> keys) =>
+            await AccountsApi.WithBody(context.Request, async body =>
+            {
+                if (Text(body, "account") is not { Length: > 0 } account) return ApiJson.Error(400, "InvalidRequest", "'account' (a DID or handle) is required");
+                DateTimeOffset? expiresAt = null;
+                if (body.TryGetProperty("expiresAt", out var e) && e.ValueKind != JsonValueKind.Null)
+                {
+                    if (e.ValueKind != JsonValueKind.String || !DateTimeOffset.TryParse(e.GetString(), System.Globalization.CultureInfo.InvariantCulture,
+                            System.Globalization.DateTimeStyles.AssumeUniversal, out var at) || at <= DateTimeOffset.UtcNow)
+                        return ApiJson.Error(400, "InvalidRequest", "'expiresAt' must be a time in the future (ISO 8601)");
+                    expiresAt = at;
+                }
+                var allow = new List<string>();
+                if (body.TryGetProperty("allow", out var a) && a.ValueKind != JsonValueKind.Null)
+                {
+                    if (a.ValueKind != JsonValueKind.Array || a.EnumerateArray().Any(m => m.ValueKind != JsonValueKind.String || !settings.PrivilegedMethods.Contains(m.GetString()!)))
+                        return ApiJson.Error(400, "InvalidRequest", "'allow' lists privileged methods: " + string.Join(", ", settings.PrivilegedMethods.Order()));
+                    allow.AddRange(a.EnumerateArray().Select(m => m.GetString()!).Distinct());
+                }
+                var status = await accounts.ActorRef.Ask<object>(new GetAccountStatus(account), askTimeout);
+                if (status is not AccountStatus found) return ApiJson.Error(404, "AccountNotFound", $"no account '{account}'");
+                var by = Caller.Of(context)!.Credential;
+                var issued = await keys.ActorRef.Ask<KeyIssuedReply>(new IssueKey(found.Did, Text(body, "name"), expiresAt, allow, by), askTimeout);
+                return Results.Json(new { id = issued.Info.Id, key = issued.Key, account = found.Did, name = issued.Info.Name, expiresAt, allow }, ApiJson.Options, statusCode: 201);
+            }));
+        app.MapGet("/keys", (AccountKeyIndex index) =>
+            Results.Json(index.Keys.OrderBy(k => k.IssuedAt).Select(Describe), ApiJson.Options));
+        app.MapDelete("/keys/{id}", async (string id, HttpContext context, IRequiredActor<AccountKeys> keys) =>
+            await keys.ActorRef.Ask<object>(new RevokeKey(id, Caller.Of(context)!.Credential), askTimeout) switch
+            {
+                KeyRevokedReply revoked => Results.Json(Describe(revoked.Info), ApiJson.Options),
+                _ => ApiJson.Error(404, "KeyNotFound", $"no key '{id}'"),
+            });
+        app.MapGet("/audit", async (int? limit, DateTimeOffset? before, IRequiredActor<AuditTrail> audit) =>
+            Results.Json((await audit.ActorRef.Ask<AuditTrail.AuditEntries>(new AuditTrail.GetAuditEntries(limit ?? 100, before), askTimeout)).Entries, ApiJson.Options));
+    }
+
+    /// <summary>A key as listed: never its secret, nor the hash of it.</summary>
+    private static object Describe(AccountKeyInfo k) => new
+    {
+        id = k.Id, account = k.Did, name = k.Name, expiresAt = k.ExpiresAt, allow = k.Allow, issuedBy = k.IssuedBy, issuedAt = k.IssuedAt,
+        lastUsedAt = k.LastUsedAt, revokedAt = k.RevokedAt,
+    };
+
+    private static string? Text(JsonElement body, string name) =>
+        body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}

@@ -1,0 +1,200 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using Akka.Hosting;
+using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Keys;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using Supervisor.Host.Proxy;
+using static Supervisor.Actors.Keys.KeyCommands;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Host.Http;
+
+/// <summary>
+/// <c>/xrpc/{nsid}</c> at the host's root: the supervisor answers as the account's PDS would, for a client that
+/// holds an account key (README, "The supervisor as a PDS"). <c>createSession</c> with the account's DID or handle
+/// and the key as password opens a key session with tokens of the supervisor's own (<see cref="SessionJwt"/>),
+/// <c>refreshSession</c> rotates it, <c>deleteSession</c> ends it, <c>getSession</c> answers the account's session
+/// (without the DID document, whose PDS endpoint would lead the client around the supervisor); every other method
+/// passes through to the PDS with the account's token. The key itself is also accepted as a bearer. Errors are
+/// the PDS's: 401 AuthMissing, 400 InvalidToken / ExpiredToken.
+/// </summary>
+public static class PdsApi
+{
+    /// <summary>Maps <c>/xrpc/{nsid}</c>.</summary>
+    public static void MapPdsApi(this WebApplication app, XrpcPassThrough proxy, SessionJwt jwt, AccountKeyIndex index, TimeSpan askTimeout) =>
+        app.Map("/xrpc/{nsid}", async (HttpContext context, string nsid, IRequiredActor<AccountsSupervisor> supervisor, IRequiredActor<AccountKeys> keys) =>
+        {
+            var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy.Settings, askTimeout);
+            IResult? answer = nsid switch
+            {
+                "com.atproto.server.createSession" => await session.CreateAsync(),
+                "com.atproto.server.refreshSession" => await session.RefreshAsync(),
+                "com.atproto.server.deleteSession" => await session.DeleteAsync(),
+                _ => null,
+            };
+            if (answer is not null)
+            {
+                await answer.ExecuteAsync(context);
+                return;
+            }
+            if (session.AuthenticateAccess() is not { } key)
+            {
+                await session.Refusal!.ExecuteAsync(context);
+                return;
+            }
+            if (nsid == "com.atproto.server.getSession")
+            {
+                await (await session.GetAsync(key)).ExecuteAsync(context);
+                return;
+            }
+            await proxy.ForwardAsync(context, supervisor.ActorRef, key.Did, nsid, new Caller(CallerKind.AccountKey, key));
+        });
+
+    /// <summary>The session methods of one request.</summary>
+    private sealed class KeySessions(
+        HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, TimeSpan askTimeout)
+    {
+        private DateTimeOffset Now { get; } = DateTimeOffset.UtcNow;
+
+        /// <summary>Why <see cref="AuthenticateAccess"/> refused, as the PDS would answer.</summary>
+        public IResult? Refusal { get; private set; }
+
+        /// <summary>The key behind the request's bearer (the key itself, or an access token of one of its sessions), or null.</summary>
+        public AccountKeyInfo? AuthenticateAccess()
+        {
+            if (Bearer() is not { } token) return null;
+            if (index.Authenticate(token, Now) is { } direct) return Used(direct);
+            if (Verified(token, "at+jwt") is not { } claims) return null;
+            if (index.Session(claims.Sid) is not { } session || index.Key(session.KeyId) is not { } key || !key.IsUsable(Now) || key.Did != claims.Did)
+                return Refuse<AccountKeyInfo>(400, "ExpiredToken", "Token has been revoked");
+            return Used(key);
+        }
+
+        public async Task<IResult> CreateAsync()
+        {
+            if (!HttpMethods.IsPost(context.Request.Method)) return ApiJson.Error(400, "InvalidRequest", "createSession is a procedure (POST)");
+            JsonElement body;
+            try
+            {
+                body = (await JsonDocument.ParseAsync(context.Request.Body)).RootElement;
+            }
+            catch (Exception e) when (e is JsonException or ArgumentException)
+            {
+                return ApiJson.Error(400, "InvalidRequest", "the body is not JSON");
+            }
+            var identifier = Text(body, "identifier");
+            var password = Text(body, "password");
+            if (identifier is null || password is null) return ApiJson.Error(400, "InvalidRequest", "identifier and password are required");
+            var invalid = ApiJson.Error(401, "AuthenticationRequired", "Invalid identifier or password");
+            if (index.Authenticate(password, Now) is not { } key) return invalid;
+            if (await StatusAsync(identifier) is not { } status || status.Did != key.Did) return invalid;
+            var expires = Now + settings.SessionRefreshLifetime;
+            if (key.ExpiresAt is { } keyExpires && keyExpires < expires) expires = keyExpires;
+            var opened = await keys.Ask<object>(new OpenKeySession(key.Id, expires), askTimeout);
+            if (opened is not KeySessionReply reply) return invalid;
+            Used(key);
+            return SessionAnswer(key, status, reply.Session);
+        }
+
+        public async Task<IResult> RefreshAsync()
+        {
+            if (Bearer() is not { } token) return Refusal!;
+            if (Verified(token, "refresh+jwt") is not { } claims) return Refusal!;
+            var rotated = await keys.Ask<object>(new RotateKeySession(claims.Sid, claims.Jti ?? ""), askTimeout);
+            if (rotated is not KeySessionReply reply || index.Key(reply.Session.KeyId) is not { } key)
+                return ApiJson.Error(400, "ExpiredToken", (rotated as KeySessionRefused)?.Reason ?? "Token has been revoked");
+            return await StatusAsync(key.Did) is { } status
+                ? SessionAnswer(key, status, reply.Session)
+                : ApiJson.Error(400, "InvalidRequest", "Could not find user info for account: " + key.Did);
+        }
+
+        public async Task<IResult> DeleteAsync()
+        {
+            if (Bearer() is not { } token) return Refusal!;
+            if (Verified(token, "refresh+jwt") is not { } claims) return Refusal!;
+            var closed = await keys.Ask<object>(new CloseKeySession(claims.Sid, claims.Jti ?? ""), askTimeout);
+            return closed is KeySessionReply ? Results.Ok() : ApiJson.Error(400, "ExpiredToken", (closed as KeySessionRefused)?.Reason ?? "Token has been revoked");
+        }
+
+        /// <summary>The account's getSession, without its DID document (whose PDS endpoint would take the client around the supervisor).</summary>
+        public async Task<IResult> GetAsync(AccountKeyInfo key)
+        {
+            var reply = await accounts.Ask<object>(new CallXrpc(key.Did, XrpcRequest.Query("com.atproto.server.getSession")), askTimeout);
+            switch (reply)
+            {
+                case AccountUnavailable unavailable:
+                    return ApiJson.Unavailable(unavailable);
+                case XrpcResponse { IsSuccess: true } answer when answer.TryParseJson() is { } json:
+                    using (json)
+                    {
+                        if (JsonNode.Parse(json.RootElement.GetRawText()) is JsonObject session)
+                        {
+                            session.Remove("didDoc");
+                            return Results.Content(session.ToJsonString(), "application/json");
+                        }
+                    }
+                    break;
+                case XrpcResponse answer:
+                    return ApiJson.Raw(answer.IsTransportFailure ? 502 : answer.Status, answer.Body, answer.ContentType ?? "application/json");
+            }
+            return ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS's getSession answer is not a session");
+        }
+
+        private IResult SessionAnswer(AccountKeyInfo key, AccountStatus status, KeySession session)
+        {
+            var scope = key.Allow.Count > 0 ? "com.atproto.access" : "com.atproto.appPass";
+            var accessExpires = Now + settings.SessionAccessLifetime;
+            if (session.ExpiresAt < accessExpires) accessExpires = session.ExpiresAt;
+            var answer = new JsonObject
+            {
+                ["accessJwt"] = jwt.Mint(false, key.Did, session.Sid, null, scope, Now, accessExpires),
+                ["refreshJwt"] = jwt.Mint(true, key.Did, session.Sid, session.Jti, scope, Now, session.ExpiresAt),
+                ["handle"] = status.Handle ?? key.Did,
+                ["did"] = key.Did,
+                ["active"] = status.State is not (AccountStateName.TakenDown or AccountStateName.Deactivated),
+            };
+            if (status.State == AccountStateName.TakenDown) answer["status"] = "takendown";
+            if (status.State == AccountStateName.Deactivated) answer["status"] = "deactivated";
+            return Results.Content(answer.ToJsonString(), "application/json");
+        }
+
+        private async Task<AccountStatus?> StatusAsync(string id) =>
+            await accounts.Ask<object>(new GetAccountStatus(id), askTimeout) as AccountStatus;
+
+        private string? Bearer()
+        {
+            var header = context.Request.Headers.Authorization.ToString();
+            if (header.Length == 0) return Refuse(401, "AuthMissing", "Authentication Required");
+            if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return Refuse(400, "InvalidToken", "Unexpected authorization type");
+            return header["Bearer ".Length..].Trim();
+        }
+
+        private SessionJwt.Claims? Verified(string token, string type)
+        {
+            var claims = jwt.Verify(token, Now, out var error);
+            if (claims is null) return Refuse<SessionJwt.Claims>(400, error!, error == "ExpiredToken" ? "Token has expired" : "Token could not be verified");
+            return claims.Type == type ? claims : Refuse<SessionJwt.Claims>(400, "InvalidToken", "Invalid token type");
+        }
+
+        private AccountKeyInfo Used(AccountKeyInfo key)
+        {
+            if (key.LastUsedAt is not { } last || Now - last >= TimeSpan.FromMinutes(1)) keys.Tell(new RecordKeyUse(key.Id));
+            return key;
+        }
+
+        private T? Refuse<T>(int status, string error, string message) where T : class
+        {
+            Refusal = ApiJson.Error(status, error, message);
+            return null;
+        }
+
+        private string? Refuse(int status, string error, string message) => Refuse<string>(status, error, message);
+
+        private static string? Text(JsonElement body, string name) =>
+            body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    }
+}

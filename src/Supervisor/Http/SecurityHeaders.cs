@@ -1,0 +1,33 @@
+namespace Supervisor.Host.Http;
+
+/// <summary>
+/// Headers on every answer, so that nothing the supervisor serves (a PDS's answer passed through above all) can
+/// run as a page of its origin: <c>nosniff</c>, a Content-Security-Policy that forbids scripts and sandboxes the
+/// document (the status page sets its own, stricter one for a page without scripts), no framing, no referrer,
+/// and <c>Cache-Control: no-store</c> unless the answer set its own (a PDS's caching headers pass through).
+/// </summary>
+public sealed class SecurityHeaders(RequestDelegate next)
+{
+    /// <summary>The policy of every answer but the status page: nothing loads, nothing runs, the document is sandboxed.</summary>
+    public const string ApiPolicy = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox";
+
+    /// <summary>The status page's policy: its own inline styles and nothing else; no scripts, no outside resources.</summary>
+    public const string PagePolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+    /// <summary>Sets the headers as the answer starts.</summary>
+    public Task InvokeAsync(HttpContext context)
+    {
+        context.Response.OnStarting(() =>
+        {
+            var headers = context.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            if (string.IsNullOrEmpty(headers.ContentSecurityPolicy)) headers.ContentSecurityPolicy = ApiPolicy;
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers["Cross-Origin-Resource-Policy"] = "same-origin";
+            if (string.IsNullOrEmpty(headers.CacheControl)) headers.CacheControl = "no-store";
+            return Task.CompletedTask;
+        });
+        return next(context);
+    }
+}

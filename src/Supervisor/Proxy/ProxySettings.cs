@@ -1,0 +1,67 @@
+using Akka.Configuration;
+
+namespace Supervisor.Host.Proxy;
+
+/// <summary>
+/// How requests pass through the supervisor to an account's PDS, read from HOCON <c>supervisor.proxy</c>
+/// (see hocon/supervisor.conf for each key).
+/// </summary>
+public sealed record ProxySettings
+{
+    /// <summary>The largest body of an ordinary procedure (bytes); such bodies are buffered and retried once after ExpiredToken.</summary>
+    public long BodyLimit { get; init; } = 1024 * 1024;
+
+    /// <summary>The largest body of an upload method (bytes); uploads are streamed to the PDS, never buffered.</summary>
+    public long UploadLimit { get; init; } = 5 * 1024 * 1024;
+
+    /// <summary>The methods whose bodies are uploads (blobs, repositories).</summary>
+    public IReadOnlySet<string> UploadMethods { get; init; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "com.atproto.repo.uploadBlob", "com.atproto.repo.importRepo",
+    };
+
+    /// <summary>Methods that mint credentials or end the account: an account key reaches them only when issued with them.</summary>
+    public IReadOnlySet<string> PrivilegedMethods { get; init; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "com.atproto.server.createAppPassword", "com.atproto.server.revokeAppPassword", "com.atproto.server.listAppPasswords",
+        "com.atproto.server.deleteAccount", "com.atproto.server.requestAccountDelete", "com.atproto.server.deactivateAccount",
+        "com.atproto.server.updateEmail", "com.atproto.server.requestEmailUpdate", "com.atproto.server.getServiceAuth",
+        "com.atproto.server.createInviteCode", "com.atproto.server.createInviteCodes", "com.atproto.server.reserveSigningKey",
+        "com.atproto.identity.updateHandle", "com.atproto.identity.requestPlcOperationSignature",
+        "com.atproto.identity.signPlcOperation", "com.atproto.identity.submitPlcOperation",
+    };
+
+    /// <summary>Session methods the supervisor answers itself (at /xrpc) or refuses to pass on: it owns each account's session.</summary>
+    public IReadOnlySet<string> SessionMethods { get; init; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "com.atproto.server.createSession", "com.atproto.server.refreshSession", "com.atproto.server.deleteSession",
+        "com.atproto.server.createAccount",
+    };
+
+    /// <summary>Lifetime of the access tokens of key sessions (createSession at the supervisor).</summary>
+    public TimeSpan SessionAccessLifetime { get; init; } = TimeSpan.FromHours(2);
+
+    /// <summary>Lifetime of the refresh tokens of key sessions (capped by the key's own expiry).</summary>
+    public TimeSpan SessionRefreshLifetime { get; init; } = TimeSpan.FromDays(90);
+
+    /// <summary>The body limit of <paramref name="nsid"/>.</summary>
+    public long LimitFor(string nsid) => UploadMethods.Contains(nsid) ? UploadLimit : BodyLimit;
+
+    /// <summary>Reads <c>supervisor.proxy</c>; missing keys keep the defaults.</summary>
+    public static ProxySettings From(Config? section)
+    {
+        var d = new ProxySettings();
+        if (section is null || section.IsEmpty) return d;
+        static IReadOnlySet<string> Set(Config c, string key, IReadOnlySet<string> fallback) =>
+            c.HasPath(key) ? c.GetStringList(key).ToHashSet(StringComparer.Ordinal) : fallback;
+        return new ProxySettings
+        {
+            BodyLimit = section.GetByteSize("body-limit") ?? d.BodyLimit,
+            UploadLimit = section.GetByteSize("upload-limit") ?? d.UploadLimit,
+            UploadMethods = Set(section, "upload-methods", d.UploadMethods),
+            PrivilegedMethods = Set(section, "privileged-methods", d.PrivilegedMethods),
+            SessionAccessLifetime = section.GetTimeSpan("session-access-lifetime", d.SessionAccessLifetime),
+            SessionRefreshLifetime = section.GetTimeSpan("session-refresh-lifetime", d.SessionRefreshLifetime),
+        };
+    }
+}

@@ -1,0 +1,247 @@
+using System.Net.Http.Headers;
+using Akka.Actor;
+using Microsoft.AspNetCore.Http.Features;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Limits;
+using Supervisor.Actors.Pds;
+using Supervisor.Host.Http;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Host.Proxy;
+
+/// <summary>
+/// Passes one XRPC request of a client through to its account's PDS, streaming the bodies both ways between
+/// Kestrel and the PDS: the body never enters an actor message. The account's actor lends its current access
+/// token for the request (<see cref="BorrowAccessToken"/>) and holds its next rotation until the loan is back,
+/// which happens as soon as the PDS's answer headers have come.
+/// <para>
+/// Bodies of ordinary procedures (at most <see cref="ProxySettings.BodyLimit"/>) are buffered: after a
+/// <c>400 ExpiredToken</c> the account refreshes and the request is sent once more with the new token. Upload
+/// bodies (<see cref="ProxySettings.UploadMethods"/>, up to <see cref="ProxySettings.UploadLimit"/>) are streamed
+/// and cannot be sent twice: they leave only with a token that has a quarter of its lifetime left (the account
+/// refreshes first otherwise), and should the PDS still refuse the token, its error goes back to the client as it
+/// came (the account refreshes, so the client's own retry succeeds).
+/// </para>
+/// Headers pass by allow-list both ways (<see cref="XrpcHeaders"/>); the caller's Authorization never does.
+/// </summary>
+public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, ServerLimits limits, TimeSpan requestTimeout, TimeSpan askTimeout)
+{
+    /// <summary>The largest error answer read to find out whether the PDS refused the token.</summary>
+    private const int ErrorBodyLimit = 64 * 1024;
+
+    /// <summary>Content types a browser could run as a document: answered as attachments.</summary>
+    private static readonly HashSet<string> Documents = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml", "text/xsl", "application/pdf",
+    };
+
+    /// <summary>The settings in force.</summary>
+    public ProxySettings Settings => settings;
+
+    /// <summary>Passes the request of <paramref name="context"/> to the account <paramref name="accountId"/> (a DID or handle).</summary>
+    public async Task ForwardAsync(HttpContext context, IActorRef accounts, string accountId, string nsid, Caller caller)
+    {
+        var request = context.Request;
+        var isQuery = HttpMethods.IsGet(request.Method);
+        if (!isQuery && !HttpMethods.IsPost(request.Method))
+        {
+            await ApiJson.Error(405, "InvalidRequest", "XRPC methods are GET (queries) or POST (procedures)").ExecuteAsync(context);
+            return;
+        }
+        if (!XrpcRequest.IsValidNsid(nsid))
+        {
+            await ApiJson.Error(400, "InvalidRequest", "the method is not a valid NSID").ExecuteAsync(context);
+            return;
+        }
+        if (settings.SessionMethods.Contains(nsid))
+        {
+            await ApiJson.Error(400, "InvalidRequest", $"{nsid} is not passed on: the supervisor owns this account's session").ExecuteAsync(context);
+            return;
+        }
+        if (caller.Key is { } key && settings.PrivilegedMethods.Contains(nsid) && !key.Allow.Contains(nsid))
+        {
+            await ApiJson.Error(403, "Forbidden", $"this account key was not issued with {nsid}").ExecuteAsync(context);
+            return;
+        }
+
+        var body = isQuery ? Body.None : await ReadBodyAsync(context, nsid);
+        if (body.Refusal is { } refusal)
+        {
+            await refusal.ExecuteAsync(context);
+            return;
+        }
+        for (var attempt = 0; ; attempt++)
+        {
+            var lent = await BorrowAsync(accounts, accountId, nsid, body.Streamed);
+            if (lent.Refusal is { } noToken)
+            {
+                await noToken.ExecuteAsync(context);
+                return;
+            }
+            var loan = lent.Loan!;
+            if (caller.Key is { } own && own.Did != loan.Did)
+            {
+                accounts.Tell(new ReturnAccessToken(loan.Did, loan.LoanId, 0));
+                await ApiJson.Error(403, "Forbidden", "an account key reaches only its own account").ExecuteAsync(context);
+                return;
+            }
+            var outcome = await SendAsync(context, loan, nsid, body, retryable: attempt == 0 && !body.Streamed);
+            accounts.Tell(new ReturnAccessToken(loan.Did, loan.LoanId, outcome.Status, outcome.Error?.Error, outcome.Error?.Message));
+            if (!outcome.Retry) return;
+        }
+    }
+
+    /// <summary>The outcome of one send: what to tell the account, and whether to send once more.</summary>
+    private sealed record Sent(int Status, XrpcError? Error, bool Retry);
+
+    private async Task<Sent> SendAsync(HttpContext context, AccessTokenLent loan, string nsid, Body body, bool retryable)
+    {
+        var decision = limits.Acquire(loan.Pds, loan.Did, nsid, CallKind.Request, DateTimeOffset.UtcNow);
+        if (decision.HeldUntil is { } until)
+        {
+            context.Response.Headers["RateLimit-Reset"] = until.ToUnixTimeSeconds().ToString();
+            await ApiJson.Error(429, "RateLimitExceeded", "held by the supervisor: " + decision.Reason, until).ExecuteAsync(context);
+            return new Sent(0, null, false);
+        }
+        using var message = Build(context.Request, loan, nsid, body);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(requestTimeout);
+        HttpResponseMessage answer;
+        try
+        {
+            answer = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            await ApiJson.Error(504, XrpcError.Timeout, $"no answer from the PDS within {requestTimeout.TotalSeconds:0.#} s").ExecuteAsync(context);
+            return new Sent(0, null, false);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
+        {
+            if (!context.RequestAborted.IsCancellationRequested)
+                await ApiJson.Error(502, XrpcError.NetworkError, "the PDS could not be reached: " + (e is HttpRequestException h ? h.HttpRequestError.ToString() : "connection lost")).ExecuteAsync(context);
+            return new Sent(0, null, false);
+        }
+        using (answer)
+        {
+            var status = (int)answer.StatusCode;
+            var rateLimit = RateLimitInfo.From(answer.Headers);
+            if (rateLimit is not null || status == 429)
+                limits.Observe(loan.Pds, loan.Did, nsid, new XrpcResponse(status, [], null, null, rateLimit), DateTimeOffset.UtcNow);
+            var mediaType = answer.Content.Headers.ContentType?.MediaType;
+            if (answer.IsSuccessStatusCode && mediaType == "text/html" && !nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
+            {
+                await ApiJson.Error(502, XrpcError.InvalidResponse, $"the PDS answered {nsid} with an HTML page instead of an XRPC answer").ExecuteAsync(context);
+                return new Sent(status, null, false);
+            }
+            byte[]? errorBody = null;
+            XrpcError? error = null;
+            if (status is >= 400 and < 500 && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
+            {
+                errorBody = await Actors.Pds.PdsClient.ReadBodyAsync(answer, ErrorBodyLimit, timeout.Token);
+                error = errorBody is null ? null : XrpcResponse.TryReadError(errorBody);
+                if (retryable && AccountRules.ClassifyRequest(status, error?.Error, error?.Message) == RequestOutcome.RefreshAndRetry)
+                    return new Sent(status, error, true);
+            }
+            await CopyAnswerAsync(context, answer, errorBody);
+            return new Sent(status, error, false);
+        }
+    }
+
+    private static HttpRequestMessage Build(HttpRequest request, AccessTokenLent loan, string nsid, Body body)
+    {
+        var message = new HttpRequestMessage(
+            HttpMethods.IsGet(request.Method) ? HttpMethod.Get : HttpMethod.Post,
+            new Uri(loan.Pds.TrimEnd('/') + "/xrpc/" + nsid + request.QueryString.Value));
+        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", loan.AccessJwt);
+        var picked = XrpcHeaders.PickRequest(request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())));
+        foreach (var (name, value) in picked)
+            if (!name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)) message.Headers.TryAddWithoutValidation(name, value);
+        if (body.ContentType is null) return message;
+        message.Content = body.Buffered is { } bytes ? new ByteArrayContent(bytes) : new StreamContent(request.Body);
+        message.Content.Headers.ContentType = body.ContentType;
+        if (request.ContentLength is { } length) message.Content.Headers.ContentLength = length;
+        if (picked.TryGetValue("Content-Encoding", out var encoding)) message.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
+        return message;
+    }
+
+    private static async Task CopyAnswerAsync(HttpContext context, HttpResponseMessage answer, byte[]? buffered)
+    {
+        var response = context.Response;
+        response.StatusCode = (int)answer.StatusCode;
+        foreach (var (name, value) in XrpcHeaders.PickResponse(answer)) response.Headers[name] = value;
+        var contentType = answer.Content.Headers.ContentType;
+        if (XrpcHeaders.IsSafeValue(contentType?.ToString())) response.ContentType = contentType!.ToString();
+        if (contentType?.MediaType is not { } media || Documents.Contains(media)) response.Headers.ContentDisposition = "attachment";
+        if (answer.StatusCode == System.Net.HttpStatusCode.TooManyRequests && !response.Headers.ContainsKey("Retry-After")
+            && RateLimitInfo.From(answer.Headers)?.Reset is { } reset)
+            response.Headers.RetryAfter = ApiJson.RetryAfter(reset);
+        if (buffered is not null)
+        {
+            response.ContentLength = buffered.Length;
+            await response.Body.WriteAsync(buffered, context.RequestAborted);
+            return;
+        }
+        if (answer.Content.Headers.ContentLength is { } length) response.ContentLength = length;
+        await using var stream = await answer.Content.ReadAsStreamAsync(context.RequestAborted);
+        await stream.CopyToAsync(response.Body, 64 * 1024, context.RequestAborted);
+    }
+
+    // ------------------------------------------------------------------ the request body
+
+    /// <summary>A request body: none, buffered (retryable) or streamed; or the answer refusing it.</summary>
+    private sealed record Body(MediaTypeHeaderValue? ContentType, byte[]? Buffered, bool Streamed, IResult? Refusal = null)
+    {
+        public static readonly Body None = new(null, null, false);
+    }
+
+    private async Task<Body> ReadBodyAsync(HttpContext context, string nsid)
+    {
+        var request = context.Request;
+        var limit = settings.LimitFor(nsid);
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit;
+        var tooLarge = ApiJson.Error(413, "PayloadTooLarge", $"the body of {nsid} is larger than its limit of {limit} bytes");
+        if (request.ContentLength > limit) return new Body(null, null, false, tooLarge);
+        var hasBody = request.ContentLength > 0 || request.ContentLength is null && request.Headers.TransferEncoding.Count > 0;
+        if (!hasBody && string.IsNullOrEmpty(request.ContentType)) return Body.None;
+        if (XrpcHeaders.ParseContentType(request.ContentType) is not { } contentType)
+            return new Body(null, null, false, ApiJson.Error(400, "InvalidRequest",
+                string.IsNullOrEmpty(request.ContentType) ? "a request body needs a Content-Type" : "the Content-Type is not a valid media type"));
+        if (settings.UploadMethods.Contains(nsid)) return new Body(contentType, null, true);
+        try
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, context.RequestAborted);
+            return buffer.Length > limit ? new Body(null, null, false, tooLarge) : new Body(contentType, buffer.ToArray(), false);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == 413)
+        {
+            return new Body(null, null, false, tooLarge);
+        }
+    }
+
+    // ------------------------------------------------------------------ the loan
+
+    private sealed record Lent(AccessTokenLent? Loan, IResult? Refusal);
+
+    private async Task<Lent> BorrowAsync(IActorRef accounts, string accountId, string nsid, bool streamed)
+    {
+        object reply;
+        try
+        {
+            reply = await accounts.Ask<object>(new BorrowAccessToken(accountId, nsid, streamed), askTimeout);
+        }
+        catch (AskTimeoutException)
+        {
+            return new Lent(null, ApiJson.Error(504, "Timeout", "the supervisor did not answer in time"));
+        }
+        return reply switch
+        {
+            AccessTokenLent loan => new Lent(loan, null),
+            AccountNotFound missing => new Lent(null, ApiJson.Error(404, "AccountNotFound", $"no account '{missing.AccountId}'")),
+            AccountUnavailable unavailable => new Lent(null, ApiJson.Unavailable(unavailable)),
+            _ => new Lent(null, ApiJson.Error(500, "InternalError", $"unexpected answer {reply.GetType().Name}")),
+        };
+    }
+}
