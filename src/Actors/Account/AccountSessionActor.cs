@@ -60,6 +60,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private bool _awaitingAuthFactor;
     private bool _deactivatedSeen;
     private long _compactTo;
+    private DateTimeOffset _lastFailureLogged = DateTimeOffset.MinValue;
     private bool _compacting;
 
     /// <summary>An access token lent for one request, until when, and under which session generation.</summary>
@@ -727,6 +728,64 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             SaveSnapshot(new AccountSnapshot(_state));
             ReportStatus();
         });
+    }
+
+    /// <summary>
+    /// A failure inside the handling of one message (a value from outside that no rule foresaw) answers that
+    /// message and leaves the account as it was: no restart, so it can never become a restart loop that costs the
+    /// host its CPU and its log. A refresh cut short this way counts as a failed refresh (retried with backoff).
+    /// Logged at most once a minute per account. Failures while recovering still stop the actor (its parent starts
+    /// it again with backoff).
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception e) when (!IsRecovering)
+        {
+            OnHandlerFailure(message, e);
+            return true;
+        }
+    }
+
+    private void OnHandlerFailure(object message, Exception e)
+    {
+        if (Now - _lastFailureLogged >= TimeSpan.FromMinutes(1))
+        {
+            _lastFailureLogged = Now;
+            _log.Error("Account {Did}: handling {MessageType} failed ({ExceptionType}: {Error}); the message is answered and the account goes on",
+                _state.Did, message.GetType().Name, e.GetType().Name, e.Message);
+        }
+        var error = new XrpcError("InternalError", "the account could not handle this request; see the supervisor's log");
+        AccountUnavailable Refusal()
+        {
+            try
+            {
+                return new AccountUnavailable(_state.Did, StateName(), error);
+            }
+            catch (Exception)
+            {
+                return new AccountUnavailable(_state.Did, AccountStateName.NeedsLogin, error);
+            }
+        }
+        switch (message)
+        {
+            case RequestAnswered answered:
+                CloseLoan(answered.LoanId);
+                answered.ReplyTo.Tell(Refusal());
+                break;
+            case RefreshAnswered when _refreshing:
+                _refreshFailures++;
+                _lastError = error;
+                _retryAt = Now + AccountRules.Backoff(_refreshFailures, Random.Shared.NextDouble(), Settings);
+                FinishRefresh();
+                break;
+            case IAccountMessage or AdoptSession:
+                Sender.Tell(Refusal());
+                break;
+        }
     }
 
     /// <inheritdoc />

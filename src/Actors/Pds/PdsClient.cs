@@ -100,6 +100,11 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
         {
             return XrpcResponse.Failed(XrpcError.NetworkError, $"{host}: connection lost: {e.Message}");
         }
+        catch (Exception e) when (e is UriFormatException or InvalidOperationException or ArgumentException or FormatException)
+        {
+            // Something the server or the caller handed over cannot be sent (a malformed URL or header): a failed call, never a throw.
+            return XrpcResponse.Failed(XrpcError.InvalidRequest, $"the call to {host} cannot be made: {e.GetType().Name}");
+        }
     }
 
     /// <summary>The HTTP request of an XRPC call, or null when its content type is not a valid media type.</summary>
