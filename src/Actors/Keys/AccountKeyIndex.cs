@@ -9,6 +9,14 @@ namespace Supervisor.Actors.Keys;
 public sealed class AccountKeyIndex
 {
     private volatile View _view = new(ImmutableDictionary<string, AccountKeyInfo>.Empty, ImmutableDictionary<string, KeySession>.Empty);
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the keys have been read from the journal (until then no key is known).</summary>
+    public Task Loaded => _loaded.Task;
+
+    /// <summary>Waits (at most <paramref name="timeout"/>) until the keys are read; false when they are not yet.</summary>
+    public async Task<bool> WaitLoadedAsync(TimeSpan timeout) =>
+        _loaded.Task.IsCompleted || await Task.WhenAny(_loaded.Task, Task.Delay(timeout)) == _loaded.Task;
 
     private sealed record View(ImmutableDictionary<string, AccountKeyInfo> Keys, ImmutableDictionary<string, KeySession> Sessions);
 
@@ -31,6 +39,9 @@ public sealed class AccountKeyIndex
     public KeySession? Session(string sid) => _view.Sessions.GetValueOrDefault(sid);
 
     /// <summary>Replaces the view (by the <see cref="AccountKeys"/> actor only).</summary>
-    internal void Publish(IReadOnlyDictionary<string, AccountKeyInfo> keys, IReadOnlyDictionary<string, KeySession> sessions) =>
+    internal void Publish(IReadOnlyDictionary<string, AccountKeyInfo> keys, IReadOnlyDictionary<string, KeySession> sessions)
+    {
         _view = new View(keys.ToImmutableDictionary(), sessions.ToImmutableDictionary());
+        _loaded.TrySetResult();
+    }
 }

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using Akka.Actor;
+using Akka.Hosting;
 using Supervisor.Actors.Keys;
 
 namespace Supervisor.Host.Http;
@@ -30,6 +32,8 @@ public sealed class ApiAuthentication(RequestDelegate next, string adminToken, s
             await next(context);
             return;
         }
+        // Right after a start the keys may still be read from the journal: a key waits for them rather than being refused.
+        if (AccountKey.TryParse(Bearer(context), out _, out _)) await keys.WaitLoadedAsync(TimeSpan.FromSeconds(30));
         var caller = Authenticate(context);
         if (caller is null)
         {
@@ -43,7 +47,15 @@ public sealed class ApiAuthentication(RequestDelegate next, string adminToken, s
             return;
         }
         context.Features.Set(caller);
+        if (caller.Key is { } key && (key.LastUsedAt is not { } last || DateTimeOffset.UtcNow - last >= TimeSpan.FromMinutes(1)))
+            context.RequestServices.GetRequiredService<IRequiredActor<AccountKeys>>().ActorRef.Tell(new KeyCommands.RecordKeyUse(key.Id));
         await next(context);
+    }
+
+    private static string? Bearer(HttpContext context)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 
     /// <summary>The caller a bearer token or Basic credentials show, or null.</summary>

@@ -28,6 +28,8 @@ public static class PdsApi
     public static void MapPdsApi(this WebApplication app, XrpcPassThrough proxy, SessionJwt jwt, AccountKeyIndex index, TimeSpan askTimeout) =>
         app.Map("/xrpc/{nsid}", async (HttpContext context, string nsid, IRequiredActor<AccountsSupervisor> supervisor, IRequiredActor<AccountKeys> keys) =>
         {
+            // Right after a start the keys may still be read from the journal.
+            await index.WaitLoadedAsync(TimeSpan.FromSeconds(30));
             var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy.Settings, askTimeout);
             IResult? answer = nsid switch
             {

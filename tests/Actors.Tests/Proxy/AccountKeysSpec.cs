@@ -1,0 +1,188 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Supervisor.Actors.Keys;
+using Supervisor.Actors.Tests.RealPds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Proxy;
+
+/// <summary>Account keys: bound to one account, refused everywhere else, revocable, kept only as hashes, never logged.</summary>
+[Collection(RealPdsCollection.Name)]
+public sealed class AccountKeysSpec(RealPdsServer pds) : RealPdsHost(pds)
+{
+    [Fact]
+    public async Task An_account_key_reaches_its_own_accounts_xrpc_and_nothing_else()
+    {
+        var alice = await AddAccountAsync("key");
+        var bob = await AddAccountAsync("key");
+        var (_, key) = await IssueKeyAsync(alice.Handle);
+        using var client = ClientWith(key);
+
+        using (var own = await client.GetAsync($"/accounts/{alice.Handle}/xrpc/com.atproto.server.getSession"))
+        {
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+            Assert.Equal(alice.Did, (await own.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("did").GetString());
+        }
+        foreach (var (method, path) in new[]
+                 {
+                     (HttpMethod.Get, $"/accounts/{bob.Did}/xrpc/com.atproto.server.getSession"),
+                     (HttpMethod.Get, $"/accounts/{alice.Did}/session"), (HttpMethod.Get, $"/accounts/{alice.Did}"), (HttpMethod.Get, "/accounts"),
+                     (HttpMethod.Get, "/status"), (HttpMethod.Get, "/keys"), (HttpMethod.Get, "/audit"), (HttpMethod.Get, "/"),
+                     (HttpMethod.Delete, $"/accounts/{alice.Did}"), (HttpMethod.Post, $"/accounts/{alice.Did}/refresh"), (HttpMethod.Post, "/keys"),
+                 })
+        {
+            using var request = new HttpRequestMessage(method, path);
+            if (method == HttpMethod.Post) request.Content = JsonContent.Create(new { account = alice.Did });
+            using var refused = await client.SendAsync(request);
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{method} {path} answered {refused.StatusCode}");
+            Assert.Equal("Forbidden", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        // Nothing was done on alice's behalf: she is still logged in and has not refreshed.
+        var status = await Host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{alice.Did}");
+        Assert.Equal(("Active", 0), (status.GetProperty("state").GetString(), status.GetProperty("refreshCount").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Privileged_methods_need_a_key_issued_with_them()
+    {
+        var carol = await AddAccountAsync("prv");
+        var (_, plain) = await IssueKeyAsync(carol.Did);
+        var (_, trusted) = await IssueKeyAsync(carol.Did, "com.atproto.server.createAppPassword");
+        var body = JsonContent.Create(new { name = "from-a-key" });
+        using (var refused = await ClientWith(plain).PostAsync($"/accounts/{carol.Did}/xrpc/com.atproto.server.createAppPassword", body))
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        using (var allowed = await ClientWith(trusted).PostAsync($"/accounts/{carol.Did}/xrpc/com.atproto.server.createAppPassword", JsonContent.Create(new { name = "from-a-key" })))
+        {
+            Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+            Assert.Equal("from-a-key", (await allowed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("name").GetString());
+        }
+        using var unknown = await Host.Http.PostAsJsonAsync("/keys", new { account = carol.Did, allow = new[] { "com.atproto.repo.createRecord" } });
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_revoked_key_is_refused_from_the_next_request_on_and_keys_survive_a_restart_as_hashes_only()
+    {
+        var dave = await AddAccountAsync("rev");
+        var (id, key) = await IssueKeyAsync(dave.Did);
+        var (keptId, kept) = await IssueKeyAsync(dave.Did);
+        using var client = ClientWith(key);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/accounts/{dave.Did}/xrpc/com.atproto.server.getSession")).StatusCode);
+        using (var revoked = await Host.Http.DeleteAsync($"/keys/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+            Assert.True((await revoked.Content.ReadFromJsonAsync<JsonElement>()).TryGetProperty("revokedAt", out _));
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync($"/accounts/{dave.Did}/xrpc/com.atproto.server.getSession")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Host.Http.DeleteAsync("/keys/0000000000000000")).StatusCode);
+
+        // The listing shows neither key nor hash.
+        var listing = await Host.Http.GetStringAsync("/keys");
+        Assert.Contains(id, listing);
+        Assert.DoesNotContain(key, listing);
+        Assert.DoesNotContain(AccountKey.Hash(key.Split('_')[2]), listing);
+
+        await Host.KillAsync();
+        await Host.StartAsync();
+        using var afterRestart = ClientWith(kept);
+        Assert.Equal(HttpStatusCode.OK, (await afterRestart.GetAsync($"/accounts/{dave.Did}/xrpc/com.atproto.server.getSession")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync($"/accounts/{dave.Did}/xrpc/com.atproto.server.getSession")).StatusCode);
+        // Its use is recorded (journaled in the background, at most once a minute).
+        var used = false;
+        for (var i = 0; i < 50 && !used; i++, await Task.Delay(100))
+            used = (await Host.Http.GetFromJsonAsync<JsonElement>("/keys")).EnumerateArray().Any(k => k.GetProperty("id").GetString() == keptId && k.TryGetProperty("lastUsedAt", out _));
+        Assert.True(used, "the key's last use is recorded");
+
+        // At rest: the hash of each secret, never a key. In the logs: never a key.
+        var journal = string.Join("\n", JournalRows.ReadEverything(Folder).Select(r => r.Payload));
+        Assert.Contains(AccountKey.Hash(kept.Split('_')[2]), journal);
+        foreach (var secret in new[] { key, kept }) Assert.DoesNotContain(secret.Split('_')[2], journal);
+        foreach (var secret in new[] { key, kept })
+        {
+            Assert.DoesNotContain(secret.Split('_')[2], Host.Output);
+            Assert.DoesNotContain(secret.Split('_')[2], File.ReadAllText(Host.LogFile));
+        }
+
+        // The audit trail says who issued, revoked and exported, without secrets.
+        await Host.Http.GetAsync($"/accounts/{dave.Did}/session");
+        var audit = await Host.Http.GetStringAsync("/audit");
+        foreach (var action in new[] { "KeyIssued", "KeyRevoked", "SessionExported" }) Assert.Contains(action, audit);
+        Assert.Empty(Secrets.JwtsIn(audit));
+        Assert.DoesNotContain(key, audit);
+    }
+
+    [Fact]
+    public async Task A_key_logs_in_at_the_supervisors_xrpc_and_gets_tokens_of_its_own_that_refresh_and_end_as_at_a_PDS()
+    {
+        var erin = await AddAccountAsync("pds");
+        var (_, key) = await IssueKeyAsync(erin.Did);
+        using var anonymous = ClientWith(null);
+        using (var wrong = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = erin.Handle, password = key + "x" }))
+            Assert.Equal((HttpStatusCode.Unauthorized, "AuthenticationRequired"), (wrong.StatusCode, await ErrorOf(wrong)));
+        var other = await AddAccountAsync("pds");
+        using (var elsewhere = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = other.Handle, password = key }))
+            Assert.Equal(HttpStatusCode.Unauthorized, elsewhere.StatusCode);
+
+        using var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = erin.Handle, password = key });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        Assert.True(login.Headers.CacheControl?.NoStore);
+        var session = await login.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((erin.Did, erin.Handle), (session.GetProperty("did").GetString(), session.GetProperty("handle").GetString()));
+        Assert.False(session.TryGetProperty("didDoc", out _), "a DID document would lead clients to the PDS, around the supervisor");
+        var (access, refresh) = (session.GetProperty("accessJwt").GetString()!, session.GetProperty("refreshJwt").GetString()!);
+
+        // They are the supervisor's, not the PDS's: the PDS does not take them.
+        using (var atPds = new HttpClient())
+        {
+            atPds.DefaultRequestHeaders.Authorization = new("Bearer", access);
+            using var refusedByPds = await atPds.GetAsync($"{Pds.Url}/xrpc/com.atproto.server.getSession");
+            Assert.Equal(HttpStatusCode.BadRequest, refusedByPds.StatusCode);
+        }
+        using var agent = ClientWith(access);
+        using (var own = await agent.GetAsync("/xrpc/com.atproto.server.getSession"))
+        {
+            var body = await own.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(erin.Did, body.GetProperty("did").GetString());
+            Assert.False(body.TryGetProperty("didDoc", out _));
+        }
+        var record = $$$"""{"repo":"{{{erin.Did}}}","collection":"app.bsky.feed.post","record":{"$type":"app.bsky.feed.post","text":"by key","createdAt":"2026-12-02T00:00:00Z"}}""";
+        using (var created = await agent.PostAsync("/xrpc/com.atproto.repo.createRecord", new StringContent(record, Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        using (var wrongType = await ClientWith(refresh).GetAsync("/xrpc/com.atproto.server.getSession"))
+            Assert.Equal((HttpStatusCode.BadRequest, "InvalidToken"), (wrongType.StatusCode, await ErrorOf(wrongType)));
+        using (var missing = await anonymous.GetAsync("/xrpc/com.atproto.server.getSession"))
+            Assert.Equal((HttpStatusCode.Unauthorized, "AuthMissing"), (missing.StatusCode, await ErrorOf(missing)));
+        using (var garbage = await ClientWith("abc").GetAsync("/xrpc/com.atproto.server.getSession"))
+            Assert.Equal((HttpStatusCode.BadRequest, "InvalidToken"), (garbage.StatusCode, await ErrorOf(garbage)));
+
+        // Refresh rotates; the old refresh token within its grace gets the same successor; deleteSession ends the session.
+        var first = await RefreshAsync(refresh);
+        var again = await RefreshAsync(refresh);
+        Assert.Equal(JtiOf(first.Refresh), JtiOf(again.Refresh));
+        Assert.NotEqual(JtiOf(refresh), JtiOf(first.Refresh));
+        using (var deleted = await ClientWith(first.Refresh).PostAsync("/xrpc/com.atproto.server.deleteSession", null))
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        using (var ended = await ClientWith(first.Refresh).PostAsync("/xrpc/com.atproto.server.refreshSession", null))
+            Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), (ended.StatusCode, await ErrorOf(ended)));
+        using (var endedAccess = await ClientWith(first.Access).GetAsync("/xrpc/com.atproto.server.getSession"))
+            Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), (endedAccess.StatusCode, await ErrorOf(endedAccess)));
+        // The account's own session at the PDS was never touched.
+        var status = await Host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{erin.Did}");
+        Assert.Equal("Active", status.GetProperty("state").GetString());
+    }
+
+    private async Task<(string Access, string Refresh)> RefreshAsync(string refresh)
+    {
+        using var answer = await ClientWith(refresh).PostAsync("/xrpc/com.atproto.server.refreshSession", null);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        return (body.GetProperty("accessJwt").GetString()!, body.GetProperty("refreshJwt").GetString()!);
+    }
+
+    private static string? JtiOf(string jwt) => Supervisor.Actors.Session.JwtClaims.TryRead(jwt, out _)?.TokenId;
+
+    private static async Task<string?> ErrorOf(HttpResponseMessage answer) =>
+        (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString();
+}
