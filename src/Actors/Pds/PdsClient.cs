@@ -7,10 +7,13 @@ namespace Supervisor.Actors.Pds;
 /// <summary>
 /// The atproto wire client: sends XRPC calls to a service over one shared <see cref="HttpClient"/>. It
 /// never throws for a failed call: every outcome, a network error or timeout included, comes back as an
-/// <see cref="XrpcResponse"/>. Thread-safe; one instance serves every account.
+/// <see cref="XrpcResponse"/>. Thread-safe; one instance serves every account. <paramref name="time"/>
+/// (default: the system clock) dates the answers' rate-limit headers.
 /// </summary>
-public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout)
+public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     /// <summary>The largest answer body read; a larger one ends as <see cref="XrpcError.InvalidResponse"/>.</summary>
     public const int MaxBodyBytes = 16 * 1024 * 1024;
 
@@ -71,7 +74,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout)
             // from something in between (a portal, a misrouted proxy), not from a PDS.
             if (answer.IsSuccessStatusCode && mediaType == "text/html" && !request.Nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"{host} answered {request.Nsid} with an HTML page instead of an XRPC answer");
-            return XrpcResponse.From((int)answer.StatusCode, body, mediaType, RateLimitInfo.From(answer.Headers));
+            return XrpcResponse.From((int)answer.StatusCode, body, mediaType, RateLimitInfo.From(answer.Headers, _time.GetUtcNow()));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
