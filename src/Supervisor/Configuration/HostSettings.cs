@@ -32,7 +32,7 @@ public sealed record HostSettings(
     /// <summary>
     /// Reads SUPERVISOR_DATA_DIR (default ./data), SUPERVISOR_JOURNAL (sqlite | postgres),
     /// SUPERVISOR_POSTGRES and SUPERVISOR_ADMIN_TOKEN; generates and keeps an admin token when none is set.
-    /// Sets the process umask to 077 and makes the data folder (0700) and an existing journal (0600) owner-only.
+    /// Sets the process umask to 077 and makes the data folder (0700) and the files already in it, the journal among them (0600), owner-only.
     /// </summary>
     public static HostSettings FromEnvironment()
     {
@@ -46,7 +46,8 @@ public sealed record HostSettings(
             "postgres" or "postgresql" => JournalKind.Postgres,
             var other => throw new InvalidOperationException($"SUPERVISOR_JOURNAL must be 'sqlite' or 'postgres', not '{other}'"),
         };
-        foreach (var suffix in new[] { "", "-wal", "-shm" }) OwnerOnly.TightenFile(Path.Combine(dataDir, "journal.db" + suffix));
+        // The journal (and its -wal, -shm) and anything else an earlier start left there, e.g. under umask 022.
+        foreach (var file in Directory.EnumerateFiles(dataDir)) OwnerOnly.TightenFile(file);
         var connection = journal == JournalKind.Sqlite
             ? SupervisorConfig.PrepareSqliteJournal(Path.Combine(dataDir, "journal.db"))
             : Environment.GetEnvironmentVariable("SUPERVISOR_POSTGRES") is { Length: > 0 } pg
