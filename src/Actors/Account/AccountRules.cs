@@ -10,9 +10,39 @@ namespace Supervisor.Actors.Account;
 /// </summary>
 public static class AccountRules
 {
-    /// <summary>Applies one journaled event.</summary>
+    /// <summary>The error of a session ended because its stored tokens no longer validate.</summary>
+    public const string InvalidStoredSession = "InvalidStoredSession";
+
+    /// <summary>
+    /// The longest retry delay <see cref="Backoff"/> gives, whatever the settings say, so that adding it to any
+    /// real clock reading cannot overflow.
+    /// </summary>
+    public static readonly TimeSpan LongestBackoff = TimeSpan.FromDays(365);
+
+    /// <summary>
+    /// Applies one journaled event. A session whose stored tokens no longer validate (see
+    /// <see cref="SessionTokens.Problem"/>) is recovered as ended (<see cref="SessionEndReason.NeedsLogin"/>).
+    /// </summary>
     public static AccountState Apply(AccountState state, IAccountEvent e) => e switch
     {
+        SessionEstablished { Grant.Tokens.Problem: { } problem } s => state with
+        {
+            Handle = s.Grant.Handle,
+            Service = s.Service,
+            Session = null,
+            RefreshPending = false,
+            Ended = StoredSessionInvalid(problem, s.At),
+            LoggedOut = false,
+            LoginCount = state.LoginCount + (s.Origin == SessionOrigin.Import ? 0 : 1),
+            SessionStartedAt = s.At,
+        },
+        SessionRefreshed { Grant.Tokens.Problem: { } problem } r => state with
+        {
+            Handle = r.Grant.Handle,
+            Session = null,
+            RefreshPending = false,
+            Ended = StoredSessionInvalid(problem, r.At),
+        },
         SessionEstablished s => state with
         {
             Handle = s.Grant.Handle,
@@ -46,17 +76,34 @@ public static class AccountRules
         _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "unknown account event"),
     };
 
-    /// <summary>Reads a refreshSession answer for the account <paramref name="did"/>.</summary>
-    public static RefreshOutcome ClassifyRefresh(string did, XrpcResponse answer)
+    /// <summary>
+    /// A state restored from a snapshot: a session whose tokens no longer validate is ended at
+    /// <paramref name="now"/>, as <see cref="Apply"/> ends one from an event.
+    /// </summary>
+    public static AccountState Restore(AccountState snapshot, DateTimeOffset now) =>
+        snapshot.Session?.Tokens.Problem is { } problem
+            ? snapshot with { Session = null, RefreshPending = false, Ended = StoredSessionInvalid(problem, now) }
+            : snapshot;
+
+    /// <summary>
+    /// Reads a refreshSession answer for the account <paramref name="did"/>, received at <paramref name="now"/>.
+    /// A pair that parses but cannot serve (the access token expired or within the expiry skew, the refresh
+    /// token expired) is a transient <see cref="XrpcError.InvalidResponse"/>, retried with backoff.
+    /// </summary>
+    public static RefreshOutcome ClassifyRefresh(string did, XrpcResponse answer, DateTimeOffset now, AccountSettings settings)
     {
         if (answer.IsSuccess)
         {
             try
             {
                 var grant = ReadGrant(answer);
-                return grant.Did == did
-                    ? new RefreshOutcome.Refreshed(grant)
-                    : new RefreshOutcome.Transient(new XrpcError(XrpcError.InvalidResponse, "the refreshed session belongs to another DID"), null);
+                if (grant.Did != did)
+                    return new RefreshOutcome.Transient(new XrpcError(XrpcError.InvalidResponse, "the refreshed session belongs to another DID"), null);
+                if (grant.Tokens.RefreshExpiresAt <= now)
+                    return new RefreshOutcome.Transient(new XrpcError(XrpcError.InvalidResponse, "the refreshed session's refresh token has already expired"), null);
+                if (AccessExpired(grant.Tokens, now, settings))
+                    return new RefreshOutcome.Transient(new XrpcError(XrpcError.InvalidResponse, "the refreshed session's access token is already expired or about to expire"), null);
+                return new RefreshOutcome.Refreshed(grant);
             }
             catch (SessionFormatException e)
             {
@@ -116,21 +163,28 @@ public static class AccountRules
     /// When the next refresh is due. An account active within <see cref="AccountSettings.ActiveWindow"/>
     /// is refreshed ahead of its access token's expiry; an idle one only well before its refresh token's
     /// expiry (keep-alive). <paramref name="jitter"/> in [0, 1) spreads accounts over the second half of the margin.
+    /// Never earlier than <paramref name="now"/> plus <see cref="AccountSettings.MinRefreshInterval"/>, and
+    /// total: no claims, settings or jitter make it throw.
     /// </summary>
     public static DateTimeOffset NextRefreshAt(SessionTokens tokens, DateTimeOffset now, DateTimeOffset? lastActivity, double jitter, AccountSettings settings)
     {
-        var keepAlive = Due(tokens.Refresh, settings.KeepAliveMargin, 1.0 / 3, jitter);
+        var due = Due(tokens.Refresh, settings.KeepAliveMargin, 1.0 / 3, jitter);
         var active = lastActivity is { } seen && now - seen <= settings.ActiveWindow;
-        if (!active) return keepAlive;
-        var access = Due(tokens.Access, settings.RefreshMargin, settings.RefreshMarginFraction, jitter);
-        return access < keepAlive ? access : keepAlive;
+        if (active)
+        {
+            var access = Due(tokens.Access, settings.RefreshMargin, settings.RefreshMarginFraction, jitter);
+            if (access < due) due = access;
+        }
+        var earliest = Plus(now, NonNegative(settings.MinRefreshInterval).Ticks);
+        return due < earliest ? earliest : due;
     }
 
-    /// <summary>True when the access token is expired or about to be.</summary>
+    /// <summary>True when the access token is expired or about to be (within the expiry skew, at most a tenth of its lifetime).</summary>
     public static bool AccessExpired(SessionTokens tokens, DateTimeOffset now, AccountSettings settings)
     {
-        var skew = tokens.Access.Lifetime is { } lifetime && lifetime / 10 < settings.ExpirySkew ? lifetime / 10 : settings.ExpirySkew;
-        return tokens.AccessExpiresAt - skew <= now;
+        var skew = NonNegative(settings.ExpirySkew);
+        if (tokens.Access.Lifetime is { } lifetime && lifetime / 10 < skew) skew = NonNegative(lifetime / 10);
+        return Plus(tokens.AccessExpiresAt, -skew.Ticks) <= now;
     }
 
     /// <summary>
@@ -143,20 +197,44 @@ public static class AccountRules
         return quarter < settings.RequestTimeout ? quarter : settings.RequestTimeout;
     }
 
-    /// <summary>The delay before retry number <paramref name="attempt"/> (1-based), doubled each time, with jitter in [0, 1).</summary>
+    /// <summary>
+    /// The delay before retry number <paramref name="attempt"/> (1-based), doubled each time, with jitter in [0, 1);
+    /// between zero and <see cref="LongestBackoff"/> for any input.
+    /// </summary>
     public static TimeSpan Backoff(int attempt, double jitter, AccountSettings settings)
     {
-        var exponent = Math.Min(Math.Max(attempt - 1, 0), 20);
-        var raw = Math.Min(settings.BackoffMin.TotalMilliseconds * Math.Pow(2, exponent), settings.BackoffMax.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(raw * (0.75 + 0.5 * jitter));
+        var exponent = Math.Clamp(attempt - 1L, 0, 20);
+        var longest = Math.Min(NonNegative(settings.BackoffMax).TotalMilliseconds, LongestBackoff.TotalMilliseconds);
+        var raw = Math.Min(NonNegative(settings.BackoffMin).TotalMilliseconds * Math.Pow(2, exponent), longest);
+        var delay = raw * (0.75 + 0.5 * Fraction(jitter));
+        return TimeSpan.FromMilliseconds(Math.Clamp(delay, 0, LongestBackoff.TotalMilliseconds));
     }
 
+    /// <summary>When a refresh ahead of <paramref name="claims"/>' expiry is due; saturates instead of overflowing.</summary>
     private static DateTimeOffset Due(JwtClaims claims, TimeSpan margin, double fraction, double jitter)
     {
-        var lifetime = claims.Lifetime ?? margin;
-        var lead = TimeSpan.FromTicks(Math.Min(margin.Ticks, (long)(lifetime.Ticks * fraction)));
-        return claims.ExpiresAt - lead + TimeSpan.FromTicks((long)(lead.Ticks * 0.5 * jitter));
+        var lifetime = NonNegative(claims.Lifetime ?? margin);
+        var share = double.IsNaN(fraction) ? 0 : Math.Clamp(fraction, 0, 1);
+        var lead = (long)Math.Min(NonNegative(margin).Ticks, lifetime.Ticks * share);
+        return Plus(claims.ExpiresAt, -lead + (long)(lead * 0.5 * Fraction(jitter)));
     }
+
+    /// <summary><paramref name="at"/> moved by <paramref name="ticks"/>, held within the range of <see cref="DateTimeOffset"/>.</summary>
+    private static DateTimeOffset Plus(DateTimeOffset at, long ticks)
+    {
+        var utc = at.UtcTicks;
+        if (ticks > 0 && ticks > DateTimeOffset.MaxValue.UtcTicks - utc) return DateTimeOffset.MaxValue;
+        if (ticks < 0 && ticks < DateTimeOffset.MinValue.UtcTicks - utc) return DateTimeOffset.MinValue;
+        return new DateTimeOffset(utc + ticks, TimeSpan.Zero);
+    }
+
+    private static TimeSpan NonNegative(TimeSpan span) => span < TimeSpan.Zero ? TimeSpan.Zero : span;
+
+    /// <summary>A jitter held to [0, 1] (NaN counts as 0).</summary>
+    private static double Fraction(double value) => double.IsNaN(value) ? 0 : Math.Clamp(value, 0, 1);
+
+    private static SessionEnd StoredSessionInvalid(string problem, DateTimeOffset at) =>
+        new(SessionEndReason.NeedsLogin, new XrpcError(InvalidStoredSession, $"the stored session is invalid ({problem}): log in again"), at);
 
     private static SessionGrant ReadGrant(XrpcResponse answer)
     {

@@ -89,7 +89,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         Recover<IAccountEvent>(e => _state = AccountRules.Apply(_state, e));
         Recover<SnapshotOffer>(offer =>
         {
-            if (offer.Snapshot is AccountSnapshot snapshot) _state = snapshot.State;
+            if (offer.Snapshot is AccountSnapshot snapshot) _state = AccountRules.Restore(snapshot.State, Now);
         });
         Recover<RecoveryCompleted>(_ => OnRecovered());
         NoSession();
@@ -492,7 +492,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             FinishRefresh();
             return;
         }
-        switch (AccountRules.ClassifyRefresh(_state.Did, answered.Answer))
+        switch (AccountRules.ClassifyRefresh(_state.Did, answered.Answer, Now, Settings))
         {
             case RefreshOutcome.Refreshed r:
                 PersistAndApply(new SessionRefreshed(r.Grant, Now), _ =>

@@ -27,6 +27,9 @@ public sealed record AccountSettings
     /// <summary>An access token this close to its expiry (at most a tenth of its lifetime) counts as expired.</summary>
     public TimeSpan ExpirySkew { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The soonest a scheduled refresh may come after the moment it is scheduled, whatever the tokens' claims say.</summary>
+    public TimeSpan MinRefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>First retry delay after a transient failure.</summary>
     public TimeSpan BackoffMin { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -67,6 +70,7 @@ public sealed record AccountSettings
             KeepAliveMargin = section.GetTimeSpan("keep-alive-margin", d.KeepAliveMargin),
             ActiveWindow = section.GetTimeSpan("active-window", d.ActiveWindow),
             ExpirySkew = section.GetTimeSpan("expiry-skew", d.ExpirySkew),
+            MinRefreshInterval = section.GetTimeSpan("min-refresh-interval", d.MinRefreshInterval),
             BackoffMin = section.GetTimeSpan("backoff-min", d.BackoffMin),
             BackoffMax = section.GetTimeSpan("backoff-max", d.BackoffMax),
             StartupBatch = Math.Max(1, section.GetInt("startup-batch", d.StartupBatch)),

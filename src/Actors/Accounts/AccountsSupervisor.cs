@@ -361,7 +361,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 _deps.Metrics.LoginFailed();
                 if (no.Reason == SessionRejection.AuthFactorTokenRequired && Resolve(answered.Identifier) is { } did)
                     Deliver(did, AuthFactorRequested.Instance, Self);
-                _log.Info("Login refused at {Service}: {Reason} ({Error})", answered.Service, no.Reason, no.Error.Error);
+                _log.Info("Login refused at {Service}: {Reason} ({Error}: {Message})", answered.Service, no.Reason, no.Error.Error, no.Error.Message);
                 answered.ReplyTo.Tell(new SessionRejected(no.Reason, no.Error, no.RetryNotBefore));
                 break;
         }
@@ -650,8 +650,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
 
     private bool Invalid(string? text, out string service)
     {
-        if (ServiceUrl.TryNormalize(text, out service)) return false;
-        Sender.Tell(new SessionRejected(SessionRejection.InvalidRequest, new XrpcError("InvalidRequest", "'service' is not an absolute http(s) URL")));
+        if (ServiceUrl.TryNormalize(text, out service, out var problem)) return false;
+        Sender.Tell(new SessionRejected(SessionRejection.InvalidRequest, new XrpcError("InvalidRequest", $"'service' {problem}")));
         return true;
     }
 

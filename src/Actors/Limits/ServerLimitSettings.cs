@@ -20,6 +20,12 @@ public sealed record ServerLimitSettings
     /// <summary>How long a call is held after a 429 that names no reset.</summary>
     public TimeSpan HoldWithoutReset { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The longest a call is held after a 429, and the furthest ahead a server's <c>RateLimit-Reset</c> is
+    /// believed: a later reset counts as this far ahead.
+    /// </summary>
+    public TimeSpan MaxHold { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>Reads the section; missing keys keep the defaults.</summary>
     public static ServerLimitSettings From(Config? section)
     {
@@ -31,6 +37,7 @@ public sealed record ServerLimitSettings
             SessionReserve = section.GetDouble("session-reserve", d.SessionReserve),
             FairShareBelow = section.GetDouble("fair-share-below", d.FairShareBelow),
             HoldWithoutReset = section.GetTimeSpan("hold-without-reset", d.HoldWithoutReset),
+            MaxHold = section.GetTimeSpan("max-hold", d.MaxHold),
         };
     }
 }

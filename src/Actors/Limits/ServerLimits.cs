@@ -20,6 +20,8 @@ namespace Supervisor.Actors.Limits;
 /// A held call is answered at once with 429 RateLimitExceeded and the time to retry. The reserve and the fair
 /// share apply once the server has advertised its shared budget in its headers: a server that sends none
 /// (the reference PDS with its limits off) is not held to a budget it does not have.
+/// No server holds anything for longer than <see cref="ServerLimitSettings.MaxHold"/>: a reset further ahead
+/// is taken in (and handed on in the answer) as that far ahead.
 /// </summary>
 public sealed class ServerLimits(ServerLimitSettings settings)
 {
@@ -39,8 +41,20 @@ public sealed class ServerLimits(ServerLimitSettings settings)
     public void Observe(string server, string did, string nsid, XrpcResponse answer, DateTimeOffset now)
     {
         if (answer.RateLimit is null && answer.Status != 429) return;
-        Budget(server).Observe(did, nsid, answer, now);
+        Budget(server).Observe(did, nsid, Bounded(answer, now), now);
     }
+
+    /// <summary>The answer with its <c>RateLimit-Reset</c> brought to at most <see cref="ServerLimitSettings.MaxHold"/> after <paramref name="now"/>.</summary>
+    public XrpcResponse Bounded(XrpcResponse answer, DateTimeOffset now)
+    {
+        if (answer.RateLimit is not { Reset: { } reset } info) return answer;
+        var latest = now + MaxHold;
+        return reset > latest ? answer with { RateLimit = info with { Reset = latest } } : answer;
+    }
+
+    /// <summary>The longest hold, never negative and never beyond a year (so that adding it to a clock cannot overflow).</summary>
+    private TimeSpan MaxHold => Settings.MaxHold < TimeSpan.Zero ? TimeSpan.Zero
+        : Settings.MaxHold > TimeSpan.FromDays(365) ? TimeSpan.FromDays(365) : Settings.MaxHold;
 
     /// <summary>
     /// Sends one call through the limits: a held call is answered at once with 429 RateLimitExceeded and the
@@ -51,7 +65,9 @@ public sealed class ServerLimits(ServerLimitSettings settings)
         var decision = Acquire(server, did, nsid, kind, time.GetUtcNow());
         if (decision.HeldUntil is { } until) return XrpcResponse.RateLimited("held by the supervisor: " + decision.Reason, until);
         var answer = await send().ConfigureAwait(false);
-        Observe(server, did, nsid, answer, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        answer = Bounded(answer, now);
+        Observe(server, did, nsid, answer, now);
         return answer;
     }
 
@@ -62,11 +78,11 @@ public sealed class ServerLimits(ServerLimitSettings settings)
     private ServerBudget Budget(string server)
     {
         var key = Uri.TryCreate(server, UriKind.Absolute, out var uri) ? uri.Authority : server;
-        return _servers.GetOrAdd(key, k => new ServerBudget(k, Settings));
+        return _servers.GetOrAdd(key, k => new ServerBudget(k, Settings, MaxHold));
     }
 
     /// <summary>One server's budget; every member runs under its lock.</summary>
-    private sealed class ServerBudget(string server, ServerLimitSettings settings)
+    private sealed class ServerBudget(string server, ServerLimitSettings settings, TimeSpan maxHold)
     {
         private readonly object _gate = new();
         private readonly Dictionary<string, int> _used = new(StringComparer.Ordinal);
@@ -138,7 +154,7 @@ public sealed class ServerLimits(ServerLimitSettings settings)
                     if (info.Remaining is { } remaining) _remaining = Math.Min(remaining, _limit);
                 }
                 if (answer.Status != 429) return;
-                var until = info?.Reset is { } at && at > now ? at : now + settings.HoldWithoutReset;
+                var until = info?.Reset is { } at && at > now ? at : now + (settings.HoldWithoutReset < maxHold ? settings.HoldWithoutReset : maxHold);
                 if (shared) _blockedUntil = until;
                 else _held[(did, nsid)] = until;
             }

@@ -7,10 +7,13 @@ namespace Supervisor.Actors.Pds;
 /// <summary>
 /// The atproto wire client: sends XRPC calls to a service over one shared <see cref="HttpClient"/>. It
 /// never throws for a failed call: every outcome, a network error or timeout included, comes back as an
-/// <see cref="XrpcResponse"/>. Thread-safe; one instance serves every account.
+/// <see cref="XrpcResponse"/>. Thread-safe; one instance serves every account. <paramref name="time"/>
+/// (default: the system clock) dates the answers' rate-limit headers.
 /// </summary>
-public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxAnswerBytes = PdsClient.DefaultMaxAnswerBytes)
+public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxAnswerBytes = PdsClient.DefaultMaxAnswerBytes, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     /// <summary>The default bound of an answer read whole (session calls, calls by message).</summary>
     public const int DefaultMaxAnswerBytes = 4 * 1024 * 1024;
 
@@ -86,7 +89,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             if (answer.IsSuccessStatusCode && mediaType == "text/html" && !request.Nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"{host} answered {request.Nsid} with an HTML page instead of an XRPC answer");
             return XrpcResponse.From((int)answer.StatusCode, body, XrpcHeaders.IsSafeValue(answer.Content.Headers.ContentType?.ToString()) ? answer.Content.Headers.ContentType?.ToString() : null,
-                RateLimitInfo.From(answer.Headers), XrpcHeaders.PickResponse(answer));
+                RateLimitInfo.From(answer.Headers, _time.GetUtcNow()), XrpcHeaders.PickResponse(answer));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

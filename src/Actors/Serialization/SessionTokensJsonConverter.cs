@@ -7,6 +7,8 @@ namespace Supervisor.Actors.Serialization;
 /// <summary>
 /// Writes a token pair as <c>{"accessJwt","refreshJwt"}</c>, each encrypted when a cipher is given, and
 /// reads it back (encrypted or, from older records, plain) through <see cref="SessionTokens.From"/>.
+/// A stored pair that no longer validates (written by older code that accepted any expiry) is read as
+/// <see cref="SessionTokens.Unusable"/> rather than failing the recovery: the account rules end its session.
 /// </summary>
 internal sealed class SessionTokensJsonConverter(TokenCipher? cipher) : JsonConverter<SessionTokens>
 {
@@ -14,13 +16,15 @@ internal sealed class SessionTokensJsonConverter(TokenCipher? cipher) : JsonConv
     {
         using var doc = JsonDocument.ParseValue(ref reader);
         var root = doc.RootElement;
+        var access = Stored(root, "accessJwt");
+        var refresh = Stored(root, "refreshJwt");
         try
         {
-            return SessionTokens.From(Open(SessionGrant.RequiredString(root, "accessJwt")), Open(SessionGrant.RequiredString(root, "refreshJwt")));
+            return SessionTokens.From(access, refresh);
         }
         catch (SessionFormatException e)
         {
-            throw new JsonException($"stored tokens are unusable: {e.Message}");
+            return SessionTokens.Unusable(access ?? "", refresh ?? "", e.Message);
         }
     }
 
@@ -31,6 +35,12 @@ internal sealed class SessionTokensJsonConverter(TokenCipher? cipher) : JsonConv
         writer.WriteString("refreshJwt", Seal(value.RefreshJwt));
         writer.WriteEndObject();
     }
+
+    /// <summary>The stored token opened, or null when the field is missing or not a string (From names it).</summary>
+    private string? Stored(JsonElement root, string name) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? Open(value.GetString()!)
+            : null;
 
     private string Seal(string token) => cipher?.Encrypt(token) ?? token;
 

@@ -16,12 +16,20 @@ public sealed record JwtClaims(
     DateTimeOffset ExpiresAt,
     string? TokenId)
 {
+    /// <summary>The earliest <c>exp</c> or <c>iat</c> accepted: 2000-01-01T00:00:00Z as Unix seconds.</summary>
+    public const long EarliestTime = 946_684_800;
+
+    /// <summary>The latest <c>exp</c> or <c>iat</c> accepted: 2200-01-01T00:00:00Z as Unix seconds.</summary>
+    public const long LatestTime = 7_258_118_400;
+
     /// <summary>The token's lifetime as issued, when the issue time is known.</summary>
     public TimeSpan? Lifetime => IssuedAt is { } iat ? ExpiresAt - iat : null;
 
     /// <summary>
     /// Reads the header and payload of a compact JWT. Returns null and a reason that never contains
-    /// the token itself when the text is not a JWT with an <c>exp</c> claim.
+    /// the token itself when the text is not a JWT with an <c>exp</c> claim, or when its <c>exp</c> or
+    /// <c>iat</c> lies outside <see cref="EarliestTime"/>..<see cref="LatestTime"/> (checked before any date
+    /// arithmetic, so no later computation on the claims can overflow) or its <c>iat</c> is after its <c>exp</c>.
     /// </summary>
     public static JwtClaims? TryRead(string? jwt, out string? problem)
     {
@@ -52,15 +60,33 @@ public sealed record JwtClaims(
                 problem = "has no numeric exp claim";
                 return null;
             }
+            if (SecondsOf(exp) is not { } expiresAt)
+            {
+                problem = "has an exp claim outside 2000-01-01..2200-01-01";
+                return null;
+            }
+            long? issuedAt = null;
+            if (claims.TryGetProperty("iat", out var iat) && iat.ValueKind == JsonValueKind.Number)
+            {
+                issuedAt = SecondsOf(iat);
+                if (issuedAt is null)
+                {
+                    problem = "has an iat claim outside 2000-01-01..2200-01-01";
+                    return null;
+                }
+                if (issuedAt > expiresAt)
+                {
+                    problem = "has an iat claim after its exp claim";
+                    return null;
+                }
+            }
             return new JwtClaims(
                 Type: StringOf(header.RootElement, "typ"),
                 Subject: StringOf(claims, "sub"),
                 Scope: StringOf(claims, "scope"),
                 Audience: StringOf(claims, "aud"),
-                IssuedAt: claims.TryGetProperty("iat", out var iat) && iat.ValueKind == JsonValueKind.Number
-                    ? DateTimeOffset.FromUnixTimeSeconds(iat.GetInt64())
-                    : null,
-                ExpiresAt: DateTimeOffset.FromUnixTimeSeconds(exp.GetInt64()),
+                IssuedAt: issuedAt is { } i ? DateTimeOffset.FromUnixTimeSeconds(i) : null,
+                ExpiresAt: DateTimeOffset.FromUnixTimeSeconds(expiresAt),
                 TokenId: StringOf(claims, "jti"));
         }
         catch (Exception e) when (e is FormatException or JsonException or ArgumentException or OverflowException or InvalidOperationException)
@@ -68,6 +94,18 @@ public sealed record JwtClaims(
             problem = "is not a JWT (its header or payload is not base64url-encoded JSON)";
             return null;
         }
+    }
+
+    /// <summary>
+    /// A NumericDate claim as whole Unix seconds, or null when it is not a finite number within
+    /// <see cref="EarliestTime"/>..<see cref="LatestTime"/> (fractions, as RFC 7519 allows, are cut).
+    /// </summary>
+    private static long? SecondsOf(JsonElement value)
+    {
+        double seconds;
+        if (value.TryGetInt64(out var whole)) seconds = whole;
+        else if (!value.TryGetDouble(out seconds) || !double.IsFinite(seconds)) return null;
+        return seconds >= EarliestTime && seconds <= LatestTime ? (long)Math.Floor(seconds) : null;
     }
 
     private static string? StringOf(JsonElement element, string name) =>

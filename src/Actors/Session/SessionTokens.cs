@@ -17,13 +17,24 @@ public sealed record SessionTokens
     /// <summary>Claims of the refresh token.</summary>
     public JwtClaims Refresh { get; }
 
-    private SessionTokens(string accessJwt, string refreshJwt, JwtClaims access, JwtClaims refresh)
+    /// <summary>
+    /// Why a pair read back from a journal no longer validates (e.g. stored by older code with an expiry out
+    /// of range); null for every pair built by <see cref="From"/>. Such a pair never serves: its claims are
+    /// placeholders, and the account rules end its session as soon as it is read.
+    /// </summary>
+    public string? Problem { get; }
+
+    private SessionTokens(string accessJwt, string refreshJwt, JwtClaims access, JwtClaims refresh, string? problem = null)
     {
         AccessJwt = accessJwt;
         RefreshJwt = refreshJwt;
         Access = access;
         Refresh = refresh;
+        Problem = problem;
     }
+
+    /// <summary>Claims standing in for those of a pair that does not validate (expired at the Unix epoch).</summary>
+    private static readonly JwtClaims Unread = new(null, null, null, null, null, DateTimeOffset.UnixEpoch, null);
 
     /// <summary>When the access token expires.</summary>
     public DateTimeOffset AccessExpiresAt => Access.ExpiresAt;
@@ -50,6 +61,13 @@ public sealed record SessionTokens
             throw new SessionFormatException("the access token is a refresh token");
         return new SessionTokens(accessJwt!, refreshJwt!, access, refresh);
     }
+
+    /// <summary>
+    /// A stored pair that no longer validates, kept so that the journal stays readable; <paramref name="problem"/>
+    /// says why (it never quotes a token).
+    /// </summary>
+    public static SessionTokens Unusable(string accessJwt, string refreshJwt, string problem) =>
+        new(accessJwt, refreshJwt, Unread, Unread, problem);
 
     /// <inheritdoc />
     public override string ToString() =>

@@ -4,13 +4,15 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Supervisor.Host.Configuration;
+using Supervisor.Host.Logging;
 
 namespace Supervisor.Host.Cli;
 
 /// <summary>
 /// The command line of the same executable: <c>accounts add | import | list | show | logout</c> and
 /// <c>session export</c>, talking to a running host over its HTTP API. Passwords come from standard input
-/// or a prompt, never from the command line.
+/// or a prompt, never from the command line. Whatever came from outside (handles, DIDs, error messages,
+/// answer bodies) is printed with its control characters escaped, so it cannot drive the terminal.
 /// </summary>
 public static class SupervisorCli
 {
@@ -115,12 +117,12 @@ public static class SupervisorCli
         }
         catch (HttpRequestException e)
         {
-            await error.WriteLineAsync($"cannot reach the supervisor at {host}: {e.Message}");
+            await error.WriteLineAsync(ControlCharacterEscaper.Escape($"cannot reach the supervisor at {host}: {e.Message}"));
             return 3;
         }
         catch (TaskCanceledException)
         {
-            await error.WriteLineAsync($"no answer from the supervisor at {host} within {http.Timeout.TotalMinutes:0} minutes");
+            await error.WriteLineAsync(ControlCharacterEscaper.Escape($"no answer from the supervisor at {host} within {http.Timeout.TotalMinutes:0} minutes"));
             return 3;
         }
     }
@@ -159,21 +161,27 @@ public static class SupervisorCli
         return 1;
     }
 
+    /// <summary>
+    /// A JSON body indented (its line breaks are the indentation's own; control characters inside its strings
+    /// come out escaped), or any other body on one line with its control characters escaped.
+    /// </summary>
     private static string Indent(string json)
     {
         try
         {
             using var doc = JsonDocument.Parse(json);
-            return JsonSerializer.Serialize(doc.RootElement, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            var indented = JsonSerializer.Serialize(doc.RootElement, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+            return string.Join('\n', indented.Split('\n').Select(ControlCharacterEscaper.Escape));
         }
         catch (JsonException)
         {
-            return json;
+            return ControlCharacterEscaper.Escape(json);
         }
     }
 
+    /// <summary>A field of an answer, its control characters escaped.</summary>
     private static string Text(JsonElement body, string name) =>
-        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) ? v.ToString() : "";
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) ? ControlCharacterEscaper.Escape(v.ToString()) : "";
 
     /// <summary>Reads a secret: the first line of redirected input, else a prompt without echo.</summary>
     private static string ReadSecret(TextReader input, TextWriter output, string prompt)

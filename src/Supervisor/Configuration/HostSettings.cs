@@ -36,17 +36,22 @@ public sealed record HostSettings(
     /// <summary>
     /// Reads SUPERVISOR_DATA_DIR (default ./data), SUPERVISOR_JOURNAL (sqlite | postgres),
     /// SUPERVISOR_POSTGRES and SUPERVISOR_ADMIN_TOKEN; generates and keeps an admin token when none is set.
+    /// Sets the process umask to 077 and makes the data folder (0700) and the files already in it, the journal among them (0600), owner-only.
     /// </summary>
     public static HostSettings FromEnvironment()
     {
         var dataDir = Path.GetFullPath(Environment.GetEnvironmentVariable("SUPERVISOR_DATA_DIR") is { Length: > 0 } d ? d : "data");
-        Directory.CreateDirectory(dataDir);
+        // Tokens are encrypted, but emails and handles are not: everything created from here on is owner-only.
+        OwnerOnly.RestrictUmask();
+        OwnerOnly.CreateFolder(dataDir);
         var journal = (Environment.GetEnvironmentVariable("SUPERVISOR_JOURNAL") ?? "sqlite").Trim().ToLowerInvariant() switch
         {
             "sqlite" or "" => JournalKind.Sqlite,
             "postgres" or "postgresql" => JournalKind.Postgres,
             var other => throw new InvalidOperationException($"SUPERVISOR_JOURNAL must be 'sqlite' or 'postgres', not '{other}'"),
         };
+        // The journal (and its -wal, -shm) and anything else an earlier start left there, e.g. under umask 022.
+        foreach (var file in Directory.EnumerateFiles(dataDir)) OwnerOnly.TightenFile(file);
         var connection = journal == JournalKind.Sqlite
             ? SupervisorConfig.PrepareSqliteJournal(Path.Combine(dataDir, "journal.db"))
             : Environment.GetEnvironmentVariable("SUPERVISOR_POSTGRES") is { Length: > 0 } pg

@@ -126,9 +126,9 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         using (answer)
         {
             var status = (int)answer.StatusCode;
-            var rateLimit = RateLimitInfo.From(answer.Headers);
-            if (rateLimit is not null || status == 429)
-                limits.Observe(loan.Pds, loan.Did, nsid, new XrpcResponse(status, [], null, null, rateLimit), DateTimeOffset.UtcNow);
+            var now = DateTimeOffset.UtcNow;
+            var seen = limits.Bounded(new XrpcResponse(status, [], null, null, RateLimitInfo.From(answer.Headers, now)), now);
+            if (seen.RateLimit is not null || status == 429) limits.Observe(loan.Pds, loan.Did, nsid, seen, now);
             var mediaType = answer.Content.Headers.ContentType?.MediaType;
             if (answer.IsSuccessStatusCode && mediaType == "text/html" && !nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
             {
@@ -144,7 +144,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
                 if (retryable && AccountRules.ClassifyRequest(status, error?.Error, error?.Message) == RequestOutcome.RefreshAndRetry)
                     return new Sent(status, error, true);
             }
-            await CopyAnswerAsync(context, answer, errorBody);
+            await CopyAnswerAsync(context, answer, errorBody, seen.RateLimit?.Reset);
             return new Sent(status, error, false);
         }
     }
@@ -166,7 +166,8 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         return message;
     }
 
-    private static async Task CopyAnswerAsync(HttpContext context, HttpResponseMessage answer, byte[]? buffered)
+    /// <summary>Copies the answer: status, allowed headers, body; a 429 gets a Retry-After from its (bounded) reset.</summary>
+    private static async Task CopyAnswerAsync(HttpContext context, HttpResponseMessage answer, byte[]? buffered, DateTimeOffset? reset)
     {
         var response = context.Response;
         response.StatusCode = (int)answer.StatusCode;
@@ -174,9 +175,8 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         var contentType = answer.Content.Headers.ContentType;
         if (XrpcHeaders.IsSafeValue(contentType?.ToString())) response.ContentType = contentType!.ToString();
         if (contentType?.MediaType is not { } media || Documents.Contains(media)) response.Headers.ContentDisposition = "attachment";
-        if (answer.StatusCode == System.Net.HttpStatusCode.TooManyRequests && !response.Headers.ContainsKey("Retry-After")
-            && RateLimitInfo.From(answer.Headers)?.Reset is { } reset)
-            response.Headers.RetryAfter = ApiJson.RetryAfter(reset);
+        if (answer.StatusCode == System.Net.HttpStatusCode.TooManyRequests && !response.Headers.ContainsKey("Retry-After") && reset is { } at)
+            response.Headers.RetryAfter = ApiJson.RetryAfter(at);
         if (buffered is not null)
         {
             response.ContentLength = buffered.Length;

@@ -16,6 +16,8 @@ public sealed class AccountRulesSpec
     private static XrpcResponse Answer(int status, string body, string contentType = "application/json") =>
         XrpcResponse.From(status, Encoding.UTF8.GetBytes(body), contentType, null);
 
+    private static RefreshOutcome Classify(XrpcResponse answer) => AccountRules.ClassifyRefresh(Did, answer, Now, Settings);
+
     private static string SessionBody(string did, SessionTokens tokens) =>
         $$"""{"did":"{{did}}","handle":"alice.test","accessJwt":"{{tokens.AccessJwt}}","refreshJwt":"{{tokens.RefreshJwt}}","active":true}""";
 
@@ -25,7 +27,7 @@ public sealed class AccountRulesSpec
     [InlineData(400, "InvalidToken", "Token could not be verified")]
     public void A_revoked_expired_or_invalid_refresh_token_ends_the_session_with_needs_login(int status, string error, string message)
     {
-        var outcome = AccountRules.ClassifyRefresh(Did, Answer(status, $$"""{"error":"{{error}}","message":"{{message}}"}"""));
+        var outcome = Classify(Answer(status, $$"""{"error":"{{error}}","message":"{{message}}"}"""));
         var ended = Assert.IsType<RefreshOutcome.Ended>(outcome);
         Assert.Equal(SessionEndReason.NeedsLogin, ended.Reason);
         Assert.Equal(error, ended.Error.Error);
@@ -34,7 +36,7 @@ public sealed class AccountRulesSpec
     [Fact]
     public void A_takedown_on_refresh_ends_the_session_as_taken_down()
     {
-        var outcome = AccountRules.ClassifyRefresh(Did, Answer(401, """{"error":"AccountTakedown","message":"Account has been taken down"}"""));
+        var outcome = Classify(Answer(401, """{"error":"AccountTakedown","message":"Account has been taken down"}"""));
         Assert.Equal(SessionEndReason.TakenDown, Assert.IsType<RefreshOutcome.Ended>(outcome).Reason);
     }
 
@@ -45,15 +47,15 @@ public sealed class AccountRulesSpec
     [InlineData(200, "<html>ok</html>", "text/html", XrpcError.InvalidResponse)]
     public void Server_errors_html_and_truncated_json_are_transient(int status, string body, string contentType, string error)
     {
-        var outcome = AccountRules.ClassifyRefresh(Did, Answer(status, body, contentType));
+        var outcome = Classify(Answer(status, body, contentType));
         Assert.Equal(error, Assert.IsType<RefreshOutcome.Transient>(outcome).Error.Error);
     }
 
     [Fact]
     public void Network_failures_and_timeouts_are_transient()
     {
-        Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, XrpcResponse.Failed(XrpcError.Timeout, "no answer")));
-        Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, XrpcResponse.Failed(XrpcError.NetworkError, "refused")));
+        Assert.IsType<RefreshOutcome.Transient>(Classify(XrpcResponse.Failed(XrpcError.Timeout, "no answer")));
+        Assert.IsType<RefreshOutcome.Transient>(Classify(XrpcResponse.Failed(XrpcError.NetworkError, "refused")));
     }
 
     [Fact]
@@ -64,14 +66,14 @@ public sealed class AccountRulesSpec
         {
             RateLimit = new RateLimitInfo(30, 0, reset, "30;w=300"),
         };
-        Assert.Equal(reset, Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, answer)).RetryNotBefore);
+        Assert.Equal(reset, Assert.IsType<RefreshOutcome.Transient>(Classify(answer)).RetryNotBefore);
     }
 
     [Fact]
     public void A_refresh_answer_of_another_did_is_not_accepted()
     {
         var other = "did:plc:zzzzzzzzzzzzzzzzzzzzzzzz";
-        var outcome = AccountRules.ClassifyRefresh(Did, Answer(200, SessionBody(other, TestJwt.Pair(other, Now))));
+        var outcome = Classify(Answer(200, SessionBody(other, TestJwt.Pair(other, Now))));
         Assert.IsType<RefreshOutcome.Transient>(outcome);
     }
 
@@ -79,7 +81,7 @@ public sealed class AccountRulesSpec
     public void A_good_refresh_answer_gives_the_new_pair()
     {
         var tokens = TestJwt.Pair(Did, Now);
-        var refreshed = Assert.IsType<RefreshOutcome.Refreshed>(AccountRules.ClassifyRefresh(Did, Answer(200, SessionBody(Did, tokens))));
+        var refreshed = Assert.IsType<RefreshOutcome.Refreshed>(Classify(Answer(200, SessionBody(Did, tokens))));
         Assert.Equal(tokens.RefreshJwt, refreshed.Grant.Tokens.RefreshJwt);
     }
 

@@ -55,6 +55,15 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>Extra time every refreshSession takes (widens the window in which a refresh is in flight).</summary>
     public TimeSpan RefreshLatency { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// When set, the <c>exp</c> claim of every refresh token issued from now on, whatever the server itself
+    /// keeps (it still honours the token by its own records): a PDS that hands out useless tokens.
+    /// </summary>
+    public DateTimeOffset? IssuedRefreshTokenExpClaim { get; set; }
+
+    /// <summary>The message of createSession's 401 AuthenticationRequired (a PDS may put anything there).</summary>
+    public string InvalidCredentialsMessage { get; set; } = "Invalid identifier or password";
+
     /// <summary>Access tokens issued before this moment are refused with 400 ExpiredToken, whatever their exp says.</summary>
     public DateTimeOffset RejectAccessTokensIssuedBefore { get; set; } = DateTimeOffset.MinValue;
 
@@ -276,7 +285,7 @@ public sealed class FakePdsServer : IAsyncDisposable
         lock (_gate)
         {
             var account = _accounts.Values.FirstOrDefault(a => a.Handle == identifier || a.Email == identifier || a.Did == identifier);
-            if (account is null || account.Password != password) return Error(401, "AuthenticationRequired", "Invalid identifier or password");
+            if (account is null || account.Password != password) return Error(401, "AuthenticationRequired", InvalidCredentialsMessage);
             if (account.TakenDown) return Error(401, "AccountTakedown", "Account has been taken down");
             if (account.AuthFactorCode is { } code && body?["authFactorToken"]?.GetValue<string>() != code)
                 return Error(401, "AuthFactorTokenRequired", "A sign in code has been sent to your email address");
@@ -394,7 +403,8 @@ public sealed class FakePdsServer : IAsyncDisposable
         var refresh = new JsonObject
         {
             ["scope"] = "com.atproto.refresh", ["aud"] = ServiceDid, ["sub"] = did, ["jti"] = refreshId,
-            ["iat"] = now.ToUnixTimeSeconds(), ["exp"] = _refreshTokens[refreshId].ExpiresAt.ToUnixTimeSeconds(),
+            ["iat"] = Math.Min(now.ToUnixTimeSeconds(), (IssuedRefreshTokenExpClaim ?? now).ToUnixTimeSeconds()),
+            ["exp"] = (IssuedRefreshTokenExpClaim ?? _refreshTokens[refreshId].ExpiresAt).ToUnixTimeSeconds(),
         };
         return (Mint("at+jwt", access), Mint("refresh+jwt", refresh));
     }

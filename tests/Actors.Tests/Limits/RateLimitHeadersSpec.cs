@@ -1,0 +1,117 @@
+using System.Text;
+using Supervisor.Actors.Limits;
+using Supervisor.Actors.Pds;
+
+namespace Supervisor.Actors.Tests.Limits;
+
+/// <summary>
+/// The RateLimit-* headers of a server we do not control: a reset years ahead holds a server for at most
+/// max-hold, the reset is read as Unix time or as delta-seconds, and garbage is ignored, never an exception.
+/// </summary>
+public sealed class RateLimitHeadersSpec
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+
+    private static RateLimitInfo? Read(params (string Name, string Value)[] headers)
+    {
+        using var answer = new HttpResponseMessage();
+        foreach (var (name, value) in headers) Assert.True(answer.Headers.TryAddWithoutValidation(name, value));
+        return RateLimitInfo.From(answer.Headers, Now);
+    }
+
+    private static XrpcResponse TooMany(RateLimitInfo? info) =>
+        XrpcResponse.From(429, Encoding.UTF8.GetBytes("""{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}"""), "application/json", info);
+
+    [Fact]
+    public async Task A_429_with_a_reset_eleven_years_ahead_holds_the_server_for_at_most_max_hold()
+    {
+        var info = Read(("RateLimit-Limit", "3000"), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", "2147483647"), ("RateLimit-Policy", "3000;w=300"));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(int.MaxValue), info!.Reset);
+        var limits = new ServerLimits(new ServerLimitSettings { MaxHold = TimeSpan.FromMinutes(20) });
+
+        var answer = await limits.SendAsync("http://pds.example", "did:plc:a", "com.atproto.server.getSession", CallKind.Request, new FixedTime(Now),
+            () => Task.FromResult(TooMany(info)));
+
+        Assert.Equal(Now + TimeSpan.FromMinutes(20), answer.RateLimit!.Reset);
+        Assert.Equal(Now + TimeSpan.FromMinutes(20), limits.BlockedUntil("http://pds.example", Now));
+        Assert.Equal(Now + TimeSpan.FromMinutes(20), limits.Acquire("http://pds.example", "did:plc:b", "x", CallKind.Session, Now).HeldUntil);
+        Assert.Null(limits.BlockedUntil("http://pds.example", Now + TimeSpan.FromMinutes(20)));
+    }
+
+    [Fact]
+    public void Max_hold_is_one_hour_unless_configured()
+    {
+        Assert.Equal(TimeSpan.FromHours(1), new ServerLimitSettings().MaxHold);
+        Assert.Equal(TimeSpan.FromHours(1), ServerLimitSettings.From(global::Supervisor.Host.Configuration.SupervisorConfig.Load(
+            global::Supervisor.Host.Configuration.JournalKind.Sqlite, "Data Source=:memory:", [], null).GetConfig("supervisor.server-limits")).MaxHold);
+        var configured = ServerLimitSettings.From(Akka.Configuration.ConfigurationFactory.ParseString("max-hold = 5m"));
+        Assert.Equal(TimeSpan.FromMinutes(5), configured.MaxHold);
+    }
+
+    [Fact]
+    public void A_429_without_a_reset_is_held_no_longer_than_max_hold_either()
+    {
+        var limits = new ServerLimits(new ServerLimitSettings { HoldWithoutReset = TimeSpan.FromDays(2), MaxHold = TimeSpan.FromMinutes(3) });
+        limits.Observe("http://pds.example", "did:plc:a", "x", TooMany(null), Now);
+        Assert.Equal(Now + TimeSpan.FromMinutes(3), limits.Acquire("http://pds.example", "did:plc:a", "x", CallKind.Request, Now).HeldUntil);
+    }
+
+    [Theory]
+    [InlineData("30", 30)]
+    [InlineData("0", 0)]
+    [InlineData(" 999999999 ", 999_999_999)]
+    public void A_reset_below_ten_to_the_ninth_is_seconds_from_now(string header, long seconds)
+    {
+        Assert.Equal(Now.AddSeconds(seconds), Read(("RateLimit-Reset", header))!.Reset);
+    }
+
+    [Fact]
+    public void A_reset_from_ten_to_the_ninth_on_is_unix_time_as_the_reference_pds_sends_it()
+    {
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1_795_000_000), Read(("RateLimit-Reset", "1795000000"))!.Reset);
+    }
+
+    [Theory]
+    [InlineData("-5")]
+    [InlineData("+5")]
+    [InlineData("1e9")]
+    [InlineData("12.5")]
+    [InlineData("99999999999999999999999")]
+    [InlineData("253402300800")]
+    [InlineData("\u0661\u0662")]
+    [InlineData("ten")]
+    [InlineData("")]
+    public void Garbage_in_a_number_header_is_ignored(string header)
+    {
+        var info = Read(("RateLimit-Limit", header), ("RateLimit-Remaining", header), ("RateLimit-Reset", header), ("RateLimit-Policy", "100;w=60"));
+        Assert.Equal(new RateLimitInfo(null, null, null, "100;w=60"), info);
+    }
+
+    [Fact]
+    public void A_count_beyond_an_int_is_ignored_and_the_others_are_kept()
+    {
+        Assert.Equal(new RateLimitInfo(null, 7, null, null), Read(("RateLimit-Limit", "4294967296"), ("RateLimit-Remaining", "7")));
+    }
+
+    [Theory]
+    [InlineData("3000;w=300\u00e9")]
+    [InlineData("3000;w=300\u001b[2J")]
+    [InlineData("3000;\nw=300")]
+    [InlineData("\u00ff\u00fe")]
+    public void A_policy_that_is_not_visible_ascii_is_dropped_so_it_never_reaches_a_response_header(string policy)
+    {
+        Assert.Null(Read(("RateLimit-Limit", "10"), ("RateLimit-Policy", policy))!.Policy);
+    }
+
+    [Fact]
+    public void A_policy_of_visible_ascii_is_kept_and_one_too_long_is_dropped()
+    {
+        Assert.Equal("100;w=60, 50;w=1", Read(("RateLimit-Policy", " 100;w=60, 50;w=1 "))!.Policy);
+        Assert.Null(Read(("RateLimit-Policy", new string('1', RateLimitInfo.MaxPolicyLength + 1))));
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
