@@ -22,6 +22,7 @@ public sealed class JournalOutageHttpSpec : FakePdsHostSpec
             ["SUPERVISOR_HOCON"] = "supervisor.accounts { journal-probe-interval = 300ms, request-timeout = 5s }",
         });
         await host.StartAsync();
+        await host.WaitUntilAccountsServeAsync();
         return (postgres, host);
     }
 

@@ -102,6 +102,7 @@ public sealed class JournalOutageSpec(RealPdsServer pds, ITestOutputHelper outpu
             ["SUPERVISOR_HOCON"] = "supervisor.accounts { journal-probe-interval = 300ms, backoff-min = 200ms, backoff-max = 2s, request-timeout = 5s }",
         });
         await host.StartAsync();
+        await host.WaitUntilAccountsServeAsync();
         var account = await pds.CreateAccountAsync("o");
         using (var imported = await host.Http.PostAsJsonAsync("/accounts/import",
                    new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}" }))
@@ -122,6 +123,7 @@ public sealed class JournalOutageSpec(RealPdsServer pds, ITestOutputHelper outpu
         // Past the access token the journal holds: the restarted account must refresh with its old refresh token.
         await Task.Delay(pds.AccessTokenLifetime);
         await host.StartAsync();
+        await host.WaitUntilAccountsServeAsync();
         using (var answer = await host.Http.GetAsync($"/accounts/{account.Handle}/xrpc/com.atproto.server.getSession"))
         {
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
