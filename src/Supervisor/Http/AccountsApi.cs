@@ -153,6 +153,8 @@ public static class AccountsApi
             SessionRejection.AccountTakedown => 403,
             SessionRejection.RateLimited => 429,
             SessionRejection.InvalidRequest or SessionRejection.InvalidSession => 400,
+            // Refused here, not by the server: a new account could not be journaled (see README, PostgreSQL).
+            SessionRejection.ServiceUnavailable when rejected.Error.Error == "JournalUnavailable" => 503,
             _ => 502,
         };
         return ApiJson.Error(status, rejected.Error.Error, rejected.Error.Message, rejected.RetryNotBefore);

@@ -41,6 +41,39 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_account_with_a_pending_logout_retry_never_passivates()
+    {
+        var account = await LoggedInAsync("leaving.test");
+        Pds.FailNext("com.atproto.server.deleteSession", FakeFailure.ServerError500, times: 1000);
+        Assert.IsType<LogoutPending>(await AskAsync(new Logout(account.Did)));
+        await StaysRunningAsync(TimeSpan.FromSeconds(2), "a pending logout");
+        Assert.Equal(AccountStateName.LoggingOut, (await StatusAsync(account.Did)).State);
+        Assert.True(Pds.CallCount("com.atproto.server.deleteSession") >= 3, "the logout is still being retried");
+    }
+
+    [Fact]
+    public async Task An_account_whose_failed_refresh_awaits_its_retry_never_passivates()
+    {
+        var account = await LoggedInAsync("failing.test");
+        Pds.FailNext("com.atproto.server.refreshSession", FakeFailure.ServerError500, times: 1000);
+        var refreshed = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        Assert.Equal(AccountStateName.Degraded, refreshed.Status.State);
+        await StaysRunningAsync(TimeSpan.FromSeconds(2), "a refresh awaiting its retry");
+        Assert.True(Pds.CallCount("com.atproto.server.refreshSession") >= 3, "the refresh is still being retried");
+    }
+
+    /// <summary>Polls the counts for <paramref name="period"/> (several passivation checks): the one account runs throughout.</summary>
+    private async Task StaysRunningAsync(TimeSpan period, string why)
+    {
+        var until = DateTime.UtcNow + period;
+        while (DateTime.UtcNow < until)
+        {
+            Assert.True(await CountsAsync() == new SupervisorCounts(1, 1, 0), $"the account passivated with {why}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task A_passivated_account_is_started_again_when_its_keep_alive_refresh_is_due()
     {
         Pds.RefreshTokenLifetime = TimeSpan.FromSeconds(6); // keep-alive due 4 to 5 s after the login

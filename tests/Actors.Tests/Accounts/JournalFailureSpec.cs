@@ -1,3 +1,4 @@
+using Akka.Event;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Tests.FakePds;
@@ -13,6 +14,7 @@ namespace Supervisor.Actors.Tests.Accounts;
 /// registry write costs the one login, never the supervisor or its accounts; events held during an outage
 /// survive a failed flush.
 /// </summary>
+[Collection(FailingJournalCollection.Name)]
 public sealed class JournalFailureSpec(ITestOutputHelper output)
     : FakePdsSpec(new TestJournal(), output, FailingJournal.Config + "\nsupervisor.accounts.journal-probe-interval = 200ms")
 {
@@ -71,6 +73,34 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
         var status = await StatusAsync(alice.Did);
         Assert.Equal((Supervisor.Actors.Protocol.AccountStateName.Active, 3, 1), (status.State, status.RefreshCount, status.LoginCount));
         Assert.Equal(0, Pds.Rejections("ExpiredToken"));
+    }
+
+    [Fact]
+    public async Task An_account_stopped_by_the_journal_is_restarted_after_2_s_then_after_doubling_delays_up_to_a_minute()
+    {
+        var warnings = CreateTestProbe();
+        Sys.EventStream.Subscribe(warnings.Ref, typeof(Warning));
+        var alice = await LoggedInAsync();
+        FailingJournal.FailReads = true;
+        FailingJournal.FailWrites = true;
+        await EventuallyAsync(() => Task.FromResult(!JournalHealth.IsAvailable), TimeSpan.FromSeconds(5), "the outage to be seen");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(alice.Did)));
+
+        // The journal reads again but refuses every write: each run of the account recovers, fails to journal
+        // what it holds, and stops; the supervisor says when it starts the next run.
+        FailingJournal.FailReads = false;
+        var delays = new List<TimeSpan>();
+        var stoppedAt = new List<DateTime>();
+        while (delays.Count < 6)
+        {
+            var stopped = warnings.FishForMessage<Warning>(w => w.Message.ToString()!.Contains($"Account {alice.Did} stopped unexpectedly"), TimeSpan.FromSeconds(90));
+            stoppedAt.Add(stopped.Timestamp);
+            var delay = System.Text.RegularExpressions.Regex.Match(stopped.Message.ToString()!, @"restarting it in (\S+)").Groups[1].Value;
+            delays.Add(TimeSpan.Parse(delay, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        Assert.Equal([2, 4, 8, 16, 32, 60], delays.Select(d => d.TotalSeconds));
+        // Each run started no earlier than its delay (a timer never fires early).
+        for (var i = 1; i < stoppedAt.Count; i++) Assert.True(stoppedAt[i] - stoppedAt[i - 1] >= delays[i - 1] - TimeSpan.FromMilliseconds(20));
     }
 
     private static string? ExportedRefreshId(object reply) =>

@@ -279,12 +279,13 @@ public sealed class FakePdsServer : IAsyncDisposable
 
     private (int, JsonNode?) CreateSession(JsonObject? body)
     {
-        var identifier = body?["identifier"]?.GetValue<string>();
+        // As the reference PDS: the identifier (handle or email) is lower-cased before it is looked up.
+        var identifier = body?["identifier"]?.GetValue<string>()?.ToLowerInvariant();
         var password = body?["password"]?.GetValue<string>();
         if (password is null) return Error(400, "InvalidRequest", "Missing required key \"password\" at $");
         lock (_gate)
         {
-            var account = _accounts.Values.FirstOrDefault(a => a.Handle == identifier || a.Email == identifier || a.Did == identifier);
+            var account = _accounts.Values.FirstOrDefault(a => a.Handle.ToLowerInvariant() == identifier || a.Email.ToLowerInvariant() == identifier || a.Did == identifier);
             if (account is null || account.Password != password) return Error(401, "AuthenticationRequired", InvalidCredentialsMessage);
             if (account.TakenDown) return Error(401, "AccountTakedown", "Account has been taken down");
             if (account.AuthFactorCode is { } code && body?["authFactorToken"]?.GetValue<string>() != code)
@@ -320,7 +321,8 @@ public sealed class FakePdsServer : IAsyncDisposable
             if (RefreshLatency > TimeSpan.Zero) await Task.Delay(RefreshLatency);
             lock (_gate)
             {
-                if (!_accounts.TryGetValue(did, out var account)) return Error(400, "InvalidToken", "Token could not be verified");
+                // As the reference PDS: a validly signed refresh token of an account it does not host.
+                if (!_accounts.TryGetValue(did, out var account)) return Error(400, "InvalidRequest", $"Could not find user info for account: {did}");
                 if (account.TakenDown) return Error(401, "AccountTakedown", "Account has been taken down");
                 var now = DateTimeOffset.UtcNow;
                 if (claims.TokenId is not { } id || !_refreshTokens.TryGetValue(id, out var stored) || stored.ExpiresAt <= now)

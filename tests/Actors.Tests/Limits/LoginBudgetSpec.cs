@@ -1,5 +1,7 @@
 using Akka.Configuration;
 using Supervisor.Actors.Limits;
+using Supervisor.Actors.Tests.Support;
+using Supervisor.Host.Configuration;
 
 namespace Supervisor.Actors.Tests.Limits;
 
@@ -54,6 +56,36 @@ public sealed class LoginBudgetSpec
         Assert.Equal([new BudgetWindow(30, TimeSpan.FromMinutes(5)), new BudgetWindow(100, TimeSpan.FromDays(1))], settings.For("https://bsky.social"));
         Assert.Equal(TimeSpan.FromDays(1), settings.Longest);
         Assert.Equal("100 per 1d", settings.For("https://bsky.social")[1].ToString());
+    }
+
+    [Fact]
+    public void The_shipped_configuration_allows_300_logins_a_day_and_100_at_bsky_social()
+    {
+        // What the host loads: hocon/supervisor.conf, with no override.
+        var budget = SupervisorConfig.AccountSettingsOf(SupervisorConfig.Load(JournalKind.Sqlite, "Data Source=unused.db", [TestJournal.TestKey])).LoginBudget;
+        var fiveMinutes = new BudgetWindow(30, TimeSpan.FromMinutes(5));
+        Assert.Equal([fiveMinutes, new BudgetWindow(300, TimeSpan.FromDays(1))], budget.For("http://127.0.0.1:2583"));
+        Assert.Equal([fiveMinutes, new BudgetWindow(100, TimeSpan.FromDays(1))], budget.For("https://bsky.social"));
+
+        // One identifier logging in every 4 minutes (never 30 in 5 minutes) on a clock of its own: the 101st, and the 301st elsewhere, is refused.
+        Assert.Equal(100, AllowedInADay("https://bsky.social"));
+        Assert.Equal(300, AllowedInADay("https://pds.example.com"));
+
+        int AllowedInADay(string service)
+        {
+            var attempts = new List<DateTimeOffset>();
+            for (var clock = Now; clock < Now.AddDays(1); clock = clock.AddMinutes(4))
+            {
+                if (LoginBudget.RetryAt(attempts, clock, budget.For(service)) is { } refused)
+                {
+                    Assert.Equal(TimeSpan.FromDays(1), refused.Spent.Window);
+                    Assert.Equal(attempts[0].AddDays(1), refused.At);
+                    return attempts.Count;
+                }
+                attempts.Add(clock);
+            }
+            return attempts.Count;
+        }
     }
 
     [Theory]

@@ -89,6 +89,52 @@ public sealed class JournalOutageSpec(RealPdsServer pds, ITestOutputHelper outpu
         Assert.Empty(Secrets.JwtsIn(host.Output));
     }
 
+    [Fact]
+    public async Task A_process_killed_during_a_journal_outage_comes_back_with_a_working_session()
+    {
+        await using var postgres = await PostgresCluster.CreateAsync();
+        using var folder = new TestJournal();
+        await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_KEY"] = TestJournal.TestKey,
+            ["SUPERVISOR_JOURNAL"] = "postgres",
+            ["SUPERVISOR_POSTGRES"] = postgres.ConnectionString,
+            ["SUPERVISOR_HOCON"] = "supervisor.accounts { journal-probe-interval = 300ms, backoff-min = 200ms, backoff-max = 2s, request-timeout = 5s }",
+        });
+        await host.StartAsync();
+        await host.WaitUntilAccountsServeAsync();
+        var account = await pds.CreateAccountAsync("o");
+        using (var imported = await host.Http.PostAsJsonAsync("/accounts/import",
+                   new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}" }))
+            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+        var journaled = (await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}")).GetProperty("refreshCount").GetInt32();
+
+        await postgres.StopAsync();
+        await EventuallyAsync(async () => await JournalStateAsync(host) == "Degraded", TimeSpan.FromSeconds(10), "the journal to show as degraded");
+        // The refresh happens in memory only: the PDS has rotated the pair, the journal still holds the old one.
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        var during = await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}");
+        Assert.Equal(journaled + 1, during.GetProperty("refreshCount").GetInt32());
+        Assert.True(during.GetProperty("unjournaledEvents").GetInt32() > 0);
+
+        await host.KillAsync();
+        await postgres.StartAsync();
+        // Past the access token the journal holds: the restarted account must refresh with its old refresh token.
+        await Task.Delay(pds.AccessTokenLifetime);
+        await host.StartAsync();
+        await host.WaitUntilAccountsServeAsync();
+        using (var answer = await host.Http.GetAsync($"/accounts/{account.Handle}/xrpc/com.atproto.server.getSession"))
+        {
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.Contains(account.Did, await answer.Content.ReadAsStringAsync());
+        }
+        var after = await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}");
+        Assert.Equal(("Active", 0), (after.GetProperty("state").GetString(), after.GetProperty("loginCount").GetInt32()));
+        Assert.True(after.GetProperty("refreshCount").GetInt32() > journaled, "the restarted account refreshed with the journaled token");
+        Assert.Empty(Secrets.JwtsIn(host.Output));
+    }
+
     private static async Task<string?> JournalStateAsync(SupervisorProcess host) =>
         (await host.Http.GetFromJsonAsync<JsonElement>("/healthz")).GetProperty("journal").GetProperty("state").GetString();
 

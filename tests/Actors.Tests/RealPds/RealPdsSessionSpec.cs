@@ -40,6 +40,18 @@ public sealed class RealPdsSessionSpec(RealPdsServer pds, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task A_login_by_email_supervises_the_account_of_that_email()
+    {
+        var account = await pds.CreateAccountAsync();
+        var email = account.Handle.Split('.')[0] + "@example.com"; // as RealPdsServer.CreateAccountAsync registers it
+        var status = await LoginAsync(pds.Url, email, account.Password);
+        Assert.Equal((account.Did, account.Handle, AccountStateName.Active, 1), (status.Did, status.Handle, status.State, status.LoginCount));
+        var answer = await CallAsync(account.Handle, GetSession);
+        Assert.Equal(200, answer.Status);
+        Assert.Contains(account.Did, answer.BodyText);
+    }
+
+    [Fact]
     public async Task A_wrong_password_gets_invalid_credentials_with_the_pds_error_name()
     {
         var account = await pds.CreateAccountAsync();

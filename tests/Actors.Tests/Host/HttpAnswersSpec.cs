@@ -1,0 +1,194 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>
+/// The HTTP API's answers that the README promises, the host as a process against a fake PDS: 401 for a
+/// revoked import, 409 and 503 for calls of an account that cannot serve, 429 with Retry-After for a held
+/// call, each server's rate limit in /status, and the metrics after known events.
+/// </summary>
+public sealed class HttpAnswersSpec : FakePdsHostSpec
+{
+    private const string GetSession = "com.atproto.server.getSession";
+
+    private async Task<SupervisorProcess> StartHostAsync(string? hocon = null)
+    {
+        var host = new SupervisorProcess(Folder.Folder, hocon is null ? null : new Dictionary<string, string> { ["SUPERVISOR_HOCON"] = hocon });
+        await host.StartAsync();
+        return host;
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(SupervisorProcess host, HttpMethod method, string path, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        using var answer = await host.Http.SendAsync(request);
+        var text = await answer.Content.ReadAsStringAsync();
+        return (answer.StatusCode, text.Length > 0 ? JsonDocument.Parse(text).RootElement.Clone() : default);
+    }
+
+    private async Task LoginAsync(SupervisorProcess host, FakeAccount account)
+    {
+        var (status, _) = await SendAsync(host, HttpMethod.Post, "/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url });
+        Assert.Equal(HttpStatusCode.Created, status);
+    }
+
+    [Fact]
+    public async Task The_import_of_a_revoked_session_is_answered_401()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var (access, refresh) = Pds.IssuePair(alice.Did);
+        Pds.RevokeAllRefreshTokens(alice.Did);
+
+        var (status, body) = await SendAsync(host, HttpMethod.Post, "/accounts/import", new { session = $"{alice.Handle}:::{alice.Did}:::{access}:::{refresh}:::{Pds.Url}" });
+        Assert.Equal((HttpStatusCode.Unauthorized, "ExpiredToken"), (status, body.GetProperty("error").GetString()));
+        Assert.Equal(1, Pds.CallCount("com.atproto.server.refreshSession"));
+        Assert.Empty(Secrets.JwtsIn(host.Output));
+    }
+
+    [Fact]
+    public async Task An_xrpc_call_of_an_account_that_needs_a_login_is_answered_409()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        // The session is revoked at the server: the access token is refused, and so is the refresh it leads to.
+        Pds.RevokeAllRefreshTokens(alice.Did);
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.UtcNow.AddMinutes(1);
+
+        var (status, body) = await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Handle}/xrpc/{GetSession}");
+        Assert.Equal(HttpStatusCode.Conflict, status);
+        Assert.Contains("NeedsLogin", body.GetProperty("message").GetString());
+        (status, body) = await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Handle}/xrpc/{GetSession}");
+        Assert.Equal((HttpStatusCode.Conflict, "ExpiredToken"), (status, body.GetProperty("error").GetString()));
+        Assert.Equal("NeedsLogin", (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}")).Body.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task An_xrpc_call_of_a_taken_down_account_is_answered_409()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        Pds.Takedown(alice.Did);
+
+        // The write that meets the takedown gets the PDS's own answer; the session ends with it.
+        using (var write = await host.Http.PostAsync($"/accounts/{alice.Did}/xrpc/com.atproto.repo.createRecord",
+                   new StringContent($$$"""{"repo":"{{{alice.Did}}}","collection":"app.bsky.feed.post","record":{"text":"x"}}""", Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.Unauthorized, write.StatusCode);
+        var calls = Pds.CallCount(GetSession);
+        var (status, body) = await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.Equal((HttpStatusCode.Conflict, "AccountTakedown"), (status, body.GetProperty("error").GetString()));
+        Assert.Contains("TakenDown", body.GetProperty("message").GetString());
+        Assert.Equal(calls, Pds.CallCount(GetSession));
+    }
+
+    [Fact]
+    public async Task An_xrpc_call_of_a_degraded_account_is_answered_503_with_its_retry_time()
+    {
+        await using var host = await StartHostAsync("supervisor.accounts { backoff-min = 30s, backoff-max = 1m }");
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        Pds.FailNext("com.atproto.server.refreshSession", FakeFailure.ServerError500, times: 10);
+        var (status, body) = await SendAsync(host, HttpMethod.Post, $"/accounts/{alice.Did}/refresh");
+        Assert.Equal((HttpStatusCode.OK, "Degraded"), (status, body.GetProperty("state").GetString()));
+        // Its access token is refused now, and the refresh that would replace it waits for its retry.
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.UtcNow.AddMinutes(1);
+
+        using var answer = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+        var error = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("InternalServerError", error.GetProperty("error").GetString());
+        Assert.Contains("Degraded", error.GetProperty("message").GetString());
+        Assert.True(error.TryGetProperty("retryAt", out _));
+        Assert.InRange(answer.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(61));
+    }
+
+    [Fact]
+    public async Task A_call_held_back_by_a_rate_limit_is_answered_429_with_Retry_After_and_RateLimit_Reset_without_reaching_the_server()
+    {
+        Pds.SharedLimit = 3000;
+        Pds.SharedWindow = TimeSpan.FromMinutes(5);
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        Pds.UseSharedBudget(3000); // other clients behind this IP spent the server's budget
+
+        // The server's own 429 under its shared policy comes back as it is, and holds every later call.
+        long reset;
+        using (var refused = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            reset = long.Parse(refused.Headers.GetValues("RateLimit-Reset").Single());
+        }
+        var calls = Pds.CallCount(GetSession);
+
+        using var held = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.Equal(HttpStatusCode.TooManyRequests, held.StatusCode);
+        Assert.Equal("RateLimitExceeded", (await held.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        Assert.Equal(reset, long.Parse(held.Headers.GetValues("RateLimit-Reset").Single()));
+        Assert.InRange(held.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(301));
+        Assert.Equal(calls, Pds.CallCount(GetSession));
+    }
+
+    [Fact]
+    public async Task Status_lists_each_servers_limit_remaining_and_reset_once_the_server_sent_its_headers()
+    {
+        Pds.SharedLimit = 3000;
+        Pds.SharedWindow = TimeSpan.FromMinutes(5);
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        long reset;
+        using (var answer = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            reset = long.Parse(answer.Headers.GetValues("RateLimit-Reset").Single());
+        }
+
+        var (_, status) = await SendAsync(host, HttpMethod.Get, "/status");
+        var server = Assert.Single(status.GetProperty("servers").EnumerateArray());
+        Assert.Equal(new Uri(Pds.Url).Authority, server.GetProperty("server").GetString());
+        Assert.Equal(3000, server.GetProperty("limit").GetInt32());
+        Assert.InRange(server.GetProperty("remaining").GetInt32(), 0, 2998); // the login and the call, at least
+        Assert.Equal(reset, server.GetProperty("reset").GetDateTimeOffset().ToUnixTimeSeconds());
+        Assert.Equal((1, 0), (server.GetProperty("accounts").GetInt32(), server.GetProperty("heldCalls").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Metrics_count_login_failures_refreshes_refresh_failures_and_request_latencies()
+    {
+        await using var host = await StartHostAsync("supervisor.accounts { backoff-min = 1m, backoff-max = 2m }");
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        var (status, _) = await SendAsync(host, HttpMethod.Post, "/accounts", new { identifier = alice.Handle, password = "wrong", service = Pds.Url });
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        for (var i = 0; i < 2; i++)
+            Assert.Equal("Active", (await SendAsync(host, HttpMethod.Post, $"/accounts/{alice.Did}/refresh")).Body.GetProperty("state").GetString());
+        Pds.FailNext("com.atproto.server.refreshSession", FakeFailure.ServerError500);
+        Assert.Equal("Degraded", (await SendAsync(host, HttpMethod.Post, $"/accounts/{alice.Did}/refresh")).Body.GetProperty("state").GetString());
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}")).Status);
+
+        var metrics = await host.Http.GetStringAsync("/metrics");
+        Assert.Contains("\nsupervisor_logins_total 1\n", metrics);
+        Assert.Contains("\nsupervisor_login_failures_total 1\n", metrics);
+        Assert.Contains("\nsupervisor_refreshes_total 2\n", metrics);
+        Assert.Contains("\nsupervisor_refresh_failures_total 1\n", metrics);
+        Assert.Contains("\nsupervisor_accounts{state=\"Degraded\"} 1\n", metrics);
+        Assert.Contains("\nsupervisor_unjournaled_events 0\n", metrics);
+        Assert.Contains("# TYPE supervisor_request_duration_seconds histogram\n", metrics);
+        Assert.Contains("\nsupervisor_request_duration_seconds_count 3\n", metrics);
+        Assert.Contains("\nsupervisor_request_duration_seconds_bucket{le=\"+Inf\"} 3\n", metrics);
+        Assert.Contains("\nsupervisor_request_duration_seconds_bucket{le=\"10\"} 3\n", metrics);
+        var sum = double.Parse(metrics.Split('\n').Single(l => l.StartsWith("supervisor_request_duration_seconds_sum ", StringComparison.Ordinal)).Split(' ')[1],
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(sum, 1e-6, 30);
+    }
+}

@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>
+/// What the HTTP API says while the PostgreSQL journal is down (a throwaway PostgreSQL of each test, stopped):
+/// new accounts are refused with 503, /healthz says degraded, /status and /metrics show the outage.
+/// </summary>
+public sealed class JournalOutageHttpSpec : FakePdsHostSpec
+{
+    private static async Task<(PostgresCluster Postgres, SupervisorProcess Host)> StartOnPostgresAsync(TestJournal folder)
+    {
+        var postgres = await PostgresCluster.CreateAsync();
+        var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_KEY"] = TestJournal.TestKey,
+            ["SUPERVISOR_JOURNAL"] = "postgres",
+            ["SUPERVISOR_POSTGRES"] = postgres.ConnectionString,
+            ["SUPERVISOR_HOCON"] = "supervisor.accounts { journal-probe-interval = 300ms, request-timeout = 5s }",
+        });
+        await host.StartAsync();
+        await host.WaitUntilAccountsServeAsync();
+        return (postgres, host);
+    }
+
+    private static async Task StopJournalAsync(PostgresCluster postgres, SupervisorProcess host)
+    {
+        await postgres.StopAsync();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (DateTime.UtcNow < until)
+        {
+            var health = await host.Http.GetFromJsonAsync<JsonElement>("/healthz");
+            if (health.GetProperty("journal").GetProperty("state").GetString() == "Degraded") return;
+            await Task.Delay(200);
+        }
+        Assert.Fail("the journal did not show as degraded within 15 s");
+    }
+
+    [Fact]
+    public async Task New_accounts_are_refused_with_503_during_a_journal_outage()
+    {
+        var (postgres, host) = await StartOnPostgresAsync(Folder);
+        await using var _ = postgres;
+        await using var __ = host;
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        var carol = Pds.CreateAccount("carol.test", "pw-carol");
+        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url }))
+            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+
+        await StopJournalAsync(postgres, host);
+        var logins = Pds.CallCount("com.atproto.server.createSession");
+        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = bob.Handle, password = bob.Password, service = Pds.Url }))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, login.StatusCode);
+            Assert.Equal("JournalUnavailable", (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        var (access, refresh) = Pds.IssuePair(carol.Did);
+        using (var import = await host.Http.PostAsJsonAsync("/accounts/import", new { session = $"{carol.Handle}:::{carol.Did}:::{access}:::{refresh}:::{Pds.Url}" }))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, import.StatusCode);
+            Assert.Equal("JournalUnavailable", (await import.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        Assert.Equal(logins, Pds.CallCount("com.atproto.server.createSession")); // bob's password never left
+        // The account that exists goes on serving.
+        using (var call = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/com.atproto.server.getSession"))
+            Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+        Assert.Single(await host.Http.GetFromJsonAsync<JsonElement[]>("/accounts") ?? []);
+    }
+
+    [Fact]
+    public async Task Healthz_status_and_metrics_show_the_journal_outage_since_when_and_why()
+    {
+        var (postgres, host) = await StartOnPostgresAsync(Folder);
+        await using var _ = postgres;
+        await using var __ = host;
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url }))
+            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        var healthy = await host.Http.GetFromJsonAsync<JsonElement>("/healthz");
+        Assert.Equal(("ok", "Available"), (healthy.GetProperty("status").GetString(), healthy.GetProperty("journal").GetProperty("state").GetString()));
+
+        var stopped = DateTimeOffset.UtcNow;
+        await StopJournalAsync(postgres, host);
+        using (var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress })
+        using (var answer = await anonymous.GetAsync("/healthz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            var health = await answer.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("degraded", health.GetProperty("status").GetString());
+        }
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+
+        var status = await host.Http.GetFromJsonAsync<JsonElement>("/status");
+        var journal = status.GetProperty("journal");
+        Assert.Equal("Degraded", journal.GetProperty("state").GetString());
+        Assert.InRange(journal.GetProperty("since").GetDateTimeOffset(), stopped.AddSeconds(-1), DateTimeOffset.UtcNow.AddSeconds(1));
+        Assert.False(string.IsNullOrWhiteSpace(journal.GetProperty("error").GetString()));
+        var held = Assert.Single(status.GetProperty("accounts").EnumerateArray()).GetProperty("unjournaledEvents").GetInt32();
+        Assert.True(held > 0, "the refresh is held in memory");
+
+        var metrics = await host.Http.GetStringAsync("/metrics");
+        Assert.Contains("\nsupervisor_journal_available 0\n", metrics);
+        Assert.Contains($"\nsupervisor_unjournaled_events {held}\n", metrics);
+        Assert.Empty(Secrets.JwtsIn(host.Output));
+    }
+}
