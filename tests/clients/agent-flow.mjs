@@ -84,10 +84,13 @@ const recordingFetch = (via) => async (input, init) => {
   const url = new URL(request.url)
   const entry = { via, origin: url.origin, method: request.method, nsid: url.pathname.replace(/^\/xrpc\//, ''), status: null }
   calls.push(entry)
+  // The agent must keep talking to the supervisor: its tokens are the supervisor's, and the PDS must not be reached around it.
+  if (url.origin !== supervisorOrigin) throw new Error(`the agent sent ${entry.nsid} to ${url.origin} instead of the supervisor`)
   const response = await fetch(request)
   entry.status = response.status
   return response
 }
+const supervisorOrigin = new URL(supervisorUrl).origin
 const endpoints = (agent) => ({
   serviceUrl: agent.serviceUrl?.href ?? null,
   pdsUrl: agent.pdsUrl?.href ?? null,

@@ -96,14 +96,13 @@ public sealed class AtprotoApiClientSpec(AgentFlowRun run, ITestOutputHelper out
         await using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         var text = await new StreamReader(stream).ReadToEndAsync();
         var actor = "actor=" + Uri.EscapeDataString(run.Account.Did);
-        Assert.Contains(text.Split('\n'), line =>
-            line.Contains(actor) && line.Contains("\"atproto-proxy\":\"did:web:labeler.test#atproto_labeler\""));
+        Assert.True(text.Split('\n').Any(line => line.Contains(actor) && line.Contains("\"atproto-proxy\":\"did:web:labeler.test#atproto_labeler\"")),
+            $"the PDS's log ({log}) shows no request of this account with the atproto-proxy header");
     }
 
     [Fact]
     public void A_refreshed_key_session_keeps_working_and_logging_out_ends_it()
     {
-        Assert.Equal("true", Text("refresh", "accessChanged"));
         Assert.Equal("true", Text("refresh", "refreshChanged"));
         Assert.Equal(run.Account.Did, Text("refresh", "getSessionDid"));
         Assert.Equal(run.Account.Did, Text("refresh", "describeRepoDid"));
