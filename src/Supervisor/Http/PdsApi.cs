@@ -155,7 +155,7 @@ public static class PdsApi
             {
                 ["accessJwt"] = jwt.Mint(false, key.Did, session.Sid, null, scope, Now, accessExpires),
                 ["refreshJwt"] = jwt.Mint(true, key.Did, session.Sid, session.Jti, scope, Now, session.ExpiresAt),
-                ["handle"] = status.Handle ?? key.Did,
+                ["handle"] = status.Handle ?? "handle.invalid",
                 ["did"] = key.Did,
                 ["active"] = status.State is not (AccountStateName.TakenDown or AccountStateName.Deactivated),
             };
