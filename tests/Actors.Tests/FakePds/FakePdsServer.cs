@@ -197,6 +197,8 @@ public sealed class FakePdsServer : IAsyncDisposable
             "com.atproto.server.getSession" => WithAccess(context, account => account.TakenDown
                 ? Error(400, "InvalidRequest", $"Could not find user info for account: {account.Did}")
                 : (200, SessionBody(account, null))),
+            // As the reference PDS: the token is checked before the body is read; the answer names the size it read.
+            "com.atproto.repo.uploadBlob" => await UploadBlobAsync(context),
             "com.atproto.repo.createRecord" => WithAccess(context, account => account.Deactivated
                 ? Error(401, "AccountDeactivated", "Account is deactivated")
                 : (200, new JsonObject { ["uri"] = $"at://{account.Did}/app.bsky.feed.post/{Guid.NewGuid():N}", ["cid"] = "bafy", ["validationStatus"] = "valid" })),
@@ -355,6 +357,22 @@ public sealed class FakePdsServer : IAsyncDisposable
             if (claims.TokenId is { } id) _refreshTokens.Remove(id);
         }
         return (200, null);
+    }
+
+    private async Task<(int, JsonNode?)> UploadBlobAsync(HttpContext context)
+    {
+        var checkedToken = WithAccess(context, _ => (200, null));
+        if (checkedToken.Item1 != 200) return checkedToken;
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        return (200, new JsonObject
+        {
+            ["blob"] = new JsonObject
+            {
+                ["$type"] = "blob", ["ref"] = new JsonObject { ["$link"] = Convert.ToHexString(SHA256.HashData(buffer.ToArray())).ToLowerInvariant() },
+                ["mimeType"] = context.Request.ContentType ?? "", ["size"] = buffer.Length,
+            },
+        });
     }
 
     private (int, JsonNode?) WithAccess(HttpContext context, Func<FakeAccount, (int, JsonNode?)> then)

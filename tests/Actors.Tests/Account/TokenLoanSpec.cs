@@ -1,0 +1,99 @@
+using Akka.Actor;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Account;
+
+/// <summary>
+/// The account lends its access token for one request sent by someone else (the HTTP pass-through) and holds its
+/// next rotation until the loan is back, so no request leaves with a token the account has already replaced.
+/// </summary>
+public sealed class TokenLoanSpec(ITestOutputHelper output) : FakePdsSpec(new TestJournal(), output,
+    "supervisor.accounts { request-timeout = 2s, refresh-margin-fraction = 0.01 }")
+{
+    private const string Refresh = "com.atproto.server.refreshSession";
+
+    private async Task<AccessTokenLent> BorrowAsync(string id, bool streamed = false) =>
+        Assert.IsType<AccessTokenLent>(await AskAsync(new BorrowAccessToken(id, "com.atproto.repo.createRecord", streamed)));
+
+    [Fact]
+    public async Task A_refresh_waits_until_the_lent_token_is_back()
+    {
+        var alice = await LoggedInAsync();
+        var loan = await BorrowAsync(alice.Did);
+        var refreshed = AskAsync(new RefreshNow(alice.Did));
+        await Task.Delay(TimeSpan.FromMilliseconds(800));
+        Assert.Equal(0, Pds.CallCount(Refresh));
+        Assert.False(refreshed.IsCompleted);
+        Accounts.Tell(new ReturnAccessToken(alice.Did, loan.LoanId, 200));
+        Assert.IsType<RefreshCompleted>(await refreshed);
+        Assert.Equal(1, Pds.CallCount(Refresh));
+        var next = await BorrowAsync(alice.Did);
+        Assert.True(loan.AccessJwt != next.AccessJwt || SameSecond(loan, next), "the next loan has the new token");
+    }
+
+    private static DateTimeOffset? Iat(AccessTokenLent loan) => Supervisor.Actors.Session.JwtClaims.TryRead(loan.AccessJwt, out _)?.IssuedAt;
+
+    /// <summary>Tokens issued within one second are the same string (no jti in access tokens, as at the PDS).</summary>
+    private static bool SameSecond(AccessTokenLent a, AccessTokenLent b) =>
+        Supervisor.Actors.Session.JwtClaims.TryRead(a.AccessJwt, out _)?.IssuedAt == Supervisor.Actors.Session.JwtClaims.TryRead(b.AccessJwt, out _)?.IssuedAt;
+
+    [Fact]
+    public async Task A_loan_that_is_never_given_back_ends_by_itself_and_the_rotation_goes_on()
+    {
+        var bob = await LoggedInAsync("bob.test");
+        var loan = await BorrowAsync(bob.Did);
+        Assert.True(loan.Until - DateTimeOffset.UtcNow < TimeSpan.FromSeconds(8), "a loan lasts request-timeout plus a little");
+        var refreshed = await AskAsync(new RefreshNow(bob.Did));
+        Assert.IsType<RefreshCompleted>(refreshed);
+        Assert.Equal(1, Pds.CallCount(Refresh));
+        Assert.True(DateTimeOffset.UtcNow >= loan.Until - TimeSpan.FromMilliseconds(200), "the rotation waited for the loan to expire");
+    }
+
+    [Fact]
+    public async Task A_loan_returned_with_ExpiredToken_makes_the_account_refresh_before_it_lends_again()
+    {
+        var carol = await LoggedInAsync("carol.test");
+        var loan = await BorrowAsync(carol.Did);
+        Accounts.Tell(new ReturnAccessToken(carol.Did, loan.LoanId, 400, "ExpiredToken", "Token has expired"));
+        var next = await BorrowAsync(carol.Did);
+        Assert.Equal(1, Pds.CallCount(Refresh));
+        // A second loan of the old generation coming back expired does not refresh again.
+        Accounts.Tell(new ReturnAccessToken(carol.Did, loan.LoanId, 400, "ExpiredToken", "Token has expired"));
+        Accounts.Tell(new ReturnAccessToken(carol.Did, next.LoanId, 200));
+        Assert.Equal(AccountStateName.Active, (await StatusAsync(carol.Did)).State);
+        Assert.Equal(1, Pds.CallCount(Refresh));
+    }
+
+    [Fact]
+    public async Task A_streamed_body_is_lent_only_a_token_with_a_quarter_of_its_lifetime_left()
+    {
+        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(8);
+        var dave = await LoggedInAsync("dave.test");
+        var first = await BorrowAsync(dave.Did);
+        Accounts.Tell(new ReturnAccessToken(dave.Did, first.LoanId, 200));
+        var expires = Supervisor.Actors.Session.JwtClaims.TryRead(first.AccessJwt, out _)!.ExpiresAt;
+        // Less than a quarter of the lifetime (2 s) left: a buffered body could still go, a streamed one waits for a refresh.
+        while (expires - DateTimeOffset.UtcNow > TimeSpan.FromSeconds(1.8)) await Task.Delay(50);
+        Assert.Equal(0, Pds.CallCount(Refresh));
+        var streamed = await BorrowAsync(dave.Did, streamed: true);
+        Assert.Equal(1, Pds.CallCount(Refresh));
+        var left = Supervisor.Actors.Session.JwtClaims.TryRead(streamed.AccessJwt, out _)!.ExpiresAt - DateTimeOffset.UtcNow;
+        Assert.True(left > TimeSpan.FromSeconds(2), $"the streamed body got a fresh token ({left.TotalSeconds:0.0} s left)");
+    }
+
+    [Fact]
+    public async Task A_message_that_fails_inside_the_account_is_answered_and_the_account_goes_on()
+    {
+        var erin = await LoggedInAsync("erin.test");
+        var failed = Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(erin.Did, null!)));
+        Assert.Equal("InternalError", failed.Error.Error);
+        var answer = await CallAsync(erin.Did, GetSession);
+        Assert.Equal(200, answer.Status);
+        Assert.Equal(AccountStateName.Active, (await StatusAsync(erin.Did)).State);
+    }
+}
