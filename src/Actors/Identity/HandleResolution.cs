@@ -2,7 +2,8 @@ namespace Supervisor.Actors.Identity;
 
 /// <summary>
 /// The DID a handle points to, and how that was found (<see cref="Method"/>: "resolver", "dns" or "https");
-/// on failure <see cref="Error"/> and <see cref="Reason"/> say why (never a secret).
+/// on failure <see cref="Error"/> and <see cref="Reason"/> say why (never a secret), and the method says what
+/// was tried ("syntax", "resolver", "dns-conflict" for conflicting TXT records, "dns+https").
 /// </summary>
 public sealed record HandleResolution(string Handle, string? Did, string Method, IdentityError Error, string Reason)
 {

@@ -21,6 +21,9 @@ public sealed class IdentityResolver
 
     private const string PdsServiceType = "AtprotoPersonalDataServer";
 
+    /// <summary>The method of a DNS answer with conflicting did= records: final, no HTTPS fallback.</summary>
+    private const string DnsConflict = "dns-conflict";
+
     private readonly HttpClient _http;
     private readonly IReadOnlyList<IPEndPoint>? _dnsServers;
     private readonly IdentityCache<DidResolution> _documents;
@@ -169,8 +172,9 @@ public sealed class IdentityResolver
         else
         {
             var dns = await ResolveWithDnsAsync(normal, ct).ConfigureAwait(false);
-            // A name with conflicting records is refused outright; an absent or unreachable one falls back to HTTPS.
-            result = dns.Succeeded || dns.Error == IdentityError.InvalidAnswer
+            // DNS's answer is final when it names a DID, or conflicting ones (refused outright, as the atproto
+            // spec says); an absent record, a malformed answer or an unreachable name server fall back to HTTPS.
+            result = dns.Succeeded || dns.Method == DnsConflict
                 ? dns
                 : Combine(dns, await ResolveWithWellKnownAsync(normal, ct).ConfigureAwait(false));
         }
@@ -254,7 +258,7 @@ public sealed class IdentityResolver
                 [] => HandleResolution.Failed(handle, method, IdentityError.NotFound, $"{name} has no did= TXT record"),
                 [var did] when DidSyntax.IsValid(did) => HandleResolution.Resolved(handle, did, method),
                 [_] => HandleResolution.Failed(handle, method, IdentityError.InvalidAnswer, $"the did= TXT record of {name} is not a valid DID"),
-                _ => HandleResolution.Failed(handle, method, IdentityError.InvalidAnswer, $"{name} has {dids.Count} conflicting did= TXT records"),
+                _ => HandleResolution.Failed(handle, DnsConflict, IdentityError.InvalidAnswer, $"{name} has {dids.Count} conflicting did= TXT records"),
             };
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -265,6 +269,10 @@ public sealed class IdentityResolver
         {
             return HandleResolution.Failed(handle, method, IdentityError.Timeout, $"no DNS answer for {name} within {Seconds}");
         }
+        catch (DnsResponseException e) when (IsMalformed(e))
+        {
+            return HandleResolution.Failed(handle, method, IdentityError.InvalidAnswer, $"malformed DNS answer for {name}");
+        }
         catch (DnsResponseException e)
         {
             return HandleResolution.Failed(handle, method, IdentityError.Unavailable, $"DNS query for {name} failed: {e.Code}");
@@ -274,6 +282,16 @@ public sealed class IdentityResolver
             // DnsClient reports a malformed or truncated answer with parse exceptions of its own.
             return HandleResolution.Failed(handle, method, IdentityError.InvalidAnswer, $"malformed DNS answer for {name}: {e.GetType().Name}");
         }
+    }
+
+    /// <summary>DnsClient wraps its parse failures (a malformed or truncated answer) into a DnsResponseException.</summary>
+    private static bool IsMalformed(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (x is DnsResponseParseException) return true;
+        }
+        return false;
     }
 
     private LookupClient? CreateDnsClient()

@@ -18,7 +18,10 @@ public enum DnsMode
     Silent,
 }
 
-/// <summary>A DNS server on a loopback UDP port that answers TXT queries from a table (enough for _atproto records).</summary>
+/// <summary>
+/// A DNS server on a loopback port that answers TXT queries from a table (enough for _atproto records), over
+/// UDP and, as a client falls back to after an answer it cannot use, over TCP on the same port.
+/// </summary>
 public sealed class FakeDnsServer : IDisposable
 {
     private readonly UdpClient _udp = new(new IPEndPoint(IPAddress.Loopback, 0));
@@ -26,7 +29,15 @@ public sealed class FakeDnsServer : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private int _queries;
 
-    public FakeDnsServer() => _ = ServeAsync();
+    private readonly TcpListener _tcp;
+
+    public FakeDnsServer()
+    {
+        _tcp = new TcpListener(IPAddress.Loopback, EndPoint.Port);
+        _tcp.Start();
+        _ = ServeAsync();
+        _ = ServeTcpAsync();
+    }
 
     /// <summary>Where to send queries.</summary>
     public IPEndPoint EndPoint => (IPEndPoint)_udp.Client.LocalEndPoint!;
@@ -53,13 +64,7 @@ public sealed class FakeDnsServer : IDisposable
             {
                 return;
             }
-            Interlocked.Increment(ref _queries);
-            var reply = Mode switch
-            {
-                DnsMode.Answer => Answer(query.Buffer),
-                DnsMode.Malformed => query.Buffer.Length >= 2 ? [query.Buffer[0], query.Buffer[1], 0x81, 0x80, 0, 1, 0, 9, 0xde, 0xad] : null,
-                _ => null,
-            };
+            var reply = Reply(query.Buffer);
             if (reply is null) continue;
             try
             {
@@ -70,6 +75,43 @@ public sealed class FakeDnsServer : IDisposable
                 return;
             }
         }
+    }
+
+    private async Task ServeTcpAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                using var client = await _tcp.AcceptTcpClientAsync(_stopping.Token);
+                await using var stream = client.GetStream();
+                var length = new byte[2];
+                await stream.ReadExactlyAsync(length, _stopping.Token);
+                var query = new byte[(length[0] << 8) | length[1]];
+                await stream.ReadExactlyAsync(query, _stopping.Token);
+                if (Reply(query) is not { } reply) continue;
+                await stream.WriteAsync(new[] { (byte)(reply.Length >> 8), (byte)reply.Length }.Concat(reply).ToArray(), _stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is SocketException or IOException or EndOfStreamException)
+            {
+                // the client went away: serve the next one
+            }
+        }
+    }
+
+    private byte[]? Reply(byte[] query)
+    {
+        Interlocked.Increment(ref _queries);
+        return Mode switch
+        {
+            DnsMode.Answer => Answer(query),
+            DnsMode.Malformed => query.Length >= 2 ? [query[0], query[1], 0x81, 0x80, 0, 1, 0, 9, 0xde, 0xad] : null,
+            _ => null,
+        };
     }
 
     /// <summary>The reply to one query: its question echoed, then a TXT answer per record, or NXDOMAIN.</summary>
@@ -109,5 +151,6 @@ public sealed class FakeDnsServer : IDisposable
     {
         _stopping.Cancel();
         _udp.Dispose();
+        _tcp.Stop();
     }
 }
