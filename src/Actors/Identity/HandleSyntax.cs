@@ -24,7 +24,6 @@ public static class HandleSyntax
         if (handle is null || CountHostLabels(handle) < 2) return false;
         var lastDot = handle.LastIndexOf('.');
         return !char.IsAsciiDigit(handle[lastDot + 1])
-               && !char.IsAsciiDigit(handle[lastDot + 1])
                && !RefusedTlds.Contains(handle[(lastDot + 1)..]);
     }
 
