@@ -18,7 +18,10 @@ namespace Supervisor.Actors.Tests.FakePds;
 /// An in-process PDS on a real loopback HTTP port that behaves like the reference PDS on the wire
 /// (shared/pds/README.md): HS256 tokens with the same claims, rotation with a grace window that hands out
 /// the same successor jti, 400 ExpiredToken / InvalidToken, the same error bodies, the didDoc, takedown,
-/// deactivation; plus failure injection and call counters for the specs.
+/// deactivation; plus failure injection and call counters for the specs. It is also the accounts' PLC
+/// directory (<c>GET /{did}</c>), did:web host (<c>/.well-known/did.json</c>) and handle resolver
+/// (<c>com.atproto.identity.resolveHandle</c>, <c>/.well-known/atproto-did</c> by Host header), with controls
+/// that make those answers lie.
 /// </summary>
 public sealed class FakePdsServer : IAsyncDisposable
 {
@@ -37,6 +40,16 @@ public sealed class FakePdsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _refreshesInFlight = new();
     private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Dictionary<string, string[]> _alsoKnownAs = new();
+    private readonly Dictionary<string, string> _documentIds = new();
+    private readonly HashSet<string> _hiddenDocuments = new();
+    private readonly Dictionary<string, string> _handleTargets = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The name under which <c>GET /{did}</c> (the PLC directory's document) is counted and failed (<see cref="FailNext"/>).</summary>
+    public const string DidDocumentCall = "plc:document";
+
+    /// <summary>The name under which <c>GET /.well-known/atproto-did</c> is counted and failed (<see cref="FailNext"/>).</summary>
+    public const string WellKnownDidCall = "well-known:atproto-did";
 
     private FakePdsServer(WebApplication app) => _app = app;
 
@@ -99,6 +112,9 @@ public sealed class FakePdsServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakePdsServer(app);
         app.Map("/xrpc/{nsid}", server.HandleAsync);
+        app.MapGet("/.well-known/atproto-did", server.WellKnownDidAsync);
+        app.MapGet("/.well-known/did.json", server.WebDidDocumentAsync);
+        app.MapGet("/{did}", server.DidDocumentAsync);
         await app.StartAsync();
         server.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return server;
@@ -109,7 +125,20 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>Creates an account as createAccount would.</summary>
     public FakeAccount CreateAccount(string handle, string password, string? email = null)
     {
-        var did = "did:plc:" + Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
+        // 24 characters of base32 [a-z2-7], as a real did:plc.
+        var did = "did:plc:" + string.Concat(RandomNumberGenerator.GetBytes(24).Select(b => "abcdefghijklmnopqrstuvwxyz234567"[b & 31]));
+        return AddAccount(did, handle, password, email);
+    }
+
+    /// <summary>Creates the account whose DID is this server's own did:web (<c>did:web:localhost%3APORT</c>, one per server).</summary>
+    public FakeAccount CreateWebAccount(string handle, string password, string? email = null) =>
+        AddAccount(WebDid, handle, password, email);
+
+    /// <summary>The did:web this server hosts at /.well-known/did.json.</summary>
+    public string WebDid => "did:web:localhost%3A" + new Uri(Url).Port;
+
+    private FakeAccount AddAccount(string did, string handle, string password, string? email)
+    {
         var account = new FakeAccount(did, handle, email ?? handle.Split('.')[0] + "@example.com", password);
         lock (_gate) _accounts[did] = account;
         return account;
@@ -145,6 +174,30 @@ public sealed class FakePdsServer : IAsyncDisposable
 
     /// <summary>Gives the account a new handle; later session answers carry it.</summary>
     public void ChangeHandle(string did, string handle) => Account(did).Handle = handle;
+
+    /// <summary>The DID document of the account lists these handles (as <c>at://HANDLE</c>) instead of its own.</summary>
+    public void SetAlsoKnownAs(string did, params string[] handles)
+    {
+        lock (_gate) _alsoKnownAs[did] = handles;
+    }
+
+    /// <summary>The DID document of the account names <paramref name="id"/> as its id (a document of another DID).</summary>
+    public void SetDocumentId(string did, string id)
+    {
+        lock (_gate) _documentIds[did] = id;
+    }
+
+    /// <summary>The directory no longer has the account's DID document (404, as the PLC for an unknown DID).</summary>
+    public void HideDidDocument(string did)
+    {
+        lock (_gate) _hiddenDocuments.Add(did);
+    }
+
+    /// <summary>resolveHandle and /.well-known/atproto-did answer <paramref name="did"/> for <paramref name="handle"/> (hosted or not).</summary>
+    public void ResolveHandleTo(string handle, string did)
+    {
+        lock (_gate) _handleTargets[handle] = did;
+    }
 
     /// <summary>The next <paramref name="times"/> calls of <paramref name="nsid"/> fail this way.</summary>
     public void FailNext(string nsid, FakeFailure failure, int times = 1)
@@ -199,6 +252,7 @@ public sealed class FakePdsServer : IAsyncDisposable
                 : (200, SessionBody(account, null))),
             // As the reference PDS: the token is checked before the body is read; the answer names the size it read.
             "com.atproto.repo.uploadBlob" => await UploadBlobAsync(context),
+            "com.atproto.identity.resolveHandle" => ResolveHandle(context.Request.Query["handle"].ToString()),
             "com.atproto.repo.createRecord" => WithAccess(context, account => account.Deactivated
                 ? Error(401, "AccountDeactivated", "Account is deactivated")
                 : (200, new JsonObject { ["uri"] = $"at://{account.Did}/app.bsky.feed.post/{Guid.NewGuid():N}", ["cid"] = "bafy", ["validationStatus"] = "valid" })),
@@ -207,6 +261,82 @@ public sealed class FakePdsServer : IAsyncDisposable
         context.Response.StatusCode = status;
         if (body?["error"]?.GetValue<string>() is { } error) _rejections.AddOrUpdate(error, 1, (_, n) => n + 1);
         if (body is not null) await context.Response.WriteAsJsonAsync(body);
+    }
+
+    // ------------------------------------------------------------------ identity: PLC directory, did:web, handles
+
+    private async Task DidDocumentAsync(HttpContext context)
+    {
+        var did = (string)context.Request.RouteValues["did"]!;
+        if (!did.StartsWith("did:", StringComparison.Ordinal))
+        {
+            context.Response.StatusCode = 404;
+            return;
+        }
+        if (await FailedAsync(context, DidDocumentCall)) return;
+        await WriteDidDocumentAsync(context, did);
+    }
+
+    private async Task WebDidDocumentAsync(HttpContext context)
+    {
+        if (await FailedAsync(context, DidDocumentCall)) return;
+        await WriteDidDocumentAsync(context, WebDid);
+    }
+
+    private async Task WriteDidDocumentAsync(HttpContext context, string did)
+    {
+        JsonObject? document = null;
+        lock (_gate)
+        {
+            if (_accounts.TryGetValue(did, out var account) && !_hiddenDocuments.Contains(did)) document = DidDocumentLocked(account);
+        }
+        if (document is null)
+        {
+            context.Response.StatusCode = 404;
+            await context.Response.WriteAsJsonAsync(new { message = $"DID not registered: {did}" });
+            return;
+        }
+        await context.Response.WriteAsJsonAsync(document);
+    }
+
+    private (int, JsonNode?) ResolveHandle(string handle)
+    {
+        if (handle.Length == 0) return Error(400, "InvalidRequest", "Error: Params must have the property \"handle\"");
+        var did = HandleTarget(handle);
+        return did is null ? Error(400, "InvalidRequest", "Unable to resolve handle") : (200, new JsonObject { ["did"] = did });
+    }
+
+    /// <summary>As a PDS: the DID of the account whose handle is the request's host name, as plain text.</summary>
+    private async Task WellKnownDidAsync(HttpContext context)
+    {
+        if (await FailedAsync(context, WellKnownDidCall)) return;
+        var did = HandleTarget(context.Request.Host.Host);
+        context.Response.ContentType = "text/plain";
+        if (did is null)
+        {
+            context.Response.StatusCode = 404;
+            await context.Response.WriteAsync("User not found");
+            return;
+        }
+        await context.Response.WriteAsync(did);
+    }
+
+    private string? HandleTarget(string handle)
+    {
+        lock (_gate)
+        {
+            if (_handleTargets.TryGetValue(handle, out var target)) return target;
+            return _accounts.Values.FirstOrDefault(a => string.Equals(a.Handle, handle, StringComparison.OrdinalIgnoreCase))?.Did;
+        }
+    }
+
+    /// <summary>Counts a call of <paramref name="name"/> and answers with its next injected failure, if any.</summary>
+    private async Task<bool> FailedAsync(HttpContext context, string name)
+    {
+        _calls.AddOrUpdate(name, 1, (_, n) => n + 1);
+        if (!_failures.TryGetValue(name, out var queue) || !queue.TryDequeue(out var failure)) return false;
+        await FailAsync(context, failure);
+        return true;
     }
 
     private async Task<bool> WithinSharedLimitAsync(HttpContext context, int limit)
@@ -441,22 +571,26 @@ public sealed class FakePdsServer : IAsyncDisposable
         body["handle"] = account.Handle;
         body["email"] = account.Email;
         body["emailConfirmed"] = false;
-        body["didDoc"] = new JsonObject
-        {
-            ["@context"] = new JsonArray("https://www.w3.org/ns/did/v1"),
-            ["id"] = account.Did,
-            ["alsoKnownAs"] = new JsonArray($"at://{account.Handle}"),
-            ["service"] = new JsonArray(new JsonObject
-            {
-                ["id"] = "#atproto_pds",
-                ["type"] = "AtprotoPersonalDataServer",
-                ["serviceEndpoint"] = PdsEndpointInDidDoc ?? Url,
-            }),
-        };
+        lock (_gate) body["didDoc"] = DidDocumentLocked(account);
         body["active"] = !account.Deactivated;
         if (account.Deactivated) body["status"] = "deactivated";
         return body;
     }
+
+    /// <summary>The account's DID document, as the session answers and the directory serve it (with any test overrides).</summary>
+    private JsonObject DidDocumentLocked(FakeAccount account) => new()
+    {
+        ["@context"] = new JsonArray("https://www.w3.org/ns/did/v1"),
+        ["id"] = _documentIds.GetValueOrDefault(account.Did, account.Did),
+        ["alsoKnownAs"] = new JsonArray((_alsoKnownAs.TryGetValue(account.Did, out var handles) ? handles : [account.Handle])
+            .Select(h => (JsonNode?)JsonValue.Create($"at://{h}")).ToArray()),
+        ["service"] = new JsonArray(new JsonObject
+        {
+            ["id"] = "#atproto_pds",
+            ["type"] = "AtprotoPersonalDataServer",
+            ["serviceEndpoint"] = PdsEndpointInDidDoc ?? Url,
+        }),
+    };
 
     private static string Mint(string typ, JsonObject claims)
     {

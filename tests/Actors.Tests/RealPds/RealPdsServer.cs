@@ -11,7 +11,7 @@ public sealed record RealAccount(string Did, string Handle, string Password, str
 
 /// <summary>
 /// The reference PDS started by scripts/test (scripts/pds/start-pds), found through PDS_URL,
-/// PDS_ADMIN_PASSWORD and PDS_ACCESS_TTL_SECONDS. Creates accounts and applies admin actions.
+/// PDS_ADMIN_PASSWORD, PDS_ACCESS_TTL_SECONDS and PDS_PLC_URL. Creates accounts and applies admin actions.
 /// </summary>
 public class RealPdsServer : IDisposable
 {
@@ -28,7 +28,11 @@ public class RealPdsServer : IDisposable
             : throw new InvalidOperationException($"{urlVariable} is not set: run the suite with scripts/test, which starts the real PDS");
         AdminPassword = Environment.GetEnvironmentVariable(adminPasswordVariable) ?? "";
         AccessTokenLifetime = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("PDS_ACCESS_TTL_SECONDS"), out var s) ? s : 7200);
+        PlcUrl = (Environment.GetEnvironmentVariable("PDS_PLC_URL") ?? "").TrimEnd('/');
     }
+
+    /// <summary>The local PLC directory the PDS registers its accounts' DIDs in (PDS_PLC_URL; empty when not set).</summary>
+    public string PlcUrl { get; }
 
     public string Url { get; }
 
