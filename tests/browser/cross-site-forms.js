@@ -99,15 +99,18 @@ async function read(path, options) {
     return { ok: false, error: e.name };
   }
 }
+// Nothing the attacker tries may keep the page from reporting: every attempt has 20 s.
+const within = (promise) => Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve('timeout'), 20000))]);
 (async () => {
   const results = { attempts: {}, reads: {} };
+  window.__partial = results;
   await Promise.all(config.attempts.map(async (a) => {
-    results.attempts[a.name] = a.via === 'frame' ? await viaFrame(a) : a.via === 'fetch' ? await viaFetch(a) : await viaWindow(a);
+    results.attempts[a.name] = await within(a.via === 'frame' ? viaFrame(a) : a.via === 'fetch' ? viaFetch(a) : viaWindow(a));
   }));
   const did = encodeURIComponent(config.did);
-  results.reads.session = await read('/accounts/' + did + '/session?attack=read-session');
-  results.reads.status = await read('/status?attack=read-status');
-  results.reads.delete = await read('/accounts/' + did + '?attack=delete', { method: 'DELETE' });
+  results.reads.session = await within(read('/accounts/' + did + '/session?attack=read-session'));
+  results.reads.status = await within(read('/status?attack=read-status'));
+  results.reads.delete = await within(read('/accounts/' + did + '?attack=delete', { method: 'DELETE' }));
   window.__results = results;
 })();
 </script></body></html>`;
@@ -130,7 +133,10 @@ run(async (s) => {
     const statusPage = await loginAsOperator(page, s.supervisor, s.operatorPassword);
 
     await page.goto(attacker.origin + '/', { waitUntil: 'load' });
-    await page.waitForFunction(() => window.__results, { timeout: 120000 });
+    await page.waitForFunction(() => window.__results, { timeout: 120000, polling: 250 }).catch(async (e) => {
+      const partial = await page.evaluate(() => JSON.stringify(window.__partial)).catch((x) => 'unreadable: ' + x.message);
+      throw new Error(`${e.message}; the attacker's page is at ${page.url()} with ${partial}`);
+    });
     const results = await page.evaluate(() => window.__results);
     const tagged = (name) => (url) => url.includes('attack=' + name + '&') || url.endsWith('attack=' + name);
 
