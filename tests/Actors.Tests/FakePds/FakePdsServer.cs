@@ -39,6 +39,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeFailure>> _failures = new();
     private readonly ConcurrentDictionary<string, int> _refreshesInFlight = new();
     private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
+    private readonly ConcurrentDictionary<string, (byte[] Body, string? ContentType)> _answers = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<string, string[]> _alsoKnownAs = new();
     private readonly Dictionary<string, string> _documentIds = new();
@@ -206,6 +207,12 @@ public sealed class FakePdsServer : IAsyncDisposable
         for (var i = 0; i < times; i++) queue.Enqueue(failure);
     }
 
+    /// <summary>
+    /// From now on every call of <paramref name="nsid"/> is answered 200 with these bytes, as
+    /// <paramref name="contentType"/> (null: with no Content-Type at all), whoever asks.
+    /// </summary>
+    public void AnswerWith(string nsid, byte[] body, string? contentType) => _answers[nsid] = (body, contentType);
+
     /// <summary>How many calls of <paramref name="nsid"/> arrived.</summary>
     public int CallCount(string nsid) => _calls.GetValueOrDefault(nsid);
 
@@ -238,6 +245,13 @@ public sealed class FakePdsServer : IAsyncDisposable
         if (_failures.TryGetValue(nsid, out var queue) && queue.TryDequeue(out var failure))
         {
             await FailAsync(context, failure);
+            return;
+        }
+        if (_answers.TryGetValue(nsid, out var answer))
+        {
+            if (answer.ContentType is not null) context.Response.ContentType = answer.ContentType;
+            context.Response.ContentLength = answer.Body.Length;
+            await context.Response.Body.WriteAsync(answer.Body);
             return;
         }
         var (status, body) = nsid switch
