@@ -100,6 +100,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>Creates an account as createAccount would.</summary>
     public FakeAccount CreateAccount(string handle, string password, string? email = null)
     {
+        Support.TestSecrets.Password(password);
         var did = "did:plc:" + Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
         var account = new FakeAccount(did, handle, email ?? handle.Split('.')[0] + "@example.com", password);
         lock (_gate) _accounts[did] = account;

@@ -74,7 +74,7 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         });
         Assert.Equal(HttpStatusCode.Created, status);
         var dave = RealPdsServer.NewHandle("h");
-        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/create", new { handle = dave, email = dave.Split('.')[0] + "@example.com", password = "pw-dave-1", service = pds.Url });
+        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/create", new { handle = dave, email = dave.Split('.')[0] + "@example.com", password = TestSecrets.Password("pw-dave-1"), service = pds.Url });
         Assert.Equal(HttpStatusCode.Created, status);
 
         (status, body) = await SendAsync(HttpMethod.Get, "/accounts");
