@@ -103,20 +103,69 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task At_start_accounts_read_their_journal_in_turns_and_one_asked_for_starts_at_once()
+    public async Task At_start_accounts_read_their_journal_in_turns()
     {
         var accounts = new List<FakeAccount>();
-        for (var i = 0; i < 6; i++) accounts.Add(await LoggedInAsync($"turn{i}.test"));
+        for (var i = 0; i < 4; i++) accounts.Add(await LoggedInAsync($"turn{i}.test"));
         await Sys.Terminate();
+        // Each account's recovery is held until the spec lets it through: how many read at once is then exact.
+        var gate = new RecoveryGate(accounts.Select(a => AccountSessionActor.PersistenceIdFor(a.Did)));
 
-        var (system, supervisor) = StartSecondSystem(overrides: "supervisor.accounts.startup-batch = 1");
+        var (system, supervisor) = StartSecondSystem(overrides: "supervisor.accounts.startup-batch = 1\n" + gate.Config);
         try
         {
-            // Every account is listed from the start, those not started yet as Recovering.
-            var first = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
-            Assert.Equal(6, first.Accounts.Count);
-            Assert.All(first.Accounts, a => Assert.Contains(a.State, new[] { AccountStateName.Recovering, AccountStateName.Active }));
-            Assert.Equal(200, (await CallAsync(accounts[^1].Handle, GetSession, supervisor)).Status);
+            var started = new List<string>();
+            for (var turn = 0; turn < accounts.Count; turn++)
+            {
+                await EventuallyAsync(() => Task.FromResult(gate.Held.Count == 1), TimeSpan.FromSeconds(10), $"account {turn + 1} to read its journal");
+                var reading = Assert.Single(gate.Held);
+                Assert.DoesNotContain(reading, started);
+                started.Add(reading);
+                // Everyone not let through yet is listed, as Recovering.
+                var list = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
+                Assert.Equal(accounts.Count, list.Accounts.Count);
+                Assert.Equal(accounts.Count - turn, list.Accounts.Count(a => a.State == AccountStateName.Recovering));
+                gate.Release(reading);
+            }
+            await EventuallyAsync(async () =>
+                Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor)).Accounts.All(a => a.State == AccountStateName.Active),
+                TimeSpan.FromSeconds(10), "every account to be Active");
+            Assert.Equal(1, gate.MaxHeldAtOnce);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task At_start_an_account_asked_for_starts_at_once_ahead_of_the_others()
+    {
+        var accounts = new List<FakeAccount>();
+        for (var i = 0; i < 4; i++) accounts.Add(await LoggedInAsync($"turn{i}.test"));
+        await Sys.Terminate();
+        var gate = new RecoveryGate(accounts.Select(a => AccountSessionActor.PersistenceIdFor(a.Did)));
+
+        var (system, supervisor) = StartSecondSystem(overrides: "supervisor.accounts.startup-batch = 1\n" + gate.Config);
+        try
+        {
+            // The first account of the queue is reading its journal, and is held there.
+            await EventuallyAsync(() => Task.FromResult(gate.Held.Count == 1), TimeSpan.FromSeconds(10), "the first account to read its journal");
+            var first = Assert.Single(gate.Held);
+            var asked = accounts.First(a => AccountSessionActor.PersistenceIdFor(a.Did) != first);
+            var askedId = AccountSessionActor.PersistenceIdFor(asked.Did);
+
+            var call = CallAsync(asked.Handle, GetSession, supervisor);
+            await EventuallyAsync(() => Task.FromResult(gate.Held.Contains(askedId)), TimeSpan.FromSeconds(10), "the account asked for to start");
+            gate.Release(askedId);
+            Assert.Equal(200, (await call).Status);
+            // It was served while the queue stood still: the first is still held, the others not even started.
+            Assert.Equal([first], gate.Held);
+            var list = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
+            Assert.Equal(AccountStateName.Active, list.Accounts.Single(a => a.Did == asked.Did).State);
+            Assert.Equal(accounts.Count - 1, list.Accounts.Count(a => a.State == AccountStateName.Recovering));
+
+            foreach (var account in accounts) gate.Release(AccountSessionActor.PersistenceIdFor(account.Did));
             await EventuallyAsync(async () =>
                 Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor)).Accounts.All(a => a.State == AccountStateName.Active),
                 TimeSpan.FromSeconds(10), "every account to be Active");
