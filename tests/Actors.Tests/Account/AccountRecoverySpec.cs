@@ -80,7 +80,8 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
         await EventuallyAsync(() => Task.FromResult(Pds.CallCount(Refresh) == 1), TimeSpan.FromSeconds(5), "the refresh to reach the PDS");
         // The process dies with the refresh in flight: the PDS rotates the pair, the answer is lost.
         await Sys.Terminate();
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await EventuallyAsync(() => Task.FromResult(Pds.SuccessorTokenId(before.RefreshJwt) is not null), TimeSpan.FromSeconds(10), "the PDS to rotate the pair");
+        var successor = Pds.SuccessorTokenId(before.RefreshJwt);
         Assert.True(Pds.IsRefreshTokenLive(before.RefreshJwt), "the old token is in its grace window");
         Pds.RefreshLatency = TimeSpan.Zero;
 
@@ -92,6 +93,8 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
             Assert.Equal(0, Pds.Rejections("ExpiredToken"));
             var after = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json), accounts));
             Assert.NotEqual(before.Refresh.TokenId, after.Refresh.TokenId);
+            // The replay got the very successor the lost call was given.
+            Assert.Equal(successor, after.Refresh.TokenId);
             Assert.True(Pds.IsRefreshTokenLive(after.RefreshJwt));
             Assert.Equal(200, (await CallAsync(account.Did, GetSession, accounts)).Status);
             Assert.Equal(1, Pds.CallCount(CreateSession));

@@ -161,6 +161,13 @@ public sealed class FakePdsServer : IAsyncDisposable
         lock (_gate) return id is not null && _refreshTokens.TryGetValue(id, out var t) && t.ExpiresAt > DateTimeOffset.UtcNow;
     }
 
+    /// <summary>The jti of the successor the server handed out for a refresh token (by its jti), once it was used.</summary>
+    public string? SuccessorTokenId(string refreshJwt)
+    {
+        var id = JwtClaims.TryRead(refreshJwt, out _)?.TokenId;
+        lock (_gate) return id is not null && _refreshTokens.TryGetValue(id, out var t) ? t.NextId : null;
+    }
+
     /// <summary>Issues a pair for the account without createSession (as make-account does).</summary>
     public (string AccessJwt, string RefreshJwt) IssuePair(string did)
     {
