@@ -198,10 +198,17 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
     public async Task The_raw_journal_and_snapshot_tables_hold_no_token_in_clear()
     {
         var account = await LoggedInAsync();
-        for (var i = 0; i < 3; i++) Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        // A login and 25 refreshes (a start and an end each) pass snapshot-every (50): the account's state,
+        // tokens included, is in the snapshot table too.
+        Assert.Equal(50, Settings.SnapshotEvery);
+        for (var i = 0; i < 25; i++) Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        await EventuallyAsync(() => Task.FromResult(JournalRows.ReadEverything(Journal).Any(r => r.Manifest.StartsWith("AccountSnapshot.", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(10), "a snapshot of the account");
         var exported = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Python)));
         Assert.IsType<LogoutPending>(await FailingLogoutAsync(account));
         var rows = JournalRows.ReadEverything(Journal);
+        var snapshot = Assert.Single(rows, r => r.Manifest.StartsWith("AccountSnapshot.", StringComparison.Ordinal));
+        Assert.Contains(TokenCipher.Prefix, snapshot.Payload);
         Assert.Contains(rows, r => r.Payload.Contains(TokenCipher.Prefix));
         Assert.All(rows, r => Assert.Empty(Secrets.JwtsIn(r.Payload)));
         Assert.All(rows, r => Assert.DoesNotContain(exported.RefreshJwt.Split('.')[2], r.Payload));
