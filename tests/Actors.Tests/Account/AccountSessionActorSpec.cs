@@ -50,6 +50,21 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
         var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => CallAsync(account.Did, GetSession)));
         Assert.All(answers, a => Assert.Equal(200, a.Status));
         Assert.Equal(1, Pds.CallCount(RefreshSession));
+        // Each request refused with ExpiredToken went once more, and only once; the others went once.
+        var refused = Pds.Rejections("ExpiredToken");
+        Assert.InRange(refused, 1, 10);
+        Assert.Equal(10 + refused, Pds.CallCount("com.atproto.server.getSession"));
+    }
+
+    [Fact]
+    public async Task A_request_refused_again_after_the_refresh_is_not_retried_a_second_time()
+    {
+        var account = await LoggedInAsync();
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.MaxValue; // the refreshed access token too
+        var answer = await CallAsync(account.Did, GetSession);
+        Assert.Equal((400, "ExpiredToken"), (answer.Status, answer.Error!.Error));
+        Assert.Equal(2, Pds.CallCount("com.atproto.server.getSession"));
+        Assert.Equal(1, Pds.CallCount(RefreshSession));
     }
 
     [Fact]
