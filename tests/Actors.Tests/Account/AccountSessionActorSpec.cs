@@ -293,7 +293,11 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status); // makes it active
         // No request while the token runs out: the refresh comes from the account's own timer, ahead of expiry.
         await EventuallyAsync(() => Task.FromResult(Pds.CallCount(RefreshSession) == 1), TimeSpan.FromSeconds(4), "a refresh without a request");
-        Assert.True(DateTimeOffset.UtcNow < before.AccessExpiresAt, "refreshed before the old access token expired");
+        // When the refresh started, as journaled (not the wall clock after a poll, which a busy machine delays).
+        var started = JournalRows.Read(Journal, AccountSessionActor.PersistenceIdFor(account.Did))
+            .Single(r => r.Manifest.StartsWith("RefreshStarted.", StringComparison.Ordinal));
+        var startedAt = System.Text.Json.JsonDocument.Parse(started.Payload).RootElement.GetProperty("at").GetDateTimeOffset();
+        Assert.True(startedAt < before.AccessExpiresAt, "refreshed before the old access token expired");
         var calls = Pds.CallCount("com.atproto.server.getSession");
         Assert.Equal(1, calls);
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);

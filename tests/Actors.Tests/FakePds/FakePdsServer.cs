@@ -16,7 +16,7 @@ namespace Supervisor.Actors.Tests.FakePds;
 
 /// <summary>
 /// An in-process PDS on a real loopback HTTP port that behaves like the reference PDS on the wire
-/// (shared/pds/README.md): HS256 tokens with the same claims, rotation with a grace window that hands out
+/// (@atproto/pds 0.4.217 as scripts/pds starts it, whose answers the real-PDS specs check): HS256 tokens with the same claims, rotation with a grace window that hands out
 /// the same successor jti, 400 ExpiredToken / InvalidToken, the same error bodies, the didDoc, takedown,
 /// deactivation; plus failure injection and call counters for the specs.
 /// </summary>
@@ -286,6 +286,8 @@ public sealed class FakePdsServer : IAsyncDisposable
             var account = _accounts.Values.FirstOrDefault(a => a.Handle == identifier || a.Email == identifier || a.Did == identifier);
             if (account is null || account.Password != password) return Error(401, "AuthenticationRequired", "Invalid identifier or password");
             if (account.TakenDown) return Error(401, "AccountTakedown", "Account has been taken down");
+            // Modelled on the lexicon of com.atproto.server.createSession (authFactorToken, AuthFactorTokenRequired):
+            // the reference PDS 0.4.217 has no two-factor branch in createSession; the error exists only in the lexicon.
             if (account.AuthFactorCode is { } code && body?["authFactorToken"]?.GetValue<string>() != code)
                 return Error(401, "AuthFactorTokenRequired", "A sign in code has been sent to your email address");
             return (200, SessionBody(account, IssueLocked(account.Did, NewRefreshLocked(account.Did))));
