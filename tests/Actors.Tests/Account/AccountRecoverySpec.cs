@@ -80,7 +80,8 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
         await EventuallyAsync(() => Task.FromResult(Pds.CallCount(Refresh) == 1), TimeSpan.FromSeconds(5), "the refresh to reach the PDS");
         // The process dies with the refresh in flight: the PDS rotates the pair, the answer is lost.
         await Sys.Terminate();
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await EventuallyAsync(() => Task.FromResult(Pds.SuccessorTokenId(before.RefreshJwt) is not null), TimeSpan.FromSeconds(10), "the PDS to rotate the pair");
+        var successor = Pds.SuccessorTokenId(before.RefreshJwt);
         Assert.True(Pds.IsRefreshTokenLive(before.RefreshJwt), "the old token is in its grace window");
         Pds.RefreshLatency = TimeSpan.Zero;
 
@@ -92,6 +93,8 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
             Assert.Equal(0, Pds.Rejections("ExpiredToken"));
             var after = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json), accounts));
             Assert.NotEqual(before.Refresh.TokenId, after.Refresh.TokenId);
+            // The replay got the very successor the lost call was given.
+            Assert.Equal(successor, after.Refresh.TokenId);
             Assert.True(Pds.IsRefreshTokenLive(after.RefreshJwt));
             Assert.Equal(200, (await CallAsync(account.Did, GetSession, accounts)).Status);
             Assert.Equal(1, Pds.CallCount(CreateSession));
@@ -103,20 +106,69 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task At_start_accounts_read_their_journal_in_turns_and_one_asked_for_starts_at_once()
+    public async Task At_start_accounts_read_their_journal_in_turns()
     {
         var accounts = new List<FakeAccount>();
-        for (var i = 0; i < 6; i++) accounts.Add(await LoggedInAsync($"turn{i}.test"));
+        for (var i = 0; i < 4; i++) accounts.Add(await LoggedInAsync($"turn{i}.test"));
         await Sys.Terminate();
+        // Each account's recovery is held until the spec lets it through: how many read at once is then exact.
+        var gate = new RecoveryGate(accounts.Select(a => AccountSessionActor.PersistenceIdFor(a.Did)));
 
-        var (system, supervisor) = StartSecondSystem(overrides: "supervisor.accounts.startup-batch = 1");
+        var (system, supervisor) = StartSecondSystem(overrides: "supervisor.accounts.startup-batch = 1\n" + gate.Config);
         try
         {
-            // Every account is listed from the start, those not started yet as Recovering.
-            var first = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
-            Assert.Equal(6, first.Accounts.Count);
-            Assert.All(first.Accounts, a => Assert.Contains(a.State, new[] { AccountStateName.Recovering, AccountStateName.Active }));
-            Assert.Equal(200, (await CallAsync(accounts[^1].Handle, GetSession, supervisor)).Status);
+            var started = new List<string>();
+            for (var turn = 0; turn < accounts.Count; turn++)
+            {
+                await EventuallyAsync(() => Task.FromResult(gate.Held.Count == 1), TimeSpan.FromSeconds(10), $"account {turn + 1} to read its journal");
+                var reading = Assert.Single(gate.Held);
+                Assert.DoesNotContain(reading, started);
+                started.Add(reading);
+                // Everyone not let through yet is listed, as Recovering.
+                var list = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
+                Assert.Equal(accounts.Count, list.Accounts.Count);
+                Assert.Equal(accounts.Count - turn, list.Accounts.Count(a => a.State == AccountStateName.Recovering));
+                gate.Release(reading);
+            }
+            await EventuallyAsync(async () =>
+                Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor)).Accounts.All(a => a.State == AccountStateName.Active),
+                TimeSpan.FromSeconds(10), "every account to be Active");
+            Assert.Equal(1, gate.MaxHeldAtOnce);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task At_start_an_account_asked_for_starts_at_once_ahead_of_the_others()
+    {
+        var accounts = new List<FakeAccount>();
+        for (var i = 0; i < 4; i++) accounts.Add(await LoggedInAsync($"turn{i}.test"));
+        await Sys.Terminate();
+        var gate = new RecoveryGate(accounts.Select(a => AccountSessionActor.PersistenceIdFor(a.Did)));
+
+        var (system, supervisor) = StartSecondSystem(overrides: "supervisor.accounts.startup-batch = 1\n" + gate.Config);
+        try
+        {
+            // The first account of the queue is reading its journal, and is held there.
+            await EventuallyAsync(() => Task.FromResult(gate.Held.Count == 1), TimeSpan.FromSeconds(10), "the first account to read its journal");
+            var first = Assert.Single(gate.Held);
+            var asked = accounts.First(a => AccountSessionActor.PersistenceIdFor(a.Did) != first);
+            var askedId = AccountSessionActor.PersistenceIdFor(asked.Did);
+
+            var call = CallAsync(asked.Handle, GetSession, supervisor);
+            await EventuallyAsync(() => Task.FromResult(gate.Held.Contains(askedId)), TimeSpan.FromSeconds(10), "the account asked for to start");
+            gate.Release(askedId);
+            Assert.Equal(200, (await call).Status);
+            // It was served while the queue stood still: the first is still held, the others not even started.
+            Assert.Equal([first], gate.Held);
+            var list = Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor));
+            Assert.Equal(AccountStateName.Active, list.Accounts.Single(a => a.Did == asked.Did).State);
+            Assert.Equal(accounts.Count - 1, list.Accounts.Count(a => a.State == AccountStateName.Recovering));
+
+            foreach (var account in accounts) gate.Release(AccountSessionActor.PersistenceIdFor(account.Did));
             await EventuallyAsync(async () =>
                 Assert.IsType<AccountList>(await AskAsync(ListAccounts.Instance, supervisor)).Accounts.All(a => a.State == AccountStateName.Active),
                 TimeSpan.FromSeconds(10), "every account to be Active");
@@ -146,10 +198,17 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
     public async Task The_raw_journal_and_snapshot_tables_hold_no_token_in_clear()
     {
         var account = await LoggedInAsync();
-        for (var i = 0; i < 3; i++) Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        // A login and 25 refreshes (a start and an end each) pass snapshot-every (50): the account's state,
+        // tokens included, is in the snapshot table too.
+        Assert.Equal(50, Settings.SnapshotEvery);
+        for (var i = 0; i < 25; i++) Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        await EventuallyAsync(() => Task.FromResult(JournalRows.ReadEverything(Journal).Any(r => r.Manifest.StartsWith("AccountSnapshot.", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(10), "a snapshot of the account");
         var exported = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Python)));
         Assert.IsType<LogoutPending>(await FailingLogoutAsync(account));
         var rows = JournalRows.ReadEverything(Journal);
+        var snapshot = Assert.Single(rows, r => r.Manifest.StartsWith("AccountSnapshot.", StringComparison.Ordinal));
+        Assert.Contains(TokenCipher.Prefix, snapshot.Payload);
         Assert.Contains(rows, r => r.Payload.Contains(TokenCipher.Prefix));
         Assert.All(rows, r => Assert.Empty(Secrets.JwtsIn(r.Payload)));
         Assert.All(rows, r => Assert.DoesNotContain(exported.RefreshJwt.Split('.')[2], r.Payload));

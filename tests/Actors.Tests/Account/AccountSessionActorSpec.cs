@@ -50,6 +50,21 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
         var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => CallAsync(account.Did, GetSession)));
         Assert.All(answers, a => Assert.Equal(200, a.Status));
         Assert.Equal(1, Pds.CallCount(RefreshSession));
+        // Each request refused with ExpiredToken went once more, and only once; the others went once.
+        var refused = Pds.Rejections("ExpiredToken");
+        Assert.InRange(refused, 1, 10);
+        Assert.Equal(10 + refused, Pds.CallCount("com.atproto.server.getSession"));
+    }
+
+    [Fact]
+    public async Task A_request_refused_again_after_the_refresh_is_not_retried_a_second_time()
+    {
+        var account = await LoggedInAsync();
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.MaxValue; // the refreshed access token too
+        var answer = await CallAsync(account.Did, GetSession);
+        Assert.Equal((400, "ExpiredToken"), (answer.Status, answer.Error!.Error));
+        Assert.Equal(2, Pds.CallCount("com.atproto.server.getSession"));
+        Assert.Equal(1, Pds.CallCount(RefreshSession));
     }
 
     [Fact]
@@ -278,7 +293,11 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status); // makes it active
         // No request while the token runs out: the refresh comes from the account's own timer, ahead of expiry.
         await EventuallyAsync(() => Task.FromResult(Pds.CallCount(RefreshSession) == 1), TimeSpan.FromSeconds(4), "a refresh without a request");
-        Assert.True(DateTimeOffset.UtcNow < before.AccessExpiresAt, "refreshed before the old access token expired");
+        // When the refresh started, as journaled (not the wall clock after a poll, which a busy machine delays).
+        var started = JournalRows.Read(Journal, AccountSessionActor.PersistenceIdFor(account.Did))
+            .Single(r => r.Manifest.StartsWith("RefreshStarted.", StringComparison.Ordinal));
+        var startedAt = System.Text.Json.JsonDocument.Parse(started.Payload).RootElement.GetProperty("at").GetDateTimeOffset();
+        Assert.True(startedAt < before.AccessExpiresAt, "refreshed before the old access token expired");
         var calls = Pds.CallCount("com.atproto.server.getSession");
         Assert.Equal(1, calls);
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);

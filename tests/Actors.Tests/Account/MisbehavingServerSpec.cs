@@ -50,8 +50,17 @@ public sealed class MisbehavingServerSpec(ITestOutputHelper output)
 
         var clock = Stopwatch.StartNew();
         var bad = CallAsync(alice.Did, GetSession);
-        // Bob's call is answered while Alice's is still stuck.
-        Assert.Equal(200, (await CallAsync(bob.Did, GetSession)).Status);
+        if (mode is Misbehaviour.Hang or Misbehaviour.Trickle)
+        {
+            // Bob's call is answered while Alice's is still stuck at the server (until the 2 s request timeout).
+            await EventuallyAsync(() => Task.FromResult(_bad.RequestsReceived == 1), TimeSpan.FromSeconds(2), "Alice's call to reach her PDS");
+            Assert.Equal(200, (await CallAsync(bob.Did, GetSession)).Status);
+            Assert.False(bad.IsCompleted, "Bob was served while Alice's call was in flight");
+        }
+        else
+        {
+            Assert.Equal(200, (await CallAsync(bob.Did, GetSession)).Status);
+        }
         var answer = await bad;
         Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         Assert.Equal((status, error), (answer.Status, answer.Error?.Error));

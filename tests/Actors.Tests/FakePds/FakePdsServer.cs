@@ -16,7 +16,7 @@ namespace Supervisor.Actors.Tests.FakePds;
 
 /// <summary>
 /// An in-process PDS on a real loopback HTTP port that behaves like the reference PDS on the wire
-/// (shared/pds/README.md): HS256 tokens with the same claims, rotation with a grace window that hands out
+/// (@atproto/pds 0.4.217 as scripts/pds starts it, whose answers the real-PDS specs check): HS256 tokens with the same claims, rotation with a grace window that hands out
 /// the same successor jti, 400 ExpiredToken / InvalidToken, the same error bodies, the didDoc, takedown,
 /// deactivation; plus failure injection and call counters for the specs. It is also the accounts' PLC
 /// directory (<c>GET /{did}</c>), did:web host (<c>/.well-known/did.json</c>) and handle resolver
@@ -126,6 +126,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>Creates an account as createAccount would.</summary>
     public FakeAccount CreateAccount(string handle, string password, string? email = null)
     {
+        Support.TestSecrets.Password(password);
         // 24 characters of base32 [a-z2-7], as a real did:plc.
         var did = "did:plc:" + string.Concat(RandomNumberGenerator.GetBytes(24).Select(b => "abcdefghijklmnopqrstuvwxyz234567"[b & 31]));
         return AddAccount(did, handle, password, email);
@@ -227,6 +228,13 @@ public sealed class FakePdsServer : IAsyncDisposable
     {
         var id = JwtClaims.TryRead(refreshJwt, out _)?.TokenId;
         lock (_gate) return id is not null && _refreshTokens.TryGetValue(id, out var t) && t.ExpiresAt > DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>The jti of the successor the server handed out for a refresh token (by its jti), once it was used.</summary>
+    public string? SuccessorTokenId(string refreshJwt)
+    {
+        var id = JwtClaims.TryRead(refreshJwt, out _)?.TokenId;
+        lock (_gate) return id is not null && _refreshTokens.TryGetValue(id, out var t) ? t.NextId : null;
     }
 
     /// <summary>Issues a pair for the account without createSession (as make-account does).</summary>
@@ -434,6 +442,8 @@ public sealed class FakePdsServer : IAsyncDisposable
             var account = _accounts.Values.FirstOrDefault(a => a.Handle.ToLowerInvariant() == identifier || a.Email.ToLowerInvariant() == identifier || a.Did == identifier);
             if (account is null || account.Password != password) return Error(401, "AuthenticationRequired", InvalidCredentialsMessage);
             if (account.TakenDown) return Error(401, "AccountTakedown", "Account has been taken down");
+            // Modelled on the lexicon of com.atproto.server.createSession (authFactorToken, AuthFactorTokenRequired):
+            // the reference PDS 0.4.217 has no two-factor branch in createSession; the error exists only in the lexicon.
             if (account.AuthFactorCode is { } code && body?["authFactorToken"]?.GetValue<string>() != code)
                 return Error(401, "AuthFactorTokenRequired", "A sign in code has been sent to your email address");
             return (200, SessionBody(account, IssueLocked(account.Did, NewRefreshLocked(account.Did))));

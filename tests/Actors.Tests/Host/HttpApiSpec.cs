@@ -42,10 +42,35 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
     public async Task Every_endpoint_but_health_and_metrics_requires_the_admin_token()
     {
         using var anonymous = new HttpClient { BaseAddress = _host.Http.BaseAddress };
-        foreach (var path in new[] { "/", "/status", "/accounts", "/accounts/x", "/accounts/x/session" })
-            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(path)).StatusCode);
-        anonymous.DefaultRequestHeaders.Authorization = new("Bearer", _host.AdminToken + "x");
-        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/accounts")).StatusCode);
+        // Every route, with a body it would otherwise act on: the admin token's client gets other answers.
+        var unreachable = new { identifier = "a.test", password = "x", service = "http://127.0.0.1:1" };
+        var routes = new (HttpMethod Method, string Path, object? Body)[]
+        {
+            (HttpMethod.Get, "/", null), (HttpMethod.Get, "/status", null), (HttpMethod.Get, "/accounts", null),
+            (HttpMethod.Get, "/accounts/x", null), (HttpMethod.Get, "/accounts/x/session", null),
+            (HttpMethod.Get, "/accounts/x/xrpc/com.atproto.server.getSession", null),
+            (HttpMethod.Post, "/accounts", unreachable), (HttpMethod.Post, "/accounts/import", new { session = "garbage:::x" }),
+            (HttpMethod.Post, "/accounts/create", new { handle = "a.test", email = "a@example.com", password = "x", service = "http://127.0.0.1:1" }),
+            (HttpMethod.Post, "/accounts/x/refresh", null), (HttpMethod.Post, "/accounts/x/xrpc/com.atproto.repo.createRecord", new { repo = "x" }),
+            (HttpMethod.Delete, "/accounts/x", null),
+        };
+        foreach (var token in new[] { null, _host.AdminToken + "x" })
+        {
+            anonymous.DefaultRequestHeaders.Authorization = token is null ? null : new("Bearer", token);
+            foreach (var (method, path, body) in routes)
+            {
+                using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+                using var answer = await anonymous.SendAsync(request);
+                Assert.True(answer.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} without the admin token: {(int)answer.StatusCode}");
+            }
+        }
+        foreach (var (method, path, body) in routes.Where(r => r.Method != HttpMethod.Get))
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+            using var answer = await _host.Http.SendAsync(request);
+            Assert.True(answer.StatusCode != HttpStatusCode.Unauthorized, $"{method} {path} with the admin token: {(int)answer.StatusCode}");
+        }
+        Assert.Equal(0, (await _host.Http.GetFromJsonAsync<JsonElement>("/accounts")).GetArrayLength());
         anonymous.DefaultRequestHeaders.Authorization = null;
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/metrics")).StatusCode);
@@ -74,7 +99,7 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         });
         Assert.Equal(HttpStatusCode.Created, status);
         var dave = RealPdsServer.NewHandle("h");
-        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/create", new { handle = dave, email = dave.Split('.')[0] + "@example.com", password = "pw-dave-1", service = pds.Url });
+        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/create", new { handle = dave, email = dave.Split('.')[0] + "@example.com", password = TestSecrets.Password("pw-dave-1"), service = pds.Url });
         Assert.Equal(HttpStatusCode.Created, status);
 
         (status, body) = await SendAsync(HttpMethod.Get, "/accounts");

@@ -34,6 +34,23 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_status_of_a_server_shows_the_limit_remaining_and_reset_its_headers_give()
+    {
+        Pds.SharedLimit = 53; // not the configured 40: only the server's headers can say 53
+        var alice = await LoggedInAsync("alice.test");
+        await FreshWindowAsync();
+        Pds.UseSharedBudget(20); // other clients behind the same IP, unseen by the supervisor
+        for (var i = 0; i < 3; i++) Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+        var server = Assert.Single(Limits.Snapshot(DateTimeOffset.UtcNow), s => s.Server == new Uri(Pds.Url).Authority);
+        var probe = (await Client.SendAsync(Pds.Url, XrpcRequest.Query("com.atproto.server.describeServer"), null)).RateLimit!;
+
+        Assert.Equal(53, server.Limit);
+        Assert.Equal(53 - 20 - 3, server.Remaining);
+        Assert.Equal(server.Remaining - 1, probe.Remaining);
+        Assert.Equal(probe.Reset, server.Reset);
+    }
+
+    [Fact]
     public async Task One_busy_account_cannot_starve_the_others_and_the_server_never_answers_429()
     {
         var busy = await LoggedInAsync("busy.test");

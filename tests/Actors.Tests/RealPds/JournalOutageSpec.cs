@@ -11,7 +11,7 @@ namespace Supervisor.Actors.Tests.RealPds;
 /// the tokens in memory, refreshes meanwhile, shows the journal as degraded, and journals what it held once
 /// the database is back, so that a SIGKILL right after loses nothing. Real PDS, real PostgreSQL of its own.
 /// </summary>
-[Collection(RealPdsCollection.Name)]
+[Collection(ProcessOutageCollection.Name)]
 public sealed class JournalOutageSpec(RealPdsServer pds, ITestOutputHelper output)
 {
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Supervisor.Actors.Account;
 using Supervisor.Actors.Tests.Support;
 using Supervisor.Host.Configuration;
 using Xunit.Abstractions;
@@ -8,7 +9,7 @@ using Xunit.Abstractions;
 namespace Supervisor.Actors.Tests.RealPds;
 
 /// <summary>The host as a real process, SIGKILLed while refreshes are in flight, against the real PDS.</summary>
-[Collection(RealPdsCollection.Name)]
+[Collection(ProcessOutageCollection.Name)]
 public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output)
 {
     [Theory]
@@ -18,8 +19,10 @@ public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output)
     {
         using var folder = new TestJournal(journal);
         var environment = folder.HostEnvironment();
-        environment["SUPERVISOR_HOCON"] = "supervisor.accounts { backoff-min = 200ms, backoff-max = 2s, request-timeout = 5s }";
+        environment["SUPERVISOR_HOCON"] = "supervisor.accounts { backoff-min = 200ms, backoff-max = 2s, request-timeout = 20s }";
         await using var host = new SupervisorProcess(folder.Folder, environment);
+        // Session calls go through a proxy that can hold a refresh's answer after the PDS has rotated the pair.
+        await using var proxy = await RefreshHoldingProxy.StartAsync(pds.Url);
         await host.StartAsync();
         var accounts = new List<RealAccount>();
         for (var i = 0; i < 3; i++)
@@ -27,17 +30,42 @@ public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output)
             var account = await pds.CreateAccountAsync("k");
             accounts.Add(account);
             using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
-                new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}" });
+                new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = proxy.Url });
             Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
         }
 
         var initial = new Dictionary<string, int>();
         foreach (var account in accounts)
             initial[account.Did] = (await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}")).GetProperty("refreshCount").GetInt32();
+
+        // The first kill lands for certain between the journaled intent and the new pair: the PDS has rotated
+        // the pair, the host has not heard of it, and only the journaled RefreshStarted tells it to replay.
+        var first = accounts[0];
+        var lost = proxy.HoldNextRefresh();
+        var refreshing = host.Http.PostAsync($"/accounts/{first.Did}/refresh", null);
+        var rotated = await lost.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((200, first.Did), (rotated.Status, rotated.Did));
+        var rows = JournalRows.Read(folder, AccountSessionActor.PersistenceIdFor(first.Did));
+        var intent = rows.FindLastIndex(r => r.Manifest.StartsWith("RefreshStarted.", StringComparison.Ordinal));
+        Assert.True(intent >= 0, "the intent to refresh is journaled before the call");
+        Assert.DoesNotContain(rows.Skip(intent + 1), r => r.Manifest.StartsWith("SessionRefreshed.", StringComparison.Ordinal));
+        Assert.Equal(rotated.SentTokenId, JsonDocument.Parse(rows[intent].Payload).RootElement.GetProperty("refreshTokenId").GetString());
+        await host.KillAsync();
+        await refreshing.ContinueWith(_ => { }, TaskScheduler.Default);
+        await host.StartAsync();
+        await EventuallyAsync(() => Task.FromResult(proxy.Refreshes.Count(r => r.Did == first.Did && r.SentTokenId == rotated.SentTokenId) == 2),
+            TimeSpan.FromSeconds(20), "the refresh cut off by the kill to be replayed");
+        var replay = proxy.Refreshes.Last(r => r.Did == first.Did && r.SentTokenId == rotated.SentTokenId);
+        // The same old token, and the PDS answers it with the successor the lost call got.
+        Assert.Equal((200, rotated.AnsweredTokenId), (replay.Status, replay.AnsweredTokenId));
+        Assert.Contains(host.Output.Split('\n'), l => l.Contains(first.Did) && l.Contains("replaying the refresh"));
+        await EventuallyAsync(async () => (await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{first.Did}")).GetProperty("refreshCount").GetInt32() > initial[first.Did],
+            TimeSpan.FromSeconds(10), "the replayed refresh to be journaled");
+
+        // Then kills at random moments while every account refreshes.
         var random = new Random(42);
-        for (var cycle = 0; cycle < 5; cycle++)
+        for (var cycle = 0; cycle < 4; cycle++)
         {
-            // Refreshes in flight: ask every account to refresh, then kill at a random moment.
             var inFlight = accounts.Select(a => host.Http.PostAsync($"/accounts/{a.Did}/refresh", null)).ToList();
             await Task.Delay(random.Next(0, 400));
             await host.KillAsync();
@@ -59,5 +87,16 @@ public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output)
         }
         output.WriteLine($"replayed refreshes cut off by a kill: {host.Output.Split('\n').Count(l => l.Contains("replaying the refresh"))}");
         Assert.Empty(Secrets.JwtsIn(host.Output));
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < until)
+        {
+            if (await condition()) return;
+            await Task.Delay(200);
+        }
+        Assert.Fail($"timed out after {timeout.TotalSeconds} s waiting for {what}");
     }
 }

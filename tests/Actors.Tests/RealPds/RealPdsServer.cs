@@ -27,6 +27,7 @@ public class RealPdsServer : IDisposable
             ? url.TrimEnd('/')
             : throw new InvalidOperationException($"{urlVariable} is not set: run the suite with scripts/test, which starts the real PDS");
         AdminPassword = Environment.GetEnvironmentVariable(adminPasswordVariable) ?? "";
+        Support.TestSecrets.Register("admin-password", AdminPassword);
         AccessTokenLifetime = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("PDS_ACCESS_TTL_SECONDS"), out var s) ? s : 7200);
         PlcUrl = (Environment.GetEnvironmentVariable("PDS_PLC_URL") ?? "").TrimEnd('/');
     }
@@ -49,7 +50,7 @@ public class RealPdsServer : IDisposable
     public async Task<RealAccount> CreateAccountAsync(string prefix = "t")
     {
         var handle = NewHandle(prefix);
-        var password = "pw-" + Guid.NewGuid().ToString("N");
+        var password = Support.TestSecrets.Password("pw-" + Guid.NewGuid().ToString("N"));
         var answer = await _http.PostAsJsonAsync($"{Url}/xrpc/com.atproto.server.createAccount",
             new { handle, email = handle.Split('.')[0] + "@example.com", password });
         var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
@@ -68,7 +69,7 @@ public class RealPdsServer : IDisposable
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessJwt);
         using var answer = await _http.SendAsync(request);
         answer.EnsureSuccessStatusCode();
-        return (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("password").GetString()!;
+        return Support.TestSecrets.Password((await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("password").GetString()!);
     }
 
     public Task TakedownAsync(string did, bool applied) =>

@@ -77,7 +77,7 @@ public sealed class RealPdsSessionSpec(RealPdsServer pds, ITestOutputHelper outp
     public async Task Account_creation_through_the_supervisor_starts_a_supervised_session()
     {
         var handle = RealPdsServer.NewHandle("c");
-        var reply = Assert.IsType<SessionStarted>(await AskAsync(new CreateAccount(pds.Url, handle, handle.Split('.')[0] + "@example.com", "pw-" + Guid.NewGuid())));
+        var reply = Assert.IsType<SessionStarted>(await AskAsync(new CreateAccount(pds.Url, handle, handle.Split('.')[0] + "@example.com", TestSecrets.Password("pw-" + Guid.NewGuid()))));
         Assert.Equal(SessionOrigin.AccountCreated, reply.Origin);
         Assert.Equal(200, (await CallAsync(handle, GetSession)).Status);
     }

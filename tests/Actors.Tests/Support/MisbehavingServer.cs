@@ -51,6 +51,11 @@ public sealed class MisbehavingServer : IAsyncDisposable
     /// <summary>How the next requests are answered.</summary>
     public Misbehaviour Mode { get; set; } = Misbehaviour.Hang;
 
+    /// <summary>How many requests have arrived (their heads read) so far.</summary>
+    public int RequestsReceived => Volatile.Read(ref _received);
+
+    private int _received;
+
     private async Task AcceptAsync()
     {
         while (!_stopping.IsCancellationRequested)
@@ -75,6 +80,7 @@ public sealed class MisbehavingServer : IAsyncDisposable
         try
         {
             await ReadRequestHeadAsync(stream);
+            Interlocked.Increment(ref _received);
             switch (mode)
             {
                 case Misbehaviour.Hang:

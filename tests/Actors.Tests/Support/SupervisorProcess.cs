@@ -33,6 +33,7 @@ public sealed class SupervisorProcess : IAsyncDisposable
         Directory.CreateDirectory(logs);
         LogFile = Path.Combine(logs, $"host-{Guid.NewGuid():N}.clef");
         _environment.TryAdd("SUPERVISOR_LOG_FILE", LogFile);
+        TestSecrets.Register("admin-token", AdminToken);
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(60) };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
     }
@@ -87,6 +88,7 @@ public sealed class SupervisorProcess : IAsyncDisposable
             WorkingDirectory = DataDir,
         };
         foreach (var (key, value) in _environment) info.Environment[key] = value;
+        RegisterTokenKeys();
         var process = Process.Start(info) ?? throw new InvalidOperationException("the supervisor process did not start");
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -96,11 +98,19 @@ public sealed class SupervisorProcess : IAsyncDisposable
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < until)
         {
-            if (process.HasExited) throw new InvalidOperationException($"the supervisor exited with {process.ExitCode}:\n{Output}");
+            if (process.HasExited)
+            {
+                RegisterTokenKeys();
+                throw new InvalidOperationException($"the supervisor exited with {process.ExitCode}:\n{Output}");
+            }
             try
             {
                 using var answer = await Http.GetAsync("/healthz");
-                if (answer.StatusCode == HttpStatusCode.OK) return;
+                if (answer.StatusCode == HttpStatusCode.OK)
+                {
+                    RegisterTokenKeys();
+                    return;
+                }
             }
             catch (HttpRequestException)
             {
@@ -160,7 +170,29 @@ public sealed class SupervisorProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
+        RegisterTokenKeys();
         Http.Dispose();
+    }
+
+    /// <summary>
+    /// Hands the token keys this host uses (SUPERVISOR_KEY, SUPERVISOR_OLD_KEYS, or the data folder's generated
+    /// token-keys file) to the log scan of scripts/test, which looks for each in every log.
+    /// </summary>
+    private void RegisterTokenKeys()
+    {
+        if (_environment.TryGetValue("SUPERVISOR_KEY", out var key)) TestSecrets.Register("token-key", key.Trim());
+        if (_environment.TryGetValue("SUPERVISOR_OLD_KEYS", out var old))
+            foreach (var k in old.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) TestSecrets.Register("token-key", k);
+        var file = Path.Combine(DataDir, "token-keys");
+        try
+        {
+            if (File.Exists(file))
+                foreach (var line in File.ReadAllLines(file)) TestSecrets.Register("token-key", line.Trim());
+        }
+        catch (IOException)
+        {
+            // being written at this moment: read again at the next start or at the end
+        }
     }
 
     private void Append(string? line)

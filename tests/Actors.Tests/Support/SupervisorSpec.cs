@@ -81,11 +81,16 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
 
     protected static XrpcRequest GetSession => XrpcRequest.Query("com.atproto.server.getSession");
 
-    /// <summary>Starts another ActorSystem with an accounts supervisor on the same journal.</summary>
+    /// <summary>
+    /// Starts another ActorSystem with an accounts supervisor on the same journal, with the spec's overrides
+    /// and then <paramref name="overrides"/> (which win); its accounts run with the settings of that configuration.
+    /// </summary>
     protected (ActorSystem System, IActorRef Accounts) StartSecondSystem(PdsClient? client = null, string? overrides = null)
     {
-        var system = ActorSystem.Create("second-" + Guid.NewGuid().ToString("N")[..6], Journal.Config(overrides + "\n" + Overrides));
-        var accounts = system.ActorOf(AccountsSupervisor.Props(client ?? Client, Settings), AccountsSupervisor.Name);
+        var config = Journal.Config(Overrides + "\n" + overrides);
+        var system = ActorSystem.Create("second-" + Guid.NewGuid().ToString("N")[..6], config);
+        var settings = SupervisorConfig.AccountSettingsOf(system.Settings.Config);
+        var accounts = system.ActorOf(AccountsSupervisor.Props(client ?? Client, settings), AccountsSupervisor.Name);
         return (system, accounts);
     }
 
