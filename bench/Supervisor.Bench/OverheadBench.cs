@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using Akka.Actor;
 using Supervisor.Actors.Pds;
 using Supervisor.Host.Configuration;
@@ -55,59 +53,15 @@ public static class OverheadBench
 
     private static async Task<LoadResult> ThroughHttpApiAsync(BenchPds pds, string session, string did, int workers, TimeSpan duration)
     {
-        var data = Path.Combine(Path.GetTempPath(), "supervisor-bench-host-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(data);
-        var port = FreePort();
-        var token = Guid.NewGuid().ToString("N");
-        var info = new ProcessStartInfo("dotnet")
+        await using var host = await BenchHost.StartAsync();
+        var http = host.Http;
+        using (var imported = await http.PostAsJsonAsync("/accounts/import", new { session, validate = false }))
+            if (imported.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"import answered {(int)imported.StatusCode}");
+        return await LoadResult.MeasureAsync("through the HTTP API", workers, duration, async () =>
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "--urls", $"http://127.0.0.1:{port}" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = data,
-            Environment = { ["SUPERVISOR_DATA_DIR"] = data, ["SUPERVISOR_ADMIN_TOKEN"] = token },
-        };
-        using var host = Process.Start(info)!;
-        host.OutputDataReceived += (_, _) => { };
-        host.ErrorDataReceived += (_, _) => { };
-        host.BeginOutputReadLine();
-        host.BeginErrorReadLine();
-        try
-        {
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            for (var i = 0; ; i++)
-            {
-                try
-                {
-                    if ((await http.GetAsync("/healthz")).IsSuccessStatusCode) break;
-                }
-                catch (HttpRequestException) when (i < 300)
-                {
-                    await Task.Delay(100);
-                }
-            }
-            using (var imported = await http.PostAsJsonAsync("/accounts/import", new { session, validate = false }))
-                if (imported.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"import answered {(int)imported.StatusCode}");
-            return await LoadResult.MeasureAsync("through the HTTP API", workers, duration, async () =>
-            {
-                using var answer = await http.GetAsync($"/accounts/{did}/xrpc/com.atproto.server.getSession");
-                await answer.Content.ReadAsByteArrayAsync();
-                return answer.IsSuccessStatusCode;
-            });
-        }
-        finally
-        {
-            host.Kill();
-            await host.WaitForExitAsync();
-            Directory.Delete(data, recursive: true);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+            using var answer = await http.GetAsync($"/accounts/{did}/xrpc/com.atproto.server.getSession");
+            await answer.Content.ReadAsByteArrayAsync();
+            return answer.IsSuccessStatusCode;
+        });
     }
 }

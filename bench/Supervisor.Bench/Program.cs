@@ -8,6 +8,8 @@ using Supervisor.Host.Configuration;
 //                               SUPERVISOR_BENCH_POSTGRES) PostgreSQL (default 10000 100000)
 //   overhead [workers] [secs]   requests through the actor and the HTTP API against direct HttpClient
 //   storm [N] [lifetime secs]   N accounts whose tokens expire together (default 10000, 120)
+//   upload [workers] [secs]     1 MiB uploads directly, through YARP and through the host's HTTP API (default 8, 15)
+//   inflight                    the host's memory while 5 MiB uploads and 30 MB answers are in flight through it
 var name = args.FirstOrDefault() ?? "";
 var numbers = args.Skip(1).Select(int.Parse).ToArray();
 Console.WriteLine($"machine: {Machine.Describe()}");
@@ -29,8 +31,14 @@ switch (name)
     case "storm":
         await StormBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var n ? n : 10_000, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var l ? l : 120));
         break;
+    case "upload":
+        await UploadBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var uw ? uw : 8, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var us ? us : 15));
+        break;
+    case "inflight":
+        await InFlightBench.RunAsync();
+        break;
     default:
-        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm [numbers...] (see bench/README.md)");
+        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight [numbers...] (see bench/README.md)");
         return 2;
 }
 return 0;

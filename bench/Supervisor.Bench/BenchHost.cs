@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+
+namespace Supervisor.Bench;
+
+/// <summary>
+/// The supervisor host as a real process (the Supervisor.dll built beside the benchmarks) on a free loopback
+/// port, with its own data folder and a random admin token (never printed); its output is read and dropped.
+/// </summary>
+public sealed class BenchHost : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _data;
+
+    private BenchHost(Process process, string data, int port, string adminToken)
+    {
+        _process = process;
+        _data = data;
+        Url = $"http://127.0.0.1:{port}";
+        AdminToken = adminToken;
+        Http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromMinutes(2) };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+    }
+
+    /// <summary>The host's base address.</summary>
+    public string Url { get; }
+
+    /// <summary>The admin token (a bearer for the HTTP API).</summary>
+    public string AdminToken { get; }
+
+    /// <summary>The host's process id.</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>The CPU time the host process has used so far.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
+    /// <summary>A client with the admin token, many connections allowed.</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>Starts the host with <paramref name="environment"/> added and waits until /healthz answers.</summary>
+    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "supervisor-bench-host-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(data);
+        var port = FreePort();
+        var token = Guid.NewGuid().ToString("N");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "--urls", $"http://127.0.0.1:{port}" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = data,
+            Environment =
+            {
+                ["SUPERVISOR_DATA_DIR"] = data, ["SUPERVISOR_ADMIN_TOKEN"] = token,
+                ["SUPERVISOR_OPERATOR_PASSWORD"] = Guid.NewGuid().ToString("N"),
+            },
+        };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var host = new BenchHost(process, data, port, token);
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                if ((await host.Http.GetAsync("/healthz")).IsSuccessStatusCode) return host;
+            }
+            catch (HttpRequestException) when (i < 300 && !process.HasExited)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Logs <paramref name="identifier"/> in at <paramref name="service"/> (POST /accounts: createSession there); the account's DID.</summary>
+    public async Task<string> LoginAsync(string service, string identifier)
+    {
+        using var answer = await Http.PostAsJsonAsync("/accounts", new { service, identifier, password = "bench-password" });
+        if (answer.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"login answered {(int)answer.StatusCode}");
+        var status = await answer.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>();
+        return status?["did"]?.GetValue<string>() ?? throw new InvalidOperationException("login answered no did");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        _process.Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+            // left for the OS temp cleanup
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
