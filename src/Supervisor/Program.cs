@@ -48,6 +48,9 @@ try
     builder.WebHost.UseUrls(urls);
     // Uploads raise it for their own requests (XrpcPassThrough).
     builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = proxySettings.BodyLimit);
+    // At most 64 KiB of a request read ahead per connection: an upload to a PDS slower than its client waits in the
+    // client's socket, not in the supervisor's memory (the default is 1 MiB a connection).
+    builder.WebHost.UseSockets(o => o.MaxReadBufferSize = 64 * 1024);
     builder.Services.AddSingleton(keyIndex);
     builder.Services.AddSerilog();
     // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).

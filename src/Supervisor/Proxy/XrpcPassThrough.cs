@@ -159,7 +159,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         foreach (var (name, value) in picked)
             if (!name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)) message.Headers.TryAddWithoutValidation(name, value);
         if (body.ContentType is null) return message;
-        message.Content = body.Buffered is { } bytes ? new ByteArrayContent(bytes) : new StreamContent(request.Body);
+        message.Content = body.Buffered is { } bytes ? new ByteArrayContent(bytes) : new StreamedBody(request.Body);
         message.Content.Headers.ContentType = body.ContentType;
         if (request.ContentLength is { } length) message.Content.Headers.ContentLength = length;
         if (picked.TryGetValue("Content-Encoding", out var encoding)) message.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
