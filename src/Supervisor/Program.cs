@@ -14,6 +14,7 @@ using Supervisor.Host.Http;
 using Supervisor.Host.Proxy;
 using Supervisor.Actors.Audit;
 using Supervisor.Actors.Keys;
+using Supervisor.Actors.Identity;
 
 if (SupervisorCli.Handles(args)) return await SupervisorCli.RunAsync(args, Console.In, Console.Out, Console.Error);
 if (args.Length > 0 && args[0] == "run") args = args[1..];
@@ -41,6 +42,9 @@ try
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
     var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout);
     var keyIndex = new AccountKeyIndex();
+    var identity = config.GetBoolean("supervisor.identity.verify", true)
+        ? IdentityResolver.Create(IdentitySettings.From(config.GetConfig("supervisor.identity")))
+        : null;
 
     var builder = WebApplication.CreateBuilder(args);
     var urls = builder.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://127.0.0.1:5080";
@@ -71,7 +75,7 @@ try
             registry.Register<AuditTrail>(audit);
             var keys = system.ActorOf(Props.Create(() => new RestartingChild(AccountKeys.Props(keyIndex, audit, null), "keys")), "account-keys");
             registry.Register<AccountKeys>(keys);
-            var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit), AccountsSupervisor.Name);
+            var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>

@@ -7,8 +7,9 @@ namespace Supervisor.Actors.Account;
 
 /// <summary>
 /// What every account actor shares: the wire client, the timing rules, the event hub, the clock, the metrics,
-/// the journal's health, the servers' rate limits and the audit trail (what hands out or ends access is told to it).
+/// the journal's health, the servers' rate limits, the audit trail (what hands out or ends access is told to it),
+/// and the identity resolver that verifies DIDs and handles (null: identities are believed, for specs of other things).
 /// </summary>
 public sealed record AccountDependencies(
     PdsClient Client, AccountSettings Settings, IActorRef Events, TimeProvider Time, SupervisorMetrics Metrics, JournalHealth Journal, ServerLimits Limits,
-    IActorRef Audit);
+    IActorRef Audit, Identity.IdentityResolver? Identity = null);

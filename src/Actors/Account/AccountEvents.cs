@@ -58,6 +58,9 @@ public static class AccountEvents
     /// </summary>
     public sealed record LogoutRequested(DateTimeOffset At) : IAccountEvent;
 
+    /// <summary>A new handle reported by the PDS was verified both ways (DID document and handle resolution) and taken.</summary>
+    public sealed record HandleVerified(string Handle, DateTimeOffset At) : IAccountEvent;
+
     /// <summary>deleteSession succeeded (or the server no longer knows the token): no token is left.</summary>
     public sealed record SessionDeleted(DateTimeOffset At) : IAccountEvent;
 }

@@ -7,8 +7,14 @@ using static Supervisor.Actors.Protocol.AccountCommands;
 
 namespace Supervisor.Actors.Account;
 
-/// <summary>The supervisor hands a new session to the account's actor (after a login, an account creation or an import).</summary>
-public sealed record AdoptSession(SessionGrant Grant, string Service, SessionOrigin Origin, bool Validate);
+/// <summary>
+/// The supervisor hands a new session to the account's actor (after a login, an account creation or an import), its
+/// PDS and handle verified; <paramref name="UnverifiedHandle"/> is the handle the server claimed when it could not be verified.
+/// </summary>
+public sealed record AdoptSession(SessionGrant Grant, string Service, SessionOrigin Origin, bool Validate, string? UnverifiedHandle = null);
+
+/// <summary>The account's verification of a handle its PDS reported (after a refresh) is done.</summary>
+public sealed record HandleChecked(string Handle, bool Verified, string Reason);
 
 /// <summary>An account tells its parent its status after every change (for listings and the handle index).</summary>
 public sealed record AccountStatusChanged(AccountStatus Status);

@@ -72,6 +72,7 @@ public static class AccountRules
             Session = null,
             RefreshPending = false,
         },
+        HandleVerified h => state with { Handle = h.Handle, Session = state.Session is { } session ? session with { Handle = h.Handle } : null },
         SessionDeleted => state with { PendingDeletion = null, LoggedOut = state.Session is null },
         _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "unknown account event"),
     };

@@ -61,6 +61,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private bool _deactivatedSeen;
     private long _compactTo;
     private DateTimeOffset _lastFailureLogged = DateTimeOffset.MinValue;
+    private string? _unverifiedHandle;
+    private string? _verifyingHandle;
     private bool _compacting;
 
     /// <summary>An access token lent for one request, until when, and under which session generation.</summary>
@@ -177,6 +179,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private void Common()
     {
         Command<GetAccountStatus>(_ => Sender.Tell(Status()));
+        Command<HandleChecked>(OnHandleChecked);
         Command<ReturnAccessToken>(OnLoanReturned);
         Command<LoansDue>(_ => PruneLoans());
         Command<PassivationCheck>(_ => RequestPassivation());
@@ -252,6 +255,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         var replyTo = Sender;
         PersistAndApply(new SessionEstablished(adopt.Origin, adopt.Service, adopt.Grant, Now), e =>
         {
+            _unverifiedHandle = adopt.UnverifiedHandle;
             _generation++;
             _deactivatedSeen = false;
             ClearFailures();
@@ -495,6 +499,18 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         switch (AccountRules.ClassifyRefresh(_state.Did, answered.Answer, Now, Settings))
         {
             case RefreshOutcome.Refreshed r:
+                var claimed = r.Grant.Handle;
+                if (_deps.Identity is { } resolver && _state.Handle is { } current && !string.Equals(claimed, current, StringComparison.OrdinalIgnoreCase))
+                {
+                    // A new handle from the PDS is taken only once verified both ways; the verified one stays meanwhile.
+                    r = new RefreshOutcome.Refreshed(r.Grant with { Handle = current });
+                    if (_verifyingHandle != claimed)
+                    {
+                        _verifyingHandle = claimed;
+                        resolver.VerifyHandleAsync(_state.Did, claimed)
+                            .PipeTo(Self, success: v => new HandleChecked(claimed, v.Verified, v.Reason));
+                    }
+                }
                 PersistAndApply(new SessionRefreshed(r.Grant, Now), _ =>
                 {
                     _generation++;
@@ -580,6 +596,26 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
         if (delay > TimeSpan.FromDays(1)) delay = TimeSpan.FromDays(1);
         Timers.StartSingleTimer(RefreshTimer, RefreshDue.Instance, delay);
+    }
+
+    private void OnHandleChecked(HandleChecked handle)
+    {
+        _verifyingHandle = null;
+        if (!handle.Verified)
+        {
+            _unverifiedHandle = handle.Handle;
+            _log.Warning("Account {Did}: its PDS reports the handle {Handle}, which could not be verified ({Reason}); keeping {VerifiedHandle}",
+                _state.Did, handle.Handle, handle.Reason, _state.Handle);
+            ReportStatus();
+            return;
+        }
+        if (_state.Session is null) return;
+        PersistAndApply(new HandleVerified(Identity.HandleSyntax.Normalize(handle.Handle), Now), e =>
+        {
+            _unverifiedHandle = null;
+            _log.Info("Account {Did}: handle {Handle} verified", _state.Did, e.Handle);
+            ReportStatus();
+        });
     }
 
     // ------------------------------------------------------------------ logout
@@ -882,6 +918,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             _state.LoginCount,
             _lastError ?? _state.Ended?.Error,
             _loans.Count + (_refreshing ? Math.Max(Stash.Count, 0) : 0),
-            _unjournaled.Count);
+            _unjournaled.Count,
+            _unverifiedHandle);
     }
 }

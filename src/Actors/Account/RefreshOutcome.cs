@@ -57,6 +57,12 @@ public enum SessionRejection
 
     /// <summary>The service could not be reached or answered garbage; nothing was changed.</summary>
     ServiceUnavailable,
+
+    /// <summary>The session's identity could not be verified against the DID's own document and PDS.</summary>
+    IdentityUnverified,
+
+    /// <summary>The account is already supervised at another PDS.</summary>
+    AccountConflict,
 }
 
 /// <summary>What a createSession or createAccount answer means.</summary>

@@ -36,6 +36,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
 
     private sealed record RestartAccount(string Did);
 
+    private sealed record IdentityChecked(AdoptSession Adopt, IActorRef ReplyTo, Identity.IdentityVerdict Verdict);
+
     private sealed record WakeDue
     {
         public static readonly WakeDue Instance = new();
@@ -78,9 +80,9 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     /// <summary>Props for the supervisor; it creates its own event hub.</summary>
     public static Props Props(
         PdsClient client, AccountSettings settings, SupervisorMetrics? metrics = null, TimeProvider? time = null, JournalHealth? journal = null, ServerLimits? limits = null,
-        IActorRef? audit = null) =>
+        IActorRef? audit = null, Identity.IdentityResolver? identity = null) =>
         Akka.Actor.Props.Create(() => new AccountsSupervisor(client, settings, metrics ?? new SupervisorMetrics(), time ?? TimeProvider.System,
-            journal ?? new JournalHealth(), limits ?? new ServerLimits(settings.ServerLimits), audit ?? ActorRefs.Nobody));
+            journal ?? new JournalHealth(), limits ?? new ServerLimits(settings.ServerLimits), audit ?? ActorRefs.Nobody, identity));
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -89,11 +91,13 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     public IStash Stash { get; set; } = null!;
 
     /// <summary>Creates the supervisor.</summary>
-    public AccountsSupervisor(PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time, JournalHealth journal, ServerLimits limits, IActorRef audit)
+    public AccountsSupervisor(
+        PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time, JournalHealth journal, ServerLimits limits, IActorRef audit,
+        Identity.IdentityResolver? identity)
     {
         var hub = Context.ActorOf(SessionEventHub.Props(), "session-events");
         _probe = Context.ActorOf(JournalProbe.Props(journal, settings.JournalProbeInterval, time), "journal-probe");
-        _deps = new AccountDependencies(client, settings, hub, time, metrics, journal, limits, audit);
+        _deps = new AccountDependencies(client, settings, hub, time, metrics, journal, limits, audit, identity);
         _snapshotEvery = Math.Max(settings.SnapshotEvery, 1) * 20;
 
         StartJournalWriter();
@@ -160,6 +164,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Receive<CreateAccount>(OnCreateAccount);
         Receive<ImportSession>(OnImport);
         Receive<LoginAnswered>(OnLoginAnswered);
+        Receive<IdentityChecked>(OnIdentityChecked);
         Receive<ListAccounts>(_ => Sender.Tell(new AccountList(_statuses.Values.OrderBy(s => s.Handle ?? s.Did, StringComparer.Ordinal).ToList())));
         Receive<AccountStatusChanged>(OnStatusChanged);
         Receive<SubscribeSessionEvents>(s => hub.Forward(s));
@@ -367,7 +372,38 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
     }
 
+    /// <summary>
+    /// Verifies a new session's identity (see <see cref="Identity.SessionIdentity"/>) before any account takes it;
+    /// without a resolver (specs of other things) it is adopted as it came.
+    /// </summary>
     private void Adopt(AdoptSession adopt, IActorRef replyTo)
+    {
+        if (_deps.Identity is not { } resolver)
+        {
+            Adopted(adopt, replyTo);
+            return;
+        }
+        var did = adopt.Grant.Did;
+        var supervisedAt = _handles.ContainsKey(did) && _statuses.TryGetValue(did, out var known) ? known.Pds : null;
+        Identity.SessionIdentity.VerifyAsync(resolver, _deps.Client, adopt.Grant, adopt.Service, supervisedAt, _handles.GetValueOrDefault(did))
+            .PipeTo(Self, success: verdict => new IdentityChecked(adopt, replyTo, verdict));
+    }
+
+    private void OnIdentityChecked(IdentityChecked checkedIdentity)
+    {
+        var (adopt, replyTo, verdict) = checkedIdentity;
+        if (verdict.Grant is not { } grant)
+        {
+            _log.Warning("Session for {Did} from {Service} refused: {Reason}", adopt.Grant.Did, adopt.Service, verdict.Error!.Message);
+            replyTo.Tell(new SessionRejected(verdict.Rejection!.Value, verdict.Error));
+            return;
+        }
+        if (verdict.UnverifiedHandle is { } claimed)
+            _log.Warning("Account {Did}: the handle {Handle} could not be verified; keeping {VerifiedHandle}", grant.Did, claimed, grant.Handle);
+        Adopted(adopt with { Grant = grant, UnverifiedHandle = verdict.UnverifiedHandle }, replyTo);
+    }
+
+    private void Adopted(AdoptSession adopt, IActorRef replyTo)
     {
         var did = adopt.Grant.Did;
         if (_handles.ContainsKey(did))
@@ -635,7 +671,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private void Register(AccountRegistered e)
     {
         _handles[e.Did] = e.Handle;
-        if (e.Handle is not null) _didsByHandle[e.Handle] = e.Did;
+        if (e.Handle is not null and not Identity.SessionIdentity.InvalidHandle) _didsByHandle[e.Handle] = e.Did;
     }
 
     private void ChangeHandle(AccountHandleChanged e)
@@ -643,7 +679,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (_handles.TryGetValue(e.Did, out var old) && old is not null && _didsByHandle.GetValueOrDefault(old) == e.Did)
             _didsByHandle.Remove(old);
         _handles[e.Did] = e.Handle;
-        _didsByHandle[e.Handle] = e.Did;
+        if (e.Handle != Identity.SessionIdentity.InvalidHandle) _didsByHandle[e.Handle] = e.Did;
     }
 
     // ------------------------------------------------------------------ validation

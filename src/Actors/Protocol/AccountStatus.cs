@@ -39,6 +39,7 @@ public enum AccountStateName
 /// <summary>
 /// One account's status. Holds no token: it is what the status endpoint and <c>GetAccountStatus</c> show.
 /// <see cref="UnjournaledEvents"/> counts the changes held in memory while the journal is unavailable.
+/// <see cref="UnverifiedHandle"/> is a handle the PDS reported that could not be verified (the verified one stays).
 /// </summary>
 public sealed record AccountStatus(
     string Did,
@@ -54,4 +55,5 @@ public sealed record AccountStatus(
     int LoginCount,
     XrpcError? LastError,
     int PendingRequests,
-    int UnjournaledEvents = 0);
+    int UnjournaledEvents = 0,
+    string? UnverifiedHandle = null);

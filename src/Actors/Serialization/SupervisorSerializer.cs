@@ -33,6 +33,7 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
         [typeof(SessionEnded)] = "SessionEnded.v1",
         [typeof(LogoutRequested)] = "LogoutRequested.v1",
         [typeof(SessionDeleted)] = "SessionDeleted.v1",
+        [typeof(HandleVerified)] = "HandleVerified.v1",
         [typeof(AccountSnapshot)] = "AccountSnapshot.v2",
         [typeof(AccountRegistered)] = "AccountRegistered.v1",
         [typeof(AccountHandleChanged)] = "AccountHandleChanged.v1",
@@ -102,7 +103,7 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
     public override byte[] ToBinary(object obj)
     {
         Manifest(obj);
-        if (Cipher is null && obj is not (RefreshStarted or SessionEnded or LogoutRequested or SessionDeleted or AccountRegistered or AccountHandleChanged or RegistrySnapshot or LoginAttempted
+        if (Cipher is null && obj is not (RefreshStarted or HandleVerified or SessionEnded or LogoutRequested or SessionDeleted or AccountRegistered or AccountHandleChanged or RegistrySnapshot or LoginAttempted
                 or KeyIssued or KeyRevoked or KeyUsed or KeySessionOpened or KeySessionRotated or KeySessionClosed or KeysSnapshot or AuditEntry or AuditTrail.AuditSnapshot))
             throw new TokenKeyException("no token key is configured (supervisor.encryption.keys): tokens are never written in plain text");
         return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);

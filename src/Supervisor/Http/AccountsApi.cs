@@ -150,7 +150,8 @@ public static class AccountsApi
         var status = rejected.Reason switch
         {
             SessionRejection.InvalidCredentials or SessionRejection.AuthFactorTokenRequired or SessionRejection.SessionRevoked => 401,
-            SessionRejection.AccountTakedown => 403,
+            SessionRejection.AccountTakedown or SessionRejection.IdentityUnverified => 403,
+            SessionRejection.AccountConflict => 409,
             SessionRejection.RateLimited => 429,
             SessionRejection.InvalidRequest or SessionRejection.InvalidSession => 400,
             // Refused here, not by the server: a new account could not be journaled (see README, PostgreSQL).

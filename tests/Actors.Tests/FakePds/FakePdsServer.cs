@@ -26,7 +26,7 @@ namespace Supervisor.Actors.Tests.FakePds;
 public sealed class FakePdsServer : IAsyncDisposable
 {
     private const string ServiceDid = "did:web:localhost";
-    private static readonly byte[] Secret = Encoding.UTF8.GetBytes("fake-pds-secret");
+    private static readonly byte[] SharedSecret = Encoding.UTF8.GetBytes("fake-pds-secret");
 
     private readonly WebApplication _app;
     private readonly object _gate = new();
@@ -616,13 +616,19 @@ public sealed class FakePdsServer : IAsyncDisposable
         }),
     };
 
-    private static string Mint(string typ, JsonObject claims)
+    private string Mint(string typ, JsonObject claims)
     {
         var input = JwtClaims.EncodeSegment(new JsonObject { ["typ"] = typ, ["alg"] = "HS256" }.ToJsonString()) + "." + JwtClaims.EncodeSegment(claims.ToJsonString());
         return input + "." + Sign(input);
     }
 
-    private static string Sign(string input) => JwtClaims.EncodeSegment(HMACSHA256.HashData(Secret, Encoding.UTF8.GetBytes(input)));
+    private string Sign(string input) => JwtClaims.EncodeSegment(HMACSHA256.HashData(SigningSecret, Encoding.UTF8.GetBytes(input)));
+
+    /// <summary>
+    /// The HS256 key of this server's tokens: one shared by every fake (as a PDS and its entryway share theirs)
+    /// unless a spec gives a server its own (a stranger's tokens are then worthless elsewhere).
+    /// </summary>
+    public byte[] SigningSecret { get; set; } = SharedSecret;
 
     private static (int, JsonNode?) Error(int status, string error, string message) =>
         (status, new JsonObject { ["error"] = error, ["message"] = message });

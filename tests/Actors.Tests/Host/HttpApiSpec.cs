@@ -17,7 +17,7 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = new SupervisorProcess(_folder.Folder);
+        _host = new SupervisorProcess(_folder.Folder).VerifyingIdentitiesAtTheRealPds();
         await _host.StartAsync();
     }
 

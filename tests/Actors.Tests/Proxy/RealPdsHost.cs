@@ -17,7 +17,7 @@ public abstract class RealPdsHost(RealPdsServer pds) : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
-        Host = new SupervisorProcess(Folder.Folder, Folder.HostEnvironment());
+        Host = new SupervisorProcess(Folder.Folder, Folder.HostEnvironment()).VerifyingIdentitiesAtTheRealPds();
         await Host.StartAsync();
     }
 

@@ -61,6 +61,20 @@ public sealed class SupervisorProcess : IAsyncDisposable
         }
     }
 
+    private string? _identity;
+
+    /// <summary>The host verifies identities against this PLC directory and handle resolver (from the next start on).</summary>
+    public SupervisorProcess VerifyingIdentities(string plcDirectory, string handleResolver)
+    {
+        _identity = $"supervisor.identity {{ verify = on, plc-directory = \"{plcDirectory}\", handle-resolver = \"{handleResolver}\", cache-ttl = 0s }}";
+        return this;
+    }
+
+    /// <summary>The host verifies identities at the real PDS of the suite (its PLC directory and its resolveHandle).</summary>
+    public SupervisorProcess VerifyingIdentitiesAtTheRealPds() =>
+        VerifyingIdentities(Environment.GetEnvironmentVariable("PDS_PLC_URL") ?? throw new InvalidOperationException("PDS_PLC_URL is not set: run the suite with scripts/test"),
+            Environment.GetEnvironmentVariable("PDS_URL")!);
+
     /// <summary>Sets (or with null removes) an environment variable for the next start.</summary>
     public void SetEnvironment(string name, string? value)
     {
@@ -88,6 +102,8 @@ public sealed class SupervisorProcess : IAsyncDisposable
             WorkingDirectory = DataDir,
         };
         foreach (var (key, value) in _environment) info.Environment[key] = value;
+        // Identities are verified only where a spec says where the PLC directory and a handle resolver are.
+        info.Environment["SUPERVISOR_HOCON"] = (_identity ?? "supervisor.identity.verify = off") + "\n" + _environment.GetValueOrDefault("SUPERVISOR_HOCON");
         RegisterTokenKeys();
         var process = Process.Start(info) ?? throw new InvalidOperationException("the supervisor process did not start");
         process.OutputDataReceived += (_, e) => Append(e.Data);

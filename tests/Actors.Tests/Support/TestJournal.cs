@@ -64,6 +64,7 @@ public sealed class TestJournal : IDisposable
             supervisor.accounts.backoff-min = 200ms
             supervisor.accounts.backoff-max = 2s
             supervisor.accounts.request-timeout = 5s
+            supervisor.identity.verify = off
             {{overrides}}
             """);
 

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Session;
+
+namespace Supervisor.Actors.Identity;
+
+/// <summary>
+/// What the identity check made of a new session: the session to adopt (its PDS and handle as verified), or why it
+/// is refused. <see cref="UnverifiedHandle"/> is the handle the server claimed when it could not be verified.
+/// </summary>
+public sealed record IdentityVerdict(SessionGrant? Grant, SessionRejection? Rejection, XrpcError? Error, string? UnverifiedHandle = null);
+
+/// <summary>
+/// Verifies a new session (a login, an account creation, an import) against the DID's own document instead of
+/// believing the server that handed it out:
+/// <list type="bullet">
+/// <item>the DID document is resolved independently (PLC directory, did:web), and the PDS the account will use is the
+/// document's <c>#atproto_pds</c>, never what the answer or the imported text says;</item>
+/// <item>when the session came from another service than that PDS (an entryway, or a stranger), its access token must
+/// be good at that PDS (getSession answers for the same DID; an expired but genuine token answers ExpiredToken);</item>
+/// <item>an account already supervised at another PDS is not taken over (409);</item>
+/// <item>the handle is taken only when it is valid and verified both ways; else the last verified one stays.</item>
+/// </list>
+/// </summary>
+public static class SessionIdentity
+{
+    /// <summary>The handle of an account with no verified handle (as the PDS uses it).</summary>
+    public const string InvalidHandle = "handle.invalid";
+
+    /// <summary>Checks <paramref name="grant"/>, which came from <paramref name="service"/>.</summary>
+    public static async Task<IdentityVerdict> VerifyAsync(
+        IdentityResolver resolver, PdsClient client, SessionGrant grant, string service, string? supervisedAtPds, string? lastVerifiedHandle)
+    {
+        var doc = await resolver.ResolveDidAsync(grant.Did).ConfigureAwait(false);
+        if (!doc.Succeeded)
+            return Refused(doc.IsTransient ? SessionRejection.ServiceUnavailable : SessionRejection.IdentityUnverified,
+                $"the DID document of {grant.Did} could not be read: {doc.Reason}");
+        if (doc.PdsEndpoint is not { } pds)
+            return Refused(SessionRejection.IdentityUnverified, $"the DID document of {grant.Did} names no PDS");
+        if (supervisedAtPds is not null && !SameServer(supervisedAtPds, pds))
+            return new IdentityVerdict(null, SessionRejection.AccountConflict, new XrpcError("AccountExists",
+                $"{grant.Did} is supervised at {supervisedAtPds}; this session is for {pds}: log the account out first"));
+        if (!SameServer(service, pds))
+        {
+            var proof = await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.getSession"), grant.Tokens.AccessJwt).ConfigureAwait(false);
+            if (proof.IsTransportFailure || proof.Status >= 500)
+                return Refused(SessionRejection.ServiceUnavailable, $"the account's PDS {pds} could not confirm the session: {proof.Error?.Message}");
+            if (!(proof.IsSuccess && SessionDid(proof) == grant.Did || proof.Error?.Error == "ExpiredToken"))
+                return Refused(SessionRejection.IdentityUnverified, $"the session from {new Uri(service).Authority} is not valid at {grant.Did}'s own PDS {pds}");
+        }
+        var verification = await resolver.VerifyHandleAsync(grant.Did, grant.Handle, doc).ConfigureAwait(false);
+        if (verification.Verified)
+            return new IdentityVerdict(grant with { PdsEndpoint = pds, Handle = HandleSyntax.Normalize(grant.Handle) }, null, null);
+        return new IdentityVerdict(grant with { PdsEndpoint = pds, Handle = lastVerifiedHandle ?? InvalidHandle }, null, null, grant.Handle);
+    }
+
+    /// <summary>True when two URLs name the same server (scheme, host and port).</summary>
+    public static bool SameServer(string a, string b) =>
+        Uri.TryCreate(a, UriKind.Absolute, out var x) && Uri.TryCreate(b, UriKind.Absolute, out var y)
+        && x.Scheme == y.Scheme && string.Equals(x.IdnHost, y.IdnHost, StringComparison.OrdinalIgnoreCase) && x.Port == y.Port;
+
+    private static IdentityVerdict Refused(SessionRejection reason, string message) =>
+        new(null, reason, new XrpcError("IdentityUnverified", message));
+
+    private static string? SessionDid(XrpcResponse answer)
+    {
+        using var json = answer.TryParseJson();
+        return json?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("did", out var did) && did.ValueKind == JsonValueKind.String
+            ? did.GetString()
+            : null;
+    }
+}

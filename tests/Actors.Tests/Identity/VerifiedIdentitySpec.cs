@@ -1,0 +1,109 @@
+using System.Text;
+using Akka.Actor;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Identity;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Identity;
+
+/// <summary>
+/// A session's DID and handle are verified against the DID's own document and PDS, not believed: a stranger's server
+/// cannot take over an account by naming its DID, nor move a handle by reporting it.
+/// </summary>
+public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec(new TestJournal(), output)
+{
+    private IActorRef _verifying = null!;
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        // The fake PDS is also the PLC directory and the handle resolver of its accounts.
+        var resolver = IdentityResolver.Create(new IdentitySettings { PlcDirectory = Pds.Url, HandleResolver = Pds.Url, CacheTtl = TimeSpan.Zero });
+        _verifying = Sys.ActorOf(AccountsSupervisor.Props(Client, Settings, limits: Limits, identity: resolver), "verifying");
+    }
+
+    private async Task<object> LoginAsync(string service, string identifier, string password) =>
+        await AskAsync(new Login(service, identifier, password), _verifying);
+
+    [Fact]
+    public async Task A_session_from_a_stranger_naming_an_accounts_DID_is_refused_and_the_account_keeps_its_own()
+    {
+        var alice = Pds.CreateAccount("alice.test", "pw-alice-id");
+        var started = Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, alice.Handle, alice.Password));
+        Assert.Equal(Pds.Url, started.Status.Pds);
+
+        await using var stranger = await FakePdsServer.StartAsync();
+        stranger.SigningSecret = Encoding.UTF8.GetBytes("a stranger's own key");
+        stranger.Host(new FakeAccount(alice.Did, alice.Handle, "mallory@example.com", "pw-mallory-id"));
+        var refused = Assert.IsType<SessionRejected>(await LoginAsync(stranger.Url, alice.Did, "pw-mallory-id"));
+        Assert.Equal(SessionRejection.IdentityUnverified, refused.Reason);
+
+        var status = Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(alice.Did), _verifying));
+        Assert.Equal((Pds.Url, Pds.Url, 1), (status.Service, status.Pds, status.LoginCount));
+        Assert.Equal(200, Assert.IsType<Pds.XrpcResponse>(await AskAsync(new CallXrpc(alice.Did, GetSession), _verifying)).Status);
+        Assert.Equal(0, stranger.CallCount("com.atproto.server.getSession"));
+    }
+
+    [Fact]
+    public async Task An_account_supervised_at_one_PDS_is_not_taken_by_a_session_for_another()
+    {
+        var bob = Pds.CreateAccount("bob.test", "pw-bob-id");
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, bob.Handle, bob.Password));
+        await using var other = await FakePdsServer.StartAsync();
+        other.Host(bob);
+        Pds.PdsEndpointInDidDoc = other.Url; // the document now names another PDS
+        var refused = Assert.IsType<SessionRejected>(await LoginAsync(other.Url, bob.Handle, bob.Password));
+        Assert.Equal((SessionRejection.AccountConflict, "AccountExists"), (refused.Reason, refused.Error.Error));
+        Assert.Equal(Pds.Url, Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(bob.Did), _verifying)).Pds);
+    }
+
+    [Fact]
+    public async Task The_PDS_comes_from_the_DID_document_not_from_the_answer()
+    {
+        var carol = Pds.CreateAccount("carol.test", "pw-carol-id");
+        await using var entryway = await FakePdsServer.StartAsync();
+        entryway.Host(carol); // an entryway hands out tokens the PDS accepts (shared key)
+        var started = Assert.IsType<SessionStarted>(await LoginAsync(entryway.Url, carol.Handle, carol.Password));
+        Assert.Equal((entryway.Url, Pds.Url), (started.Status.Service, started.Status.Pds));
+        Assert.Equal(200, Assert.IsType<Pds.XrpcResponse>(await AskAsync(new CallXrpc(carol.Did, GetSession), _verifying)).Status);
+        Assert.Equal(1, Pds.CallCount("com.atproto.server.getSession") - 1); // the proof, then the call, both at the PDS
+    }
+
+    [Fact]
+    public async Task A_handle_is_taken_only_when_verified_both_ways_and_the_last_verified_one_stays_otherwise()
+    {
+        var dave = Pds.CreateAccount("dave.test", "pw-dave-id");
+        var mallory = Pds.CreateAccount("mallory.test", "pw-mallory-2");
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, dave.Handle, dave.Password));
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, mallory.Handle, mallory.Password));
+
+        // Mallory's PDS reports dave's handle (and its document claims it): the handle resolves to dave, so nothing moves.
+        Pds.ChangeHandle(mallory.Did, "dave.test");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(mallory.Did), _verifying));
+        await EventuallyAsync(async () => (await StatusOf(mallory.Did)).UnverifiedHandle == "dave.test", TimeSpan.FromSeconds(10), "the claim to be checked");
+        Assert.Equal("mallory.test", (await StatusOf(mallory.Did)).Handle);
+        Assert.Equal(dave.Did, (await StatusOf("dave.test")).Did);
+
+        // A handle that is not even valid syntax (a forged log line) is never taken.
+        Pds.ChangeHandle(mallory.Did, "evil\n[12:00:00 INF] forged.test");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(mallory.Did), _verifying));
+        await EventuallyAsync(async () => (await StatusOf(mallory.Did)).UnverifiedHandle?.StartsWith("evil") == true, TimeSpan.FromSeconds(10), "the claim to be checked");
+        Assert.Equal("mallory.test", (await StatusOf(mallory.Did)).Handle);
+
+        // A real change, verified both ways, is taken and the account is found by it.
+        Pds.ChangeHandle(dave.Did, "david.test");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(dave.Did), _verifying));
+        await EventuallyAsync(async () => (await StatusOf(dave.Did)).Handle == "david.test", TimeSpan.FromSeconds(10), "the new handle to be verified");
+        Assert.Null((await StatusOf(dave.Did)).UnverifiedHandle);
+        await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("david.test"), _verifying) is AccountStatus s && s.Did == dave.Did,
+            TimeSpan.FromSeconds(10), "the account to be found by its new handle");
+    }
+
+    private async Task<AccountStatus> StatusOf(string id) => Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(id), _verifying));
+}
