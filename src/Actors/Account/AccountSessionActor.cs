@@ -55,6 +55,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<long, Loan> _loans = new();
     private long _nextLoanId;
     private bool _refreshWaitsForLoans;
+    private long _refusedGeneration = -1;
     private long _generation;
     private bool _draining;
     private bool _awaitingAuthFactor;
@@ -362,7 +363,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private void Lend(BorrowAccessToken borrow)
     {
         var tokens = _state.Tokens!;
-        var fresh = !AccountRules.AccessExpired(tokens, Now, Settings)
+        var fresh = !AccountRules.AccessExpired(tokens, Now, Settings) && _refusedGeneration != _generation
                     && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings));
         if (!fresh)
         {
@@ -418,6 +419,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         switch (AccountRules.ClassifyRequest(returned.Status, returned.Error, returned.Message))
         {
             case RequestOutcome.RefreshAndRetry when _state.Session is not null && !_refreshing && loan.Generation == _generation:
+                // The PDS refuses this token: it is lent no more (while the refresh waits for its retry, borrowers hear when).
+                _refusedGeneration = _generation;
                 if (_retryAt is not { } retryAt || retryAt <= Now) StartRefresh("the PDS refused the access token");
                 break;
             case RequestOutcome.Deliver when returned.Error == "AccountDeactivated" && !_deactivatedSeen:

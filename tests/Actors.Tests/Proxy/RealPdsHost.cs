@@ -53,13 +53,9 @@ public abstract class RealPdsHost(RealPdsServer pds) : IAsyncLifetime
         return client;
     }
 
-    /// <summary>Random bytes that start as a PNG does.</summary>
-    protected static byte[] ImageBytes(int length)
-    {
-        var bytes = new byte[length];
-        Random.Shared.NextBytes(bytes);
-        byte[] signature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
-        signature.CopyTo(bytes, 0);
-        return bytes;
-    }
+    /// <summary>
+    /// A real PNG padded with random bytes to <paramref name="length"/> (random bytes behind a bare PNG signature
+    /// make the reference PDS's type sniffing fail with End-Of-Stream).
+    /// </summary>
+    protected static byte[] ImageBytes(int length) => Clients.TestPng.Make(64, 48, length, Random.Shared.Next());
 }
