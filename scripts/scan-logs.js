@@ -41,6 +41,12 @@ for (const file of secretFiles) {
     registered.get(kind).add(line.slice(tab + 1));
   }
 }
+// A secret too short to search for would match everywhere: the spec that registered it must use a longer one.
+const tooShort = [...registered].flatMap(([kind, values]) => [...values].filter((v) => v.length < 5).map(() => kind));
+if (tooShort.length) {
+  console.error(`log scan: ${tooShort.length} registered secrets are shorter than 5 characters (${[...new Set(tooShort)].join(", ")}): give those specs longer ones`);
+  process.exit(1);
+}
 for (const [kind, values] of registered) {
   const name = `registered ${kind}s`;
   // Longest first, so that a secret that contains another is counted once.

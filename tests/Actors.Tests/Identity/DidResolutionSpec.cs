@@ -29,7 +29,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_did_plc_document_is_read_from_the_plc_directory_with_its_pds_and_handle()
     {
-        var alice = _pds.CreateAccount("Alice.test", "pw");
+        var alice = _pds.CreateAccount("Alice.test", "pw-identity-spec");
 
         var doc = await _resolver.ResolveDidAsync(alice.Did);
 
@@ -43,7 +43,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task The_pds_endpoint_is_the_normalised_atproto_pds_service_of_the_document()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.PdsEndpointInDidDoc = "https://pds.example.com/";
 
         var doc = await _resolver.ResolveDidAsync(alice.Did);
@@ -54,7 +54,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task The_handles_are_the_valid_at_entries_of_alsoKnownAs_normalised_in_order()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.SetAlsoKnownAs(alice.Did, "Second.Test", "not a handle", "alice.local", "first.test", "second.test");
 
         var doc = await _resolver.ResolveDidAsync(alice.Did);
@@ -67,8 +67,8 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_document_whose_id_is_another_did_is_refused()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
-        var mallory = _pds.CreateAccount("mallory.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
+        var mallory = _pds.CreateAccount("mallory.test", "pw-identity-spec");
         _pds.SetDocumentId(mallory.Did, alice.Did);
 
         var doc = await _resolver.ResolveDidAsync(mallory.Did);
@@ -82,7 +82,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_did_the_directory_does_not_have_is_not_found()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.HideDidDocument(alice.Did);
 
         var doc = await _resolver.ResolveDidAsync(alice.Did);
@@ -106,7 +106,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task An_answer_larger_than_64_KiB_is_refused_without_reading_it_all()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.SetAlsoKnownAs(alice.Did, Enumerable.Range(0, 3000).Select(i => $"handle-number-{i}.test").ToArray());
 
         var doc = await _resolver.ResolveDidAsync(alice.Did);
@@ -118,7 +118,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_hanging_directory_ends_as_a_transient_timeout()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.FailNext(FakePdsServer.DidDocumentCall, FakeFailure.Hang);
 
         var doc = await Resolver(_pds.Url, timeout: TimeSpan.FromSeconds(1)).ResolveDidAsync(alice.Did);
@@ -135,7 +135,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [InlineData(FakeFailure.DropConnection)]
     public async Task An_unavailable_directory_is_a_transient_failure(FakeFailure failure)
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.FailNext(FakePdsServer.DidDocumentCall, failure);
 
         var doc = await _resolver.ResolveDidAsync(alice.Did);
@@ -147,7 +147,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_truncated_document_is_a_clear_failure()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.FailNext(FakePdsServer.DidDocumentCall, FakeFailure.TruncatedJson);
 
         var doc = await _resolver.ResolveDidAsync(alice.Did);
@@ -159,7 +159,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_did_web_document_is_read_from_the_hosts_well_known_did_json()
     {
-        var web = _pds.CreateWebAccount("web.test", "pw");
+        var web = _pds.CreateWebAccount("web.test", "pw-identity-spec");
         var resolver = Resolver("http://127.0.0.1:9"); // the PLC directory must not be asked
 
         var doc = await resolver.ResolveDidAsync(web.Did);
@@ -184,7 +184,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_document_read_is_reused_for_the_cache_ttl_and_read_again_after_it()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         var time = new ManualTime();
         var resolver = Resolver(_pds.Url, cacheTtl: TimeSpan.FromMinutes(5), time: time);
 
@@ -201,7 +201,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_failed_resolution_is_not_cached()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.FailNext(FakePdsServer.DidDocumentCall, FakeFailure.ServerError500);
 
         Assert.False((await _resolver.ResolveDidAsync(alice.Did)).Succeeded);
@@ -211,7 +211,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_zero_cache_ttl_reads_the_document_every_time()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         var resolver = Resolver(_pds.Url, cacheTtl: TimeSpan.Zero);
 
         await resolver.ResolveDidAsync(alice.Did);
@@ -223,7 +223,7 @@ public sealed class DidResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_forgotten_did_is_read_again()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         await _resolver.ResolveDidAsync(alice.Did);
 
         _resolver.Forget(alice.Did);

@@ -41,7 +41,7 @@ public sealed class HandleResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task With_a_handle_resolver_the_handle_is_resolved_by_its_resolveHandle()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
 
         var resolved = await WithResolver().ResolveHandleAsync("Alice.Test");
 
@@ -89,7 +89,7 @@ public sealed class HandleResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_dns_txt_record_resolves_the_handle()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _dns.SetTxt("_atproto.alice.test", "did=" + alice.Did);
 
         var resolved = await OnTheirOwn().ResolveHandleAsync("alice.test");
@@ -103,7 +103,7 @@ public sealed class HandleResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task Without_a_txt_record_the_handles_well_known_atproto_did_is_asked()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
 
         var resolved = await OnTheirOwn().ResolveHandleAsync("alice.test");
 
@@ -116,8 +116,8 @@ public sealed class HandleResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task Conflicting_txt_records_are_refused_without_asking_the_web_server()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
-        var bob = _pds.CreateAccount("bob.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
+        var bob = _pds.CreateAccount("bob.test", "pw-identity-spec");
         _dns.SetTxt("_atproto.alice.test", "did=" + alice.Did, "did=" + bob.Did);
 
         var resolved = await OnTheirOwn().ResolveHandleAsync("alice.test");
@@ -142,7 +142,7 @@ public sealed class HandleResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_silent_name_server_times_out_and_the_web_server_still_answers()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _dns.Mode = DnsMode.Silent;
 
         var resolved = await OnTheirOwn(timeout: TimeSpan.FromSeconds(1)).ResolveHandleAsync("alice.test");
@@ -185,7 +185,7 @@ public sealed class HandleResolutionSpec : IAsyncLifetime
     [Fact]
     public async Task A_resolved_handle_is_reused_and_a_failed_one_asked_again()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         var resolver = WithResolver();
         _pds.FailNext(ResolveHandle, FakeFailure.ServerError500);
 

@@ -20,7 +20,7 @@ public sealed class HandleVerificationSpec : IAsyncLifetime
     [Fact]
     public async Task A_handle_the_document_claims_and_that_resolves_to_the_did_is_verified()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
 
         var verification = await _resolver.VerifyHandleAsync(alice.Did, "Alice.Test");
 
@@ -33,7 +33,7 @@ public sealed class HandleVerificationSpec : IAsyncLifetime
     [Fact]
     public async Task A_handle_missing_from_alsoKnownAs_is_not_verified()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.SetAlsoKnownAs(alice.Did, "other.test");
 
         var verification = await _resolver.VerifyHandleAsync(alice.Did, "alice.test");
@@ -48,8 +48,8 @@ public sealed class HandleVerificationSpec : IAsyncLifetime
     public async Task A_handle_that_resolves_to_another_did_is_not_verified_even_when_the_document_claims_it()
     {
         // A PDS saying "mallory is alice.test": mallory's document lists the handle, but the handle is alice's.
-        var alice = _pds.CreateAccount("alice.test", "pw");
-        var mallory = _pds.CreateAccount("mallory.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
+        var mallory = _pds.CreateAccount("mallory.test", "pw-identity-spec");
         _pds.SetAlsoKnownAs(mallory.Did, "alice.test");
 
         var verification = await _resolver.VerifyHandleAsync(mallory.Did, "alice.test");
@@ -62,7 +62,7 @@ public sealed class HandleVerificationSpec : IAsyncLifetime
     [Fact]
     public async Task A_handle_the_document_claims_but_that_resolves_nowhere_is_not_verified()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.SetAlsoKnownAs(alice.Did, "elsewhere.test");
 
         var verification = await _resolver.VerifyHandleAsync(alice.Did, "elsewhere.test");
@@ -86,7 +86,7 @@ public sealed class HandleVerificationSpec : IAsyncLifetime
     [Fact]
     public async Task An_unreachable_directory_fails_verification_as_transient()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _pds.FailNext(FakePdsServer.DidDocumentCall, FakeFailure.ServerError500);
 
         var verification = await _resolver.VerifyHandleAsync(alice.Did, "alice.test");
@@ -111,7 +111,7 @@ public sealed class HandleVerificationSpec : IAsyncLifetime
     [Fact]
     public async Task A_document_the_caller_already_has_is_not_read_again()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         var resolver = new IdentityResolver(IdentityTestClients.Direct(),
             new IdentitySettings { PlcDirectory = _pds.Url, HandleResolver = _pds.Url, CacheTtl = TimeSpan.Zero });
         var doc = await resolver.ResolveDidAsync(alice.Did);
@@ -125,8 +125,8 @@ public sealed class HandleVerificationSpec : IAsyncLifetime
     [Fact]
     public async Task A_document_of_another_did_given_by_the_caller_is_refused()
     {
-        var alice = _pds.CreateAccount("alice.test", "pw");
-        var mallory = _pds.CreateAccount("mallory.test", "pw");
+        var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
+        var mallory = _pds.CreateAccount("mallory.test", "pw-identity-spec");
         var alicesDoc = await _resolver.ResolveDidAsync(alice.Did);
 
         var verification = await _resolver.VerifyHandleAsync(mallory.Did, "alice.test", alicesDoc);
