@@ -24,13 +24,13 @@ public static class AccountsApi
         var accounts = app.MapGroup("/accounts");
         accounts.MapPost("", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
             await WithBody(request, body => Ask(supervisor, new Login(
-                Text(body, "service") ?? "", Text(body, "identifier") ?? "", Text(body, "password") ?? "", Text(body, "authFactorToken")), askTimeout)));
+                ApiJson.Text(body, "service") ?? "", ApiJson.Text(body, "identifier") ?? "", ApiJson.Text(body, "password") ?? "", ApiJson.Text(body, "authFactorToken")), askTimeout)));
         accounts.MapPost("/import", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
             await WithBody(request, body => Ask(supervisor,
-                new ImportSession(SessionText(body), Text(body, "service"), body.TryGetProperty("validate", out var v) ? v.ValueKind != JsonValueKind.False : true), askTimeout)));
+                new ImportSession(SessionText(body), ApiJson.Text(body, "service"), body.TryGetProperty("validate", out var v) ? v.ValueKind != JsonValueKind.False : true), askTimeout)));
         accounts.MapPost("/create", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
             await WithBody(request, body => Ask(supervisor, new CreateAccount(
-                Text(body, "service") ?? "", Text(body, "handle") ?? "", Text(body, "email") ?? "", Text(body, "password") ?? "", Text(body, "inviteCode")), askTimeout)));
+                ApiJson.Text(body, "service") ?? "", ApiJson.Text(body, "handle") ?? "", ApiJson.Text(body, "email") ?? "", ApiJson.Text(body, "password") ?? "", ApiJson.Text(body, "inviteCode")), askTimeout)));
         accounts.MapGet("", (IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, ListAccounts.Instance, askTimeout));
         accounts.MapGet("/{id}", (string id, IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, new GetAccountStatus(id), askTimeout));
         accounts.MapGet("/{id}/session", (string id, string? format, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
@@ -105,8 +105,6 @@ public static class AccountsApi
         }
     }
 
-    private static string? Text(JsonElement body, string name) =>
-        body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>The import body's <c>session</c>: a session string, or a SessionData object.</summary>
     private static string SessionText(JsonElement body) =>

@@ -34,6 +34,10 @@ public static class ApiJson
     public static string RetryAfter(DateTimeOffset at) =>
         Math.Max(1, (long)Math.Ceiling((at - DateTimeOffset.UtcNow).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>The string property <paramref name="name"/> of a JSON object, or null (absent, not a string, not an object).</summary>
+    public static string? Text(System.Text.Json.JsonElement body, string name) =>
+        body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
     /// <summary>An answer of bytes as they are, with a status and a content type.</summary>
     public static IResult Raw(int status, byte[] body, string contentType) => new RawBytes(status, body, contentType);
 

@@ -25,7 +25,7 @@ public static class KeysApi
         app.MapPost("/keys", async (HttpContext context, IRequiredActor<AccountsSupervisor> accounts, IRequiredActor<AccountKeys> keys) =>
             await AccountsApi.WithBody(context.Request, async body =>
             {
-                if (Text(body, "account") is not { Length: > 0 } account) return ApiJson.Error(400, "InvalidRequest", "'account' (a DID or handle) is required");
+                if (ApiJson.Text(body, "account") is not { Length: > 0 } account) return ApiJson.Error(400, "InvalidRequest", "'account' (a DID or handle) is required");
                 DateTimeOffset? expiresAt = null;
                 if (body.TryGetProperty("expiresAt", out var e) && e.ValueKind != JsonValueKind.Null)
                 {
@@ -44,7 +44,7 @@ public static class KeysApi
                 var status = await accounts.ActorRef.Ask<object>(new GetAccountStatus(account), askTimeout);
                 if (status is not AccountStatus found) return ApiJson.Error(404, "AccountNotFound", $"no account '{account}'");
                 var by = Caller.Of(context)!.Credential;
-                var issued = await keys.ActorRef.Ask<KeyIssuedReply>(new IssueKey(found.Did, Text(body, "name"), expiresAt, allow, by), askTimeout);
+                var issued = await keys.ActorRef.Ask<KeyIssuedReply>(new IssueKey(found.Did, ApiJson.Text(body, "name"), expiresAt, allow, by), askTimeout);
                 return Results.Json(new { id = issued.Info.Id, key = issued.Key, account = found.Did, name = issued.Info.Name, expiresAt, allow }, ApiJson.Options, statusCode: 201);
             }));
         app.MapGet("/keys", (AccountKeyIndex index) =>
@@ -66,6 +66,4 @@ public static class KeysApi
         lastUsedAt = k.LastUsedAt, revokedAt = k.RevokedAt,
     };
 
-    private static string? Text(JsonElement body, string name) =>
-        body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }

@@ -79,17 +79,16 @@ public static class PdsApi
         public async Task<IResult> CreateAsync()
         {
             if (!HttpMethods.IsPost(context.Request.Method)) return ApiJson.Error(400, "InvalidRequest", "createSession is a procedure (POST)");
-            JsonElement body;
+            string? identifier, password;
             try
             {
-                body = (await JsonDocument.ParseAsync(context.Request.Body)).RootElement;
+                using var doc = await JsonDocument.ParseAsync(context.Request.Body);
+                (identifier, password) = (ApiJson.Text(doc.RootElement, "identifier"), ApiJson.Text(doc.RootElement, "password"));
             }
-            catch (Exception e) when (e is JsonException or ArgumentException)
+            catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
             {
-                return ApiJson.Error(400, "InvalidRequest", "the body is not JSON");
+                return ApiJson.Error(400, "InvalidRequest", "the body is not JSON of valid UTF-8");
             }
-            var identifier = Text(body, "identifier");
-            var password = Text(body, "password");
             if (identifier is null || password is null) return ApiJson.Error(400, "InvalidRequest", "identifier and password are required");
             var invalid = ApiJson.Error(401, "AuthenticationRequired", "Invalid identifier or password");
             if (index.Authenticate(password, Now) is not { } key) return invalid;
@@ -195,8 +194,5 @@ public static class PdsApi
         }
 
         private string? Refuse(int status, string error, string message) => Refuse<string>(status, error, message);
-
-        private static string? Text(JsonElement body, string name) =>
-            body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
     }
 }
