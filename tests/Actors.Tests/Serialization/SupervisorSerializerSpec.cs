@@ -35,6 +35,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new SessionRefreshed(Grant with { Active = false, Status = "deactivated" }, At),
         new SessionEnded(SessionEndReason.TakenDown, new XrpcError("AccountTakedown", "Account has been taken down"), At),
         new LogoutRequested(At),
+        new HandleVerified("alice.example.com", At),
         new SessionDeleted(At),
         new AccountSnapshot(new AccountState(Did, "alice.test", "http://entryway", Grant, true, new SecretToken(Tokens.RefreshJwt),
             new SessionEnd(SessionEndReason.NeedsLogin, new XrpcError("ExpiredToken", "Token has been revoked"), At), false, 3, 2, At, At)),
