@@ -9,6 +9,7 @@ using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Host.Cli;
+using Supervisor.Host.Events;
 using Supervisor.Host.Configuration;
 using Supervisor.Host.Http;
 using Supervisor.Host.Proxy;
@@ -42,6 +43,7 @@ try
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
     var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout);
     var keyIndex = new AccountKeyIndex();
+    var sessionEvents = new SessionEventFeed();
     var identity = config.GetBoolean("supervisor.identity.verify", true)
         ? IdentityResolver.Create(IdentitySettings.From(config.GetConfig("supervisor.identity")))
         : null;
@@ -77,6 +79,7 @@ try
             registry.Register<AccountKeys>(keys);
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
+            registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts), "session-event-feed"));
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
             {
@@ -106,6 +109,7 @@ try
     app.MapAccountsApi(askTimeout, journal, limits, proxy);
     app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout);
     app.MapKeysApi(proxySettings, askTimeout);
+    app.MapEvents(sessionEvents, askTimeout);
     app.MapMetrics(metrics, journal, askTimeout);
     app.MapStatusPage(askTimeout);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);

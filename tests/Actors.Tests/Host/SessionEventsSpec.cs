@@ -1,0 +1,247 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>
+/// GET /events, the host as a process against a fake PDS: session events as server-sent events, in order, with
+/// increasing ids and never a token; resumable with Last-Event-ID; an account key sees its own account only.
+/// </summary>
+public sealed class SessionEventsSpec : FakePdsHostSpec
+{
+    /// <summary>One server-sent event as read.</summary>
+    private sealed record Sse(string Id, string Event, JsonElement Data)
+    {
+        public long Seq => long.Parse(Id[(Id.IndexOf('-') + 1)..]);
+
+        public string Boot => Id[..Id.IndexOf('-')];
+    }
+
+    /// <summary>A reader of /events: every line it read, and the events and comments in them.</summary>
+    private sealed class SseReader : IAsyncDisposable
+    {
+        private readonly HttpClient _http;
+        private readonly HttpResponseMessage _response;
+        private readonly StreamReader _reader;
+
+        private SseReader(HttpClient http, HttpResponseMessage response, StreamReader reader)
+        {
+            _http = http;
+            _response = response;
+            _reader = reader;
+        }
+
+        public List<string> Lines { get; } = new();
+
+        public List<string> Comments { get; } = new();
+
+        public static async Task<SseReader> OpenAsync(SupervisorProcess host, string path, string? bearer = null, string? lastEventId = null)
+        {
+            var http = new HttpClient { BaseAddress = host.Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer ?? host.AdminToken);
+            if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+            var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+            Assert.True(response.Headers.CacheControl?.NoStore);
+            return new SseReader(http, response, new StreamReader(await response.Content.ReadAsStreamAsync()));
+        }
+
+        /// <summary>The next event (comments are kept aside).</summary>
+        public async Task<Sse> NextAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            string? id = null, name = null, data = null;
+            while (true)
+            {
+                var line = await _reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException("the event stream ended");
+                Lines.Add(line);
+                if (line.StartsWith(':')) Comments.Add(line);
+                else if (line.StartsWith("id: ")) id = line["id: ".Length..];
+                else if (line.StartsWith("event: ")) name = line["event: ".Length..];
+                else if (line.StartsWith("data: ")) data = line["data: ".Length..];
+                else if (line.Length == 0 && data is not null) return new Sse(id!, name!, JsonDocument.Parse(data).RootElement.Clone());
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _reader.Dispose();
+            _response.Dispose();
+            _http.Dispose();
+            await Task.CompletedTask;
+        }
+    }
+
+    private async Task<SupervisorProcess> StartHostAsync()
+    {
+        var host = new SupervisorProcess(Folder.Folder);
+        await host.StartAsync();
+        await host.WaitUntilAccountsServeAsync();
+        return host;
+    }
+
+    private async Task LoginAsync(SupervisorProcess host, FakeAccount account)
+    {
+        using var answer = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url });
+        Assert.True(answer.StatusCode == HttpStatusCode.Created, $"{answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
+    }
+
+    private static async Task RefreshAsync(SupervisorProcess host, string did)
+    {
+        using var answer = await host.Http.PostAsync($"/accounts/{did}/refresh", null);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+    }
+
+    private static async Task<string> IssueKeyAsync(SupervisorProcess host, string did)
+    {
+        using var answer = await host.Http.PostAsJsonAsync("/keys", new { account = did });
+        Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
+        var key = (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        TestSecrets.Register("account-key", key);
+        return key;
+    }
+
+    [Fact]
+    public async Task An_admin_reader_sees_a_login_a_refresh_and_a_revocation_in_order_with_increasing_ids_and_no_token()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await using var events = await SseReader.OpenAsync(host, "/events");
+
+        await LoginAsync(host, alice);
+        await RefreshAsync(host, alice.Did);
+        Pds.RevokeAllRefreshTokens(alice.Did);
+        await RefreshAsync(host, alice.Did);
+
+        var created = await events.NextAsync();
+        var refreshed = await events.NextAsync();
+        var deleted = await events.NextAsync();
+        Assert.Equal(("Create", "Refresh", "Deleted"), (created.Event, refreshed.Event, deleted.Event));
+        Assert.All(new[] { created, refreshed, deleted }, e =>
+        {
+            Assert.Equal(alice.Did, e.Data.GetProperty("did").GetString());
+            Assert.Equal(alice.Handle, e.Data.GetProperty("handle").GetString());
+            Assert.Equal(e.Event, e.Data.GetProperty("kind").GetString());
+            Assert.True(e.Data.TryGetProperty("at", out _));
+        });
+        Assert.Equal(("Active", "NeedsLogin"), (created.Data.GetProperty("state").GetString(), deleted.Data.GetProperty("state").GetString()));
+        Assert.Equal("ExpiredToken", deleted.Data.GetProperty("error").GetProperty("error").GetString());
+        Assert.True(deleted.Data.GetProperty("error").TryGetProperty("message", out _));
+        Assert.Equal(created.Boot, deleted.Boot);
+        Assert.True(created.Seq < refreshed.Seq && refreshed.Seq < deleted.Seq);
+        var read = string.Join("\n", events.Lines);
+        Assert.Empty(Secrets.JwtsIn(read));
+        Assert.DoesNotContain("Jwt", read, StringComparison.OrdinalIgnoreCase);
+        Assert.All(new[] { created, refreshed, deleted }, e =>
+            Assert.Subset(new HashSet<string> { "did", "handle", "kind", "state", "error", "at" }, e.Data.EnumerateObject().Select(p => p.Name).ToHashSet()));
+    }
+
+    [Fact]
+    public async Task A_reconnect_with_Last_Event_ID_gets_exactly_the_events_after_it()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        Sse first, second, third;
+        await using (var events = await SseReader.OpenAsync(host, "/events"))
+        {
+            await LoginAsync(host, alice);
+            await RefreshAsync(host, alice.Did);
+            await RefreshAsync(host, alice.Did);
+            (first, second, third) = (await events.NextAsync(), await events.NextAsync(), await events.NextAsync());
+        }
+
+        await using (var resumed = await SseReader.OpenAsync(host, "/events", lastEventId: first.Id))
+        {
+            Assert.Equal(second.Id, (await resumed.NextAsync()).Id);
+            Assert.Equal(third.Id, (await resumed.NextAsync()).Id);
+            await RefreshAsync(host, alice.Did);
+            var fourth = await resumed.NextAsync();
+            Assert.Equal(("Refresh", third.Seq + 1), (fourth.Event, fourth.Seq));
+            Assert.Empty(resumed.Comments);
+        }
+
+        // For clients that cannot set headers, the same from the query.
+        await using (var resumed = await SseReader.OpenAsync(host, $"/events?lastEventId={Uri.EscapeDataString(third.Id)}"))
+            Assert.Equal(third.Seq + 1, (await resumed.NextAsync()).Seq);
+    }
+
+    [Fact]
+    public async Task A_Last_Event_ID_of_another_start_replays_the_whole_buffer_after_a_comment_that_events_may_have_been_missed()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        await RefreshAsync(host, alice.Did);
+
+        await using var resumed = await SseReader.OpenAsync(host, "/events", lastEventId: "1000-1");
+        var created = await resumed.NextAsync();
+        var refreshed = await resumed.NextAsync();
+        Assert.Equal(("Create", "Refresh"), (created.Event, refreshed.Event));
+        Assert.Equal(1, created.Seq);
+        Assert.Contains(resumed.Comments, c => c.Contains("missed"));
+    }
+
+    [Fact]
+    public async Task An_account_key_reader_sees_only_its_own_account_and_is_refused_another()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        await LoginAsync(host, alice);
+        await LoginAsync(host, bob);
+        var key = await IssueKeyAsync(host, alice.Did);
+
+        await using (var own = await SseReader.OpenAsync(host, "/events", bearer: key))
+        {
+            await RefreshAsync(host, bob.Did);
+            await RefreshAsync(host, alice.Did);
+            var first = await own.NextAsync();
+            Assert.Equal(("Refresh", alice.Did), (first.Event, first.Data.GetProperty("did").GetString()));
+        }
+        // Naming its own account by handle is fine; naming another is not.
+        await using (var byHandle = await SseReader.OpenAsync(host, $"/events?account={alice.Handle}", bearer: key))
+        {
+            await RefreshAsync(host, alice.Did);
+            Assert.Equal(alice.Did, (await byHandle.NextAsync()).Data.GetProperty("did").GetString());
+        }
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/events?account={bob.Handle}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var refused = await host.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_admin_reader_narrowed_to_one_account_sees_only_it_and_an_unknown_account_is_404()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        await LoginAsync(host, alice);
+        await LoginAsync(host, bob);
+
+        await using (var narrowed = await SseReader.OpenAsync(host, $"/events?account={bob.Handle}"))
+        {
+            await RefreshAsync(host, alice.Did);
+            await RefreshAsync(host, bob.Did);
+            Assert.Equal(bob.Did, (await narrowed.NextAsync()).Data.GetProperty("did").GetString());
+        }
+        using var missing = await host.Http.GetAsync("/events?account=nobody.test");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("AccountNotFound", (await missing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task An_anonymous_reader_is_refused_401()
+    {
+        await using var host = await StartHostAsync();
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        using var answer = await anonymous.GetAsync("/events");
+        Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
+    }
+}
