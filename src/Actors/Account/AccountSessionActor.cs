@@ -521,8 +521,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
                     ClearFailures();
                     _deps.Metrics.Refreshed();
                     _log.Info("Account {Did} refreshed; access token valid until {AccessExpiresAt}", _state.Did, r.Grant.Tokens.AccessExpiresAt);
-                    Publish(SessionEventKind.Refresh, null);
                     FinishRefresh();
+                    Publish(SessionEventKind.Refresh, null); // after: the event carries the state the refresh left (Active)
                 });
                 break;
             case RefreshOutcome.Ended ended:
