@@ -64,6 +64,8 @@ public sealed class BenchHost : IAsyncDisposable
             {
                 ["SUPERVISOR_DATA_DIR"] = data, ["SUPERVISOR_ADMIN_TOKEN"] = token,
                 ["SUPERVISOR_OPERATOR_PASSWORD"] = Guid.NewGuid().ToString("N"),
+                // The bench PDS has no PLC directory: identities are believed here (their verification is not what is measured).
+                ["SUPERVISOR_HOCON"] = "supervisor.identity.verify = off",
             },
         };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
