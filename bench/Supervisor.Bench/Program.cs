@@ -11,6 +11,12 @@ using Supervisor.Host.Configuration;
 //   upload [workers] [secs]     1 MiB uploads directly, through YARP and through the host's HTTP API (default 8, 15)
 //   inflight                    the host's memory while 5 MiB uploads and 30 MB answers are in flight through it
 var name = args.FirstOrDefault() ?? "";
+if (name == "yarp-serve")
+{
+    // The child process of the upload benchmark's YARP-as-a-process way: it prints only its address.
+    await BenchYarpProcess.ServeAsync(args[1]);
+    return 0;
+}
 var numbers = args.Skip(1).Select(int.Parse).ToArray();
 Console.WriteLine($"machine: {Machine.Describe()}");
 Console.WriteLine($"date: {DateTimeOffset.UtcNow:u}");

@@ -23,7 +23,7 @@ public static class UploadBench
         var now = DateTimeOffset.UtcNow;
         var (access, _) = BenchJwt.Pair(did, now, now.AddHours(2));
         Console.WriteLine($"upload throughput: {Method}, 1 MiB bodies, {workers} concurrent loops, {duration.TotalSeconds:0} s each (after 2 s of warm-up), local bench PDS");
-        Console.WriteLine("cpu ms/req: CPU time of the bench process (client, bench PDS, YARP) and of the host process, over every request of the way");
+        Console.WriteLine("cpu ms/req: CPU time of the bench process (client, bench PDS, in-process YARP) and of the proxy's own process (YARP process, host), over every request of the way");
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { Timeout = TimeSpan.FromMinutes(1) };
 
         var direct = await MeasureAsync("direct HttpClient", client, $"{pds.Url}/xrpc/{Method}", access, body, workers, duration, null);
@@ -34,15 +34,21 @@ public static class UploadBench
             yarp = await MeasureAsync("through YARP", client, $"{proxy.Url}/xrpc/{Method}", null, body, workers, duration, null);
         Console.WriteLine(yarp);
 
+        // The same YARP as a process of its own, as the host is: the fair comparison.
+        Way yarpProcess;
+        await using (var proxy = await BenchYarpProcess.StartAsync(pds.Url, access))
+            yarpProcess = await MeasureAsync("through YARP (process)", client, $"{proxy.Url}/xrpc/{Method}", null, body, workers, duration, () => proxy.CpuTime);
+        Console.WriteLine(yarpProcess);
+
         Way supervisor;
         await using (var host = await BenchHost.StartAsync())
         {
             var loggedIn = await host.LoginAsync(pds.Url, "upload.bench");
             if (loggedIn != did) throw new InvalidOperationException("the host logged in another DID than expected");
-            supervisor = await MeasureAsync("through the host's API", client, $"{host.Url}/accounts/{did}/xrpc/{Method}", host.AdminToken, body, workers, duration, host);
+            supervisor = await MeasureAsync("through the host's API", client, $"{host.Url}/accounts/{did}/xrpc/{Method}", host.AdminToken, body, workers, duration, () => host.CpuTime);
         }
         Console.WriteLine(supervisor);
-        Console.WriteLine($"ratio host/YARP {supervisor.Load.PerSecond / yarp.Load.PerSecond:0.00}   host/direct {supervisor.Load.PerSecond / direct.Load.PerSecond:0.00}   YARP/direct {yarp.Load.PerSecond / direct.Load.PerSecond:0.00}");
+        Console.WriteLine($"ratio host/YARP-process {supervisor.Load.PerSecond / yarpProcess.Load.PerSecond:0.00}   host/YARP {supervisor.Load.PerSecond / yarp.Load.PerSecond:0.00}   host/direct {supervisor.Load.PerSecond / direct.Load.PerSecond:0.00}   YARP/direct {yarp.Load.PerSecond / direct.Load.PerSecond:0.00}");
     }
 
     /// <summary>One way's figures: the load, and the CPU it took per request.</summary>
@@ -53,7 +59,8 @@ public static class UploadBench
             $"failures {Load.Failures}   cpu ms/req: bench {BenchCpuMs:0.00}, host {HostCpuMs:0.00}";
     }
 
-    private static async Task<Way> MeasureAsync(string name, HttpClient client, string url, string? bearer, byte[] body, int workers, TimeSpan duration, BenchHost? host)
+    /// <summary>Measures one way; <paramref name="proxyCpu"/> reads the CPU time of the proxy's own process, if it has one.</summary>
+    private static async Task<Way> MeasureAsync(string name, HttpClient client, string url, string? bearer, byte[] body, int workers, TimeSpan duration, Func<TimeSpan>? proxyCpu)
     {
         async Task<HttpResponseMessage> Send()
         {
@@ -72,7 +79,7 @@ public static class UploadBench
         var sent = 0;
         var bench = Process.GetCurrentProcess();
         var benchCpu = bench.TotalProcessorTime;
-        var hostCpu = host?.CpuTime ?? TimeSpan.Zero;
+        var hostCpu = proxyCpu?.Invoke() ?? TimeSpan.Zero;
         var load = await LoadResult.MeasureAsync(name, workers, duration, async () =>
         {
             Interlocked.Increment(ref sent);
@@ -82,7 +89,7 @@ public static class UploadBench
         });
         bench.Refresh();
         var benchMs = (bench.TotalProcessorTime - benchCpu).TotalMilliseconds / sent;
-        var hostMs = host is null ? 0 : (host.CpuTime - hostCpu).TotalMilliseconds / sent;
+        var hostMs = proxyCpu is null ? 0 : (proxyCpu() - hostCpu).TotalMilliseconds / sent;
         return new Way(load, benchMs, hostMs);
     }
 }

@@ -1,0 +1,66 @@
+using System.Diagnostics;
+
+namespace Supervisor.Bench;
+
+/// <summary>
+/// <see cref="BenchYarp"/> run as a process of its own (this bench executable with <c>yarp-serve</c>), as the
+/// supervisor's host is: the fair yardstick, since a proxy in the bench process shares its threads with the client
+/// and the server and crosses no process boundary. The bearer goes by environment, never on the command line.
+/// </summary>
+public sealed class BenchYarpProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private BenchYarpProcess(Process process, string url)
+    {
+        _process = process;
+        Url = url;
+    }
+
+    /// <summary>The proxy's base address.</summary>
+    public string Url { get; }
+
+    /// <summary>The CPU time the proxy process has used.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
+    /// <summary>Starts the proxy process and waits for the address it listens on.</summary>
+    public static async Task<BenchYarpProcess> StartAsync(string destination, string accessToken)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { typeof(BenchYarpProcess).Assembly.Location, "yarp-serve", destination },
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            Environment = { ["BENCH_YARP_BEARER"] = accessToken },
+        };
+        var process = Process.Start(info)!;
+        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        if (line is null || !line.StartsWith("url=", StringComparison.Ordinal))
+            throw new InvalidOperationException("the YARP process did not start");
+        return new BenchYarpProcess(process, line["url=".Length..]);
+    }
+
+    /// <summary>The child side: serves until its standard input closes.</summary>
+    public static async Task ServeAsync(string destination)
+    {
+        await using var proxy = await BenchYarp.StartAsync(destination, Environment.GetEnvironmentVariable("BENCH_YARP_BEARER") ?? "");
+        Console.WriteLine("url=" + proxy.Url);
+        await Console.In.ReadToEndAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _process.StandardInput.Close();
+        if (!_process.WaitForExit(10_000)) _process.Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}
