@@ -19,6 +19,8 @@ using Supervisor.Actors.Identity;
 
 if (SupervisorCli.Handles(args)) return await SupervisorCli.RunAsync(args, Console.In, Console.Out, Console.Error);
 if (args.Length > 0 && args[0] == "run") args = args[1..];
+// Before anything is written (the JSON log file included, wherever it is): every file the host makes is owner-only.
+OwnerOnly.RestrictUmask();
 
 var logging = new LoggerConfiguration()
     .MinimumLevel.Information()

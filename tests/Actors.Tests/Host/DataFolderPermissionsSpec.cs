@@ -37,6 +37,8 @@ public sealed class DataFolderPermissionsSpec : FakePdsHostSpec
         Assert.Contains(Folder.File, journal);
         Assert.Contains(Folder.File + "-wal", journal);
         Assert.All(journal, f => Assert.Equal((f, OwnerOnlyFile), (f, File.GetUnixFileMode(f))));
+        // The JSON log lives outside the data folder here: it is owner-only too (the umask is set before it is opened).
+        Assert.Equal(OwnerOnlyFile, File.GetUnixFileMode(host.LogFile));
         Assert.Equal(0, await host.TerminateAsync());
     }
 
