@@ -24,7 +24,7 @@ public enum DnsMode
 /// </summary>
 public sealed class FakeDnsServer : IDisposable
 {
-    private readonly UdpClient _udp = new(new IPEndPoint(IPAddress.Loopback, 0));
+    private readonly UdpClient _udp;
     private readonly ConcurrentDictionary<string, string[]> _txt = new(StringComparer.OrdinalIgnoreCase);
     private readonly CancellationTokenSource _stopping = new();
     private int _queries;
@@ -33,8 +33,21 @@ public sealed class FakeDnsServer : IDisposable
 
     public FakeDnsServer()
     {
-        _tcp = new TcpListener(IPAddress.Loopback, EndPoint.Port);
-        _tcp.Start();
+        // The port the system gives the UDP socket may be taken for TCP: try others until one is free for both.
+        for (var attempt = 1; ; attempt++)
+        {
+            _udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+            _tcp = new TcpListener(IPAddress.Loopback, EndPoint.Port);
+            try
+            {
+                _tcp.Start();
+                break;
+            }
+            catch (SocketException) when (attempt < 20)
+            {
+                _udp.Dispose();
+            }
+        }
         _ = ServeAsync();
         _ = ServeTcpAsync();
     }
