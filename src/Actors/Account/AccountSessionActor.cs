@@ -289,19 +289,25 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     private void Dispatch(CallXrpc call, IActorRef replyTo)
     {
-        var tokens = _state.Tokens!;
-        if (!AccountRules.AccessExpired(tokens, Now, Settings))
-        {
+        if (TokenUsable(!AccountRules.AccessExpired(_state.Tokens!, Now, Settings), replyTo, "the access token has expired"))
             Send(call, replyTo, retried: false);
-            return;
-        }
+    }
+
+    /// <summary>
+    /// True when the current message may use the access token now; otherwise it is answered Unavailable (while a
+    /// retry after a failure is pending, or the account drains) or waits in the stash for the refresh started here.
+    /// </summary>
+    private bool TokenUsable(bool usable, IActorRef replyTo, string why)
+    {
+        if (usable) return true;
         if (_draining || _retryAt is { } retryAt && retryAt > Now)
         {
             replyTo.Tell(Unavailable());
-            return;
+            return false;
         }
         Stash.Stash();
-        StartRefresh("the access token has expired");
+        StartRefresh(why);
+        return false;
     }
 
     private void Send(CallXrpc call, IActorRef replyTo, bool retried)
@@ -365,17 +371,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         var tokens = _state.Tokens!;
         var fresh = !AccountRules.AccessExpired(tokens, Now, Settings) && _refusedGeneration != _generation
                     && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings));
-        if (!fresh)
-        {
-            if (_draining || _retryAt is { } retryAt && retryAt > Now)
-            {
-                Sender.Tell(Unavailable());
-                return;
-            }
-            Stash.Stash();
-            StartRefresh("the access token is about to expire");
-            return;
-        }
+        if (!TokenUsable(fresh, Sender, "the access token is about to expire")) return;
         var wasIdle = !IsActive();
         _lastActivity = Now;
         if (wasIdle) ScheduleRefresh();
