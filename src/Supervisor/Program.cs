@@ -35,7 +35,10 @@ Log.Logger = logging.CreateLogger();
 try
 {
     var settings = HostSettings.FromEnvironment();
-    var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, settings.TokenKeys, Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"));
+    var cluster = ClusterSettings.FromEnvironment();
+    cluster.Check(settings.Journal);
+    var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, settings.TokenKeys,
+        Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"), cluster.Hocon());
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
     var client = PdsClient.Create(accountSettings.RequestTimeout);
     var metrics = new SupervisorMetrics();
@@ -64,7 +67,7 @@ try
     // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = accountSettings.RequestTimeout + TimeSpan.FromSeconds(30));
     ActorSystem? actorSystem = null;
-    builder.Services.AddAkka("supervisor", akka =>
+    builder.Services.AddAkka(ClusterSettings.SystemName, akka =>
     {
         akka.AddHocon(config, HoconAddMode.Prepend);
         akka.ConfigureLoggers(loggers =>

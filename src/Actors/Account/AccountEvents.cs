@@ -63,4 +63,11 @@ public static class AccountEvents
 
     /// <summary>deleteSession succeeded (or the server no longer knows the token): no token is left.</summary>
     public sealed record SessionDeleted(DateTimeOffset At) : IAccountEvent;
+
+    /// <summary>
+    /// A node took the account over (<paramref name="Node"/>: its address and incarnation). Written first by every new
+    /// owner: the journal's sequence numbers then fence the previous owner, whose next write (before any refresh)
+    /// fails, so that no refresh token is ever sent by two nodes.
+    /// </summary>
+    public sealed record OwnerClaimed(string Node, DateTimeOffset At) : IAccountEvent;
 }

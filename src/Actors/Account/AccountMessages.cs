@@ -11,7 +11,7 @@ namespace Supervisor.Actors.Account;
 /// The supervisor hands a new session to the account's actor (after a login, an account creation or an import), its
 /// PDS and handle verified; <paramref name="UnverifiedHandle"/> is the handle the server claimed when it could not be verified.
 /// </summary>
-public sealed record AdoptSession(SessionGrant Grant, string Service, SessionOrigin Origin, bool Validate, string? UnverifiedHandle = null);
+public sealed record AdoptSession(SessionGrant Grant, string Service, SessionOrigin Origin, bool Validate, string? UnverifiedHandle = null) : Serialization.IWireMessage;
 
 /// <summary>The account's verification of a handle its PDS reported (after a refresh) is done.</summary>
 public sealed record HandleChecked(string Handle, bool Verified, string Reason);
@@ -30,36 +30,27 @@ public sealed record DrainAccount
 public sealed record AccountDrained(string Did);
 
 /// <summary>A login of this account was answered with AuthFactorTokenRequired: it waits for the code.</summary>
-public sealed record AuthFactorRequested
+public sealed record AuthFactorRequested : Serialization.IWireMessage
 {
     /// <summary>The one instance.</summary>
     public static readonly AuthFactorRequested Instance = new();
 }
 
 /// <summary>
-/// An idle account asks its parent to let it stop (passivation): nothing is in flight, nothing is held, and
-/// its next refresh is due at <paramref name="WakeAt"/> (null: nothing is due). The parent holds messages for
-/// it meanwhile, answers <see cref="Passivate"/>, and starts it again at <paramref name="WakeAt"/> or when
-/// a message for it arrives.
+/// The message the shard sends an account to stop it (after the account asked to passivate, or when its shard is handed
+/// over to another node): the account finishes what is in flight (a refresh, lent tokens), then stops.
 /// </summary>
-public sealed record PassivationRequested(string Did, DateTimeOffset? WakeAt, AccountStatus Status);
-
-/// <summary>The parent's consent to <see cref="PassivationRequested"/>: the account stops.</summary>
-public sealed record Passivate
+public sealed record StopAccount
 {
     /// <summary>The one instance.</summary>
-    public static readonly Passivate Instance = new();
+    public static readonly StopAccount Instance = new();
 }
 
-/// <summary>The parent refuses <see cref="PassivationRequested"/> (it is shutting down): the account goes on.</summary>
-public sealed record PassivationDenied
-{
-    /// <summary>The one instance.</summary>
-    public static readonly PassivationDenied Instance = new();
-}
-
-/// <summary>Sent to a passivated account that the parent started again because its refresh is due.</summary>
-public sealed record WakeToRefresh
+/// <summary>
+/// Sent by the registry to a resting account whose refresh or keep-alive is due (it starts the account): the account
+/// refreshes if its rules say it is due, and schedules its refresh otherwise.
+/// </summary>
+public sealed record WakeToRefresh : Serialization.IWireMessage
 {
     /// <summary>The one instance.</summary>
     public static readonly WakeToRefresh Instance = new();
@@ -70,7 +61,7 @@ public sealed record WakeToRefresh
 /// journal (held during an outage; often none): its parent routes nothing more to it, keeps the events, and
 /// hands them to the account's next run, which journals them in order.
 /// </summary>
-public sealed record HeldEventsHandover(string Did, IReadOnlyList<IAccountEvent> Events);
+public sealed record HeldEventsHandover(string Did, IReadOnlyList<IAccountEvent> Events) : Serialization.IWireMessage;
 
 /// <summary>A snapshot of one account's journaled state.</summary>
 public sealed record AccountSnapshot(AccountState State) : IJournaled;

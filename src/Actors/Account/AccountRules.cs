@@ -74,6 +74,7 @@ public static class AccountRules
         },
         HandleVerified h => state with { Handle = h.Handle, Session = state.Session is { } session ? session with { Handle = h.Handle } : null },
         SessionDeleted => state with { PendingDeletion = null, LoggedOut = state.Session is null },
+        OwnerClaimed o => state with { Owner = o.Node },
         _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "unknown account event"),
     };
 

@@ -1,8 +1,10 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Audit;
+using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;
@@ -65,6 +67,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private string? _unverifiedHandle;
     private string? _verifyingHandle;
     private bool _compacting;
+    private DateTimeOffset? _stoppingSince;
 
     /// <summary>An access token lent for one request, until when, and under which session generation.</summary>
     private sealed record Loan(DateTimeOffset Until, long Generation, DateTimeOffset At);
@@ -104,6 +107,12 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     private void OnRecovered()
     {
+        if (_state.Owner != _deps.Node && _state.Session is not null)
+        {
+            // The fence: written before anything here can use the refresh token. A previous owner that is still
+            // running somewhere (a paused node) fails its next write, which comes before any refresh it would make.
+            PersistAndApply(new OwnerClaimed(_deps.Node, Now), _ => { });
+        }
         // A periodic check rather than a receive timeout: no timer is reset on every message of a busy account.
         if (Settings.PassivateAfter > TimeSpan.Zero) Timers.StartPeriodicTimer(PassivateTimer, PassivationCheck.Instance, Settings.PassivateAfter);
         if (_state.PendingDeletion is not null) Self.Tell(DeleteDue.Instance);
@@ -159,7 +168,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             StartRefresh("asked for");
         });
         Command<ExportSession>(Export);
-        Command<WakeToRefresh>(_ => StartRefresh("woken for its refresh"));
+        Command<WakeToRefresh>(_ => OnWoken());
         Command<Logout>(StartLogout);
         Command<DrainAccount>(_ => Drain());
         Common();
@@ -184,6 +193,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         Command<ReturnAccessToken>(OnLoanReturned);
         Command<LoansDue>(_ => PruneLoans());
         Command<PassivationCheck>(_ => RequestPassivation());
+        Command<StopAccount>(_ => StopWhenIdle());
         Command<WakeToRefresh>(_ => { });
         Command<AuthFactorRequested>(_ =>
         {
@@ -226,27 +236,44 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void RequestPassivation()
     {
-        var busy = _refreshing || _loans.Count > 0 || _deleting || _state.PendingDeletion is not null || _unjournaled.Count > 0
-                   || _retryAt is not null || _draining || _awaitingAuthFactor || _compacting || _refreshWaiters.Count > 0 || IsActive();
-        if (busy) return;
+        if (_stoppingSince is not null || Busy() || _state.PendingDeletion is not null || _retryAt is not null || _draining || _awaitingAuthFactor || IsActive()) return;
         Timers.Cancel(PassivateTimer);
         var wakeAt = _state.Tokens is { } tokens
             ? _refreshAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings)
             : (DateTimeOffset?)null;
-        Context.Parent.Tell(new PassivationRequested(_state.Did, wakeAt, Status()));
-        // Everything but the parent's answer waits; the parent holds what is addressed to this account meanwhile.
-        Become(() =>
+        // The registry wakes it when due; the shard holds what arrives for it until it has stopped.
+        _deps.Registry.Tell(Buckets.To(_state.Did, Settings.RegistryBuckets, new RegistryCommands.AccountResting(_state.Did, wakeAt, Status())));
+        Context.Parent.Tell(new Passivate(StopAccount.Instance));
+    }
+
+    /// <summary>True while something is in flight or held that a stop would lose.</summary>
+    private bool Busy() =>
+        _refreshing || _loans.Count > 0 || _deleting || _unjournaled.Count > 0 || _journaling is not null || _compacting || _refreshWaiters.Count > 0;
+
+    /// <summary>
+    /// The shard's stop (after a passivation, or a hand-over to another node): what slipped in before the shard began
+    /// to hold messages is served, what is in flight finishes (at most request-timeout and a little more), then the
+    /// account stops.
+    /// </summary>
+    private void StopWhenIdle()
+    {
+        _stoppingSince ??= Now;
+        Timers.Cancel(PassivateTimer);
+        if (Busy() && Now - _stoppingSince < Settings.RequestTimeout + TimeSpan.FromSeconds(5))
         {
-            Command<Passivate>(_ => Context.Stop(Self));
-            Command<PassivationDenied>(_ =>
-            {
-                if (_state.Session is null) Become(NoSession);
-                else Become(Active);
-                Stash.UnstashAll();
-                Timers.StartPeriodicTimer(PassivateTimer, PassivationCheck.Instance, Settings.PassivateAfter);
-            });
-            CommandAny(_ => Stash.Stash());
-        });
+            Timers.StartSingleTimer("stop", StopAccount.Instance, TimeSpan.FromMilliseconds(100));
+            return;
+        }
+        Context.Stop(Self);
+    }
+
+    /// <summary>Woken by the registry: refreshes if its rules say the refresh is due, else schedules it.</summary>
+    private void OnWoken()
+    {
+        if (_state.Tokens is { } tokens && AccountRules.NextRefreshAt(tokens, Now, _lastActivity, 0, Settings) <= Now + Settings.MinRefreshInterval + TimeSpan.FromSeconds(1))
+            StartRefresh("woken for its refresh");
+        else
+            ScheduleRefresh();
     }
 
     // ------------------------------------------------------------------ sessions
@@ -827,7 +854,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
         if (reason.GetBaseException() is TokenKeyException wrongKey)
-            Context.Parent.Tell(new TokenKeyRejected(_state.Did, wrongKey.Message));
+            _deps.Gateway.Tell(new TokenKeyRejected(_state.Did, wrongKey.Message));
         base.OnRecoveryFailure(reason, message);
     }
 
@@ -838,7 +865,14 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         // recovers from what was journaled (a refresh lost here is replayed within the grace window).
         // Events applied in memory but never journaled (held during an outage) go to the parent, which hands
         // them to the next incarnation: its tokens may be newer than anything the grace window still knows.
-        Context.Parent.Tell(new HeldEventsHandover(_state.Did, (_journaling ?? []).Concat(_unjournaled).ToList()));
+        if (OwnershipConflict(cause))
+        {
+            // Another node took the account over while this one could not see it (paused, cut off): this one stops
+            // and never sends the refresh token it holds.
+            _log.Warning("Account {Did}: another node owns this account now (its journal moved on); stopping here without using its tokens", _state.Did);
+            return;
+        }
+        _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, (_journaling ?? []).Concat(_unjournaled).ToList()));
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
         _log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
             _state.Did, @event.GetType().Name, cause.GetBaseException().Message);
@@ -868,7 +902,18 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         if (carriesSession || kind == SessionEventKind.UpdateFailure) ReportStatus();
     }
 
-    private void ReportStatus() => Context.Parent.Tell(new AccountStatusChanged(Status()));
+    private void ReportStatus() => _deps.Gateway.Tell(new AccountStatusChanged(Status()));
+
+    /// <summary>A write refused because the sequence number is taken: another owner wrote to this journal since this one read it.</summary>
+    private static bool OwnershipConflict(Exception cause)
+    {
+        for (var e = cause; e is not null; e = e.InnerException)
+            if (e.Message.Contains("UNIQUE constraint failed", StringComparison.OrdinalIgnoreCase)
+                || e.Message.Contains("duplicate key value", StringComparison.OrdinalIgnoreCase)
+                || e.GetType().GetProperty("SqlState")?.GetValue(e) as string == "23505")
+                return true;
+        return false;
+    }
 
     private AccountUnavailable Unavailable()
     {

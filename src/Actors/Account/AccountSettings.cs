@@ -57,6 +57,12 @@ public sealed record AccountSettings
     /// <summary>A snapshot is saved every this many journaled events.</summary>
     public int SnapshotEvery { get; init; } = 50;
 
+    /// <summary>How many buckets the account registry and the login budgets are spread over (fixed for a journal's life).</summary>
+    public int RegistryBuckets { get; init; } = 32;
+
+    /// <summary>How many shards the accounts are spread over (fixed for a journal's life).</summary>
+    public int AccountShards { get; init; } = 100;
+
     /// <summary>Reads the settings from a <c>supervisor.accounts</c> config section; missing keys keep the defaults.</summary>
     public static AccountSettings From(Config? section)
     {
@@ -77,6 +83,8 @@ public sealed record AccountSettings
             PassivateAfter = section.GetTimeSpan("passivate-after", d.PassivateAfter),
             JournalProbeInterval = section.GetTimeSpan("journal-probe-interval", d.JournalProbeInterval),
             SnapshotEvery = section.GetInt("snapshot-every", d.SnapshotEvery),
+            RegistryBuckets = Math.Max(1, section.GetInt("registry-buckets", d.RegistryBuckets)),
+            AccountShards = Math.Max(1, section.GetInt("shards", d.AccountShards)),
         };
     }
 }

@@ -22,7 +22,8 @@ public sealed record AccountState(
     int RefreshCount = 0,
     int LoginCount = 0,
     DateTimeOffset? LastRefreshAt = null,
-    DateTimeOffset? SessionStartedAt = null)
+    DateTimeOffset? SessionStartedAt = null,
+    string? Owner = null)
 {
     /// <summary>Where authenticated calls go: the PDS from the DID document, else the login service.</summary>
     public string? Pds => Session?.PdsEndpoint ?? Service;

@@ -1,83 +1,104 @@
 using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
-using Akka.Persistence;
 using Supervisor.Actors.Account;
+using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
-using Supervisor.Actors.Serialization;
 using Supervisor.Actors.Session;
-using static Supervisor.Actors.Accounts.RegistryEvents;
+using static Supervisor.Actors.Accounts.RegistryCommands;
 using static Supervisor.Actors.Protocol.AccountCommands;
 using static Supervisor.Actors.Protocol.AccountReplies;
 
 namespace Supervisor.Actors.Accounts;
 
 /// <summary>
-/// The parent of every account actor. It journals which accounts exist (so that all of them come back
-/// after a restart), performs logins and account creations (the password lives only in that call),
-/// keeps the login budget of every identifier (journaled, so that it survives a restart),
-/// routes messages addressed by DID or handle, keeps the latest status of each account for listings,
-/// and restarts an account actor that stopped on a journal failure once the journal answers again. Its
-/// <see cref="JournalProbe"/> child watches the journal; changes are passed on to every account. New
-/// accounts are refused while the journal is unavailable (they could not be recovered after a restart).
+/// The accounts' gateway on one node of the cluster (a one-node cluster when nothing else is configured). Accounts are
+/// sharded entities (Akka.Cluster.Sharding, entity id the DID), so any node answers for any account; the registry
+/// (<see cref="RegistryBucket"/>, sharded by DID) and the login budgets (<see cref="LoginBudgetBucket"/>, sharded by
+/// identifier) have one owner in the cluster each, journaled. This actor starts the three shard regions, performs
+/// logins and account creations (the password lives only in that call), verifies identities, keeps a directory of
+/// DIDs and handles (fed by the registry's buckets, so that no lookup waits on one actor), routes messages, merges
+/// listings, passes journal availability to the accounts running on this node, drains them at shutdown, and starts
+/// again an account that stopped on a journal failure once the journal answers. New accounts are refused while the
+/// journal is unavailable (they could not be recovered after a restart).
 /// </summary>
 public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
-    /// <summary>The registry's journal id.</summary>
-    public const string RegistryPersistenceId = "account-registry";
-
     /// <summary>The name the host gives this actor.</summary>
     public const string Name = "accounts";
 
+    /// <summary>The sharding type name of the accounts.</summary>
+    public const string AccountTypeName = "account";
+
+    private sealed record RegionsStarted(IActorRef Accounts, IActorRef Registry, IActorRef Budgets);
+
+    private sealed record DirectoryLoaded(IReadOnlyList<BucketDirectory> Buckets);
+
+    private sealed record StartFailed(Exception Error);
+
+    private sealed record LoadDirectory
+    {
+        public static readonly LoadDirectory Instance = new();
+    }
+
+    private sealed record KeepAwake
+    {
+        public static readonly KeepAwake Instance = new();
+    }
+
     private sealed record LoginAnswered(LoginOutcome Outcome, string Service, SessionOrigin Origin, IActorRef ReplyTo, string Identifier);
 
-    private sealed record RestartAccount(string Did);
+    private sealed record BudgetAnswered(Login Login, string Service, IActorRef ReplyTo, object Answer);
 
     private sealed record IdentityChecked(AdoptSession Adopt, IActorRef ReplyTo, Identity.IdentityVerdict Verdict);
 
-    private sealed record WakeDue
-    {
-        public static readonly WakeDue Instance = new();
-    }
+    private sealed record Registered(AdoptSession Adopt, IActorRef ReplyTo, bool Done);
+
+    private sealed record Routed(string Did, object Message, IActorRef Sender, object Lookup);
+
+    private sealed record RestartAccount(string Did);
 
     /// <summary>
-    /// Sent at shutdown: every account finishes (and journals) its refresh in flight and starts no new one.
-    /// Answered with <see cref="AccountsDrained"/>.
+    /// Sent at shutdown: every account running on this node finishes (and journals) its refresh in flight and starts
+    /// no new one. Answered with <see cref="AccountsDrained"/>.
     /// </summary>
     public sealed record DrainAccounts(TimeSpan Timeout);
 
     /// <summary>How many accounts confirmed the drain.</summary>
     public sealed record AccountsDrained(int Count);
 
-    private readonly AccountDependencies _deps;
+    private static readonly TimeSpan InnerAsk = TimeSpan.FromSeconds(10);
+
+    private readonly PdsClient _client;
+    private readonly AccountSettings _settings;
+    private readonly SupervisorMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly JournalHealth _journal;
+    private readonly ServerLimits _limits;
+    private readonly IActorRef _audit;
+    private readonly Identity.IdentityResolver? _identity;
+    private readonly IActorRef _events;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, string?> _handles = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, AccountStatus> _statuses = new(StringComparer.Ordinal);
+    private readonly Dictionary<IActorRef, string> _local = new();
+    private readonly Dictionary<string, AccountStatus> _lastStatus = new(StringComparer.Ordinal);
     private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (TimeSpan Delay, DateTimeOffset At)> _restartBackoff = new(StringComparer.Ordinal);
-    private readonly Queue<string> _startQueue = new();
-    private readonly Dictionary<string, List<(object Message, IActorRef Sender)>> _passivating = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _passivated = new(StringComparer.Ordinal);
-    private readonly PriorityQueue<string, DateTimeOffset> _wakeQueue = new();
-    private readonly Dictionary<string, DateTimeOffset> _wakeAt = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _starting = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<DateTimeOffset>> _loginAttempts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<(AdoptSession Session, IActorRef ReplyTo)>> _registering = new(StringComparer.Ordinal);
-    private readonly IActorRef _probe;
-    private readonly Dictionary<long, (Action Recorded, Action Failed)> _recording = new();
     private readonly Dictionary<string, HeldEventsHandover> _handovers = new(StringComparer.Ordinal);
-    private readonly int _snapshotEvery;
-    private IActorRef? _journalWriter;
-    private bool _writerReady;
-    private long _recordId;
+    private readonly Dictionary<string, List<(AdoptSession Session, IActorRef ReplyTo)>> _registering = new(StringComparer.Ordinal);
+    private IActorRef _accounts = ActorRefs.Nobody;
+    private IActorRef _registry = ActorRefs.Nobody;
+    private IActorRef _budgets = ActorRefs.Nobody;
     private bool _stopping;
-    private bool _startupLogged;
 
-    /// <summary>Props for the supervisor; it creates its own event hub.</summary>
+    /// <summary>Props for the gateway; it creates its own event hub and journal probe.</summary>
     public static Props Props(
         PdsClient client, AccountSettings settings, SupervisorMetrics? metrics = null, TimeProvider? time = null, JournalHealth? journal = null, ServerLimits? limits = null,
         IActorRef? audit = null, Identity.IdentityResolver? identity = null) =>
@@ -90,172 +111,295 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     /// <inheritdoc />
     public IStash Stash { get; set; } = null!;
 
-    /// <summary>Creates the supervisor.</summary>
+    /// <summary>Creates the gateway.</summary>
     public AccountsSupervisor(
         PdsClient client, AccountSettings settings, SupervisorMetrics metrics, TimeProvider time, JournalHealth journal, ServerLimits limits, IActorRef audit,
         Identity.IdentityResolver? identity)
     {
-        var hub = Context.ActorOf(SessionEventHub.Props(), "session-events");
-        _probe = Context.ActorOf(JournalProbe.Props(journal, settings.JournalProbeInterval, time), "journal-probe");
-        _deps = new AccountDependencies(client, settings, hub, time, metrics, journal, limits, audit, identity);
-        _snapshotEvery = Math.Max(settings.SnapshotEvery, 1) * 20;
+        _client = client;
+        _settings = settings;
+        _metrics = metrics;
+        _time = time;
+        _journal = journal;
+        _limits = limits;
+        _audit = audit;
+        _identity = identity;
+        _events = Context.ActorOf(SessionEventHub.Props(), "session-events");
+        Context.ActorOf(JournalProbe.Props(journal, settings.JournalProbeInterval, time), "journal-probe");
+        Starting();
+    }
 
-        StartJournalWriter();
-        Recovering();
+    private DateTimeOffset Now => _time.GetUtcNow();
+
+    private int BucketCount => _settings.RegistryBuckets;
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        var cluster = Akka.Cluster.Cluster.Get(Context.System);
+        // No seed nodes configured: this node is a cluster of its own.
+        if (cluster.Settings.SeedNodes.Count == 0) cluster.Join(cluster.SelfAddress);
+        var self = Self;
+        var node = cluster.SelfUniqueAddress.Address + "#" + cluster.SelfUniqueAddress.Uid;
+        var deps = new AccountDependencies(_client, _settings, _events, _time, _metrics, _journal, _limits, _audit, _identity, self, ActorRefs.Nobody, node);
+        StartRegions(deps).PipeTo(self, success: r => r, failure: e => new StartFailed(e));
+        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(RegistryBucket.DirectoryTopic, self));
+    }
+
+    private async Task<RegionsStarted> StartRegions(AccountDependencies deps)
+    {
+        var sharding = ClusterSharding.Get(Context.System);
+        // Accounts passivate themselves (when idle and nothing is due); sharding's own idle passivation is off.
+        var settings = ClusterShardingSettings.Create(Context.System).WithPassivateIdleAfter(TimeSpan.Zero).WithRememberEntities(false);
+        var registry = await sharding.StartAsync(RegistryBucket.TypeName,
+            bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time,
+                () => sharding.ShardRegion(AccountTypeName)),
+            settings, new ShardEnvelope(BucketCount), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), PoisonPill.Instance);
+        var accounts = await sharding.StartAsync(AccountTypeName, did => AccountSessionActor.Props(did, deps with { Registry = registry }), settings,
+            new ShardEnvelope(_settings.AccountShards), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), StopAccount.Instance);
+        var budgets = await sharding.StartAsync(LoginBudgetBucket.TypeName,
+            bucket => LoginBudgetBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), _settings.LoginBudget, _time, _settings.SnapshotEvery),
+            settings, new ShardEnvelope(BucketCount), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), PoisonPill.Instance);
+        return new RegionsStarted(accounts, registry, budgets);
     }
 
     // ------------------------------------------------------------------ behaviours
 
-    /// <summary>Until the registry journal is read: its events are applied, everything else waits.</summary>
-    private void Recovering()
+    /// <summary>Until the regions run and the directory is loaded from every registry bucket: everything else waits.</summary>
+    private void Starting()
     {
-        Receive<AccountRegistered>(Register);
-        Receive<AccountHandleChanged>(ChangeHandle);
-        Receive<LoginAttempted>(RecordLoginAttempt);
-        Receive<RegistrySnapshot>(snapshot =>
+        Receive<RegionsStarted>(started =>
         {
-            foreach (var entry in snapshot.Accounts) Register(new AccountRegistered(entry.Did, entry.Handle));
-            foreach (var logins in snapshot.Logins ?? [])
-                foreach (var at in logins.At) RecordLoginAttempt(new LoginAttempted(logins.Key, at));
+            (_accounts, _registry, _budgets) = (started.Accounts, started.Registry, started.Budgets);
+            Timers.StartPeriodicTimer("keep-awake", KeepAwake.Instance, TimeSpan.FromSeconds(5));
+            Self.Tell(LoadDirectory.Instance);
         });
-        Receive<RegistryJournal.RegistryRecovered>(_ =>
+        Receive<StartFailed>(failed => throw new InvalidOperationException("the shard regions could not start", failed.Error));
+        Receive<LoadDirectory>(_ =>
         {
-            _writerReady = true;
-            _log.Info("Account registry recovered: starting {AccountCount} accounts, {StartupBatch} at a time", _handles.Count, _deps.Settings.StartupBatch);
-            foreach (var (did, handle) in _handles)
-            {
-                _statuses[did] = new AccountStatus(did, handle, null, null, AccountStateName.Recovering, null, null, null, null, 0, 0, null, 0);
-                _startQueue.Enqueue(did);
-            }
+            var registry = _registry;
+            Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<BucketDirectory>(Buckets.ToBucket(b, GetDirectory.Instance), InnerAsk)))
+                .PipeTo(Self, success: loaded => new DirectoryLoaded(loaded), failure: _ => LoadDirectory.Instance);
+        });
+        Receive<DirectoryLoaded>(loaded =>
+        {
+            foreach (var bucket in loaded.Buckets)
+                foreach (var entry in bucket.Accounts) Remember(entry.Did, entry.Handle);
+            _log.Info("Account directory loaded: {AccountCount} accounts in {Buckets} registry buckets", _handles.Count, BucketCount);
             Become(Ready);
             Stash.UnstashAll();
-            StartNextAccounts();
         });
-        Receive<Terminated>(t => t.ActorRef.Equals(_journalWriter), _ =>
-        {
-            _log.Warning("Account registry: the journal cannot be read; trying again in 2 s");
-            _journalWriter = null;
-            Timers.StartSingleTimer("journal-writer", StartWriter.Instance, TimeSpan.FromSeconds(2));
-        });
-        Receive<StartWriter>(_ => StartJournalWriter());
-        Receive<JournalAvailabilityChanged>(_ => { });
+        Common();
         ReceiveAny(_ => Stash.Stash());
     }
 
-    /// <summary>The registry is read: accounts are served.</summary>
+    /// <summary>What is handled the same way while starting and when ready.</summary>
+    private void Common()
+    {
+        Receive<SubscribeAck>(_ => { });
+        Receive<DirectoryChanged>(changed => Remember(changed.Did, changed.Handle));
+        Receive<KeepAwake>(_ =>
+        {
+            for (var b = 0; b < BucketCount; b++) _registry.Tell(Buckets.ToBucket(b, KeepBucketAwake.Instance));
+        });
+        Receive<AccountStatusChanged>(OnStatusChanged);
+        Receive<JournalAvailabilityChanged>(OnJournalAvailabilityChanged);
+        Receive<TokenKeyRejected>(OnTokenKeyRejected);
+        Receive<SubscribeSessionEvents>(s => _events.Forward(s));
+        Receive<UnsubscribeSessionEvents>(u => _events.Forward(u));
+    }
+
+    /// <summary>Accounts are served.</summary>
     private void Ready()
     {
-        var hub = _deps.Events;
-        // A journal writer started again after a failure reads the journal once more: nothing new in it.
-        Receive<IJournaled>(_ => { });
-        Receive<RegistrySnapshot>(_ => { });
-        Receive<RegistryJournal.RegistryRecovered>(_ =>
-        {
-            _writerReady = true;
-            Timers.Cancel("journal-writer");
-            _log.Info("Account registry: writing to the journal again");
-        });
-        Receive<RegistryJournal.RegistryEventRecorded>(OnRecorded);
-        Receive<StartWriter>(_ =>
-        {
-            if (_journalWriter is null) StartJournalWriter();
-        });
+        Common();
         Receive<Login>(OnLogin);
+        Receive<BudgetAnswered>(OnBudgetAnswered);
         Receive<CreateAccount>(OnCreateAccount);
         Receive<ImportSession>(OnImport);
         Receive<LoginAnswered>(OnLoginAnswered);
         Receive<IdentityChecked>(OnIdentityChecked);
-        Receive<ListAccounts>(_ => Sender.Tell(new AccountList(_statuses.Values.OrderBy(s => s.Handle ?? s.Did, StringComparer.Ordinal).ToList())));
-        Receive<AccountStatusChanged>(OnStatusChanged);
-        Receive<SubscribeSessionEvents>(s => hub.Forward(s));
-        Receive<UnsubscribeSessionEvents>(u => hub.Forward(u));
-        Receive<Terminated>(OnChildStopped);
+        Receive<Registered>(OnRegistered);
+        Receive<ListAccounts>(OnList);
+        Receive<GetSupervisorCounts>(OnCounts);
+        Receive<Terminated>(OnAccountStopped);
         Receive<RestartAccount>(OnRestartAccount);
         Receive<HeldEventsHandover>(handover =>
         {
-            // Sent by an account that stops on a journal failure: nothing more goes to it from now on.
+            // Sent by an account that stops on a journal failure: nothing more goes to it until it starts again.
             _restarting.Add(handover.Did);
             if (handover.Events.Count > 0) _handovers[handover.Did] = handover;
         });
-        Receive<PassivationRequested>(OnPassivationRequested);
-        Receive<WakeDue>(_ => WakeDueAccounts());
-        Receive<GetSupervisorCounts>(_ => Sender.Tell(new SupervisorCounts(_handles.Count, _handles.Count - _passivated.Count, _passivated.Count)));
-        Receive<JournalAvailabilityChanged>(OnJournalAvailabilityChanged);
         Receive<DrainAccounts>(OnDrain);
-        Receive<TokenKeyRejected>(OnTokenKeyRejected);
+        Receive<Routed>(OnRouted);
         Receive<IAccountMessage>(Route);
     }
 
-    // ------------------------------------------------------------------ the registry journal
+    // ------------------------------------------------------------------ directory
 
-    private sealed record StartWriter
+    private void Remember(string did, string? handle)
     {
-        public static readonly StartWriter Instance = new();
+        if (_handles.TryGetValue(did, out var old) && old is not null && _didsByHandle.GetValueOrDefault(old) == did) _didsByHandle.Remove(old);
+        _handles[did] = handle;
+        if (handle is not null and not Identity.SessionIdentity.InvalidHandle) _didsByHandle[handle] = did;
     }
 
-    private void StartJournalWriter()
+    private string? Resolve(string id)
     {
-        _writerReady = false;
-        _journalWriter = Context.ActorOf(RegistryJournal.Props(RegistryPersistenceId), "registry-journal-" + ++_recordId);
-        Context.Watch(_journalWriter);
+        var key = id.Trim().TrimStart('@');
+        if (_handles.ContainsKey(key)) return key;
+        return _didsByHandle.GetValueOrDefault(key);
+    }
+
+    // ------------------------------------------------------------------ routing
+
+    private void Route(IAccountMessage message)
+    {
+        var id = message.AccountId.Trim().TrimStart('@');
+        if (Resolve(id) is { } did)
+        {
+            Deliver(did, message, Sender);
+            return;
+        }
+        if (!id.StartsWith("did:", StringComparison.Ordinal))
+        {
+            Sender.Tell(new AccountNotFound(message.AccountId));
+            return;
+        }
+        // Not in this node's directory yet (registered on another node a moment ago): the DID's bucket knows.
+        var sender = Sender;
+        _registry.Ask<object>(Buckets.To(id, BucketCount, new LookupAccount(id)), InnerAsk)
+            .PipeTo(Self, success: answer => new Routed(id, message, sender, answer), failure: e => new Routed(id, message, sender, e));
+    }
+
+    private void OnRouted(Routed routed)
+    {
+        if (routed.Lookup is AccountStatus status)
+        {
+            Remember(routed.Did, status.Handle);
+            Deliver(routed.Did, routed.Message, routed.Sender);
+            return;
+        }
+        routed.Sender.Tell(routed.Lookup is AccountNotFound
+            ? new AccountNotFound(((IAccountMessage)routed.Message).AccountId)
+            : new AccountUnavailable(routed.Did, AccountStateName.Degraded, JournalUnavailableError()));
     }
 
     /// <summary>
-    /// Journals a registry event; <paramref name="recorded"/> runs once it is written, <paramref name="failed"/>
-    /// when it cannot be (the journal is down). Both run in this actor.
+    /// Hands a message to an account through the shard region (wherever in the cluster it runs, started if it rests),
+    /// or refuses it while it cannot be started (journal down, shutting down).
     /// </summary>
-    private void Record(IJournaled e, Action recorded, Action failed)
+    private void Deliver(string did, object message, IActorRef sender)
     {
-        if (_journalWriter is null || !_writerReady || !_deps.Journal.IsAvailable)
+        var runningHere = _local.ContainsValue(did);
+        if (_restarting.Contains(did) || !runningHere && !_journal.IsAvailable)
         {
-            failed();
+            Refuse(did, message, sender, AccountStateName.Degraded, JournalUnavailableError());
             return;
         }
-        var id = ++_recordId;
-        _recording[id] = (recorded, failed);
-        _journalWriter.Tell(new RegistryJournal.RecordRegistryEvent(id, e));
-    }
-
-    private void OnRecorded(RegistryJournal.RegistryEventRecorded recorded)
-    {
-        if (!_recording.Remove(recorded.Id, out var then)) return;
-        then.Recorded();
-        if (recorded.SequenceNr % _snapshotEvery != 0) return;
-        var now = _deps.Time.GetUtcNow();
-        var logins = _loginAttempts
-            .Select(l => new LoginAttempts(l.Key, LoginBudget.Recent(l.Value, now, _deps.Settings.LoginBudget.Longest)))
-            .Where(l => l.At.Count > 0)
-            .ToList();
-        _journalWriter?.Tell(new RegistryJournal.SaveRegistrySnapshot(
-            new RegistrySnapshot(_handles.Select(h => new RegistryEntry(h.Key, h.Value)).ToList(), logins)));
-    }
-
-    private void OnChildStopped(Terminated t)
-    {
-        if (!t.ActorRef.Equals(_journalWriter))
+        if (!runningHere && _stopping)
         {
-            OnAccountStopped(t);
+            Refuse(did, message, sender, AccountStateName.Degraded, new XrpcError("ShuttingDown", "the supervisor is shutting down"));
             return;
         }
-        // A registry write failed: whoever waited for one is answered, the accounts go on.
-        var wasWriting = _writerReady;
-        _journalWriter = null;
-        _writerReady = false;
-        if (wasWriting)
-        {
-            _deps.Journal.MarkUnavailable("a registry write failed", _deps.Time.GetUtcNow());
-            _log.Error("Account registry: a journal write failed; new accounts and logins are refused until the journal is back");
-        }
-        foreach (var (_, then) in _recording.ToList()) then.Failed();
-        _recording.Clear();
-        Timers.StartPeriodicTimer("journal-writer", StartWriter.Instance, TimeSpan.FromSeconds(2));
+        if (message is GetAccountStatus ask)
+            _registry.Tell(Buckets.To(did, BucketCount, ask with { AccountId = did }), sender); // answered there while it rests
+        else
+            _accounts.Tell(new ShardingEnvelope(did, message), sender);
     }
 
-    /// <inheritdoc />
-    protected override void PostStop()
+    private void Refuse(string did, object message, IActorRef sender, AccountStateName state, XrpcError error) =>
+        sender.Tell(message is GetAccountStatus && _lastStatus.TryGetValue(did, out var last)
+            ? last with { State = state, LastError = error }
+            : new AccountUnavailable(did, state, error));
+
+    // ------------------------------------------------------------------ accounts on this node
+
+    private void OnStatusChanged(AccountStatusChanged changed)
+    {
+        var status = changed.Status;
+        _lastStatus[status.Did] = status;
+        if (!Sender.IsNobody() && !_local.ContainsKey(Sender))
+        {
+            _local[Sender] = status.Did;
+            Context.Watch(Sender);
+        }
+        if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle && handle != Identity.SessionIdentity.InvalidHandle)
+            Remember(status.Did, handle);
+        // The registry keeps it for listings (and starts the account again should this node be lost).
+        _registry.Tell(Buckets.To(status.Did, BucketCount, new AccountRunning(status)), Sender);
+    }
+
+    private void OnAccountStopped(Terminated t)
+    {
+        if (!_local.Remove(t.ActorRef, out var did)) return;
+        if (_stopping || !_restarting.Contains(did)) return;
+        // Stopped on a journal failure: started again after 2 s, then 4, 8... up to a minute while it keeps failing
+        // within 5 minutes of the last failure (a journal that reads but refuses writes would otherwise loop).
+        var now = Now;
+        var delay = _restartBackoff.TryGetValue(did, out var last) && now - last.At < TimeSpan.FromMinutes(5)
+            ? TimeSpan.FromTicks(Math.Min(last.Delay.Ticks * 2, TimeSpan.FromMinutes(1).Ticks))
+            : TimeSpan.FromSeconds(2);
+        _restartBackoff[did] = (delay, now);
+        _log.Warning("Account {Did} stopped on a journal failure; restarting it in {Delay} (once the journal answers)", did, delay);
+        Timers.StartSingleTimer("restart-" + did, new RestartAccount(did), delay);
+    }
+
+    private void OnRestartAccount(RestartAccount restart)
+    {
+        if (!_restarting.Contains(restart.Did)) return;
+        if (!_journal.IsAvailable || _local.ContainsValue(restart.Did))
+        {
+            Timers.StartSingleTimer("restart-" + restart.Did, restart, TimeSpan.FromSeconds(2));
+            return;
+        }
+        _restarting.Remove(restart.Did);
+        _accounts.Tell(new ShardingEnvelope(restart.Did, _handovers.Remove(restart.Did, out var handover) ? handover : WakeToRefresh.Instance));
+    }
+
+    private void OnJournalAvailabilityChanged(JournalAvailabilityChanged changed)
+    {
+        foreach (var account in _local.Keys) account.Tell(changed);
+    }
+
+    private void OnDrain(DrainAccounts drain)
     {
         _stopping = true;
-        base.PostStop();
+        var asks = _local.Keys
+            .Select(c => c.Ask<AccountDrained>(DrainAccount.Instance, drain.Timeout).ContinueWith(t => t.IsCompletedSuccessfully ? 1 : 0, TaskScheduler.Default))
+            .ToList();
+        Task.WhenAll(asks).PipeTo(Sender, success: counts => new AccountsDrained(counts.Sum()));
+    }
+
+    private void OnTokenKeyRejected(TokenKeyRejected rejected)
+    {
+        if (_stopping) return;
+        _stopping = true;
+        var message = $"the token key cannot read the journal of account {rejected.Did}: {rejected.Reason}. " +
+                      "Start with the key it was written with (SUPERVISOR_KEY, SUPERVISOR_OLD_KEYS or the data folder's token-keys file)";
+        _log.Error("Stopping: {Reason}", message);
+        CoordinatedShutdown.Get(Context.System).Run(new TokenKeyShutdownReason(message));
+    }
+
+    // ------------------------------------------------------------------ listings
+
+    private void OnList(ListAccounts list)
+    {
+        var registry = _registry;
+        Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<AccountList>(Buckets.ToBucket(b, new ListBucket(list)), InnerAsk)))
+            .PipeTo(Sender, success: pages => new AccountList(pages.SelectMany(p => p.Accounts).OrderBy(s => s.Handle ?? s.Did, StringComparer.Ordinal).ToList()));
+    }
+
+    private void OnCounts(GetSupervisorCounts _)
+    {
+        var registry = _registry;
+        Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<BucketCounts>(Buckets.ToBucket(b, CountBucket.Instance), InnerAsk)))
+            .PipeTo(Sender, success: counts =>
+            {
+                var accounts = counts.Sum(c => c.Accounts);
+                var running = counts.Sum(c => c.Running);
+                return new SupervisorCounts(accounts, running, accounts - running);
+            });
     }
 
     // ------------------------------------------------------------------ sessions
@@ -267,46 +411,48 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             || Missing(login.Password, "password"))
             return;
         var replyTo = Sender;
-        if (!_deps.Journal.IsAvailable)
+        if (!_journal.IsAvailable)
         {
             // The attempt could not be counted, nor the session kept.
             replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
             return;
         }
-        var key = LoginBudget.Key(service, login.Identifier);
-        var now = _deps.Time.GetUtcNow();
-        if (_deps.Limits.BlockedUntil(service, now) is { } blocked)
+        if (_limits.BlockedUntil(service, Now) is { } blocked)
         {
             // The server refuses everyone until its reset: no call, and no attempt counted against the budget.
             replyTo.Tell(new SessionRejected(SessionRejection.RateLimited,
                 new XrpcError("RateLimitExceeded", $"{new Uri(service).Authority} refused this host's requests (429) until {blocked:u}"), blocked));
             return;
         }
-        if (LoginBudget.RetryAt(_loginAttempts.GetValueOrDefault(key) ?? [], now, _deps.Settings.LoginBudget.For(service)) is { } spent)
+        // Counted and journaled by the identifier's budget bucket (one owner in the cluster) before the call.
+        var key = LoginBudget.Key(service, login.Identifier);
+        _budgets.Ask<object>(Buckets.To(key, BucketCount, new LoginBudgetBucket.SpendLogin(key, _settings.LoginBudget.For(service))), InnerAsk)
+            .PipeTo(Self, success: answer => new BudgetAnswered(login, service, replyTo, answer), failure: e => new BudgetAnswered(login, service, replyTo, e));
+    }
+
+    private void OnBudgetAnswered(BudgetAnswered answered)
+    {
+        var (login, service, replyTo, answer) = answered;
+        switch (answer)
         {
-            _deps.Metrics.LoginFailed();
-            _log.Warning("Login of {Identifier} at {Service} refused locally: its budget of {Budget} is spent until {RetryAt}", LoggedIdentifier(login.Identifier), service, spent.Spent, spent.At);
-            replyTo.Tell(new SessionRejected(SessionRejection.RateLimited,
-                new XrpcError("RateLimitExceeded", $"the login budget of this identifier at {new Uri(service).Authority} ({spent.Spent}) is spent; retry after {spent.At:u}"),
-                spent.At));
-            return;
-        }
-        // Counted at once, so that concurrent logins of one identifier see each other; journaled before the call.
-        var attempt = new LoginAttempted(key, now);
-        RecordLoginAttempt(attempt);
-        Record(attempt,
-            recorded: () =>
-            {
+            case LoginBudgetBucket.LoginAllowed:
                 _log.Info("Login of {Identifier} at {Service}", LoggedIdentifier(login.Identifier), service);
-                _deps.Limits.SendAsync(service, "", "com.atproto.server.createSession", CallKind.Session, _deps.Time,
-                        () => _deps.Client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken))
-                    .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
-            },
-            failed: () =>
-            {
-                _loginAttempts[key].Remove(now); // not made: the journal could not count it
+                _limits.SendAsync(service, "", "com.atproto.server.createSession", CallKind.Session, _time,
+                        () => _client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken))
+                    .PipeTo(Self, success: result => new LoginAnswered(AccountRules.ClassifyLogin(result), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
+                break;
+            case LoginBudgetBucket.LoginBudgetSpent spent:
+                _metrics.LoginFailed();
+                _log.Warning("Login of {Identifier} at {Service} refused locally: its budget of {Budget} is spent until {RetryAt}", LoggedIdentifier(login.Identifier), service, spent.Spent, spent.RetryAt);
+                replyTo.Tell(new SessionRejected(SessionRejection.RateLimited,
+                    new XrpcError("RateLimitExceeded", $"the login budget of this identifier at {new Uri(service).Authority} ({spent.Spent}) is spent; retry after {spent.RetryAt:u}"),
+                    spent.RetryAt));
+                break;
+            default:
+                // The budget could not be counted (its journal did not answer): no call is made.
                 replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
-            });
+                break;
+        }
     }
 
     /// <summary>A handle as it is; an email address masked (a***@example.com), as the journal keeps only a hash of it.</summary>
@@ -314,15 +460,6 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     {
         var at = identifier.IndexOf('@');
         return at <= 0 ? identifier.Trim() : identifier.Trim()[0] + "***" + identifier.Trim()[at..];
-    }
-
-    private void RecordLoginAttempt(LoginAttempted attempted)
-    {
-        if (!_loginAttempts.TryGetValue(attempted.Key, out var attempts)) _loginAttempts[attempted.Key] = attempts = [];
-        attempts.Add(attempted.At);
-        // Only what a budget window can still see is kept.
-        var horizon = attempted.At - _deps.Settings.LoginBudget.Longest;
-        attempts.RemoveAll(a => a <= horizon);
     }
 
     private void OnCreateAccount(CreateAccount create)
@@ -334,8 +471,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             return;
         var replyTo = Sender;
         _log.Info("Creating account {Handle} at {Service}", create.Handle, service);
-        _deps.Limits.SendAsync(service, "", "com.atproto.server.createAccount", CallKind.Session, _deps.Time,
-                () => _deps.Client.CreateAccountAsync(service, create.Handle.Trim(), create.Email.Trim(), create.Password, create.InviteCode))
+        _limits.SendAsync(service, "", "com.atproto.server.createAccount", CallKind.Session, _time,
+                () => _client.CreateAccountAsync(service, create.Handle.Trim(), create.Email.Trim(), create.Password, create.InviteCode))
             .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.AccountCreated, replyTo, create.Handle.Trim()));
     }
 
@@ -359,11 +496,11 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         switch (answered.Outcome)
         {
             case LoginOutcome.Succeeded ok:
-                _deps.Metrics.LoginSucceeded();
+                _metrics.LoginSucceeded();
                 Adopt(new AdoptSession(ok.Grant, answered.Service, answered.Origin, Validate: false), answered.ReplyTo);
                 break;
             case LoginOutcome.Rejected no:
-                _deps.Metrics.LoginFailed();
+                _metrics.LoginFailed();
                 if (no.Reason == SessionRejection.AuthFactorTokenRequired && Resolve(answered.Identifier) is { } did)
                     Deliver(did, AuthFactorRequested.Instance, Self);
                 _log.Info("Login refused at {Service}: {Reason} ({Error}: {Message})", answered.Service, no.Reason, no.Error.Error, no.Error.Message);
@@ -378,14 +515,26 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     /// </summary>
     private void Adopt(AdoptSession adopt, IActorRef replyTo)
     {
-        if (_deps.Identity is not { } resolver)
+        if (_identity is not { } resolver)
         {
             Adopted(adopt, replyTo);
             return;
         }
         var did = adopt.Grant.Did;
-        var supervisedAt = _handles.ContainsKey(did) && _statuses.TryGetValue(did, out var known) ? known.Pds : null;
-        Identity.SessionIdentity.VerifyAsync(resolver, _deps.Client, adopt.Grant, adopt.Service, supervisedAt, _handles.GetValueOrDefault(did))
+        var supervisedAt = _handles.ContainsKey(did) && _lastStatus.TryGetValue(did, out var known) ? known.Pds : null;
+        var registry = _registry;
+        var client = _client;
+        var handle = _handles.GetValueOrDefault(did);
+        Task.Run(async () =>
+            {
+                if (supervisedAt is null && handle is null && _handles.ContainsKey(did))
+                {
+                    // Supervised, but it ran on another node: its bucket knows its PDS.
+                    if (await registry.Ask<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk) is AccountStatus status)
+                        (supervisedAt, handle) = (status.Pds, status.Handle);
+                }
+                return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, supervisedAt, handle);
+            })
             .PipeTo(Self, success: verdict => new IdentityChecked(adopt, replyTo, verdict));
     }
 
@@ -416,271 +565,32 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             waiting.Add((adopt, replyTo));
             return;
         }
+        if (!_journal.IsAvailable)
+        {
+            replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
+            return;
+        }
         // The account starts once its registration is journaled (else it would not come back after a restart).
         _registering[did] = [(adopt, replyTo)];
-        var registered = new AccountRegistered(did, adopt.Grant.Handle);
-        Record(registered,
-            recorded: () =>
-            {
-                Register(registered);
-                var account = StartAccount(did);
-                foreach (var (session, to) in _registering[did]) account.Tell(session, to);
-                _registering.Remove(did);
-            },
-            failed: () =>
-            {
-                foreach (var (_, to) in _registering[did]) to.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
-                _registering.Remove(did);
-            });
+        _registry.Ask<AccountRegistration>(Buckets.To(did, BucketCount, new RegisterAccount(did, adopt.Grant.Handle)), InnerAsk)
+            .PipeTo(Self, success: r => new Registered(adopt, replyTo, r.Registered), failure: _ => new Registered(adopt, replyTo, false));
     }
 
-    private void OnDrain(DrainAccounts drain)
+    private void OnRegistered(Registered registered)
     {
-        _stopping = true;
-        var asks = AccountActors()
-            .Select(c => c.Ask<AccountDrained>(DrainAccount.Instance, drain.Timeout).ContinueWith(t => t.IsCompletedSuccessfully ? 1 : 0, TaskScheduler.Default))
-            .ToList();
-        Task.WhenAll(asks).PipeTo(Sender, success: counts => new AccountsDrained(counts.Sum()));
-    }
-
-    // ------------------------------------------------------------------ routing
-
-    private void Route(IAccountMessage message)
-    {
-        var did = Resolve(message.AccountId);
-        if (did is null)
+        var did = registered.Adopt.Grant.Did;
+        if (!_registering.Remove(did, out var waiting)) return;
+        if (!registered.Done)
         {
-            Sender.Tell(new AccountNotFound(message.AccountId));
+            foreach (var (_, to) in waiting) to.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
             return;
         }
-        Deliver(did, message, Sender);
-    }
-
-    /// <summary>
-    /// Hands a message to an account, whatever it is doing: held while it passivates, answered from its last
-    /// status or by starting it again while passivated, refused while it cannot be started (journal down,
-    /// shutting down).
-    /// </summary>
-    private void Deliver(string did, object message, IActorRef sender)
-    {
-        if (_passivating.TryGetValue(did, out var held))
-        {
-            held.Add((message, sender));
-            return;
-        }
-        var running = !Context.Child(ChildName(did)).IsNobody();
-        if (!running && message is GetAccountStatus && _passivated.Contains(did) && _statuses.TryGetValue(did, out var kept))
-        {
-            // Nothing changes while an account is passivated: its last status is its status.
-            sender.Tell(kept);
-            return;
-        }
-        if (_restarting.Contains(did) || !running && !_deps.Journal.IsAvailable)
-        {
-            // It cannot read its journal now; it starts once the journal answers.
-            Refuse(did, message, sender, AccountStateName.Degraded, JournalUnavailableError());
-            return;
-        }
-        if (!running && _stopping)
-        {
-            Refuse(did, message, sender, AccountStateName.Degraded, new XrpcError("ShuttingDown", "the supervisor is shutting down"));
-            return;
-        }
-        _passivated.Remove(did);
-        StartAccount(did).Tell(message, sender);
-    }
-
-    private void Refuse(string did, object message, IActorRef sender, AccountStateName state, XrpcError error) =>
-        sender.Tell(message is GetAccountStatus && _statuses.TryGetValue(did, out var last)
-            ? last with { State = state, LastError = error }
-            : new AccountUnavailable(did, state, error));
-
-    private string? Resolve(string id)
-    {
-        var key = id.Trim().TrimStart('@');
-        if (_handles.ContainsKey(key)) return key;
-        return _didsByHandle.GetValueOrDefault(key);
-    }
-
-    private IActorRef StartAccount(string did)
-    {
-        var existing = Context.Child(ChildName(did));
-        if (!existing.IsNobody()) return existing;
-        var child = Context.ActorOf(AccountSessionActor.Props(did, _deps), ChildName(did));
-        Context.Watch(child);
-        return child;
-    }
-
-    private static string ChildName(string did) => Uri.EscapeDataString(did);
-
-    /// <summary>The running account actors (every child but the event hub, the journal probe and the registry journal).</summary>
-    private IEnumerable<IActorRef> AccountActors() =>
-        Context.GetChildren().Where(c => !c.Equals(_deps.Events) && !c.Equals(_probe) && !c.Equals(_journalWriter));
-
-    /// <summary>Starts queued accounts until <see cref="AccountSettings.StartupBatch"/> are reading their journal.</summary>
-    private void StartNextAccounts()
-    {
-        while (_starting.Count < _deps.Settings.StartupBatch && _startQueue.TryDequeue(out var did))
-        {
-            if (!Context.Child(ChildName(did)).IsNobody() || _passivated.Contains(did) || _passivating.ContainsKey(did)) continue; // started on demand already
-            StartAccount(did);
-            _starting.Add(did);
-        }
-        if (_startQueue.Count == 0 && _starting.Count == 0 && _handles.Count > 0 && !_startupLogged)
-        {
-            _startupLogged = true;
-            _log.Info("All {AccountCount} accounts have read their journal", _handles.Count);
-        }
-    }
-
-    private void OnAccountStopped(Terminated t)
-    {
-        var did = Uri.UnescapeDataString(t.ActorRef.Path.Name);
-        if (Context.Child(t.ActorRef.Path.Name) is var current && !current.IsNobody() && !current.Equals(t.ActorRef)) return; // an earlier incarnation
-        if (_starting.Remove(did)) StartNextAccounts();
-        if (_passivating.Remove(did, out var held))
-        {
-            if (held.Count == 0)
-            {
-                _passivated.Add(did);
-                return;
-            }
-            // Messages arrived while it stopped: it starts again for them (if it can).
-            foreach (var (message, sender) in held) Deliver(did, message, sender);
-            return;
-        }
-        if (_stopping || !_handles.ContainsKey(did)) return;
-        // Restarted after 2 s, then 4, 8... up to a minute while it keeps failing within 5 minutes of the last
-        // failure (a journal that reads but refuses writes would otherwise have it recover over and over).
-        var now = _deps.Time.GetUtcNow();
-        var delay = _restartBackoff.TryGetValue(did, out var last) && now - last.At < TimeSpan.FromMinutes(5)
-            ? TimeSpan.FromTicks(Math.Min(last.Delay.Ticks * 2, TimeSpan.FromMinutes(1).Ticks))
-            : TimeSpan.FromSeconds(2);
-        _restartBackoff[did] = (delay, now);
-        _log.Warning("Account {Did} stopped unexpectedly; restarting it in {Delay} (once the journal answers)", did, delay);
-        _restarting.Add(did);
-        Timers.StartSingleTimer("restart-" + did, new RestartAccount(did), delay);
-    }
-
-    private void OnTokenKeyRejected(TokenKeyRejected rejected)
-    {
-        if (_stopping) return;
-        _stopping = true;
-        var message = $"the token key cannot read the journal of account {rejected.Did}: {rejected.Reason}. " +
-                      "Start with the key it was written with (SUPERVISOR_KEY, SUPERVISOR_OLD_KEYS or the data folder's token-keys file)";
-        _log.Error("Stopping: {Reason}", message);
-        CoordinatedShutdown.Get(Context.System).Run(new TokenKeyShutdownReason(message));
-    }
-
-    private void OnPassivationRequested(PassivationRequested request)
-    {
-        if (_stopping || _passivating.ContainsKey(request.Did))
-        {
-            Sender.Tell(PassivationDenied.Instance);
-            return;
-        }
-        if (_starting.Remove(request.Did)) StartNextAccounts();
-        _statuses[request.Did] = request.Status;
-        _passivating[request.Did] = [];
-        if (request.WakeAt is { } wakeAt)
-        {
-            _wakeAt[request.Did] = wakeAt;
-            _wakeQueue.Enqueue(request.Did, wakeAt);
-            ArmWakeTimer();
-        }
-        Sender.Tell(Passivate.Instance);
-    }
-
-    /// <summary>Starts the passivated accounts whose refresh is due, and arms the timer for the next.</summary>
-    private void WakeDueAccounts()
-    {
-        var now = _deps.Time.GetUtcNow();
-        if (!_deps.Journal.IsAvailable || _stopping)
-        {
-            // Nothing can start now; the wakes wait (see OnJournalAvailabilityChanged).
-            Timers.StartSingleTimer("wake", WakeDue.Instance, TimeSpan.FromSeconds(5));
-            return;
-        }
-        while (_wakeQueue.TryPeek(out var did, out var at) && at <= now + TimeSpan.FromSeconds(1))
-        {
-            _wakeQueue.Dequeue();
-            if (!_wakeAt.TryGetValue(did, out var wanted) || wanted != at) continue; // an older wake time
-            _wakeAt.Remove(did);
-            if (_passivating.TryGetValue(did, out var held))
-            {
-                held.Add((WakeToRefresh.Instance, Self)); // it starts again as soon as it has stopped
-                continue;
-            }
-            if (!_passivated.Remove(did)) continue; // woken already by a message
-            StartAccount(did).Tell(WakeToRefresh.Instance);
-        }
-        ArmWakeTimer();
-    }
-
-    private void ArmWakeTimer()
-    {
-        if (!_wakeQueue.TryPeek(out _, out var next)) return;
-        var delay = next - _deps.Time.GetUtcNow();
-        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
-        if (delay > TimeSpan.FromHours(1)) delay = TimeSpan.FromHours(1);
-        Timers.StartSingleTimer("wake", WakeDue.Instance, delay);
-    }
-
-    private void OnRestartAccount(RestartAccount restart)
-    {
-        if (!_restarting.Contains(restart.Did)) return;
-        if (!_deps.Journal.IsAvailable || !Context.Child(ChildName(restart.Did)).IsNobody())
-        {
-            Timers.StartSingleTimer("restart-" + restart.Did, restart, TimeSpan.FromSeconds(2));
-            return;
-        }
-        _restarting.Remove(restart.Did);
-        var account = StartAccount(restart.Did);
-        if (_handovers.Remove(restart.Did, out var handover)) account.Tell(handover);
-    }
-
-    private void OnJournalAvailabilityChanged(JournalAvailabilityChanged changed)
-    {
-        foreach (var account in AccountActors()) account.Tell(changed);
-        if (!changed.Available) return;
-        if (_journalWriter is null) StartJournalWriter();
-        Self.Tell(WakeDue.Instance);
+        Remember(did, registered.Adopt.Grant.Handle);
+        foreach (var (session, to) in waiting) _accounts.Tell(new ShardingEnvelope(did, session), to);
     }
 
     private XrpcError JournalUnavailableError() =>
-        new("JournalUnavailable", "the journal database does not answer: " + (_deps.Journal.Current.Error ?? "unknown error"));
-
-    // ------------------------------------------------------------------ registry
-
-    private void OnStatusChanged(AccountStatusChanged changed)
-    {
-        var status = changed.Status;
-        _statuses[status.Did] = status;
-        if (_starting.Remove(status.Did)) StartNextAccounts();
-        if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle)
-        {
-            var changedHandle = new AccountHandleChanged(status.Did, handle);
-            Record(changedHandle, recorded: () =>
-            {
-                _log.Info("Account {Did} changed its handle to {Handle}", changedHandle.Did, changedHandle.Handle);
-                ChangeHandle(changedHandle);
-            }, failed: () => { }); // recorded with a later status report
-        }
-    }
-
-    private void Register(AccountRegistered e)
-    {
-        _handles[e.Did] = e.Handle;
-        if (e.Handle is not null and not Identity.SessionIdentity.InvalidHandle) _didsByHandle[e.Handle] = e.Did;
-    }
-
-    private void ChangeHandle(AccountHandleChanged e)
-    {
-        if (_handles.TryGetValue(e.Did, out var old) && old is not null && _didsByHandle.GetValueOrDefault(old) == e.Did)
-            _didsByHandle.Remove(old);
-        _handles[e.Did] = e.Handle;
-        if (e.Handle != Identity.SessionIdentity.InvalidHandle) _didsByHandle[e.Handle] = e.Did;
-    }
+        new("JournalUnavailable", "the journal database does not answer: " + (_journal.Current.Error ?? "unknown error"));
 
     // ------------------------------------------------------------------ validation
 

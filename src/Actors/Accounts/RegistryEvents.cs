@@ -11,6 +11,12 @@ public static class RegistryEvents
     /// <summary>The PDS reported a new handle for an account.</summary>
     public sealed record AccountHandleChanged(string Did, string Handle) : IJournaled;
 
+    /// <summary>An idle account stopped; it is due again at <paramref name="WakeAt"/> (null: nothing is due).</summary>
+    public sealed record AccountRested(string Did, DateTimeOffset? WakeAt, Protocol.AccountStatus Status) : IJournaled;
+
+    /// <summary>The accounts of the registry written before the cluster (one journal, <c>account-registry</c>) were spread over the buckets.</summary>
+    public sealed record LegacyRegistryImported(int Accounts) : IJournaled;
+
     /// <summary>A createSession call was made for the identifier with this budget key (see <c>LoginBudget.Key</c>).</summary>
     public sealed record LoginAttempted(string Key, DateTimeOffset At) : IJournaled;
 }
@@ -25,4 +31,10 @@ public sealed record RegistrySnapshot(IReadOnlyList<RegistryEntry> Accounts, IRe
 public sealed record LoginAttempts(string Key, IReadOnlyList<DateTimeOffset> At);
 
 /// <summary>One account in the registry.</summary>
-public sealed record RegistryEntry(string Did, string? Handle);
+public sealed record RegistryEntry(string Did, string? Handle) : IWireMessage;
+
+/// <summary>A snapshot of one registry bucket: its accounts, with their last journaled rest.</summary>
+public sealed record RegistryBucketSnapshot(IReadOnlyList<RegistryBucketEntry> Accounts, bool LegacyImported) : IJournaled;
+
+/// <summary>One account of a bucket: DID, handle, and when it rested last (its status and its next due time).</summary>
+public sealed record RegistryBucketEntry(string Did, string? Handle, DateTimeOffset? WakeAt, Protocol.AccountStatus? Status);

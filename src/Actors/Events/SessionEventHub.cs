@@ -32,8 +32,26 @@ public sealed class SessionEventHub : ReceiveActor
             Sender.Tell(u);
         });
         Receive<Terminated>(t => _subscribers.Remove(t.ActorRef));
-        Receive<SessionEvent>(Publish);
+        if (Context.System is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider })
+        {
+            // Every node's hub hears every node's accounts: an account's events go through the topic, to all hubs.
+            var mediator = Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(Context.System).Mediator;
+            mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(Topic, Self));
+            Receive<Akka.Cluster.Tools.PublishSubscribe.SubscribeAck>(_ => { });
+            Receive<SessionEvent>(e => mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Publish(Topic, new PublishedSessionEvent(e))));
+            Receive<PublishedSessionEvent>(p => Publish(p.Event));
+        }
+        else
+        {
+            Receive<SessionEvent>(Publish);
+        }
     }
+
+    /// <summary>The DistributedPubSub topic of session events.</summary>
+    public const string Topic = "session-events";
+
+    /// <summary>A session event on its way from an account's node to every node's hub.</summary>
+    public sealed record PublishedSessionEvent(SessionEvent Event) : Serialization.IWireMessage;
 
     private void Publish(SessionEvent e)
     {

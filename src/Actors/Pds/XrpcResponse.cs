@@ -10,6 +10,7 @@ namespace Supervisor.Actors.Pds;
 /// </summary>
 public sealed record XrpcResponse(
     int Status, byte[] Body, string? ContentType, XrpcError? Error, RateLimitInfo? RateLimit = null, IReadOnlyDictionary<string, string>? Headers = null)
+    : Serialization.IWireMessage
 {
     /// <summary>True for a 2xx answer.</summary>
     public bool IsSuccess => Status is >= 200 and < 300;

@@ -3,7 +3,7 @@ using Supervisor.Actors.Pds;
 namespace Supervisor.Actors.Protocol;
 
 /// <summary>A message for one account, addressed by its DID or its handle.</summary>
-public interface IAccountMessage
+public interface IAccountMessage : Serialization.IWireMessage
 {
     /// <summary>The account's DID or handle.</summary>
     string AccountId { get; }

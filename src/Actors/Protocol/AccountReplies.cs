@@ -7,46 +7,46 @@ namespace Supervisor.Actors.Protocol;
 public static class AccountReplies
 {
     /// <summary>A session was created, imported or resumed; the account is supervised.</summary>
-    public sealed record SessionStarted(AccountStatus Status, SessionOrigin Origin);
+    public sealed record SessionStarted(AccountStatus Status, SessionOrigin Origin) : Serialization.IWireMessage;
 
     /// <summary>No session: why, the server's (or the client's) error, and when a retry makes sense.</summary>
-    public sealed record SessionRejected(SessionRejection Reason, XrpcError Error, DateTimeOffset? RetryNotBefore = null);
+    public sealed record SessionRejected(SessionRejection Reason, XrpcError Error, DateTimeOffset? RetryNotBefore = null) : Serialization.IWireMessage;
 
     /// <summary>The account cannot serve the call now; says in which state, why, and when to retry.</summary>
-    public sealed record AccountUnavailable(string Did, AccountStateName State, XrpcError Error, DateTimeOffset? RetryNotBefore = null);
+    public sealed record AccountUnavailable(string Did, AccountStateName State, XrpcError Error, DateTimeOffset? RetryNotBefore = null) : Serialization.IWireMessage;
 
     /// <summary>
     /// The account's access token, lent for one request to <paramref name="Pds"/> until <paramref name="Until"/>;
     /// give it back with <see cref="AccountCommands.ReturnAccessToken"/>. ToString does not show the token.
     /// </summary>
-    public sealed record AccessTokenLent(string Did, long LoanId, string Pds, string AccessJwt, DateTimeOffset Until)
+    public sealed record AccessTokenLent(string Did, long LoanId, string Pds, string AccessJwt, DateTimeOffset Until) : Serialization.IWireMessage
     {
         /// <inheritdoc />
         public override string ToString() => $"AccessTokenLent {{ Did = {Did}, LoanId = {LoanId}, Pds = {Pds}, Until = {Until:O} }}";
     }
 
     /// <summary>No account with that DID or handle.</summary>
-    public sealed record AccountNotFound(string AccountId);
+    public sealed record AccountNotFound(string AccountId) : Serialization.IWireMessage;
 
     /// <summary>How many accounts the supervisor has, how many run as actors, and how many are passivated (idle, stopped).</summary>
-    public sealed record SupervisorCounts(int Accounts, int Live, int Passivated);
+    public sealed record SupervisorCounts(int Accounts, int Live, int Passivated) : Serialization.IWireMessage;
 
     /// <summary>Every account's status.</summary>
-    public sealed record AccountList(IReadOnlyList<AccountStatus> Accounts);
+    public sealed record AccountList(IReadOnlyList<AccountStatus> Accounts) : Serialization.IWireMessage;
 
     /// <summary>An exported session. The one answer that holds tokens; its ToString does not show them.</summary>
-    public sealed record SessionExported(string Did, SessionFormat Format, string Session)
+    public sealed record SessionExported(string Did, SessionFormat Format, string Session) : Serialization.IWireMessage
     {
         /// <inheritdoc />
         public override string ToString() => $"SessionExported {{ Did = {Did}, Format = {Format} }}";
     }
 
     /// <summary>The logout is done: deleteSession succeeded and no token is left.</summary>
-    public sealed record LoggedOut(string Did);
+    public sealed record LoggedOut(string Did) : Serialization.IWireMessage;
 
     /// <summary>deleteSession failed transiently; it is retried with backoff (also after a restart).</summary>
-    public sealed record LogoutPending(string Did, XrpcError Error, DateTimeOffset RetryAt);
+    public sealed record LogoutPending(string Did, XrpcError Error, DateTimeOffset RetryAt) : Serialization.IWireMessage;
 
     /// <summary>The refresh asked for with <see cref="AccountCommands.RefreshNow"/> is done (or failed: see the status).</summary>
-    public sealed record RefreshCompleted(AccountStatus Status);
+    public sealed record RefreshCompleted(AccountStatus Status) : Serialization.IWireMessage;
 }

@@ -56,4 +56,5 @@ public sealed record AccountStatus(
     XrpcError? LastError,
     int PendingRequests,
     int UnjournaledEvents = 0,
-    string? UnverifiedHandle = null);
+    string? UnverifiedHandle = null,
+    string? Node = null) : Serialization.IWireMessage;

@@ -26,7 +26,7 @@ public static class SupervisorConfig
     /// token keys (base64, the first one current).
     /// <paramref name="overrides"/> (HOCON text) wins over everything.
     /// </summary>
-    public static Config Load(JournalKind journal, string connectionString, IReadOnlyList<string> tokenKeys, string? overrides = null)
+    public static Config Load(JournalKind journal, string connectionString, IReadOnlyList<string> tokenKeys, string? overrides = null, string? cluster = null)
     {
         var journalFile = journal == JournalKind.Sqlite ? "sqlite.conf" : "postgres.conf";
         var connection = $$"""
@@ -35,6 +35,7 @@ public static class SupervisorConfig
             supervisor.encryption.keys = [{{string.Join(", ", tokenKeys.Select(Quote))}}]
             """;
         return ConfigurationFactory.ParseString(overrides ?? "")
+            .WithFallback(ConfigurationFactory.ParseString(cluster ?? ""))
             .WithFallback(ConfigurationFactory.ParseString(connection))
             .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(HoconFolder, journalFile))))
             .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(HoconFolder, "supervisor.conf"))));

@@ -1,6 +1,7 @@
 using System.Text;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Limits;
 using Supervisor.Actors.Tests.Support;
 using Xunit.Abstractions;
 using static Supervisor.Actors.Protocol.AccountCommands;
@@ -27,7 +28,7 @@ public sealed class PasswordAtRestSpec(ITestOutputHelper output)
         await EventuallyAsync(() => Task.FromResult(JournalRows.ReadEverything(Journal).Any(r =>
             r.PersistenceId == AccountSessionActor.PersistenceIdFor(alice.Did) && r.Manifest.StartsWith("AccountSnapshot", StringComparison.Ordinal))), TimeSpan.FromSeconds(10), "a snapshot");
         var rows = JournalRows.ReadEverything(Journal);
-        Assert.Equal(2, rows.Count(r => r.PersistenceId == AccountsSupervisor.RegistryPersistenceId && r.Manifest.StartsWith("LoginAttempted", StringComparison.Ordinal)));
+        Assert.Equal(2, rows.Count(r => r.PersistenceId.StartsWith(LoginBudgetBucket.TypeName, StringComparison.Ordinal) && r.Manifest.StartsWith("LoginAttempted", StringComparison.Ordinal)));
         foreach (var secret in new[] { password, wrong })
         {
             var encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret));

@@ -41,8 +41,8 @@ public sealed class PoisonedJournalSpec : FakePdsHostSpec
         var established = $$"""
             {"origin":"Import","service":"{{Pds.Url}}","grant":{"did":"{{account.Did}}","handle":"poison.test","tokens":{"accessJwt":"{{poison}}","refreshJwt":"{{refresh}}"},"active":true},"at":"2026-11-20T10:00:00+00:00"}
             """;
-        var next = JournalRows.Read(Folder, AccountsSupervisor.RegistryPersistenceId).Select(r => r.SequenceNumber).DefaultIfEmpty(0).Max() + 1;
-        JournalRows.Insert(Folder, AccountsSupervisor.RegistryPersistenceId, next, "AccountRegistered.v1", $$"""{"did":"{{account.Did}}","handle":"poison.test"}""");
+        var next = JournalRows.Read(Folder, RegistryBucket.PersistenceIdFor(account.Did, 32)).Select(r => r.SequenceNumber).DefaultIfEmpty(0).Max() + 1;
+        JournalRows.Insert(Folder, RegistryBucket.PersistenceIdFor(account.Did, 32), next, "AccountRegistered.v1", $$"""{"did":"{{account.Did}}","handle":"poison.test"}""");
         JournalRows.Insert(Folder, AccountSessionActor.PersistenceIdFor(account.Did), 1, "SessionEstablished.v1", established);
 
         await host.StartAsync();

@@ -1,0 +1,96 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Supervisor.Actors.Serialization;
+using Supervisor.Actors.Accounts;
+using static Supervisor.Actors.Accounts.RegistryEvents;
+
+namespace Supervisor.Actors.Limits;
+
+/// <summary>
+/// One bucket of the login budgets, a sharded entity (the budget key's hash picks the bucket): the recent
+/// createSession attempts of each identifier at each service, journaled before the call is made, so that no
+/// node, restart or node loss lets an identifier exceed its budget.
+/// </summary>
+public sealed class LoginBudgetBucket : ReceivePersistentActor
+{
+    /// <summary>The sharding type name of the login budgets.</summary>
+    public const string TypeName = "login-budget";
+
+    /// <summary>May one more login of <paramref name="Key"/> be made now within <paramref name="Windows"/>? Answered with <see cref="LoginAllowed"/> (journaled) or <see cref="LoginBudgetSpent"/>.</summary>
+    public sealed record SpendLogin(string Key, IReadOnlyList<BudgetWindow> Windows) : IWireMessage;
+
+    /// <summary>The attempt is counted and journaled: the login may be made.</summary>
+    public sealed record LoginAllowed(string Key) : IWireMessage;
+
+    /// <summary>The budget is spent until <paramref name="RetryAt"/> (the window <paramref name="Spent"/>).</summary>
+    public sealed record LoginBudgetSpent(string Key, DateTimeOffset RetryAt, BudgetWindow Spent) : IWireMessage;
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, List<DateTimeOffset>> _attempts = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _longest;
+    private readonly int _snapshotEvery;
+
+    /// <summary>Props for bucket <paramref name="bucket"/>.</summary>
+    public static Props Props(int bucket, LoginBudgetSettings settings, TimeProvider time, int snapshotEvery) =>
+        Akka.Actor.Props.Create(() => new LoginBudgetBucket(bucket, settings, time, snapshotEvery));
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <summary>Creates bucket <paramref name="bucket"/>.</summary>
+    public LoginBudgetBucket(int bucket, LoginBudgetSettings settings, TimeProvider time, int snapshotEvery)
+    {
+        PersistenceId = TypeName + "-" + bucket;
+        _time = time;
+        _longest = settings.Longest;
+        _snapshotEvery = Math.Max(snapshotEvery, 1) * 20;
+
+        Recover<LoginAttempted>(Record);
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is RegistrySnapshot snapshot)
+                foreach (var logins in snapshot.Logins ?? [])
+                    foreach (var at in logins.At) Record(new LoginAttempted(logins.Key, at));
+        });
+
+        Command<SpendLogin>(OnSpend);
+        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Login budget bucket: snapshot failed"));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(_ => { });
+    }
+
+    private void OnSpend(SpendLogin spend)
+    {
+        var now = _time.GetUtcNow();
+        if (LoginBudget.RetryAt(_attempts.GetValueOrDefault(spend.Key) ?? [], now, spend.Windows) is { } spent)
+        {
+            Sender.Tell(new LoginBudgetSpent(spend.Key, spent.At, spent.Spent));
+            return;
+        }
+        var replyTo = Sender;
+        // Journaled before the answer: a login is made only once it is counted where every node will see it.
+        Persist(new LoginAttempted(spend.Key, now), e =>
+        {
+            Record(e);
+            replyTo.Tell(new LoginAllowed(spend.Key));
+            if (LastSequenceNr % _snapshotEvery != 0) return;
+            var recent = _attempts
+                .Select(a => new LoginAttempts(a.Key, LoginBudget.Recent(a.Value, now, _longest)))
+                .Where(a => a.At.Count > 0)
+                .ToList();
+            SaveSnapshot(new RegistrySnapshot([], recent));
+        });
+    }
+
+    private void Record(LoginAttempted attempted)
+    {
+        if (!_attempts.TryGetValue(attempted.Key, out var attempts)) _attempts[attempted.Key] = attempts = [];
+        attempts.Add(attempted.At);
+        var horizon = attempted.At - _longest;
+        attempts.RemoveAll(a => a <= horizon);
+        if (attempts.Count == 0) _attempts.Remove(attempted.Key);
+    }
+}
