@@ -27,7 +27,19 @@ public enum SessionEndReason
     TakenDown,
 }
 
-/// <summary>An event of one account's journal. Tokens appear only in the events that carry a new pair.</summary>
+/// <summary>
+/// An event of one account's journal. Tokens appear only in the events that carry a new pair. Written alone (the journal)
+/// it has no type tag; inside a list of events (held events handed to a next run, maybe on another node) it is tagged.
+/// </summary>
+[System.Text.Json.Serialization.JsonPolymorphic(TypeDiscriminatorPropertyName = "$event")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(AccountEvents.SessionEstablished), "SessionEstablished")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(AccountEvents.RefreshStarted), "RefreshStarted")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(AccountEvents.SessionRefreshed), "SessionRefreshed")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(AccountEvents.SessionEnded), "SessionEnded")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(AccountEvents.LogoutRequested), "LogoutRequested")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(AccountEvents.HandleVerified), "HandleVerified")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(AccountEvents.SessionDeleted), "SessionDeleted")]
+[System.Text.Json.Serialization.JsonDerivedType(typeof(AccountEvents.OwnerClaimed), "OwnerClaimed")]
 public interface IAccountEvent : IJournaled
 {
     /// <summary>When it happened.</summary>

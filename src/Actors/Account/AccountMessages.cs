@@ -92,6 +92,11 @@ internal static class AccountSelfMessages
         public static readonly DeleteDue Instance = new();
     }
 
+    public sealed record ClaimOwnership
+    {
+        public static readonly ClaimOwnership Instance = new();
+    }
+
     public sealed record PassivationCheck
     {
         public static readonly PassivationCheck Instance = new();

@@ -68,6 +68,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private string? _verifyingHandle;
     private bool _compacting;
     private DateTimeOffset? _stoppingSince;
+    private bool _rested;
 
     /// <summary>An access token lent for one request, until when, and under which session generation.</summary>
     private sealed record Loan(DateTimeOffset Until, long Generation, DateTimeOffset At);
@@ -107,12 +108,9 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     private void OnRecovered()
     {
-        if (_state.Owner != _deps.Node && _state.Session is not null)
-        {
-            // The fence: written before anything here can use the refresh token. A previous owner that is still
-            // running somewhere (a paused node) fails its next write, which comes before any refresh it would make.
-            PersistAndApply(new OwnerClaimed(_deps.Node, Now), _ => { });
-        }
+        // The fence: the first thing a new owner writes. A previous owner still running somewhere (a paused node) fails
+        // its next write, which comes before any refresh it would make (RefreshStarted), so it never sends the token.
+        if (_state.Owner != _deps.Node && _state.Session is not null) Self.Tell(ClaimOwnership.Instance);
         // A periodic check rather than a receive timeout: no timer is reset on every message of a busy account.
         if (Settings.PassivateAfter > TimeSpan.Zero) Timers.StartPeriodicTimer(PassivateTimer, PassivationCheck.Instance, Settings.PassivateAfter);
         if (_state.PendingDeletion is not null) Self.Tell(DeleteDue.Instance);
@@ -194,6 +192,10 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         Command<LoansDue>(_ => PruneLoans());
         Command<PassivationCheck>(_ => RequestPassivation());
         Command<StopAccount>(_ => StopWhenIdle());
+        Command<ClaimOwnership>(_ =>
+        {
+            if (_state.Owner != _deps.Node) PersistAndApply(new OwnerClaimed(_deps.Node, Now), _ => { });
+        });
         Command<WakeToRefresh>(_ => { });
         Command<AuthFactorRequested>(_ =>
         {
@@ -238,12 +240,20 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     {
         if (_stoppingSince is not null || Busy() || _state.PendingDeletion is not null || _retryAt is not null || _draining || _awaitingAuthFactor || IsActive()) return;
         Timers.Cancel(PassivateTimer);
+        Rest();
+        // The shard holds what arrives for it until it has stopped.
+        Context.Parent.Tell(new Passivate(StopAccount.Instance));
+    }
+
+    /// <summary>Tells the registry its status and when it is due again: the registry wakes it then.</summary>
+    private void Rest()
+    {
+        _rested = true;
         var wakeAt = _state.Tokens is { } tokens
             ? _refreshAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings)
             : (DateTimeOffset?)null;
-        // The registry wakes it when due; the shard holds what arrives for it until it has stopped.
+        if (_retryAt is { } retry && (wakeAt is null || retry < wakeAt)) wakeAt = retry;
         _deps.Registry.Tell(Buckets.To(_state.Did, Settings.RegistryBuckets, new RegistryCommands.AccountResting(_state.Did, wakeAt, Status())));
-        Context.Parent.Tell(new Passivate(StopAccount.Instance));
     }
 
     /// <summary>True while something is in flight or held that a stop would lose.</summary>
@@ -264,16 +274,17 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             Timers.StartSingleTimer("stop", StopAccount.Instance, TimeSpan.FromMilliseconds(100));
             return;
         }
+        // Handed over to another node (no passivation asked for): the registry wakes it there when it is due.
+        if (!_rested) Rest();
         Context.Stop(Self);
     }
 
-    /// <summary>Woken by the registry: refreshes if its rules say the refresh is due, else schedules it.</summary>
+    /// <summary>Woken by the registry: refreshes if its rules say the refresh is due.</summary>
     private void OnWoken()
     {
+        // Not due yet (an early wake): its own timer, set when it recovered, keeps the time.
         if (_state.Tokens is { } tokens && AccountRules.NextRefreshAt(tokens, Now, _lastActivity, 0, Settings) <= Now + Settings.MinRefreshInterval + TimeSpan.FromSeconds(1))
             StartRefresh("woken for its refresh");
-        else
-            ScheduleRefresh();
     }
 
     // ------------------------------------------------------------------ sessions

@@ -341,7 +341,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             ? TimeSpan.FromTicks(Math.Min(last.Delay.Ticks * 2, TimeSpan.FromMinutes(1).Ticks))
             : TimeSpan.FromSeconds(2);
         _restartBackoff[did] = (delay, now);
-        _log.Warning("Account {Did} stopped on a journal failure; restarting it in {Delay} (once the journal answers)", did, delay);
+        _log.Warning("Account {Did} stopped unexpectedly; restarting it in {Delay} (once the journal answers)", did, delay);
         Timers.StartSingleTimer("restart-" + did, new RestartAccount(did), delay);
     }
 

@@ -47,11 +47,6 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         public static readonly WakeDue Instance = new();
     }
 
-    private sealed record StartNext
-    {
-        public static readonly StartNext Instance = new();
-    }
-
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly int _bucket;
     private readonly AccountSettings _settings;
@@ -61,7 +56,9 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<IActorRef, string> _watched = new();
     private readonly PriorityQueue<string, DateTimeOffset> _wakes = new();
     private readonly Queue<string> _startQueue = new();
-    private readonly int _startsPerTick;
+    private readonly HashSet<string> _starting = new(StringComparer.Ordinal);
+    private readonly int _startsAtOnce;
+    private readonly Dictionary<string, IActorRef> _registering = new(StringComparer.Ordinal);
     private bool _legacyImported;
     private int _legacyPending = -1;
     private int _legacyCount;
@@ -86,7 +83,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         _settings = settings;
         _time = time;
         _accounts = accounts;
-        _startsPerTick = Math.Max(1, settings.StartupBatch * 2 / Math.Max(buckets, 1));
+        _startsAtOnce = Math.Max(1, settings.StartupBatch / Math.Max(buckets, 1));
         PersistenceId = TypeName + "-" + bucket;
 
         Recover<AccountRegistered>(Register);
@@ -115,7 +112,6 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         Command<KeepBucketAwake>(_ => { });
         Command<AccountCommands.GetAccountStatus>(OnStatusAsked);
         Command<WakeDue>(_ => WakeDueAccounts());
-        Command<StartNext>(_ => StartQueued());
         Command<AccountRegistration>(OnLegacyRegistered);
         Command<LegacyRegistry>(OnLegacyRegistry);
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
@@ -172,8 +168,10 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
             replyTo.Tell(new AccountRegistration(register.Did, true));
             return;
         }
+        _registering[register.Did] = replyTo;
         Persist(new AccountRegistered(register.Did, register.Handle), e =>
         {
+            _registering.Remove(e.Did);
             Register(e);
             PublishDirectory(e.Did, e.Handle);
             if (register.StartNow)
@@ -193,6 +191,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         entry.Status = status;
         entry.Rested = false;
         entry.NextWake = null;
+        if (_starting.Remove(status.Did)) StartQueued();
         if (!Sender.Equals(entry.Running) && !Sender.IsNobody())
         {
             if (entry.Running is { } earlier) Forget(earlier);
@@ -229,10 +228,10 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         if (!_watched.Remove(terminated.ActorRef, out var did) || !_entries.TryGetValue(did, out var entry)) return;
         if (!Equals(entry.Running, terminated.ActorRef)) return;
         entry.Running = null;
-        if (entry.Rested) return;
-        // It stopped without resting: its node is gone (or it failed). It starts again elsewhere, after a moment
-        // (a rest on its way from a passivation would arrive first).
-        _log.Info("Account {Did} stopped without resting (its node left or it failed); starting it again", did);
+        // Stops on its own node rest first (passivation, hand-over) or are restarted by that node's gateway (journal
+        // failures); an account whose node is gone starts again elsewhere, after a moment.
+        if (entry.Rested || !terminated.AddressTerminated) return;
+        _log.Info("Account {Did} was lost with its node; starting it again on a node that is up", did);
         WakeAt(did, entry, Now + TimeSpan.FromSeconds(2));
     }
 
@@ -275,6 +274,8 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
             _wakes.Dequeue();
             // Only the latest wake of an account counts; one that runs keeps its own time.
             if (!_entries.TryGetValue(did, out var entry) || entry.NextWake != at || entry.Running is not null) continue;
+            // A start that did not report within its time frees its place in the turns.
+            if (_starting.Remove(did)) StartQueued();
             Wake(did, entry);
         }
         ArmWake();
@@ -309,12 +310,28 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         Timers.StartSingleTimer("wake", WakeDue.Instance, delay);
     }
 
+    /// <summary>
+    /// Starts the accounts that were running when the cluster stopped, in turns: at most startup-batch / buckets of this
+    /// bucket read their journal at once (an account asked for meanwhile starts at once, ahead of them).
+    /// </summary>
     private void StartQueued()
     {
-        for (var i = 0; i < _startsPerTick && _startQueue.TryDequeue(out var did); i++)
-            if (_entries.TryGetValue(did, out var entry) && entry.Running is null && !entry.Rested) Wake(did, entry);
-        if (_startQueue.Count > 0) Timers.StartSingleTimer("start", StartNext.Instance, TimeSpan.FromMilliseconds(100));
+        while (_starting.Count < _startsAtOnce && _startQueue.TryDequeue(out var did))
+        {
+            if (!_entries.TryGetValue(did, out var entry) || entry.Running is not null || entry.Rested) continue;
+            _starting.Add(did);
+            Wake(did, entry);
+        }
         ArmWake();
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // The bucket stops after this (and starts again with the next message); whoever waits for a registration hears now.
+        foreach (var (did, replyTo) in _registering) replyTo.Tell(new AccountRegistration(did, false));
+        _registering.Clear();
+        _log.Error("Registry bucket {Bucket}: the journal failed to write {EventType} ({Error})", _bucket, @event.GetType().Name, cause.GetBaseException().Message);
     }
 
     // ------------------------------------------------------------------ answers

@@ -23,11 +23,15 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
     /// <summary>The attempt is counted and journaled: the login may be made.</summary>
     public sealed record LoginAllowed(string Key) : IWireMessage;
 
+    /// <summary>The attempt could not be journaled (the journal failed): no login may be made now.</summary>
+    public sealed record LoginNotCounted(string Key) : IWireMessage;
+
     /// <summary>The budget is spent until <paramref name="RetryAt"/> (the window <paramref name="Spent"/>).</summary>
     public sealed record LoginBudgetSpent(string Key, DateTimeOffset RetryAt, BudgetWindow Spent) : IWireMessage;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, List<DateTimeOffset>> _attempts = new(StringComparer.Ordinal);
+    private readonly List<(string Key, IActorRef ReplyTo)> _waiting = new();
     private readonly TimeProvider _time;
     private readonly TimeSpan _longest;
     private readonly int _snapshotEvery;
@@ -71,9 +75,11 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
             return;
         }
         var replyTo = Sender;
+        _waiting.Add((spend.Key, replyTo));
         // Journaled before the answer: a login is made only once it is counted where every node will see it.
         Persist(new LoginAttempted(spend.Key, now), e =>
         {
+            _waiting.Remove((spend.Key, replyTo));
             Record(e);
             replyTo.Tell(new LoginAllowed(spend.Key));
             if (LastSequenceNr % _snapshotEvery != 0) return;
@@ -83,6 +89,15 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
                 .ToList();
             SaveSnapshot(new RegistrySnapshot([], recent));
         });
+    }
+
+    /// <inheritdoc />
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        // The bucket stops after this (and starts again with the next message): whoever waits hears now.
+        foreach (var (key, replyTo) in _waiting) replyTo.Tell(new LoginNotCounted(key));
+        _waiting.Clear();
+        _log.Error("Login budget bucket: the journal failed to write an attempt ({Error}); those logins are refused", cause.GetBaseException().Message);
     }
 
     private void Record(LoginAttempted attempted)

@@ -102,8 +102,11 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
     /// <inheritdoc />
     public override int Identifier => Id;
 
-    /// <summary>The manifests this serializer writes, by type.</summary>
+    /// <summary>The manifests this serializer writes for journal records, by type.</summary>
     public static IReadOnlyDictionary<Type, string> CurrentManifests => Manifests;
+
+    /// <summary>The manifests of the messages between nodes, by type.</summary>
+    public static IReadOnlyDictionary<Type, string> CurrentWireManifests => WireManifests;
 
     /// <summary>JSON options; without a cipher tokens are written in plain text (for tests that compare values).</summary>
     internal static JsonSerializerOptions OptionsWith(TokenCipher? cipher) => new(JsonSerializerDefaults.Web)

@@ -15,7 +15,7 @@ namespace Supervisor.Actors.Tests.Account;
 
 /// <summary>Persistence and recovery of accounts: the same specs on each journal database.</summary>
 public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper output)
-    : FakePdsSpec(new TestJournal(kind), output, "supervisor.accounts.request-timeout = 2s")
+    : FakePdsSpec(new TestJournal(kind), output, "supervisor.accounts.request-timeout = 2s\nsupervisor.accounts.registry-buckets = 1")
 {
     private const string CreateSession = "com.atproto.server.createSession";
     private const string DeleteSession = "com.atproto.server.deleteSession";
@@ -225,8 +225,8 @@ public abstract class AccountRecoverySpec(JournalKind kind, ITestOutputHelper ou
         var established = $$"""
             {"origin":"Login","service":"{{Pds.Url}}","grant":{"did":"{{account.Did}}","handle":"old.test","tokens":{"accessJwt":"{{access}}","refreshJwt":"{{refresh}}"},"email":"old@example.com","emailConfirmed":false,"active":true,"pdsEndpoint":"{{Pds.Url}}"},"at":"2026-11-20T10:00:00+00:00"}
             """;
-        var next = JournalRows.Read(Journal, RegistryBucket.PersistenceIdFor(account.Did, 32)).Max(r => r.SequenceNumber) + 1;
-        JournalRows.Insert(Journal, RegistryBucket.PersistenceIdFor(account.Did, 32), next, "AccountRegistered.v1", $$"""{"did":"{{account.Did}}","handle":"old.test"}""");
+        var next = JournalRows.Read(Journal, RegistryBucket.PersistenceIdFor(account.Did, 1)).Select(r => r.SequenceNumber).DefaultIfEmpty(0).Max() + 1;
+        JournalRows.Insert(Journal, RegistryBucket.PersistenceIdFor(account.Did, 1), next, "AccountRegistered.v1", $$"""{"did":"{{account.Did}}","handle":"old.test"}""");
         JournalRows.Insert(Journal, AccountSessionActor.PersistenceIdFor(account.Did), 1, "SessionEstablished.v1", established);
 
         var (system, accounts) = StartSecondSystem();
