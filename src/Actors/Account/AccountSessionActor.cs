@@ -974,6 +974,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             _lastError ?? _state.Ended?.Error,
             _loans.Count + (_refreshing ? Math.Max(Stash.Count, 0) : 0),
             _unjournaled.Count,
-            _unverifiedHandle);
+            _unverifiedHandle,
+            _deps.Node.Split('#')[0]);
     }
 }

@@ -186,6 +186,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             foreach (var bucket in loaded.Buckets)
                 foreach (var entry in bucket.Accounts) Remember(entry.Did, entry.Handle);
             _log.Info("Account directory loaded: {AccountCount} accounts in {Buckets} registry buckets", _handles.Count, BucketCount);
+            if (_handles.Keys.FirstOrDefault() is { } any) Context.ActorOf(TokenKeyProbe.Props(any), "token-key-probe");
             Become(Ready);
             Stash.UnstashAll();
         });
