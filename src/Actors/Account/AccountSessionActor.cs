@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -10,6 +11,7 @@ using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Serialization;
 using Supervisor.Actors.Session;
+using Supervisor.Actors.Tracing;
 using static Supervisor.Actors.Account.AccountEvents;
 using static Supervisor.Actors.Account.AccountSelfMessages;
 using static Supervisor.Actors.Protocol.AccountCommands;
@@ -319,12 +321,25 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         var generation = _generation;
         var sentAt = Now;
         var (pds, accessJwt) = (_state.Pds!, _state.Tokens!.AccessJwt);
-        _deps.Limits.SendAsync(pds, _state.Did, call.Request.Nsid, CallKind.Request, _deps.Time, () => _deps.Client.SendAsync(pds, call.Request, accessJwt))
-            .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, loanId, generation, retried, answer, sentAt));
+        // The call's span, a child of the request's, is current while the PDS call starts: that call's HTTP span
+        // (it runs on in this execution context) becomes its child. It ends when the answer is back here.
+        var previous = Activity.Current;
+        var span = SupervisorTrace.StartChild("account CallXrpc", call.TraceParent, _state.Did, call.Request.Nsid);
+        span?.SetTag("supervisor.retried", retried);
+        try
+        {
+            _deps.Limits.SendAsync(pds, _state.Did, call.Request.Nsid, CallKind.Request, _deps.Time, () => _deps.Client.SendAsync(pds, call.Request, accessJwt))
+                .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, loanId, generation, retried, answer, sentAt, span));
+        }
+        finally
+        {
+            SupervisorTrace.Leave(span, previous, stop: false);
+        }
     }
 
     private void OnRequestAnswered(RequestAnswered a)
     {
+        SupervisorTrace.Stop(a.Span, a.Answer.IsSuccess ? "answered" : a.Answer.Error?.Error ?? $"status {a.Answer.Status}", failed: a.Answer.IsTransportFailure);
         CloseLoan(a.LoanId);
         _deps.Metrics.RequestAnswered(Now - a.SentAt);
         switch (AccountRules.ClassifyRequest(a.Answer))
@@ -368,15 +383,30 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void Lend(BorrowAccessToken borrow)
     {
-        var tokens = _state.Tokens!;
-        var fresh = !AccountRules.AccessExpired(tokens, Now, Settings) && _refusedGeneration != _generation
-                    && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings));
-        if (!TokenUsable(fresh, Sender, "the access token is about to expire")) return;
-        var wasIdle = !IsActive();
-        _lastActivity = Now;
-        if (wasIdle) ScheduleRefresh();
-        var loanId = OpenLoan();
-        Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans[loanId].Until));
+        // The loan's span, a child of the request's: a borrow that waits for a refresh shows twice, once waiting and once lent.
+        var previous = Activity.Current;
+        var span = SupervisorTrace.StartChild("account BorrowAccessToken", borrow.TraceParent, _state.Did, borrow.Nsid);
+        try
+        {
+            var tokens = _state.Tokens!;
+            var fresh = !AccountRules.AccessExpired(tokens, Now, Settings) && _refusedGeneration != _generation
+                        && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings));
+            if (!TokenUsable(fresh, Sender, "the access token is about to expire"))
+            {
+                span?.SetTag("supervisor.outcome", _refreshing ? "waits for a refresh" : "unavailable");
+                return;
+            }
+            var wasIdle = !IsActive();
+            _lastActivity = Now;
+            if (wasIdle) ScheduleRefresh();
+            var loanId = OpenLoan();
+            span?.SetTag("supervisor.outcome", "lent");
+            Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans[loanId].Until));
+        }
+        finally
+        {
+            SupervisorTrace.Leave(span, previous, stop: true);
+        }
     }
 
     private long OpenLoan()

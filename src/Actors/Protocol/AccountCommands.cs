@@ -49,8 +49,12 @@ public static class AccountCommands
         public override string ToString() => $"ImportSession {{ Service = {Service}, Validate = {Validate} }}";
     }
 
-    /// <summary>An authenticated XRPC call made with the account's current access token; answered with the PDS's <see cref="XrpcResponse"/> or <see cref="AccountReplies.AccountUnavailable"/>.</summary>
-    public sealed record CallXrpc(string AccountId, XrpcRequest Request) : IAccountMessage;
+    /// <summary>
+    /// An authenticated XRPC call made with the account's current access token; answered with the PDS's
+    /// <see cref="XrpcResponse"/> or <see cref="AccountReplies.AccountUnavailable"/>. <paramref name="TraceParent"/>: the
+    /// W3C <c>traceparent</c> of the request it serves, so the account's span and its PDS call join that trace.
+    /// </summary>
+    public sealed record CallXrpc(string AccountId, XrpcRequest Request, string? TraceParent = null) : IAccountMessage;
 
     /// <summary>
     /// Borrow the account's current access token for one request that the caller sends itself (the HTTP
@@ -59,9 +63,10 @@ public static class AccountCommands
     /// holds its next rotation until the loan is returned (<see cref="ReturnAccessToken"/>) or expires, so no
     /// request leaves with a token the account has already replaced. <paramref name="Streamed"/>: the body
     /// cannot be sent twice, so the token must have a good part of its lifetime left (the account refreshes first
-    /// otherwise).
+    /// otherwise). <paramref name="TraceParent"/>: the W3C <c>traceparent</c> of the request it serves, so the account's
+    /// span joins that trace.
     /// </summary>
-    public sealed record BorrowAccessToken(string AccountId, string Nsid, bool Streamed = false) : IAccountMessage;
+    public sealed record BorrowAccessToken(string AccountId, string Nsid, bool Streamed = false, string? TraceParent = null) : IAccountMessage;
 
     /// <summary>
     /// A loan is over: how the PDS answered (<paramref name="Status"/> 0 when nothing was sent or no answer came;

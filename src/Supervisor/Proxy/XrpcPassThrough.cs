@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
+using Supervisor.Actors.Tracing;
 using Supervisor.Host.Http;
 using static Supervisor.Actors.Protocol.AccountCommands;
 using static Supervisor.Actors.Protocol.AccountReplies;
@@ -230,7 +231,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         object reply;
         try
         {
-            reply = await accounts.Ask<object>(new BorrowAccessToken(accountId, nsid, streamed), askTimeout);
+            reply = await accounts.Ask<object>(new BorrowAccessToken(accountId, nsid, streamed, SupervisorTrace.CurrentTraceParent()), askTimeout);
         }
         catch (AskTimeoutException)
         {
