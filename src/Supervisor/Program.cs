@@ -13,6 +13,7 @@ using Supervisor.Host.Events;
 using Supervisor.Host.Configuration;
 using Supervisor.Host.Http;
 using Supervisor.Host.Proxy;
+using Supervisor.Host.Telemetry;
 using Supervisor.Actors.Audit;
 using Supervisor.Actors.Keys;
 using Supervisor.Actors.Identity;
@@ -61,6 +62,7 @@ try
     builder.WebHost.UseSockets(o => o.MaxReadBufferSize = 64 * 1024);
     builder.Services.AddSingleton(keyIndex);
     builder.Services.AddSerilog();
+    builder.Services.AddSupervisorTracing(builder.Configuration);
     // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = accountSettings.RequestTimeout + TimeSpan.FromSeconds(30));
     ActorSystem? actorSystem = null;
@@ -94,6 +96,8 @@ try
     });
 
     var app = builder.Build();
+    // Outermost: its line is written with the request's activity current (trace id in the log) and the final status.
+    app.UseMiddleware<RequestLog>();
     app.UseMiddleware<SecurityHeaders>();
     // Whatever fails inside a request is answered as JSON, without details; an actor that does not answer in time is a 504.
     app.UseExceptionHandler(failed => failed.Run(async context =>
