@@ -13,6 +13,7 @@ using Supervisor.Host.Events;
 using Supervisor.Host.Configuration;
 using Supervisor.Host.Http;
 using Supervisor.Host.Proxy;
+using Supervisor.Host.Telemetry;
 using Supervisor.Actors.Audit;
 using Supervisor.Actors.Keys;
 using Supervisor.Actors.Identity;
@@ -37,9 +38,9 @@ try
     var settings = HostSettings.FromEnvironment();
     var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, settings.TokenKeys, Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"));
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
-    var client = PdsClient.Create(accountSettings.RequestTimeout);
-    var metrics = new SupervisorMetrics();
     var journal = new JournalHealth();
+    var metrics = new SupervisorMetrics(journal);
+    var client = PdsClient.Create(accountSettings.RequestTimeout, metrics: metrics);
     var limits = new ServerLimits(accountSettings.ServerLimits);
     var askTimeout = accountSettings.RequestTimeout * 3;
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
@@ -61,6 +62,7 @@ try
     builder.WebHost.UseSockets(o => o.MaxReadBufferSize = 64 * 1024);
     builder.Services.AddSingleton(keyIndex);
     builder.Services.AddSerilog();
+    builder.Services.AddSupervisorTelemetry(metrics);
     // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = accountSettings.RequestTimeout + TimeSpan.FromSeconds(30));
     ActorSystem? actorSystem = null;
@@ -94,6 +96,7 @@ try
     });
 
     var app = builder.Build();
+    app.UseSupervisorMetrics();
     app.UseMiddleware<SecurityHeaders>();
     // Whatever fails inside a request is answered as JSON, without details; an actor that does not answer in time is a 504.
     app.UseExceptionHandler(failed => failed.Run(async context =>
@@ -112,7 +115,6 @@ try
     app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout);
     app.MapKeysApi(proxySettings, askTimeout);
     app.MapEvents(sessionEvents, askTimeout);
-    app.MapMetrics(metrics, journal, askTimeout);
     app.MapStatusPage(askTimeout);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)
