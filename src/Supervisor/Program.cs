@@ -11,6 +11,7 @@ using Supervisor.Actors.Pds;
 using Supervisor.Host.Cli;
 using Supervisor.Host.Events;
 using Supervisor.Host.Configuration;
+using Supervisor.Host.Health;
 using Supervisor.Host.Http;
 using Supervisor.Host.Proxy;
 using Supervisor.Host.Telemetry;
@@ -63,6 +64,7 @@ try
     builder.Services.AddSingleton(keyIndex);
     builder.Services.AddSerilog();
     builder.Services.AddSupervisorTelemetry(metrics);
+    builder.Services.AddSupervisorHealth(journal);
     // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = accountSettings.RequestTimeout + TimeSpan.FromSeconds(30));
     ActorSystem? actorSystem = null;
@@ -115,6 +117,7 @@ try
     app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout);
     app.MapKeysApi(proxySettings, askTimeout);
     app.MapEvents(sessionEvents, askTimeout);
+    app.MapSupervisorHealth();
     app.MapStatusPage(askTimeout);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)
