@@ -11,6 +11,7 @@ using Supervisor.Actors.Pds;
 using Supervisor.Host.Cli;
 using Supervisor.Host.Events;
 using Supervisor.Host.Configuration;
+using Supervisor.Host.Health;
 using Supervisor.Host.Http;
 using Supervisor.Host.Proxy;
 using Supervisor.Host.Telemetry;
@@ -38,9 +39,9 @@ try
     var settings = HostSettings.FromEnvironment();
     var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, settings.TokenKeys, Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"));
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
-    var client = PdsClient.Create(accountSettings.RequestTimeout);
-    var metrics = new SupervisorMetrics();
     var journal = new JournalHealth();
+    var metrics = new SupervisorMetrics(journal);
+    var client = PdsClient.Create(accountSettings.RequestTimeout, metrics: metrics);
     var limits = new ServerLimits(accountSettings.ServerLimits);
     var askTimeout = accountSettings.RequestTimeout * 3;
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
@@ -62,7 +63,8 @@ try
     builder.WebHost.UseSockets(o => o.MaxReadBufferSize = 64 * 1024);
     builder.Services.AddSingleton(keyIndex);
     builder.Services.AddSerilog();
-    builder.Services.AddSupervisorTracing(builder.Configuration);
+    builder.Services.AddSupervisorTelemetry(metrics, builder.Configuration);
+    builder.Services.AddSupervisorHealth(journal);
     // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = accountSettings.RequestTimeout + TimeSpan.FromSeconds(30));
     ActorSystem? actorSystem = null;
@@ -98,6 +100,7 @@ try
     var app = builder.Build();
     // Outermost: its line is written with the request's activity current (trace id in the log) and the final status.
     app.UseMiddleware<RequestLog>();
+    app.UseSupervisorMetrics();
     app.UseMiddleware<SecurityHeaders>();
     // Whatever fails inside a request is answered as JSON, without details; an actor that does not answer in time is a 504.
     app.UseExceptionHandler(failed => failed.Run(async context =>
@@ -116,7 +119,7 @@ try
     app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout);
     app.MapKeysApi(proxySettings, askTimeout);
     app.MapEvents(sessionEvents, askTimeout);
-    app.MapMetrics(metrics, journal, askTimeout);
+    app.MapSupervisorHealth();
     app.MapStatusPage(askTimeout);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)

@@ -67,6 +67,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private string? _unverifiedHandle;
     private string? _verifyingHandle;
     private bool _compacting;
+    private bool _passivated;
 
     /// <summary>An access token lent for one request, until when, and under which session generation.</summary>
     private sealed record Loan(DateTimeOffset Until, long Generation, DateTimeOffset At);
@@ -239,7 +240,11 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         // Everything but the parent's answer waits; the parent holds what is addressed to this account meanwhile.
         Become(() =>
         {
-            Command<Passivate>(_ => Context.Stop(Self));
+            Command<Passivate>(_ =>
+            {
+                _passivated = true;
+                Context.Stop(Self);
+            });
             Command<PassivationDenied>(_ =>
             {
                 if (_state.Session is null) Become(NoSession);
@@ -489,6 +494,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         _refreshAt = null;
         Timers.Cancel(RefreshTimer);
         Become(Refreshing);
+        _deps.Metrics.Accounts.Report(_state.Did, StateName(), _unjournaled.Count);
         _log.Debug("Account {Did}: refreshing ({Reason})", _state.Did, why);
         if (_loans.Count > 0)
         {
@@ -730,8 +736,10 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             then(e);
             return;
         }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         Persist(e, persisted =>
         {
+            _deps.Metrics.JournalWritten(System.Diagnostics.Stopwatch.GetElapsedTime(started));
             _state = AccountRules.Apply(_state, persisted);
             if (Settings.SnapshotEvery > 0 && LastSequenceNr % Settings.SnapshotEvery == 0) SaveSnapshot(new AccountSnapshot(_state));
             then(persisted);
@@ -898,7 +906,26 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         if (carriesSession || kind == SessionEventKind.UpdateFailure) ReportStatus();
     }
 
-    private void ReportStatus() => Context.Parent.Tell(new AccountStatusChanged(Status()));
+    private void ReportStatus()
+    {
+        var status = Status();
+        _deps.Metrics.Accounts.Report(status.Did, status.State, status.UnjournaledEvents);
+        Context.Parent.Tell(new AccountStatusChanged(status));
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        _deps.Metrics.Accounts.Started(_state.Did);
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _deps.Metrics.Accounts.Stopped(_state.Did, _passivated);
+        base.PostStop();
+    }
 
     private AccountUnavailable Unavailable()
     {

@@ -125,6 +125,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             foreach (var (did, handle) in _handles)
             {
                 _statuses[did] = new AccountStatus(did, handle, null, null, AccountStateName.Recovering, null, null, null, null, 0, 0, null, 0);
+                _deps.Metrics.Accounts.Recovering(did);
                 _startQueue.Enqueue(did);
             }
             Become(Ready);

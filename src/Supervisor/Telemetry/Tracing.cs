@@ -13,29 +13,16 @@ namespace Supervisor.Host.Telemetry;
 /// </summary>
 public static class Tracing
 {
-    /// <summary>The service name the spans carry unless <c>OTEL_SERVICE_NAME</c> names another.</summary>
-    public const string ServiceName = "supervisor";
-
     /// <summary>Whether an OTLP endpoint for traces is configured.</summary>
     public static bool IsExportConfigured(IConfiguration configuration) =>
         !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]) || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
 
-    /// <summary>Adds the tracer provider and its OTLP exporter when an endpoint is configured; nothing otherwise.</summary>
-    public static IServiceCollection AddSupervisorTracing(this IServiceCollection services, IConfiguration configuration)
-    {
-        if (!IsExportConfigured(configuration)) return services;
-        services.AddOpenTelemetry()
-            .ConfigureResource(resource =>
-            {
-                if (string.IsNullOrWhiteSpace(configuration["OTEL_SERVICE_NAME"])) resource.AddService(ServiceName);
-            })
-            .WithTracing(tracing => tracing
-                .AddSource(SupervisorTrace.SourceName)
-                .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbe(context.Request.Path))
-                .AddHttpClientInstrumentation()
-                .AddOtlpExporter());
-        return services;
-    }
+    /// <summary>The spans exported: the supervisor's own, ASP.NET Core's (probes left out) and HttpClient's, over OTLP.</summary>
+    public static void Configure(TracerProviderBuilder tracing) => tracing
+        .AddSource(SupervisorTrace.SourceName)
+        .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbe(context.Request.Path))
+        .AddHttpClientInstrumentation()
+        .AddOtlpExporter();
 
     /// <summary>Paths an orchestrator or a scraper calls every few seconds: traced, they would bury the requests.</summary>
     internal static bool IsProbe(PathString path) =>

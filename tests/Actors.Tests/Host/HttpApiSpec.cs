@@ -129,11 +129,11 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
             Assert.Contains(alice.Handle, html);
             Assert.DoesNotContain("<script", html);
         }
-        var metrics = await _host.Http.GetStringAsync("/metrics");
-        Assert.Contains("supervisor_accounts{state=\"Active\"} 4", metrics);
-        Assert.Contains("\nsupervisor_logins_total 2\n", metrics);
-        Assert.Contains("\nsupervisor_journal_available 1\n", metrics);
-        Assert.Contains("\nsupervisor_accounts_running 4\n", metrics);
+        var metrics = await PrometheusScrape.ReadAsync(_host);
+        Assert.Equal(4, metrics.Value("supervisor_accounts", ("state", "Active")));
+        Assert.Equal(2, metrics.Value("supervisor_logins_total"));
+        Assert.Equal(1, metrics.Value("supervisor_journal_available"));
+        Assert.Equal(4, metrics.Value("supervisor_accounts_running"));
 
         using (var export = await _host.Http.GetAsync($"/accounts/{alice.Did}/session?format=json"))
         {

@@ -103,9 +103,9 @@ public sealed class JournalOutageHttpSpec : FakePdsHostSpec
         var held = Assert.Single(status.GetProperty("accounts").EnumerateArray()).GetProperty("unjournaledEvents").GetInt32();
         Assert.True(held > 0, "the refresh is held in memory");
 
-        var metrics = await host.Http.GetStringAsync("/metrics");
-        Assert.Contains("\nsupervisor_journal_available 0\n", metrics);
-        Assert.Contains($"\nsupervisor_unjournaled_events {held}\n", metrics);
+        var metrics = await PrometheusScrape.ReadAsync(host);
+        Assert.Equal(0, metrics.Value("supervisor_journal_available"));
+        Assert.Equal(held, metrics.Value("supervisor_unjournaled_events"));
         Assert.Empty(Secrets.JwtsIn(host.Output));
     }
 }
