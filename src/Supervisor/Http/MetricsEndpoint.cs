@@ -18,13 +18,12 @@ public static class MetricsEndpoint
     public static void MapMetrics(this WebApplication app, SupervisorMetrics metrics, JournalHealth journal, TimeSpan askTimeout) =>
         app.MapGet("/metrics", async (IRequiredActor<AccountsSupervisor> supervisor) =>
         {
-            var list = await supervisor.ActorRef.Ask<AccountList>(ListAccounts.Instance, askTimeout);
-            var counts = await supervisor.ActorRef.Ask<SupervisorCounts>(GetSupervisorCounts.Instance, askTimeout);
-            return Results.Text(Render(metrics, journal, list.Accounts, counts), "text/plain; version=0.0.4");
+            var counts = await supervisor.ActorRef.Ask<AccountCounts>(GetAccountCounts.Instance, askTimeout);
+            return Results.Text(Render(metrics, journal, counts), "text/plain; version=0.0.4");
         });
 
     /// <summary>The metrics as Prometheus text.</summary>
-    public static string Render(SupervisorMetrics metrics, JournalHealth journal, IReadOnlyList<AccountStatus> accounts, SupervisorCounts counts)
+    public static string Render(SupervisorMetrics metrics, JournalHealth journal, AccountCounts counts)
     {
         var text = new StringBuilder();
         void Metric(string name, string type, string help, params (string Labels, double Value)[] samples)
@@ -35,12 +34,12 @@ public static class MetricsEndpoint
                 text.Append(name).Append(labels).Append(' ').AppendLine(value.ToString(CultureInfo.InvariantCulture));
         }
 
-        var byState = accounts.GroupBy(a => a.State).ToDictionary(g => g.Key, g => g.Count());
+        var byState = counts.ByState;
         Metric("supervisor_accounts", "gauge", "Accounts by state.",
             Enum.GetValues<AccountStateName>().Select(s => ($"{{state=\"{s}\"}}", (double)byState.GetValueOrDefault(s))).ToArray());
-        Metric("supervisor_accounts_running", "gauge", "Accounts running as actors (the others are passivated: idle, stopped).", ("", counts.Live));
+        Metric("supervisor_accounts_running", "gauge", "Accounts running as actors (the others are passivated: idle, stopped).", ("", counts.Running));
         Metric("supervisor_journal_available", "gauge", "1 while the journal database answers, 0 during an outage.", ("", journal.IsAvailable ? 1 : 0));
-        Metric("supervisor_unjournaled_events", "gauge", "Account events held in memory until the journal is back.", ("", accounts.Sum(a => a.UnjournaledEvents)));
+        Metric("supervisor_unjournaled_events", "gauge", "Account events held in memory until the journal is back.", ("", counts.UnjournaledEvents));
         Metric("supervisor_logins_total", "counter", "Sessions created by login or account creation.", ("", metrics.Logins));
         Metric("supervisor_login_failures_total", "counter", "Logins refused.", ("", metrics.LoginFailures));
         Metric("supervisor_refreshes_total", "counter", "Successful refreshes.", ("", metrics.Refreshes));
