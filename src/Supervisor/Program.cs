@@ -46,6 +46,7 @@ try
     var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout);
     var keyIndex = new AccountKeyIndex();
     var sessionEvents = new SessionEventFeed();
+    var history = new AccountHistory();
     var identity = config.GetBoolean("supervisor.identity.verify", true)
         ? IdentityResolver.Create(IdentitySettings.From(config.GetConfig("supervisor.identity")))
         : null;
@@ -81,7 +82,7 @@ try
             registry.Register<AccountKeys>(keys);
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
-            registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts), "session-event-feed"));
+            registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts, history), "session-event-feed"));
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
             {
@@ -113,7 +114,7 @@ try
     app.MapKeysApi(proxySettings, askTimeout);
     app.MapEvents(sessionEvents, askTimeout);
     app.MapMetrics(metrics, journal, askTimeout);
-    app.MapStatusPage(askTimeout);
+    app.MapStatusPage(askTimeout, journal, limits, history);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)
         Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));
