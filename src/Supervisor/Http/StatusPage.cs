@@ -106,7 +106,7 @@ public static class StatusPage
                 .Append(listing.State is { } only ? $" in state {only}" : "").Append(listing.Query is { } q ? $" whose handle or DID contains \u201c{E(q)}\u201d" : "")
                 .Append(". <a href=\"/\">All accounts</a></p>");
 
-        html.Append("<table><thead><tr><th>handle</th><th>did</th><th>state</th><th>scope</th><th>pds</th>")
+        html.Append("<table class=\"accounts\"><thead><tr><th>handle</th><th>did</th><th>state</th><th>scope</th><th>pds</th>")
             .Append("<th>access expires</th><th>last refresh</th><th>refreshes</th><th>logins</th><th>last error</th><th></th></tr></thead><tbody>");
         foreach (var a in page.Accounts)
         {
