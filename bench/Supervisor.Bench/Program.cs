@@ -10,6 +10,7 @@ using Supervisor.Host.Configuration;
 //   storm [N] [lifetime secs]   N accounts whose tokens expire together (default 10000, 120)
 //   upload [workers] [secs]     1 MiB uploads directly, through YARP and through the host's HTTP API (default 8, 15)
 //   inflight                    the host's memory while 5 MiB uploads and 30 MB answers are in flight through it
+//   pages [N]                   time and size of the status page, a filtered page, a next page, an account page (default 100000)
 var name = args.FirstOrDefault() ?? "";
 if (name == "yarp-serve")
 {
@@ -43,8 +44,11 @@ switch (name)
     case "inflight":
         await InFlightBench.RunAsync();
         break;
+    case "pages":
+        await PagesBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var pn ? pn : 100_000);
+        break;
     default:
-        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight [numbers...] (see bench/README.md)");
+        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight|pages [numbers...] (see bench/README.md)");
         return 2;
 }
 return 0;

@@ -48,6 +48,7 @@ try
     var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout);
     var keyIndex = new AccountKeyIndex();
     var sessionEvents = new SessionEventFeed();
+    var history = new AccountHistory();
     var identity = config.GetBoolean("supervisor.identity.verify", true)
         ? IdentityResolver.Create(IdentitySettings.From(config.GetConfig("supervisor.identity")))
         : null;
@@ -85,7 +86,7 @@ try
             registry.Register<AccountKeys>(keys);
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
-            registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts), "session-event-feed"));
+            registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts, history), "session-event-feed"));
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
             {
@@ -120,7 +121,7 @@ try
     app.MapKeysApi(proxySettings, askTimeout);
     app.MapEvents(sessionEvents, askTimeout);
     app.MapSupervisorHealth();
-    app.MapStatusPage(askTimeout);
+    app.MapStatusPage(askTimeout, journal, limits, history);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)
         Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));

@@ -56,7 +56,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, string?> _handles = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, AccountStatus> _statuses = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, AccountStatus> _statuses = new(StringComparer.Ordinal); // by DID: listings are pages in DID order
     private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (TimeSpan Delay, DateTimeOffset At)> _restartBackoff = new(StringComparer.Ordinal);
     private readonly Queue<string> _startQueue = new();
@@ -166,7 +166,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Receive<ImportSession>(OnImport);
         Receive<LoginAnswered>(OnLoginAnswered);
         Receive<IdentityChecked>(OnIdentityChecked);
-        Receive<ListAccounts>(_ => Sender.Tell(new AccountList(_statuses.Values.OrderBy(s => s.Handle ?? s.Did, StringComparer.Ordinal).ToList())));
+        Receive<ListAccounts>(query => Sender.Tell(AccountPage.Validate(query) is { } invalid ? new InvalidQuery(invalid) : AccountPage.Page(_statuses.Values, query)));
+        Receive<GetAccountCounts>(_ => Sender.Tell(AccountPage.Count(_statuses.Values, _handles.Count - _passivated.Count, _passivated.Count)));
         Receive<AccountStatusChanged>(OnStatusChanged);
         Receive<SubscribeSessionEvents>(s => hub.Forward(s));
         Receive<UnsubscribeSessionEvents>(u => hub.Forward(u));

@@ -85,11 +85,28 @@ public static class AccountCommands
         public static readonly GetSupervisorCounts Instance = new();
     }
 
-    /// <summary>Ask for every account's status; answered with <see cref="AccountReplies.AccountList"/>.</summary>
-    public sealed record ListAccounts
+    /// <summary>
+    /// Ask for one page of account statuses, ordered by DID (ordinal): those in <paramref name="State"/> (any when null) whose
+    /// handle or DID contains <paramref name="Query"/> (case-insensitive; any when null), at most <paramref name="Limit"/>
+    /// (1 to <see cref="Accounts.AccountPage.MaxLimit"/>), after the page that answered <paramref name="Cursor"/> (the first
+    /// page when null). Answered with <see cref="AccountReplies.AccountList"/>, or <see cref="AccountReplies.InvalidQuery"/>
+    /// for a limit out of range or a cursor this supervisor did not make. The rules are <see cref="Accounts.AccountPage"/>.
+    /// </summary>
+    public sealed record ListAccounts(
+        AccountStateName? State = null, string? Query = null, int Limit = Accounts.AccountPage.DefaultLimit, string? Cursor = null)
+    {
+        /// <summary>The first page with the defaults: every state, no query, <see cref="Accounts.AccountPage.DefaultLimit"/> accounts.</summary>
+        public static readonly ListAccounts Instance = new();
+    }
+
+    /// <summary>
+    /// Ask how many accounts there are by state, how many run as actors and how many are passivated, without listing
+    /// them; answered with <see cref="AccountReplies.AccountCounts"/>.
+    /// </summary>
+    public sealed record GetAccountCounts
     {
         /// <summary>The one instance.</summary>
-        public static readonly ListAccounts Instance = new();
+        public static readonly GetAccountCounts Instance = new();
     }
 
     /// <summary>

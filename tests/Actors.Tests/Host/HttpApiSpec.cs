@@ -70,7 +70,7 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
             using var answer = await _host.Http.SendAsync(request);
             Assert.True(answer.StatusCode != HttpStatusCode.Unauthorized, $"{method} {path} with the admin token: {(int)answer.StatusCode}");
         }
-        Assert.Equal(0, (await _host.Http.GetFromJsonAsync<JsonElement>("/accounts")).GetArrayLength());
+        Assert.Equal(0, (await _host.Http.GetFromJsonAsync<JsonElement>("/accounts")).GetProperty("accounts").GetArrayLength());
         anonymous.DefaultRequestHeaders.Authorization = null;
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/metrics")).StatusCode);
@@ -103,7 +103,8 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, status);
 
         (status, body) = await SendAsync(HttpMethod.Get, "/accounts");
-        Assert.Equal(4, body.GetArrayLength());
+        Assert.Equal(4, body.GetProperty("accounts").GetArrayLength());
+        Assert.False(body.TryGetProperty("cursor", out _), "one page holds them all");
         (status, body) = await SendAsync(HttpMethod.Get, $"/accounts/{alice.Handle}/xrpc/com.atproto.server.getSession");
         Assert.Equal((HttpStatusCode.OK, alice.Did), (status, body.GetProperty("did").GetString()));
         (status, body) = await SendAsync(HttpMethod.Post, $"/accounts/{bob.Did}/xrpc/com.atproto.repo.createRecord", raw:
