@@ -27,6 +27,9 @@ OwnerOnly.RestrictUmask();
 var logging = new LoggerConfiguration()
     .MinimumLevel.Information()
     .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+    // Off entirely (above Fatal): ASP.NET Core's hosting writes nothing here at Warning, but while its logger is on at any
+    // level it opens a log scope and an Activity for every request (and HttpClient then sends a traceparent to the PDS).
+    .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Fatal + 1)
     .Enrich.FromLogContext()
     .Enrich.With(new Supervisor.Host.Logging.ControlCharacterEscaper())
     .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
