@@ -120,11 +120,25 @@ public static class Accounts
         var seen = "";
         while (clock.Elapsed < timeout)
         {
-            var list = await accounts.Ask<AccountList>(ListAccounts.Instance, TimeSpan.FromMinutes(1));
-            if (list.Accounts.Count(a => a.State == state) >= count) return clock.Elapsed;
-            seen = string.Join(", ", list.Accounts.GroupBy(a => a.State).Select(g => $"{g.Key} {g.Count()}"));
+            var counts = await accounts.Ask<AccountCounts>(GetAccountCounts.Instance, TimeSpan.FromMinutes(1));
+            if (counts.ByState[state] >= count) return clock.Elapsed;
+            seen = string.Join(", ", counts.ByState.Where(c => c.Value > 0).Select(c => $"{c.Key} {c.Value}"));
             await Task.Delay(50);
         }
         throw new TimeoutException($"fewer than {count} accounts {state} after {timeout.TotalSeconds} s (seen: {seen})");
+    }
+
+    /// <summary>Every account's status, read page by page (the largest pages).</summary>
+    public static async Task<List<AccountStatus>> ListAllAsync(IActorRef accounts)
+    {
+        var all = new List<AccountStatus>();
+        string? cursor = null;
+        do
+        {
+            var page = await accounts.Ask<AccountList>(new ListAccounts(Limit: Supervisor.Actors.Accounts.AccountPage.MaxLimit, Cursor: cursor), TimeSpan.FromMinutes(1));
+            all.AddRange(page.Accounts);
+            cursor = page.NextCursor;
+        } while (cursor is not null);
+        return all;
     }
 }

@@ -20,6 +20,9 @@ public sealed class BenchYarpProcess : IAsyncDisposable
     /// <summary>The proxy's base address.</summary>
     public string Url { get; }
 
+    /// <summary>The proxy's process id.</summary>
+    public int Pid => _process.Id;
+
     /// <summary>The CPU time the proxy process has used.</summary>
     public TimeSpan CpuTime
     {

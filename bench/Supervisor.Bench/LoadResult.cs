@@ -5,14 +5,18 @@ public sealed record LoadResult(string Name, int Requests, int Failures, TimeSpa
 {
     public double PerSecond => Requests / Duration.TotalSeconds;
 
-    /// <summary>Runs <paramref name="send"/> from <paramref name="workers"/> loops for <paramref name="duration"/> (after a warm-up).</summary>
-    public static async Task<LoadResult> MeasureAsync(string name, int workers, TimeSpan duration, Func<Task<bool>> send)
+    /// <summary>
+    /// Runs <paramref name="send"/> from <paramref name="workers"/> loops for <paramref name="duration"/> (after a warm-up);
+    /// <paramref name="measuring"/> is called once between the warm-up and the measured part.
+    /// </summary>
+    public static async Task<LoadResult> MeasureAsync(string name, int workers, TimeSpan duration, Func<Task<bool>> send, Action? measuring = null)
     {
         var warmUntil = DateTime.UtcNow + TimeSpan.FromSeconds(2);
         await Task.WhenAll(Enumerable.Range(0, workers).Select(async _ =>
         {
             while (DateTime.UtcNow < warmUntil) await send();
         }));
+        measuring?.Invoke();
         var latencies = new List<double>[workers];
         var failures = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();

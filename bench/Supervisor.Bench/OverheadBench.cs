@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -9,59 +10,111 @@ using static Supervisor.Actors.Protocol.AccountCommands;
 namespace Supervisor.Bench;
 
 /// <summary>
-/// Request overhead: the same authenticated getSession to the same local server, with the same token,
-/// sent directly with HttpClient, through the account's actor (Ask), and through the host's HTTP API (a real
-/// host process), one after the other in one run, by the same number of concurrent loops.
+/// Request overhead: the same authenticated getSession to the same local server, with the same token, sent directly
+/// with HttpClient, through the account's actor (Ask), through YARP forwarding it with the token (a process of its
+/// own, <see cref="BenchYarpProcess"/>) and through the host's HTTP API (a real host process), in one run, by the same
+/// number of concurrent loops. YARP and the host run side by side and are measured in alternating rounds, so that
+/// their ratio is taken under the same load of the machine.
 /// </summary>
 public static class OverheadBench
 {
-    public static async Task RunAsync(int workers, TimeSpan duration)
+    private const string Method = "com.atproto.server.getSession";
+
+    public static async Task RunAsync(int workers, TimeSpan duration, int rounds)
     {
         await using var pds = await BenchPds.StartAsync();
         var did = Accounts.Did(0);
         var now = DateTimeOffset.UtcNow;
         var (access, refresh) = BenchJwt.Pair(did, now, now.AddHours(2));
         var session = $"a0.bench:::{did}:::{access}:::{refresh}:::{pds.Url}";
-        Console.WriteLine($"request overhead: getSession, {workers} concurrent loops, {duration.TotalSeconds:0} s each, local bench PDS");
+        Console.WriteLine($"request overhead: getSession, {workers} concurrent loops, {duration.TotalSeconds:0} s each, local bench PDS; YARP and the host in {rounds} alternating round(s)");
+        Console.WriteLine("cpu ms/req: CPU time of the bench process (client, bench PDS) and of the proxy's own process (YARP process, host), over every request of the way");
 
-        using var direct = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue });
-        var directResult = await LoadResult.MeasureAsync("direct HttpClient", workers, duration, async () =>
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue });
+        var directResult = await MeasureAsync("direct HttpClient", workers, duration, null, async () =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"{pds.Url}/xrpc/com.atproto.server.getSession");
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"{pds.Url}/xrpc/{Method}");
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", access);
-            using var answer = await direct.SendAsync(request);
+            using var answer = await client.SendAsync(request);
             await answer.Content.ReadAsByteArrayAsync();
             return answer.IsSuccessStatusCode;
         });
         Console.WriteLine(directResult);
 
-        LoadResult actorResult;
+        Way actorResult;
         using (var journal = new BenchJournal(JournalKind.Sqlite))
         {
             var (system, accounts) = journal.Start();
             await accounts.Ask<object>(new ImportSession(session, pds.Url, Validate: false), TimeSpan.FromSeconds(30));
-            var call = new CallXrpc(did, XrpcRequest.Query("com.atproto.server.getSession"));
-            actorResult = await LoadResult.MeasureAsync("through the actor", workers, duration, async () =>
+            var call = new CallXrpc(did, XrpcRequest.Query(Method));
+            actorResult = await MeasureAsync("through the actor", workers, duration, null, async () =>
                 await accounts.Ask<object>(call, TimeSpan.FromSeconds(30)) is XrpcResponse { Status: 200 });
             await system.Terminate();
         }
-        Console.WriteLine(actorResult + $"   ratio {actorResult.PerSecond / directResult.PerSecond:0.00}");
+        Console.WriteLine(actorResult.ToString(directResult));
 
-        var httpResult = await ThroughHttpApiAsync(pds, session, did, workers, duration);
-        Console.WriteLine(httpResult + $"   ratio {httpResult.PerSecond / directResult.PerSecond:0.00}");
+        await using var yarp = await BenchYarpProcess.StartAsync(pds.Url, access);
+        await using var host = await BenchHost.StartAsync();
+        Console.WriteLine($"YARP process {yarp.Pid}, host process {host.Pid}");
+        using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session, validate = false }))
+            if (imported.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"import answered {(int)imported.StatusCode}");
+        Func<Task<bool>> viaYarpSend = () => GetAsync(client, $"{yarp.Url}/xrpc/{Method}", null);
+        Func<Task<bool>> viaHostSend = () => GetAsync(client, $"{host.Url}/accounts/{did}/xrpc/{Method}", host.AdminToken);
+        // Both processes are new: one unreported round each first, so that the JIT's later tiers are in place in both.
+        await MeasureAsync("warm-up", workers, duration, null, viaYarpSend);
+        await MeasureAsync("warm-up", workers, duration, null, viaHostSend);
+        var ratios = new List<double>();
+        for (var round = 1; round <= rounds; round++)
+        {
+            var viaYarp = await MeasureAsync("through YARP (process)", workers, duration, () => yarp.CpuTime, viaYarpSend);
+            Console.WriteLine(viaYarp.ToString(directResult));
+            var viaHost = await MeasureAsync("through the HTTP API", workers, duration, () => host.CpuTime, viaHostSend);
+            Console.WriteLine(viaHost.ToString(directResult));
+            ratios.Add(viaHost.Load.PerSecond / viaYarp.Load.PerSecond);
+            Console.WriteLine($"round {round}: ratio host/YARP-process {ratios[^1]:0.00}");
+        }
+        if (rounds > 1)
+            Console.WriteLine($"host/YARP-process over {rounds} rounds: median {ratios.Order().ElementAt(rounds / 2):0.00}, min {ratios.Min():0.00}, max {ratios.Max():0.00}");
     }
 
-    private static async Task<LoadResult> ThroughHttpApiAsync(BenchPds pds, string session, string did, int workers, TimeSpan duration)
+    private static async Task<bool> GetAsync(HttpClient client, string url, string? bearer)
     {
-        await using var host = await BenchHost.StartAsync();
-        var http = host.Http;
-        using (var imported = await http.PostAsJsonAsync("/accounts/import", new { session, validate = false }))
-            if (imported.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"import answered {(int)imported.StatusCode}");
-        return await LoadResult.MeasureAsync("through the HTTP API", workers, duration, async () =>
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        using var answer = await client.SendAsync(request);
+        await answer.Content.ReadAsByteArrayAsync();
+        return answer.IsSuccessStatusCode;
+    }
+
+    /// <summary>One way's figures: the load, and the CPU it took per request (bench process; the proxy's own process).</summary>
+    private sealed record Way(LoadResult Load, double BenchCpuMs, double ProxyCpuMs)
+    {
+        public string ToString(Way direct) => this + $"   ratio to direct {Load.PerSecond / direct.Load.PerSecond:0.00}";
+
+        public override string ToString() => $"{Load}   cpu ms/req: bench {BenchCpuMs:0.000}, proxy {ProxyCpuMs:0.000}";
+    }
+
+    /// <summary>Measures one way; <paramref name="proxyCpu"/> reads the CPU time of the proxy's own process, if it has one.</summary>
+    private static async Task<Way> MeasureAsync(string name, int workers, TimeSpan duration, Func<TimeSpan>? proxyCpu, Func<Task<bool>> send)
+    {
+        var sent = 0;
+        var bench = Process.GetCurrentProcess();
+        TimeSpan benchCpu = default, hostCpu = default;
+        var load = await LoadResult.MeasureAsync(name, workers, duration, async () =>
         {
-            using var answer = await http.GetAsync($"/accounts/{did}/xrpc/com.atproto.server.getSession");
-            await answer.Content.ReadAsByteArrayAsync();
-            return answer.IsSuccessStatusCode;
+            Interlocked.Increment(ref sent);
+            return await send();
+        }, measuring: () =>
+        {
+            // CPU counted from the end of the warm-up, as the requests are.
+            Interlocked.Exchange(ref sent, 0);
+            bench.Refresh();
+            benchCpu = bench.TotalProcessorTime;
+            hostCpu = proxyCpu?.Invoke() ?? TimeSpan.Zero;
         });
+        bench.Refresh();
+        var benchMs = (bench.TotalProcessorTime - benchCpu).TotalMilliseconds / sent;
+        var hostMs = proxyCpu is null ? 0 : (proxyCpu() - hostCpu).TotalMilliseconds / sent;
+        return new Way(load, benchMs, hostMs);
     }
 }

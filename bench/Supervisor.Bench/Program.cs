@@ -6,10 +6,12 @@ using Supervisor.Host.Configuration;
 //                               10000) and at rest once idle accounts have passivated
 //   recovery [N ...]            start-up until every journaled account is ready, SQLite and (with
 //                               SUPERVISOR_BENCH_POSTGRES) PostgreSQL (default 10000 100000)
-//   overhead [workers] [secs]   requests through the actor and the HTTP API against direct HttpClient
+//   overhead [workers] [secs] [rounds]  getSession directly, through the actor, through YARP (a process) and
+//                               through the HTTP API; YARP and the host in alternating rounds (default 32, 10, 1)
 //   storm [N] [lifetime secs]   N accounts whose tokens expire together (default 10000, 120)
 //   upload [workers] [secs]     1 MiB uploads directly, through YARP and through the host's HTTP API (default 8, 15)
 //   inflight                    the host's memory while 5 MiB uploads and 30 MB answers are in flight through it
+//   pages [N]                   time and size of the status page, a filtered page, a next page, an account page (default 100000)
 var name = args.FirstOrDefault() ?? "";
 if (name == "yarp-serve")
 {
@@ -32,7 +34,8 @@ switch (name)
         await RecoveryBench.RunAsync(numbers.Length > 0 ? numbers : [10_000, 100_000], journals);
         break;
     case "overhead":
-        await OverheadBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var w ? w : 32, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var s ? s : 10));
+        await OverheadBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var w ? w : 32, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var s ? s : 10),
+            numbers.ElementAtOrDefault(2) is > 0 and var r ? r : 1);
         break;
     case "storm":
         await StormBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var n ? n : 10_000, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var l ? l : 120));
@@ -43,8 +46,11 @@ switch (name)
     case "inflight":
         await InFlightBench.RunAsync();
         break;
+    case "pages":
+        await PagesBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var pn ? pn : 100_000);
+        break;
     default:
-        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight [numbers...] (see bench/README.md)");
+        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight|pages [numbers...] (see bench/README.md)");
         return 2;
 }
 return 0;

@@ -63,7 +63,7 @@ public static class StormBench
                 seen = now;
                 if (seen >= count) break;
             }
-            var list = await accounts.Ask<AccountList>(ListAccounts.Instance, TimeSpan.FromMinutes(1));
+            var list = new AccountList(await Accounts.ListAllAsync(accounts));
             var refreshedBeforeExpiry = list.Accounts.Count(a => a.LastRefreshAt is { } at && at < expiry);
             Console.WriteLine($"  refreshes: {seen} of {count}; first at {(first - expiry)?.TotalSeconds:+0.0;-0.0} s from expiry, " +
                               $"all within {(last - first)?.TotalSeconds:0.0} s; peak {perSecond.DefaultIfEmpty(0).Max()}/s, median {Median(perSecond)}/s");

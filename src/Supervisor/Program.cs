@@ -11,8 +11,10 @@ using Supervisor.Actors.Pds;
 using Supervisor.Host.Cli;
 using Supervisor.Host.Events;
 using Supervisor.Host.Configuration;
+using Supervisor.Host.Health;
 using Supervisor.Host.Http;
 using Supervisor.Host.Proxy;
+using Supervisor.Host.Telemetry;
 using Supervisor.Actors.Audit;
 using Supervisor.Actors.Keys;
 using Supervisor.Actors.Identity;
@@ -25,6 +27,9 @@ OwnerOnly.RestrictUmask();
 var logging = new LoggerConfiguration()
     .MinimumLevel.Information()
     .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+    // Off entirely (above Fatal): ASP.NET Core's hosting writes nothing here at Warning, but while its logger is on at any
+    // level it opens a log scope and an Activity for every request (and HttpClient then sends a traceparent to the PDS).
+    .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Fatal + 1)
     .Enrich.FromLogContext()
     .Enrich.With(new Supervisor.Host.Logging.ControlCharacterEscaper())
     .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
@@ -40,15 +45,16 @@ try
     var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, settings.TokenKeys,
         Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"), cluster.Hocon());
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
-    var client = PdsClient.Create(accountSettings.RequestTimeout);
-    var metrics = new SupervisorMetrics();
     var journal = new JournalHealth();
+    var metrics = new SupervisorMetrics(journal);
+    var client = PdsClient.Create(accountSettings.RequestTimeout, metrics: metrics);
     var limits = new ServerLimits(accountSettings.ServerLimits);
     var askTimeout = accountSettings.RequestTimeout * 3;
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
     var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout);
     var keyIndex = new AccountKeyIndex();
     var sessionEvents = new SessionEventFeed();
+    var history = new AccountHistory();
     var identity = config.GetBoolean("supervisor.identity.verify", true)
         ? IdentityResolver.Create(IdentitySettings.From(config.GetConfig("supervisor.identity")))
         : null;
@@ -64,6 +70,8 @@ try
     builder.WebHost.UseSockets(o => o.MaxReadBufferSize = 64 * 1024);
     builder.Services.AddSingleton(keyIndex);
     builder.Services.AddSerilog();
+    builder.Services.AddSupervisorTelemetry(metrics, builder.Configuration);
+    builder.Services.AddSupervisorHealth(journal);
     // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = accountSettings.RequestTimeout + TimeSpan.FromSeconds(30));
     ActorSystem? actorSystem = null;
@@ -84,7 +92,7 @@ try
             registry.Register<AccountKeys>(keys);
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
-            registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts), "session-event-feed"));
+            registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts, history), "session-event-feed"));
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
             {
@@ -97,6 +105,9 @@ try
     });
 
     var app = builder.Build();
+    // Outermost: its line is written with the request's activity current (trace id in the log) and the final status.
+    app.UseMiddleware<RequestLog>();
+    app.UseSupervisorMetrics();
     app.UseMiddleware<SecurityHeaders>();
     // Whatever fails inside a request is answered as JSON, without details; an actor that does not answer in time is a 504.
     app.UseExceptionHandler(failed => failed.Run(async context =>
@@ -115,8 +126,8 @@ try
     app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout);
     app.MapKeysApi(proxySettings, askTimeout);
     app.MapEvents(sessionEvents, askTimeout);
-    app.MapMetrics(metrics, journal, askTimeout);
-    app.MapStatusPage(askTimeout);
+    app.MapSupervisorHealth();
+    app.MapStatusPage(askTimeout, journal, limits, history);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)
         Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));

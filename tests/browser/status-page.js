@@ -23,7 +23,7 @@ run(async (s) => {
       heading: document.querySelector('h1') ? document.querySelector('h1').textContent : null,
       scripts: document.scripts.length,
       images: document.images.length,
-      handles: [...document.querySelectorAll('tbody tr td:first-child')].map((td) => td.textContent),
+      handles: [...document.querySelectorAll('table.accounts tbody tr td:first-child')].map((td) => td.textContent),
       marker: document.documentElement.getAttribute('data-pwned'),
     }));
     return {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
@@ -69,7 +70,7 @@ public sealed record AccountSnapshot(AccountState State) : IJournaled;
 /// <summary>Messages the account actor sends itself.</summary>
 internal static class AccountSelfMessages
 {
-    public sealed record RequestAnswered(CallXrpc Call, IActorRef ReplyTo, long LoanId, long Generation, bool Retried, XrpcResponse Answer, DateTimeOffset SentAt);
+    public sealed record RequestAnswered(CallXrpc Call, IActorRef ReplyTo, long LoanId, long Generation, bool Retried, XrpcResponse Answer, DateTimeOffset SentAt, Activity? Span = null);
 
     public sealed record LoansDue
     {

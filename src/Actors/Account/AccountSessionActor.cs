@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
@@ -12,6 +13,7 @@ using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Serialization;
 using Supervisor.Actors.Session;
+using Supervisor.Actors.Tracing;
 using static Supervisor.Actors.Account.AccountEvents;
 using static Supervisor.Actors.Account.AccountSelfMessages;
 using static Supervisor.Actors.Protocol.AccountCommands;
@@ -357,12 +359,25 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         var generation = _generation;
         var sentAt = Now;
         var (pds, accessJwt) = (_state.Pds!, _state.Tokens!.AccessJwt);
-        _deps.Limits.SendAsync(pds, _state.Did, call.Request.Nsid, CallKind.Request, _deps.Time, () => _deps.Client.SendAsync(pds, call.Request, accessJwt))
-            .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, loanId, generation, retried, answer, sentAt));
+        // The call's span, a child of the request's, is current while the PDS call starts: that call's HTTP span
+        // (it runs on in this execution context) becomes its child. It ends when the answer is back here.
+        var previous = Activity.Current;
+        var span = SupervisorTrace.StartChild("account CallXrpc", call.TraceParent, _state.Did, call.Request.Nsid);
+        span?.SetTag("supervisor.retried", retried);
+        try
+        {
+            _deps.Limits.SendAsync(pds, _state.Did, call.Request.Nsid, CallKind.Request, _deps.Time, () => _deps.Client.SendAsync(pds, call.Request, accessJwt))
+                .PipeTo(Self, success: answer => new RequestAnswered(call, replyTo, loanId, generation, retried, answer, sentAt, span));
+        }
+        finally
+        {
+            SupervisorTrace.Leave(span, previous, stop: false);
+        }
     }
 
     private void OnRequestAnswered(RequestAnswered a)
     {
+        SupervisorTrace.Stop(a.Span, a.Answer.IsSuccess ? "answered" : a.Answer.Error?.Error ?? $"status {a.Answer.Status}", failed: a.Answer.IsTransportFailure);
         CloseLoan(a.LoanId);
         _deps.Metrics.RequestAnswered(Now - a.SentAt);
         switch (AccountRules.ClassifyRequest(a.Answer))
@@ -406,15 +421,30 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void Lend(BorrowAccessToken borrow)
     {
-        var tokens = _state.Tokens!;
-        var fresh = !AccountRules.AccessExpired(tokens, Now, Settings) && _refusedGeneration != _generation
-                    && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings));
-        if (!TokenUsable(fresh, Sender, "the access token is about to expire")) return;
-        var wasIdle = !IsActive();
-        _lastActivity = Now;
-        if (wasIdle) ScheduleRefresh();
-        var loanId = OpenLoan();
-        Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans[loanId].Until));
+        // The loan's span, a child of the request's: a borrow that waits for a refresh shows twice, once waiting and once lent.
+        var previous = Activity.Current;
+        var span = SupervisorTrace.StartChild("account BorrowAccessToken", borrow.TraceParent, _state.Did, borrow.Nsid);
+        try
+        {
+            var tokens = _state.Tokens!;
+            var fresh = !AccountRules.AccessExpired(tokens, Now, Settings) && _refusedGeneration != _generation
+                        && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings));
+            if (!TokenUsable(fresh, Sender, "the access token is about to expire"))
+            {
+                span?.SetTag("supervisor.outcome", _refreshing ? "waits for a refresh" : "unavailable");
+                return;
+            }
+            var wasIdle = !IsActive();
+            _lastActivity = Now;
+            if (wasIdle) ScheduleRefresh();
+            var loanId = OpenLoan();
+            span?.SetTag("supervisor.outcome", "lent");
+            Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans[loanId].Until));
+        }
+        finally
+        {
+            SupervisorTrace.Leave(span, previous, stop: true);
+        }
     }
 
     private long OpenLoan()
@@ -497,6 +527,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         _refreshAt = null;
         Timers.Cancel(RefreshTimer);
         Become(Refreshing);
+        _deps.Metrics.Accounts.Report(_state.Did, StateName(), _unjournaled.Count);
         _log.Debug("Account {Did}: refreshing ({Reason})", _state.Did, why);
         if (_loans.Count > 0)
         {
@@ -738,8 +769,10 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             then(e);
             return;
         }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         Persist(e, persisted =>
         {
+            _deps.Metrics.JournalWritten(System.Diagnostics.Stopwatch.GetElapsedTime(started));
             _state = AccountRules.Apply(_state, persisted);
             if (Settings.SnapshotEvery > 0 && LastSequenceNr % Settings.SnapshotEvery == 0) SaveSnapshot(new AccountSnapshot(_state));
             then(persisted);
@@ -913,7 +946,12 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         if (carriesSession || kind == SessionEventKind.UpdateFailure) ReportStatus();
     }
 
-    private void ReportStatus() => _deps.Gateway.Tell(new AccountStatusChanged(Status()));
+    private void ReportStatus()
+    {
+        var status = Status();
+        _deps.Metrics.Accounts.Report(status.Did, status.State, status.UnjournaledEvents);
+        _deps.Gateway.Tell(new AccountStatusChanged(status));
+    }
 
     /// <summary>A write refused because the sequence number is taken: another owner wrote to this journal since this one read it.</summary>
     private static bool OwnershipConflict(Exception cause)
@@ -924,6 +962,20 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
                 || e.GetType().GetProperty("SqlState")?.GetValue(e) as string == "23505")
                 return true;
         return false;
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        _deps.Metrics.Accounts.Started(_state.Did);
+        base.PreStart();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _deps.Metrics.Accounts.Stopped(_state.Did, _rested);
+        base.PostStop();
     }
 
     private AccountUnavailable Unavailable()

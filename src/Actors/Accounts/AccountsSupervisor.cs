@@ -152,7 +152,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         // Accounts passivate themselves (when idle and nothing is due); sharding's own idle passivation is off.
         var settings = ClusterShardingSettings.Create(Context.System).WithPassivateIdleAfter(TimeSpan.Zero).WithRememberEntities(false);
         var registry = await sharding.StartAsync(RegistryBucket.TypeName,
-            bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time,
+            bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time, _metrics,
                 () => sharding.ShardRegion(AccountTypeName)),
             settings, new ShardEnvelope(BucketCount), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), PoisonPill.Instance);
         var accounts = await sharding.StartAsync(AccountTypeName, did => AccountSessionActor.Props(did, deps with { Registry = registry }), settings,
@@ -223,6 +223,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Receive<Registered>(OnRegistered);
         Receive<ListAccounts>(OnList);
         Receive<GetSupervisorCounts>(OnCounts);
+        Receive<GetAccountCounts>(OnAccountCounts);
         Receive<Terminated>(OnAccountStopped);
         Receive<RestartAccount>(OnRestartAccount);
         Receive<HeldEventsHandover>(handover =>
@@ -384,24 +385,30 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
 
     // ------------------------------------------------------------------ listings
 
-    private void OnList(ListAccounts list)
+    /// <summary>Every bucket answers its own page for the query; the first <c>Limit</c> of their union is the page.</summary>
+    private void OnList(ListAccounts query)
     {
+        if (AccountPage.Validate(query) is { } invalid)
+        {
+            Sender.Tell(new InvalidQuery(invalid));
+            return;
+        }
         var registry = _registry;
-        Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<AccountList>(Buckets.ToBucket(b, new ListBucket(list)), InnerAsk)))
-            .PipeTo(Sender, success: pages => new AccountList(pages.SelectMany(p => p.Accounts).OrderBy(s => s.Handle ?? s.Did, StringComparer.Ordinal).ToList()));
+        Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<AccountList>(Buckets.ToBucket(b, new ListBucket(query)), InnerAsk)))
+            .PipeTo(Sender, success: pages => AccountPage.Merge(pages, query));
     }
 
-    private void OnCounts(GetSupervisorCounts _)
+    private Task<AccountCounts> CountAsync()
     {
         var registry = _registry;
-        Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<BucketCounts>(Buckets.ToBucket(b, CountBucket.Instance), InnerAsk)))
-            .PipeTo(Sender, success: counts =>
-            {
-                var accounts = counts.Sum(c => c.Accounts);
-                var running = counts.Sum(c => c.Running);
-                return new SupervisorCounts(accounts, running, accounts - running);
-            });
+        return Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<AccountCounts>(Buckets.ToBucket(b, CountBucket.Instance), InnerAsk)))
+            .ContinueWith(t => AccountPage.MergeCounts(t.Result), TaskScheduler.Default);
     }
+
+    private void OnAccountCounts(GetAccountCounts _) => CountAsync().PipeTo(Sender);
+
+    private void OnCounts(GetSupervisorCounts _) =>
+        CountAsync().PipeTo(Sender, success: counts => new SupervisorCounts(counts.Total, counts.Running, counts.Passivated));
 
     // ------------------------------------------------------------------ sessions
 

@@ -52,6 +52,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     private readonly AccountSettings _settings;
     private readonly TimeProvider _time;
     private readonly Func<IActorRef> _accounts;
+    private readonly SupervisorMetrics _metrics;
     private readonly SortedDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _watched = new();
     private readonly PriorityQueue<string, DateTimeOffset> _wakes = new();
@@ -67,8 +68,8 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     public static string PersistenceIdFor(string did, int buckets) => TypeName + "-" + Buckets.Of(did, buckets);
 
     /// <summary>Props for bucket <paramref name="bucket"/>; <paramref name="accounts"/> gives the account shard region.</summary>
-    public static Props Props(int bucket, int buckets, AccountSettings settings, TimeProvider time, Func<IActorRef> accounts) =>
-        Akka.Actor.Props.Create(() => new RegistryBucket(bucket, buckets, settings, time, accounts));
+    public static Props Props(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Func<IActorRef> accounts) =>
+        Akka.Actor.Props.Create(() => new RegistryBucket(bucket, buckets, settings, time, metrics, accounts));
 
     /// <inheritdoc />
     public override string PersistenceId { get; }
@@ -77,8 +78,9 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Creates bucket <paramref name="bucket"/> of <paramref name="buckets"/>.</summary>
-    public RegistryBucket(int bucket, int buckets, AccountSettings settings, TimeProvider time, Func<IActorRef> accounts)
+    public RegistryBucket(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Func<IActorRef> accounts)
     {
+        _metrics = metrics;
         _bucket = bucket;
         _settings = settings;
         _time = time;
@@ -103,7 +105,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         Command<AccountRunning>(OnRunning);
         Command<AccountResting>(OnResting);
         Command<Terminated>(OnTerminated);
-        Command<ListBucket>(list => Sender.Tell(new AccountList(Statuses().ToList())));
+        Command<ListBucket>(list => Sender.Tell(AccountPage.Page(Statuses(), list.Query)));
         Command<CountBucket>(_ => Sender.Tell(Counts()));
         Command<GetDirectory>(_ => Sender.Tell(new BucketDirectory(_bucket, _entries.Select(e => new RegistryEntry(e.Key, e.Value.Handle)).ToList())));
         Command<LookupAccount>(lookup => Sender.Tell(_entries.TryGetValue(lookup.Did, out var entry)
@@ -148,6 +150,8 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         // new): they start now, a few at a time, and rest with their due time once idle.
         foreach (var (did, entry) in _entries)
         {
+            if (entry.Status is { } status) _metrics.Accounts.Report(did, status.State, 0);
+            else _metrics.Accounts.Recovering(did);
             if (!entry.Rested) _startQueue.Enqueue(did);
             else if (entry.WakeAt is { } at) WakeAt(did, entry, at);
         }
@@ -342,11 +346,10 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         ? status with { Handle = entry.Handle ?? status.Handle }
         : new AccountStatus(did, entry.Handle, null, null, AccountStateName.Recovering, null, null, null, null, 0, 0, null, 0);
 
-    private BucketCounts Counts()
+    private AccountCounts Counts()
     {
-        var byState = new Dictionary<AccountStateName, int>();
-        foreach (var status in Statuses()) byState[status.State] = byState.GetValueOrDefault(status.State) + 1;
-        return new BucketCounts(_entries.Count, _entries.Values.Count(e => e.Running is not null), byState);
+        var running = _entries.Values.Count(e => e.Running is not null);
+        return AccountPage.Count(Statuses(), running, _entries.Count - running);
     }
 
     private void PublishDirectory(string did, string? handle) =>

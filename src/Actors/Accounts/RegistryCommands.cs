@@ -30,15 +30,12 @@ public static class RegistryCommands
     /// <summary>A page of this bucket's accounts; answered with <see cref="AccountReplies.AccountList"/>.</summary>
     public sealed record ListBucket(AccountCommands.ListAccounts Query) : IWireMessage;
 
-    /// <summary>Answered with <see cref="BucketCounts"/>.</summary>
+    /// <summary>Answered with <see cref="AccountReplies.AccountCounts"/> of this bucket.</summary>
     public sealed record CountBucket : IWireMessage
     {
         /// <summary>The one instance.</summary>
         public static readonly CountBucket Instance = new();
     }
-
-    /// <summary>How many accounts a bucket holds, by state, and how many of them run.</summary>
-    public sealed record BucketCounts(int Accounts, int Running, IReadOnlyDictionary<AccountStateName, int> ByState) : IWireMessage;
 
     /// <summary>Every account's DID and handle in a bucket; answered with <see cref="BucketDirectory"/>.</summary>
     public sealed record GetDirectory : IWireMessage

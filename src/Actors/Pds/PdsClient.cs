@@ -26,23 +26,29 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
     /// <summary>The shared HttpClient (the host's pass-through streams over it too).</summary>
     public HttpClient Http { get; } = http;
 
-    /// <summary>A client with its own HttpClient (pooled connections renewed every few minutes).</summary>
-    public static PdsClient Create(TimeSpan requestTimeout, int maxAnswerBytes = DefaultMaxAnswerBytes) =>
-        new(CreateHttpClient(requestTimeout), requestTimeout, maxAnswerBytes);
+    /// <summary>A client with its own HttpClient (pooled connections renewed every few minutes), its calls timed into <paramref name="metrics"/> when given.</summary>
+    public static PdsClient Create(TimeSpan requestTimeout, int maxAnswerBytes = DefaultMaxAnswerBytes, Account.SupervisorMetrics? metrics = null) =>
+        new(CreateHttpClient(requestTimeout, metrics), requestTimeout, maxAnswerBytes);
 
-    /// <summary>An HttpClient for servers the supervisor does not control: no redirects, no cookies, no automatic decompression.</summary>
-    public static HttpClient CreateHttpClient(TimeSpan connectTimeout) =>
-        new(new SocketsHttpHandler
+    /// <summary>
+    /// An HttpClient for servers the supervisor does not control: no redirects, no cookies, no automatic decompression.
+    /// With <paramref name="metrics"/>, every call through it is timed (<see cref="PdsCallTiming"/>).
+    /// </summary>
+    public static HttpClient CreateHttpClient(TimeSpan connectTimeout, Account.SupervisorMetrics? metrics = null)
+    {
+        HttpMessageHandler sockets = new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = connectTimeout,
             AllowAutoRedirect = false,
             UseCookies = false,
             AutomaticDecompression = System.Net.DecompressionMethods.None,
-        })
+        };
+        return new HttpClient(metrics is null ? sockets : new PdsCallTiming(metrics) { InnerHandler = sockets })
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
+    }
 
     /// <summary>com.atproto.server.createSession. The password is sent and forgotten.</summary>
     public Task<XrpcResponse> CreateSessionAsync(string service, string identifier, string password, string? authFactorToken, CancellationToken ct = default)

@@ -33,9 +33,23 @@ public static class XrpcHeaders
     public static IReadOnlyDictionary<string, string> PickRequest(IEnumerable<KeyValuePair<string, string>> headers) =>
         Pick(headers, Request);
 
-    /// <summary>The allowed headers of an answer (headers and content headers together); unsafe values are left out.</summary>
-    public static IReadOnlyDictionary<string, string> PickResponse(HttpResponseMessage answer) =>
-        Pick(answer.Headers.Concat(answer.Content.Headers).Select(h => KeyValuePair.Create(h.Key, string.Join(", ", h.Value))), Response);
+    /// <summary>
+    /// The allowed headers of an answer (headers and content headers together), as the server wrote them; unsafe values
+    /// are left out. Only the allowed names are looked up, unparsed (the other headers of the answer cost nothing).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> PickResponse(HttpResponseMessage answer)
+    {
+        var picked = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in Response)
+        {
+            // A name is either a response header or a content header; a server's answer has it in one of the two.
+            if (!answer.Headers.NonValidated.TryGetValues(name, out var values) && !answer.Content.Headers.NonValidated.TryGetValues(name, out values))
+                continue;
+            var value = values.ToString();
+            if (IsSafeValue(value)) picked[name] = value;
+        }
+        return picked;
+    }
 
     /// <summary>A content type the supervisor can pass on: a well-formed media type, or null.</summary>
     public static MediaTypeHeaderValue? ParseContentType(string? value) =>

@@ -49,8 +49,12 @@ public static class AccountCommands
         public override string ToString() => $"ImportSession {{ Service = {Service}, Validate = {Validate} }}";
     }
 
-    /// <summary>An authenticated XRPC call made with the account's current access token; answered with the PDS's <see cref="XrpcResponse"/> or <see cref="AccountReplies.AccountUnavailable"/>.</summary>
-    public sealed record CallXrpc(string AccountId, XrpcRequest Request) : IAccountMessage;
+    /// <summary>
+    /// An authenticated XRPC call made with the account's current access token; answered with the PDS's
+    /// <see cref="XrpcResponse"/> or <see cref="AccountReplies.AccountUnavailable"/>. <paramref name="TraceParent"/>: the
+    /// W3C <c>traceparent</c> of the request it serves, so the account's span and its PDS call join that trace.
+    /// </summary>
+    public sealed record CallXrpc(string AccountId, XrpcRequest Request, string? TraceParent = null) : IAccountMessage;
 
     /// <summary>
     /// Borrow the account's current access token for one request that the caller sends itself (the HTTP
@@ -59,9 +63,10 @@ public static class AccountCommands
     /// holds its next rotation until the loan is returned (<see cref="ReturnAccessToken"/>) or expires, so no
     /// request leaves with a token the account has already replaced. <paramref name="Streamed"/>: the body
     /// cannot be sent twice, so the token must have a good part of its lifetime left (the account refreshes first
-    /// otherwise).
+    /// otherwise). <paramref name="TraceParent"/>: the W3C <c>traceparent</c> of the request it serves, so the account's
+    /// span joins that trace.
     /// </summary>
-    public sealed record BorrowAccessToken(string AccountId, string Nsid, bool Streamed = false) : IAccountMessage;
+    public sealed record BorrowAccessToken(string AccountId, string Nsid, bool Streamed = false, string? TraceParent = null) : IAccountMessage;
 
     /// <summary>
     /// A loan is over: how the PDS answered (<paramref name="Status"/> 0 when nothing was sent or no answer came;
@@ -80,11 +85,28 @@ public static class AccountCommands
         public static readonly GetSupervisorCounts Instance = new();
     }
 
-    /// <summary>Ask for every account's status; answered with <see cref="AccountReplies.AccountList"/>.</summary>
-    public sealed record ListAccounts
+    /// <summary>
+    /// Ask for one page of account statuses, ordered by DID (ordinal): those in <paramref name="State"/> (any when null) whose
+    /// handle or DID contains <paramref name="Query"/> (case-insensitive; any when null), at most <paramref name="Limit"/>
+    /// (1 to <see cref="Accounts.AccountPage.MaxLimit"/>), after the page that answered <paramref name="Cursor"/> (the first
+    /// page when null). Answered with <see cref="AccountReplies.AccountList"/>, or <see cref="AccountReplies.InvalidQuery"/>
+    /// for a limit out of range or a cursor this supervisor did not make. The rules are <see cref="Accounts.AccountPage"/>.
+    /// </summary>
+    public sealed record ListAccounts(
+        AccountStateName? State = null, string? Query = null, int Limit = Accounts.AccountPage.DefaultLimit, string? Cursor = null)
+    {
+        /// <summary>The first page with the defaults: every state, no query, <see cref="Accounts.AccountPage.DefaultLimit"/> accounts.</summary>
+        public static readonly ListAccounts Instance = new();
+    }
+
+    /// <summary>
+    /// Ask how many accounts there are by state, how many run as actors and how many are passivated, without listing
+    /// them; answered with <see cref="AccountReplies.AccountCounts"/>.
+    /// </summary>
+    public sealed record GetAccountCounts
     {
         /// <summary>The one instance.</summary>
-        public static readonly ListAccounts Instance = new();
+        public static readonly GetAccountCounts Instance = new();
     }
 
     /// <summary>

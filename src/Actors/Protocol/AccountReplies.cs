@@ -31,8 +31,20 @@ public static class AccountReplies
     /// <summary>How many accounts the supervisor has, how many run as actors, and how many are passivated (idle, stopped).</summary>
     public sealed record SupervisorCounts(int Accounts, int Live, int Passivated) : Serialization.IWireMessage;
 
-    /// <summary>Every account's status.</summary>
-    public sealed record AccountList(IReadOnlyList<AccountStatus> Accounts) : Serialization.IWireMessage;
+    /// <summary>
+    /// One page of account statuses, ordered by DID; <paramref name="NextCursor"/> asks for the next page
+    /// (<see cref="AccountCommands.ListAccounts.Cursor"/>) and is null on the last one.
+    /// </summary>
+    public sealed record AccountList(IReadOnlyList<AccountStatus> Accounts, string? NextCursor = null) : Serialization.IWireMessage;
+
+    /// <summary>
+    /// How many accounts there are (<paramref name="Total"/>), by state (every state, zeros included), how many run as
+    /// actors and how many are passivated, and how many events they hold in memory until the journal is back.
+    /// </summary>
+    public sealed record AccountCounts(int Total, IReadOnlyDictionary<AccountStateName, int> ByState, int Running, int Passivated, int UnjournaledEvents) : Serialization.IWireMessage;
+
+    /// <summary>A query that cannot be answered as asked (a limit out of range, a cursor this supervisor did not make); <see cref="Error"/> says why.</summary>
+    public sealed record InvalidQuery(XrpcError Error) : Serialization.IWireMessage;
 
     /// <summary>An exported session. The one answer that holds tokens; its ToString does not show them.</summary>
     public sealed record SessionExported(string Did, SessionFormat Format, string Session) : Serialization.IWireMessage

@@ -9,7 +9,7 @@ using Supervisor.Host.Logging;
 namespace Supervisor.Host.Cli;
 
 /// <summary>
-/// The command line of the same executable: <c>accounts add | import | list | show | logout</c> and
+/// The command line of the same executable: <c>accounts add | import | list (paged) | show | logout</c> and
 /// <c>session export</c>, talking to a running host over its HTTP API. Passwords come from standard input
 /// or a prompt, never from the command line. Whatever came from outside (handles, DIDs, error messages,
 /// answer bodies) is printed with its control characters escaped, so it cannot drive the terminal.
@@ -51,8 +51,30 @@ public static class SupervisorCli
         var import = new Command("import", "import sessions from a file and report what was imported and what was rejected") { file, importService };
         import.SetAction((parse, ct) => Run(parse.GetValue(host)!, error, http => ImportAsync(http, parse.GetValue(file)!, parse.GetValue(importService), output, ct)));
 
-        var list = new Command("list", "every account's status");
-        list.SetAction((parse, ct) => Run(parse.GetValue(host)!, error, async http => await PrintAsync(await http.GetAsync("/accounts", ct), output, error, ct)));
+        var state = new Option<string?>("--state") { Description = "only accounts in this state (Active, Degraded, NeedsLogin, ...)" };
+        var query = new Option<string?>("--query", "-q") { Description = "only accounts whose handle or DID contains this text (any case)" };
+        var limit = new Option<int?>("--limit") { Description = "at most this many accounts (1 to 1000; default 100)" };
+        var cursor = new Option<string?>("--cursor") { Description = "the next page: the cursor the previous page printed" };
+        var list = new Command("list", "one page of account statuses, ordered by DID; the answer's 'cursor' asks for the next page") { state, query, limit, cursor };
+        list.SetAction((parse, ct) => Run(parse.GetValue(host)!, error, async http =>
+        {
+            var parameters = new List<string>();
+            void Add(string name, string? value)
+            {
+                if (!string.IsNullOrEmpty(value)) parameters.Add($"{name}={Uri.EscapeDataString(value)}");
+            }
+            Add("state", parse.GetValue(state));
+            Add("q", parse.GetValue(query));
+            Add("limit", parse.GetValue(limit)?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Add("cursor", parse.GetValue(cursor));
+            var answer = await http.GetAsync(parameters.Count == 0 ? "/accounts" : "/accounts?" + string.Join('&', parameters), ct);
+            var text = await answer.Content.ReadAsStringAsync(ct);
+            var code = await PrintAsync(answer.StatusCode, answer.IsSuccessStatusCode, text, output, error);
+            // The next page's command goes to stderr, so that standard output stays one JSON document.
+            if (code == 0 && Text(ParseJson(text), "cursor") is { Length: > 0 } next)
+                await error.WriteLineAsync($"more accounts: accounts list --cursor {next}");
+            return code;
+        }));
 
         var id = new Argument<string>("id") { Description = "the account's DID or handle" };
         var show = new Command("show", "one account's status") { id };
@@ -149,16 +171,31 @@ public static class SupervisorCli
         return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
     }
 
-    private static async Task<int> PrintAsync(HttpResponseMessage answer, TextWriter output, TextWriter error, CancellationToken ct)
+    private static async Task<int> PrintAsync(HttpResponseMessage answer, TextWriter output, TextWriter error, CancellationToken ct) =>
+        await PrintAsync(answer.StatusCode, answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync(ct), output, error);
+
+    private static async Task<int> PrintAsync(System.Net.HttpStatusCode status, bool success, string text, TextWriter output, TextWriter error)
     {
-        var text = await answer.Content.ReadAsStringAsync(ct);
-        if (answer.IsSuccessStatusCode)
+        if (success)
         {
             await output.WriteLineAsync(Indent(text));
             return 0;
         }
-        await error.WriteLineAsync($"HTTP {(int)answer.StatusCode}: {Indent(text)}");
+        await error.WriteLineAsync($"HTTP {(int)status}: {Indent(text)}");
         return 1;
+    }
+
+    /// <summary>A JSON text's root, or an undefined element when it is not JSON.</summary>
+    private static JsonElement ParseJson(string text)
+    {
+        try
+        {
+            return JsonDocument.Parse(text).RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return default;
+        }
     }
 
     /// <summary>

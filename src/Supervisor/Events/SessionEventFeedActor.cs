@@ -4,16 +4,20 @@ using static Supervisor.Actors.Protocol.AccountCommands;
 
 namespace Supervisor.Host.Events;
 
-/// <summary>Subscribes to every account's session events, without tokens, and hands them to the <see cref="SessionEventFeed"/>.</summary>
+/// <summary>Subscribes to every account's session events, without tokens, and hands them to the <see cref="SessionEventFeed"/> and the <see cref="AccountHistory"/>.</summary>
 public sealed class SessionEventFeedActor : ReceiveActor
 {
     private readonly IActorRef _accounts;
 
     /// <summary>Creates the actor; it subscribes at <paramref name="accounts"/> when it starts.</summary>
-    public SessionEventFeedActor(SessionEventFeed feed, IActorRef accounts)
+    public SessionEventFeedActor(SessionEventFeed feed, IActorRef accounts, AccountHistory? history = null)
     {
         _accounts = accounts;
-        Receive<SessionEvent>(e => feed.Publish(e));
+        Receive<SessionEvent>(e =>
+        {
+            feed.Publish(e);
+            history?.Record(e);
+        });
         Receive<SubscribeSessionEvents>(_ => { });
     }
 
@@ -21,6 +25,6 @@ public sealed class SessionEventFeedActor : ReceiveActor
     protected override void PreStart() => _accounts.Tell(new SubscribeSessionEvents(Self, Did: null, IncludeTokens: false));
 
     /// <summary>Props for the actor.</summary>
-    public static Props Props(SessionEventFeed feed, IActorRef accounts) =>
-        Akka.Actor.Props.Create(() => new SessionEventFeedActor(feed, accounts));
+    public static Props Props(SessionEventFeed feed, IActorRef accounts, AccountHistory? history = null) =>
+        Akka.Actor.Props.Create(() => new SessionEventFeedActor(feed, accounts, history));
 }

@@ -31,7 +31,11 @@ public static class AccountsApi
         accounts.MapPost("/create", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
             await WithBody(request, body => Ask(supervisor, new CreateAccount(
                 ApiJson.Text(body, "service") ?? "", ApiJson.Text(body, "handle") ?? "", ApiJson.Text(body, "email") ?? "", ApiJson.Text(body, "password") ?? "", ApiJson.Text(body, "inviteCode")), askTimeout)));
-        accounts.MapGet("", (IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, ListAccounts.Instance, askTimeout));
+        // One page of statuses by DID: ?state=&q=&limit=&cursor= (see ListingQuery); answered {accounts, cursor}, the cursor left out on the last page.
+        accounts.MapGet("", (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
+            ListingQuery.TryParse(request.Query, out var listing, out var problem)
+                ? Ask(supervisor, listing, askTimeout)
+                : Task.FromResult(ApiJson.Error(400, "InvalidRequest", problem)));
         accounts.MapGet("/{id}", (string id, IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, new GetAccountStatus(id), askTimeout));
         accounts.MapGet("/{id}/session", (string id, string? format, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
             format?.ToLowerInvariant() switch
@@ -49,17 +53,17 @@ public static class AccountsApi
 
         app.MapGet("/status", async (IRequiredActor<AccountsSupervisor> supervisor) =>
         {
-            var list = await supervisor.ActorRef.Ask<AccountList>(ListAccounts.Instance, askTimeout);
-            var counts = await supervisor.ActorRef.Ask<SupervisorCounts>(GetSupervisorCounts.Instance, askTimeout);
+            // Counts only: the accounts themselves are listed page by page at GET /accounts.
+            var counts = await supervisor.ActorRef.Ask<AccountCounts>(GetAccountCounts.Instance, askTimeout);
             return Results.Json(new
             {
                 journal = JournalJson(journal),
                 servers = limits.Snapshot(DateTimeOffset.UtcNow),
-                total = list.Accounts.Count,
-                running = counts.Live,
+                total = counts.Total,
+                running = counts.Running,
                 passivated = counts.Passivated,
-                byState = list.Accounts.GroupBy(a => a.State).ToDictionary(g => g.Key.ToString(), g => g.Count()),
-                accounts = list.Accounts,
+                unjournaledEvents = counts.UnjournaledEvents,
+                byState = counts.ByState.ToDictionary(c => c.Key.ToString(), c => c.Value),
             }, ApiJson.Options);
         });
     }
@@ -131,7 +135,8 @@ public static class AccountsApi
         SessionStarted started => Results.Json(started.Status, ApiJson.Options, statusCode: 201),
         SessionRejected rejected => Rejected(rejected),
         AccountStatus status => Results.Json(status, ApiJson.Options),
-        AccountList list => Results.Json(list.Accounts, ApiJson.Options),
+        AccountList list => Results.Json(new { accounts = list.Accounts, cursor = list.NextCursor }, ApiJson.Options),
+        InvalidQuery invalid => ApiJson.Error(400, invalid.Error.Error, invalid.Error.Message),
         AccountNotFound missing => ApiJson.Error(404, "AccountNotFound", $"no account '{missing.AccountId}'"),
         AccountUnavailable unavailable => ApiJson.Unavailable(unavailable),
         SessionExported exported => exported.Format == SessionFormat.Json

@@ -12,7 +12,8 @@ namespace Supervisor.Host.Http;
 /// <item>the admin bearer token: every route (compared in constant time); browsers never attach a bearer by themselves;</item>
 /// <item>an account key as bearer: its own account's XRPC (<c>/accounts/{id}/xrpc/*</c>, checked by the route) and
 /// <c>/events</c>; anything else is 403;</item>
-/// <item>the read-only operator password through HTTP Basic: the status page's GETs only, and never from another
+/// <item>the read-only operator password through HTTP Basic: the status page's GETs only (<c>/</c> and the account pages
+/// <c>/status/accounts/{id}</c>), and never from another
 /// site (<c>Sec-Fetch-Site</c> or <c>Origin</c> naming another origin is 403), since browsers attach Basic
 /// credentials to cross-site requests by themselves;</item>
 /// <item>open: <c>/healthz</c>, <c>/metrics</c>, and <c>/xrpc/*</c>, which authenticates as a PDS does.</item>
@@ -100,8 +101,12 @@ public sealed class ApiAuthentication(RequestDelegate next, string adminToken, s
 
     private static bool IsStatusPage(HttpContext context) =>
         HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)
-            ? context.Request.Path.Equals("/") || context.Request.Path.StartsWithSegments("/ui")
+            ? context.Request.Path.Equals("/") || context.Request.Path.StartsWithSegments("/ui") || IsAccountPage(context.Request.Path)
             : false;
+
+    /// <summary>An account's page of the status page (<see cref="StatusPage.AccountRoute"/>), and nothing under or beside it.</summary>
+    private static bool IsAccountPage(PathString path) =>
+        path.Value!.Split('/') is ["", "status", "accounts", { Length: > 0 }];
 
     /// <summary>True when the browser says the request comes from another site (Fetch metadata, or an Origin that is not ours).</summary>
     private static bool CrossSite(HttpContext context)

@@ -6,6 +6,7 @@ using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Keys;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Tracing;
 using Supervisor.Host.Proxy;
 using static Supervisor.Actors.Keys.KeyCommands;
 using static Supervisor.Actors.Protocol.AccountCommands;
@@ -124,7 +125,7 @@ public static class PdsApi
         /// <summary>The account's getSession, without its DID document (whose PDS endpoint would take the client around the supervisor).</summary>
         public async Task<IResult> GetAsync(AccountKeyInfo key)
         {
-            var reply = await accounts.Ask<object>(new CallXrpc(key.Did, XrpcRequest.Query("com.atproto.server.getSession")), askTimeout);
+            var reply = await accounts.Ask<object>(new CallXrpc(key.Did, XrpcRequest.Query("com.atproto.server.getSession"), SupervisorTrace.CurrentTraceParent()), askTimeout);
             switch (reply)
             {
                 case AccountUnavailable unavailable:

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
+using Supervisor.Actors.Tracing;
 using Supervisor.Host.Http;
 using static Supervisor.Actors.Protocol.AccountCommands;
 using static Supervisor.Actors.Protocol.AccountReplies;
@@ -155,7 +156,8 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
             HttpMethods.IsGet(request.Method) ? HttpMethod.Get : HttpMethod.Post,
             new Uri(loan.Pds.TrimEnd('/') + "/xrpc/" + nsid + request.QueryString.Value));
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", loan.AccessJwt);
-        var picked = XrpcHeaders.PickRequest(request.Headers.Select(h => KeyValuePair.Create(h.Key, h.Value.ToString())));
+        // Only the allowed names are looked up: the caller's other headers are never read (nor turned into strings).
+        var picked = XrpcHeaders.PickRequest(AllowedOf(request.Headers));
         foreach (var (name, value) in picked)
             if (!name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)) message.Headers.TryAddWithoutValidation(name, value);
         if (body.ContentType is null) return message;
@@ -164,6 +166,12 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         if (request.ContentLength is { } length) message.Content.Headers.ContentLength = length;
         if (picked.TryGetValue("Content-Encoding", out var encoding)) message.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
         return message;
+    }
+
+    private static IEnumerable<KeyValuePair<string, string>> AllowedOf(IHeaderDictionary headers)
+    {
+        foreach (var name in XrpcHeaders.Request)
+            if (headers.TryGetValue(name, out var value)) yield return KeyValuePair.Create(name, value.ToString());
     }
 
     /// <summary>Copies the answer: status, allowed headers, body; a 429 gets a Retry-After from its (bounded) reset.</summary>
@@ -230,7 +238,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         object reply;
         try
         {
-            reply = await accounts.Ask<object>(new BorrowAccessToken(accountId, nsid, streamed), askTimeout);
+            reply = await accounts.Ask<object>(new BorrowAccessToken(accountId, nsid, streamed, SupervisorTrace.CurrentTraceParent()), askTimeout);
         }
         catch (AskTimeoutException)
         {

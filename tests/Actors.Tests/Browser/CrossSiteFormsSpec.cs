@@ -40,7 +40,7 @@ public sealed class CrossSiteFormsSpec(ITestOutputHelper output) : FakePdsHostSp
         var list = await host.Http.GetFromJsonAsync<JsonElement>("/accounts");
         var after = await StatusAsync(host, victim.Did);
         var changes = new List<string>();
-        var accounts = list.EnumerateArray().Select(a => a.GetProperty("did").GetString()).ToList();
+        var accounts = list.GetProperty("accounts").EnumerateArray().Select(a => a.GetProperty("did").GetString()).ToList();
         if (!accounts.SequenceEqual([victim.Did])) changes.Add($"accounts are now {string.Join(", ", accounts)}");
         foreach (var field in new[] { "refreshCount", "loginCount", "state" })
             if (before.GetProperty(field).ToString() != after.GetProperty(field).ToString())

@@ -176,19 +176,17 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
         for (var i = 0; i < 3; i++)
             Assert.Equal(HttpStatusCode.OK, (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}")).Status);
 
-        var metrics = await host.Http.GetStringAsync("/metrics");
-        Assert.Contains("\nsupervisor_logins_total 1\n", metrics);
-        Assert.Contains("\nsupervisor_login_failures_total 1\n", metrics);
-        Assert.Contains("\nsupervisor_refreshes_total 2\n", metrics);
-        Assert.Contains("\nsupervisor_refresh_failures_total 1\n", metrics);
-        Assert.Contains("\nsupervisor_accounts{state=\"Degraded\"} 1\n", metrics);
-        Assert.Contains("\nsupervisor_unjournaled_events 0\n", metrics);
-        Assert.Contains("# TYPE supervisor_request_duration_seconds histogram\n", metrics);
-        Assert.Contains("\nsupervisor_request_duration_seconds_count 3\n", metrics);
-        Assert.Contains("\nsupervisor_request_duration_seconds_bucket{le=\"+Inf\"} 3\n", metrics);
-        Assert.Contains("\nsupervisor_request_duration_seconds_bucket{le=\"10\"} 3\n", metrics);
-        var sum = double.Parse(metrics.Split('\n').Single(l => l.StartsWith("supervisor_request_duration_seconds_sum ", StringComparison.Ordinal)).Split(' ')[1],
-            System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(sum, 1e-6, 30);
+        var metrics = await PrometheusScrape.ReadAsync(host);
+        Assert.Equal(1, metrics.Value("supervisor_logins_total"));
+        Assert.Equal(1, metrics.Value("supervisor_login_failures_total"));
+        Assert.Equal(2, metrics.Value("supervisor_refreshes_total"));
+        Assert.Equal(1, metrics.Value("supervisor_refresh_failures_total"));
+        Assert.Equal(1, metrics.Value("supervisor_accounts", ("state", "Degraded")));
+        Assert.Equal(0, metrics.Value("supervisor_unjournaled_events"));
+        Assert.Equal("histogram", metrics.TypeOf("supervisor_request_duration_seconds"));
+        Assert.Equal(3, metrics.Value("supervisor_request_duration_seconds_count"));
+        Assert.Equal(3, metrics.Value("supervisor_request_duration_seconds_bucket", ("le", "+Inf")));
+        Assert.Equal(3, metrics.Value("supervisor_request_duration_seconds_bucket", ("le", "10")));
+        Assert.InRange(metrics.Value("supervisor_request_duration_seconds_sum")!.Value, 1e-6, 30);
     }
 }

@@ -70,7 +70,7 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
             using var answer = await _host.Http.SendAsync(request);
             Assert.True(answer.StatusCode != HttpStatusCode.Unauthorized, $"{method} {path} with the admin token: {(int)answer.StatusCode}");
         }
-        Assert.Equal(0, (await _host.Http.GetFromJsonAsync<JsonElement>("/accounts")).GetArrayLength());
+        Assert.Equal(0, (await _host.Http.GetFromJsonAsync<JsonElement>("/accounts")).GetProperty("accounts").GetArrayLength());
         anonymous.DefaultRequestHeaders.Authorization = null;
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/metrics")).StatusCode);
@@ -103,7 +103,8 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, status);
 
         (status, body) = await SendAsync(HttpMethod.Get, "/accounts");
-        Assert.Equal(4, body.GetArrayLength());
+        Assert.Equal(4, body.GetProperty("accounts").GetArrayLength());
+        Assert.False(body.TryGetProperty("cursor", out _), "one page holds them all");
         (status, body) = await SendAsync(HttpMethod.Get, $"/accounts/{alice.Handle}/xrpc/com.atproto.server.getSession");
         Assert.Equal((HttpStatusCode.OK, alice.Did), (status, body.GetProperty("did").GetString()));
         (status, body) = await SendAsync(HttpMethod.Post, $"/accounts/{bob.Did}/xrpc/com.atproto.repo.createRecord", raw:
@@ -129,11 +130,11 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
             Assert.Contains(alice.Handle, html);
             Assert.DoesNotContain("<script", html);
         }
-        var metrics = await _host.Http.GetStringAsync("/metrics");
-        Assert.Contains("supervisor_accounts{state=\"Active\"} 4", metrics);
-        Assert.Contains("\nsupervisor_logins_total 2\n", metrics);
-        Assert.Contains("\nsupervisor_journal_available 1\n", metrics);
-        Assert.Contains("\nsupervisor_accounts_running 4\n", metrics);
+        var metrics = await PrometheusScrape.ReadAsync(_host);
+        Assert.Equal(4, metrics.Value("supervisor_accounts", ("state", "Active")));
+        Assert.Equal(2, metrics.Value("supervisor_logins_total"));
+        Assert.Equal(1, metrics.Value("supervisor_journal_available"));
+        Assert.Equal(4, metrics.Value("supervisor_accounts_running"));
 
         using (var export = await _host.Http.GetAsync($"/accounts/{alice.Did}/session?format=json"))
         {

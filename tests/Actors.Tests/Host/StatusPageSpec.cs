@@ -1,36 +1,132 @@
+using System.Text;
 using System.Text.RegularExpressions;
+using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Events;
+using Supervisor.Actors.Journal;
+using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
+using Supervisor.Host.Events;
 using Supervisor.Host.Http;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
 
 namespace Supervisor.Actors.Tests.Host;
 
-/// <summary>The status page loads nothing from elsewhere: no outside fonts, styles, scripts or images.</summary>
+/// <summary>The status pages as HTML: nothing loaded from elsewhere, links only to its own pages, small at any number of accounts.</summary>
 public sealed class StatusPageSpec
 {
+    private static readonly JournalAvailability Available = new(true, null, null);
+
+    private static AccountStatus Status(string did, string handle, AccountStateName state = AccountStateName.Active, XrpcError? error = null) =>
+        new(did, handle, "https://bsky.social", "https://pds.example.com", state, "com.atproto.access",
+            DateTimeOffset.UtcNow.AddHours(2), DateTimeOffset.UtcNow.AddDays(90), DateTimeOffset.UtcNow, 3, 1, error, 0);
+
+    private static string Summary(IReadOnlyList<AccountStatus> statuses, ListAccounts query) =>
+        StatusPage.Render(AccountPage.Count(statuses, statuses.Count, 0), Available,
+            [new ServerLimitStatus("pds.example.com", 3000, 2990, DateTimeOffset.UtcNow.AddMinutes(5), null, statuses.Count, 0)],
+            query, AccountPage.Page(statuses, query), DateTimeOffset.UtcNow);
+
+    /// <summary>Nothing in <paramref name="html"/> loads a resource, and every link or form goes to a path of this host.</summary>
+    private static void AssertLoadsNothingAndLinksOnlyHere(string html)
+    {
+        foreach (var pattern in new[]
+                 {
+                     @"<link\b", @"<script\b", @"<img\b", @"<iframe\b", @"<object\b", @"<embed\b", @"<source\b", @"<image\b", @"<use\b", @"@import", @"@font-face",
+                     @"\b(src|srcset|poster|data|xlink:href)\s*=", @"url\s*\(",
+                 })
+            Assert.DoesNotMatch(new Regex(pattern, RegexOptions.IgnoreCase), html);
+        // Every attribute is quoted (text from outside is encoded, so it holds no quote), and links and forms lead to paths here.
+        foreach (Match tag in Regex.Matches(html, "<[a-zA-Z][^>]*>"))
+        {
+            var attributes = Regex.Matches(tag.Value, @"([a-zA-Z][a-zA-Z0-9:-]*)\s*=\s*""([^""]*)""");
+            Assert.DoesNotContain('=', Regex.Replace(tag.Value, @"([a-zA-Z][a-zA-Z0-9:-]*)\s*=\s*""([^""]*)""", ""));
+            foreach (Match attribute in attributes)
+                if (attribute.Groups[1].Value.ToLowerInvariant() is "href" or "action" or "formaction")
+                    Assert.Matches("^/(?!/)", attribute.Groups[2].Value);
+        }
+        // Every http(s) URL in the page is the text of a table cell.
+        var cells = Regex.Matches(html, "<td>([^<]*)</td>").Select(m => m.Groups[1].Value).ToList();
+        foreach (Match url in Regex.Matches(html, @"https?://[^\s""'<>)]+"))
+            Assert.Contains(cells, c => c.Contains(url.Value, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void The_status_page_references_no_outside_resource()
     {
         var accounts = new[]
         {
-            new AccountStatus("did:plc:alice", "alice.example.com", "https://bsky.social", "https://pds.example.com", AccountStateName.Active,
-                "com.atproto.access", DateTimeOffset.UtcNow.AddHours(2), DateTimeOffset.UtcNow.AddDays(90), DateTimeOffset.UtcNow, 3, 1, null, 0),
-            new AccountStatus("did:plc:bob", "bob.example.com", "https://bsky.social", "https://pds.example.com", AccountStateName.Degraded,
-                "com.atproto.appPass", null, null, null, 0, 1, new XrpcError("InternalServerError", "see https://status.example.com"), 0),
+            Status("did:plc:alice", "alice.example.com"),
+            Status("did:plc:bob", "bob.example.com", AccountStateName.Degraded, new XrpcError("InternalServerError", "see https://status.example.com")),
         };
-        var html = StatusPage.Render(accounts, DateTimeOffset.UtcNow);
-        Assert.Contains("alice.example.com", html);
+        var html = Summary(accounts, new ListAccounts(State: AccountStateName.Degraded, Query: "\"><a href=//evil.example>x", Limit: 1));
+        Assert.Contains("pds.example.com", html);
+        AssertLoadsNothingAndLinksOnlyHere(html);
+        AssertLoadsNothingAndLinksOnlyHere(Summary(accounts, ListAccounts.Instance));
+    }
 
-        // Account data (a PDS URL) may be shown as text; nothing may be loaded or linked.
-        foreach (var pattern in new[]
-                 {
-                     @"<link\b", @"<script\b", @"<img\b", @"<iframe\b", @"<object\b", @"<embed\b", @"<source\b", @"@import", @"@font-face",
-                     @"\b(src|href|srcset|action|poster|data)\s*=", @"url\s*\(",
-                 })
-            Assert.DoesNotMatch(new Regex(pattern, RegexOptions.IgnoreCase), html);
-        // Every http(s) URL in the page is the text of a table cell.
-        var cells = Regex.Matches(html, "<td>([^<]*)</td>").Select(m => m.Groups[1].Value).ToList();
-        foreach (Match url in Regex.Matches(html, @"https?://[^\s""'<>)]+"))
-            Assert.Contains(cells, c => c.Contains(url.Value, StringComparison.Ordinal));
+    [Fact]
+    public void The_page_shows_the_counts_first_and_one_filtered_page_with_a_link_to_the_next()
+    {
+        var statuses = Enumerable.Range(0, 5).Select(i => Status($"did:plc:p{i}", $"user{i}.test", i == 3 ? AccountStateName.NeedsLogin : AccountStateName.Active)).ToList();
+        var html = Summary(statuses, new ListAccounts(State: AccountStateName.Active, Query: "user", Limit: 2));
+
+        Assert.Contains("5 accounts", html);
+        Assert.Contains("<a href=\"/?state=NeedsLogin\">NeedsLogin: 1</a>", html);
+        Assert.True(html.IndexOf("Active: 4", StringComparison.Ordinal) < html.IndexOf("<h2>Accounts</h2>", StringComparison.Ordinal));
+        Assert.Equal(2, Regex.Matches(html, "user[0-9]\\.test</td>").Count);
+        Assert.Contains("<option selected>Active</option>", html);
+        Assert.Contains("name=\"q\" value=\"user\"", html);
+        var next = Regex.Match(html, "<a href=\"([^\"]*)\">next page</a>").Groups[1].Value;
+        Assert.Equal($"/?state=Active&amp;q=user&amp;cursor={AccountPage.EncodeCursor("did:plc:p1")}", next);
+        Assert.Contains($"href=\"{StatusPage.AccountPath("did:plc:p0")}\"", html);
+    }
+
+    [Fact]
+    public void A_page_of_100_000_accounts_with_the_longest_handles_stays_under_128_KB()
+    {
+        var long253 = string.Join('.', Enumerable.Repeat(new string('h', 62), 4)) + ".x";
+        var statuses = Enumerable.Range(0, 100_000).Select(i => Status($"did:plc:{i:D24}", long253, error: new XrpcError("UpstreamFailure", new string('m', 200)))).ToList();
+        var html = Summary(statuses, ListAccounts.Instance);
+        Assert.Equal(StatusPage.PageSize, Regex.Matches(html, ">history</a>").Count);
+        Assert.True(Encoding.UTF8.GetByteCount(html) < 128 * 1024, $"{Encoding.UTF8.GetByteCount(html)} bytes");
+    }
+
+    [Fact]
+    public void An_account_page_shows_its_events_newest_first_with_reasons_as_text_and_a_picture_without_scripts()
+    {
+        var history = new AccountHistory();
+        var start = DateTimeOffset.UtcNow.AddHours(-3);
+        history.Record(new SessionEvent(SessionEventKind.Create, "did:plc:x", "x.test", null, AccountStateName.Active, null, start));
+        history.Record(new SessionEvent(SessionEventKind.UpdateFailure, "did:plc:x", "x.test", null, AccountStateName.Degraded,
+            new XrpcError("InternalServerError", "<script>alert(1)</script> see https://status.example.com"), start.AddHours(1)));
+        history.Record(new SessionEvent(SessionEventKind.Refresh, "did:plc:x", "x.test", null, AccountStateName.Active, null, start.AddHours(2)));
+        history.Record(new SessionEvent(SessionEventKind.Deleted, "did:plc:x", "x.test", null, AccountStateName.NeedsLogin, new XrpcError("ExpiredToken", "Token has been revoked"), start.AddHours(2.5)));
+
+        var html = StatusPage.RenderAccount(Status("did:plc:x", "<b>x</b>.test", AccountStateName.NeedsLogin), history.Of("did:plc:x"), DateTimeOffset.UtcNow);
+
+        var events = Regex.Matches(html, "<tr><td>[^<]*</td><td[^>]*>([^<]*)</td>").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["needs login", "refreshed", "refresh failed", "created"], events);
+        Assert.Contains("InternalServerError: &lt;script&gt;alert(1)&lt;/script&gt; see https://status.example.com", html);
+        Assert.Contains("&lt;b&gt;x&lt;/b&gt;.test", html);
+        Assert.DoesNotContain("<script", html);
+        Assert.DoesNotContain("<b>", html);
+        Assert.Contains("<svg ", html);
+        Assert.Equal(2, Regex.Matches(html, "<rect [^>]*fill=\"#1a7f37\"").Count);
+        Assert.Equal(2, Regex.Matches(html, "<rect [^>]*fill=\"#cf222e\"").Count);
+        AssertLoadsNothingAndLinksOnlyHere(html);
+    }
+
+    [Fact]
+    public void An_account_page_with_a_full_history_of_long_reasons_stays_under_64_KB()
+    {
+        var history = new AccountHistory();
+        for (var i = 0; i < 500; i++)
+            history.Record(new SessionEvent(SessionEventKind.UpdateFailure, "did:plc:x", "x.test", null, AccountStateName.Degraded,
+                new XrpcError("UpstreamFailure", new string('<', 5_000)), DateTimeOffset.UtcNow.AddMinutes(i - 500)));
+        var kept = history.Of("did:plc:x");
+        Assert.Equal(AccountHistory.PerAccount, kept.Count);
+        var html = StatusPage.RenderAccount(Status("did:plc:x", "x.test"), kept, DateTimeOffset.UtcNow);
+        Assert.True(Encoding.UTF8.GetByteCount(html) < 64 * 1024, $"{Encoding.UTF8.GetByteCount(html)} bytes");
     }
 }

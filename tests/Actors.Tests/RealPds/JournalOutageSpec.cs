@@ -62,7 +62,7 @@ public sealed class JournalOutageSpec(RealPdsServer pds, ITestOutputHelper outpu
         var status = await host.Http.GetFromJsonAsync<JsonElement>("/status");
         Assert.Equal("Degraded", status.GetProperty("journal").GetProperty("state").GetString());
         foreach (var account in accounts) Assert.True(during[account.Did] >= before[account.Did] + 2, "refreshes happen during the outage");
-        Assert.Contains(status.GetProperty("accounts").EnumerateArray(), a => a.GetProperty("unjournaledEvents").GetInt32() > 0);
+        Assert.True(status.GetProperty("unjournaledEvents").GetInt32() > 0, "refreshes are held in memory");
         output.WriteLine($"outage: {calls} calls served, {during.Values.Sum() - before.Values.Sum()} refreshes held in memory");
 
         await postgres.StartAsync();
@@ -70,7 +70,7 @@ public sealed class JournalOutageSpec(RealPdsServer pds, ITestOutputHelper outpu
         await EventuallyAsync(async () =>
         {
             var all = await host.Http.GetFromJsonAsync<JsonElement>("/status");
-            return all.GetProperty("accounts").EnumerateArray().All(a => a.GetProperty("unjournaledEvents").GetInt32() == 0);
+            return all.GetProperty("unjournaledEvents").GetInt32() == 0;
         }, TimeSpan.FromSeconds(30), "the held events to be journaled");
         var journaled = await RefreshCountsAsync(host, accounts);
 

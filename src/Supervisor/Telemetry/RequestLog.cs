@@ -1,0 +1,29 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Routing;
+
+namespace Supervisor.Host.Telemetry;
+
+/// <summary>
+/// One log line per API request, written while the request's activity is current, so the line carries its trace and
+/// span ids (<c>@tr</c>, <c>@sp</c> in the JSON log): method, route template (never the path's values or the query),
+/// status and duration. Health probes and metric scrapes are logged at Debug.
+/// </summary>
+public sealed class RequestLog(RequestDelegate next, ILogger<RequestLog> log)
+{
+    /// <summary>Runs the request and logs how it was answered.</summary>
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
+            log.Log(Tracing.IsProbe(context.Request.Path) ? LogLevel.Debug : LogLevel.Information,
+                "HTTP {Method} {Route} answered {StatusCode} in {ElapsedMs:0.0} ms",
+                context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+}

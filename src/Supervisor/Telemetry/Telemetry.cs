@@ -1,0 +1,51 @@
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Supervisor.Actors.Account;
+
+namespace Supervisor.Host.Telemetry;
+
+/// <summary>
+/// The host's OpenTelemetry setup in one place: the <see cref="SupervisorMetrics"/> meter exported in the Prometheus
+/// text format at <c>/metrics</c> (open, as before; see <see cref="Http.ApiAuthentication"/>) and, when the standard
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, to an OpenTelemetry collector over OTLP (the exporter reads the other
+/// standard <c>OTEL_EXPORTER_OTLP_*</c> and <c>OTEL_METRIC_EXPORT_INTERVAL</c> variables itself).
+/// </summary>
+public static class Telemetry
+{
+    /// <summary>The service name the exported telemetry carries (<c>OTEL_SERVICE_NAME</c> overrides it).</summary>
+    public const string ServiceName = "supervisor";
+
+    /// <summary>True when telemetry is also sent over OTLP.</summary>
+    public static bool OtlpConfigured => Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 };
+
+    /// <summary>Registers <paramref name="metrics"/> and the OpenTelemetry providers (metrics; tracing joins the same builder).</summary>
+    public static IServiceCollection AddSupervisorTelemetry(this IServiceCollection services, SupervisorMetrics metrics, IConfiguration configuration)
+    {
+        services.AddSingleton(metrics);
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(resource =>
+            {
+                if (string.IsNullOrWhiteSpace(configuration["OTEL_SERVICE_NAME"])) resource.AddService(ServiceName, serviceVersion: metrics.Meter.Version);
+            })
+            .WithMetrics(meters =>
+            {
+                meters.AddMeter(SupervisorMetrics.MeterName);
+                // No otel_scope_* labels: the series keep the names and labels they had before the meter (README, "Metrics").
+                meters.AddPrometheusExporter(prometheus => prometheus.ScopeInfoEnabled = false);
+                if (OtlpConfigured) meters.AddOtlpExporter();
+            });
+        // Traces only when they are exported (README, "Traces").
+        if (Tracing.IsExportConfigured(configuration)) telemetry.WithTracing(Tracing.Configure);
+        return services;
+    }
+
+    /// <summary>Counts and times every request (first in the pipeline, so that refusals count too) and maps <c>GET /metrics</c>.</summary>
+    public static void UseSupervisorMetrics(this WebApplication app)
+    {
+        app.UseMiddleware<RequestMetrics>();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        // The meter provider starts listening when it is first resolved; the counters are published once it does.
+        app.Services.GetRequiredService<MeterProvider>();
+        app.Services.GetRequiredService<SupervisorMetrics>().PublishCounters();
+    }
+}

@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Http.Json;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>
+/// <c>GET /metrics</c> (the "Supervisor" meter through OpenTelemetry's Prometheus exporter), the host as a process
+/// against the fake PDS: the series and their values after known events, and the account gauges following state
+/// changes and passivation without any listing.
+/// </summary>
+public sealed class MetricsSpec : FakePdsHostSpec
+{
+    private const string GetSession = "com.atproto.server.getSession";
+
+    private async Task<SupervisorProcess> StartHostAsync(string? hocon = null)
+    {
+        var host = new SupervisorProcess(Folder.Folder, hocon is null ? null : new Dictionary<string, string> { ["SUPERVISOR_HOCON"] = hocon });
+        await host.StartAsync();
+        await host.WaitUntilAccountsServeAsync();
+        return host;
+    }
+
+    private async Task LoginAsync(SupervisorProcess host, FakeAccount account)
+    {
+        using var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url });
+        Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+    }
+
+    /// <summary>Scrapes until <paramref name="done"/> holds (the exporter caches an answer for 300 ms; gauges follow actors).</summary>
+    private static async Task<PrometheusScrape> ScrapeUntilAsync(SupervisorProcess host, Func<PrometheusScrape, bool> done, string what)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        PrometheusScrape scrape;
+        do
+        {
+            scrape = await PrometheusScrape.ReadAsync(host);
+            if (done(scrape)) return scrape;
+            await Task.Delay(200);
+        } while (DateTime.UtcNow < until);
+        Assert.Fail($"{what} within 20 s:\n{scrape.Text}");
+        return scrape;
+    }
+
+    [Fact]
+    public async Task Every_series_of_before_is_exported_from_the_start_with_its_name_and_type()
+    {
+        await using var host = await StartHostAsync();
+
+        var metrics = await PrometheusScrape.ReadAsync(host);
+        foreach (var counter in new[] { "supervisor_logins_total", "supervisor_login_failures_total", "supervisor_refreshes_total", "supervisor_refresh_failures_total" })
+        {
+            Assert.Equal("counter", metrics.TypeOf(counter));
+            Assert.Equal(0, metrics.Value(counter));
+        }
+        foreach (var gauge in new[] { "supervisor_accounts_running", "supervisor_accounts_passivated", "supervisor_unjournaled_events" })
+        {
+            Assert.Equal("gauge", metrics.TypeOf(gauge));
+            Assert.Equal(0, metrics.Value(gauge));
+        }
+        Assert.Equal(1, metrics.Value("supervisor_journal_available"));
+        Assert.Equal("gauge", metrics.TypeOf("supervisor_accounts"));
+        Assert.Equal(10, metrics.LabelsOf("supervisor_accounts").Count()); // every state, at 0
+        Assert.Equal(0, metrics.Sum("supervisor_accounts"));
+    }
+
+    [Fact]
+    public async Task Requests_are_counted_and_timed_by_method_and_status_code()
+    {
+        await using var host = await StartHostAsync();
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+
+        using (var refused = await anonymous.GetAsync("/accounts")) Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        using (var missing = await host.Http.GetAsync("/accounts/did:plc:nobody")) Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using (var missing = await host.Http.GetAsync("/accounts/did:plc:nobody")) Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using (var odd = await host.Http.SendAsync(new HttpRequestMessage(new HttpMethod("BREW"), "/accounts"))) Assert.NotEqual(HttpStatusCode.OK, odd.StatusCode);
+
+        var metrics = await PrometheusScrape.ReadAsync(host);
+        Assert.Equal("counter", metrics.TypeOf("supervisor_http_requests_total"));
+        Assert.Equal(1, metrics.Value("supervisor_http_requests_total", ("method", "GET"), ("status", "401")));
+        Assert.Equal(2, metrics.Value("supervisor_http_requests_total", ("method", "GET"), ("status", "404")));
+        Assert.Equal(1, metrics.Sum("supervisor_http_requests_total", ("method", "_OTHER")));
+        Assert.DoesNotContain(metrics.LabelsOf("supervisor_http_requests_total"), labels => labels["method"] == "BREW");
+        Assert.Equal("histogram", metrics.TypeOf("supervisor_http_request_duration_seconds"));
+        Assert.Equal(2, metrics.Value("supervisor_http_request_duration_seconds_count", ("method", "GET"), ("status", "404")));
+        Assert.Equal(2, metrics.Value("supervisor_http_request_duration_seconds_bucket", ("method", "GET"), ("status", "404"), ("le", "+Inf")));
+    }
+
+    [Fact]
+    public async Task Pds_calls_are_timed_by_server_and_status_and_journal_writes_are_timed()
+    {
+        await using var host = await StartHostAsync("supervisor.accounts { backoff-min = 1m, backoff-max = 2m }");
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        using (var call = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")) Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+        using (var refresh = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null)) Assert.Equal(HttpStatusCode.OK, refresh.StatusCode);
+        Pds.FailNext("com.atproto.server.refreshSession", FakeFailure.ServerError500);
+        using (var refresh = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null)) Assert.Equal(HttpStatusCode.OK, refresh.StatusCode);
+
+        var metrics = await PrometheusScrape.ReadAsync(host);
+        var server = ("server", $"127.0.0.1:{new Uri(Pds.Url).Port}");
+        Assert.Equal("histogram", metrics.TypeOf("supervisor_pds_call_duration_seconds"));
+        // createSession, getSession (through the pass-through), refreshSession: at least; the failed refresh apart.
+        Assert.InRange(metrics.Value("supervisor_pds_call_duration_seconds_count", server, ("status", "200"))!.Value, 3, 10);
+        Assert.Equal(1, metrics.Value("supervisor_pds_call_duration_seconds_count", server, ("status", "500")));
+        Assert.Equal(1, metrics.Value("supervisor_refresh_failures_total"));
+        // The session, the two refresh intents and the refresh: each journaled write is timed.
+        Assert.Equal("histogram", metrics.TypeOf("supervisor_journal_write_duration_seconds"));
+        Assert.InRange(metrics.Value("supervisor_journal_write_duration_seconds_count")!.Value, 4, 10);
+        Assert.InRange(metrics.Value("supervisor_journal_write_duration_seconds_sum")!.Value, 1e-6, 60);
+        Assert.Empty(Secrets.JwtsIn(metrics.Text));
+    }
+
+    [Fact]
+    public async Task Account_gauges_follow_state_changes_passivation_and_a_restart()
+    {
+        var hocon = "supervisor.accounts { passivate-after = 500ms, active-window = 1h, backoff-min = 1m, backoff-max = 2m }";
+        var host = await StartHostAsync(hocon);
+        try
+        {
+            var alice = Pds.CreateAccount("alice.test", "pw-alice");
+            var bob = Pds.CreateAccount("bob.test", "pw-bob");
+            await LoginAsync(host, alice);
+            await LoginAsync(host, bob);
+
+            // Idle since their login: both passivate, and keep their state.
+            var metrics = await ScrapeUntilAsync(host, m => m.Value("supervisor_accounts_passivated") == 2, "both accounts did not passivate");
+            Assert.Equal((0, 2), (metrics.Value("supervisor_accounts_running"), metrics.Value("supervisor_accounts", ("state", "Active"))));
+
+            // A call starts alice again (and, active now, she stays); a failed refresh makes her Degraded.
+            using (var call = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")) Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+            Pds.FailNext("com.atproto.server.refreshSession", FakeFailure.ServerError500);
+            using (var refresh = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null)) Assert.Equal(HttpStatusCode.OK, refresh.StatusCode);
+            metrics = await ScrapeUntilAsync(host, m => m.Value("supervisor_accounts", ("state", "Degraded")) == 1, "alice did not show as Degraded");
+            Assert.Equal((1, 1, 1), (metrics.Value("supervisor_accounts", ("state", "Active")), metrics.Value("supervisor_accounts_running"),
+                metrics.Value("supervisor_accounts_passivated")));
+
+            // Bob logs out (his actor starts for it): Active loses him, LoggedOut gains him.
+            using (var logout = await host.Http.DeleteAsync($"/accounts/{bob.Did}")) Assert.Equal(HttpStatusCode.OK, logout.StatusCode);
+            metrics = await ScrapeUntilAsync(host, m => m.Value("supervisor_accounts", ("state", "LoggedOut")) == 1, "bob did not show as LoggedOut");
+            Assert.Equal(0, metrics.Value("supervisor_accounts", ("state", "Active")));
+            Assert.Equal(2, metrics.Sum("supervisor_accounts"));
+
+            // After a restart every account is counted once, in the state it recovered.
+            await host.TerminateAsync();
+            await host.StartAsync();
+            metrics = await ScrapeUntilAsync(host, m => m.Value("supervisor_accounts", ("state", "LoggedOut")) == 1 && m.Value("supervisor_accounts", ("state", "Recovering")) == 0,
+                "the accounts did not recover");
+            Assert.Equal(2, metrics.Sum("supervisor_accounts"));
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+    }
+}

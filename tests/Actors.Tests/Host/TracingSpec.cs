@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>
+/// One trace per API request, exported over OTLP/HTTP to a collector in the test: the host as a process against a
+/// fake PDS, a request with a W3C <c>traceparent</c> header, and its HTTP span, the account actor's span and the PDS
+/// call's span in that trace, chained parent to child; the request's log line carries the trace id.
+/// </summary>
+public sealed class TracingSpec : FakePdsHostSpec
+{
+    private const string GetSession = "com.atproto.server.getSession";
+
+    private static (string TraceId, string ParentId, string Header) NewTraceParent()
+    {
+        var traceId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var parentId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        return (traceId, parentId, $"00-{traceId}-{parentId}-01");
+    }
+
+    private async Task<SupervisorProcess> StartHostAsync(OtlpReceiver? collector)
+    {
+        var environment = Folder.HostEnvironment();
+        if (collector is not null)
+        {
+            environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url;
+            environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+            environment["OTEL_BSP_SCHEDULE_DELAY"] = "100";
+        }
+        var host = new SupervisorProcess(Folder.Folder, environment);
+        await host.StartAsync();
+        return host;
+    }
+
+    private async Task<FakeAccount> LoginAsync(SupervisorProcess host)
+    {
+        var alice = Pds.CreateAccount("alice.test", "pw-alice-trace");
+        using var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url });
+        Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        return alice;
+    }
+
+    private static async Task<HttpStatusCode> GetAsync(HttpClient client, string path, string traceParent, string? bearer = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.TryAddWithoutValidation("traceparent", traceParent);
+        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        using var answer = await client.SendAsync(request);
+        return answer.StatusCode;
+    }
+
+    private static string Describe(IEnumerable<ExportedSpan> spans) =>
+        string.Join("\n", spans.Select(s => $"{s.Scope} '{s.Name}' {s.Kind} {s.SpanId} <- {s.ParentSpanId}"));
+
+    [Fact]
+    public async Task A_pass_through_request_is_one_trace_of_its_http_span_the_account_span_and_the_pds_call()
+    {
+        await using var collector = await OtlpReceiver.StartAsync();
+        await using var host = await StartHostAsync(collector);
+        var alice = await LoginAsync(host);
+        var (traceId, parentId, traceParent) = NewTraceParent();
+        var queryValue = "q" + Guid.NewGuid().ToString("N");
+
+        Assert.Equal(HttpStatusCode.OK, await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}?probe={queryValue}", traceParent));
+
+        // Borrowed token: the account lends it under the HTTP span, and the HTTP handler calls the PDS itself.
+        var trace = await collector.WaitForTraceAsync(traceId, t => t.Count >= 3, TimeSpan.FromSeconds(30));
+        var http = Assert.Single(trace, s => s.Kind == SpanKind.Server);
+        Assert.True(http.ParentSpanId == parentId, Describe(trace));
+        var account = Assert.Single(trace, s => s.Scope == "Supervisor");
+        Assert.Equal(("account BorrowAccessToken", http.SpanId), (account.Name, account.ParentSpanId));
+        var pds = Assert.Single(trace, s => s.Kind == SpanKind.Client);
+        Assert.True(pds.ParentSpanId == http.SpanId, Describe(trace));
+        // Query values are redacted from both HTTP spans' URLs; the access token's header is never recorded.
+        Assert.False(collector.Received(queryValue), "a query value was exported");
+        Assert.False(collector.Received("Bearer "), "an Authorization header was exported");
+    }
+
+    [Fact]
+    public async Task A_call_by_message_chains_the_pds_call_under_the_account_span()
+    {
+        await using var collector = await OtlpReceiver.StartAsync();
+        await using var host = await StartHostAsync(collector);
+        var alice = await LoginAsync(host);
+        using var issued = await host.Http.PostAsJsonAsync("/keys", new { account = alice.Did });
+        Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+        var key = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        TestSecrets.Register("account-key", key);
+        var (traceId, parentId, traceParent) = NewTraceParent();
+
+        // getSession at /xrpc is a CallXrpc: the account's actor makes the PDS call itself.
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        Assert.Equal(HttpStatusCode.OK, await GetAsync(anonymous, $"/xrpc/{GetSession}", traceParent, bearer: key));
+
+        var trace = await collector.WaitForTraceAsync(traceId, t => t.Count >= 3, TimeSpan.FromSeconds(30));
+        var http = Assert.Single(trace, s => s.Kind == SpanKind.Server);
+        Assert.True(http.ParentSpanId == parentId, Describe(trace));
+        var account = Assert.Single(trace, s => s.Scope == "Supervisor");
+        Assert.Equal(("account CallXrpc", http.SpanId), (account.Name, account.ParentSpanId));
+        var pds = Assert.Single(trace, s => s.Kind == SpanKind.Client);
+        Assert.True(pds.ParentSpanId == account.SpanId, Describe(trace));
+    }
+
+    [Fact]
+    public async Task The_log_line_of_a_request_carries_its_trace_id()
+    {
+        await using var host = await StartHostAsync(collector: null);
+        var alice = await LoginAsync(host);
+        var (traceId, _, traceParent) = NewTraceParent();
+
+        Assert.Equal(HttpStatusCode.OK, await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}", traceParent));
+
+        // The line is written once the answer has left: it may come a moment after the client has it.
+        JsonElement? line = null;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (line is null && DateTime.UtcNow < until)
+        {
+            line = ReadLog(host.LogFile).Cast<JsonElement?>().FirstOrDefault(l => l!.Value.TryGetProperty("@tr", out var tr) && tr.GetString() == traceId);
+            if (line is null) await Task.Delay(100);
+        }
+        Assert.True(line is not null, $"no log line with trace id {traceId}");
+        Assert.Equal("/accounts/{id}/xrpc/{nsid}", line.Value.GetProperty("Route").GetString());
+        Assert.Equal(200, line.Value.GetProperty("StatusCode").GetInt32());
+        Assert.Matches("^[0-9a-f]{16}$", line.Value.GetProperty("@sp").GetString());
+    }
+
+    private static List<JsonElement> ReadLog(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        var lines = new List<JsonElement>();
+        while (reader.ReadLine() is { } text)
+            if (text.StartsWith('{') && text.EndsWith('}')) lines.Add(JsonDocument.Parse(text).RootElement.Clone());
+        return lines;
+    }
+}
