@@ -93,9 +93,17 @@ try
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
             registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts, history), "session-event-feed"));
-            // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away.
+            // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away. In a cluster with
+            // other nodes up the accounts are handed over instead (each finishes what is in flight, then starts on
+            // another node), and keep serving until then.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
             {
+                var self = Akka.Cluster.Cluster.Get(system);
+                if (self.State.Members.Any(m => m.Status == Akka.Cluster.MemberStatus.Up && !m.Address.Equals(self.SelfAddress)))
+                {
+                    Log.Information("Shutdown: the accounts of this node are handed over to the other nodes");
+                    return Done.Instance;
+                }
                 var drained = await accounts.Ask<AccountsSupervisor.AccountsDrained>(
                     new AccountsSupervisor.DrainAccounts(accountSettings.RequestTimeout), accountSettings.RequestTimeout + TimeSpan.FromSeconds(5));
                 Log.Information("Shutdown: {AccountCount} accounts drained", drained.Count);

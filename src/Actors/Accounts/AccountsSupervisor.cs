@@ -529,13 +529,14 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             return;
         }
         var did = adopt.Grant.Did;
-        var supervisedAt = _handles.ContainsKey(did) && _lastStatus.TryGetValue(did, out var known) ? known.Pds : null;
+        var supervised = _handles.ContainsKey(did);
+        var supervisedAt = supervised && _lastStatus.TryGetValue(did, out var last) ? last.Pds : null;
         var registry = _registry;
         var client = _client;
         var handle = _handles.GetValueOrDefault(did);
         Task.Run(async () =>
             {
-                if (supervisedAt is null && handle is null && _handles.ContainsKey(did))
+                if (supervisedAt is null && supervised)
                 {
                     // Supervised, but it ran on another node: its bucket knows its PDS.
                     if (await registry.Ask<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk) is AccountStatus status)

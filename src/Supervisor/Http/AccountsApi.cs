@@ -51,7 +51,7 @@ public static class AccountsApi
         accounts.Map("/{id}/xrpc/{nsid}", (string id, string nsid, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
             proxy.ForwardAsync(context, supervisor.ActorRef, id, nsid, Caller.Of(context)!));
 
-        app.MapGet("/status", async (IRequiredActor<AccountsSupervisor> supervisor) =>
+        app.MapGet("/status", async (IRequiredActor<AccountsSupervisor> supervisor, Akka.Actor.ActorSystem system) =>
         {
             // Counts only: the accounts themselves are listed page by page at GET /accounts.
             var counts = await supervisor.ActorRef.Ask<AccountCounts>(GetAccountCounts.Instance, askTimeout);
@@ -64,8 +64,23 @@ public static class AccountsApi
                 passivated = counts.Passivated,
                 unjournaledEvents = counts.UnjournaledEvents,
                 byState = counts.ByState.ToDictionary(c => c.Key.ToString(), c => c.Value),
+                cluster = ClusterJson(system),
             }, ApiJson.Options);
         });
+    }
+
+    /// <summary>This node, the cluster's members (address, status, roles) and the members this node cannot reach.</summary>
+    internal static object ClusterJson(Akka.Actor.ActorSystem system)
+    {
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        var state = cluster.State;
+        return new
+        {
+            self = cluster.SelfAddress.ToString(),
+            leader = state.Leader?.ToString(),
+            members = state.Members.Select(m => new { address = m.Address.ToString(), status = m.Status.ToString(), roles = m.Roles.ToArray() }).ToArray(),
+            unreachable = state.Unreachable.Select(m => m.Address.ToString()).ToArray(),
+        };
     }
 
     /// <summary>The journal's availability as the status and health endpoints show it.</summary>

@@ -14,6 +14,12 @@ public sealed class RequestLog(RequestDelegate next, ILogger<RequestLog> log)
     public async Task InvokeAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
+        // ASP.NET Core makes an activity only when someone listens (traces exported); otherwise a caller's traceparent
+        // still names the trace this request belongs to: the line carries it (and the PDS call after it).
+        using var own = Activity.Current is null && context.Request.Headers.TryGetValue("traceparent", out var parent)
+                        && ActivityContext.TryParse(parent.ToString(), null, out var remote)
+            ? new Activity("HTTP request").SetParentId(remote.TraceId, remote.SpanId, remote.TraceFlags).Start()
+            : null;
         try
         {
             await next(context);

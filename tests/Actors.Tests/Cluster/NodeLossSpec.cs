@@ -11,13 +11,33 @@ namespace Supervisor.Actors.Tests.Cluster;
 
 /// <summary>
 /// Three hosts as real processes on loopback form one cluster on one PostgreSQL journal, the real PDS behind them:
-/// any node answers for any account, and when a node is SIGKILLed its accounts answer from the others, with no session
-/// lost and no new login.
+/// any node answers for any account; when a node is SIGKILLed its accounts answer from the others, and when one is
+/// stopped with SIGTERM its accounts are handed over, with no session lost and no new login.
 /// </summary>
 [Collection(ProcessOutageCollection.Name)]
 public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
 {
     private const string GetSession = "com.atproto.server.getSession";
+
+    private sealed record LocalCluster(TestJournal Journal, List<SupervisorProcess> Nodes, List<int> RemotingPorts, List<RealAccount> Accounts) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var node in Nodes) await node.DisposeAsync();
+            Journal.Dispose();
+        }
+
+        /// <summary>The node that runs most accounts, its address, and the accounts it runs.</summary>
+        public async Task<(SupervisorProcess Node, string Address, List<string> Accounts)> BusiestAsync()
+        {
+            var owners = new Dictionary<string, string>();
+            foreach (var account in Accounts)
+                owners[account.Did] = (await Nodes[0].Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}")).GetProperty("node").GetString()!;
+            var address = owners.Values.GroupBy(n => n).OrderByDescending(g => g.Count()).First().Key;
+            var node = Nodes[RemotingPorts.FindIndex(p => address.EndsWith(":" + p, StringComparison.Ordinal))];
+            return (node, address, owners.Where(o => o.Value == address).Select(o => o.Key).ToList());
+        }
+    }
 
     private static int FreePort()
     {
@@ -28,11 +48,13 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         return port;
     }
 
+    /// <summary>Whether the account answers getSession through the node within 5 s.</summary>
     private static async Task<bool> AnswersAsync(SupervisorProcess node, string did)
     {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            using var answer = await node.Http.GetAsync($"/accounts/{did}/xrpc/{GetSession}");
+            using var answer = await node.Http.GetAsync($"/accounts/{did}/xrpc/{GetSession}", timeout.Token);
             return answer.StatusCode == HttpStatusCode.OK;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
@@ -41,77 +63,108 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task A_killed_nodes_accounts_answer_from_the_others_with_no_session_lost_and_no_new_login()
+    private async Task<LocalCluster> StartClusterAsync()
     {
-        using var journal = new TestJournal(JournalKind.Postgres);
+        var journal = new TestJournal(JournalKind.Postgres);
         var remoting = Enumerable.Range(0, 3).Select(_ => FreePort()).ToList();
         var seeds = string.Join(",", remoting.Select(p => $"127.0.0.1:{p}"));
         var nodes = new List<SupervisorProcess>();
-        try
+        foreach (var port in remoting)
         {
-            foreach (var port in remoting)
-            {
-                var environment = journal.HostEnvironment();
-                environment["SUPERVISOR_CLUSTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                environment["SUPERVISOR_CLUSTER_SEEDS"] = seeds;
-                environment["SUPERVISOR_HOCON"] = "supervisor.accounts { backoff-min = 200ms, backoff-max = 2s }";
-                var folder = Directory.CreateDirectory(Path.Combine(journal.Folder, "node-" + port)).FullName;
-                nodes.Add(new SupervisorProcess(folder, environment));
-            }
-            await Task.WhenAll(nodes.Select(n => n.StartAsync()));
-
-            var accounts = new List<RealAccount>();
-            for (var i = 0; i < 6; i++)
-            {
-                var account = await pds.CreateAccountAsync("c");
-                accounts.Add(account);
-                using var imported = await nodes[i % 3].Http.PostAsJsonAsync("/accounts/import",
-                    new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
-                Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
-            }
-
-            // Any node answers for any account.
-            foreach (var node in nodes)
-                foreach (var account in accounts)
-                    Assert.True(await AnswersAsync(node, account.Did), $"{account.Did} through node {nodes.IndexOf(node)}");
-
-            // The node that owns most accounts is killed.
-            var owners = new Dictionary<string, string>();
-            foreach (var account in accounts)
-                owners[account.Did] = (await nodes[0].Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}")).GetProperty("node").GetString()!;
-            var victimAddress = owners.Values.GroupBy(n => n).OrderByDescending(g => g.Count()).First().Key;
-            var victim = nodes[remoting.FindIndex(p => victimAddress.EndsWith(":" + p, StringComparison.Ordinal))];
-            var survivors = nodes.Where(n => n != victim).ToList();
-            var moved = owners.Where(o => o.Value == victimAddress).Select(o => o.Key).ToList();
-            output.WriteLine($"killing the node at {victimAddress}, owner of {moved.Count} of {accounts.Count} accounts");
-
-            var clock = Stopwatch.StartNew();
-            await victim.KillAsync();
-            var waiting = accounts.Select(a => a.Did).ToHashSet();
-            while (waiting.Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(90))
-            {
-                foreach (var did in waiting.ToList())
-                    if (await AnswersAsync(survivors[0], did) && await AnswersAsync(survivors[1], did)) waiting.Remove(did);
-                if (waiting.Count > 0) await Task.Delay(250);
-            }
-            output.WriteLine($"failover: every account answered from the survivors {clock.Elapsed.TotalSeconds:0.0} s after the kill");
-            Assert.Empty(waiting);
-
-            // Nothing was lost: no new login, every session refreshes on (past its access token's lifetime) and answers.
-            await Task.Delay(pds.AccessTokenLifetime + TimeSpan.FromSeconds(2));
-            foreach (var account in accounts)
-            {
-                var status = await survivors[0].Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}");
-                Assert.Equal("Active", status.GetProperty("state").GetString());
-                Assert.Equal(0, status.GetProperty("loginCount").GetInt32());
-                Assert.NotEqual(victimAddress, status.GetProperty("node").GetString());
-                foreach (var node in survivors) Assert.True(await AnswersAsync(node, account.Did), $"{account.Did} after the failover");
-            }
+            var environment = journal.HostEnvironment();
+            environment["SUPERVISOR_CLUSTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            environment["SUPERVISOR_CLUSTER_SEEDS"] = seeds;
+            environment["SUPERVISOR_HOCON"] = "supervisor.accounts { backoff-min = 200ms, backoff-max = 2s }";
+            var folder = Directory.CreateDirectory(Path.Combine(journal.Folder, "node-" + port)).FullName;
+            nodes.Add(new SupervisorProcess(folder, environment));
         }
-        finally
+        var cluster = new LocalCluster(journal, nodes, remoting, []);
+        await Task.WhenAll(nodes.Select(n => n.StartAsync()));
+        for (var i = 0; i < 6; i++)
         {
-            foreach (var node in nodes) await node.DisposeAsync();
+            var account = await pds.CreateAccountAsync("c");
+            cluster.Accounts.Add(account);
+            using var imported = await nodes[i % 3].Http.PostAsJsonAsync("/accounts/import",
+                new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
+            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
         }
+        // Any node answers for any account.
+        foreach (var node in nodes)
+            foreach (var account in cluster.Accounts)
+                Assert.True(await AnswersAsync(node, account.Did), $"{account.Did} through node {nodes.IndexOf(node)}");
+        return cluster;
+    }
+
+    /// <summary>After a token lifetime: no new login, every session refreshed on and answers through every survivor.</summary>
+    private async Task NothingLostAsync(LocalCluster cluster, List<SupervisorProcess> survivors, string goneAddress)
+    {
+        await Task.Delay(pds.AccessTokenLifetime + TimeSpan.FromSeconds(2));
+        foreach (var account in cluster.Accounts)
+        {
+            foreach (var node in survivors) Assert.True(await AnswersAsync(node, account.Did), $"{account.Did} after the node left");
+            var status = await survivors[0].Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}");
+            Assert.Equal("Active", status.GetProperty("state").GetString());
+            Assert.Equal(0, status.GetProperty("loginCount").GetInt32());
+            Assert.NotEqual(goneAddress, status.GetProperty("node").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task A_killed_nodes_accounts_answer_from_the_others_with_no_session_lost_and_no_new_login()
+    {
+        await using var cluster = await StartClusterAsync();
+        var (victim, address, moved) = await cluster.BusiestAsync();
+        var survivors = cluster.Nodes.Where(n => n != victim).ToList();
+        output.WriteLine($"killing the node at {address}, owner of {moved.Count} of {cluster.Accounts.Count} accounts");
+
+        var clock = Stopwatch.StartNew();
+        await victim.KillAsync();
+        var waiting = cluster.Accounts.Select(a => a.Did).ToHashSet();
+        while (waiting.Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(120))
+        {
+            foreach (var did in waiting.ToList())
+                if (await AnswersAsync(survivors[0], did) && await AnswersAsync(survivors[1], did)) waiting.Remove(did);
+            if (waiting.Count > 0) await Task.Delay(250);
+        }
+        output.WriteLine($"failover: every account answered from the survivors {clock.Elapsed.TotalSeconds:0.0} s after the kill");
+        Assert.Empty(waiting);
+        await NothingLostAsync(cluster, survivors, address);
+    }
+
+    [Fact]
+    public async Task A_node_stopped_with_sigterm_hands_its_accounts_over_with_no_failed_request()
+    {
+        await using var cluster = await StartClusterAsync();
+        var (leaving, address, moved) = await cluster.BusiestAsync();
+        var staying = cluster.Nodes.Where(n => n != leaving).ToList();
+        output.WriteLine($"stopping the node at {address}, owner of {moved.Count} of {cluster.Accounts.Count} accounts");
+
+        // Requests through the nodes that stay, all along the hand-over.
+        var failures = new List<string>();
+        var served = 0;
+        using var stop = new CancellationTokenSource();
+        var load = Task.Run(async () =>
+        {
+            var i = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var did = cluster.Accounts[i % cluster.Accounts.Count].Did;
+                var node = staying[i++ % staying.Count];
+                using var answer = await node.Http.GetAsync($"/accounts/{did}/xrpc/{GetSession}");
+                if (answer.StatusCode == HttpStatusCode.OK) Interlocked.Increment(ref served);
+                else lock (failures) failures.Add($"{did}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
+            }
+        });
+        await Task.Delay(1000);
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(0, await leaving.TerminateAsync());
+        output.WriteLine($"hand-off: the node exited {clock.Elapsed.TotalSeconds:0.0} s after SIGTERM");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await stop.CancelAsync();
+        await load;
+        output.WriteLine($"{served} requests served during the hand-over");
+        Assert.Empty(failures);
+        Assert.True(served > 20, $"only {served} requests were served");
+        await NothingLostAsync(cluster, staying, address);
     }
 }
