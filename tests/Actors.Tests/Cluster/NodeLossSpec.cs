@@ -152,12 +152,24 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
                 var node = staying[i++ % staying.Count];
                 using var answer = await node.Http.GetAsync($"/accounts/{did}/xrpc/{GetSession}");
                 if (answer.StatusCode == HttpStatusCode.OK) Interlocked.Increment(ref served);
-                else lock (failures) failures.Add($"{did}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
+                else
+                {
+                    var body = await answer.Content.ReadAsStringAsync();
+                    lock (failures) failures.Add($"{did}: {(int)answer.StatusCode} {body}");
+                }
             }
         });
         await Task.Delay(1000);
         var clock = Stopwatch.StartNew();
-        Assert.Equal(0, await leaving.TerminateAsync());
+        try
+        {
+            // A hand-over waits for refreshes in flight (request-timeout, 30 s, at most).
+            Assert.Equal(0, await leaving.TerminateAsync(TimeSpan.FromSeconds(90)));
+        }
+        finally
+        {
+            output.WriteLine(string.Join('\n', leaving.Output.Split('\n').TakeLast(40)));
+        }
         output.WriteLine($"hand-off: the node exited {clock.Elapsed.TotalSeconds:0.0} s after SIGTERM");
         await Task.Delay(TimeSpan.FromSeconds(3));
         await stop.CancelAsync();

@@ -173,12 +173,12 @@ public sealed class SupervisorProcess : IAsyncDisposable
         await process.WaitForExitAsync();
     }
 
-    /// <summary>SIGTERM: a graceful stop; returns the exit code.</summary>
-    public async Task<int> TerminateAsync()
+    /// <summary>SIGTERM: a graceful stop; returns the exit code (waiting at most <paramref name="within"/>, 30 s by default).</summary>
+    public async Task<int> TerminateAsync(TimeSpan? within = null)
     {
         if (_process is not { HasExited: false } process) return _process?.ExitCode ?? 0;
         Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(timeout.Token);
         return process.ExitCode;
     }
