@@ -264,14 +264,17 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>
     /// The shard's stop (after a passivation, or a hand-over to another node): what slipped in before the shard began
-    /// to hold messages is served, what is in flight finishes (at most request-timeout and a little more), then the
-    /// account stops.
+    /// to hold messages is served, a refresh or logout in flight finishes (at most request-timeout and a little more),
+    /// then the account stops.
     /// </summary>
     private void StopWhenIdle()
     {
         _stoppingSince ??= Now;
         Timers.Cancel(PassivateTimer);
-        if (Busy() && Now - _stoppingSince < Settings.RequestTimeout + TimeSpan.FromSeconds(5))
+        // Lent tokens do not hold a stop: nothing rotates them here any more, and a returned loan may wait in the shard
+        // region while the shard moves. What is in flight in this actor (a refresh, a logout, held events) does.
+        var inFlight = _refreshing || _deleting || _unjournaled.Count > 0 || _journaling is not null || _compacting || _refreshWaiters.Count > 0;
+        if (inFlight && Now - _stoppingSince < Settings.RequestTimeout + TimeSpan.FromSeconds(5))
         {
             Timers.StartSingleTimer("stop", StopAccount.Instance, TimeSpan.FromMilliseconds(100));
             return;
@@ -513,6 +516,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     {
         _draining = true;
         Timers.Cancel(RefreshTimer);
+        // The host stops: the registry keeps its status and due time, and wakes it when due after the next start.
+        if (!_refreshing) Rest();
         Sender.Tell(new AccountDrained(_state.Did));
     }
 

@@ -152,7 +152,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         // Accounts passivate themselves (when idle and nothing is due); sharding's own idle passivation is off.
         var settings = ClusterShardingSettings.Create(Context.System).WithPassivateIdleAfter(TimeSpan.Zero).WithRememberEntities(false);
         var registry = await sharding.StartAsync(RegistryBucket.TypeName,
-            bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time, _metrics,
+            bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time, _metrics, _journal,
                 () => sharding.ShardRegion(AccountTypeName)),
             settings, new ShardEnvelope(BucketCount), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), PoisonPill.Instance);
         var accounts = await sharding.StartAsync(AccountTypeName, did => AccountSessionActor.Props(did, deps with { Registry = registry }), settings,
@@ -234,6 +234,10 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         });
         Receive<DrainAccounts>(OnDrain);
         Receive<Routed>(OnRouted);
+        Receive<WakeAccount>(wake =>
+        {
+            if (!_restarting.Contains(wake.Did)) _accounts.Tell(new ShardingEnvelope(wake.Did, WakeToRefresh.Instance));
+        });
         Receive<IAccountMessage>(Route);
     }
 

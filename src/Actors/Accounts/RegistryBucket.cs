@@ -39,6 +39,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         public AccountStatus? Status;
         public IActorRef? Running;
         public bool Rested;
+        public AccountStateName? RecordedState;
         public DateTimeOffset? NextWake;
     }
 
@@ -53,6 +54,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     private readonly TimeProvider _time;
     private readonly Func<IActorRef> _accounts;
     private readonly SupervisorMetrics _metrics;
+    private readonly Journal.JournalHealth _journal;
     private readonly SortedDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _watched = new();
     private readonly PriorityQueue<string, DateTimeOffset> _wakes = new();
@@ -68,8 +70,9 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     public static string PersistenceIdFor(string did, int buckets) => TypeName + "-" + Buckets.Of(did, buckets);
 
     /// <summary>Props for bucket <paramref name="bucket"/>; <paramref name="accounts"/> gives the account shard region.</summary>
-    public static Props Props(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Func<IActorRef> accounts) =>
-        Akka.Actor.Props.Create(() => new RegistryBucket(bucket, buckets, settings, time, metrics, accounts));
+    public static Props Props(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Journal.JournalHealth journal,
+        Func<IActorRef> accounts) =>
+        Akka.Actor.Props.Create(() => new RegistryBucket(bucket, buckets, settings, time, metrics, journal, accounts));
 
     /// <inheritdoc />
     public override string PersistenceId { get; }
@@ -78,9 +81,11 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Creates bucket <paramref name="bucket"/> of <paramref name="buckets"/>.</summary>
-    public RegistryBucket(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Func<IActorRef> accounts)
+    public RegistryBucket(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Journal.JournalHealth journal,
+        Func<IActorRef> accounts)
     {
         _metrics = metrics;
+        _journal = journal;
         _bucket = bucket;
         _settings = settings;
         _time = time;
@@ -91,13 +96,14 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         Recover<AccountRegistered>(Register);
         Recover<AccountHandleChanged>(e => EntryOf(e.Did).Handle = e.Handle);
         Recover<AccountRested>(Rest);
+        Recover<AccountStatusRecorded>(e => EntryOf(e.Did).Status = e.Status);
         Recover<LegacyRegistryImported>(_ => _legacyImported = true);
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is not RegistryBucketSnapshot snapshot) return;
             _legacyImported = snapshot.LegacyImported;
             foreach (var e in snapshot.Accounts)
-                _entries[e.Did] = new Entry(e.Handle) { WakeAt = e.WakeAt, Status = e.Status, Rested = e.Status is not null };
+                _entries[e.Did] = new Entry(e.Handle) { WakeAt = e.WakeAt, Status = e.Status, Rested = e.Rested, RecordedState = e.Status?.State };
         });
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
@@ -142,6 +148,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         entry.WakeAt = e.WakeAt;
         entry.Status = e.Status;
         entry.Rested = true;
+        entry.RecordedState = e.Status.State;
     }
 
     private void OnRecovered()
@@ -150,7 +157,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         // new): they start now, a few at a time, and rest with their due time once idle.
         foreach (var (did, entry) in _entries)
         {
-            if (entry.Status is { } status) _metrics.Accounts.Report(did, status.State, 0);
+            if (entry.Rested && entry.Status is { } status) _metrics.Accounts.Report(did, status.State, 0);
             else _metrics.Accounts.Recovering(did);
             if (!entry.Rested) _startQueue.Enqueue(did);
             else if (entry.WakeAt is { } at) WakeAt(did, entry, at);
@@ -202,6 +209,12 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
             entry.Running = Sender;
             _watched[Sender] = status.Did;
             Context.Watch(Sender);
+        }
+        if (status.State is not (AccountStateName.Refreshing or AccountStateName.Recovering) && status.State != entry.RecordedState && _journal.IsAvailable)
+        {
+            // A lasting change (a logout, a failure, a takedown) is journaled: a restart shows it without starting the account.
+            entry.RecordedState = status.State;
+            Persist(new AccountStatusRecorded(status.Did, status), _ => SnapshotNow());
         }
         if (status.Handle is { } handle && handle != entry.Handle && handle != Identity.SessionIdentity.InvalidHandle)
         {
@@ -291,16 +304,8 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void Wake(string did, Entry entry)
     {
-        IActorRef accounts;
-        try
-        {
-            accounts = _accounts();
-        }
-        catch (Exception)
-        {
-            accounts = ActorRefs.Nobody; // this node's account region is not started yet: the retry below wakes it
-        }
-        accounts.Tell(new ShardingEnvelope(did, WakeToRefresh.Instance));
+        // Through this node's gateway (not started yet: the retry below wakes it).
+        Context.System.ActorSelection("/user/" + AccountsSupervisor.Name).Tell(new WakeAccount(did));
         entry.NextWake = Now + TimeSpan.FromSeconds(30);
         _wakes.Enqueue(did, entry.NextWake.Value);
     }
@@ -342,8 +347,9 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
 
     private IEnumerable<AccountStatus> Statuses() => _entries.Select(e => StatusOf(e.Key, e.Value));
 
+    /// <summary>Its last status; one that waits to start (it was running when the cluster stopped) shows as Recovering.</summary>
     private static AccountStatus StatusOf(string did, Entry entry) => entry.Status is { } status
-        ? status with { Handle = entry.Handle ?? status.Handle }
+        ? status with { Handle = entry.Handle ?? status.Handle, State = entry is { Rested: false, Running: null } ? AccountStateName.Recovering : status.State }
         : new AccountStatus(did, entry.Handle, null, null, AccountStateName.Recovering, null, null, null, null, 0, 0, null, 0);
 
     private AccountCounts Counts()
@@ -359,7 +365,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     {
         if (LastSequenceNr % Math.Max(_settings.SnapshotEvery * 20, 20) != 0) return;
         SaveSnapshot(new RegistryBucketSnapshot(
-            _entries.Select(e => new RegistryBucketEntry(e.Key, e.Value.Handle, e.Value.Rested ? e.Value.WakeAt : null, e.Value.Rested ? e.Value.Status : null)).ToList(),
+            _entries.Select(e => new RegistryBucketEntry(e.Key, e.Value.Handle, e.Value.Rested ? e.Value.WakeAt : null, e.Value.Status, e.Value.Rested)).ToList(),
             _legacyImported));
     }
 

@@ -53,6 +53,12 @@ public static class RegistryCommands
     /// <summary>Whether the account exists; answered with <see cref="RegistryEntry"/> or <see cref="AccountReplies.AccountNotFound"/>.</summary>
     public sealed record LookupAccount(string Did) : IWireMessage;
 
+    /// <summary>
+    /// A bucket asks its own node's gateway to wake an account (start it through the shard region): the gateway leaves
+    /// alone an account it is starting again after a journal failure (its backoff decides when).
+    /// </summary>
+    public sealed record WakeAccount(string Did);
+
     /// <summary>Sent by every node's gateway every few seconds: a bucket that moved after a node loss starts again.</summary>
     public sealed record KeepBucketAwake : IWireMessage
     {

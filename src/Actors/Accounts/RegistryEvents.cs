@@ -14,6 +14,9 @@ public static class RegistryEvents
     /// <summary>An idle account stopped; it is due again at <paramref name="WakeAt"/> (null: nothing is due).</summary>
     public sealed record AccountRested(string Did, DateTimeOffset? WakeAt, Protocol.AccountStatus Status) : IJournaled;
 
+    /// <summary>A running account's state changed (to one that lasts: not Refreshing): its status is kept across restarts.</summary>
+    public sealed record AccountStatusRecorded(string Did, Protocol.AccountStatus Status) : IJournaled;
+
     /// <summary>The accounts of the registry written before the cluster (one journal, <c>account-registry</c>) were spread over the buckets.</summary>
     public sealed record LegacyRegistryImported(int Accounts) : IJournaled;
 
@@ -37,4 +40,4 @@ public sealed record RegistryEntry(string Did, string? Handle) : IWireMessage;
 public sealed record RegistryBucketSnapshot(IReadOnlyList<RegistryBucketEntry> Accounts, bool LegacyImported) : IJournaled;
 
 /// <summary>One account of a bucket: DID, handle, and when it rested last (its status and its next due time).</summary>
-public sealed record RegistryBucketEntry(string Did, string? Handle, DateTimeOffset? WakeAt, Protocol.AccountStatus? Status);
+public sealed record RegistryBucketEntry(string Did, string? Handle, DateTimeOffset? WakeAt, Protocol.AccountStatus? Status, bool Rested = false);

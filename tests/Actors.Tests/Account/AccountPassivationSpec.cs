@@ -76,15 +76,53 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
     [Fact]
     public async Task A_passivated_account_is_started_again_when_its_keep_alive_refresh_is_due()
     {
-        Pds.RefreshTokenLifetime = TimeSpan.FromSeconds(6); // keep-alive due 4 to 5 s after the login
+        Pds.RefreshTokenLifetime = TimeSpan.FromSeconds(12); // keep-alive due 8 to 10 s after the login
         var account = Pds.CreateAccount("sleeper.test", "pw-sleeper");
         await LoginAsync(Pds.Url, account.Handle, account.Password);
         await EventuallyAsync(async () => (await CountsAsync()).Passivated == 1, TimeSpan.FromSeconds(3), "the account to passivate");
         Assert.Equal(0, Pds.CallCount("com.atproto.server.refreshSession"));
 
-        await EventuallyAsync(() => Task.FromResult(Pds.CallCount("com.atproto.server.refreshSession") == 1), TimeSpan.FromSeconds(8), "the keep-alive refresh");
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount("com.atproto.server.refreshSession") == 1), TimeSpan.FromSeconds(14), "the keep-alive refresh");
         await EventuallyAsync(async () => (await StatusAsync(account.Did)).RefreshCount == 1, TimeSpan.FromSeconds(3), "the refreshed status");
         await EventuallyAsync(async () => (await CountsAsync()).Passivated == 1, TimeSpan.FromSeconds(3), "the account to passivate again");
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+    }
+
+    [Fact]
+    public async Task After_a_restart_a_resting_account_is_not_read_until_it_is_asked_for()
+    {
+        var sleepers = new[] { Pds.CreateAccount("rest1.test", "pw-rest1"), Pds.CreateAccount("rest2.test", "pw-rest2"), Pds.CreateAccount("rest3.test", "pw-rest3") };
+        foreach (var sleeper in sleepers) await LoginAsync(Pds.Url, sleeper.Handle, sleeper.Password);
+        await EventuallyAsync(async () => (await CountsAsync()).Passivated == 3, TimeSpan.FromSeconds(5), "the accounts to rest");
+        await Sys.Terminate();
+        var ids = sleepers.Select(a => Supervisor.Actors.Account.AccountSessionActor.PersistenceIdFor(a.Did)).ToList();
+        var gate = new RecoveryGate(ids);
+
+        var (system, accounts) = StartSecondSystem(overrides: gate.Config);
+        try
+        {
+            // The registry answers for them: their journals are not read (but for one, read by the token key's check).
+            foreach (var sleeper in sleepers) Assert.Equal(AccountStateName.Active, (await StatusAsync(sleeper.Did, accounts)).State);
+            Assert.Equal(new SupervisorCounts(3, 0, 3), Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance, accounts)));
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            var probed = Assert.Single(gate.Held);
+            gate.Release(probed);
+
+            // A request starts the one it is for, and only that one.
+            var asked = ids.First(id => id != probed);
+            var untouched = ids.Single(id => id != probed && id != asked);
+            var call = CallAsync(sleepers[ids.IndexOf(asked)].Handle, GetSession, accounts);
+            await EventuallyAsync(() => Task.FromResult(gate.Held.Contains(asked)), TimeSpan.FromSeconds(10), "the account asked for to read its journal");
+            gate.Release(asked);
+            Assert.Equal(200, (await call).Status);
+            // The third never began to read (the gate would hold it).
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.DoesNotContain(untouched, gate.Held);
+        }
+        finally
+        {
+            foreach (var id in ids) gate.Release(id);
+            await system.Terminate();
+        }
     }
 }

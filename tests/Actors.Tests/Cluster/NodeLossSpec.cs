@@ -63,7 +63,7 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         }
     }
 
-    private async Task<LocalCluster> StartClusterAsync()
+    private async Task<LocalCluster> StartClusterAsync(string? service = null)
     {
         var journal = new TestJournal(JournalKind.Postgres);
         var remoting = Enumerable.Range(0, 3).Select(_ => FreePort()).ToList();
@@ -85,7 +85,7 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
             var account = await pds.CreateAccountAsync("c");
             cluster.Accounts.Add(account);
             using var imported = await nodes[i % 3].Http.PostAsJsonAsync("/accounts/import",
-                new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
+                new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = service ?? pds.Url });
             Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
         }
         // Any node answers for any account.
@@ -129,7 +129,18 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         output.WriteLine($"failover: every account answered from the survivors {clock.Elapsed.TotalSeconds:0.0} s after the kill");
         Assert.Empty(waiting);
         await NothingLostAsync(cluster, survivors, address);
+
+        // The node comes back (same address, a new incarnation) and joins again; it answers for every account.
+        await victim.StartAsync();
+        var rejoined = Stopwatch.StartNew();
+        while (rejoined.Elapsed < TimeSpan.FromSeconds(60) && await UpMembersAsync(survivors[0]) < 3) await Task.Delay(500);
+        Assert.Equal(3, await UpMembersAsync(survivors[0]));
+        foreach (var account in cluster.Accounts) Assert.True(await AnswersAsync(victim, account.Did), $"{account.Did} through the node that came back");
     }
+
+    private static async Task<int> UpMembersAsync(SupervisorProcess node) =>
+        (await node.Http.GetFromJsonAsync<JsonElement>("/status")).GetProperty("cluster").GetProperty("members").EnumerateArray()
+            .Count(m => m.GetProperty("status").GetString() == "Up");
 
     [Fact]
     public async Task A_node_stopped_with_sigterm_hands_its_accounts_over_with_no_failed_request()
@@ -178,5 +189,52 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         Assert.Empty(failures);
         Assert.True(served > 20, $"only {served} requests were served");
         await NothingLostAsync(cluster, staying, address);
+    }
+
+    [Fact]
+    public async Task A_paused_node_never_sends_a_refresh_token_that_another_node_took_over()
+    {
+        // Every refresh of every node passes this proxy, which records the refresh token each one sent.
+        await using var proxy = await RefreshHoldingProxy.StartAsync(pds.Url);
+        await using var cluster = await StartClusterAsync(proxy.Url);
+        var (paused, address, moved) = await cluster.BusiestAsync();
+        var others = cluster.Nodes.Where(n => n != paused).ToList();
+        output.WriteLine($"pausing the node at {address}, owner of {moved.Count} of {cluster.Accounts.Count} accounts");
+
+        // The accounts are kept active (a request every moment), so they refresh ahead of their short access tokens.
+        using var stop = new CancellationTokenSource();
+        var load = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                await AnswersAsync(others[i % 2], cluster.Accounts[i % cluster.Accounts.Count].Did);
+                await Task.Delay(50);
+            }
+        });
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        paused.Pause(true);
+        var clock = Stopwatch.StartNew();
+        // Past the failure detector and the split-brain resolver: the others take its accounts over and refresh them.
+        while (clock.Elapsed < TimeSpan.FromSeconds(90) && !(await Task.WhenAll(moved.Select(d => AnswersAsync(others[0], d)))).All(ok => ok))
+            await Task.Delay(500);
+        output.WriteLine($"taken over {clock.Elapsed.TotalSeconds:0.0} s after the pause");
+        await Task.Delay(pds.AccessTokenLifetime + TimeSpan.FromSeconds(2));
+        // It wakes up with its timers due: it must not refresh what it held.
+        paused.Pause(false);
+        await Task.Delay(pds.AccessTokenLifetime + TimeSpan.FromSeconds(5));
+        await stop.CancelAsync();
+        await load;
+
+        var refreshes = proxy.Refreshes.Where(r => r.Status == 200 && r.SentTokenId is not null).ToList();
+        output.WriteLine($"{refreshes.Count} refreshes; the paused node {(paused.HasExited ? "has stopped" : "still runs")}");
+        var reused = refreshes.GroupBy(r => r.SentTokenId).Where(g => g.Count() > 1).Select(g => $"{g.First().Did}: {g.Count()} uses").ToList();
+        Assert.Empty(reused);
+        Assert.True(refreshes.Count(r => moved.Contains(r.Did!)) >= moved.Count, "the accounts taken over refreshed on the other nodes");
+        foreach (var account in cluster.Accounts)
+        {
+            Assert.True(await AnswersAsync(others[0], account.Did), $"{account.Did} after the paused node came back");
+            var status = await others[0].Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}");
+            Assert.Equal((0, "Active"), (status.GetProperty("loginCount").GetInt32(), status.GetProperty("state").GetString()));
+        }
     }
 }

@@ -123,6 +123,11 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         Assert.Equal(4, body.GetProperty("byState").GetProperty("Active").GetInt32());
         Assert.Equal((4, 0), (body.GetProperty("running").GetInt32(), body.GetProperty("passivated").GetInt32()));
         Assert.Equal("Available", body.GetProperty("journal").GetProperty("state").GetString());
+        // A host alone is a cluster of one: itself, Up.
+        var cluster = body.GetProperty("cluster");
+        var member = Assert.Single(cluster.GetProperty("members").EnumerateArray());
+        Assert.Equal((cluster.GetProperty("self").GetString(), "Up"), (member.GetProperty("address").GetString(), member.GetProperty("status").GetString()));
+        Assert.Empty(cluster.GetProperty("unreachable").EnumerateArray());
         using (var page = await _host.Http.GetAsync("/"))
         {
             var html = await page.Content.ReadAsStringAsync();

@@ -20,12 +20,14 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
 {
     private IActorRef _verifying = null!;
 
+    protected override bool DefersSupervisor => true;
+
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
         // The fake PDS is also the PLC directory and the handle resolver of its accounts.
         var resolver = IdentityResolver.Create(new IdentitySettings { PlcDirectory = Pds.Url, HandleResolver = Pds.Url, CacheTtl = TimeSpan.Zero });
-        _verifying = Sys.ActorOf(AccountsSupervisor.Props(Client, Settings, limits: Limits, identity: resolver), "verifying");
+        Accounts = _verifying = StartSupervisor(resolver);
     }
 
     private async Task<object> LoginAsync(string service, string identifier, string password) =>

@@ -173,6 +173,16 @@ public sealed class SupervisorProcess : IAsyncDisposable
         await process.WaitForExitAsync();
     }
 
+    /// <summary>SIGSTOP (<paramref name="pause"/>) or SIGCONT: the process freezes where it is, or goes on.</summary>
+    public void Pause(bool pause)
+    {
+        if (_process is not { HasExited: false } process) return;
+        Process.Start("kill", [pause ? "-STOP" : "-CONT", process.Id.ToString()])!.WaitForExit();
+    }
+
+    /// <summary>Whether the process has exited.</summary>
+    public bool HasExited => _process is null || _process.HasExited;
+
     /// <summary>SIGTERM: a graceful stop; returns the exit code (waiting at most <paramref name="within"/>, 30 s by default).</summary>
     public async Task<int> TerminateAsync(TimeSpan? within = null)
     {

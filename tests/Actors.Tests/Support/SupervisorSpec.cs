@@ -30,8 +30,18 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
         Client = PdsClient.Create(Settings.RequestTimeout);
         Limits = new ServerLimits(Settings.ServerLimits);
         JournalHealth = new JournalHealth();
-        Accounts = Sys.ActorOf(AccountsSupervisor.Props(Client, Settings, journal: JournalHealth, limits: Limits), AccountsSupervisor.Name);
+        if (!DefersSupervisor) Accounts = StartSupervisor();
     }
+
+    /// <summary>
+    /// True for a spec that starts the supervisor itself (<see cref="StartSupervisor"/>) once it knows its settings: an
+    /// ActorSystem has one supervisor, as it has one shard region per entity type.
+    /// </summary>
+    protected virtual bool DefersSupervisor => false;
+
+    /// <summary>Starts the system's accounts supervisor (with an identity resolver: identities are verified).</summary>
+    protected IActorRef StartSupervisor(Supervisor.Actors.Identity.IdentityResolver? identity = null) =>
+        Sys.ActorOf(AccountsSupervisor.Props(Client, Settings, journal: JournalHealth, limits: Limits, identity: identity), AccountsSupervisor.Name);
 
     protected TestJournal Journal { get; }
 
@@ -47,7 +57,7 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
     /// <summary>The rate limits of the servers, as the supervisor of the first system sees them.</summary>
     protected ServerLimits Limits { get; }
 
-    protected IActorRef Accounts { get; }
+    protected IActorRef Accounts { get; set; } = ActorRefs.Nobody;
 
     protected Task<object> AskAsync(object message, IActorRef? to = null) => (to ?? Accounts).Ask<object>(message, AskTimeout);
 

@@ -1,0 +1,61 @@
+using Supervisor.Host.Configuration;
+
+namespace Supervisor.Actors.Tests.Cluster;
+
+/// <summary>SUPERVISOR_CLUSTER_HOST, _PORT and _SEEDS: a node alone by default, several nodes only on PostgreSQL.</summary>
+public sealed class ClusterSettingsSpec
+{
+    private static ClusterSettings Read(string? host, string? port, string? seeds)
+    {
+        string?[] saved = [Environment.GetEnvironmentVariable("SUPERVISOR_CLUSTER_HOST"), Environment.GetEnvironmentVariable("SUPERVISOR_CLUSTER_PORT"),
+            Environment.GetEnvironmentVariable("SUPERVISOR_CLUSTER_SEEDS")];
+        try
+        {
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_HOST", host);
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_PORT", port);
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_SEEDS", seeds);
+            return ClusterSettings.FromEnvironment();
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_HOST", saved[0]);
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_PORT", saved[1]);
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_SEEDS", saved[2]);
+        }
+    }
+
+    [Fact]
+    public void With_nothing_set_a_node_is_a_cluster_of_one_on_loopback_on_any_free_port()
+    {
+        var alone = Read(null, null, null);
+        Assert.Equal(("127.0.0.1", 0), (alone.Host, alone.Port));
+        Assert.Empty(alone.Seeds);
+        alone.Check(JournalKind.Sqlite);
+        Assert.Contains("akka.cluster.seed-nodes = []", alone.Hocon());
+    }
+
+    [Fact]
+    public void Seeds_name_the_other_nodes_as_akka_addresses_and_the_port_defaults_to_4053()
+    {
+        var node = Read("10.0.0.5", null, "node1:4053, node2:4054");
+        Assert.Equal(4053, node.Port);
+        Assert.Equal(["akka.tcp://supervisor@node1:4053", "akka.tcp://supervisor@node2:4054"], node.Seeds);
+        Assert.Contains("hostname = \"10.0.0.5\"", node.Hocon());
+        node.Check(JournalKind.Postgres);
+    }
+
+    [Fact]
+    public void Other_nodes_on_the_sqlite_journal_stop_the_start_with_a_clear_message()
+    {
+        var refused = Assert.Throws<InvalidOperationException>(() => Read(null, "4053", "127.0.0.1:4054").Check(JournalKind.Sqlite));
+        Assert.Contains("a cluster needs PostgreSQL", refused.Message);
+    }
+
+    [Theory]
+    [InlineData(null, "node1")]
+    [InlineData(null, "node1:notaport")]
+    [InlineData(null, "node1:4053\",evil")]
+    [InlineData("70000", "")]
+    public void A_malformed_port_or_seed_is_refused(string? port, string seeds) =>
+        Assert.Throws<InvalidOperationException>(() => Read(null, port, seeds));
+}
