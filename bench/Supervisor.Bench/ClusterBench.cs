@@ -63,7 +63,9 @@ public static class ClusterBench
 
         // Journal writes of one refresh of every account (POST /accounts/{id}/refresh), from PostgreSQL's statistics.
         Console.WriteLine();
-        await JournalWritesPerRefreshAsync(cluster, journal.ConnectionString, dids);
+        await JournalWritesPerRefreshAsync(cluster, journal.ConnectionString, dids, 1);
+        // Steady state: past the 50th event of an account, a snapshot, and the events and snapshot before it deleted.
+        await JournalWritesPerRefreshAsync(cluster, journal.ConnectionString, dids.Take(10).ToList(), 30);
 
         // (2) Failover after a SIGKILL.
         Console.WriteLine();
@@ -151,40 +153,57 @@ public static class ClusterBench
         return $"{name} (10 s): " + string.Join(", ", cluster.Nodes.Select((n, i) => $"node {i + 1} {(n!.CpuTime - before[i]).TotalMilliseconds / 100:0.0} % of a core")) + $"; {LoadAverage()}";
     }
 
-    private static async Task JournalWritesPerRefreshAsync(BenchCluster cluster, string connection, List<string> dids)
+    /// <summary>
+    /// Refreshes each of <paramref name="dids"/> <paramref name="rounds"/> times in a row (POST /accounts/{id}/refresh, 8 accounts
+    /// at a time) and prints the rows written by table and the transactions, per refresh, from PostgreSQL's statistics; the
+    /// transactions of the nodes' own background (journal probes) are measured over an idle window first and taken off.
+    /// </summary>
+    private static async Task JournalWritesPerRefreshAsync(BenchCluster cluster, string connection, List<string> dids, int rounds)
     {
-        // PostgreSQL flushes a backend's table counters at most once a second while busy and after 10 s idle.
+        // PostgreSQL flushes a backend's counters at most once a second while busy, and 10 s after it went idle.
         await Task.Delay(TimeSpan.FromSeconds(12));
-        var before = await TableWritesAsync(connection);
+        var (_, idleFrom) = await DatabaseWritesAsync(connection);
+        var idle = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        var (before, transactionsBefore) = await DatabaseWritesAsync(connection);
+        var background = (transactionsBefore - idleFrom) / idle.Elapsed.TotalSeconds;
         var clock = Stopwatch.StartNew();
         var failed = 0;
         await Parallel.ForEachAsync(dids.Select((did, i) => (did, i)), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (a, _) =>
         {
-            using var answer = await cluster.Client.PostAsync($"{cluster.Nodes[a.i % 3]!.Url}/accounts/{a.did}/refresh", null);
-            if (!answer.IsSuccessStatusCode) Interlocked.Increment(ref failed);
+            for (var round = 0; round < rounds; round++)
+            {
+                using var answer = await cluster.Client.PostAsync($"{cluster.Nodes[(a.i + round) % 3]!.Url}/accounts/{a.did}/refresh", null);
+                if (!answer.IsSuccessStatusCode) Interlocked.Increment(ref failed);
+            }
         });
         var took = clock.Elapsed;
         await Task.Delay(TimeSpan.FromSeconds(12));
-        var after = await TableWritesAsync(connection);
-        Console.WriteLine($"journal writes per refresh: {dids.Count} refreshes (POST /accounts/{{id}}/refresh, 8 at a time) in {took.TotalSeconds:0.0} s, {failed} failed; " +
-                          "rows written in PostgreSQL over them (the nodes' probes and the cluster's own writes included), per refresh:");
+        var (after, transactionsAfter) = await DatabaseWritesAsync(connection);
+        var window = clock.Elapsed.TotalSeconds;
+        var refreshes = (double)dids.Count * rounds;
+        Console.WriteLine($"journal writes per refresh: {dids.Count} accounts refreshed {rounds} time(s) each (POST /accounts/{{id}}/refresh, 8 accounts at a time) in " +
+                          $"{took.TotalSeconds:0.0} s, {failed} failed; per refresh, from PostgreSQL's statistics:");
         foreach (var (table, (ins, upd, del)) in after.OrderBy(t => t.Key))
         {
             var (i0, u0, d0) = before.GetValueOrDefault(table);
             if (ins - i0 + upd - u0 + del - d0 == 0) continue;
-            Console.WriteLine($"  {table,-24} inserted {(ins - i0) / (double)dids.Count,6:0.00}   updated {(upd - u0) / (double)dids.Count,6:0.00}   deleted {(del - d0) / (double)dids.Count,6:0.00}");
+            Console.WriteLine($"  rows of {table,-20} inserted {(ins - i0) / refreshes,6:0.00}   updated {(upd - u0) / refreshes,6:0.00}   deleted {(del - d0) / refreshes,6:0.00}");
         }
+        Console.WriteLine($"  transactions (one a statement outside a transaction) {(transactionsAfter - transactionsBefore - background * window) / refreshes:0.00} " +
+                          $"({transactionsAfter - transactionsBefore} in the {window:0} s window, less {background:0.0} a second of background measured idle before)");
     }
 
-    private static async Task<Dictionary<string, (long Inserted, long Updated, long Deleted)>> TableWritesAsync(string connection)
+    private static async Task<(Dictionary<string, (long Inserted, long Updated, long Deleted)> Tables, long Transactions)> DatabaseWritesAsync(string connection)
     {
         await using var db = new NpgsqlConnection(connection);
         await db.OpenAsync();
-        await using var query = new NpgsqlCommand("SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables", db);
-        await using var reader = await query.ExecuteReaderAsync();
         var writes = new Dictionary<string, (long, long, long)>();
-        while (await reader.ReadAsync()) writes[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
-        return writes;
+        await using (var query = new NpgsqlCommand("SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables", db))
+        await using (var reader = await query.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) writes[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        await using var transactions = new NpgsqlCommand("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()", db);
+        return (writes, Convert.ToInt64(await transactions.ExecuteScalarAsync()));
     }
 
     private static (int Index, string Address, List<string> Accounts) Busiest(BenchCluster cluster, Dictionary<string, string> owners)
