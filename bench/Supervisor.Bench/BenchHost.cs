@@ -47,13 +47,16 @@ public sealed class BenchHost : IAsyncDisposable
     /// <summary>A client with the admin token, many connections allowed.</summary>
     public HttpClient Http { get; }
 
-    /// <summary>Starts the host with <paramref name="environment"/> added and waits until /healthz answers.</summary>
+    /// <summary>
+    /// Starts the host with <paramref name="environment"/> added and waits until /healthz answers; a
+    /// SUPERVISOR_ADMIN_TOKEN there (the nodes of a cluster share one) is the host's admin token.
+    /// </summary>
     public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string>? environment = null)
     {
         var data = Path.Combine(Path.GetTempPath(), "supervisor-bench-host-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(data);
         var port = FreePort();
-        var token = Guid.NewGuid().ToString("N");
+        var token = environment?.GetValueOrDefault("SUPERVISOR_ADMIN_TOKEN") ?? Guid.NewGuid().ToString("N");
         var info = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "--urls", $"http://127.0.0.1:{port}" },
@@ -81,7 +84,7 @@ public sealed class BenchHost : IAsyncDisposable
             {
                 if ((await host.Http.GetAsync("/healthz")).IsSuccessStatusCode) return host;
             }
-            catch (HttpRequestException) when (i < 300 && !process.HasExited)
+            catch (HttpRequestException) when (i < 1200 && !process.HasExited)
             {
                 await Task.Delay(100);
             }
@@ -97,11 +100,28 @@ public sealed class BenchHost : IAsyncDisposable
         return status?["did"]?.GetValue<string>() ?? throw new InvalidOperationException("login answered no did");
     }
 
+    /// <summary>SIGKILL: the process dies at once, wherever it is.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM: a graceful stop; waits for the exit (at most <paramref name="timeout"/>) and returns its code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited) return _process.ExitCode;
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        _process.Kill();
-        await _process.WaitForExitAsync();
+        await KillAsync();
         _process.Dispose();
         try
         {

@@ -12,6 +12,9 @@ using Supervisor.Host.Configuration;
 //   upload [workers] [secs]     1 MiB uploads directly, through YARP and through the host's HTTP API (default 8, 15)
 //   inflight                    the host's memory while 5 MiB uploads and 30 MB answers are in flight through it
 //   pages [N]                   time and size of the status page, a filtered page, a next page, an account page (default 100000)
+//   cluster [N] [workers] [secs] three nodes on one PostgreSQL (SUPERVISOR_BENCH_POSTGRES), N imported accounts: requests a
+//                               second through one node and three, journal writes per refresh, failover after a SIGKILL,
+//                               hand-off on SIGTERM under load, CPU by process (default 300, 32, 10)
 var name = args.FirstOrDefault() ?? "";
 if (name == "yarp-serve")
 {
@@ -49,8 +52,12 @@ switch (name)
     case "pages":
         await PagesBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var pn ? pn : 100_000);
         break;
+    case "cluster":
+        await ClusterBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var cn ? cn : 300, numbers.ElementAtOrDefault(1) is > 0 and var cw ? cw : 32,
+            TimeSpan.FromSeconds(numbers.ElementAtOrDefault(2) is > 0 and var cs ? cs : 10));
+        break;
     default:
-        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight|pages [numbers...] (see bench/README.md)");
+        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight|pages|cluster [numbers...] (see bench/README.md)");
         return 2;
 }
 return 0;
