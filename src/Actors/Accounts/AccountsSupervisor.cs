@@ -152,7 +152,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         // Accounts passivate themselves (when idle and nothing is due); sharding's own idle passivation is off.
         var settings = ClusterShardingSettings.Create(Context.System).WithPassivateIdleAfter(TimeSpan.Zero).WithRememberEntities(false);
         var registry = await sharding.StartAsync(RegistryBucket.TypeName,
-            bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time, _metrics, _journal,
+            bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time, _metrics,
                 () => sharding.ShardRegion(AccountTypeName)),
             settings, new ShardEnvelope(BucketCount), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), PoisonPill.Instance);
         var accounts = await sharding.StartAsync(AccountTypeName, did => AccountSessionActor.Props(did, deps with { Registry = registry }), settings,
@@ -308,7 +308,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             Refuse(did, message, sender, AccountStateName.Degraded, new XrpcError("ShuttingDown", "the supervisor is shutting down"));
             return;
         }
-        if (message is GetAccountStatus ask)
+        if (message is GetAccountStatus ask && !runningHere)
             _registry.Tell(Buckets.To(did, BucketCount, ask with { AccountId = did }), sender); // answered there while it rests
         else
             _accounts.Tell(new ShardingEnvelope(did, message), sender);

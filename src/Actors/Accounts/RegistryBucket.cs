@@ -39,7 +39,6 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         public AccountStatus? Status;
         public IActorRef? Running;
         public bool Rested;
-        public AccountStateName? RecordedState;
         public DateTimeOffset? NextWake;
     }
 
@@ -54,7 +53,6 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     private readonly TimeProvider _time;
     private readonly Func<IActorRef> _accounts;
     private readonly SupervisorMetrics _metrics;
-    private readonly Journal.JournalHealth _journal;
     private readonly SortedDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _watched = new();
     private readonly PriorityQueue<string, DateTimeOffset> _wakes = new();
@@ -70,9 +68,8 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     public static string PersistenceIdFor(string did, int buckets) => TypeName + "-" + Buckets.Of(did, buckets);
 
     /// <summary>Props for bucket <paramref name="bucket"/>; <paramref name="accounts"/> gives the account shard region.</summary>
-    public static Props Props(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Journal.JournalHealth journal,
-        Func<IActorRef> accounts) =>
-        Akka.Actor.Props.Create(() => new RegistryBucket(bucket, buckets, settings, time, metrics, journal, accounts));
+    public static Props Props(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Func<IActorRef> accounts) =>
+        Akka.Actor.Props.Create(() => new RegistryBucket(bucket, buckets, settings, time, metrics, accounts));
 
     /// <inheritdoc />
     public override string PersistenceId { get; }
@@ -81,11 +78,9 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Creates bucket <paramref name="bucket"/> of <paramref name="buckets"/>.</summary>
-    public RegistryBucket(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Journal.JournalHealth journal,
-        Func<IActorRef> accounts)
+    public RegistryBucket(int bucket, int buckets, AccountSettings settings, TimeProvider time, SupervisorMetrics metrics, Func<IActorRef> accounts)
     {
         _metrics = metrics;
-        _journal = journal;
         _bucket = bucket;
         _settings = settings;
         _time = time;
@@ -96,14 +91,13 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         Recover<AccountRegistered>(Register);
         Recover<AccountHandleChanged>(e => EntryOf(e.Did).Handle = e.Handle);
         Recover<AccountRested>(Rest);
-        Recover<AccountStatusRecorded>(e => EntryOf(e.Did).Status = e.Status);
         Recover<LegacyRegistryImported>(_ => _legacyImported = true);
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is not RegistryBucketSnapshot snapshot) return;
             _legacyImported = snapshot.LegacyImported;
             foreach (var e in snapshot.Accounts)
-                _entries[e.Did] = new Entry(e.Handle) { WakeAt = e.WakeAt, Status = e.Status, Rested = e.Rested, RecordedState = e.Status?.State };
+                _entries[e.Did] = new Entry(e.Handle) { WakeAt = e.WakeAt, Status = e.Status, Rested = e.Rested };
         });
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
@@ -148,7 +142,6 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         entry.WakeAt = e.WakeAt;
         entry.Status = e.Status;
         entry.Rested = true;
-        entry.RecordedState = e.Status.State;
     }
 
     private void OnRecovered()
@@ -209,12 +202,6 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
             entry.Running = Sender;
             _watched[Sender] = status.Did;
             Context.Watch(Sender);
-        }
-        if (status.State is not (AccountStateName.Refreshing or AccountStateName.Recovering) && status.State != entry.RecordedState && _journal.IsAvailable)
-        {
-            // A lasting change (a logout, a failure, a takedown) is journaled: a restart shows it without starting the account.
-            entry.RecordedState = status.State;
-            Persist(new AccountStatusRecorded(status.Did, status), _ => SnapshotNow());
         }
         if (status.Handle is { } handle && handle != entry.Handle && handle != Identity.SessionIdentity.InvalidHandle)
         {

@@ -14,9 +14,6 @@ public static class RegistryEvents
     /// <summary>An idle account stopped; it is due again at <paramref name="WakeAt"/> (null: nothing is due).</summary>
     public sealed record AccountRested(string Did, DateTimeOffset? WakeAt, Protocol.AccountStatus Status) : IJournaled;
 
-    /// <summary>A running account's state changed (to one that lasts: not Refreshing): its status is kept across restarts.</summary>
-    public sealed record AccountStatusRecorded(string Did, Protocol.AccountStatus Status) : IJournaled;
-
     /// <summary>The accounts of the registry written before the cluster (one journal, <c>account-registry</c>) were spread over the buckets.</summary>
     public sealed record LegacyRegistryImported(int Accounts) : IJournaled;
 

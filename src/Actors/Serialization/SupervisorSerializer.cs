@@ -51,7 +51,6 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
         [typeof(AuditTrail.AuditSnapshot)] = "AuditSnapshot.v1",
         [typeof(OwnerClaimed)] = "OwnerClaimed.v1",
         [typeof(AccountRested)] = "AccountRested.v1",
-        [typeof(AccountStatusRecorded)] = "AccountStatusRecorded.v1",
         [typeof(LegacyRegistryImported)] = "LegacyRegistryImported.v1",
         [typeof(RegistryBucketSnapshot)] = "RegistryBucketSnapshot.v1",
     };
