@@ -236,9 +236,20 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
     private async Task<Lent> BorrowAsync(IActorRef accounts, string accountId, string nsid, bool streamed)
     {
         object reply;
+        var borrow = new BorrowAccessToken(accountId, nsid, streamed, SupervisorTrace.CurrentTraceParent());
         try
         {
-            reply = await accounts.Ask<object>(new BorrowAccessToken(accountId, nsid, streamed, SupervisorTrace.CurrentTraceParent()), askTimeout);
+            // A borrow that reaches a node just as it hands its shard over can be dropped there: after request-timeout
+            // (the longest a refresh in flight may hold it) it is asked once more, and finds the account's new home.
+            var first = requestTimeout < askTimeout ? requestTimeout : askTimeout;
+            try
+            {
+                reply = await accounts.Ask<object>(borrow, first);
+            }
+            catch (AskTimeoutException) when (askTimeout - first > TimeSpan.FromSeconds(1))
+            {
+                reply = await accounts.Ask<object>(borrow, askTimeout - first);
+            }
         }
         catch (AskTimeoutException)
         {
