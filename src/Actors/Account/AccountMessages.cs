@@ -98,6 +98,11 @@ internal static class AccountSelfMessages
         public static readonly ClaimOwnership Instance = new();
     }
 
+    public sealed record QuorumCheck
+    {
+        public static readonly QuorumCheck Instance = new();
+    }
+
     public sealed record PassivationCheck
     {
         public static readonly PassivationCheck Instance = new();

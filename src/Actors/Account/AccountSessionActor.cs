@@ -40,6 +40,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private const string DeleteTimer = "delete";
     private const string PassivateTimer = "passivate";
     private const string LoansTimer = "loans";
+    private const string QuorumTimer = "quorum";
 
     private readonly AccountDependencies _deps;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -100,13 +101,42 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         {
             if (offer.Snapshot is AccountSnapshot snapshot) _state = AccountRules.Restore(snapshot.State, Now);
         });
-        Recover<RecoveryCompleted>(_ => OnRecovered());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            if (Cluster.ClusterQuorum.Holds(Context.System)) OnRecovered();
+            else AwaitingQuorum();
+        });
         NoSession();
     }
 
     private DateTimeOffset Now => _deps.Time.GetUtcNow();
 
     private AccountSettings Settings => _deps.Settings;
+
+    /// <summary>
+    /// Recovered on a node that does not see a majority of the cluster (paused or cut off, about to be downed): the
+    /// account neither claims, refreshes nor serves here until the node sees a majority again; it only answers its
+    /// status. On the side that is downed it never will, and stops with the node.
+    /// </summary>
+    private void AwaitingQuorum()
+    {
+        _log.Warning("Account {Did}: this node does not see a majority of the cluster; the account waits before it serves here", _state.Did);
+        Timers.StartPeriodicTimer(QuorumTimer, QuorumCheck.Instance, TimeSpan.FromMilliseconds(500));
+        Become(() =>
+        {
+            Command<QuorumCheck>(_ =>
+            {
+                if (!Cluster.ClusterQuorum.Holds(Context.System)) return;
+                Timers.Cancel(QuorumTimer);
+                Become(NoSession);
+                OnRecovered();
+                Stash.UnstashAll();
+            });
+            Command<GetAccountStatus>(_ => Sender.Tell(Status()));
+            Command<StopAccount>(_ => Context.Stop(Self));
+            CommandAny(_ => Stash.Stash());
+        });
+    }
 
     private void OnRecovered()
     {
@@ -549,6 +579,15 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         _refreshWaitsForLoans = false;
         if (_state.Session is null)
         {
+            FinishRefresh();
+            return;
+        }
+        if ((!_deps.Journal.IsAvailable || _unjournaled.Count > 0) && !Cluster.ClusterQuorum.Alone(Context.System))
+        {
+            // With other nodes, the journaled RefreshStarted is the fence against a second owner: no refresh leaves
+            // before it is written. (A node alone keeps refreshing through a journal outage, its events held.)
+            _retryAt = Now + Settings.JournalProbeInterval;
+            _log.Warning("Account {Did}: the journal is unavailable; with other nodes a refresh waits until it can be journaled (retry at {RetryAt})", _state.Did, _retryAt);
             FinishRefresh();
             return;
         }

@@ -76,6 +76,34 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task With_another_node_in_the_cluster_a_refresh_waits_through_a_journal_outage_until_it_is_journaled()
+    {
+        var alice = await LoggedInAsync();
+        // A second node joins: from now on another node could run alice, and only a journaled refresh is fenced.
+        using var other = Akka.Actor.ActorSystem.Create(Sys.Name, Journal.Config(Overrides)); // a cluster has one system name
+        Akka.Cluster.Cluster.Get(other).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
+        await EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
+            TimeSpan.FromSeconds(20), "two members");
+
+        FailingJournal.FailReads = true;
+        FailingJournal.FailWrites = true;
+        await EventuallyAsync(() => Task.FromResult(!JournalHealth.IsAvailable), TimeSpan.FromSeconds(5), "the outage to be seen");
+        var refreshes = Pds.CallCount("com.atproto.server.refreshSession");
+        var refreshCount = (await StatusAsync(alice.Did)).RefreshCount;
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(alice.Did)));
+        Assert.Equal(refreshes, Pds.CallCount("com.atproto.server.refreshSession"));
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status); // it still serves with the tokens it has
+
+        FailingJournal.FailReads = false;
+        FailingJournal.FailWrites = false;
+        await EventuallyAsync(() => Task.FromResult(JournalHealth.IsAvailable), TimeSpan.FromSeconds(5), "the journal back");
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount("com.atproto.server.refreshSession") == refreshes + 1), TimeSpan.FromSeconds(5),
+            "the refresh that waited, once it can be journaled");
+        await EventuallyAsync(async () => (await StatusAsync(alice.Did)) is { UnjournaledEvents: 0 } status && status.RefreshCount == refreshCount + 1, TimeSpan.FromSeconds(5), "the refresh journaled");
+        await other.Terminate();
+    }
+
+    [Fact]
     public async Task An_account_stopped_by_the_journal_is_restarted_after_2_s_then_after_doubling_delays_up_to_a_minute()
     {
         var warnings = CreateTestProbe();

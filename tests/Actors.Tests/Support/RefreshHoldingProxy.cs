@@ -12,8 +12,11 @@ using Supervisor.Actors.Session;
 
 namespace Supervisor.Actors.Tests.Support;
 
-/// <summary>One refreshSession that went through <see cref="RefreshHoldingProxy"/>: the jti sent and the jti answered.</summary>
-public sealed record ProxiedRefresh(string? Did, string? SentTokenId, string? AnsweredTokenId, int Status);
+/// <summary>
+/// One refreshSession that went through <see cref="RefreshHoldingProxy"/>: the jti sent and the jti answered, when it
+/// arrived, and the process that sent it (when it could be told from /proc).
+/// </summary>
+public sealed record ProxiedRefresh(string? Did, string? SentTokenId, string? AnsweredTokenId, int Status, DateTimeOffset ArrivedAt, int? SenderProcess);
 
 /// <summary>
 /// An HTTP proxy on loopback in front of a PDS (real or fake) that passes every XRPC call on and can hold the
@@ -71,6 +74,8 @@ public sealed class RefreshHoldingProxy : IAsyncDisposable
     private async Task ForwardAsync(HttpContext context)
     {
         var nsid = (string)context.Request.RouteValues["nsid"]!;
+        var arrivedAt = DateTimeOffset.UtcNow;
+        var sender = nsid == RefreshSession ? LoopbackConnections.ProcessOf(context.Connection.RemotePort) : null;
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), $"{_target}/xrpc/{nsid}{context.Request.QueryString}");
         if (context.Request.Headers.Authorization.ToString() is { Length: > 0 } authorization)
             request.Headers.TryAddWithoutValidation("Authorization", authorization);
@@ -86,7 +91,7 @@ public sealed class RefreshHoldingProxy : IAsyncDisposable
         if (nsid == RefreshSession)
         {
             var sent = request.Headers.Authorization?.Parameter;
-            var refresh = new ProxiedRefresh(DidOf(bytes), JwtClaims.TryRead(sent, out _)?.TokenId, JwtClaims.TryRead(RefreshJwtOf(bytes), out _)?.TokenId, (int)answer.StatusCode);
+            var refresh = new ProxiedRefresh(DidOf(bytes), JwtClaims.TryRead(sent, out _)?.TokenId, JwtClaims.TryRead(RefreshJwtOf(bytes), out _)?.TokenId, (int)answer.StatusCode, arrivedAt, sender);
             _refreshes.Enqueue(refresh);
             if (Interlocked.Exchange(ref _held, null) is { } held)
             {

@@ -180,6 +180,9 @@ public sealed class SupervisorProcess : IAsyncDisposable
         Process.Start("kill", [pause ? "-STOP" : "-CONT", process.Id.ToString()])!.WaitForExit();
     }
 
+    /// <summary>The id of the running process (of its last run), or null before the first start.</summary>
+    public int? ProcessId => _process?.Id;
+
     /// <summary>Whether the process has exited.</summary>
     public bool HasExited => _process is null || _process.HasExited;
 

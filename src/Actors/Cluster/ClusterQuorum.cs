@@ -1,0 +1,39 @@
+using Akka.Actor;
+
+namespace Supervisor.Actors.Cluster;
+
+/// <summary>
+/// Whether this node may take accounts on: it is a member and sees a majority of the members reachable, the side
+/// the split-brain resolver (keep-majority) keeps. A node that was paused or cut off, and wakes up seeing the others
+/// unreachable, is on the side that is downed: it must not start an account, whose journal another node may have
+/// moved on since; the journal's sequence numbers fence the accounts it already ran, this fences the ones it would
+/// start (its coordinator can hand it shards of the nodes it lost sight of).
+/// </summary>
+public static class ClusterQuorum
+{
+    /// <summary>Whether the node of <paramref name="system"/> sees a majority; true where the actor system is not a cluster.</summary>
+    public static bool Holds(ActorSystem system)
+    {
+        if (system is not ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider }) return true;
+        var cluster = Akka.Cluster.Cluster.Get(system);
+        return Holds(cluster.State, cluster.SelfUniqueAddress);
+    }
+
+    /// <summary>
+    /// Whether the node of <paramref name="system"/> is alone: not a cluster, or the only member it knows of. No other
+    /// node can then run its accounts, so an account may act on events not yet journaled.
+    /// </summary>
+    public static bool Alone(ActorSystem system) =>
+        system is not ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider } ||
+        Akka.Cluster.Cluster.Get(system).State.Members.Count(m => m.Status != Akka.Cluster.MemberStatus.Removed) <= 1;
+
+    /// <summary>Whether <paramref name="self"/> is a serving member of <paramref name="state"/> and sees more than half of those members.</summary>
+    public static bool Holds(Akka.Cluster.ClusterEvent.CurrentClusterState state, Akka.Cluster.UniqueAddress self)
+    {
+        var serving = state.Members.Where(m => m.Status is Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.Leaving or Akka.Cluster.MemberStatus.WeaklyUp)
+            .Select(m => m.UniqueAddress).ToHashSet();
+        if (!serving.Contains(self)) return false;
+        var unreachable = state.Unreachable.Count(m => serving.Contains(m.UniqueAddress));
+        return (serving.Count - unreachable) * 2 > serving.Count;
+    }
+}
