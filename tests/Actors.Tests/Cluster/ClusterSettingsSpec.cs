@@ -55,6 +55,7 @@ public sealed class ClusterSettingsSpec
     [InlineData(null, "node1")]
     [InlineData(null, "node1:notaport")]
     [InlineData(null, "node1:4053\",evil")]
+    [InlineData(null, "node1\"]\nakka.evil = \"x:4053")]
     [InlineData("70000", "")]
     public void A_malformed_port_or_seed_is_refused(string? port, string seeds) =>
         Assert.Throws<InvalidOperationException>(() => Read(null, port, seeds));
