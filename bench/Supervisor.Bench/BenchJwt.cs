@@ -6,10 +6,13 @@ namespace Supervisor.Bench;
 /// <summary>Session JWTs shaped like the reference PDS's (unsigned: nothing here checks signatures).</summary>
 public static class BenchJwt
 {
-    /// <summary>An access and a refresh token for <paramref name="did"/>; the access token expires at <paramref name="accessExp"/>.</summary>
-    public static (string Access, string Refresh) Pair(string did, DateTimeOffset now, DateTimeOffset accessExp) =>
+    /// <summary>
+    /// An access and a refresh token for <paramref name="did"/>; the access token expires at <paramref name="accessExp"/>,
+    /// the refresh token at <paramref name="refreshExp"/> (90 days from <paramref name="now"/> by default).
+    /// </summary>
+    public static (string Access, string Refresh) Pair(string did, DateTimeOffset now, DateTimeOffset accessExp, DateTimeOffset? refreshExp = null) =>
         (Mint("at+jwt", did, "com.atproto.appPass", now, accessExp, null),
-         Mint("refresh+jwt", did, "com.atproto.refresh", now, now + TimeSpan.FromDays(90), Guid.NewGuid().ToString("N")));
+         Mint("refresh+jwt", did, "com.atproto.refresh", now, refreshExp ?? now + TimeSpan.FromDays(90), Guid.NewGuid().ToString("N")));
 
     /// <summary>The <c>sub</c> claim of a token.</summary>
     public static string? Subject(string jwt) =>

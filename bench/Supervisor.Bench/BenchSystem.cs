@@ -87,9 +87,11 @@ public static class Accounts
 
     /// <summary>
     /// Imports <paramref name="count"/> accounts numbered from <paramref name="first"/> (no validation call) with access tokens expiring at
-    /// <paramref name="accessExp"/>, at most <paramref name="parallel"/> at a time; the time it took.
+    /// <paramref name="accessExp"/> (refresh tokens at <paramref name="refreshExp"/>, 90 days by default), at most
+    /// <paramref name="parallel"/> at a time; the time it took.
     /// </summary>
-    public static async Task<TimeSpan> ImportAsync(IActorRef accounts, string pdsUrl, int count, DateTimeOffset accessExp, int first = 0, int parallel = 500)
+    public static async Task<TimeSpan> ImportAsync(IActorRef accounts, string pdsUrl, int count, DateTimeOffset accessExp, int first = 0, int parallel = 500,
+        DateTimeOffset? refreshExp = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var now = DateTimeOffset.UtcNow;
@@ -100,7 +102,7 @@ public static class Accounts
             try
             {
                 var did = Did(i);
-                var (access, refresh) = BenchJwt.Pair(did, now, accessExp);
+                var (access, refresh) = BenchJwt.Pair(did, now, accessExp, refreshExp);
                 var reply = await accounts.Ask<object>(new ImportSession($"a{i}.bench:::{did}:::{access}:::{refresh}:::{pdsUrl}", pdsUrl, Validate: false), TimeSpan.FromMinutes(5));
                 if (reply is not SessionStarted) throw new InvalidOperationException($"import {i} answered {reply}");
             }

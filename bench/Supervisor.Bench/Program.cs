@@ -31,9 +31,12 @@ switch (name)
         await MemoryBench.RunAsync(numbers.Length > 0 ? numbers : [1_000, 10_000, 100_000], liveUpTo: 10_000);
         break;
     case "recovery":
-        JournalKind[] journals = Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_POSTGRES") is { Length: > 0 }
-            ? [JournalKind.Sqlite, JournalKind.Postgres]
-            : [JournalKind.Sqlite];
+        // SUPERVISOR_BENCH_JOURNALS (sqlite, postgres, or both comma-separated) narrows the journals.
+        JournalKind[] journals = Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_JOURNALS") is { Length: > 0 } only
+            ? only.Split(',', StringSplitOptions.TrimEntries).Select(j => Enum.Parse<JournalKind>(j, ignoreCase: true)).ToArray()
+            : Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_POSTGRES") is { Length: > 0 }
+                ? [JournalKind.Sqlite, JournalKind.Postgres]
+                : [JournalKind.Sqlite];
         await RecoveryBench.RunAsync(numbers.Length > 0 ? numbers : [10_000, 100_000], journals);
         break;
     case "overhead":

@@ -32,6 +32,7 @@ public sealed class TracingSpec : FakePdsHostSpec
             environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url;
             environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
             environment["OTEL_BSP_SCHEDULE_DELAY"] = "100";
+            environment["OTEL_METRIC_EXPORT_INTERVAL"] = "500";
         }
         var host = new SupervisorProcess(Folder.Folder, environment);
         await host.StartAsync();
@@ -105,6 +106,21 @@ public sealed class TracingSpec : FakePdsHostSpec
         Assert.Equal(("account CallXrpc", http.SpanId), (account.Name, account.ParentSpanId));
         var pds = Assert.Single(trace, s => s.Kind == SpanKind.Client);
         Assert.True(pds.ParentSpanId == account.SpanId, Describe(trace));
+    }
+
+    [Fact]
+    public async Task Metrics_are_exported_over_otlp_with_the_service_name_the_counters_and_the_gauges()
+    {
+        await using var collector = await OtlpReceiver.StartAsync();
+        await using var host = await StartHostAsync(collector);
+        var alice = await LoginAsync(host);
+        Assert.Equal(HttpStatusCode.OK, await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}", NewTraceParent().Header));
+
+        string[] expected = ["supervisor.logins", "supervisor.accounts.running", "supervisor.http.request.duration", "supervisor.pds.call.duration", "service.name"];
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!expected.All(collector.Received) && DateTime.UtcNow < until) await Task.Delay(200);
+        Assert.Empty(expected.Where(name => !collector.Received(name)));
+        Assert.False(collector.Received(alice.Password));
     }
 
     [Fact]

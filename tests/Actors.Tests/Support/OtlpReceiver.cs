@@ -13,7 +13,8 @@ namespace Supervisor.Actors.Tests.Support;
 
 /// <summary>
 /// A minimal OpenTelemetry collector in the test process: OTLP/HTTP with protobuf (<c>POST /v1/traces</c>), decoding
-/// each ExportTraceServiceRequest just far enough for the spans' ids, parents, names, kinds and scopes.
+/// each ExportTraceServiceRequest just far enough for the spans' ids, parents, names, kinds and scopes; metrics
+/// (<c>POST /v1/metrics</c>) are kept as they came, for <see cref="Received"/>.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
@@ -45,6 +46,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var app = builder.Build();
         var receiver = new OtlpReceiver(app);
         app.MapPost("/v1/traces", receiver.ReceiveAsync);
+        app.MapPost("/v1/metrics", receiver.ReceiveAsync);
         await app.StartAsync();
         receiver.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return receiver;
@@ -68,8 +70,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
         var input = context.Request.Headers.ContentEncoding == "gzip" ? new GZipStream(context.Request.Body, CompressionMode.Decompress) : context.Request.Body;
         await input.CopyToAsync(body);
         _requests.Enqueue(body.ToArray());
-        foreach (var span in Decode(body.ToArray())) _spans.Enqueue(span);
-        // An empty ExportTraceServiceResponse.
+        if (context.Request.Path == "/v1/traces")
+            foreach (var span in Decode(body.ToArray())) _spans.Enqueue(span);
+        // An empty ExportTraceServiceResponse (or ExportMetricsServiceResponse).
         context.Response.ContentType = "application/x-protobuf";
         context.Response.ContentLength = 0;
     }
