@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Supervisor.Actors.Tests.RealPds;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Supervisor.Actors.Tests.Clients;
+
+/// <summary>
+/// The sample samples/ExternalClient, a separate process with its own actor system, against a host run as a process with
+/// the real PDS (10 s access tokens): through ClusterClient it imports a session, calls getSession, hears the account's
+/// refresh as it happens, and is refused the session's export; nothing it prints holds a token.
+/// </summary>
+[Collection(RealPdsCollection.Name)]
+public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task An_actor_system_outside_the_cluster_imports_a_session_calls_xrpc_and_hears_its_refresh_but_is_refused_its_tokens()
+    {
+        using var folder = new TestJournal();
+        var remoting = FreePort();
+        await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture),
+        });
+        await host.StartAsync();
+        var account = await pds.CreateAccountAsync("ext");
+
+        var run = await RunSampleAsync(
+            $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}",
+            "--contacts", $"127.0.0.1:{remoting}", "--service", pds.Url, "--duration", "12", "--try-export");
+        output.WriteLine(run.Output);
+        output.WriteLine(run.Error);
+
+        Assert.Equal(0, run.ExitCode);
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains($"imported {account.Did}", lines);
+        Assert.Contains($"getSession 200 {account.Did}", lines);
+        Assert.Contains(lines, l => l.StartsWith("ExportSession refused: NotAllowedToClients", StringComparison.Ordinal));
+        // The refresh happens within the access token's lifetime (10 s) and is printed as it happens.
+        var refresh = Assert.Single(lines, l => l.StartsWith($"event Refresh {account.Did} Active after ", StringComparison.Ordinal)
+            && double.Parse(l[(l.LastIndexOf(' ') + 1)..^1], CultureInfo.InvariantCulture) <= pds.AccessTokenLifetime.TotalSeconds);
+        output.WriteLine($"heard: {refresh}");
+        foreach (var text in new[] { run.Output, run.Error })
+        {
+            Assert.Empty(Secrets.JwtsIn(text));
+            Assert.DoesNotContain(account.AccessJwt, text);
+            Assert.DoesNotContain(account.RefreshJwt, text);
+        }
+    }
+
+    /// <summary>Runs the sample's built dll (the configuration of these tests) with the session on its standard input.</summary>
+    private static async Task<(int ExitCode, string Output, string Error)> RunSampleAsync(string session, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(SampleDll());
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        await process.StandardInput.WriteLineAsync(session);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw new TimeoutException($"the sample did not finish within 120 s:\n{await stdout}\n{await stderr}");
+        }
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>samples/ExternalClient/bin/&lt;configuration&gt;/net10.0/ExternalClient.dll, beside these tests' own configuration.</summary>
+    private static string SampleDll()
+    {
+        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = bin.Parent!.Name;
+        var root = bin;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Supervisor.sln"))) root = root.Parent;
+        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Supervisor.sln not found above the tests"),
+            "samples", "ExternalClient", "bin", configuration, bin.Name, "ExternalClient.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the solution first: {dll} is missing");
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
