@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
+using Akka.Actor;
+using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Tests.RealPds;
 using Supervisor.Actors.Tests.Support;
 using Xunit.Abstractions;
@@ -55,6 +58,40 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             Assert.DoesNotContain(account.AccessJwt, text);
             Assert.DoesNotContain(account.RefreshJwt, text);
         }
+    }
+
+    // Skipped: a known gap, seen failing. Akka remoting has no TLS and no authentication here, so a system that reaches a
+    // node's remoting port sends to /user/accounts directly and gets the session (SessionExported answered). It passes once
+    // remoting admits only the nodes (mutual TLS) and clients reach the cluster only through the receptionist.
+    [Fact(Skip = "known gap: remoting has no authentication; an outside system can send to /user/accounts directly (README, Security model)")]
+    public async Task An_actor_system_outside_the_cluster_cannot_export_a_session_by_sending_to_the_accounts_directly()
+    {
+        using var folder = new TestJournal();
+        var remoting = FreePort();
+        await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture),
+        });
+        await host.StartAsync();
+        var account = await pds.CreateAccountAsync("ext");
+        using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
+            new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
+        Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+
+        var config = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleDll())!, "client.conf")));
+        using var outside = Akka.Actor.ActorSystem.Create("outside", config);
+        object answer;
+        try
+        {
+            answer = await outside.ActorSelection($"akka.tcp://supervisor@127.0.0.1:{remoting}/user/accounts")
+                .Ask<object>(new AccountCommands.ExportSession(account.Did, SessionFormat.Json), TimeSpan.FromSeconds(20));
+        }
+        catch (Akka.Actor.AskTimeoutException)
+        {
+            answer = "no answer";
+        }
+        // SessionExported's ToString leaves the session out: a failure here prints no token.
+        Assert.IsNotType<AccountReplies.SessionExported>(answer);
     }
 
     /// <summary>Runs the sample's built dll (the configuration of these tests) with the session on its standard input.</summary>
