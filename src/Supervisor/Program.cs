@@ -92,6 +92,9 @@ try
             registry.Register<AccountKeys>(keys);
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
+            // Actor systems outside the cluster reach the accounts through ClusterClient (README, "Integrating from another actor system").
+            var clients = system.ActorOf(Supervisor.Actors.Clients.ClientGateway.Props(accounts), Supervisor.Actors.Clients.ClientGateway.Name);
+            Akka.Cluster.Tools.Client.ClusterClientReceptionist.Get(system).RegisterService(clients);
             registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts, history), "session-event-feed"));
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away. In a cluster with
             // other nodes up the accounts are handed over instead (each finishes what is in flight, then starts on

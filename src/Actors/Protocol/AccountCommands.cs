@@ -26,14 +26,14 @@ public enum SessionFormat
 public static class AccountCommands
 {
     /// <summary>Log in with createSession. Answered with <see cref="AccountReplies.SessionStarted"/> or <see cref="AccountReplies.SessionRejected"/>.</summary>
-    public sealed record Login(string Service, string Identifier, string Password, string? AuthFactorToken = null)
+    public sealed record Login(string Service, string Identifier, string Password, string? AuthFactorToken = null) : Serialization.IWireMessage
     {
         /// <inheritdoc />
         public override string ToString() => $"Login {{ Service = {Service}, Identifier = {Identifier}, AuthFactorToken = {(AuthFactorToken is null ? "none" : "given")} }}";
     }
 
     /// <summary>Create an account with createAccount and supervise its session.</summary>
-    public sealed record CreateAccount(string Service, string Handle, string Email, string Password, string? InviteCode = null)
+    public sealed record CreateAccount(string Service, string Handle, string Email, string Password, string? InviteCode = null) : Serialization.IWireMessage
     {
         /// <inheritdoc />
         public override string ToString() => $"CreateAccount {{ Service = {Service}, Handle = {Handle} }}";
@@ -43,7 +43,7 @@ public static class AccountCommands
     /// Import a session (Python SDK session string or SessionData JSON). With <see cref="Validate"/> the
     /// session is refreshed at once, as lex-password-session's resume does, so a dead session is reported now.
     /// </summary>
-    public sealed record ImportSession(string Session, string? Service = null, bool Validate = true)
+    public sealed record ImportSession(string Session, string? Service = null, bool Validate = true) : Serialization.IWireMessage
     {
         /// <inheritdoc />
         public override string ToString() => $"ImportSession {{ Service = {Service}, Validate = {Validate} }}";
@@ -79,7 +79,7 @@ public static class AccountCommands
     public sealed record GetAccountStatus(string AccountId) : IAccountMessage;
 
     /// <summary>Ask how many accounts there are, and how many run as actors now; answered with <see cref="AccountReplies.SupervisorCounts"/>.</summary>
-    public sealed record GetSupervisorCounts
+    public sealed record GetSupervisorCounts : Serialization.IWireMessage
     {
         /// <summary>The one instance.</summary>
         public static readonly GetSupervisorCounts Instance = new();
@@ -93,7 +93,7 @@ public static class AccountCommands
     /// for a limit out of range or a cursor this supervisor did not make. The rules are <see cref="Accounts.AccountPage"/>.
     /// </summary>
     public sealed record ListAccounts(
-        AccountStateName? State = null, string? Query = null, int Limit = Accounts.AccountPage.DefaultLimit, string? Cursor = null)
+        AccountStateName? State = null, string? Query = null, int Limit = Accounts.AccountPage.DefaultLimit, string? Cursor = null) : Serialization.IWireMessage
     {
         /// <summary>The first page with the defaults: every state, no query, <see cref="Accounts.AccountPage.DefaultLimit"/> accounts.</summary>
         public static readonly ListAccounts Instance = new();
@@ -103,7 +103,7 @@ public static class AccountCommands
     /// Ask how many accounts there are by state, how many run as actors and how many are passivated, without listing
     /// them; answered with <see cref="AccountReplies.AccountCounts"/>.
     /// </summary>
-    public sealed record GetAccountCounts
+    public sealed record GetAccountCounts : Serialization.IWireMessage
     {
         /// <summary>The one instance.</summary>
         public static readonly GetAccountCounts Instance = new();
@@ -123,10 +123,12 @@ public static class AccountCommands
 
     /// <summary>
     /// Subscribe <paramref name="Subscriber"/> to session events of one account (<paramref name="Did"/>) or of
-    /// all (null). Tokens are included only when <paramref name="IncludeTokens"/> is set.
+    /// all (null). Tokens are included only when <paramref name="IncludeTokens"/> is set. Answered with this message
+    /// itself; the events go to <paramref name="Subscriber"/> directly, also in another actor system (its path crosses
+    /// the wire with its address).
     /// </summary>
-    public sealed record SubscribeSessionEvents(Akka.Actor.IActorRef Subscriber, string? Did = null, bool IncludeTokens = false);
+    public sealed record SubscribeSessionEvents(Akka.Actor.IActorRef Subscriber, string? Did = null, bool IncludeTokens = false) : Serialization.IWireMessage;
 
     /// <summary>Ends every subscription of <paramref name="Subscriber"/>.</summary>
-    public sealed record UnsubscribeSessionEvents(Akka.Actor.IActorRef Subscriber);
+    public sealed record UnsubscribeSessionEvents(Akka.Actor.IActorRef Subscriber) : Serialization.IWireMessage;
 }

@@ -61,4 +61,11 @@ public static class AccountReplies
 
     /// <summary>The refresh asked for with <see cref="AccountCommands.RefreshNow"/> is done (or failed: see the status).</summary>
     public sealed record RefreshCompleted(AccountStatus Status) : Serialization.IWireMessage;
+
+    /// <summary>
+    /// The message is not served to actor systems outside the cluster (through ClusterClient): it would reveal tokens
+    /// (<c>ExportSession</c>, <c>BorrowAccessToken</c>, session events with tokens) or is not part of the protocol.
+    /// <see cref="MessageType"/> names what was refused, <see cref="Error"/> says why.
+    /// </summary>
+    public sealed record RefusedToClient(string MessageType, XrpcError Error) : Serialization.IWireMessage;
 }

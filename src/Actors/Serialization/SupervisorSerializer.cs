@@ -91,7 +91,7 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
     private SupervisorSerializer(ExtendedActorSystem system, TokenCipher? cipher) : base(system)
     {
         Cipher = cipher;
-        _options = OptionsWith(cipher);
+        _options = OptionsWith(cipher, system);
         _readers = Manifests.Concat(WireManifests).ToDictionary(m => m.Value, m => m.Key);
         foreach (var (manifest, type) in OlderManifests) _readers[manifest] = type;
     }
@@ -108,10 +108,16 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
     /// <summary>The manifests of the messages between nodes, by type.</summary>
     public static IReadOnlyDictionary<Type, string> CurrentWireManifests => WireManifests;
 
-    /// <summary>JSON options; without a cipher tokens are written in plain text (for tests that compare values).</summary>
-    internal static JsonSerializerOptions OptionsWith(TokenCipher? cipher) => new(JsonSerializerDefaults.Web)
+    /// <summary>
+    /// JSON options; without a cipher tokens are written in plain text (for tests that compare values). Actor references
+    /// (a subscriber of session events) are written as paths with address and resolved by <paramref name="system"/>.
+    /// </summary>
+    internal static JsonSerializerOptions OptionsWith(TokenCipher? cipher, ExtendedActorSystem? system = null) => new(JsonSerializerDefaults.Web)
     {
-        Converters = { new SessionTokensJsonConverter(cipher), new SecretTokenJsonConverter(cipher), new JsonStringEnumConverter() },
+        Converters =
+        {
+            new SessionTokensJsonConverter(cipher), new SecretTokenJsonConverter(cipher), new ActorRefJsonConverter(system), new JsonStringEnumConverter(),
+        },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 

@@ -70,6 +70,15 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new AccountCommands.CallXrpc(Did, new XrpcRequest("app.bsky.feed.post", XrpcMethodKind.Procedure, [new("a", "b")], [1, 2, 0, 255], "image/png",
             new Dictionary<string, string> { ["atproto-proxy"] = "did:web:x#y" })),
         new AccountCommands.BorrowAccessToken(Did, "com.atproto.repo.uploadBlob", true),
+        new AccountCommands.Login("http://entryway", "alice.test", "not-a-real-password", "ABCDE-12345"),
+        new AccountCommands.CreateAccount("http://entryway", "alice.test", "alice@example.test", "not-a-real-password", "invite-1"),
+        new AccountCommands.ImportSession("alice.test:::" + Did + ":::x:::y:::http://pds", "http://entryway", false),
+        AccountCommands.GetSupervisorCounts.Instance,
+        new AccountCommands.ListAccounts(AccountStateName.NeedsLogin, "bsky", 10, "ZGlkOnBsYzpvdGhlcg"),
+        AccountCommands.GetAccountCounts.Instance,
+        new AccountCommands.SubscribeSessionEvents(Akka.Actor.ActorRefs.Nobody, Did, false),
+        new AccountCommands.UnsubscribeSessionEvents(Akka.Actor.ActorRefs.Nobody),
+        new AccountReplies.RefusedToClient("ExportSession", new XrpcError("NotAllowedToClients", "an exported session holds the account's tokens")),
         new AccountCommands.ReturnAccessToken(Did, 7, 400, "ExpiredToken", "Token has expired"),
         new AccountCommands.GetAccountStatus("alice.test"),
         new AccountCommands.ExportSession(Did, SessionFormat.Json, "admin"),
@@ -132,6 +141,18 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
     {
         var covered = EveryWireType().Cast<object[]>().Select(row => row[0].GetType()).ToHashSet();
         Assert.Equal(SupervisorSerializer.CurrentWireManifests.Keys.Select(t => t.FullName).Order(), covered.Select(t => t.FullName).Order());
+    }
+
+    [Fact]
+    public void A_subscriber_crosses_the_wire_as_its_path_and_resolves_to_the_same_actor()
+    {
+        var subscriber = CreateTestProbe().Ref;
+        var subscribe = new AccountCommands.SubscribeSessionEvents(subscriber, Did);
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(subscribe);
+        var wire = serializer.ToBinary(subscribe);
+        Assert.Contains(subscriber.Path.Name, System.Text.Encoding.UTF8.GetString(wire));
+        var back = Assert.IsType<AccountCommands.SubscribeSessionEvents>(serializer.FromBinary(wire, serializer.Manifest(subscribe)));
+        Assert.Equal(subscriber, back.Subscriber);
     }
 
     [Fact]

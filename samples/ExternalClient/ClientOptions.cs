@@ -1,0 +1,37 @@
+using System.Globalization;
+
+namespace Supervisor.Samples.ExternalClient;
+
+/// <summary>
+/// What the sample is told: the nodes to contact (<c>--contacts host:port,...</c> or EXTERNAL_CLIENT_CONTACTS), the
+/// address the nodes reach this system at (<c>--host</c> or EXTERNAL_CLIENT_HOST, default 127.0.0.1), the service URL of
+/// the imported session (<c>--service</c>, optional), how long to print events (<c>--duration</c> seconds, default 30),
+/// and whether to show that ExportSession is refused (<c>--try-export</c>).
+/// </summary>
+public sealed record ClientOptions(IReadOnlyList<string> Contacts, string Host, string? Service, TimeSpan Duration, bool TryExport)
+{
+    /// <summary>The name of the supervisor's actor system on every node.</summary>
+    public const string SupervisorSystem = "supervisor";
+
+    /// <summary>Reads the command line, then the environment.</summary>
+    public static ClientOptions Parse(IReadOnlyList<string> args)
+    {
+        string? Value(string name)
+        {
+            var i = args.ToList().IndexOf(name);
+            return i >= 0 && i + 1 < args.Count ? args[i + 1] : null;
+        }
+
+        var contacts = (Value("--contacts") ?? Environment.GetEnvironmentVariable("EXTERNAL_CLIENT_CONTACTS") ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(c => $"akka.tcp://{SupervisorSystem}@{c}/system/receptionist")
+            .ToList();
+        if (contacts.Count == 0)
+            throw new ArgumentException("no contact: give the nodes as --contacts host:port,host:port (or EXTERNAL_CLIENT_CONTACTS)");
+        var host = Value("--host") ?? Environment.GetEnvironmentVariable("EXTERNAL_CLIENT_HOST") ?? "127.0.0.1";
+        var duration = Value("--duration") is { } d
+            ? TimeSpan.FromSeconds(double.Parse(d, CultureInfo.InvariantCulture))
+            : TimeSpan.FromSeconds(30);
+        return new ClientOptions(contacts, host, Value("--service"), duration, args.Contains("--try-export"));
+    }
+}

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using Akka.Actor;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Tests.RealPds;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Supervisor.Actors.Tests.Clients;
+
+/// <summary>
+/// The sample samples/ExternalClient, a separate process with its own actor system, against a host run as a process with
+/// the real PDS (10 s access tokens): through ClusterClient it imports a session, calls getSession, hears the account's
+/// refreshes as they happen (also after ClusterClient's response tunnel closed, set to 3 s after the last answer), and is
+/// refused the session's export; nothing it prints holds a token.
+/// </summary>
+[Collection(RealPdsCollection.Name)]
+public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task An_actor_system_outside_the_cluster_imports_a_session_calls_xrpc_hears_its_refreshes_and_is_refused_its_tokens()
+    {
+        using var folder = new TestJournal();
+        var remoting = FreePort();
+        await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture),
+            // The client's response tunnel closes 3 s after an answer: the events that come later do not use it.
+            ["SUPERVISOR_HOCON"] = "akka.cluster.client.receptionist.response-tunnel-receive-timeout = 3s",
+        });
+        await host.StartAsync();
+        var account = await pds.CreateAccountAsync("ext");
+
+        var run = await RunSampleAsync(
+            $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}",
+            "--contacts", $"127.0.0.1:{remoting}", "--service", pds.Url, "--duration", "12", "--try-export");
+        output.WriteLine(run.Output);
+        output.WriteLine(run.Error);
+
+        Assert.Equal(0, run.ExitCode);
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains($"imported {account.Did}", lines);
+        Assert.Contains($"getSession 200 {account.Did}", lines);
+        Assert.Contains(lines, l => l.StartsWith("ExportSession refused: NotAllowedToClients", StringComparison.Ordinal));
+        // Refreshes are printed as they happen, the first within the access token's lifetime (10 s), long after the
+        // client's response tunnel closed (3 s after the last answer): events go to the subscriber directly.
+        var refreshes = lines.Where(l => l.StartsWith($"event Refresh {account.Did} Active after ", StringComparison.Ordinal))
+            .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..^1], CultureInfo.InvariantCulture))
+            .ToList();
+        Assert.NotEmpty(refreshes);
+        Assert.True(refreshes[0] <= pds.AccessTokenLifetime.TotalSeconds, $"the first refresh was heard after {refreshes[0]} s");
+        Assert.Contains(refreshes, seconds => seconds > 4);
+        foreach (var text in new[] { run.Output, run.Error })
+        {
+            Assert.Empty(Secrets.JwtsIn(text));
+            Assert.DoesNotContain(account.AccessJwt, text);
+            Assert.DoesNotContain(account.RefreshJwt, text);
+        }
+    }
+
+    // Skipped: a known gap, seen failing. Akka remoting has no TLS and no authentication here, so a system that reaches a
+    // node's remoting port sends to /user/accounts directly and gets the session (SessionExported answered). It passes once
+    // remoting admits only the nodes (mutual TLS) and clients reach the cluster only through the receptionist.
+    [Fact(Skip = "known gap: remoting has no authentication; an outside system can send to /user/accounts directly (README, Security model)")]
+    public async Task An_actor_system_outside_the_cluster_cannot_export_a_session_by_sending_to_the_accounts_directly()
+    {
+        using var folder = new TestJournal();
+        var remoting = FreePort();
+        await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture),
+        });
+        await host.StartAsync();
+        var account = await pds.CreateAccountAsync("ext");
+        using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
+            new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
+        Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+
+        var config = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleDll())!, "client.conf")));
+        using var outside = Akka.Actor.ActorSystem.Create("outside", config);
+        object answer;
+        try
+        {
+            answer = await outside.ActorSelection($"akka.tcp://supervisor@127.0.0.1:{remoting}/user/accounts")
+                .Ask<object>(new AccountCommands.ExportSession(account.Did, SessionFormat.Json), TimeSpan.FromSeconds(20));
+        }
+        catch (Akka.Actor.AskTimeoutException)
+        {
+            answer = "no answer";
+        }
+        // SessionExported's ToString leaves the session out: a failure here prints no token.
+        Assert.IsNotType<AccountReplies.SessionExported>(answer);
+    }
+
+    /// <summary>Runs the sample's built dll (the configuration of these tests) with the session on its standard input.</summary>
+    private static async Task<(int ExitCode, string Output, string Error)> RunSampleAsync(string session, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(SampleDll());
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        await process.StandardInput.WriteLineAsync(session);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw new TimeoutException($"the sample did not finish within 120 s:\n{await stdout}\n{await stderr}");
+        }
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>samples/ExternalClient/bin/&lt;configuration&gt;/net10.0/ExternalClient.dll, beside these tests' own configuration.</summary>
+    private static string SampleDll()
+    {
+        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = bin.Parent!.Name;
+        var root = bin;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Supervisor.sln"))) root = root.Parent;
+        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Supervisor.sln not found above the tests"),
+            "samples", "ExternalClient", "bin", configuration, bin.Name, "ExternalClient.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the solution first: {dll} is missing");
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
