@@ -18,12 +18,15 @@ public sealed class BenchCluster : IAsyncDisposable
     private readonly string _seeds;
     private readonly string _key = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     private readonly string _adminToken = Guid.NewGuid().ToString("N");
+    /// <summary>The remoting certificate the nodes share (a temporary file, deleted with the cluster).</summary>
+    private readonly string _certificate = Path.Combine(Path.GetTempPath(), "supervisor-bench-cluster-" + Guid.NewGuid().ToString("N")[..8] + ".pfx");
 
     private BenchCluster(string postgres, List<int> remotingPorts)
     {
         _postgres = postgres;
         RemotingPorts = remotingPorts;
         _seeds = string.Join(",", remotingPorts.Select(p => $"127.0.0.1:{p}"));
+        Supervisor.Host.Configuration.RemotingCertificate.CreateSelfSigned(_certificate);
         Nodes = new BenchHost?[remotingPorts.Count];
         Client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5) })
         {
@@ -60,6 +63,7 @@ public sealed class BenchCluster : IAsyncDisposable
             ["SUPERVISOR_JOURNAL"] = "postgres", ["SUPERVISOR_POSTGRES"] = _postgres, ["SUPERVISOR_KEY"] = _key,
             ["SUPERVISOR_ADMIN_TOKEN"] = _adminToken, ["SUPERVISOR_CLUSTER_HOST"] = "127.0.0.1",
             ["SUPERVISOR_CLUSTER_PORT"] = RemotingPorts[index].ToString(CultureInfo.InvariantCulture), ["SUPERVISOR_CLUSTER_SEEDS"] = _seeds,
+            ["SUPERVISOR_CLUSTER_CERT"] = _certificate,
             ["SUPERVISOR_HOCON"] = "supervisor.identity.verify = off",
         });
         Nodes[index] = node;
@@ -147,6 +151,7 @@ public sealed class BenchCluster : IAsyncDisposable
         foreach (var node in Nodes)
             if (node is not null) await node.DisposeAsync();
         Client.Dispose();
+        File.Delete(_certificate);
     }
 
     private static int FreePort()

@@ -6,9 +6,10 @@ namespace Supervisor.Samples.ExternalClient;
 /// What the sample is told: the nodes to contact (<c>--contacts host:port,...</c> or EXTERNAL_CLIENT_CONTACTS), the
 /// address the nodes reach this system at (<c>--host</c> or EXTERNAL_CLIENT_HOST, default 127.0.0.1), the service URL of
 /// the imported session (<c>--service</c>, optional), how long to print events (<c>--duration</c> seconds, default 30),
-/// and whether to show that ExportSession is refused (<c>--try-export</c>).
+/// whether to show that ExportSession is refused (<c>--try-export</c>), and the cluster's remoting certificate, which the
+/// nodes require of every peer (<c>--cert</c> or EXTERNAL_CLIENT_CERT, a PKCS#12 file; EXTERNAL_CLIENT_CERT_PASSWORD).
 /// </summary>
-public sealed record ClientOptions(IReadOnlyList<string> Contacts, string Host, string? Service, TimeSpan Duration, bool TryExport)
+public sealed record ClientOptions(IReadOnlyList<string> Contacts, string Host, string? Service, TimeSpan Duration, bool TryExport, string Certificate)
 {
     /// <summary>The name of the supervisor's actor system on every node.</summary>
     public const string SupervisorSystem = "supervisor";
@@ -24,7 +25,7 @@ public sealed record ClientOptions(IReadOnlyList<string> Contacts, string Host, 
 
         var contacts = (Value("--contacts") ?? Environment.GetEnvironmentVariable("EXTERNAL_CLIENT_CONTACTS") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(c => $"akka.tcp://{SupervisorSystem}@{c}/system/receptionist")
+            .Select(c => $"akka.ssl.tcp://{SupervisorSystem}@{c}/system/receptionist")
             .ToList();
         if (contacts.Count == 0)
             throw new ArgumentException("no contact: give the nodes as --contacts host:port,host:port (or EXTERNAL_CLIENT_CONTACTS)");
@@ -32,6 +33,8 @@ public sealed record ClientOptions(IReadOnlyList<string> Contacts, string Host, 
         var duration = Value("--duration") is { } d
             ? TimeSpan.FromSeconds(double.Parse(d, CultureInfo.InvariantCulture))
             : TimeSpan.FromSeconds(30);
-        return new ClientOptions(contacts, host, Value("--service"), duration, args.Contains("--try-export"));
+        var certificate = Value("--cert") ?? Environment.GetEnvironmentVariable("EXTERNAL_CLIENT_CERT")
+                          ?? throw new ArgumentException("no certificate: the nodes admit only peers with the cluster's remoting certificate (--cert FILE or EXTERNAL_CLIENT_CERT)");
+        return new ClientOptions(contacts, host, Value("--service"), duration, args.Contains("--try-export"), certificate);
     }
 }

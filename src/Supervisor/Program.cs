@@ -42,6 +42,8 @@ try
     var settings = HostSettings.FromEnvironment();
     var cluster = ClusterSettings.FromEnvironment();
     cluster.Check(settings.Journal);
+    var remotingCertificate = RemotingCertificate.Load(cluster, settings.DataDir);
+    Log.Information("Remoting: TLS with mutual authentication, peers admitted by the certificate {Thumbprint}", remotingCertificate.Thumbprint);
     var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, settings.TokenKeys,
         Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"), cluster.Hocon());
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
@@ -78,6 +80,9 @@ try
     builder.Services.AddAkka(ClusterSettings.SystemName, akka =>
     {
         akka.AddHocon(config, HoconAddMode.Prepend);
+        // Only a peer that presents the cluster's certificate (pinned by thumbprint) gets through (RemotingCertificate).
+        akka.AddSetup(new Akka.Remote.Transport.DotNetty.DotNettySslSetup(remotingCertificate, suppressValidation: false, requireMutualAuthentication: true,
+            Akka.Remote.Transport.DotNetty.CertificateValidation.PinnedCertificate(remotingCertificate.Thumbprint)));
         akka.ConfigureLoggers(loggers =>
         {
             loggers.ClearLoggers();

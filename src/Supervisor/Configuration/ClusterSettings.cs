@@ -41,6 +41,7 @@ public sealed record ClusterSettings(string Host, int Port, IReadOnlyList<string
     public string Hocon() => $$"""
         akka.remote.dot-netty.tcp.hostname = "{{Host}}"
         akka.remote.dot-netty.tcp.port = {{Port}}
+        akka.remote.dot-netty.tcp.enable-ssl = true
         akka.cluster.seed-nodes = [{{string.Join(", ", Seeds.Select(s => "\"" + s + "\""))}}]
         """;
 
@@ -50,6 +51,6 @@ public sealed record ClusterSettings(string Host, int Port, IReadOnlyList<string
         if (colon <= 0 || !int.TryParse(hostPort[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is <= 0 or > 65535
             || hostPort[..colon].Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '[' or ']' or ':')))
             throw new InvalidOperationException($"SUPERVISOR_CLUSTER_SEEDS must list host:port entries, not '{hostPort}'");
-        return $"akka.tcp://{SystemName}@{hostPort}";
+        return $"akka.ssl.tcp://{SystemName}@{hostPort}";
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Tests.RealPds;
 using Supervisor.Actors.Tests.Support;
@@ -35,7 +36,8 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
 
         var run = await RunSampleAsync(
             $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}",
-            "--contacts", $"127.0.0.1:{remoting}", "--service", pds.Url, "--duration", "12", "--try-export");
+            "--contacts", $"127.0.0.1:{remoting}", "--service", pds.Url, "--duration", "12", "--try-export",
+            "--cert", Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir));
         output.WriteLine(run.Output);
         output.WriteLine(run.Error);
 
@@ -60,11 +62,13 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         }
     }
 
-    // Skipped: a known gap, seen failing. Akka remoting has no TLS and no authentication here, so a system that reaches a
-    // node's remoting port sends to /user/accounts directly and gets the session (SessionExported answered). It passes once
-    // remoting admits only the nodes (mutual TLS) and clients reach the cluster only through the receptionist.
-    [Fact(Skip = "known gap: remoting has no authentication; an outside system can send to /user/accounts directly (README, Security model)")]
-    public async Task An_actor_system_outside_the_cluster_cannot_export_a_session_by_sending_to_the_accounts_directly()
+    /// <summary>
+    /// Remoting admits only peers that present the cluster's certificate (mutual TLS, pinned): a system that reaches a
+    /// node's remoting port without it, in plain TCP or with a certificate of its own, gets nothing from /user/accounts,
+    /// not even by sending to it directly around the clients' gateway.
+    /// </summary>
+    [Fact]
+    public async Task An_actor_system_without_the_cluster_certificate_cannot_reach_the_accounts()
     {
         using var folder = new TestJournal();
         var remoting = FreePort();
@@ -78,20 +82,33 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
         Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
 
-        var config = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleDll())!, "client.conf")));
-        using var outside = Akka.Actor.ActorSystem.Create("outside", config);
-        object answer;
-        try
+        var clientConfig = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleDll())!, "client.conf")));
+        var ownCertificate = Path.Combine(folder.Folder, "other.pfx");
+        Supervisor.Host.Configuration.RemotingCertificate.CreateSelfSigned(ownCertificate);
+        var other = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(ownCertificate, null);
+        (string How, string Protocol, ActorSystemSetup Setup)[] outsiders =
+        [
+            ("plain TCP", "akka.tcp", ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(Akka.Configuration.ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = false").WithFallback(clientConfig)))),
+            ("a certificate of its own", "akka.ssl.tcp", BootstrapSetup.Create().WithConfig(clientConfig).And(new Akka.Remote.Transport.DotNetty.DotNettySslSetup(other, false, true,
+                (_, _, _, _, _) => true))), // an intruder accepts whatever the node presents
+        ];
+        foreach (var (how, protocol, setup) in outsiders)
         {
-            answer = await outside.ActorSelection($"akka.tcp://supervisor@127.0.0.1:{remoting}/user/accounts")
-                .Ask<object>(new AccountCommands.ExportSession(account.Did, SessionFormat.Json), TimeSpan.FromSeconds(20));
+            using var outside = ActorSystem.Create("outside", setup);
+            object answer;
+            try
+            {
+                answer = await outside.ActorSelection($"{protocol}://supervisor@127.0.0.1:{remoting}/user/accounts")
+                    .Ask<object>(new AccountCommands.ExportSession(account.Did, SessionFormat.Json), TimeSpan.FromSeconds(8));
+            }
+            catch (AskTimeoutException)
+            {
+                answer = "no answer";
+            }
+            // SessionExported's ToString leaves the session out: a failure here prints no token.
+            Assert.True(answer is "no answer", $"with {how} the node answered {answer}");
+            await outside.Terminate();
         }
-        catch (Akka.Actor.AskTimeoutException)
-        {
-            answer = "no answer";
-        }
-        // SessionExported's ToString leaves the session out: a failure here prints no token.
-        Assert.IsNotType<AccountReplies.SessionExported>(answer);
     }
 
     /// <summary>Runs the sample's built dll (the configuration of these tests) with the session on its standard input.</summary>

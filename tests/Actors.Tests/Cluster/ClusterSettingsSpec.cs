@@ -35,11 +35,11 @@ public sealed class ClusterSettingsSpec
     }
 
     [Fact]
-    public void Seeds_name_the_other_nodes_as_akka_addresses_and_the_port_defaults_to_4053()
+    public void Seeds_name_the_other_nodes_as_akka_tls_addresses_and_the_port_defaults_to_4053()
     {
         var node = Read("10.0.0.5", null, "node1:4053, node2:4054");
         Assert.Equal(4053, node.Port);
-        Assert.Equal(["akka.tcp://supervisor@node1:4053", "akka.tcp://supervisor@node2:4054"], node.Seeds);
+        Assert.Equal(["akka.ssl.tcp://supervisor@node1:4053", "akka.ssl.tcp://supervisor@node2:4054"], node.Seeds);
         Assert.Contains("hostname = \"10.0.0.5\"", node.Hocon());
         node.Check(JournalKind.Postgres);
     }

@@ -20,6 +20,7 @@ public sealed class DockerComposeSpec
         };
         start.Environment.Remove("SUPERVISOR_ADMIN_TOKEN");
         start.Environment.Remove("SUPERVISOR_KEY");
+        start.Environment.Remove("SUPERVISOR_CLUSTER_CERT_FILE");
         foreach (var (name, value) in environment) start.Environment[name] = value;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("docker-compose did not start (scripts/test installs it)");
         var output = process.StandardOutput.ReadToEndAsync();
@@ -31,8 +32,13 @@ public sealed class DockerComposeSpec
     [Fact]
     public async Task The_compose_file_runs_postgres_and_three_nodes_of_one_cluster_each_with_its_own_port()
     {
-        var (exit, output) = await ConfigAsync(new() { ["SUPERVISOR_ADMIN_TOKEN"] = "compose-admin", ["SUPERVISOR_KEY"] = "compose-key" });
+        var (exit, output) = await ConfigAsync(new()
+        {
+            ["SUPERVISOR_ADMIN_TOKEN"] = "compose-admin", ["SUPERVISOR_KEY"] = "compose-key", ["SUPERVISOR_CLUSTER_CERT_FILE"] = "/etc/supervisor/cluster.pfx",
+        });
         Assert.True(exit == 0, output);
+        Assert.Equal(3, output.Split("/etc/supervisor/cluster.pfx:/run/supervisor/cluster.pfx:ro").Length - 1);
+        Assert.Equal(3, output.Split("SUPERVISOR_CLUSTER_CERT: /run/supervisor/cluster.pfx").Length - 1);
         Assert.Contains("postgres:", output);
         foreach (var (node, port) in new[] { ("node1", 5081), ("node2", 5082), ("node3", 5083) })
         {
@@ -45,10 +51,13 @@ public sealed class DockerComposeSpec
     }
 
     [Fact]
-    public async Task The_compose_file_refuses_to_start_without_the_shared_key_and_admin_token()
+    public async Task The_compose_file_refuses_to_start_without_the_shared_key_admin_token_and_remoting_certificate()
     {
-        var (exit, output) = await ConfigAsync(new() { ["SUPERVISOR_ADMIN_TOKEN"] = "compose-admin" });
+        var (exit, output) = await ConfigAsync(new() { ["SUPERVISOR_ADMIN_TOKEN"] = "compose-admin", ["SUPERVISOR_CLUSTER_CERT_FILE"] = "/etc/supervisor/cluster.pfx" });
         Assert.NotEqual(0, exit);
         Assert.Contains("set SUPERVISOR_KEY", output);
+        (exit, output) = await ConfigAsync(new() { ["SUPERVISOR_ADMIN_TOKEN"] = "compose-admin", ["SUPERVISOR_KEY"] = "compose-key" });
+        Assert.NotEqual(0, exit);
+        Assert.Contains("set SUPERVISOR_CLUSTER_CERT_FILE", output);
     }
 }

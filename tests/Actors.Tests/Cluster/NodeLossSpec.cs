@@ -83,12 +83,15 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         var journal = new TestJournal(JournalKind.Postgres);
         var remoting = Enumerable.Range(0, 3).Select(_ => FreePort()).ToList();
         var seeds = string.Join(",", remoting.Select(p => $"127.0.0.1:{p}"));
+        var certificate = Path.Combine(journal.Folder, "cluster.pfx");
+        RemotingCertificate.CreateSelfSigned(certificate);
         var nodes = new List<SupervisorProcess>();
         foreach (var port in remoting)
         {
             var environment = journal.HostEnvironment();
             environment["SUPERVISOR_CLUSTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
             environment["SUPERVISOR_CLUSTER_SEEDS"] = seeds;
+            environment["SUPERVISOR_CLUSTER_CERT"] = certificate;
             environment["SUPERVISOR_HOCON"] = "supervisor.accounts { backoff-min = 200ms, backoff-max = 2s }";
             var folder = Directory.CreateDirectory(Path.Combine(journal.Folder, "node-" + port)).FullName;
             nodes.Add(new SupervisorProcess(folder, environment));
