@@ -107,7 +107,7 @@ try
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-accounts", async () =>
             {
                 var self = Akka.Cluster.Cluster.Get(system);
-                if (self.State.Members.Any(m => m.Status == Akka.Cluster.MemberStatus.Up && !m.Address.Equals(self.SelfAddress)))
+                if (self.State.Members.Any(m => m.Status == Akka.Cluster.MemberStatus.Up && m.HasRole(Supervisor.Actors.Cluster.ClusterRoles.Supervisor) && !m.Address.Equals(self.SelfAddress)))
                 {
                     Log.Information("Shutdown: the accounts of this node are handed over to the other nodes");
                     return Done.Instance;

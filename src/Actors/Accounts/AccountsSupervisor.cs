@@ -149,8 +149,10 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private async Task<RegionsStarted> StartRegions(AccountDependencies deps)
     {
         var sharding = ClusterSharding.Get(Context.System);
-        // Accounts passivate themselves (when idle and nothing is due); sharding's own idle passivation is off.
-        var settings = ClusterShardingSettings.Create(Context.System).WithPassivateIdleAfter(TimeSpan.Zero).WithRememberEntities(false);
+        // Accounts passivate themselves (when idle and nothing is due); sharding's own idle passivation is off. The regions
+        // run on the supervisor nodes only: a member with the role client (a shard-region proxy) never hosts a shard.
+        var settings = ClusterShardingSettings.Create(Context.System).WithPassivateIdleAfter(TimeSpan.Zero).WithRememberEntities(false)
+            .WithRole(ClusterRoles.Supervisor);
         var registry = await sharding.StartAsync(RegistryBucket.TypeName,
             bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time, _metrics,
                 () => sharding.ShardRegion(AccountTypeName)),

@@ -7,7 +7,9 @@ namespace Supervisor.Actors.Cluster;
 /// the split-brain resolver (keep-majority) keeps. A node that was paused or cut off, and wakes up seeing the others
 /// unreachable, is on the side that is downed: it must not start an account, whose journal another node may have
 /// moved on since; the journal's sequence numbers fence the accounts it already ran, this fences the ones it would
-/// start (its coordinator can hand it shards of the nodes it lost sight of).
+/// start (its coordinator can hand it shards of the nodes it lost sight of). On a node with the role
+/// <see cref="ClusterRoles.Supervisor"/> only the members with that role count (a <c>client</c> member runs no account,
+/// and the split-brain resolver decides by the same members); a node without it counts every member.
 /// </summary>
 public static class ClusterQuorum
 {
@@ -25,15 +27,24 @@ public static class ClusterQuorum
     /// </summary>
     public static bool Alone(ActorSystem system) =>
         system is not ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider } ||
-        Akka.Cluster.Cluster.Get(system).State.Members.Count(m => m.Status != Akka.Cluster.MemberStatus.Removed) <= 1;
+        Akka.Cluster.Cluster.Get(system) is var cluster &&
+        cluster.State.Members.Count(m => m.Status != Akka.Cluster.MemberStatus.Removed && Counts(m, cluster.SelfRoles.Contains(ClusterRoles.Supervisor))) <= 1;
 
-    /// <summary>Whether <paramref name="self"/> is a serving member of <paramref name="state"/> and sees more than half of those members.</summary>
+    /// <summary>
+    /// Whether <paramref name="self"/> is a serving member of <paramref name="state"/> and sees more than half of those
+    /// members (of the supervisor role only, when <paramref name="self"/> has it).
+    /// </summary>
     public static bool Holds(Akka.Cluster.ClusterEvent.CurrentClusterState state, Akka.Cluster.UniqueAddress self)
     {
+        var byRole = state.Members.FirstOrDefault(m => m.UniqueAddress.Equals(self))?.HasRole(ClusterRoles.Supervisor) == true;
         var serving = state.Members.Where(m => m.Status is Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.Leaving or Akka.Cluster.MemberStatus.WeaklyUp)
+            .Where(m => Counts(m, byRole))
             .Select(m => m.UniqueAddress).ToHashSet();
         if (!serving.Contains(self)) return false;
         var unreachable = state.Unreachable.Count(m => serving.Contains(m.UniqueAddress));
         return (serving.Count - unreachable) * 2 > serving.Count;
     }
+
+    /// <summary>Whether <paramref name="member"/> counts: any member, or with <paramref name="byRole"/> only a supervisor node.</summary>
+    private static bool Counts(Akka.Cluster.Member member, bool byRole) => !byRole || member.HasRole(ClusterRoles.Supervisor);
 }

@@ -70,7 +70,7 @@ public static class AccountsApi
     }
 
     /// <summary>
-    /// This node, the leader, the oldest member (where the shard coordinators run), the cluster's members (address,
+    /// This node, the leader, the oldest supervisor node (where the shard coordinators run), the cluster's members (address,
     /// status, roles) and the members this node cannot reach.
     /// </summary>
     internal static object ClusterJson(Akka.Actor.ActorSystem system)
@@ -81,7 +81,7 @@ public static class AccountsApi
         {
             self = cluster.SelfAddress.ToString(),
             leader = state.Leader?.ToString(),
-            oldest = state.Members.Where(m => m.Status is Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.Leaving)
+            oldest = state.Members.Where(m => m.Status is Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.Leaving && m.HasRole(Supervisor.Actors.Cluster.ClusterRoles.Supervisor))
                 .OrderBy(m => m, Akka.Cluster.Member.AgeOrdering).FirstOrDefault()?.Address.ToString(),
             members = state.Members.Select(m => new { address = m.Address.ToString(), status = m.Status.ToString(), roles = m.Roles.ToArray() }).ToArray(),
             unreachable = state.Unreachable.Select(m => m.Address.ToString()).ToArray(),
