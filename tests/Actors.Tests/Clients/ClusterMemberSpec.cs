@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Supervisor.Actors.Tests.RealPds;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Supervisor.Actors.Tests.Clients;
+
+/// <summary>
+/// The sample samples/ClusterMember, a separate process, joins a host process's cluster as a member with the role
+/// client (the host's remoting certificate, the real PDS with 10 s access tokens): it is listed with that role, gets no
+/// shard (the account stays on the host), calls getSession through its shard-region proxy and hears the account's
+/// refreshes; killed, it is unreachable and then downed, and the host's accounts go on meanwhile: it alone is the
+/// majority of the supervisor nodes. Nothing the member prints holds a token.
+/// </summary>
+[Collection(RealPdsCollection.Name)]
+public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_client_member_joins_hosts_no_shard_calls_an_account_through_a_proxy_and_the_host_goes_on_when_it_is_gone()
+    {
+        using var folder = new TestJournal();
+        // The member's port is the lower one: were it counted in the split-brain resolver's majority, a tie of one
+        // against one would keep the side with the lowest address, the member's, and down the host.
+        var (memberPort, hostPort) = (FreePort(), FreePort()) is var (a, b) && a < b ? (a, b) : (b, a);
+        await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_CLUSTER_PORT"] = hostPort.ToString(CultureInfo.InvariantCulture),
+            // A longer wait before the resolver downs the lost member: the host's accounts are asked while it is unreachable.
+            ["SUPERVISOR_HOCON"] = "akka.cluster.split-brain-resolver.stable-after = 20s",
+        });
+        await host.StartAsync();
+        var hostAddress = $"akka.ssl.tcp://supervisor@127.0.0.1:{hostPort}";
+        var account = await ImportAsync(host, "mem");
+
+        using var member = StartMember("--seeds", $"127.0.0.1:{hostPort}", "--port", memberPort.ToString(CultureInfo.InvariantCulture),
+            "--cert", Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir), "--did", account.Did, "--duration", "600");
+        var memberAddress = $"akka.ssl.tcp://supervisor@127.0.0.1:{memberPort}";
+        try
+        {
+            await member.WaitForLineAsync(l => l.StartsWith("status ", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+            // The host lists the member, Up, with the role client.
+            var members = (await ClusterAsync(host)).GetProperty("members").EnumerateArray().ToList();
+            var listed = Assert.Single(members, m => m.GetProperty("address").GetString() == memberAddress);
+            Assert.Equal("Up", listed.GetProperty("status").GetString());
+            Assert.Equal(["client"], listed.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+            // Through its proxy: getSession answers 200 with the account's DID, and the account runs on the host.
+            Assert.Contains($"getSession 200 {account.Did}", member.Lines);
+            var status = Assert.Single(member.Lines, l => l.StartsWith("status ", StringComparison.Ordinal));
+            Assert.Equal($"status {account.Did} Active node {hostAddress}", status.Split('#')[0]);
+            Assert.Equal(hostAddress, (await StatusAsync(host, account.Did)).GetProperty("node").GetString()!.Split('#')[0]);
+            // Events reach the member from the host's event hub: a refresh within the access token's lifetime.
+            await member.WaitForLineAsync(l => l.StartsWith($"event Refresh {account.Did} Active", StringComparison.Ordinal),
+                pds.AccessTokenLifetime + TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            output.WriteLine(member.Output);
+        }
+
+        // The member is lost (SIGKILL): while the host sees it unreachable, an account that starts now serves at once.
+        member.Kill();
+        await EventuallyAsync(async () => (await ClusterAsync(host)).GetProperty("unreachable").EnumerateArray().Any(u => u.GetString() == memberAddress),
+            TimeSpan.FromSeconds(20), "the member unreachable");
+        var second = await ImportAsync(host, "mem2");
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(HttpStatusCode.OK, await GetSessionAsync(host, second.Did));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the new account served after {clock.Elapsed.TotalSeconds} s");
+        Assert.Contains(memberAddress, (await ClusterAsync(host)).GetProperty("unreachable").EnumerateArray().Select(u => u.GetString()));
+
+        // The resolver downs the member, not the host, and the host's accounts go on.
+        await EventuallyAsync(async () => (await ClusterAsync(host)).GetProperty("members").EnumerateArray().All(m => m.GetProperty("address").GetString() != memberAddress),
+            TimeSpan.FromSeconds(60), "the member removed");
+        Assert.False(host.HasExited, "the host was downed");
+        Assert.Equal(HttpStatusCode.OK, await GetSessionAsync(host, account.Did));
+        Assert.Equal(HttpStatusCode.OK, await GetSessionAsync(host, second.Did));
+
+        foreach (var text in new[] { member.Output })
+        {
+            Assert.Empty(Secrets.JwtsIn(text));
+            Assert.DoesNotContain(account.AccessJwt, text);
+            Assert.DoesNotContain(account.RefreshJwt, text);
+        }
+    }
+
+    private async Task<RealAccount> ImportAsync(SupervisorProcess host, string prefix)
+    {
+        var account = await pds.CreateAccountAsync(prefix);
+        using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
+            new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
+        Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+        return account;
+    }
+
+    private static async Task<HttpStatusCode> GetSessionAsync(SupervisorProcess host, string did)
+    {
+        using var answer = await host.Http.GetAsync($"/accounts/{did}/xrpc/com.atproto.server.getSession");
+        return answer.StatusCode;
+    }
+
+    private static async Task<JsonElement> StatusAsync(SupervisorProcess host, string did) =>
+        JsonDocument.Parse(await host.Http.GetStringAsync($"/accounts/{did}")).RootElement;
+
+    private static async Task<JsonElement> ClusterAsync(SupervisorProcess host) =>
+        JsonDocument.Parse(await host.Http.GetStringAsync("/status")).RootElement.GetProperty("cluster");
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan within, string what)
+    {
+        var until = DateTime.UtcNow + within;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException($"waited {within.TotalSeconds} s for {what}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Starts the sample's built dll (the configuration of these tests), reading its output as it comes.</summary>
+    private static MemberProcess StartMember(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(SampleDll());
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        return new MemberProcess(Process.Start(info)!);
+    }
+
+    /// <summary>The sample running: its output lines as they come.</summary>
+    private sealed class MemberProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly List<string> _lines = [];
+        private readonly StringBuilder _all = new();
+
+        public MemberProcess(Process process)
+        {
+            _process = process;
+            _process.OutputDataReceived += (_, e) => Add(e.Data, line: true);
+            _process.ErrorDataReceived += (_, e) => Add(e.Data, line: false);
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public IReadOnlyList<string> Lines
+        {
+            get
+            {
+                lock (_lines) return [.. _lines];
+            }
+        }
+
+        public string Output
+        {
+            get
+            {
+                lock (_lines) return _all.ToString();
+            }
+        }
+
+        public async Task WaitForLineAsync(Func<string, bool> match, TimeSpan within)
+        {
+            var until = DateTime.UtcNow + within;
+            while (!Lines.Any(match))
+            {
+                if (DateTime.UtcNow > until || _process.HasExited && !Lines.Any(match))
+                    throw new TimeoutException($"the member did not print the line awaited within {within.TotalSeconds} s (exited: {_process.HasExited})");
+                await Task.Delay(100);
+            }
+        }
+
+        public void Kill()
+        {
+            if (!_process.HasExited) _process.Kill();
+            _process.WaitForExit(10_000);
+        }
+
+        public void Dispose()
+        {
+            Kill();
+            _process.Dispose();
+        }
+
+        private void Add(string? data, bool line)
+        {
+            if (data is null) return;
+            lock (_lines)
+            {
+                if (line) _lines.Add(data.Trim());
+                _all.AppendLine(data);
+            }
+        }
+    }
+
+    /// <summary>samples/ClusterMember/bin/&lt;configuration&gt;/net10.0/ClusterMember.dll, beside these tests' own configuration.</summary>
+    private static string SampleDll()
+    {
+        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = bin.Parent!.Name;
+        var root = bin;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Supervisor.sln"))) root = root.Parent;
+        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Supervisor.sln not found above the tests"),
+            "samples", "ClusterMember", "bin", configuration, bin.Name, "ClusterMember.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the solution first: {dll} is missing");
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
