@@ -53,6 +53,13 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
             var status = Assert.Single(member.Lines, l => l.StartsWith("status ", StringComparison.Ordinal));
             Assert.Equal($"status {account.Did} Active node {hostAddress}", status.Split('#')[0]);
             Assert.Equal(hostAddress, (await StatusAsync(host, account.Did)).GetProperty("node").GetString()!.Split('#')[0]);
+            // Accounts that start after the member joined start on the host too: a new shard goes to the region with the
+            // fewest shards, which the member would be if it ran one.
+            foreach (var prefix in new[] { "memb", "memc", "memd" })
+            {
+                var later = await ImportAsync(host, prefix);
+                Assert.Equal(hostAddress, (await StatusAsync(host, later.Did)).GetProperty("node").GetString()!.Split('#')[0]);
+            }
             // Events reach the member from the host's event hub: a refresh within the access token's lifetime.
             await member.WaitForLineAsync(l => l.StartsWith($"event Refresh {account.Did} Active", StringComparison.Ordinal),
                 pds.AccessTokenLifetime + TimeSpan.FromSeconds(10));
