@@ -73,8 +73,9 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
         member.Kill();
         await EventuallyAsync(async () => (await ClusterAsync(host)).GetProperty("unreachable").EnumerateArray().Any(u => u.GetString() == memberAddress),
             TimeSpan.FromSeconds(20), "the member unreachable");
-        var second = await ImportAsync(host, "mem2");
+        var second = await pds.CreateAccountAsync("mem2");
         var clock = Stopwatch.StartNew();
+        await ImportAsync(host, second);
         Assert.Equal(HttpStatusCode.OK, await GetSessionAsync(host, second.Did));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the new account served after {clock.Elapsed.TotalSeconds} s");
         Assert.Contains(memberAddress, (await ClusterAsync(host)).GetProperty("unreachable").EnumerateArray().Select(u => u.GetString()));
@@ -94,9 +95,10 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
         }
     }
 
-    private async Task<RealAccount> ImportAsync(SupervisorProcess host, string prefix)
+    private async Task<RealAccount> ImportAsync(SupervisorProcess host, string prefix) => await ImportAsync(host, await pds.CreateAccountAsync(prefix));
+
+    private async Task<RealAccount> ImportAsync(SupervisorProcess host, RealAccount account)
     {
-        var account = await pds.CreateAccountAsync(prefix);
         using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
             new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
         Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
