@@ -26,7 +26,7 @@ public sealed class ProxiedDocumentsSpec(ITestOutputHelper output) : FakePdsHost
         var bob = Pds.CreateAccount("bob.test", "pw-bob");
         foreach (var account in new[] { alice, bob })
             (await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url })).EnsureSuccessStatusCode();
-        var exfilPort = FreePort();
+        var exfilPort = LoopbackPort.Free();
         var exfil = $"http://127.0.0.1:{exfilPort}";
         // What a hostile blob of alice's would do as a page of the supervisor: read bob's session and send it away.
         var steal = $$"""
@@ -81,12 +81,5 @@ public sealed class ProxiedDocumentsSpec(ITestOutputHelper output) : FakePdsHost
             Assert.Contains("ERR_ABORTED", document.GetProperty("navigation").GetString());
             Assert.Equal("/", document.GetProperty("url").GetString());
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

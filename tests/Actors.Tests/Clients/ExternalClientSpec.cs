@@ -24,7 +24,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
     public async Task An_actor_system_outside_the_cluster_imports_a_session_calls_xrpc_hears_its_refreshes_and_is_refused_its_tokens()
     {
         using var folder = new TestJournal();
-        var remoting = FreePort();
+        var remoting = LoopbackPort.Free();
         await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
         {
             ["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture),
@@ -71,7 +71,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
     public async Task An_actor_system_without_the_cluster_certificate_cannot_reach_the_accounts()
     {
         using var folder = new TestJournal();
-        var remoting = FreePort();
+        var remoting = LoopbackPort.Free();
         await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
         {
             ["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture),
@@ -151,14 +151,5 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Supervisor.sln not found above the tests"),
             "samples", "ExternalClient", "bin", configuration, bin.Name, "ExternalClient.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the solution first: {dll} is missing");
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -54,15 +54,6 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         private SupervisorProcess NodeAt(string address) => Nodes[RemotingPorts.FindIndex(p => address.EndsWith(":" + p, StringComparison.Ordinal))];
     }
 
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     /// <summary>Whether the account answers getSession through the node within 5 s.</summary>
     private static async Task<bool> AnswersAsync(SupervisorProcess node, string did)
     {
@@ -81,7 +72,7 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
     private async Task<LocalCluster> StartClusterAsync(string? service = null)
     {
         var journal = new TestJournal(JournalKind.Postgres);
-        var remoting = Enumerable.Range(0, 3).Select(_ => FreePort()).ToList();
+        var remoting = Enumerable.Range(0, 3).Select(_ => LoopbackPort.Free()).ToList();
         var seeds = string.Join(",", remoting.Select(p => $"127.0.0.1:{p}"));
         var certificate = Path.Combine(journal.Folder, "cluster.pfx");
         RemotingCertificate.CreateSelfSigned(certificate);

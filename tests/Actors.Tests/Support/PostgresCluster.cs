@@ -34,7 +34,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         var folder = Path.Combine(Path.GetTempPath(), "supervisor-pg-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(folder);
         await RunAsync("chown", "postgres", folder);
-        var cluster = new PostgresCluster(bin, folder, FreePort());
+        var cluster = new PostgresCluster(bin, folder, LoopbackPort.Free());
         await cluster.AsPostgresAsync($"'{bin}/initdb' -D '{folder}/data' -U postgres --auth=trust -E UTF8");
         await cluster.StartAsync();
         return cluster;
@@ -71,12 +71,5 @@ public sealed class PostgresCluster : IAsyncDisposable
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited with {process.ExitCode}: {await output}{await error}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

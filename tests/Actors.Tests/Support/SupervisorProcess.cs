@@ -19,7 +19,7 @@ public sealed class SupervisorProcess : IAsyncDisposable
     public SupervisorProcess(string dataDir, IDictionary<string, string>? environment = null)
     {
         DataDir = dataDir;
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         AdminToken = "admin-" + Guid.NewGuid().ToString("N");
         OperatorPassword = "operator-" + Guid.NewGuid().ToString("N");
         _environment = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
@@ -228,12 +228,5 @@ public sealed class SupervisorProcess : IAsyncDisposable
     {
         if (line is null) return;
         lock (_output) _output.AppendLine(line);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
