@@ -26,7 +26,7 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
         using var folder = new TestJournal();
         // The member's port is the lower one: were it counted in the split-brain resolver's majority, a tie of one
         // against one would keep the side with the lowest address, the member's, and down the host.
-        var (memberPort, hostPort) = (FreePort(), FreePort()) is var (a, b) && a < b ? (a, b) : (b, a);
+        var (memberPort, hostPort) = (LoopbackPort.Free(), LoopbackPort.Free()) is var (a, b) && a < b ? (a, b) : (b, a);
         await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
         {
             ["SUPERVISOR_CLUSTER_PORT"] = hostPort.ToString(CultureInfo.InvariantCulture),
@@ -212,14 +212,5 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
         var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Supervisor.sln not found above the tests"),
             "samples", "ClusterMember", "bin", configuration, bin.Name, "ClusterMember.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the solution first: {dll} is missing");
-    }
-
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
