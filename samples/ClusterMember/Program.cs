@@ -58,7 +58,7 @@ try
     // Session events: a node's /user/accounts takes the subscription and its event hub tells this member every event.
     var node = cluster.State.Members.First(m => m.HasRole(ClusterRoles.Supervisor) && m.Status == Akka.Cluster.MemberStatus.Up).Address;
     var gateway = system.ActorSelection(new RootActorPath(node) / "user" / "accounts");
-    var printer = system.ActorOf(EventPrinter.Props(Console.Out), "session-events");
+    var printer = system.ActorOf(Supervisor.Samples.ExternalClient.EventPrinter.Props(Console.Out), "session-events");
     if (await gateway.Ask<object>(new SubscribeSessionEvents(printer, options.Did), timeout) is not SubscribeSessionEvents)
         throw new SampleFailure("the subscription was not confirmed");
     Console.WriteLine($"subscribed to the session events of {options.Did} at {node}");

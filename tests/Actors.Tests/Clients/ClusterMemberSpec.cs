@@ -131,7 +131,7 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
     private static MemberProcess StartMember(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(SampleDll());
+        info.ArgumentList.Add(SampleBuild.Dll("ClusterMember"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
         return new MemberProcess(Process.Start(info)!);
     }
@@ -200,17 +200,5 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
                 _all.AppendLine(data);
             }
         }
-    }
-
-    /// <summary>samples/ClusterMember/bin/&lt;configuration&gt;/net10.0/ClusterMember.dll, beside these tests' own configuration.</summary>
-    private static string SampleDll()
-    {
-        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = bin.Parent!.Name;
-        var root = bin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Supervisor.sln"))) root = root.Parent;
-        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Supervisor.sln not found above the tests"),
-            "samples", "ClusterMember", "bin", configuration, bin.Name, "ClusterMember.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the solution first: {dll} is missing");
     }
 }

@@ -82,7 +82,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
         Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
 
-        var clientConfig = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleDll())!, "client.conf")));
+        var clientConfig = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleBuild.Dll("ExternalClient"))!, "client.conf")));
         var ownCertificate = Path.Combine(folder.Folder, "other.pfx");
         Supervisor.Host.Configuration.RemotingCertificate.CreateSelfSigned(ownCertificate);
         var other = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(ownCertificate, null);
@@ -121,7 +121,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(SampleDll());
+        info.ArgumentList.Add(SampleBuild.Dll("ExternalClient"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
         using var process = Process.Start(info)!;
         await process.StandardInput.WriteLineAsync(session);
@@ -139,17 +139,5 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             throw new TimeoutException($"the sample did not finish within 120 s:\n{await stdout}\n{await stderr}");
         }
         return (process.ExitCode, await stdout, await stderr);
-    }
-
-    /// <summary>samples/ExternalClient/bin/&lt;configuration&gt;/net10.0/ExternalClient.dll, beside these tests' own configuration.</summary>
-    private static string SampleDll()
-    {
-        var bin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = bin.Parent!.Name;
-        var root = bin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Supervisor.sln"))) root = root.Parent;
-        var dll = Path.Combine(root?.FullName ?? throw new InvalidOperationException("Supervisor.sln not found above the tests"),
-            "samples", "ExternalClient", "bin", configuration, bin.Name, "ExternalClient.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the solution first: {dll} is missing");
     }
 }
