@@ -11,6 +11,7 @@ using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Samples.ClusterMember;
+using Supervisor.Samples.ExternalClient;
 using static Supervisor.Actors.Protocol.AccountCommands;
 using static Supervisor.Actors.Protocol.AccountReplies;
 
@@ -35,10 +36,8 @@ var config = ConfigurationFactory.ParseString($"""
 // Mutual TLS: this member presents the cluster's certificate and admits only peers that present it, as every node does.
 var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(options.Certificate,
     Environment.GetEnvironmentVariable("CLUSTER_MEMBER_CERT_PASSWORD"));
-var tls = new Akka.Remote.Transport.DotNetty.DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
-    Akka.Remote.Transport.DotNetty.CertificateValidation.PinnedCertificate(certificate.Thumbprint));
 // A member of the cluster has the nodes' system name.
-using var system = ActorSystem.Create(MemberOptions.SupervisorSystem, BootstrapSetup.Create().WithConfig(config).And(tls));
+using var system = ActorSystem.Create(MemberOptions.SupervisorSystem, BootstrapSetup.Create().WithConfig(config).And(RemotingTls.Setup(certificate)));
 var cluster = Akka.Cluster.Cluster.Get(system);
 var timeout = TimeSpan.FromSeconds(60);
 
@@ -58,7 +57,7 @@ try
     // Session events: a node's /user/accounts takes the subscription and its event hub tells this member every event.
     var node = cluster.State.Members.First(m => m.HasRole(ClusterRoles.Supervisor) && m.Status == Akka.Cluster.MemberStatus.Up).Address;
     var gateway = system.ActorSelection(new RootActorPath(node) / "user" / "accounts");
-    var printer = system.ActorOf(Supervisor.Samples.ExternalClient.EventPrinter.Props(Console.Out), "session-events");
+    var printer = system.ActorOf(EventPrinter.Props(Console.Out), "session-events");
     if (await gateway.Ask<object>(new SubscribeSessionEvents(printer, options.Did), timeout) is not SubscribeSessionEvents)
         throw new SampleFailure("the subscription was not confirmed");
     Console.WriteLine($"subscribed to the session events of {options.Did} at {node}");

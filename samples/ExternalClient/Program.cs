@@ -36,9 +36,7 @@ var config = ConfigurationFactory.ParseString($"akka.remote.dot-netty.tcp.hostna
 // Mutual TLS: this system presents the cluster's certificate and admits only peers that present it.
 var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(options.Certificate,
     Environment.GetEnvironmentVariable("EXTERNAL_CLIENT_CERT_PASSWORD"));
-var tls = new Akka.Remote.Transport.DotNetty.DotNettySslSetup(certificate, suppressValidation: false, requireMutualAuthentication: true,
-    Akka.Remote.Transport.DotNetty.CertificateValidation.PinnedCertificate(certificate.Thumbprint));
-using var system = ActorSystem.Create("external-client", BootstrapSetup.Create().WithConfig(config).And(tls));
+using var system = ActorSystem.Create("external-client", BootstrapSetup.Create().WithConfig(config).And(Supervisor.Actors.Cluster.RemotingTls.Setup(certificate)));
 var settings = ClusterClientSettings.Create(system).WithInitialContacts(options.Contacts.Select(ActorPath.Parse).ToImmutableHashSet());
 var client = system.ActorOf(ClusterClient.Props(settings), "supervisor");
 // Every message goes to the gateway of external clients on whichever node the client is connected to.

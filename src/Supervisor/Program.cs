@@ -81,8 +81,7 @@ try
     {
         akka.AddHocon(config, HoconAddMode.Prepend);
         // Only a peer that presents the cluster's certificate (pinned by thumbprint) gets through (RemotingCertificate).
-        akka.AddSetup(new Akka.Remote.Transport.DotNetty.DotNettySslSetup(remotingCertificate, suppressValidation: false, requireMutualAuthentication: true,
-            Akka.Remote.Transport.DotNetty.CertificateValidation.PinnedCertificate(remotingCertificate.Thumbprint)));
+        akka.AddSetup(Supervisor.Actors.Cluster.RemotingTls.Setup(remotingCertificate));
         akka.ConfigureLoggers(loggers =>
         {
             loggers.ClearLoggers();

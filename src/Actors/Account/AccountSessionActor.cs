@@ -582,7 +582,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             FinishRefresh();
             return;
         }
-        if ((!_deps.Journal.IsAvailable || _unjournaled.Count > 0) && !Cluster.ClusterQuorum.Alone(Context.System))
+        if (HoldsEvents && !Cluster.ClusterQuorum.Alone(Context.System))
         {
             // With other nodes, the journaled RefreshStarted is the fence against a second owner: no refresh leaves
             // before it is written. (A node alone keeps refreshing through a journal outage, its events held.)
@@ -803,9 +803,12 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     // ------------------------------------------------------------------ helpers
 
+    /// <summary>Whether a new event would be held rather than journaled now: the journal is down, or events wait before it.</summary>
+    private bool HoldsEvents => !_deps.Journal.IsAvailable || _unjournaled.Count > 0;
+
     private void PersistAndApply<TEvent>(TEvent e, Action<TEvent> then) where TEvent : IAccountEvent
     {
-        if (!_deps.Journal.IsAvailable || _unjournaled.Count > 0)
+        if (HoldsEvents)
         {
             // The journal is down (or still has held events before this one): apply now, journal later, in order.
             _unjournaled.Add(e);

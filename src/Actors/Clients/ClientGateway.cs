@@ -12,10 +12,11 @@ namespace Supervisor.Actors.Clients;
 /// protocol messages to the node's gateway (<c>/user/accounts</c>), whose answer goes back to the client through the
 /// receptionist's response tunnel, and refuses with <see cref="AccountReplies.RefusedToClient"/> what would reveal
 /// tokens: <see cref="ExportSession"/>, <see cref="BorrowAccessToken"/> (and its <see cref="ReturnAccessToken"/>), and
-/// <see cref="SubscribeSessionEvents"/> with tokens. No client is trusted with those: without TLS with client
-/// certificates, nothing a ClusterClient sends identifies it (its address is what it says it is), so there is no
-/// sound way to tell a trusted client from another. Session events go to the subscriber's own reference (its path
-/// crosses the wire with its address), not through the tunnel, which closes after 30 s of silence.
+/// <see cref="SubscribeSessionEvents"/> with tokens. No client is trusted with those: remoting admits every holder of
+/// the cluster's certificate alike (<see cref="Cluster.RemotingTls"/>), and nothing a ClusterClient sends identifies it
+/// (its address is what it says it is), so there is no sound way to tell a trusted client from another. Session events
+/// go to the subscriber's own reference (its path crosses the wire with its address), not through the receptionist's
+/// response tunnel, which closes after a time without an answer.
 /// </summary>
 public sealed class ClientGateway : ReceiveActor
 {

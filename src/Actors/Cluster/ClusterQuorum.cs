@@ -14,21 +14,19 @@ namespace Supervisor.Actors.Cluster;
 public static class ClusterQuorum
 {
     /// <summary>Whether the node of <paramref name="system"/> sees a majority; true where the actor system is not a cluster.</summary>
-    public static bool Holds(ActorSystem system)
-    {
-        if (system is not ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider }) return true;
-        var cluster = Akka.Cluster.Cluster.Get(system);
-        return Holds(cluster.State, cluster.SelfUniqueAddress);
-    }
+    public static bool Holds(ActorSystem system) => ClusterOf(system) is not { } cluster || Holds(cluster.State, cluster.SelfUniqueAddress);
 
     /// <summary>
     /// Whether the node of <paramref name="system"/> is alone: not a cluster, or the only member it knows of. No other
     /// node can then run its accounts, so an account may act on events not yet journaled.
     /// </summary>
     public static bool Alone(ActorSystem system) =>
-        system is not ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider } ||
-        Akka.Cluster.Cluster.Get(system) is var cluster &&
+        ClusterOf(system) is not { } cluster ||
         cluster.State.Members.Count(m => m.Status != Akka.Cluster.MemberStatus.Removed && Counts(m, cluster.SelfRoles.Contains(ClusterRoles.Supervisor))) <= 1;
+
+    /// <summary>The cluster of <paramref name="system"/>, or null when its provider is not the cluster's.</summary>
+    private static Akka.Cluster.Cluster? ClusterOf(ActorSystem system) =>
+        system is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider } ? Akka.Cluster.Cluster.Get(system) : null;
 
     /// <summary>
     /// Whether <paramref name="self"/> is a serving member of <paramref name="state"/> and sees more than half of those

@@ -100,7 +100,7 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
     private async Task<RealAccount> ImportAsync(SupervisorProcess host, RealAccount account)
     {
         using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
-            new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
+            new { session = account.SessionString(pds.Url), service = pds.Url });
         Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
         return account;
     }

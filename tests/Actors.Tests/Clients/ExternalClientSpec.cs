@@ -35,7 +35,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         var account = await pds.CreateAccountAsync("ext");
 
         var run = await RunSampleAsync(
-            $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}",
+            account.SessionString(pds.Url),
             "--contacts", $"127.0.0.1:{remoting}", "--service", pds.Url, "--duration", "12", "--try-export",
             "--cert", Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir));
         output.WriteLine(run.Output);
@@ -79,7 +79,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         await host.StartAsync();
         var account = await pds.CreateAccountAsync("ext");
         using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
-            new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = pds.Url });
+            new { session = account.SessionString(pds.Url), service = pds.Url });
         Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
 
         var clientConfig = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleBuild.Dll("ExternalClient"))!, "client.conf")));

@@ -103,7 +103,7 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         var account = await pds.CreateAccountAsync("c");
         cluster.Accounts.Add(account);
         using var imported = await via.Http.PostAsJsonAsync("/accounts/import",
-            new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = service ?? pds.Url });
+            new { session = account.SessionString(pds.Url), service = service ?? pds.Url });
         Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
     }
 

@@ -57,7 +57,7 @@ public sealed class CliSpec(RealPdsServer pds) : IAsyncLifetime
         var file = Path.Combine(_folder.Folder, "sessions.txt");
         await File.WriteAllLinesAsync(file,
         [
-            $"{bob.Handle}:::{bob.Did}:::{bob.AccessJwt}:::{bob.RefreshJwt}:::{pds.Url}",
+            bob.SessionString(pds.Url),
             "not-a-session",
             "",
             $$"""{"accessJwt":"{{carol.AccessJwt}}","refreshJwt":"{{carol.RefreshJwt}}","did":"{{carol.Did}}","handle":"{{carol.Handle}}","service":"{{pds.Url}}"}""",

@@ -90,7 +90,7 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         Assert.Equal((HttpStatusCode.Unauthorized, "AuthenticationRequired"), (status, body.GetProperty("error").GetString()));
 
         var bob = await pds.CreateAccountAsync("h");
-        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/import", new { session = $"{bob.Handle}:::{bob.Did}:::{bob.AccessJwt}:::{bob.RefreshJwt}:::{pds.Url}" });
+        (status, _) = await SendAsync(HttpMethod.Post, "/accounts/import", new { session = bob.SessionString(pds.Url) });
         Assert.Equal(HttpStatusCode.Created, status);
         var carol = await pds.CreateAccountAsync("h");
         (status, _) = await SendAsync(HttpMethod.Post, "/accounts/import", new

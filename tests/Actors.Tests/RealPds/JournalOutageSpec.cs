@@ -33,7 +33,7 @@ public sealed class JournalOutageSpec(RealPdsServer pds, ITestOutputHelper outpu
             var account = await pds.CreateAccountAsync("j");
             accounts.Add(account);
             using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
-                new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}" });
+                new { session = account.SessionString(pds.Url) });
             Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
         }
         // Fresh pairs for all, so that no refresh is due in the moment the database goes away.
@@ -105,7 +105,7 @@ public sealed class JournalOutageSpec(RealPdsServer pds, ITestOutputHelper outpu
         await host.WaitUntilAccountsServeAsync();
         var account = await pds.CreateAccountAsync("o");
         using (var imported = await host.Http.PostAsJsonAsync("/accounts/import",
-                   new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}" }))
+                   new { session = account.SessionString(pds.Url) }))
             Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
         var journaled = (await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}")).GetProperty("refreshCount").GetInt32();
 

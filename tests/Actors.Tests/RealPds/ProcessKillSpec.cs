@@ -30,7 +30,7 @@ public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output)
             var account = await pds.CreateAccountAsync("k");
             accounts.Add(account);
             using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
-                new { session = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", service = proxy.Url });
+                new { session = account.SessionString(pds.Url), service = proxy.Url });
             Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
         }
 

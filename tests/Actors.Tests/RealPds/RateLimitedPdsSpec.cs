@@ -43,7 +43,7 @@ public sealed class RateLimitedPdsSpec(RateLimitedPdsServer pds, ITestOutputHelp
         // This PDS issues refresh tokens of 60 s (PDS_TEST_REFRESH_JWT_TTL): the keep-alive comes in their last third.
         var account = await pds.CreateAccountAsync("k");
         var started = Assert.IsType<SessionStarted>(await AskAsync(new ImportSession(
-            $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}", Validate: false))).Status;
+            account.SessionString(pds.Url), Validate: false))).Status;
         var firstExpiry = started.RefreshExpiresAt!.Value;
         Assert.InRange(firstExpiry - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(61));
 
@@ -81,7 +81,7 @@ public sealed class RateLimitedPdsSpec(RateLimitedPdsServer pds, ITestOutputHelp
 
         // An import of the same account works, and its calls count against the server's shared budget.
         var imported = Assert.IsType<SessionStarted>(await AskAsync(new ImportSession(
-            $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}")));
+            account.SessionString(pds.Url))));
         Assert.Equal(Supervisor.Actors.Protocol.AccountStateName.Active, imported.Status.State);
         for (var i = 0; i < 3; i++) Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
         // Requests go to the PDS of the DID document (http://localhost:PORT), session calls to the login service.

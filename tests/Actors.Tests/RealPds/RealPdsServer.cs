@@ -7,7 +7,11 @@ using System.Text.Json.Nodes;
 namespace Supervisor.Actors.Tests.RealPds;
 
 /// <summary>A new account on the real PDS, with the pair createAccount returned.</summary>
-public sealed record RealAccount(string Did, string Handle, string Password, string AccessJwt, string RefreshJwt);
+public sealed record RealAccount(string Did, string Handle, string Password, string AccessJwt, string RefreshJwt)
+{
+    /// <summary>The account's session as the Python SDK exports it, on <paramref name="pdsUrl"/>.</summary>
+    public string SessionString(string pdsUrl) => $"{Handle}:::{Did}:::{AccessJwt}:::{RefreshJwt}:::{pdsUrl}";
+}
 
 /// <summary>
 /// The reference PDS started by scripts/test (scripts/pds/start-pds), found through PDS_URL,

@@ -111,7 +111,7 @@ public sealed class RealPdsSessionSpec(RealPdsServer pds, ITestOutputHelper outp
     public async Task An_imported_session_string_is_resumed_and_exported_in_both_formats()
     {
         var account = await pds.CreateAccountAsync();
-        var text = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}";
+        var text = account.SessionString(pds.Url);
         var started = Assert.IsType<SessionStarted>(await AskAsync(new ImportSession(text)));
         Assert.Equal(SessionOrigin.Import, started.Origin);
         Assert.Equal(1, started.Status.RefreshCount);
@@ -131,7 +131,7 @@ public sealed class RealPdsSessionSpec(RealPdsServer pds, ITestOutputHelper outp
     {
         var account = await pds.CreateAccountAsync();
         await Client.DeleteSessionAsync(pds.Url, account.RefreshJwt);
-        var text = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}";
+        var text = account.SessionString(pds.Url);
         var rejected = Assert.IsType<SessionRejected>(await AskAsync(new ImportSession(text)));
         Assert.Equal(SessionRejection.SessionRevoked, rejected.Reason);
         Assert.Equal("ExpiredToken", rejected.Error.Error);
@@ -143,7 +143,7 @@ public sealed class RealPdsSessionSpec(RealPdsServer pds, ITestOutputHelper outp
     public async Task A_refresh_replayed_with_the_old_token_inside_the_grace_window_gets_the_same_successor()
     {
         var account = await pds.CreateAccountAsync();
-        var text = $"{account.Handle}:::{account.Did}:::{account.AccessJwt}:::{account.RefreshJwt}:::{pds.Url}";
+        var text = account.SessionString(pds.Url);
         Assert.IsType<SessionStarted>(await AskAsync(new ImportSession(text, Validate: false)));
         // The rotation the actor "lost" in a crash: the PDS has moved on, the journal still holds the old token.
         var lost = await pds.RefreshDirectlyAsync(account.RefreshJwt);
@@ -218,7 +218,7 @@ public sealed class RealPdsSessionSpec(RealPdsServer pds, ITestOutputHelper outp
     {
         var (first, _) = await LoggedInAsync();
         var second = await pds.CreateAccountAsync();
-        Assert.IsType<SessionStarted>(await AskAsync(new ImportSession($"{second.Handle}:::{second.Did}:::{second.AccessJwt}:::{second.RefreshJwt}:::{pds.Url}")));
+        Assert.IsType<SessionStarted>(await AskAsync(new ImportSession(second.SessionString(pds.Url))));
         await Sys.Terminate();
 
         var (system, accounts) = StartSecondSystem();
