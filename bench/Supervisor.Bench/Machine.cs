@@ -15,4 +15,8 @@ public static class Machine
         return $"{Environment.ProcessorCount} cores, {memory:0.#} GiB, {cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, " +
                $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     }
+
+    /// <summary>The 1, 5 and 15 minute load averages (the machine is shared: what else ran), or "unknown".</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 }
