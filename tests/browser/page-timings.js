@@ -1,8 +1,8 @@
 // The operator pages' timings in the browser, for bench/run pages (a benchmark, not a spec): the operator logs in with
 // the read-only operator password (Basic, at /), then each page is visited `visits` times in one tab, in order. For each
-// visit, from the page's Navigation Timing entry: the times from the navigation's start to DOMContentLoaded's end and to
-// the load event's end, the bytes transferred (headers and body) and the body's size, and the answer's status; also the
-// time page.goto took as seen from here. The credentials are Chromium's own after the login (no request interception
+// visit, from the page's Navigation Timing entry: the times from the navigation's start to the answer's first and last
+// byte, to DOMContentLoaded's end and to the load event's end, the bytes transferred (headers and body) and the body's
+// size, and the answer's status; also the time page.goto took as seen from here. The credentials are Chromium's own after the login (no request interception
 // while measuring): any 401 seen after the login is reported.
 //
 // stdin: {"supervisor": "http://127.0.0.1:PORT", "operatorPassword": "...", "visits": 6, "pages": [{"name": "...", "path": "/..."}]}
@@ -19,9 +19,10 @@ async function navigationEntry(page) {
   return page.evaluate(() => {
     const e = performance.getEntriesByType('navigation')[0];
     return {
+      firstByte: e.responseStart,
+      lastByte: e.responseEnd,
       domContentLoaded: e.domContentLoadedEventEnd,
       load: e.loadEventEnd,
-      response: e.responseEnd,
       transferSize: e.transferSize,
       bodySize: e.encodedBodySize,
       status: e.responseStatus,
