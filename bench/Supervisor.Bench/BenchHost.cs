@@ -76,6 +76,8 @@ public sealed class BenchHost : IAsyncDisposable
                 ["SUPERVISOR_HOCON"] = "supervisor.identity.verify = off",
             },
         };
+        // SUPERVISOR_BENCH_HOST_LOG: the host's JSON log (one line a request with its route and time in the host) goes there.
+        if (Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_HOST_LOG") is { Length: > 0 } log) info.Environment["SUPERVISOR_LOG_FILE"] = log;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
