@@ -15,12 +15,13 @@ public sealed class BenchHost : IAsyncDisposable
     private readonly Process _process;
     private readonly string _data;
 
-    private BenchHost(Process process, string data, int port, string adminToken)
+    private BenchHost(Process process, string data, int port, string adminToken, string operatorPassword)
     {
         _process = process;
         _data = data;
         Url = $"http://127.0.0.1:{port}";
         AdminToken = adminToken;
+        OperatorPassword = operatorPassword;
         Http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromMinutes(2) };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
     }
@@ -30,6 +31,9 @@ public sealed class BenchHost : IAsyncDisposable
 
     /// <summary>The admin token (a bearer for the HTTP API).</summary>
     public string AdminToken { get; }
+
+    /// <summary>The read-only operator password of the status pages (Basic, any user name).</summary>
+    public string OperatorPassword { get; }
 
     /// <summary>The host's process id.</summary>
     public int Pid => _process.Id;
@@ -57,6 +61,7 @@ public sealed class BenchHost : IAsyncDisposable
         Directory.CreateDirectory(data);
         var port = FreePort();
         var token = environment?.GetValueOrDefault("SUPERVISOR_ADMIN_TOKEN") ?? Guid.NewGuid().ToString("N");
+        var operatorPassword = Guid.NewGuid().ToString("N");
         var info = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "--urls", $"http://127.0.0.1:{port}" },
@@ -66,18 +71,20 @@ public sealed class BenchHost : IAsyncDisposable
             Environment =
             {
                 ["SUPERVISOR_DATA_DIR"] = data, ["SUPERVISOR_ADMIN_TOKEN"] = token,
-                ["SUPERVISOR_OPERATOR_PASSWORD"] = Guid.NewGuid().ToString("N"),
+                ["SUPERVISOR_OPERATOR_PASSWORD"] = operatorPassword,
                 // The bench PDS has no PLC directory: identities are believed here (their verification is not what is measured).
                 ["SUPERVISOR_HOCON"] = "supervisor.identity.verify = off",
             },
         };
+        // SUPERVISOR_BENCH_HOST_LOG: the host's JSON log (one line a request with its route and time in the host) goes there.
+        if (Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_HOST_LOG") is { Length: > 0 } log) info.Environment["SUPERVISOR_LOG_FILE"] = log;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var host = new BenchHost(process, data, port, token);
+        var host = new BenchHost(process, data, port, token, operatorPassword);
         for (var i = 0; ; i++)
         {
             try

@@ -15,7 +15,12 @@ namespace Supervisor.Bench;
 /// </summary>
 public sealed class BenchJournal : IDisposable
 {
-    private static readonly string Key = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("supervisor benchmark key"u8));
+    /// <summary>The token key of every benchmark journal (base64): a host started on the journal needs it (SUPERVISOR_KEY).</summary>
+    public static readonly string TokenKey = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("supervisor benchmark key"u8));
+
+    /// <summary>Accounts rest two seconds after their last message: a benchmark does not wait five minutes.</summary>
+    public const string Resting = "supervisor.accounts { active-window = 1s, passivate-after = 2s }";
+
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "supervisor-bench-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly string? _database;
 
@@ -47,7 +52,7 @@ public sealed class BenchJournal : IDisposable
     /// <summary>An ActorSystem with the accounts supervisor, as the host runs it (warnings-only logging).</summary>
     public (ActorSystem System, IActorRef Accounts) Start(string? overrides = null)
     {
-        var config = SupervisorConfig.Load(Kind, ConnectionString, [Key], $"""
+        var config = SupervisorConfig.Load(Kind, ConnectionString, [TokenKey], $"""
             akka.loglevel = WARNING
             akka.stdout-loglevel = WARNING
             {overrides}
@@ -128,6 +133,18 @@ public static class Accounts
             await Task.Delay(50);
         }
         throw new TimeoutException($"fewer than {count} accounts {state} after {timeout.TotalSeconds} s (seen: {seen})");
+    }
+
+    /// <summary>Waits until <paramref name="count"/> accounts have passivated (rest, their status with the registry).</summary>
+    public static async Task WaitForRestAsync(IActorRef accounts, int count)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromMinutes(10))
+        {
+            if ((await accounts.Ask<AccountCounts>(GetAccountCounts.Instance, TimeSpan.FromMinutes(1))).Passivated >= count) return;
+            await Task.Delay(500);
+        }
+        throw new TimeoutException($"fewer than {count} accounts rested after 10 minutes");
     }
 
     /// <summary>Every account's status, read page by page (the largest pages).</summary>

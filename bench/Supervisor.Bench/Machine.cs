@@ -15,4 +15,25 @@ public static class Machine
         return $"{Environment.ProcessorCount} cores, {memory:0.#} GiB, {cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, " +
                $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     }
+
+    /// <summary>The 1, 5 and 15 minute load averages (the machine is shared: what else ran), or "unknown".</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
+    /// <summary>The CPU time all cores have been busy and their total time so far (/proc/stat, in ticks); zeros when unknown.</summary>
+    public static (long Busy, long Total) CpuTicks()
+    {
+        if (!File.Exists("/proc/stat")) return (0, 0);
+        // cpu  user nice system idle iowait irq softirq steal ...
+        var ticks = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse).ToArray();
+        var total = ticks.Sum();
+        return (total - ticks[3] - ticks[4], total);
+    }
+
+    /// <summary>How busy the machine's cores were, in percent, since <paramref name="before"/> (from <see cref="CpuTicks"/>).</summary>
+    public static double BusyPercentSince((long Busy, long Total) before)
+    {
+        var now = CpuTicks();
+        return now.Total == before.Total ? 0 : 100.0 * (now.Busy - before.Busy) / (now.Total - before.Total);
+    }
 }

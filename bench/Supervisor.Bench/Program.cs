@@ -11,7 +11,8 @@ using Supervisor.Host.Configuration;
 //   storm [N] [lifetime secs]   N accounts whose tokens expire together (default 10000, 120)
 //   upload [workers] [secs]     1 MiB uploads directly, through YARP and through the host's HTTP API (default 8, 15)
 //   inflight                    the host's memory while 5 MiB uploads and 30 MB answers are in flight through it
-//   pages [N]                   time and size of the status page, a filtered page, a next page, an account page (default 100000)
+//   pages [N]                   the operator pages with N accounts at rest (PostgreSQL, SUPERVISOR_BENCH_POSTGRES): headless
+//                               Chromium and HttpClient timings and sizes (default 100000)
 //   cluster [N] [workers] [secs] three nodes on one PostgreSQL (SUPERVISOR_BENCH_POSTGRES), N imported accounts: requests a
 //                               second through one node and three, journal writes per refresh, failover after a SIGKILL,
 //                               hand-off on SIGTERM under load, CPU by process (default 300, 32, 10)

@@ -20,9 +20,6 @@ public static class RecoveryBench
 {
     private const int DueSoon = 20;
 
-    /// <summary>Accounts rest two seconds after their last message: the bench does not wait five minutes.</summary>
-    private const string Resting = "supervisor.accounts { active-window = 1s, passivate-after = 2s }";
-
     public static async Task RunAsync(int[] sizes, JournalKind[] journals)
     {
         await using var pds = await BenchPds.StartAsync();
@@ -33,19 +30,19 @@ public static class RecoveryBench
             foreach (var n in sizes)
             {
                 using var journal = new BenchJournal(kind);
-                var (system, accounts) = journal.Start(Resting);
+                var (system, accounts) = journal.Start(BenchJournal.Resting);
                 var import = await Accounts.ImportAsync(accounts, pds.Url, n, DateTimeOffset.UtcNow.AddHours(2));
-                await WaitForRestAsync(accounts, n);
+                await Accounts.WaitForRestAsync(accounts, n);
                 // DueSoon more accounts whose refresh tokens expire about 90 s after the restart.
                 var expiry = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(100);
                 await Accounts.ImportAsync(accounts, pds.Url, DueSoon, DateTimeOffset.UtcNow.AddHours(2), first: n, refreshExp: expiry);
-                await WaitForRestAsync(accounts, n + DueSoon);
+                await Accounts.WaitForRestAsync(accounts, n + DueSoon);
                 await system.Terminate();
                 var refreshes = pds.Calls("com.atproto.server.refreshSession");
                 var logins = pds.Calls("com.atproto.server.createSession");
 
                 var clock = Stopwatch.StartNew();
-                (system, accounts) = journal.Start(Resting);
+                (system, accounts) = journal.Start(BenchJournal.Resting);
                 try
                 {
                     await accounts.Ask<SupervisorCounts>(GetSupervisorCounts.Instance, TimeSpan.FromMinutes(5));
@@ -75,17 +72,5 @@ public static class RecoveryBench
                 }
             }
         }
-    }
-
-    /// <summary>Waits until <paramref name="count"/> accounts have passivated (rest, their status with the registry).</summary>
-    private static async Task WaitForRestAsync(IActorRef accounts, int count)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromMinutes(10))
-        {
-            if ((await accounts.Ask<AccountCounts>(GetAccountCounts.Instance, TimeSpan.FromMinutes(1))).Passivated >= count) return;
-            await Task.Delay(500);
-        }
-        throw new TimeoutException($"fewer than {count} accounts rested after 10 minutes");
     }
 }
