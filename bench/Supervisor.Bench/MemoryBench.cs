@@ -35,10 +35,12 @@ public static class MemoryBench
         {
             await Accounts.ImportAsync(accounts, pds.Url, 10, DateTimeOffset.UtcNow.AddHours(2), first: 10_000_000); // warms the journal and the code paths
             var baseline = HeapAfterFullGc();
+            await HeapDumpAsync(n, passivate, "before");
             var took = await Accounts.ImportAsync(accounts, pds.Url, n, DateTimeOffset.UtcNow.AddHours(2));
             await Accounts.WaitForAsync(accounts, n + 10, AccountStateName.Active, TimeSpan.FromMinutes(5));
             if (passivate) await PassivatedAsync(accounts, n + 10);
             var heap = HeapAfterFullGc();
+            await HeapDumpAsync(n, passivate, "after");
             var perAccount = (heap - baseline) / (double)n;
             Console.WriteLine($"{n,8}   {(passivate ? "passivated (rest)" : "live actors"),-18}  {took.TotalSeconds,8:0.0}   {heap / 1048576.0,7:0.0}   " +
                               $"{perAccount / 1024,8:0.00} KB   {Process.GetCurrentProcess().WorkingSet64 / 1048576.0,10:0}");
@@ -57,6 +59,22 @@ public static class MemoryBench
             await Task.Delay(500);
         }
         throw new TimeoutException("the accounts did not passivate");
+    }
+
+    /// <summary>
+    /// With SUPERVISOR_BENCH_HEAPDUMP set to a folder, a heap dump of this process there (dotnet-dump, a dotnet tool on the
+    /// PATH): where the bytes of an account go, by type (`dotnet-dump analyze FILE -c "dumpheap -stat"`, the two dumps side by side).
+    /// </summary>
+    private static async Task HeapDumpAsync(int n, bool passivate, string stage)
+    {
+        if (Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_HEAPDUMP") is not { Length: > 0 } folder) return;
+        Directory.CreateDirectory(folder);
+        var file = Path.Combine(folder, $"{n}-{(passivate ? "rest" : "live")}-{stage}.dump");
+        using var dump = Process.Start(new ProcessStartInfo("dotnet-dump", ["collect", "-p", Environment.ProcessId.ToString(), "--type", "Heap", "-o", file])
+            { RedirectStandardOutput = true })!;
+        await dump.StandardOutput.ReadToEndAsync();
+        await dump.WaitForExitAsync();
+        Console.WriteLine($"heap dump: {file}");
     }
 
     private static long HeapAfterFullGc()

@@ -14,4 +14,8 @@ namespace Supervisor.Actors.Account;
 /// </summary>
 public sealed record AccountDependencies(
     PdsClient Client, AccountSettings Settings, IActorRef Events, TimeProvider Time, SupervisorMetrics Metrics, JournalHealth Journal, ServerLimits Limits,
-    IActorRef Audit, Identity.IdentityResolver? Identity, IActorRef Gateway, IActorRef Registry, string Node);
+    IActorRef Audit, Identity.IdentityResolver? Identity, IActorRef Gateway, IActorRef Registry, string Node)
+{
+    /// <summary>This node's address without its uid, as an account's status shows it (one string for all accounts).</summary>
+    public string NodeAddress { get; } = Node.Split('#')[0];
+}

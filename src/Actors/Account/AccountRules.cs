@@ -20,6 +20,17 @@ public static class AccountRules
     public static readonly TimeSpan LongestBackoff = TimeSpan.FromDays(365);
 
     /// <summary>
+    /// The grant as the account keeps it: with the account's own DID string and the shared instance of its PDS's URL
+    /// (one copy of each for the account's whole life, not one per refresh read from the wire or the journal).
+    /// </summary>
+    private static SessionGrant Kept(SessionGrant grant, AccountState state) =>
+        grant with
+        {
+            Did = grant.Did == state.Did ? state.Did : grant.Did,
+            PdsEndpoint = SharedStrings.Of(grant.PdsEndpoint),
+        };
+
+    /// <summary>
     /// Applies one journaled event. A session whose stored tokens no longer validate (see
     /// <see cref="SessionTokens.Problem"/>) is recovered as ended (<see cref="SessionEndReason.NeedsLogin"/>).
     /// </summary>
@@ -46,8 +57,8 @@ public static class AccountRules
         SessionEstablished s => state with
         {
             Handle = s.Grant.Handle,
-            Service = s.Service,
-            Session = s.Grant,
+            Service = SharedStrings.Of(s.Service),
+            Session = Kept(s.Grant, state),
             RefreshPending = false,
             Ended = null,
             LoggedOut = false,
@@ -59,8 +70,8 @@ public static class AccountRules
         {
             Handle = r.Grant.Handle,
             Session = r.Grant.PdsEndpoint is null && state.Session is not null
-                ? r.Grant with { PdsEndpoint = state.Session.PdsEndpoint }
-                : r.Grant,
+                ? Kept(r.Grant with { PdsEndpoint = state.Session.PdsEndpoint }, state)
+                : Kept(r.Grant, state),
             RefreshPending = false,
             RefreshCount = state.RefreshCount + 1,
             LastRefreshAt = r.At,

@@ -34,7 +34,7 @@ namespace Supervisor.Actors.Account;
 /// Should the process die meanwhile, the journal still holds the previous refresh token, which the PDS
 /// accepts for 2 hours after its first use and answers with the same successor.
 /// </summary>
-public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
+public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 {
     private const string RefreshTimer = "refresh";
     private const string DeleteTimer = "delete";
@@ -43,7 +43,6 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private const string QuorumTimer = "quorum";
 
     private readonly AccountDependencies _deps;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<(IActorRef ReplyTo, SessionOrigin? Origin)> _refreshWaiters = new();
     private readonly List<IAccountEvent> _unjournaled = new();
     private List<IAccountEvent>? _journaling;
@@ -57,7 +56,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     private XrpcError? _lastError;
     private DateTimeOffset? _lastActivity;
     private DateTimeOffset? _refreshAt;
-    private readonly Dictionary<long, Loan> _loans = new();
+    private Dictionary<long, Loan>? _loans; // made for the first loan, dropped when the last is back
     private long _nextLoanId;
     private bool _refreshWaitsForLoans;
     private long _refusedGeneration = -1;
@@ -80,8 +79,10 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     public static string PersistenceIdFor(string did) => "account-" + did;
 
     /// <summary>Props for the account <paramref name="did"/>.</summary>
-    public static Props Props(string did, AccountDependencies deps) =>
-        Akka.Actor.Props.Create(() => new AccountSessionActor(did, deps));
+    public static Props Props(string did, AccountDependencies deps) => new(AccountDeploy, typeof(AccountSessionActor), did, deps);
+
+    /// <summary>One deployment (the account mailbox) for every account's props.</summary>
+    private static readonly Deploy AccountDeploy = new Deploy().WithMailbox(AccountMailbox.Id);
 
     /// <inheritdoc />
     public override string PersistenceId { get; }
@@ -96,18 +97,28 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         _state = new AccountState(did);
         PersistenceId = PersistenceIdFor(did);
 
-        Recover<IAccountEvent>(e => _state = AccountRules.Apply(_state, e));
-        Recover<SnapshotOffer>(offer =>
-        {
-            if (offer.Snapshot is AccountSnapshot snapshot) _state = AccountRules.Restore(snapshot.State, Now);
-        });
-        Recover<RecoveryCompleted>(_ =>
-        {
-            if (Cluster.ClusterQuorum.Holds(Context.System)) OnRecovered();
-            else AwaitingQuorum();
-        });
-        NoSession();
     }
+
+    /// <inheritdoc />
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case IAccountEvent e:
+                _state = AccountRules.Apply(_state, e);
+                break;
+            case SnapshotOffer { Snapshot: AccountSnapshot snapshot }:
+                _state = AccountRules.Restore(snapshot.State, Now);
+                break;
+            case RecoveryCompleted:
+                if (Cluster.ClusterQuorum.Holds(Context.System)) OnRecovered();
+                else AwaitingQuorum();
+                break;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void OnCommand(object message) => NoSession(message);
 
     private DateTimeOffset Now => _deps.Time.GetUtcNow();
 
@@ -120,22 +131,32 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void AwaitingQuorum()
     {
-        _log.Warning("Account {Did}: this node does not see a majority of the cluster; the account waits before it serves here", _state.Did);
+        Log.Warning("Account {Did}: this node does not see a majority of the cluster; the account waits before it serves here", _state.Did);
         Timers.StartPeriodicTimer(QuorumTimer, QuorumCheck.Instance, TimeSpan.FromMilliseconds(500));
-        Become(() =>
+        Become(WaitingForQuorum);
+    }
+
+    private void WaitingForQuorum(object message)
+    {
+        switch (message)
         {
-            Command<QuorumCheck>(_ =>
-            {
+            case QuorumCheck:
                 if (!Cluster.ClusterQuorum.Holds(Context.System)) return;
                 Timers.Cancel(QuorumTimer);
                 Become(NoSession);
                 OnRecovered();
                 Stash.UnstashAll();
-            });
-            Command<GetAccountStatus>(_ => Sender.Tell(Status()));
-            Command<StopAccount>(_ => Context.Stop(Self));
-            CommandAny(_ => Stash.Stash());
-        });
+                break;
+            case GetAccountStatus:
+                Sender.Tell(Status());
+                break;
+            case StopAccount:
+                Context.Stop(Self);
+                break;
+            default:
+                Stash.Stash();
+                break;
+        }
     }
 
     private void OnRecovered()
@@ -151,7 +172,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             Become(Active);
             if (_state.RefreshPending)
             {
-                _log.Info("Account {Did} stopped during a refresh; replaying the refresh", _state.Did);
+                Log.Info("Account {Did} stopped during a refresh; replaying the refresh", _state.Did);
                 Self.Tell(RefreshDue.Instance);
             }
             else
@@ -165,101 +186,179 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     // ------------------------------------------------------------------ behaviours
 
     /// <summary>No session (never logged in, logged out, revoked, taken down): calls are answered at once.</summary>
-    private void NoSession()
+    private void NoSession(object message)
     {
-        Command<HeldEventsHandover>(TakeOverHeldEvents);
-        Command<AdoptSession>(Establish);
-        Command<CallXrpc>(_ => Sender.Tell(Unavailable()));
-        Command<BorrowAccessToken>(_ => Sender.Tell(Unavailable()));
-        Command<ExportSession>(_ => Sender.Tell(Unavailable()));
-        Command<RefreshNow>(_ => Sender.Tell(new RefreshCompleted(Status())));
-        Command<DrainAccount>(_ => Drain());
-        Command<Logout>(OnLogoutWithoutSession);
-        Command<RefreshDue>(_ => { });
-        Command<RetryCall>(r => r.ReplyTo.Tell(Unavailable()));
-        Command<RequestAnswered>(OnRequestAnswered);
-        Command<RefreshAnswered>(_ => { });
-        Common();
+        switch (message)
+        {
+            case HeldEventsHandover handover:
+                TakeOverHeldEvents(handover);
+                break;
+            case AdoptSession adopt:
+                Establish(adopt);
+                break;
+            case CallXrpc or BorrowAccessToken or ExportSession:
+                Sender.Tell(Unavailable());
+                break;
+            case RefreshNow:
+                Sender.Tell(new RefreshCompleted(Status()));
+                break;
+            case DrainAccount:
+                Drain();
+                break;
+            case Logout logout:
+                OnLogoutWithoutSession(logout);
+                break;
+            case RefreshDue or RefreshAnswered:
+                break;
+            case RetryCall retry:
+                retry.ReplyTo.Tell(Unavailable());
+                break;
+            case RequestAnswered answered:
+                OnRequestAnswered(answered);
+                break;
+            default:
+                if (!Common(message)) Unhandled(message);
+                break;
+        }
     }
 
     /// <summary>A session that serves calls.</summary>
-    private void Active()
+    private void Active(object message)
     {
-        Command<HeldEventsHandover>(TakeOverHeldEvents);
-        Command<AdoptSession>(Establish);
-        Command<CallXrpc>(call => Dispatch(call, Sender));
-        Command<BorrowAccessToken>(Lend);
-        Command<RetryCall>(r => Send(r.Call, r.ReplyTo, retried: true));
-        Command<RequestAnswered>(OnRequestAnswered);
-        Command<RefreshDue>(_ => OnRefreshDue());
-        Command<RefreshNow>(_ =>
+        switch (message)
         {
-            _refreshWaiters.Add((Sender, null));
-            StartRefresh("asked for");
-        });
-        Command<ExportSession>(Export);
-        Command<WakeToRefresh>(_ => OnWoken());
-        Command<Logout>(StartLogout);
-        Command<DrainAccount>(_ => Drain());
-        Common();
+            case HeldEventsHandover handover:
+                TakeOverHeldEvents(handover);
+                break;
+            case AdoptSession adopt:
+                Establish(adopt);
+                break;
+            case CallXrpc call:
+                Dispatch(call, Sender);
+                break;
+            case BorrowAccessToken borrow:
+                Lend(borrow);
+                break;
+            case RetryCall retry:
+                Send(retry.Call, retry.ReplyTo, retried: true);
+                break;
+            case RequestAnswered answered:
+                OnRequestAnswered(answered);
+                break;
+            case RefreshDue:
+                OnRefreshDue();
+                break;
+            case RefreshNow:
+                _refreshWaiters.Add((Sender, null));
+                StartRefresh("asked for");
+                break;
+            case ExportSession export:
+                Export(export);
+                break;
+            case WakeToRefresh:
+                OnWoken();
+                break;
+            case Logout logout:
+                StartLogout(logout);
+                break;
+            case DrainAccount:
+                Drain();
+                break;
+            default:
+                if (!Common(message)) Unhandled(message);
+                break;
+        }
     }
 
     /// <summary>A refresh is in flight: everything that would use a token waits in the stash.</summary>
-    private void Refreshing()
+    private void Refreshing(object message)
     {
-        Command<RefreshAnswered>(OnRefreshAnswered);
-        Command<RequestAnswered>(OnRequestAnswered);
-        Command<RefreshNow>(_ => _refreshWaiters.Add((Sender, null)));
-        Command<RefreshDue>(_ => { });
-        Common();
-        CommandAny(_ => Stash.Stash());
+        switch (message)
+        {
+            case RefreshAnswered answered:
+                OnRefreshAnswered(answered);
+                break;
+            case RequestAnswered answered:
+                OnRequestAnswered(answered);
+                break;
+            case RefreshNow:
+                _refreshWaiters.Add((Sender, null));
+                break;
+            case RefreshDue:
+                break;
+            default:
+                if (!Common(message)) Stash.Stash();
+                break;
+        }
     }
 
-    /// <summary>What every behaviour answers the same way.</summary>
-    private void Common()
+    /// <summary>
+    /// What every behaviour answers the same way; false for a message it does not know (which the behaviour stashes or
+    /// leaves unhandled). A switch rather than Receive handlers: a running account keeps no handler table of its own.
+    /// </summary>
+    private bool Common(object message)
     {
-        Command<GetAccountStatus>(_ => Sender.Tell(Status()));
-        Command<HandleChecked>(OnHandleChecked);
-        Command<ReturnAccessToken>(OnLoanReturned);
-        Command<LoansDue>(_ => PruneLoans());
-        Command<PassivationCheck>(_ => RequestPassivation());
-        Command<StopAccount>(_ => StopWhenIdle());
-        Command<ClaimOwnership>(_ =>
+        switch (message)
         {
-            if (_state.Owner != _deps.Node) PersistAndApply(new OwnerClaimed(_deps.Node, Now), _ => { });
-        });
-        Command<WakeToRefresh>(_ => { });
-        Command<AuthFactorRequested>(_ =>
-        {
-            _awaitingAuthFactor = true;
-            ReportStatus();
-        });
-        Command<JournalAvailabilityChanged>(changed =>
-        {
-            if (changed.Available) JournalHeldEvents();
-        });
-        Command<DeleteDue>(_ => SendDelete(null));
-        Command<DeleteAnswered>(OnDeleteAnswered);
-        Command<SaveSnapshotSuccess>(s =>
-        {
-            _compactTo = Math.Max(_compactTo, s.Metadata.SequenceNr);
-            CompactJournal();
-            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
-        });
-        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Account {Did}: snapshot failed", _state.Did));
-        Command<DeleteMessagesSuccess>(d =>
-        {
-            _compacting = false;
-            if (_compactTo > d.ToSequenceNr) CompactJournal();
-        });
-        Command<DeleteMessagesFailure>(f =>
-        {
-            // Left for the next snapshot to try again.
-            _compacting = false;
-            _log.Warning(f.Cause, "Account {Did}: deleting old journal entries failed", _state.Did);
-        });
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+            case GetAccountStatus:
+                Sender.Tell(Status());
+                break;
+            case HandleChecked handle:
+                OnHandleChecked(handle);
+                break;
+            case ReturnAccessToken returned:
+                OnLoanReturned(returned);
+                break;
+            case LoansDue:
+                PruneLoans();
+                break;
+            case PassivationCheck:
+                RequestPassivation();
+                break;
+            case StopAccount:
+                StopWhenIdle();
+                break;
+            case ClaimOwnership:
+                if (_state.Owner != _deps.Node) PersistAndApply(new OwnerClaimed(_deps.Node, Now), _ => { });
+                break;
+            case WakeToRefresh:
+                break;
+            case AuthFactorRequested:
+                _awaitingAuthFactor = true;
+                ReportStatus();
+                break;
+            case JournalAvailabilityChanged changed:
+                if (changed.Available) JournalHeldEvents();
+                break;
+            case DeleteDue:
+                SendDelete(null);
+                break;
+            case DeleteAnswered answered:
+                OnDeleteAnswered(answered);
+                break;
+            case SaveSnapshotSuccess saved:
+                _compactTo = Math.Max(_compactTo, saved.Metadata.SequenceNr);
+                CompactJournal();
+                DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure failed:
+                Log.Warning(failed.Cause, "Account {Did}: snapshot failed", _state.Did);
+                break;
+            case DeleteMessagesSuccess deleted:
+                _compacting = false;
+                if (_compactTo > deleted.ToSequenceNr) CompactJournal();
+                break;
+            case DeleteMessagesFailure failed:
+                // Left for the next snapshot to try again.
+                _compacting = false;
+                Log.Warning(failed.Cause, "Account {Did}: deleting old journal entries failed", _state.Did);
+                break;
+            case DeleteSnapshotsSuccess or DeleteSnapshotsFailure:
+                break;
+            default:
+                return false;
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ passivation
@@ -290,7 +389,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
 
     /// <summary>True while something is in flight or held that a stop would lose.</summary>
     private bool Busy() =>
-        _refreshing || _loans.Count > 0 || _deleting || _unjournaled.Count > 0 || _journaling is not null || _compacting || _refreshWaiters.Count > 0;
+        _refreshing || LoanCount > 0 || _deleting || _unjournaled.Count > 0 || _journaling is not null || _compacting || _refreshWaiters.Count > 0;
 
     /// <summary>
     /// The shard's stop (after a passivation, or a hand-over to another node): what slipped in before the shard began
@@ -334,7 +433,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             _deactivatedSeen = false;
             ClearFailures();
             _awaitingAuthFactor = false;
-            _log.Info("Account {Did} ({Handle}) has a new session from {Origin} at {Service}", e.Grant.Did, e.Grant.Handle, e.Origin, e.Service);
+            Log.Info("Account {Did} ({Handle}) has a new session from {Origin} at {Service}", e.Grant.Did, e.Grant.Handle, e.Origin, e.Service);
             Publish(e.Origin == SessionOrigin.Import ? SessionEventKind.Import : SessionEventKind.Create, null);
             if (adopt.Validate)
             {
@@ -472,7 +571,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             if (wasIdle) ScheduleRefresh();
             var loanId = OpenLoan();
             span?.SetTag("supervisor.outcome", "lent");
-            Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans[loanId].Until));
+            Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans![loanId].Until));
         }
         finally
         {
@@ -484,29 +583,36 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     {
         var id = ++_nextLoanId;
         var until = Now + Settings.RequestTimeout + TimeSpan.FromSeconds(5);
-        _loans[id] = new Loan(until, _generation, Now);
+        (_loans ??= new Dictionary<long, Loan>())[id] = new Loan(until, _generation, Now);
         if (_loans.Count == 1) Timers.StartSingleTimer(LoansTimer, LoansDue.Instance, until - Now);
         return id;
     }
 
+    private int LoanCount => _loans?.Count ?? 0;
+
     /// <summary>Ends a loan; a refresh that waited for the loans goes once the last is back.</summary>
     private Loan? CloseLoan(long id)
     {
-        if (!_loans.Remove(id, out var loan)) return null;
-        if (_loans.Count == 0) Timers.Cancel(LoansTimer);
-        if (_loans.Count == 0 && _refreshWaitsForLoans) SendRefresh();
+        if (_loans is null || !_loans.Remove(id, out var loan)) return null;
+        if (_loans.Count == 0)
+        {
+            _loans = null;
+            Timers.Cancel(LoansTimer);
+            if (_refreshWaitsForLoans) SendRefresh();
+        }
         return loan;
     }
 
     /// <summary>Loans past their time (a caller that never gave one back) end by themselves.</summary>
     private void PruneLoans()
     {
+        if (_loans is null) return;
         foreach (var (id, _) in _loans.Where(l => l.Value.Until <= Now).ToList())
         {
-            _log.Warning("Account {Did}: a lent access token was not given back in time", _state.Did);
+            Log.Warning("Account {Did}: a lent access token was not given back in time", _state.Did);
             CloseLoan(id);
         }
-        if (_loans.Count > 0) Timers.StartSingleTimer(LoansTimer, LoansDue.Instance, _loans.Values.Min(l => l.Until) - Now);
+        if (_loans is { Count: > 0 } left) Timers.StartSingleTimer(LoansTimer, LoansDue.Instance, left.Values.Min(l => l.Until) - Now);
     }
 
     private void OnLoanReturned(ReturnAccessToken returned)
@@ -563,8 +669,8 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         Timers.Cancel(RefreshTimer);
         Become(Refreshing);
         _deps.Metrics.Accounts.Report(_state.Did, StateName(), _unjournaled.Count);
-        _log.Debug("Account {Did}: refreshing ({Reason})", _state.Did, why);
-        if (_loans.Count > 0)
+        Log.Debug("Account {Did}: refreshing ({Reason})", _state.Did, why);
+        if (LoanCount > 0)
         {
             // The lent token may still be on its way to the PDS: the rotation waits for it (at most until the loans expire).
             _refreshWaitsForLoans = true;
@@ -587,7 +693,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             // With other nodes, the journaled RefreshStarted is the fence against a second owner: no refresh leaves
             // before it is written. (A node alone keeps refreshing through a journal outage, its events held.)
             _retryAt = Now + Settings.JournalProbeInterval;
-            _log.Warning("Account {Did}: the journal is unavailable; with other nodes a refresh waits until it can be journaled (retry at {RetryAt})", _state.Did, _retryAt);
+            Log.Warning("Account {Did}: the journal is unavailable; with other nodes a refresh waits until it can be journaled (retry at {RetryAt})", _state.Did, _retryAt);
             FinishRefresh();
             return;
         }
@@ -629,7 +735,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
                     _deactivatedSeen = false;
                     ClearFailures();
                     _deps.Metrics.Refreshed();
-                    _log.Info("Account {Did} refreshed; access token valid until {AccessExpiresAt}", _state.Did, r.Grant.Tokens.AccessExpiresAt);
+                    Log.Info("Account {Did} refreshed; access token valid until {AccessExpiresAt}", _state.Did, r.Grant.Tokens.AccessExpiresAt);
                     FinishRefresh();
                     Publish(SessionEventKind.Refresh, null); // after: the event carries the state the refresh left (Active)
                 });
@@ -646,7 +752,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
                 var retryAt = Now + delay;
                 if (t.RetryNotBefore is { } notBefore && notBefore > retryAt) retryAt = notBefore;
                 _retryAt = retryAt;
-                _log.Warning("Account {Did}: refresh failed with {Error} ({Message}); retry at {RetryAt}", _state.Did, t.Error.Error, t.Error.Message, retryAt);
+                Log.Warning("Account {Did}: refresh failed with {Error} ({Message}); retry at {RetryAt}", _state.Did, t.Error.Error, t.Error.Message, retryAt);
                 Publish(SessionEventKind.UpdateFailure, t.Error);
                 FinishRefresh();
                 break;
@@ -684,7 +790,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         PersistAndApply(new SessionEnded(reason, error, Now), _ =>
         {
             _lastError = error;
-            _log.Warning("Account {Did}: the session has ended ({Reason}: {Error} {Message})", _state.Did, reason, error.Error, error.Message);
+            Log.Warning("Account {Did}: the session has ended ({Reason}: {Error} {Message})", _state.Did, reason, error.Error, error.Message);
             Timers.Cancel(RefreshTimer);
             Publish(SessionEventKind.Deleted, error);
             if (_refreshing)
@@ -716,7 +822,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         if (!handle.Verified)
         {
             _unverifiedHandle = handle.Handle;
-            _log.Warning("Account {Did}: its PDS reports the handle {Handle}, which could not be verified ({Reason}); keeping {VerifiedHandle}",
+            Log.Warning("Account {Did}: its PDS reports the handle {Handle}, which could not be verified ({Reason}); keeping {VerifiedHandle}",
                 _state.Did, handle.Handle, handle.Reason, _state.Handle);
             ReportStatus();
             return;
@@ -725,7 +831,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         PersistAndApply(new HandleVerified(Identity.HandleSyntax.Normalize(handle.Handle), Now), e =>
         {
             _unverifiedHandle = null;
-            _log.Info("Account {Did}: handle {Handle} verified", _state.Did, e.Handle);
+            Log.Info("Account {Did}: handle {Handle} verified", _state.Did, e.Handle);
             ReportStatus();
         });
     }
@@ -738,7 +844,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         PersistAndApply(new LogoutRequested(Now), _ =>
         {
             Timers.Cancel(RefreshTimer);
-            _log.Info("Account {Did}: logging out", _state.Did);
+            Log.Info("Account {Did}: logging out", _state.Did);
             _deps.Audit.Tell(new AuditEntry(Now, "LoggedOut", _state.Did, logout.By));
             Become(NoSession);
             SendDelete(replyTo);
@@ -784,7 +890,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             PersistAndApply(new SessionDeleted(Now), _ =>
             {
                 _deleteFailures = 0;
-                _log.Info("Account {Did}: logged out", _state.Did);
+                Log.Info("Account {Did}: logged out", _state.Did);
                 Publish(SessionEventKind.Deleted, answer.IsSuccess ? null : answer.Error);
                 answered.ReplyTo?.Tell(new LoggedOut(_state.Did));
                 ReportStatus();
@@ -795,7 +901,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         _lastError = answer.Error;
         var retryAt = Now + AccountRules.Backoff(_deleteFailures, Random.Shared.NextDouble(), Settings);
         Timers.StartSingleTimer(DeleteTimer, DeleteDue.Instance, retryAt - Now);
-        _log.Warning("Account {Did}: deleteSession failed with {Error} ({Message}); retry at {RetryAt}", _state.Did, answer.Error!.Error, answer.Error.Message, retryAt);
+        Log.Warning("Account {Did}: deleteSession failed with {Error} ({Message}); retry at {RetryAt}", _state.Did, answer.Error!.Error, answer.Error.Message, retryAt);
         Publish(SessionEventKind.DeleteFailure, answer.Error);
         answered.ReplyTo?.Tell(new LogoutPending(_state.Did, answer.Error, retryAt));
         ReportStatus();
@@ -843,7 +949,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void TakeOverHeldEvents(HeldEventsHandover handover)
     {
-        _log.Info("Account {Did}: taking over {EventCount} events its previous run could not journal", _state.Did, handover.Events.Count);
+        Log.Info("Account {Did}: taking over {EventCount} events its previous run could not journal", _state.Did, handover.Events.Count);
         foreach (var e in handover.Events)
         {
             _state = AccountRules.Apply(_state, e);
@@ -877,7 +983,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         {
             if (--left > 0) return;
             _journaling = null;
-            _log.Info("Account {Did}: journaled {EventCount} events held while the journal was unavailable", _state.Did, held.Count);
+            Log.Info("Account {Did}: journaled {EventCount} events held while the journal was unavailable", _state.Did, held.Count);
             SaveSnapshot(new AccountSnapshot(_state));
             ReportStatus();
         });
@@ -908,7 +1014,7 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         if (Now - _lastFailureLogged >= TimeSpan.FromMinutes(1))
         {
             _lastFailureLogged = Now;
-            _log.Error("Account {Did}: handling {MessageType} failed ({ExceptionType}: {Error}); the message is answered and the account goes on",
+            Log.Error("Account {Did}: handling {MessageType} failed ({ExceptionType}: {Error}); the message is answered and the account goes on",
                 _state.Did, message.GetType().Name, e.GetType().Name, e.Message);
         }
         var error = new XrpcError("InternalError", "the account could not handle this request; see the supervisor's log");
@@ -960,19 +1066,19 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
         {
             // Another node took the account over while this one could not see it (paused, cut off): this one stops
             // and never sends the refresh token it holds.
-            _log.Warning("Account {Did}: another node owns this account now (its journal moved on); stopping here without using its tokens", _state.Did);
+            Log.Warning("Account {Did}: another node owns this account now (its journal moved on); stopping here without using its tokens", _state.Did);
             return;
         }
         _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, (_journaling ?? []).Concat(_unjournaled).ToList()));
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
-        _log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
+        Log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
             _state.Did, @event.GetType().Name, cause.GetBaseException().Message);
     }
 
     /// <inheritdoc />
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
-        _log.Error(cause, "Account {Did}: the journal rejected {EventType}; restarting the account", _state.Did, @event.GetType().Name);
+        Log.Error(cause, "Account {Did}: the journal rejected {EventType}; restarting the account", _state.Did, @event.GetType().Name);
         Context.Stop(Self);
     }
 
@@ -1071,9 +1177,9 @@ public sealed class AccountSessionActor : ReceivePersistentActor, IWithTimers
             _state.RefreshCount,
             _state.LoginCount,
             _lastError ?? _state.Ended?.Error,
-            _loans.Count + (_refreshing ? Math.Max(Stash.Count, 0) : 0),
+            LoanCount + (_refreshing ? Math.Max(Stash.Count, 0) : 0),
             _unjournaled.Count,
             _unverifiedHandle,
-            _deps.Node.Split('#')[0]);
+            _deps.NodeAddress);
     }
 }

@@ -88,7 +88,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private readonly Dictionary<string, string?> _handles = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<IActorRef, string> _local = new();
-    private readonly Dictionary<string, AccountStatus> _lastStatus = new(StringComparer.Ordinal);
+    /// <summary>The accounts running on this node: their actor and last status (dropped when the actor stops).</summary>
+    private readonly Dictionary<string, (IActorRef Actor, AccountStatus Status)> _running = new(StringComparer.Ordinal);
     private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (TimeSpan Delay, DateTimeOffset At)> _restartBackoff = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HeldEventsHandover> _handovers = new(StringComparer.Ordinal);
@@ -142,6 +143,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         var self = Self;
         var node = cluster.SelfUniqueAddress.Address + "#" + cluster.SelfUniqueAddress.Uid;
         var deps = new AccountDependencies(_client, _settings, _events, _time, _metrics, _journal, _limits, _audit, _identity, self, ActorRefs.Nobody, node);
+        Context.System.Settings.InjectTopLevelFallback(AccountMailbox.Configuration);
         StartRegions(deps).PipeTo(self, success: r => r, failure: e => new StartFailed(e));
         DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(RegistryBucket.DirectoryTopic, self));
     }
@@ -157,7 +159,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time, _metrics,
                 () => sharding.ShardRegion(AccountTypeName)),
             settings, new ShardEnvelope(BucketCount), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), PoisonPill.Instance);
-        var accounts = await sharding.StartAsync(AccountTypeName, did => AccountSessionActor.Props(did, deps with { Registry = registry }), settings,
+        var shared = deps with { Registry = registry }; // one for every account
+        var accounts = await sharding.StartAsync(AccountTypeName, did => AccountSessionActor.Props(did, shared), settings,
             new ShardEnvelope(_settings.AccountShards), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), StopAccount.Instance);
         var budgets = await sharding.StartAsync(LoginBudgetBucket.TypeName,
             bucket => LoginBudgetBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), _settings.LoginBudget, _time, _settings.SnapshotEvery),
@@ -299,7 +302,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     /// </summary>
     private void Deliver(string did, object message, IActorRef sender)
     {
-        var runningHere = _local.ContainsValue(did);
+        var runningHere = _running.ContainsKey(did);
         if (_restarting.Contains(did) || !runningHere && !_journal.IsAvailable)
         {
             Refuse(did, message, sender, AccountStateName.Degraded, JournalUnavailableError());
@@ -316,21 +319,29 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             _accounts.Tell(new ShardingEnvelope(did, message), sender);
     }
 
-    private void Refuse(string did, object message, IActorRef sender, AccountStateName state, XrpcError error) =>
-        sender.Tell(message is GetAccountStatus && _lastStatus.TryGetValue(did, out var last)
-            ? last with { State = state, LastError = error }
-            : new AccountUnavailable(did, state, error));
+    private void Refuse(string did, object message, IActorRef sender, AccountStateName state, XrpcError error)
+    {
+        var unavailable = new AccountUnavailable(did, state, error);
+        if (message is not GetAccountStatus)
+            sender.Tell(unavailable);
+        else if (_running.TryGetValue(did, out var running))
+            sender.Tell(running.Status with { State = state, LastError = error });
+        else // at rest: its bucket has its last status
+            _registry.Ask<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk)
+                .ContinueWith(t => t.IsCompletedSuccessfully && t.Result is AccountStatus last ? last with { State = state, LastError = error } : (object)unavailable,
+                    TaskScheduler.Default)
+                .PipeTo(sender);
+    }
 
     // ------------------------------------------------------------------ accounts on this node
 
     private void OnStatusChanged(AccountStatusChanged changed)
     {
         var status = changed.Status;
-        _lastStatus[status.Did] = status;
-        if (!Sender.IsNobody() && !_local.ContainsKey(Sender))
+        if (!Sender.IsNobody())
         {
-            _local[Sender] = status.Did;
-            Context.Watch(Sender);
+            _running[status.Did] = (Sender, status);
+            if (_local.TryAdd(Sender, status.Did)) Context.Watch(Sender);
         }
         if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle && handle != Identity.SessionIdentity.InvalidHandle)
             Remember(status.Did, handle);
@@ -341,6 +352,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private void OnAccountStopped(Terminated t)
     {
         if (!_local.Remove(t.ActorRef, out var did)) return;
+        // (A new run of the account may already have reported from another actor: its status stays.)
+        if (_running.TryGetValue(did, out var running) && running.Actor.Equals(t.ActorRef)) _running.Remove(did);
         if (_stopping || !_restarting.Contains(did)) return;
         // Stopped on a journal failure: started again after 2 s, then 4, 8... up to a minute while it keeps failing
         // within 5 minutes of the last failure (a journal that reads but refuses writes would otherwise loop).
@@ -356,7 +369,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private void OnRestartAccount(RestartAccount restart)
     {
         if (!_restarting.Contains(restart.Did)) return;
-        if (!_journal.IsAvailable || _local.ContainsValue(restart.Did))
+        if (!_journal.IsAvailable || _running.ContainsKey(restart.Did))
         {
             Timers.StartSingleTimer("restart-" + restart.Did, restart, TimeSpan.FromSeconds(2));
             return;
@@ -536,7 +549,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         var did = adopt.Grant.Did;
         var supervised = _handles.ContainsKey(did);
-        var supervisedAt = supervised && _lastStatus.TryGetValue(did, out var last) ? last.Pds : null;
+        var supervisedAt = supervised && _running.TryGetValue(did, out var running) ? running.Status.Pds : null;
         var registry = _registry;
         var client = _client;
         var handle = _handles.GetValueOrDefault(did);

@@ -81,10 +81,10 @@ public sealed record JwtClaims(
                 }
             }
             return new JwtClaims(
-                Type: StringOf(header.RootElement, "typ"),
+                Type: SharedStrings.Of(StringOf(header.RootElement, "typ")),
                 Subject: StringOf(claims, "sub"),
-                Scope: StringOf(claims, "scope"),
-                Audience: StringOf(claims, "aud"),
+                Scope: SharedStrings.Of(StringOf(claims, "scope")),
+                Audience: SharedStrings.Of(StringOf(claims, "aud")),
                 IssuedAt: issuedAt is { } i ? DateTimeOffset.FromUnixTimeSeconds(i) : null,
                 ExpiresAt: DateTimeOffset.FromUnixTimeSeconds(expiresAt),
                 TokenId: StringOf(claims, "jti"));

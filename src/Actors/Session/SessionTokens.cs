@@ -1,15 +1,22 @@
+using System.Text;
+
 namespace Supervisor.Actors.Session;
 
 /// <summary>
 /// One account's token pair with the claims read from it. Its <see cref="ToString"/> never shows a token.
+/// The tokens are held as UTF-8 (a JWT is ASCII): half the bytes of a .NET string, for the one pair every running
+/// account keeps; each read of <see cref="AccessJwt"/> or <see cref="RefreshJwt"/> makes the string for one use.
 /// </summary>
 public sealed record SessionTokens
 {
+    private readonly byte[] _accessJwt;
+    private readonly byte[] _refreshJwt;
+
     /// <summary>The access token (at+jwt), sent as Bearer on every authenticated call.</summary>
-    public string AccessJwt { get; }
+    public string AccessJwt => Encoding.UTF8.GetString(_accessJwt);
 
     /// <summary>The refresh token (refresh+jwt), sent only to refreshSession and deleteSession.</summary>
-    public string RefreshJwt { get; }
+    public string RefreshJwt => Encoding.UTF8.GetString(_refreshJwt);
 
     /// <summary>Claims of the access token.</summary>
     public JwtClaims Access { get; }
@@ -26,8 +33,8 @@ public sealed record SessionTokens
 
     private SessionTokens(string accessJwt, string refreshJwt, JwtClaims access, JwtClaims refresh, string? problem = null)
     {
-        AccessJwt = accessJwt;
-        RefreshJwt = refreshJwt;
+        _accessJwt = Encoding.UTF8.GetBytes(accessJwt);
+        _refreshJwt = Encoding.UTF8.GetBytes(refreshJwt);
         Access = access;
         Refresh = refresh;
         Problem = problem;
@@ -59,6 +66,8 @@ public sealed record SessionTokens
             throw new SessionFormatException($"the refresh token has type '{refresh.Type}', expected 'refresh+jwt'");
         if (access.Type is "refresh+jwt")
             throw new SessionFormatException("the access token is a refresh token");
+        // The refresh token's subject is the access token's: one string for both.
+        if (refresh.Subject is not null && refresh.Subject == access.Subject) refresh = refresh with { Subject = access.Subject };
         return new SessionTokens(accessJwt!, refreshJwt!, access, refresh);
     }
 
@@ -68,6 +77,14 @@ public sealed record SessionTokens
     /// </summary>
     public static SessionTokens Unusable(string accessJwt, string refreshJwt, string problem) =>
         new(accessJwt, refreshJwt, Unread, Unread, problem);
+
+    /// <summary>Equal when both tokens, their claims and the problem are.</summary>
+    public bool Equals(SessionTokens? other) =>
+        other is not null && _accessJwt.AsSpan().SequenceEqual(other._accessJwt) && _refreshJwt.AsSpan().SequenceEqual(other._refreshJwt)
+        && Access == other.Access && Refresh == other.Refresh && Problem == other.Problem;
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(Access, Refresh, Problem);
 
     /// <inheritdoc />
     public override string ToString() =>

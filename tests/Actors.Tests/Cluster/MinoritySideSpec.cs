@@ -28,7 +28,7 @@ public sealed class MinoritySideSpec(ITestOutputHelper output) : FakePdsSpec(new
         var ownersBefore = Owners(account.Did);
 
         // Another node on the same journal, not (yet) a member of any cluster: the account is started on it directly.
-        using var system = ActorSystem.Create("minority-" + Guid.NewGuid().ToString("N")[..6], Journal.Config(Overrides));
+        using var system = ActorSystem.Create("minority-" + Guid.NewGuid().ToString("N")[..6], Journal.Config(Overrides).WithFallback(AccountMailbox.Configuration));
         var node = "akka.tcp://minority@127.0.0.1:1#1";
         var deps = new AccountDependencies(Client, Settings, ActorRefs.Nobody, TimeProvider.System, new SupervisorMetrics(), new JournalHealth(),
             new ServerLimits(Settings.ServerLimits), ActorRefs.Nobody, null, ActorRefs.Nobody, ActorRefs.Nobody, node);
