@@ -73,19 +73,10 @@ public sealed class PostgresStatistics : IAsyncDisposable
         return new PostgresCounts(statements, row.GetInt64(0), row.GetInt64(1), row.GetInt64(2), row.GetInt64(3));
     }
 
-    /// <summary>
-    /// The size of the journal's and the snapshots' tables with their indexes and TOAST (dead rows and free space included),
-    /// then once rewritten without them (VACUUM FULL).
-    /// </summary>
-    public async Task<(long OnDisk, long Compact)> SizesAsync()
+    /// <summary>The size of the journal's and the snapshots' tables with their indexes and TOAST, rewritten without dead rows and free space (VACUUM FULL).</summary>
+    public async Task<long> CompactSizeAsync()
     {
-        var onDisk = await TablesSizeAsync();
         await Execute(_db, "VACUUM FULL journal, snapshot");
-        return (onDisk, await TablesSizeAsync());
-    }
-
-    private async Task<long> TablesSizeAsync()
-    {
         await using var sizes = new NpgsqlCommand(Marker + "SELECT pg_total_relation_size('journal') + pg_total_relation_size('snapshot')", _db);
         return Convert.ToInt64(await sizes.ExecuteScalarAsync());
     }

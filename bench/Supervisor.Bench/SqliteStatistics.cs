@@ -5,7 +5,7 @@ namespace Supervisor.Bench;
 /// <summary>
 /// What an SQLite journal file costs: the bytes this process had written to storage (/proc/self/io write_bytes: SQLite
 /// runs in the process and is the only thing in it that writes files, so these are its WAL appends and checkpoints), the
-/// accounts' live rows, read over a connection of the benchmark's own, and the file's size.
+/// accounts' live rows, read over a connection of the benchmark's own, and the file's size once compacted.
 /// </summary>
 public sealed class SqliteStatistics(string connectionString)
 {
@@ -23,19 +23,14 @@ public sealed class SqliteStatistics(string connectionString)
         return new SqliteCounts(WrittenBytes(), reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    /// <summary>
-    /// The file's size with its WAL folded in (free pages of deleted rows included), then once rewritten without free pages
-    /// (VACUUM); the system must be stopped. The WAL file itself is left out: its size is bounded (checkpoints at 1,000 pages).
-    /// </summary>
-    public async Task<(long OnDisk, long Compact)> SizesAsync()
+    /// <summary>The file's size once rewritten without free pages (VACUUM) and with its WAL folded in; the system must be stopped.</summary>
+    public async Task<long> CompactSizeAsync()
     {
         await using var db = new SqliteConnection(new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         await db.OpenAsync();
-        await Execute(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-        var onDisk = new FileInfo(_file).Length;
         await Execute(db, "VACUUM");
         await Execute(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-        return (onDisk, new FileInfo(_file).Length);
+        return new FileInfo(_file).Length;
     }
 
     /// <summary>Runs statements of the benchmark's own on the database (an experiment's schema change).</summary>
