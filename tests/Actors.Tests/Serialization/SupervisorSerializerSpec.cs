@@ -215,6 +215,21 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Null(back.Logins);
     }
 
+    [Fact]
+    public void Strings_are_escaped_only_where_JSON_requires_it_and_escaped_ones_still_read()
+    {
+        var ended = new SessionEnded(SessionEndReason.NeedsLogin, new XrpcError("ExpiredToken", "jeton expiré + \"révoqué\" <b>"), At);
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(ended);
+        var stored = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(ended));
+        Assert.Contains("""jeton expiré + \"révoqué\" <b>""", stored);
+        var escaped = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(ended, new System.Text.Json.JsonSerializerOptions(SupervisorSerializer.OptionsWith(null))
+        {
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.Default,
+        });
+        Assert.Contains("\\u002B", System.Text.Encoding.UTF8.GetString(escaped));
+        Assert.Equal(ended, serializer.FromBinary(escaped, "SessionEnded.v1"));
+    }
+
     // Records holding lists compare by reference; compare their serialized form instead (tokens in clear).
     private static string Canonical(object value) =>
         System.Text.Json.JsonSerializer.Serialize(value, value.GetType(), SupervisorSerializer.OptionsWith(null));
