@@ -17,8 +17,10 @@ namespace Supervisor.Actors.Serialization;
 /// Serializes every <see cref="IJournaled"/> type as System.Text.Json with a versioned string manifest
 /// (<c>Name.vN</c>). Tokens are encrypted with the <see cref="TokenCipher"/> from
 /// <c>supervisor.encryption.keys</c> (v2 manifests); v1 records, written before encryption with plain
-/// tokens, stay readable. A layout may change only by adding a version: readers for old manifests stay
-/// in <see cref="Readers"/>, so journals written by older code keep recovering.
+/// tokens, stay readable. A layout that older code cannot read takes a new version: readers for old manifests
+/// stay in <c>OlderManifests</c>, so journals written by older code keep recovering. A field left out (or an optional
+/// one added) keeps its manifest, since old and new code read both shapes, and a node of either version can still
+/// recover an account the other wrote; the serializer spec reads each older shape.
 /// </summary>
 public sealed class SupervisorSerializer : SerializerWithStringManifest
 {

@@ -216,6 +216,20 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_snapshot_holds_each_token_once_and_one_written_with_the_pair_twice_still_reads()
+    {
+        var snapshot = new AccountSnapshot(new AccountState(Did, "alice.test", "http://entryway", Grant, RefreshCount: 3, LoginCount: 1, LastRefreshAt: At));
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(snapshot);
+        var stored = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(snapshot));
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(stored, TokenCipher.Prefix));
+        // As AccountSnapshot.v2 was written before: the state's pair a second time ("tokens") and its PDS ("pds").
+        var older = Canonical(snapshot).Replace("\"refreshCount\"", "\"pds\":\"http://localhost:2583\",\"tokens\":" + Canonical(Tokens) + ",\"refreshCount\"");
+        Assert.Contains("\"tokens\"", older);
+        var back = Assert.IsType<AccountSnapshot>(serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(older), "AccountSnapshot.v2"));
+        Assert.Equal(Canonical(snapshot), Canonical(back));
+    }
+
+    [Fact]
     public void Strings_are_escaped_only_where_JSON_requires_it_and_escaped_ones_still_read()
     {
         var ended = new SessionEnded(SessionEndReason.NeedsLogin, new XrpcError("ExpiredToken", "jeton expiré + \"révoqué\" <b>"), At);
