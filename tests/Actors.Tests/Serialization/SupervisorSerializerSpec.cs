@@ -31,7 +31,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
     public static TheoryData<object> EveryJournaledType() => new()
     {
         new SessionEstablished(SessionOrigin.Import, "http://entryway", Grant, At),
-        new RefreshStarted("jti-1", At),
+        new RefreshStarted(At),
         new SessionRefreshed(Grant with { Active = false, Status = "deactivated" }, At),
         new SessionEnded(SessionEndReason.TakenDown, new XrpcError("AccountTakedown", "Account has been taken down"), At),
         new LogoutRequested(At),
@@ -101,7 +101,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
             new Dictionary<string, string> { ["atproto-repo-rev"] = "3k" }),
         new AdoptSession(Grant, "http://entryway", SessionOrigin.Import, true, "claimed.test"),
         WakeToRefresh.Instance,
-        new HeldEventsHandover(Did, [new RefreshStarted("jti-1", At), new SessionRefreshed(Grant, At)]),
+        new HeldEventsHandover(Did, [new RefreshStarted(At), new SessionRefreshed(Grant, At)]),
         AuthFactorRequested.Instance,
         new RegistryCommands.RegisterAccount(Did, "alice.test", true),
         new RegistryCommands.AccountRegistration(Did, true),
@@ -213,6 +213,14 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         var back = Assert.IsType<RegistrySnapshot>(serializer.FromBinary(v1, "RegistrySnapshot.v1"));
         Assert.Equal(new RegistryEntry(Did, "alice.test"), Assert.Single(back.Accounts));
         Assert.Null(back.Logins);
+    }
+
+    [Fact]
+    public void A_refresh_intent_written_with_the_refresh_tokens_id_still_reads()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(RefreshStarted));
+        var older = System.Text.Encoding.UTF8.GetBytes("""{"refreshTokenId":"hG0XIbc8hL5vjUfSd9uISMcQufsBbhMdpi9SnEeGlwI","at":"2026-11-24T12:00:00+00:00"}""");
+        Assert.Equal(new RefreshStarted(At), serializer.FromBinary(older, "RefreshStarted.v1"));
     }
 
     [Fact]
