@@ -23,13 +23,20 @@ public sealed class SqliteStatistics(string connectionString)
         return new SqliteCounts(WrittenBytes(), reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    /// <summary>The file's size once rewritten without free pages (VACUUM) and with its WAL folded in; the system must be stopped.</summary>
+    /// <summary>
+    /// The file's size once rewritten without free pages (VACUUM) and with its WAL folded in; the system must be stopped (its
+    /// pooled connections are closed here, so that the checkpoint completes).
+    /// </summary>
     public async Task<long> CompactSizeAsync()
     {
+        SqliteConnection.ClearAllPools();
         await using var db = new SqliteConnection(new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         await db.OpenAsync();
         await Execute(db, "VACUUM");
-        await Execute(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+        await using var checkpoint = db.CreateCommand();
+        checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+        await using var reader = await checkpoint.ExecuteReaderAsync();
+        if (!await reader.ReadAsync() || reader.GetInt64(0) != 0) throw new InvalidOperationException("the WAL checkpoint did not complete");
         return new FileInfo(_file).Length;
     }
 
