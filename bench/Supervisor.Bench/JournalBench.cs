@@ -75,10 +75,12 @@ public static class JournalBench
                 for (var round = rounds + 1; round <= rounds + halfCycle; round++) await RefreshAllAsync(accounts, count, round, parallel);
                 await QuietAsync(trace);
                 var rowsThen = postgres is not null ? (await postgres.ReadAsync()).JournalRows : (await sqlite!.ReadAsync()).JournalRows;
+                var indexScans = postgres is not null ? await postgres.IndexScansAsync() : [];
                 await system.Terminate();
                 var compact = postgres is not null ? await postgres.CompactSizeAsync() : await sqlite!.CompactSizeAsync();
                 figures = new Figures(count, rounds, measured, rowsThen, compact);
                 Print(kind, figures, took, postgres?.HasStatements);
+                if (indexScans.Count > 0) Console.WriteLine("  index reads over the whole run (pg_stat_user_indexes): " + string.Join(", ", indexScans.Select(i => $"{i.Index} {i.Scans:N0}")));
             }
             finally
             {
