@@ -125,12 +125,19 @@ public static class JournalBench
         Line("rows inserted", f.Sum(r => r.Sql.Rows("INSERT")), plain.Sql.Rows("INSERT"));
         Line("rows updated", f.Sum(r => r.Sql.Rows("UPDATE")), plain.Sql.Rows("UPDATE"));
         Line("rows deleted", f.Sum(r => r.Sql.Rows("DELETE")), plain.Sql.Rows("DELETE"));
-        Line("bytes of events and snapshots inserted", f.Sum(r => r.Sql.PayloadBytes), plain.Sql.PayloadBytes);
-        foreach (var manifest in f.Rounds.SelectMany(r => r.Sql.Payloads.Where(p => p.Value.Values > 0).Select(p => p.Key)).Distinct().Order())
+        if (f.Batched)
         {
-            var values = f.Sum(r => r.Sql.Payloads.GetValueOrDefault(manifest).Values);
-            var bytes = f.Sum(r => r.Sql.Payloads.GetValueOrDefault(manifest).Bytes);
-            Console.WriteLine($"    {manifest,-54} {values / f.Refreshes,8:0.00} per refresh, {bytes / Math.Max(1, values),6:N0} B each");
+            Console.WriteLine("  bytes of events and snapshots inserted: not counted (writes were batched, their values inline in the statements)");
+        }
+        else
+        {
+            Line("bytes of events and snapshots inserted", f.Sum(r => r.Sql.PayloadBytes), plain.Sql.PayloadBytes);
+            foreach (var manifest in f.Rounds.SelectMany(r => r.Sql.Payloads.Where(p => p.Value.Values > 0).Select(p => p.Key)).Distinct().Order())
+            {
+                var values = f.Sum(r => r.Sql.Payloads.GetValueOrDefault(manifest).Values);
+                var bytes = f.Sum(r => r.Sql.Payloads.GetValueOrDefault(manifest).Bytes);
+                Console.WriteLine($"    {manifest,-54} {values / f.Refreshes,8:0.00} per refresh, {bytes / Math.Max(1, values),6:N0} B each");
+            }
         }
         if (serverStatements is true)
         {
@@ -176,7 +183,7 @@ public static class JournalBench
             var rows = f.Sum(r => r.Sql.Rows("INSERT") + r.Sql.Rows("UPDATE") + r.Sql.Rows("DELETE"));
             var statements = kind == JournalKind.Postgres && f.Rounds[0].Postgres!.Statements.Count > 0 ? f.Sum(r => r.Postgres!.StatementCount) : f.Sum(r => r.Sql.StatementCount);
             var written = kind == JournalKind.Postgres ? f.Sum(r => r.Postgres!.WalPosition) : f.Sum(r => r.Sqlite!.WrittenBytes);
-            Console.WriteLine($"{kind,-10} {rows * per,24:N0} {statements * per,14:N0} {f.Sum(r => r.Sql.Transactions) * per,16:N0} {f.Sum(r => r.Sql.PayloadBytes) * per / 1024,23:N0} " +
+            Console.WriteLine($"{kind,-10} {rows * per,24:N0} {statements * per,14:N0} {f.Sum(r => r.Sql.Transactions) * per,16:N0} {(f.Batched ? "-" : (f.Sum(r => r.Sql.PayloadBytes) * per / 1024).ToString("N0")),23} " +
                               $"{written * per / 1024,18:N0}   {f.CompactSize / (double)f.Accounts * Projected / 1e9,10:0.0}");
         }
     }
@@ -193,6 +200,9 @@ public static class JournalBench
         public double Refreshes => (double)Accounts * RoundCount;
 
         public double Sum(Func<Round, long> value) => Rounds.Sum(value);
+
+        /// <summary>Whether the plugin batched writes of several accounts (then the payload's bytes are not counted).</summary>
+        public bool Batched => Rounds.Any(r => r.Sql.Batched);
 
         /// <summary>The round with the fewest statements: no snapshot in it.</summary>
         public Round Plain => Rounds.MinBy(r => r.Sql.StatementCount)!;

@@ -115,4 +115,10 @@ public sealed record SqlCounts(
 
     /// <summary>Bytes of every inserted binary value.</summary>
     public long PayloadBytes => Payloads.Values.Sum(p => p.Bytes);
+
+    /// <summary>
+    /// Whether some INSERT wrote several rows: the plugin's batches of writes from several accounts, whose values linq2db
+    /// writes into the statement's text rather than as parameters, so that <see cref="Payloads"/> misses them.
+    /// </summary>
+    public bool Batched => Statements.Any(s => s.Key.StartsWith("INSERT", StringComparison.Ordinal) && s.Value.Rows > s.Value.Calls);
 }
