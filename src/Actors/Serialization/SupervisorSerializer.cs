@@ -114,8 +114,8 @@ public sealed class SupervisorSerializer : SerializerWithStringManifest
     /// JSON options; without a cipher tokens are written in plain text (for tests that compare values). Actor references
     /// (a subscriber of session events) are written as paths with address and resolved by <paramref name="system"/>.
     /// Strings are escaped only where JSON requires it: the default encoder writes each <c>+</c> of the encrypted tokens'
-    /// base64 as <c>\u002B</c> (six bytes for one: 67 bytes of a SessionRefreshed's 1,146, measured) and non-ASCII text as escapes, for the
-    /// sake of HTML pages these bytes never reach (the journal and the nodes' messages). Both forms read the same.
+    /// base64 as <c>\u002B</c>, six bytes for one (67 of a SessionRefreshed's 1,146 bytes, measured), and non-ASCII text as
+    /// escapes, for the sake of HTML pages these bytes never reach (the journal and the nodes' messages). Both read the same.
     /// </summary>
     internal static JsonSerializerOptions OptionsWith(TokenCipher? cipher, ExtendedActorSystem? system = null) => new(JsonSerializerDefaults.Web)
     {
