@@ -37,7 +37,7 @@ public static class JournalBench
         var lead = TimeSpan.FromTicks(Math.Min(settings.RefreshMargin.Ticks, (long)(lifetime.Ticks * settings.RefreshMarginFraction)));
         var interval = lifetime - lead * 0.75;
         Console.WriteLine($"journal cost per refresh: {count} imported accounts, each refreshed {rounds} times, {parallel} at a time (RefreshNow, local bench PDS); " +
-                          $"snapshot every {settings.SnapshotEvery} events; {LoadAverage()}");
+                          $"snapshot every {settings.SnapshotEvery} events; {Machine.LoadAverage()}");
         var results = new List<(JournalKind Kind, Figures Figures)>();
         foreach (var kind in journals)
         {
@@ -115,7 +115,7 @@ public static class JournalBench
     {
         var plain = f.Plain;
         Console.WriteLine();
-        Console.WriteLine($"{kind}: {f.Refreshes:N0} refreshes in {took.TotalSeconds:0.0} s; {LoadAverage()}");
+        Console.WriteLine($"{kind}: {f.Refreshes:N0} refreshes in {took.TotalSeconds:0.0} s (the half-second pauses between rounds included); {Machine.LoadAverage()}");
         Console.WriteLine($"  {"per refresh",-56} {"all " + f.Rounds.Count + " rounds",-22} a round without snapshots (round {f.Rounds.IndexOf(plain) + 1})");
         Line("transactions (begun by the plugin)", f.Sum(r => r.Sql.Transactions), plain.Sql.Transactions);
         Line("statements (sent by the plugin)", f.Sum(r => r.Sql.StatementCount), plain.Sql.StatementCount);
@@ -187,9 +187,6 @@ public static class JournalBench
                               $"{written * per / 1024,18:N0}   {f.CompactSize / (double)f.Accounts * Projected / 1e9,10:0.0}");
         }
     }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? "load average " + string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 
     /// <summary>One round: every account refreshed once; what it cost, and the journal after it.</summary>
     private sealed record Round(SqlCounts Sql, PostgresCounts? Postgres, SqliteCounts? Sqlite, long JournalRows, long SnapshotRows);

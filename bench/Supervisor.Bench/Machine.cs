@@ -15,4 +15,8 @@ public static class Machine
         return $"{Environment.ProcessorCount} cores, {memory:0.#} GiB, {cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, " +
                $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     }
+
+    /// <summary>"load average 1m 5m 15m" (the machine is shared: figures come with its load), or nothing off Linux.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? "load average " + string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 }
