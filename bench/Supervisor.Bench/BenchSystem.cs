@@ -108,7 +108,8 @@ public static class Accounts
             {
                 var did = Did(i);
                 var (access, refresh) = BenchJwt.Pair(did, now, accessExp, refreshExp);
-                var reply = await accounts.Ask<object>(new ImportSession($"a{i}.bench:::{did}:::{access}:::{refresh}:::{pdsUrl}", pdsUrl, Validate: false), TimeSpan.FromMinutes(5));
+                // The handle the bench PDS reports for the DID, so that a refresh journals no handle change.
+                var reply = await accounts.Ask<object>(new ImportSession($"{did[8..]}.bench:::{did}:::{access}:::{refresh}:::{pdsUrl}", pdsUrl, Validate: false), TimeSpan.FromMinutes(5));
                 if (reply is not SessionStarted) throw new InvalidOperationException($"import {i} answered {reply}");
             }
             finally

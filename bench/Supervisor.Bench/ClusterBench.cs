@@ -26,7 +26,7 @@ public static class ClusterBench
         using var journal = new BenchJournal(JournalKind.Postgres);
         var clock = Stopwatch.StartNew();
         await using var cluster = await BenchCluster.StartAsync(3, journal.ConnectionString);
-        Console.WriteLine($"cluster: 3 nodes Up {clock.Elapsed.TotalSeconds:0.0} s after their start (processes {string.Join(", ", cluster.Nodes.Select(n => n!.Pid))}); {LoadAverage()}");
+        Console.WriteLine($"cluster: 3 nodes Up {clock.Elapsed.TotalSeconds:0.0} s after their start (processes {string.Join(", ", cluster.Nodes.Select(n => n!.Pid))}); {Machine.LoadAverage()}");
 
         var dids = Enumerable.Range(0, count).Select(Accounts.Did).ToList();
         clock.Restart();
@@ -55,10 +55,10 @@ public static class ClusterBench
         if (remote.Count > 0) runs.Add(("node 1, accounts elsewhere", () => cluster.AnswersAsync(0, Pick(remote), TimeSpan.FromSeconds(30))));
         for (var round = 1; round <= 2; round++)
         {
-            Console.WriteLine($"round {round}: {LoadAverage()}");
+            Console.WriteLine($"round {round}: {Machine.LoadAverage()}");
             foreach (var (name, send) in runs) Console.WriteLine(await MeasureAsync(cluster, name, workers, duration, send));
         }
-        Console.WriteLine(LoadAverage());
+        Console.WriteLine(Machine.LoadAverage());
         Console.WriteLine(await IdleCpuAsync(cluster, "node CPU with no request, warm"));
 
         // Journal writes of one refresh of every account (POST /accounts/{id}/refresh), from PostgreSQL's statistics.
@@ -122,9 +122,6 @@ public static class ClusterBench
         string.Join(", ", owners.Values.GroupBy(o => o).OrderBy(g => cluster.IndexOf(g.Key))
             .Select(g => (cluster.IndexOf(g.Key) is var i and >= 0 ? $"node {i + 1}" : g.Key) + $" {g.Count()}"));
 
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? "load average " + string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
-
     /// <summary>One load run with the CPU of the bench process and of each node over its measured part.</summary>
     private static async Task<string> MeasureAsync(BenchCluster cluster, string name, int workers, TimeSpan duration, Func<Task<bool>> send)
     {
@@ -150,7 +147,7 @@ public static class ClusterBench
     {
         var before = cluster.Nodes.Select(n => n!.CpuTime).ToArray();
         await Task.Delay(TimeSpan.FromSeconds(10));
-        return $"{name} (10 s): " + string.Join(", ", cluster.Nodes.Select((n, i) => $"node {i + 1} {(n!.CpuTime - before[i]).TotalMilliseconds / 100:0.0} % of a core")) + $"; {LoadAverage()}";
+        return $"{name} (10 s): " + string.Join(", ", cluster.Nodes.Select((n, i) => $"node {i + 1} {(n!.CpuTime - before[i]).TotalMilliseconds / 100:0.0} % of a core")) + $"; {Machine.LoadAverage()}";
     }
 
     /// <summary>

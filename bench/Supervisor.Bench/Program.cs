@@ -16,6 +16,8 @@ using Supervisor.Host.Configuration;
 //   cluster [N] [workers] [secs] three nodes on one PostgreSQL (SUPERVISOR_BENCH_POSTGRES), N imported accounts: requests a
 //                               second through one node and three, journal writes per refresh, failover after a SIGKILL,
 //                               hand-off on SIGTERM under load, CPU by process (default 300, 32, 10)
+//   journal [N] [rounds] [parallel]  the journal's statements, rows and bytes per refresh, SQLite and (with
+//                               SUPERVISOR_BENCH_POSTGRES) PostgreSQL, and what they give at 1,000,000 accounts (default 200, 50, 1)
 var name = args.FirstOrDefault() ?? "";
 if (name == "yarp-serve")
 {
@@ -32,13 +34,7 @@ switch (name)
         await MemoryBench.RunAsync(numbers.Length > 0 ? numbers : [1_000, 10_000, 100_000], liveUpTo: 10_000);
         break;
     case "recovery":
-        // SUPERVISOR_BENCH_JOURNALS (sqlite, postgres, or both comma-separated) narrows the journals.
-        JournalKind[] journals = Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_JOURNALS") is { Length: > 0 } only
-            ? only.Split(',', StringSplitOptions.TrimEntries).Select(j => Enum.Parse<JournalKind>(j, ignoreCase: true)).ToArray()
-            : Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_POSTGRES") is { Length: > 0 }
-                ? [JournalKind.Sqlite, JournalKind.Postgres]
-                : [JournalKind.Sqlite];
-        await RecoveryBench.RunAsync(numbers.Length > 0 ? numbers : [10_000, 100_000], journals);
+        await RecoveryBench.RunAsync(numbers.Length > 0 ? numbers : [10_000, 100_000], Journals());
         break;
     case "overhead":
         await OverheadBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var w ? w : 32, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var s ? s : 10),
@@ -60,8 +56,21 @@ switch (name)
         await ClusterBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var cn ? cn : 300, numbers.ElementAtOrDefault(1) is > 0 and var cw ? cw : 32,
             TimeSpan.FromSeconds(numbers.ElementAtOrDefault(2) is > 0 and var cs ? cs : 10));
         break;
+    case "journal":
+        await JournalBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var jn ? jn : 200, numbers.ElementAtOrDefault(1) is > 0 and var jr ? jr : 50,
+            numbers.ElementAtOrDefault(2) is > 0 and var jp ? jp : 1, Journals());
+        break;
     default:
-        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight|pages|cluster [numbers...] (see bench/README.md)");
+        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight|pages|cluster|journal [numbers...] (see bench/README.md)");
         return 2;
 }
 return 0;
+
+// The journals of recovery and journal: SQLite, and PostgreSQL with SUPERVISOR_BENCH_POSTGRES; SUPERVISOR_BENCH_JOURNALS
+// (sqlite, postgres, or both comma-separated) narrows them.
+static JournalKind[] Journals() =>
+    Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_JOURNALS") is { Length: > 0 } only
+        ? only.Split(',', StringSplitOptions.TrimEntries).Select(j => Enum.Parse<JournalKind>(j, ignoreCase: true)).ToArray()
+        : Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_POSTGRES") is { Length: > 0 }
+            ? [JournalKind.Sqlite, JournalKind.Postgres]
+            : [JournalKind.Sqlite];

@@ -54,9 +54,10 @@ public static class AccountEvents
 
     /// <summary>
     /// A refresh is about to be sent with the current refresh token (journaled before the call, so an actor
-    /// that dies mid-rotation replays the same token within the PDS's grace window after a restart).
+    /// that dies mid-rotation replays the same token within the PDS's grace window after a restart). Records written
+    /// before also hold the refresh token's id (<c>refreshTokenId</c>), which nothing reads: it is skipped.
     /// </summary>
-    public sealed record RefreshStarted(string? RefreshTokenId, DateTimeOffset At) : IAccountEvent;
+    public sealed record RefreshStarted(DateTimeOffset At) : IAccountEvent;
 
     /// <summary>The PDS rotated the pair.</summary>
     public sealed record SessionRefreshed(SessionGrant Grant, DateTimeOffset At) : IAccountEvent;

@@ -698,7 +698,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             return;
         }
         var tokens = _state.Tokens!;
-        PersistAndApply(new RefreshStarted(tokens.Refresh.TokenId, Now), _ =>
+        PersistAndApply(new RefreshStarted(Now), _ =>
         {
             var service = _state.Service!;
             _deps.Limits.SendAsync(service, _state.Did, "com.atproto.server.refreshSession", CallKind.Session, _deps.Time,

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Session;
 
@@ -26,9 +27,11 @@ public sealed record AccountState(
     string? Owner = null)
 {
     /// <summary>Where authenticated calls go: the PDS from the DID document, else the login service.</summary>
+    [JsonIgnore]
     public string? Pds => Session?.PdsEndpoint ?? Service;
 
-    /// <summary>The current pair, if the account has a session.</summary>
+    /// <summary>The current pair, if the account has a session (not written to a snapshot: it is the session's own pair).</summary>
+    [JsonIgnore]
     public SessionTokens? Tokens => Session?.Tokens;
 
     /// <inheritdoc />

@@ -162,7 +162,7 @@ public sealed class AccountRulesSpec
     {
         var tokens = TestJwt.Pair(Did, Now);
         var state = AccountRules.Apply(new AccountState(Did), new SessionEstablished(SessionOrigin.Login, "http://s", new SessionGrant(Did, "a.test", tokens), Now));
-        state = AccountRules.Apply(state, new RefreshStarted(tokens.Refresh.TokenId, Now));
+        state = AccountRules.Apply(state, new RefreshStarted(Now));
         Assert.True(state.RefreshPending);
         Assert.Same(tokens, state.Tokens);
         var next = TestJwt.Pair(Did, Now.AddSeconds(1));

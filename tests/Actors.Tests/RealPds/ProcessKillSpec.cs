@@ -49,7 +49,12 @@ public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output)
         var intent = rows.FindLastIndex(r => r.Manifest.StartsWith("RefreshStarted.", StringComparison.Ordinal));
         Assert.True(intent >= 0, "the intent to refresh is journaled before the call");
         Assert.DoesNotContain(rows.Skip(intent + 1), r => r.Manifest.StartsWith("SessionRefreshed.", StringComparison.Ordinal));
-        Assert.Equal(rotated.SentTokenId, JsonDocument.Parse(rows[intent].Payload).RootElement.GetProperty("refreshTokenId").GetString());
+        // The intent stands for the pair journaled before it: the refresh token sent is the one that pair holds.
+        var pair = rows.Take(intent).Last(r => r.Manifest.StartsWith("SessionRefreshed.", StringComparison.Ordinal) || r.Manifest.StartsWith("SessionEstablished.", StringComparison.Ordinal));
+        var sealedRefresh = JsonDocument.Parse(pair.Payload).RootElement.GetProperty("grant").GetProperty("tokens").GetProperty("refreshJwt").GetString()!;
+        var cipher = new Supervisor.Actors.Serialization.TokenCipher([Convert.FromBase64String(TestJournal.TestKey)]);
+        Assert.NotNull(rotated.SentTokenId);
+        Assert.Equal(rotated.SentTokenId, Supervisor.Actors.Session.JwtClaims.TryRead(cipher.Decrypt(sealedRefresh), out _)?.TokenId);
         await host.KillAsync();
         await refreshing.ContinueWith(_ => { }, TaskScheduler.Default);
         await host.StartAsync();

@@ -31,7 +31,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
     public static TheoryData<object> EveryJournaledType() => new()
     {
         new SessionEstablished(SessionOrigin.Import, "http://entryway", Grant, At),
-        new RefreshStarted("jti-1", At),
+        new RefreshStarted(At),
         new SessionRefreshed(Grant with { Active = false, Status = "deactivated" }, At),
         new SessionEnded(SessionEndReason.TakenDown, new XrpcError("AccountTakedown", "Account has been taken down"), At),
         new LogoutRequested(At),
@@ -101,7 +101,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
             new Dictionary<string, string> { ["atproto-repo-rev"] = "3k" }),
         new AdoptSession(Grant, "http://entryway", SessionOrigin.Import, true, "claimed.test"),
         WakeToRefresh.Instance,
-        new HeldEventsHandover(Did, [new RefreshStarted("jti-1", At), new SessionRefreshed(Grant, At)]),
+        new HeldEventsHandover(Did, [new RefreshStarted(At), new SessionRefreshed(Grant, At)]),
         AuthFactorRequested.Instance,
         new RegistryCommands.RegisterAccount(Did, "alice.test", true),
         new RegistryCommands.AccountRegistration(Did, true),
@@ -213,6 +213,43 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         var back = Assert.IsType<RegistrySnapshot>(serializer.FromBinary(v1, "RegistrySnapshot.v1"));
         Assert.Equal(new RegistryEntry(Did, "alice.test"), Assert.Single(back.Accounts));
         Assert.Null(back.Logins);
+    }
+
+    [Fact]
+    public void A_refresh_intent_written_with_the_refresh_tokens_id_still_reads()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(RefreshStarted));
+        var older = System.Text.Encoding.UTF8.GetBytes("""{"refreshTokenId":"hG0XIbc8hL5vjUfSd9uISMcQufsBbhMdpi9SnEeGlwI","at":"2026-11-24T12:00:00+00:00"}""");
+        Assert.Equal(new RefreshStarted(At), serializer.FromBinary(older, "RefreshStarted.v1"));
+    }
+
+    [Fact]
+    public void A_snapshot_holds_each_token_once_and_one_written_with_the_pair_twice_still_reads()
+    {
+        var snapshot = new AccountSnapshot(new AccountState(Did, "alice.test", "http://entryway", Grant, RefreshCount: 3, LoginCount: 1, LastRefreshAt: At));
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(snapshot);
+        var stored = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(snapshot));
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(stored, TokenCipher.Prefix));
+        // As AccountSnapshot.v2 was written before: the state's pair a second time ("tokens") and its PDS ("pds").
+        var older = Canonical(snapshot).Replace("\"refreshCount\"", "\"pds\":\"http://localhost:2583\",\"tokens\":" + Canonical(Tokens) + ",\"refreshCount\"");
+        Assert.Contains("\"tokens\"", older);
+        var back = Assert.IsType<AccountSnapshot>(serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(older), "AccountSnapshot.v2"));
+        Assert.Equal(Canonical(snapshot), Canonical(back));
+    }
+
+    [Fact]
+    public void Strings_are_escaped_only_where_JSON_requires_it_and_escaped_ones_still_read()
+    {
+        var ended = new SessionEnded(SessionEndReason.NeedsLogin, new XrpcError("ExpiredToken", "jeton expiré + \"révoqué\" <b>"), At);
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(ended);
+        var stored = System.Text.Encoding.UTF8.GetString(serializer.ToBinary(ended));
+        Assert.Contains("""jeton expiré + \"révoqué\" <b>""", stored);
+        var escaped = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(ended, new System.Text.Json.JsonSerializerOptions(SupervisorSerializer.OptionsWith(null))
+        {
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.Default,
+        });
+        Assert.Contains("\\u002B", System.Text.Encoding.UTF8.GetString(escaped));
+        Assert.Equal(ended, serializer.FromBinary(escaped, "SessionEnded.v1"));
     }
 
     // Records holding lists compare by reference; compare their serialized form instead (tokens in clear).
