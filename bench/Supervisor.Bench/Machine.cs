@@ -16,10 +16,9 @@ public static class Machine
                $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     }
 
-<<<<<<< HEAD
-    /// <summary>The 1, 5 and 15 minute load averages (the machine is shared: what else ran), or "unknown".</summary>
+    /// <summary>"load average 1m 5m 15m" (the machine is shared: figures come with its load), or nothing off Linux.</summary>
     public static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+        File.Exists("/proc/loadavg") ? "load average " + string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 
     /// <summary>The CPU time all cores have been busy and their total time so far (/proc/stat, in ticks); zeros when unknown.</summary>
     public static (long Busy, long Total) CpuTicks()
@@ -37,9 +36,4 @@ public static class Machine
         var now = CpuTicks();
         return now.Total == before.Total ? 0 : 100.0 * (now.Busy - before.Busy) / (now.Total - before.Total);
     }
-=======
-    /// <summary>"load average 1m 5m 15m" (the machine is shared: figures come with its load), or nothing off Linux.</summary>
-    public static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? "load average " + string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
->>>>>>> journal-cost
 }

@@ -9,27 +9,27 @@ namespace Supervisor.Bench;
 
 /// <summary>
 /// Memory per supervised account: N imported sessions (real ImportSession through the supervisor, journaled
-/// to SQLite; tokens shaped like the reference PDS's), then the managed heap after a full GC, less the heap
+/// to SQLite or PostgreSQL; tokens shaped like the reference PDS's), then the managed heap after a full GC, less the heap
 /// of the same system before the imports, over N. Measured twice: with every account running as an actor
 /// (passivation off), and at rest, once the idle accounts have passivated (passivate-after = 2s).
 /// </summary>
 public static class MemoryBench
 {
-    public static async Task RunAsync(int[] sizes, int liveUpTo)
+    public static async Task RunAsync(int[] sizes, JournalKind journalKind)
     {
         await using var pds = await BenchPds.StartAsync();
-        Console.WriteLine("memory per account (SQLite journal, imported sessions, local bench PDS)");
+        Console.WriteLine($"memory per account ({journalKind} journal, imported sessions, local bench PDS)");
         Console.WriteLine("accounts   accounts as         import s   heap MB   per account   working set MB");
         foreach (var n in sizes)
         {
-            if (n <= liveUpTo) await MeasureAsync(pds, n, passivate: false);
-            await MeasureAsync(pds, n, passivate: true);
+            await MeasureAsync(pds, n, journalKind, passivate: false);
+            await MeasureAsync(pds, n, journalKind, passivate: true);
         }
     }
 
-    private static async Task MeasureAsync(BenchPds pds, int n, bool passivate)
+    private static async Task MeasureAsync(BenchPds pds, int n, JournalKind journalKind, bool passivate)
     {
-        using var journal = new BenchJournal(JournalKind.Sqlite);
+        using var journal = new BenchJournal(journalKind);
         var (system, accounts) = journal.Start($"supervisor.accounts.passivate-after = {(passivate ? "2s" : "0s")}");
         try
         {

@@ -25,7 +25,7 @@ public static class PagesBench
 
     public static async Task RunAsync(int count)
     {
-        Console.WriteLine($"load average at the start: {Machine.LoadAverage()}");
+        Console.WriteLine($"at the start: {Machine.LoadAverage()}");
         await using var pds = await BenchPds.StartAsync();
         using var journal = new BenchJournal(JournalKind.Postgres);
         var withHistory = count / 2;
@@ -59,12 +59,12 @@ public static class PagesBench
         var idle = Machine.CpuTicks();
         await Task.Delay(TimeSpan.FromSeconds(5));
         Console.WriteLine($"before the measurements: the machine's cores {Machine.BusyPercentSince(idle):0} % busy over 5 s with this bench idle; " +
-                          $"load average {Machine.LoadAverage()} (the minutes before include the import)");
+                          $"{Machine.LoadAverage()} (the minutes before include the import)");
         var (hostCpu, window) = (host.CpuTime, Stopwatch.StartNew());
         await BrowseAsync(host, pages);
         await FetchAsync(host, [.. pages, ("JSON /accounts?limit=1000", "/accounts?limit=1000"), ("JSON /status", "/status")], next);
         Console.WriteLine($"the measurements took {window.Elapsed.TotalSeconds:0.0} s, the host {(host.CpuTime - hostCpu).TotalSeconds:0.00} s of CPU; " +
-                          $"load average at the end: {Machine.LoadAverage()}");
+                          $"at the end: {Machine.LoadAverage()}");
     }
 
     /// <summary>Imports <paramref name="count"/> - 1 accounts (all but <paramref name="skipped"/>) in-process and waits until they rest.</summary>

@@ -2,8 +2,8 @@ using Supervisor.Bench;
 using Supervisor.Host.Configuration;
 
 // Benchmarks, not tests: each prints its figures and the machine. bench/README.md has the latest figures.
-//   memory [N ...]              memory per account (default 1000 10000 100000), as live actors (up to
-//                               10000) and at rest once idle accounts have passivated
+//   memory [N ...]              memory per account (default 1000 10000 100000), as live actors and at rest once idle
+//                               accounts have passivated (SQLite; SUPERVISOR_BENCH_JOURNALS=postgres for PostgreSQL)
 //   recovery [N ...]            start-up until every journaled account is ready, SQLite and (with
 //                               SUPERVISOR_BENCH_POSTGRES) PostgreSQL (default 10000 100000)
 //   overhead [workers] [secs] [rounds]  getSession directly, through the actor, through YARP (a process) and
@@ -31,7 +31,9 @@ Console.WriteLine($"date: {DateTimeOffset.UtcNow:u}");
 switch (name)
 {
     case "memory":
-        await MemoryBench.RunAsync(numbers.Length > 0 ? numbers : [1_000, 10_000, 100_000], liveUpTo: 10_000);
+        // SUPERVISOR_BENCH_JOURNALS=postgres: on PostgreSQL (SUPERVISOR_BENCH_POSTGRES), whose imports are faster; SQLite by default.
+        await MemoryBench.RunAsync(numbers.Length > 0 ? numbers : [1_000, 10_000, 100_000],
+            Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_JOURNALS") is { Length: > 0 } kind ? Enum.Parse<JournalKind>(kind, ignoreCase: true) : JournalKind.Sqlite);
         break;
     case "recovery":
         await RecoveryBench.RunAsync(numbers.Length > 0 ? numbers : [10_000, 100_000], Journals());
