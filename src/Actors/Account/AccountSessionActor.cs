@@ -190,20 +190,11 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         switch (message)
         {
-            case HeldEventsHandover handover:
-                TakeOverHeldEvents(handover);
-                break;
-            case AdoptSession adopt:
-                Establish(adopt);
-                break;
             case CallXrpc or BorrowAccessToken or ExportSession:
                 Sender.Tell(Unavailable());
                 break;
             case RefreshNow:
                 Sender.Tell(new RefreshCompleted(Status()));
-                break;
-            case DrainAccount:
-                Drain();
                 break;
             case Logout logout:
                 OnLogoutWithoutSession(logout);
@@ -213,11 +204,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             case RetryCall retry:
                 retry.ReplyTo.Tell(Unavailable());
                 break;
-            case RequestAnswered answered:
-                OnRequestAnswered(answered);
-                break;
             default:
-                if (!Common(message)) Unhandled(message);
+                if (!OutsideRefresh(message) && !Common(message)) Unhandled(message);
                 break;
         }
     }
@@ -227,12 +215,6 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         switch (message)
         {
-            case HeldEventsHandover handover:
-                TakeOverHeldEvents(handover);
-                break;
-            case AdoptSession adopt:
-                Establish(adopt);
-                break;
             case CallXrpc call:
                 Dispatch(call, Sender);
                 break;
@@ -241,9 +223,6 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 break;
             case RetryCall retry:
                 Send(retry.Call, retry.ReplyTo, retried: true);
-                break;
-            case RequestAnswered answered:
-                OnRequestAnswered(answered);
                 break;
             case RefreshDue:
                 OnRefreshDue();
@@ -261,11 +240,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             case Logout logout:
                 StartLogout(logout);
                 break;
-            case DrainAccount:
-                Drain();
-                break;
             default:
-                if (!Common(message)) Unhandled(message);
+                if (!OutsideRefresh(message) && !Common(message)) Unhandled(message);
                 break;
         }
     }
@@ -278,9 +254,6 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             case RefreshAnswered answered:
                 OnRefreshAnswered(answered);
                 break;
-            case RequestAnswered answered:
-                OnRequestAnswered(answered);
-                break;
             case RefreshNow:
                 _refreshWaiters.Add((Sender, null));
                 break;
@@ -290,6 +263,26 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 if (!Common(message)) Stash.Stash();
                 break;
         }
+    }
+
+    /// <summary>What a behaviour with no refresh in flight answers the same way, with or without a session; false for others.</summary>
+    private bool OutsideRefresh(object message)
+    {
+        switch (message)
+        {
+            case HeldEventsHandover handover:
+                TakeOverHeldEvents(handover);
+                break;
+            case AdoptSession adopt:
+                Establish(adopt);
+                break;
+            case DrainAccount:
+                Drain();
+                break;
+            default:
+                return false;
+        }
+        return true;
     }
 
     /// <summary>
@@ -302,6 +295,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         {
             case GetAccountStatus:
                 Sender.Tell(Status());
+                break;
+            case RequestAnswered answered:
+                OnRequestAnswered(answered);
                 break;
             case HandleChecked handle:
                 OnHandleChecked(handle);

@@ -9,7 +9,7 @@ namespace Supervisor.Actors.Tests.Account;
 
 /// <summary>Idle accounts stop (passivate), keep their status with the supervisor, and start again when needed.</summary>
 public sealed class AccountPassivationSpec(ITestOutputHelper output)
-    : FakePdsSpec(new TestJournal(), output, "supervisor.accounts.passivate-after = 300ms")
+    : FakePdsSpec(new TestJournal(), output, "supervisor.accounts { passivate-after = 300ms, journal-probe-interval = 1h }")
 {
 
     private async Task<SupervisorCounts> CountsAsync() => Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance));
@@ -28,6 +28,21 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
         Assert.Equal(200, (await CallAsync(account.Handle, GetSession)).Status);
         Assert.Equal(new SupervisorCounts(1, 1, 0), await CountsAsync());
         Assert.Equal(1, Pds.CallCount("com.atproto.server.createSession"));
+    }
+
+    [Fact]
+    public async Task During_a_journal_outage_a_resting_accounts_status_shows_its_last_state_as_degraded_with_the_journal_error()
+    {
+        var account = Pds.CreateAccount("resting.test", "pw-resting");
+        var started = await LoginAsync(Pds.Url, account.Handle, account.Password);
+        await EventuallyAsync(async () => (await CountsAsync()).Passivated == 1, TimeSpan.FromSeconds(5), "the account to passivate");
+
+        // It cannot start without its journal: its status comes from what was kept of it, marked as unavailable.
+        JournalHealth.MarkUnavailable("connection refused", DateTimeOffset.UtcNow);
+        var status = Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(account.Did)));
+        Assert.Equal((account.Handle, started.AccessExpiresAt, AccountStateName.Degraded), (status.Handle, status.AccessExpiresAt, status.State));
+        Assert.Equal("JournalUnavailable", status.LastError?.Error);
+        Assert.Equal(new SupervisorCounts(1, 0, 1), await CountsAsync());
     }
 
     [Fact]
