@@ -4,19 +4,6 @@ using Supervisor.Actors.Session;
 
 namespace Supervisor.Actors.Account;
 
-/// <summary>How a session came to the supervisor.</summary>
-public enum SessionOrigin
-{
-    /// <summary>createSession with a password.</summary>
-    Login,
-
-    /// <summary>createAccount.</summary>
-    AccountCreated,
-
-    /// <summary>An imported session string or SessionData.</summary>
-    Import,
-}
-
 /// <summary>Why a session ended without a logout.</summary>
 public enum SessionEndReason
 {

@@ -17,11 +17,11 @@ namespace Supervisor.Actors.Accounts;
 /// </summary>
 public static class AccountPage
 {
-    /// <summary>The page size when none is asked for.</summary>
-    public const int DefaultLimit = 100;
+    /// <summary>The page size when none is asked for (the protocol's).</summary>
+    public const int DefaultLimit = ListAccounts.DefaultLimit;
 
-    /// <summary>The largest page.</summary>
-    public const int MaxLimit = 1_000;
+    /// <summary>The largest page (the protocol's).</summary>
+    public const int MaxLimit = ListAccounts.MaxLimit;
 
     /// <summary>The longest query text accepted (a handle is at most 253 characters, a DID at most 2 KB).</summary>
     public const int MaxQueryLength = 2_048;

@@ -95,7 +95,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             if (answer.IsSuccessStatusCode && mediaType == "text/html" && !request.Nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"{host} answered {request.Nsid} with an HTML page instead of an XRPC answer");
             return XrpcResponse.From((int)answer.StatusCode, body, XrpcHeaders.IsSafeValue(answer.Content.Headers.ContentType?.ToString()) ? answer.Content.Headers.ContentType?.ToString() : null,
-                RateLimitInfo.From(answer.Headers, _time.GetUtcNow()), XrpcHeaders.PickResponse(answer));
+                RateLimitHeaders.Read(answer.Headers, _time.GetUtcNow()), XrpcHeaders.PickResponse(answer));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

@@ -128,7 +128,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         {
             var status = (int)answer.StatusCode;
             var now = DateTimeOffset.UtcNow;
-            var seen = limits.Bounded(new XrpcResponse(status, [], null, null, RateLimitInfo.From(answer.Headers, now)), now);
+            var seen = limits.Bounded(new XrpcResponse(status, [], null, null, RateLimitHeaders.Read(answer.Headers, now)), now);
             if (seen.RateLimit is not null || status == 429) limits.Observe(loan.Pds, loan.Did, nsid, seen, now);
             var mediaType = answer.Content.Headers.ContentType?.MediaType;
             if (answer.IsSuccessStatusCode && mediaType == "text/html" && !nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))

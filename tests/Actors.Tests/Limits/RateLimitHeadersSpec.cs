@@ -16,7 +16,7 @@ public sealed class RateLimitHeadersSpec
     {
         using var answer = new HttpResponseMessage();
         foreach (var (name, value) in headers) Assert.True(answer.Headers.TryAddWithoutValidation(name, value));
-        return RateLimitInfo.From(answer.Headers, Now);
+        return RateLimitHeaders.Read(answer.Headers, Now);
     }
 
     private static XrpcResponse TooMany(RateLimitInfo? info) =>
@@ -107,7 +107,7 @@ public sealed class RateLimitHeadersSpec
     public void A_policy_of_visible_ascii_is_kept_and_one_too_long_is_dropped()
     {
         Assert.Equal("100;w=60, 50;w=1", Read(("RateLimit-Policy", " 100;w=60, 50;w=1 "))!.Policy);
-        Assert.Null(Read(("RateLimit-Policy", new string('1', RateLimitInfo.MaxPolicyLength + 1))));
+        Assert.Null(Read(("RateLimit-Policy", new string('1', RateLimitHeaders.MaxPolicyLength + 1))));
     }
 
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider

@@ -253,6 +253,6 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     // Records holding lists compare by reference; compare their serialized form instead (tokens in clear).
-    private static string Canonical(object value) =>
+    internal static string Canonical(object value) =>
         System.Text.Json.JsonSerializer.Serialize(value, value.GetType(), SupervisorSerializer.OptionsWith(null));
 }

@@ -88,14 +88,20 @@ public static class AccountCommands
     /// <summary>
     /// Ask for one page of account statuses, ordered by DID (ordinal): those in <paramref name="State"/> (any when null) whose
     /// handle or DID contains <paramref name="Query"/> (case-insensitive; any when null), at most <paramref name="Limit"/>
-    /// (1 to <see cref="Accounts.AccountPage.MaxLimit"/>), after the page that answered <paramref name="Cursor"/> (the first
+    /// (1 to <see cref="MaxLimit"/>), after the page that answered <paramref name="Cursor"/> (the first
     /// page when null). Answered with <see cref="AccountReplies.AccountList"/>, or <see cref="AccountReplies.InvalidQuery"/>
-    /// for a limit out of range or a cursor this supervisor did not make. The rules are <see cref="Accounts.AccountPage"/>.
+    /// for a limit out of range or a cursor this supervisor did not make. The rules are the supervisor's AccountPage.
     /// </summary>
     public sealed record ListAccounts(
-        AccountStateName? State = null, string? Query = null, int Limit = Accounts.AccountPage.DefaultLimit, string? Cursor = null) : Serialization.IWireMessage
+        AccountStateName? State = null, string? Query = null, int Limit = ListAccounts.DefaultLimit, string? Cursor = null) : Serialization.IWireMessage
     {
-        /// <summary>The first page with the defaults: every state, no query, <see cref="Accounts.AccountPage.DefaultLimit"/> accounts.</summary>
+        /// <summary>The page size when none is asked for.</summary>
+        public const int DefaultLimit = 100;
+
+        /// <summary>The largest page size.</summary>
+        public const int MaxLimit = 1_000;
+
+        /// <summary>The first page with the defaults: every state, no query, <see cref="DefaultLimit"/> accounts.</summary>
         public static readonly ListAccounts Instance = new();
     }
 

@@ -6,7 +6,7 @@ namespace Supervisor.Actors.Pds;
 /// <summary>
 /// A PDS's answer to one XRPC call, or the failure to get one (<see cref="Status"/> 0): status, body bytes,
 /// content type, the error read from the body, the rate-limit headers, and the allowed answer headers
-/// (<see cref="XrpcHeaders.Response"/>). Its <see cref="ToString"/> leaves out the body, which may hold tokens.
+/// (the supervisor's XrpcHeaders.Response). Its <see cref="ToString"/> leaves out the body, which may hold tokens.
 /// </summary>
 public sealed record XrpcResponse(
     int Status, byte[] Body, string? ContentType, XrpcError? Error, RateLimitInfo? RateLimit = null, IReadOnlyDictionary<string, string>? Headers = null)

@@ -4,11 +4,11 @@ using System.Net.Http.Headers;
 namespace Supervisor.Actors.Pds;
 
 /// <summary>
-/// The <c>RateLimit-*</c> headers of one answer (the reference PDS sends them when its limits are on), read
-/// defensively: a value that is not a plain non-negative number in range is ignored, and the policy is kept
-/// only when it is short visible ASCII, so that nothing from a server can break a header it is copied into.
+/// Reads the <c>RateLimit-*</c> headers of one answer (the reference PDS sends them when its limits are on) into a
+/// <see cref="RateLimitInfo"/>, defensively: a value that is not a plain non-negative number in range is ignored, and the
+/// policy is kept only when it is short visible ASCII, so that nothing from a server can break a header it is copied into.
 /// </summary>
-public sealed record RateLimitInfo(int? Limit, int? Remaining, DateTimeOffset? Reset, string? Policy)
+public static class RateLimitHeaders
 {
     /// <summary>
     /// A <c>RateLimit-Reset</c> below this is delta-seconds from now (the IETF draft); from it on, Unix time
@@ -23,7 +23,7 @@ public sealed record RateLimitInfo(int? Limit, int? Remaining, DateTimeOffset? R
     private const long LatestUnixTime = 253_402_300_799;
 
     /// <summary>Reads the headers of an answer received at <paramref name="now"/>, or null when it carries none that are usable.</summary>
-    public static RateLimitInfo? From(HttpResponseHeaders headers, DateTimeOffset now)
+    public static RateLimitInfo? Read(HttpResponseHeaders headers, DateTimeOffset now)
     {
         var limit = Count(headers, "RateLimit-Limit");
         var remaining = Count(headers, "RateLimit-Remaining");

@@ -14,7 +14,7 @@ public enum XrpcMethodKind
 
 /// <summary>
 /// One XRPC call as a caller describes it: method NSID, kind, query parameters, the body as bytes with its
-/// content type, and the XRPC headers to pass on (see <see cref="XrpcHeaders.Request"/>; others are dropped).
+/// content type, and the XRPC headers to pass on (the supervisor's XrpcHeaders.Request; others are dropped).
 /// </summary>
 public sealed record XrpcRequest(
     string Nsid,

@@ -1,0 +1,7 @@
+namespace Supervisor.Actors.Pds;
+
+/// <summary>
+/// The <c>RateLimit-*</c> headers of one answer (the reference PDS sends them when its limits are on), as
+/// the supervisor's RateLimitHeaders reads them.
+/// </summary>
+public sealed record RateLimitInfo(int? Limit, int? Remaining, DateTimeOffset? Reset, string? Policy);
