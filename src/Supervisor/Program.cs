@@ -32,7 +32,8 @@ var logging = new LoggerConfiguration()
     .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Fatal + 1)
     .Enrich.FromLogContext()
     .Enrich.With(new Supervisor.Host.Logging.ControlCharacterEscaper())
-    .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}");
+    .WriteTo.Sink(new Supervisor.Host.Logging.GroupedConsoleSink(
+        new Serilog.Formatting.Display.MessageTemplateTextFormatter("[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}")));
 if (Environment.GetEnvironmentVariable("SUPERVISOR_LOG_FILE") is { Length: > 0 } logFile)
     logging.WriteTo.File(new CompactJsonFormatter(), logFile);
 Log.Logger = logging.CreateLogger();

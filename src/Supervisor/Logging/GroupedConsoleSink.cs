@@ -1,0 +1,64 @@
+using System.Text;
+using System.Threading.Channels;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting;
+
+namespace Supervisor.Host.Logging;
+
+/// <summary>
+/// Writes the log to standard output from one writer of its own, flushing whenever nothing more is waiting: a quiet
+/// host writes each line at once, a busy one many lines per write. The request threads only queue the event; they
+/// neither take the console's lock nor make a system call per line (one line a request cost the host a write of
+/// its own before: bench/README.md, "Request overhead").
+/// <para>
+/// Bounded: past <see cref="QueueLimit"/> waiting lines, new ones are dropped and counted, and the count is written
+/// once the writer has caught up. Disposing (at <c>Log.CloseAndFlush</c>) writes what is queued.
+/// </para>
+/// </summary>
+public sealed class GroupedConsoleSink : ILogEventSink, IDisposable
+{
+    /// <summary>The most lines that wait for the writer.</summary>
+    public const int QueueLimit = 100_000;
+
+    private readonly ITextFormatter _formatter;
+    private readonly TextWriter _output;
+    private readonly Channel<LogEvent> _queue = Channel.CreateBounded<LogEvent>(
+        new BoundedChannelOptions(QueueLimit) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true }); // TryWrite refuses when full
+    private readonly Task _writer;
+    private long _dropped;
+
+    /// <summary>A sink writing <paramref name="formatter"/>'s text to <paramref name="output"/> (standard output when null).</summary>
+    public GroupedConsoleSink(ITextFormatter formatter, Stream? output = null)
+    {
+        _formatter = formatter;
+        _output = new StreamWriter(output ?? Console.OpenStandardOutput(), new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
+        _writer = Task.Factory.StartNew(WriteAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <inheritdoc />
+    public void Emit(LogEvent logEvent)
+    {
+        if (!_queue.Writer.TryWrite(logEvent)) Interlocked.Increment(ref _dropped);
+    }
+
+    private async Task WriteAsync()
+    {
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out var logEvent)) _formatter.Format(logEvent, _output);
+            if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
+                _output.WriteLine($"[{DateTime.Now:HH:mm:ss} WRN] {dropped} log lines dropped: standard output did not keep up");
+            _output.Flush();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _writer.Wait(TimeSpan.FromSeconds(5));
+        _output.Flush();
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text;
+using Serilog.Events;
+using Serilog.Formatting.Display;
+using Serilog.Parsing;
+using Supervisor.Host.Logging;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>The host's console log: lines queued by request threads, written in order by one writer, never unbounded.</summary>
+public sealed class GroupedConsoleSinkSpec
+{
+    private static readonly MessageTemplateTextFormatter Lines = new("{Message}{NewLine}");
+
+    private static LogEvent Line(int n) =>
+        new(DateTimeOffset.UtcNow, LogEventLevel.Information, null, new MessageTemplateParser().Parse($"line {n}"), []);
+
+    [Fact]
+    public async Task A_quiet_host_writes_each_line_at_once_without_waiting_for_more()
+    {
+        var output = new GatedStream();
+        using var sink = new GroupedConsoleSink(Lines, output);
+        sink.Emit(Line(1));
+        await UntilAsync(() => output.Text == "line 1\n");
+    }
+
+    [Fact]
+    public void Lines_from_many_threads_are_all_written_each_whole_and_in_each_threads_order()
+    {
+        var output = new GatedStream();
+        using (var sink = new GroupedConsoleSink(Lines, output))
+            Parallel.For(0, 4, t =>
+            {
+                for (var i = 0; i < 2_000; i++) sink.Emit(Line(t * 10_000 + i));
+            });
+        var lines = output.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(8_000, lines.Length);
+        for (var t = 0; t < 4; t++)
+        {
+            var own = lines.Select(l => int.Parse(l["line ".Length..])).Where(n => n / 10_000 == t).ToList();
+            Assert.Equal(Enumerable.Range(t * 10_000, 2_000), own);
+        }
+    }
+
+    [Fact]
+    public async Task Past_its_limit_while_the_output_is_stuck_lines_are_dropped_counted_and_the_count_is_written()
+    {
+        var output = new GatedStream { Stuck = true };
+        using (var sink = new GroupedConsoleSink(Lines, output))
+        {
+            sink.Emit(Line(0));
+            await UntilAsync(() => output.Writing); // the writer holds line 0, stuck
+            for (var i = 1; i <= GroupedConsoleSink.QueueLimit + 10; i++) sink.Emit(Line(i));
+            output.Release();
+        }
+        var lines = output.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(new[] { "line 0", "line 1" }, lines[..2]);
+        Assert.Equal(GroupedConsoleSink.QueueLimit + 2, lines.Length);
+        Assert.EndsWith("10 log lines dropped: standard output did not keep up", lines[^1]);
+        Assert.Equal($"line {GroupedConsoleSink.QueueLimit}", lines[^2]);
+    }
+
+    private static async Task UntilAsync(Func<bool> condition)
+    {
+        for (var waited = 0; !condition(); waited += 10)
+        {
+            Assert.True(waited < 5_000, "not within 5 s");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>Standard output in memory; while <see cref="Stuck"/>, a write waits until <see cref="Release"/>.</summary>
+    private sealed class GatedStream : Stream
+    {
+        private readonly MemoryStream _written = new();
+        private readonly ManualResetEventSlim _open = new(true);
+
+        public bool Stuck
+        {
+            init { if (value) _open.Reset(); }
+        }
+
+        public bool Writing { get; private set; }
+
+        public string Text
+        {
+            get
+            {
+                lock (_written) return Encoding.UTF8.GetString(_written.ToArray());
+            }
+        }
+
+        public void Release() => _open.Set();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Writing = true;
+            _open.Wait();
+            lock (_written) _written.Write(buffer, offset, count);
+        }
+
+        public override void Flush() { }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
