@@ -101,7 +101,7 @@ try
             Akka.Cluster.Tools.Client.ClusterClientReceptionist.Get(system).RegisterService(clients);
             registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts), "session-event-feed"));
             var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
-            var historyWriter = system.ActorOf(AccountHistoryWriter.Props(history, accounts, $"{self.Host}:{self.Port}", metrics), "account-history");
+            var historyWriter = system.ActorOf(AccountHistoryWriter.Props(history, accounts, $"{self.Host}:{self.Port}", metrics, config), "account-history");
             // What waits for the history is written before the actor system goes (after the accounts drained or left).
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "write-account-history", async () =>
             {

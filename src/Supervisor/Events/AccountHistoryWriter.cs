@@ -8,8 +8,9 @@ namespace Supervisor.Host.Events;
 /// <summary>
 /// Writes the session events of the accounts that run on this node (each event is written once in a cluster, by the
 /// node of its account) to the <see cref="AccountHistory"/>, off the accounts' path: events wait in a buffer that is
-/// written every <c>interval</c> (1 s), or as soon as <c>batch</c> (500) wait, in one transaction, one write at a time.
-/// While the database does not answer, the buffer keeps the newest <c>bound</c> (10,000, a few MB at most) and drops
+/// written every <c>write-interval</c> (1 s), or as soon as <c>write-batch</c> (500) wait, all that wait in one
+/// transaction, one write at a time (settings <c>supervisor.history</c>). While the database does not answer, the
+/// buffer keeps the newest <c>buffer</c> (10,000: a few MB at most, an event being under 500 bytes) and drops
 /// the oldest past that (counted in <c>supervisor.history.dropped</c>, logged once an outage); what it kept is written
 /// once the database is back. The table is created by the first write that succeeds. <see cref="Flush"/> (sent at a
 /// graceful stop) answers once what waited is written, or its write failed.
@@ -87,10 +88,14 @@ public sealed class AccountHistoryWriter : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer("write", Tick.Instance, TimeSpan.Zero, _interval);
     }
 
-    /// <summary>Props for the writer (at most <paramref name="batch"/> events a write after the first, at most <paramref name="bound"/> waiting).</summary>
-    public static Props Props(AccountHistory history, IActorRef accounts, string? node, SupervisorMetrics metrics,
-        TimeSpan? interval = null, int batch = 500, int bound = 10_000) =>
-        Akka.Actor.Props.Create(() => new AccountHistoryWriter(history, accounts, node, metrics, interval ?? TimeSpan.FromSeconds(1), batch, bound));
+    /// <summary>Props for the writer: a write every <paramref name="interval"/> or once <paramref name="batch"/> events wait, at most <paramref name="bound"/> waiting.</summary>
+    public static Props Props(AccountHistory history, IActorRef accounts, string? node, SupervisorMetrics metrics, TimeSpan interval, int batch, int bound) =>
+        Akka.Actor.Props.Create(() => new AccountHistoryWriter(history, accounts, node, metrics, interval, batch, bound));
+
+    /// <summary>Props for the writer with the settings of <c>supervisor.history</c> in <paramref name="config"/>.</summary>
+    public static Props Props(AccountHistory history, IActorRef accounts, string? node, SupervisorMetrics metrics, Akka.Configuration.Config config) =>
+        Props(history, accounts, node, metrics, config.GetTimeSpan("supervisor.history.write-interval"),
+            config.GetInt("supervisor.history.write-batch"), config.GetInt("supervisor.history.buffer"));
 
     /// <summary>Starts a write of what waits (the table first, until it exists), unless one is under way.</summary>
     private void Write()

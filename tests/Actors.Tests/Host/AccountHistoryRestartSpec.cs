@@ -17,7 +17,10 @@ public sealed class AccountHistoryRestartSpec : FakePdsHostSpec
     {
         using var postgres = kind == JournalKind.Postgres ? new TestJournal(JournalKind.Postgres) : null;
         var journal = postgres ?? Folder;
-        await using var host = new SupervisorProcess(journal.Folder, journal.HostEnvironment());
+        var environment = journal.HostEnvironment();
+        // Nothing is written on the way: only the graceful stop writes what waits.
+        environment["SUPERVISOR_HOCON"] = "supervisor.history.write-interval = 1h";
+        await using var host = new SupervisorProcess(journal.Folder, environment);
         await host.StartAsync();
         await host.WaitUntilAccountsServeAsync();
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
@@ -26,7 +29,6 @@ public sealed class AccountHistoryRestartSpec : FakePdsHostSpec
         using (var refresh = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null))
             Assert.Equal(HttpStatusCode.OK, refresh.StatusCode);
 
-        // At once: what waits to be written is written at the graceful stop.
         Assert.Equal(0, await host.TerminateAsync());
         await host.StartAsync();
         await host.WaitUntilAccountsServeAsync();
