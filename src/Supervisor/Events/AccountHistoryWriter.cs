@@ -25,12 +25,12 @@ public sealed class AccountHistoryWriter : ReceiveActor, IWithTimers
     private readonly int _batch;
     private readonly int _bound;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly List<IActorRef> _flushing = new();
     private List<(string Did, HistoryEntry Entry)> _buffer = new();
     private bool _created;
     private bool _writing;
     private bool _failing;
     private long _dropped;
-    private readonly List<IActorRef> _flushing = new();
 
     /// <summary>Creates the writer; it subscribes at <paramref name="accounts"/> when it starts.</summary>
     public AccountHistoryWriter(AccountHistory history, IActorRef accounts, string? node, SupervisorMetrics metrics, TimeSpan interval, int batch, int bound)
