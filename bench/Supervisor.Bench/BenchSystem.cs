@@ -63,6 +63,11 @@ public sealed class BenchJournal : IDisposable
         return (system, accounts);
     }
 
+    /// <summary>The accounts' history writer of <paramref name="system"/>, as the host starts it (its settings, table in this journal's database).</summary>
+    public IActorRef StartHistory(ActorSystem system, IActorRef accounts) =>
+        system.ActorOf(Supervisor.Host.Events.AccountHistoryWriter.Props(new Supervisor.Host.Events.AccountHistory(Kind, ConnectionString), accounts, "bench",
+            new Supervisor.Actors.Account.SupervisorMetrics(), system.Settings.Config), "account-history");
+
     public void Dispose()
     {
         if (_database is not null)

@@ -15,6 +15,9 @@ namespace Supervisor.Bench;
 /// at 1,000,000 active accounts. Accounts stay running (no passivation) and the journal probe is off, so that nothing but
 /// the refreshes writes; each round is measured apart, and the figures are the sums over whole rounds. For experiments,
 /// SUPERVISOR_BENCH_HOCON adds settings and SUPERVISOR_BENCH_SQL runs statements on the database before the rounds.
+/// SUPERVISOR_BENCH_HISTORY=on adds the accounts' history writer, as the host runs it (what waits is written at the end
+/// of each round), and prints the history table's size; the plugin's counts (linq2db's trace) do not see its statements,
+/// the database's (WAL, disk bytes, pg_stat_statements) do.
 /// </summary>
 public static class JournalBench
 {
@@ -43,6 +46,7 @@ public static class JournalBench
         {
             using var journal = new BenchJournal(kind);
             var (system, accounts) = journal.Start(Settings);
+            var history = Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_HISTORY") == "on" ? journal.StartHistory(system, accounts) : null;
             Figures figures;
             try
             {
@@ -63,6 +67,7 @@ public static class JournalBench
                 {
                     var (sql, pg, lite) = (trace.Read(), postgres is null ? null : await postgres.ReadAsync(), sqlite is null ? null : await sqlite.ReadAsync());
                     await RefreshAllAsync(accounts, count, round, parallel);
+                    await WrittenAsync(history);
                     await QuietAsync(trace);
                     var (sqlAfter, pgAfter, liteAfter) = (trace.Read(), postgres is null ? null : await postgres.ReadAsync(), sqlite is null ? null : await sqlite.ReadAsync());
                     measured.Add(new Round(sqlAfter.Minus(sql), pgAfter?.Minus(pg!), liteAfter?.Minus(lite!),
@@ -73,6 +78,7 @@ public static class JournalBench
                 // here), where its rows are as many as on average.
                 var halfCycle = settings.SnapshotEvery / 4;
                 for (var round = rounds + 1; round <= rounds + halfCycle; round++) await RefreshAllAsync(accounts, count, round, parallel);
+                await WrittenAsync(history);
                 await QuietAsync(trace);
                 var rowsThen = postgres is not null ? (await postgres.ReadAsync()).JournalRows : (await sqlite!.ReadAsync()).JournalRows;
                 var indexScans = postgres is not null ? await postgres.IndexScansAsync() : [];
@@ -80,6 +86,12 @@ public static class JournalBench
                 var compact = postgres is not null ? await postgres.CompactSizeAsync() : await sqlite!.CompactSizeAsync();
                 figures = new Figures(count, rounds, measured, rowsThen, compact);
                 Print(kind, figures, took, postgres?.HasStatements);
+                if (history is not null)
+                {
+                    var (rows, bytes) = postgres is not null ? await postgres.HistorySizeAsync() : await sqlite!.HistorySizeAsync();
+                    Console.WriteLine($"  history table: {rows:N0} rows, {bytes:N0} bytes compacted with its index ({bytes / Math.Max(1, rows):N0} B a row, " +
+                                      $"{bytes / (double)count / 1024:0.0} KB an account)");
+                }
                 if (indexScans.Count > 0) Console.WriteLine("  index reads over the whole run (pg_stat_user_indexes): " + string.Join(", ", indexScans.Select(i => $"{i.Index} {i.Scans:N0}")));
             }
             finally
@@ -99,6 +111,13 @@ public static class JournalBench
             if (reply is not RefreshCompleted { Status: { RefreshCount: var refreshed, LastError: null } } || refreshed != round)
                 throw new InvalidOperationException($"refresh {round} of account {i} answered {reply}");
         });
+
+    /// <summary>Has the history writer (when there is one) write what waits.</summary>
+    private static async Task WrittenAsync(IActorRef? history)
+    {
+        if (history is not null)
+            await history.Ask<Supervisor.Host.Events.AccountHistoryWriter.Flush>(Supervisor.Host.Events.AccountHistoryWriter.Flush.Instance, TimeSpan.FromMinutes(1));
+    }
 
     /// <summary>Waits until the plugin has sent nothing for half a second (a snapshot's deletions follow its refresh).</summary>
     private static async Task QuietAsync(SqlTrace trace)

@@ -95,6 +95,16 @@ public sealed class PostgresStatistics : IAsyncDisposable
         return Convert.ToInt64(await sizes.ExecuteScalarAsync());
     }
 
+    /// <summary>The history table's rows and its size with its indexes, rewritten without free space.</summary>
+    public async Task<(long Rows, long Bytes)> HistorySizeAsync()
+    {
+        await Execute(_db, "VACUUM FULL account_history");
+        await using var sizes = new NpgsqlCommand(Marker + "SELECT count(*), pg_total_relation_size('account_history') FROM account_history", _db);
+        await using var reader = await sizes.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
     private static async Task Execute(NpgsqlConnection db, string sql)
     {
         await using var command = new NpgsqlCommand(Marker + sql, db);

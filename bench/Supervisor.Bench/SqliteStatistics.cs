@@ -40,6 +40,22 @@ public sealed class SqliteStatistics(string connectionString)
         return new FileInfo(_file).Length;
     }
 
+    /// <summary>The history table's rows and what it and its index take in the file: the compacted file's size with them, less without them.</summary>
+    public async Task<(long Rows, long Bytes)> HistorySizeAsync()
+    {
+        var with = await CompactSizeAsync();
+        long rows;
+        await using (var db = new SqliteConnection(new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var count = db.CreateCommand();
+            count.CommandText = "SELECT count(*) FROM account_history";
+            rows = Convert.ToInt64(await count.ExecuteScalarAsync());
+            await Execute(db, "DROP TABLE account_history");
+        }
+        return (rows, with - await CompactSizeAsync());
+    }
+
     /// <summary>Runs statements of the benchmark's own on the database (an experiment's schema change).</summary>
     public async Task ExecuteAsync(string sql)
     {

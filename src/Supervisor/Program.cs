@@ -57,7 +57,7 @@ try
     var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout);
     var keyIndex = new AccountKeyIndex();
     var sessionEvents = new SessionEventFeed();
-    var history = new AccountHistory();
+    var history = new AccountHistory(settings.Journal, settings.ConnectionString);
     var identity = config.GetBoolean("supervisor.identity.verify", true)
         ? IdentityResolver.Create(IdentitySettings.From(config.GetConfig("supervisor.identity")))
         : null;
@@ -100,7 +100,15 @@ try
             // Actor systems outside the cluster reach the accounts through ClusterClient (README, "Integrating from another actor system").
             var clients = system.ActorOf(Supervisor.Actors.Clients.ClientGateway.Props(accounts), Supervisor.Actors.Clients.ClientGateway.Name);
             Akka.Cluster.Tools.Client.ClusterClientReceptionist.Get(system).RegisterService(clients);
-            registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts, history), "session-event-feed"));
+            registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts), "session-event-feed"));
+            var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
+            var historyWriter = system.ActorOf(AccountHistoryWriter.Props(history, accounts, $"{self.Host}:{self.Port}", metrics, config), "account-history");
+            // What waits for the history is written before the actor system goes (after the accounts drained or left).
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "write-account-history", async () =>
+            {
+                await historyWriter.Ask<AccountHistoryWriter.Flush>(AccountHistoryWriter.Flush.Instance, TimeSpan.FromSeconds(10));
+                return Done.Instance;
+            });
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away. In a cluster with
             // other nodes up the accounts are handed over instead (each finishes what is in flight, then starts on
             // another node), and keep serving until then.

@@ -34,6 +34,7 @@ public sealed class SupervisorMetrics
     private readonly Histogram<double> _httpRequestDuration;
     private readonly Histogram<double> _pdsCallDuration;
     private readonly Histogram<double> _journalWriteDuration;
+    private readonly Counter<long> _historyDropped;
 
     /// <summary>The instruments, with the journal gauge reading <paramref name="journal"/> when given.</summary>
     public SupervisorMetrics(JournalHealth? journal = null)
@@ -52,6 +53,8 @@ public sealed class SupervisorMetrics
             "Time from sending a call to a PDS to its answer's headers, by server (host:port) and status code (error: no answer).", advice: Buckets(LatencyBuckets));
         _journalWriteDuration = Meter.CreateHistogram("supervisor.journal.write.duration", "s",
             "Time an account's event takes to be written to the journal (from Persist to its callback).", advice: Buckets(JournalBuckets));
+        _historyDropped = Meter.CreateCounter<long>("supervisor.history.dropped",
+            description: "Session events left out of the accounts' history because its database did not take them in time.");
 
         Meter.CreateObservableGauge("supervisor.accounts", () => Enum.GetValues<AccountStateName>()
             .Select(state => new Measurement<long>(Accounts.InState(state), new KeyValuePair<string, object?>("state", state.ToString()))), description: "Accounts by state.");
@@ -78,7 +81,7 @@ public sealed class SupervisorMetrics
     /// </summary>
     public void PublishCounters()
     {
-        foreach (var counter in new[] { _logins, _loginFailures, _refreshes, _refreshFailures }) counter.Add(0);
+        foreach (var counter in new[] { _logins, _loginFailures, _refreshes, _refreshFailures, _historyDropped }) counter.Add(0);
     }
 
     internal void LoginSucceeded() => _logins.Add(1);
@@ -90,6 +93,9 @@ public sealed class SupervisorMetrics
     internal void RefreshFailed() => _refreshFailures.Add(1);
 
     internal void RequestAnswered(TimeSpan latency) => _requestDuration.Record(latency.TotalSeconds);
+
+    /// <summary>Counts <paramref name="events"/> session events the history could not keep.</summary>
+    public void HistoryDropped(int events) => _historyDropped.Add(events);
 
     internal void JournalWritten(TimeSpan latency) => _journalWriteDuration.Record(latency.TotalSeconds);
 

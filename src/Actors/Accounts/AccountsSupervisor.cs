@@ -212,6 +212,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Receive<JournalAvailabilityChanged>(OnJournalAvailabilityChanged);
         Receive<TokenKeyRejected>(OnTokenKeyRejected);
         Receive<SubscribeSessionEvents>(s => _events.Forward(s));
+        Receive<SessionEventHub.SubscribeLocalSessionEvents>(s => _events.Forward(s));
         Receive<UnsubscribeSessionEvents>(u => _events.Forward(u));
     }
 

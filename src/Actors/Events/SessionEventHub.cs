@@ -5,11 +5,13 @@ namespace Supervisor.Actors.Events;
 
 /// <summary>
 /// Fans session events out to subscribers (per account or for all accounts), stripping tokens for those
-/// that did not ask for them, and forgets subscribers that stop.
+/// that did not ask for them, and forgets subscribers that stop. In a cluster every node's hub hears every node's
+/// accounts; a <see cref="SubscribeLocalSessionEvents"/> subscriber hears only the accounts running on its own node
+/// (each event once in the whole cluster: what writes the accounts' history uses it).
 /// </summary>
 public sealed class SessionEventHub : ReceiveActor
 {
-    private sealed record Subscription(string? Did, bool IncludeTokens);
+    private sealed record Subscription(string? Did, bool IncludeTokens, bool LocalOnly = false);
 
     private readonly Dictionary<IActorRef, List<Subscription>> _subscribers = new();
 
@@ -18,12 +20,12 @@ public sealed class SessionEventHub : ReceiveActor
     {
         Receive<SubscribeSessionEvents>(s =>
         {
-            if (!_subscribers.TryGetValue(s.Subscriber, out var list))
-            {
-                _subscribers[s.Subscriber] = list = new List<Subscription>();
-                Context.Watch(s.Subscriber);
-            }
-            list.Add(new Subscription(s.Did, s.IncludeTokens));
+            Add(s.Subscriber, new Subscription(s.Did, s.IncludeTokens));
+            Sender.Tell(s);
+        });
+        Receive<SubscribeLocalSessionEvents>(s =>
+        {
+            Add(s.Subscriber, new Subscription(null, IncludeTokens: false, LocalOnly: true));
             Sender.Tell(s);
         });
         Receive<UnsubscribeSessionEvents>(u =>
@@ -38,12 +40,18 @@ public sealed class SessionEventHub : ReceiveActor
             var mediator = Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(Context.System).Mediator;
             mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(Topic, Self));
             Receive<Akka.Cluster.Tools.PublishSubscribe.SubscribeAck>(_ => { });
-            Receive<SessionEvent>(e => mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Publish(Topic, new PublishedSessionEvent(e))));
-            Receive<PublishedSessionEvent>(p => Publish(p.Event));
+            // This node's own events reach its local subscribers here, before the topic; the topic brings them back
+            // (with every other node's) to the other subscribers.
+            Receive<SessionEvent>(e =>
+            {
+                Publish(e, toAll: false, toLocal: true);
+                mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Publish(Topic, new PublishedSessionEvent(e)));
+            });
+            Receive<PublishedSessionEvent>(p => Publish(p.Event, toAll: true, toLocal: false));
         }
         else
         {
-            Receive<SessionEvent>(Publish);
+            Receive<SessionEvent>(e => Publish(e, toAll: true, toLocal: true));
         }
     }
 
@@ -53,12 +61,29 @@ public sealed class SessionEventHub : ReceiveActor
     /// <summary>A session event on its way from an account's node to every node's hub.</summary>
     public sealed record PublishedSessionEvent(SessionEvent Event) : Serialization.IWireMessage;
 
-    private void Publish(SessionEvent e)
+    /// <summary>
+    /// Subscribes <paramref name="Subscriber"/> (an actor of this node) to the session events, without tokens, of the
+    /// accounts that run on this node only; answered with itself. Never sent between nodes.
+    /// </summary>
+    public sealed record SubscribeLocalSessionEvents(IActorRef Subscriber);
+
+    private void Add(IActorRef subscriber, Subscription subscription)
+    {
+        if (!_subscribers.TryGetValue(subscriber, out var list))
+        {
+            _subscribers[subscriber] = list = new List<Subscription>();
+            Context.Watch(subscriber);
+        }
+        list.Add(subscription);
+    }
+
+    /// <summary>Hands <paramref name="e"/> to the subscribers for all nodes (<paramref name="toAll"/>) and those for this node's own (<paramref name="toLocal"/>).</summary>
+    private void Publish(SessionEvent e, bool toAll, bool toLocal)
     {
         var stripped = e.WithoutTokens();
         foreach (var (subscriber, subscriptions) in _subscribers)
         {
-            var matching = subscriptions.Where(s => s.Did is null || s.Did == e.Did).ToList();
+            var matching = subscriptions.Where(s => (s.LocalOnly ? toLocal : toAll) && (s.Did is null || s.Did == e.Did)).ToList();
             if (matching.Count == 0) continue;
             subscriber.Tell(matching.Any(s => s.IncludeTokens) ? e : stripped);
         }

@@ -1,154 +1,164 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 using Supervisor.Actors.Events;
+using Supervisor.Actors.Protocol;
+using Supervisor.Host.Configuration;
 
 namespace Supervisor.Host.Events;
 
 /// <summary>
-/// The recent session events of each account, for the status page's account pages: at most <see cref="PerAccount"/>
-/// (50) an account, newest last, as compact <see cref="HistoryEntry"/> values (no token, no handle, no service; a reason
-/// only for failures, cut to <see cref="MaxReasonLength"/> characters). Kept here because the journal is compacted at
-/// each snapshot and transient failures are not journaled at all; lost at a restart.
-/// <para>
-/// Bounded in total memory: every entry is charged <see cref="EntryCost"/> bytes (its slot in the account's array and
-/// its place in the age queue) plus 2 bytes a character of its reason, every account with a history 256 bytes plus its
-/// DID (its ring, first arrays and dictionary entry), and once the charges pass
-/// <see cref="BudgetBytes"/> (64 MiB by default) the oldest entries of all accounts go first. Why 64 MiB: 100,000
-/// passivated accounts cost about 150 MB (bench/README.md), and the history should not cost more than about half of
-/// that. A full history (50 events) is charged about 3.5 KB, so 64 MiB keep the last 50 events of about 19,000 accounts;
-/// at 100,000 accounts, the newest 500,000 or so events of all of them (5 an account on average, more for the busy
-/// ones; whatever is oldest goes first). Thread-safe: the feed actor writes, HTTP requests read.
-/// </para>
+/// The recent session events of each account, for the status page's account pages, in the table
+/// <c>account_history</c> of the journal's database (SQLite or PostgreSQL): at most <see cref="PerAccount"/> (50) an
+/// account, as <see cref="HistoryEntry"/> rows (no token, no handle, no service). Kept there because the journal is
+/// compacted at each snapshot and transient failures are not journaled at all; in the database, the history survives a
+/// restart and every node of a cluster reads the same. Written in batches by the <see cref="AccountHistoryWriter"/> of
+/// the node where each account runs; read with one indexed query per account page. Thread-safe.
 /// </summary>
 public sealed class AccountHistory
 {
     /// <summary>How many events an account keeps.</summary>
     public const int PerAccount = 50;
 
-    /// <summary>The longest reason kept, in characters (a longer one is cut and ends with an ellipsis).</summary>
-    public const int MaxReasonLength = 160;
+    /// <summary>The table's name.</summary>
+    public const string Table = "account_history";
 
-    /// <summary>What an entry is charged besides its reason: its 32-byte slot, its 16-byte place in the age queue, and room for the ring it sits in.</summary>
-    public const int EntryCost = 64;
+    /// <summary>Rows (or accounts) per statement: 100 rows of 6 parameters stay far below both databases' limits.</summary>
+    private const int RowsPerStatement = 100;
 
-    private readonly object _gate = new();
-    private readonly Dictionary<string, Ring> _accounts = new(StringComparer.Ordinal);
-    private readonly Queue<(Ring Ring, long Seq)> _ages = new();
-    private long _seq;
-    private long _charged;
+    private readonly JournalKind _kind;
+    private readonly string _connectionString;
 
-    /// <summary>A history charged at most <paramref name="budgetBytes"/> in total.</summary>
-    public AccountHistory(long budgetBytes = 64L * 1024 * 1024)
+    /// <summary>The history in the database of the journal <paramref name="kind"/> at <paramref name="connectionString"/>.</summary>
+    public AccountHistory(JournalKind kind, string connectionString)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(budgetBytes, EntryCost + 2L * MaxReasonLength);
-        BudgetBytes = budgetBytes;
+        _kind = kind;
+        _connectionString = kind == JournalKind.Postgres ? SupervisorConfig.PostgresJournalConnection(connectionString) : connectionString;
     }
 
-    /// <summary>The most the entries are charged in total (see the class comment).</summary>
-    public long BudgetBytes { get; }
-
-    /// <summary>What the kept entries are charged now, in bytes.</summary>
-    public long ChargedBytes
+    /// <summary>
+    /// Creates the table and its index when missing. The index (did, at_ms, id) serves both "the last 50 of one DID" and
+    /// the trim; <c>at_ms</c> is Unix milliseconds (the same type in both databases); <c>id</c> orders events of the same
+    /// millisecond in the order they were written.
+    /// </summary>
+    public async Task CreateAsync(CancellationToken cancel = default)
     {
-        get
+        var sql = _kind == JournalKind.Postgres
+            ? $"""
+               CREATE TABLE IF NOT EXISTS {Table} (
+                 id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, did TEXT NOT NULL, at_ms BIGINT NOT NULL,
+                 kind TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NULL, node TEXT NULL);
+               CREATE INDEX IF NOT EXISTS {Table}_did_at ON {Table} (did, at_ms, id);
+               """
+            // In SQLite the index holds the rowid (id) anyway.
+            : $"""
+               CREATE TABLE IF NOT EXISTS {Table} (
+                 id INTEGER PRIMARY KEY, did TEXT NOT NULL, at_ms INTEGER NOT NULL,
+                 kind TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NULL, node TEXT NULL);
+               CREATE INDEX IF NOT EXISTS {Table}_did_at ON {Table} (did, at_ms);
+               """;
+        await using var connection = await OpenAsync(cancel);
+        try
         {
-            lock (_gate) return _charged;
+            await Execute(connection, null, sql, [], cancel);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
+        {
+            // Another node created it at the same moment (IF NOT EXISTS is not safe against a concurrent CREATE).
         }
     }
 
-    /// <summary>Keeps <paramref name="e"/> in its account's history (its tokens, if any, are never looked at).</summary>
-    public void Record(SessionEvent e)
+    /// <summary>
+    /// Adds <paramref name="events"/> (oldest first) and trims each of their accounts to its newest
+    /// <see cref="PerAccount"/>, in one transaction: one INSERT and one DELETE per 100 rows or accounts, not per event.
+    /// </summary>
+    public async Task AppendAsync(IReadOnlyList<(string Did, HistoryEntry Entry)> events, CancellationToken cancel = default)
     {
-        var reason = e.Error is { } error ? Cut($"{error.Error}: {error.Message}") : null;
-        var entry = new HistoryEntry(e.At, e.Kind, e.State, reason);
-        lock (_gate)
+        if (events.Count == 0) return;
+        await using var connection = await OpenAsync(cancel);
+        await using var transaction = await connection.BeginTransactionAsync(cancel);
+        foreach (var chunk in events.Chunk(RowsPerStatement))
         {
-            if (!_accounts.TryGetValue(e.Did, out var ring))
+            var sql = new StringBuilder($"INSERT INTO {Table} (did, at_ms, kind, state, reason, node) VALUES ");
+            var parameters = new List<(string, object?)>(chunk.Length * 6);
+            for (var i = 0; i < chunk.Length; i++)
             {
-                _accounts[e.Did] = ring = new Ring(e.Did);
-                _charged += AccountCost(e.Did);
+                var (did, e) = chunk[i];
+                sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@d{i}, @a{i}, @k{i}, @s{i}, @r{i}, @n{i})");
+                parameters.AddRange([
+                    ($"d{i}", did), ($"a{i}", e.At.ToUnixTimeMilliseconds()), ($"k{i}", e.Kind.ToString()), ($"s{i}", e.State.ToString()),
+                    ($"r{i}", e.Reason), ($"n{i}", e.Node),
+                ]);
             }
-            var seq = ++_seq;
-            if (ring.Count == PerAccount) _charged -= Cost(ring.DropOldest()) - 16; // its place in the age queue stays charged until it leaves the queue
-            ring.Add(entry, seq);
-            _ages.Enqueue((ring, seq));
-            _charged += Cost(entry);
-            while (_charged > BudgetBytes && _ages.TryDequeue(out var oldest))
-            {
-                _charged -= 16;
-                if (oldest.Ring.Count > 0 && oldest.Ring.OldestSeq == oldest.Seq)
-                {
-                    _charged -= Cost(oldest.Ring.DropOldest()) - 16;
-                    if (oldest.Ring.Count == 0 && _accounts.GetValueOrDefault(oldest.Ring.Did) == oldest.Ring)
-                    {
-                        _accounts.Remove(oldest.Ring.Did);
-                        _charged -= AccountCost(oldest.Ring.Did);
-                    }
-                }
-            }
+            await Execute(connection, transaction, sql.ToString(), parameters, cancel);
         }
+        foreach (var dids in events.Select(e => e.Did).Distinct(StringComparer.Ordinal).Chunk(RowsPerStatement))
+        {
+            var names = string.Join(", ", dids.Select((_, i) => $"@t{i}"));
+            await Execute(connection, transaction, $"""
+                DELETE FROM {Table} WHERE id IN (
+                  SELECT id FROM (
+                    SELECT id, row_number() OVER (PARTITION BY did ORDER BY at_ms DESC, id DESC) AS n FROM {Table} WHERE did IN ({names})
+                  ) AS ranked WHERE n > {PerAccount})
+                """, dids.Select((did, i) => ($"t{i}", (object?)did)).ToList(), cancel);
+        }
+        await transaction.CommitAsync(cancel);
     }
 
     /// <summary>The kept events of one account, oldest first (empty when none is kept).</summary>
-    public IReadOnlyList<HistoryEntry> Of(string did)
+    public async Task<IReadOnlyList<HistoryEntry>> OfAsync(string did, CancellationToken cancel = default)
     {
-        lock (_gate) return _accounts.TryGetValue(did, out var ring) ? ring.ToList() : [];
+        await using var connection = await OpenAsync(cancel);
+        await using var command = Command(connection, null,
+            $"SELECT at_ms, kind, state, reason, node FROM {Table} WHERE did = @did ORDER BY at_ms DESC, id DESC LIMIT {PerAccount}", [("did", did)]);
+        await using var reader = await command.ExecuteReaderAsync(cancel);
+        var entries = new List<HistoryEntry>(PerAccount);
+        while (await reader.ReadAsync(cancel))
+        {
+            // A kind or state this version does not know (written by a newer one) is left out.
+            if (!Enum.TryParse<SessionEventKind>(reader.GetString(1), out var kind) || !Enum.TryParse<AccountStateName>(reader.GetString(2), out var state)) continue;
+            entries.Add(new HistoryEntry(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)), kind, state,
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
+        }
+        entries.Reverse();
+        return entries;
     }
 
-    /// <summary>What an account with a history is charged besides its entries: its ring and first arrays, its DID and its dictionary entry.</summary>
-    private static long AccountCost(string did) => 256 + 2L * did.Length;
-
-    private static long Cost(HistoryEntry entry) => EntryCost + 2L * (entry.Reason?.Length ?? 0);
-
-    private static string Cut(string reason) => reason.Length <= MaxReasonLength ? reason : reason[..(MaxReasonLength - 1)] + "…";
-
-    /// <summary>One account's entries in a ring that grows up to <see cref="PerAccount"/>, with the age sequence of each.</summary>
-    private sealed class Ring(string did)
+    private async Task<DbConnection> OpenAsync(CancellationToken cancel)
     {
-        private HistoryEntry[] _entries = new HistoryEntry[4];
-        private long[] _seqs = new long[4];
-        private int _start;
-
-        public string Did { get; } = did;
-
-        public int Count { get; private set; }
-
-        public long OldestSeq => _seqs[_start];
-
-        public void Add(HistoryEntry entry, long seq)
+        DbConnection connection = _kind == JournalKind.Postgres ? new NpgsqlConnection(_connectionString) : new SqliteConnection(_connectionString);
+        try
         {
-            if (Count == _entries.Length) Grow();
-            var at = (_start + Count) % _entries.Length;
-            _entries[at] = entry;
-            _seqs[at] = seq;
-            Count++;
+            await connection.OpenAsync(cancel);
+            return connection;
         }
-
-        public HistoryEntry DropOldest()
+        catch
         {
-            var oldest = _entries[_start];
-            _entries[_start] = default;
-            _start = (_start + 1) % _entries.Length;
-            Count--;
-            return oldest;
+            await connection.DisposeAsync();
+            throw;
         }
+    }
 
-        public List<HistoryEntry> ToList()
+    private static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql, IReadOnlyList<(string Name, object? Value)> parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
         {
-            var list = new List<HistoryEntry>(Count);
-            for (var i = 0; i < Count; i++) list.Add(_entries[(_start + i) % _entries.Length]);
-            return list;
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value ?? DBNull.Value;
+            command.Parameters.Add(parameter);
         }
+        return command;
+    }
 
-        private void Grow()
-        {
-            var size = Math.Min(_entries.Length * 2, PerAccount);
-            var entries = new HistoryEntry[size];
-            var seqs = new long[size];
-            for (var i = 0; i < Count; i++)
-            {
-                entries[i] = _entries[(_start + i) % _entries.Length];
-                seqs[i] = _seqs[(_start + i) % _entries.Length];
-            }
-            (_entries, _seqs, _start) = (entries, seqs, 0);
-        }
+    private static async Task Execute(DbConnection connection, DbTransaction? transaction, string sql, IReadOnlyList<(string Name, object? Value)> parameters, CancellationToken cancel)
+    {
+        await using var command = Command(connection, transaction, sql, parameters);
+        await command.ExecuteNonQueryAsync(cancel);
     }
 }

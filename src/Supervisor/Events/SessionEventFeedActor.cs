@@ -4,20 +4,16 @@ using static Supervisor.Actors.Protocol.AccountCommands;
 
 namespace Supervisor.Host.Events;
 
-/// <summary>Subscribes to every account's session events, without tokens, and hands them to the <see cref="SessionEventFeed"/> and the <see cref="AccountHistory"/>.</summary>
+/// <summary>Subscribes to every account's session events, without tokens, and hands them to the <see cref="SessionEventFeed"/>.</summary>
 public sealed class SessionEventFeedActor : ReceiveActor
 {
     private readonly IActorRef _accounts;
 
     /// <summary>Creates the actor; it subscribes at <paramref name="accounts"/> when it starts.</summary>
-    public SessionEventFeedActor(SessionEventFeed feed, IActorRef accounts, AccountHistory? history = null)
+    public SessionEventFeedActor(SessionEventFeed feed, IActorRef accounts)
     {
         _accounts = accounts;
-        Receive<SessionEvent>(e =>
-        {
-            feed.Publish(e);
-            history?.Record(e);
-        });
+        Receive<SessionEvent>(e => feed.Publish(e));
         Receive<SubscribeSessionEvents>(_ => { });
     }
 
@@ -25,6 +21,6 @@ public sealed class SessionEventFeedActor : ReceiveActor
     protected override void PreStart() => _accounts.Tell(new SubscribeSessionEvents(Self, Did: null, IncludeTokens: false));
 
     /// <summary>Props for the actor.</summary>
-    public static Props Props(SessionEventFeed feed, IActorRef accounts, AccountHistory? history = null) =>
-        Akka.Actor.Props.Create(() => new SessionEventFeedActor(feed, accounts, history));
+    public static Props Props(SessionEventFeed feed, IActorRef accounts) =>
+        Akka.Actor.Props.Create(() => new SessionEventFeedActor(feed, accounts));
 }

@@ -64,11 +64,29 @@ public static class StatusPage
             var answer = await supervisor.ActorRef.Ask<object>(new GetAccountStatus(id), askTimeout);
             return answer switch
             {
-                AccountStatus status => Html(RenderAccount(status, history.Of(status.Did), DateTimeOffset.UtcNow)),
-                AccountUnavailable unavailable => Html(RenderAccount(null, history.Of(unavailable.Did), DateTimeOffset.UtcNow, unavailable)),
+                AccountStatus status => Html(RenderAccount(status, await HistoryOf(history, status.Did, context.RequestAborted), DateTimeOffset.UtcNow)),
+                AccountUnavailable unavailable => Html(RenderAccount(null, await HistoryOf(history, unavailable.Did, context.RequestAborted), DateTimeOffset.UtcNow, unavailable)),
                 _ => Html(RenderProblem("Account", $"no account '{id}'"), 404),
             };
         });
+    }
+
+    /// <summary>How long an account page waits for its history before it shows the page without it.</summary>
+    public static readonly TimeSpan HistoryTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>The account's history, or null when its database does not answer within <see cref="HistoryTimeout"/> (a journal outage).</summary>
+    private static async Task<IReadOnlyList<HistoryEntry>?> HistoryOf(AccountHistory history, string did, CancellationToken aborted)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        cancel.CancelAfter(HistoryTimeout);
+        try
+        {
+            return await history.OfAsync(did, cancel.Token);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or TimeoutException && !aborted.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     /// <summary>The summary and one page of accounts.</summary>
@@ -124,9 +142,10 @@ public static class StatusPage
 
     /// <summary>
     /// One account's page: its status (or, when it cannot answer now, why), its recent session events newest first, and
-    /// a picture of its refreshes and failures over the time they span.
+    /// a picture of its refreshes and failures over the time they span; <paramref name="history"/> is null when it could
+    /// not be read (the page says so).
     /// </summary>
-    public static string RenderAccount(AccountStatus? status, IReadOnlyList<HistoryEntry> history, DateTimeOffset now, AccountUnavailable? unavailable = null)
+    public static string RenderAccount(AccountStatus? status, IReadOnlyList<HistoryEntry>? history, DateTimeOffset now, AccountUnavailable? unavailable = null)
     {
         var did = status?.Did ?? unavailable?.Did ?? "";
         var html = Start("Account " + (status?.Handle ?? did));
@@ -162,23 +181,29 @@ public static class StatusPage
         html.Append("</tbody></table>");
 
         html.Append("<h2>Recent session events</h2>");
-        if (history.Count == 0)
+        if (history is null)
         {
-            html.Append("<p>No session event since this host started.</p>");
+            html.Append("<p class=\"error\">The history cannot be read now: the journal's database does not answer.</p>");
+        }
+        else if (history.Count == 0)
+        {
+            html.Append("<p>No session event kept for this account.</p>");
         }
         else
         {
             html.Append(Timeline(history, now));
-            html.Append("<table><thead><tr><th>time</th><th>event</th><th>state after</th><th>reason</th></tr></thead><tbody>");
+            html.Append("<table><thead><tr><th>time</th><th>event</th><th>state after</th><th>reason</th><th>node</th></tr></thead><tbody>");
             for (var i = history.Count - 1; i >= 0; i--)
             {
                 var h = history[i];
                 html.Append($"<tr><td>{Time(h.At)}</td><td{(h.IsFailure ? " class=\"error\"" : "")}>{Label(h)}</td>")
-                    .Append($"<td class=\"state {h.State}\">{h.State}</td><td>{E(h.Reason)}</td></tr>");
+                    .Append($"<td class=\"state {h.State}\">{h.State}</td><td>{E(h.Reason)}</td><td>{E(h.Node)}</td></tr>");
             }
             html.Append("</tbody></table>");
         }
-        html.Append($"<p>The last {AccountHistory.PerAccount} events at most, kept in memory since the host started. As of {Time(now)}.</p></body></html>");
+        html.Append($"<p>The last {AccountHistory.PerAccount} session events at most, kept in the journal's database: across restarts, the same on every node ")
+            .Append("(written about a second after each event by the node the account runs on; dropped, not delayed, during a long journal outage). ")
+            .Append($"As of {Time(now)}.</p></body></html>");
         return html.ToString();
     }
 

@@ -1,66 +1,87 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Session;
 using Supervisor.Actors.Tests.Support;
+using Supervisor.Host.Configuration;
 using Supervisor.Host.Events;
 
 namespace Supervisor.Actors.Tests.Host;
 
-/// <summary>The per-account history behind the account pages: the last 50 events an account, compact, bounded in total, never a token.</summary>
+/// <summary>
+/// The history behind the account pages, in the journal's database (SQLite, and PostgreSQL through
+/// SUPERVISOR_TEST_POSTGRES): the last 50 events an account and no more rows, compact, never a token.
+/// </summary>
 public sealed class AccountHistorySpec
 {
-    private static SessionEvent Event(string did, SessionEventKind kind, DateTimeOffset at, XrpcError? error = null, SessionGrant? session = null) =>
-        new(kind, did, "alice.test", "https://pds.test", kind == SessionEventKind.UpdateFailure ? AccountStateName.Degraded : AccountStateName.Active, error, at, session);
+    private static HistoryEntry Entry(SessionEventKind kind, DateTimeOffset at, string? reason = null) =>
+        new(at, kind, kind == SessionEventKind.UpdateFailure ? AccountStateName.Degraded : AccountStateName.Active, reason, "10.0.0.1:4053");
 
-    [Fact]
-    public void An_account_keeps_its_last_50_events_oldest_first()
+    /// <summary>Every row of the history table, each as its columns' text joined by tabs, in the order written.</summary>
+    internal static async Task<List<string>> RowsAsync(JournalKind kind, string connectionString)
     {
-        var history = new AccountHistory();
-        var start = DateTimeOffset.UtcNow;
-        for (var i = 0; i < 120; i++) history.Record(Event("did:plc:a", SessionEventKind.Refresh, start.AddMinutes(i)));
-        history.Record(Event("did:plc:b", SessionEventKind.Create, start));
+        await using DbConnection connection = kind == JournalKind.Postgres ? new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT did, at_ms, kind, state, reason, node FROM {AccountHistory.Table} ORDER BY id";
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+            rows.Add(string.Join('\t', Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "" : Convert.ToString(reader.GetValue(i)))));
+        return rows;
+    }
 
-        var kept = history.Of("did:plc:a");
+    [Theory]
+    [InlineData(JournalKind.Sqlite)]
+    [InlineData(JournalKind.Postgres)]
+    public async Task An_account_keeps_its_last_50_events_oldest_first_and_no_more_rows(JournalKind kind)
+    {
+        using var journal = new TestJournal(kind);
+        var history = new AccountHistory(kind, journal.ConnectionString);
+        await history.CreateAsync();
+        await history.CreateAsync(); // again, as at every start
+        var start = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var events = Enumerable.Range(0, 120).Select(i => ("did:plc:a", Entry(SessionEventKind.Refresh, start.AddMinutes(i)))).ToList();
+        foreach (var batch in events.Chunk(37)) await history.AppendAsync([.. batch, ("did:plc:b", Entry(SessionEventKind.Create, start))]);
+
+        var kept = await history.OfAsync("did:plc:a");
         Assert.Equal(AccountHistory.PerAccount, kept.Count);
         Assert.Equal(Enumerable.Range(70, 50).Select(i => start.AddMinutes(i)), kept.Select(e => e.At));
-        Assert.Single(history.Of("did:plc:b"));
-        Assert.Empty(history.Of("did:plc:unknown"));
+        Assert.Equal(4, (await history.OfAsync("did:plc:b")).Count);
+        Assert.Empty(await history.OfAsync("did:plc:unknown"));
+        var rows = await RowsAsync(kind, journal.ConnectionString);
+        Assert.Equal(AccountHistory.PerAccount, rows.Count(r => r.StartsWith("did:plc:a\t", StringComparison.Ordinal)));
     }
 
-    [Fact]
-    public void The_history_stays_within_its_budget_by_dropping_the_oldest_events_of_all_accounts()
+    [Theory]
+    [InlineData(JournalKind.Sqlite)]
+    [InlineData(JournalKind.Postgres)]
+    public async Task An_entry_keeps_the_time_kind_state_node_and_a_cut_storable_reason_and_never_a_token(JournalKind kind)
     {
-        var history = new AccountHistory(budgetBytes: 64 * 1024);
-        var start = DateTimeOffset.UtcNow;
-        var longError = new XrpcError("UpstreamFailure", new string('x', 10_000));
-        for (var i = 0; i < 5_000; i++)
-        {
-            history.Record(Event($"did:plc:{i % 700}", i % 3 == 0 ? SessionEventKind.UpdateFailure : SessionEventKind.Refresh, start.AddSeconds(i), i % 3 == 0 ? longError : null));
-            Assert.True(history.ChargedBytes <= history.BudgetBytes, $"{history.ChargedBytes} bytes charged after {i + 1} events");
-        }
-        // The newest event is kept; the first accounts' old events are gone.
-        Assert.Equal(start.AddSeconds(4_999), history.Of($"did:plc:{4_999 % 700}")[^1].At);
-        Assert.DoesNotContain(history.Of("did:plc:0"), e => e.At < start.AddSeconds(700));
-        Assert.All(Enumerable.Range(0, 700).SelectMany(i => history.Of($"did:plc:{i}")), e => Assert.True(e.Reason is null || e.Reason.Length <= AccountHistory.MaxReasonLength));
-    }
+        using var journal = new TestJournal(kind);
+        var history = new AccountHistory(kind, journal.ConnectionString);
+        await history.CreateAsync();
+        var now = DateTimeOffset.UtcNow;
+        var grant = new SessionGrant("did:plc:t", "t.test", TestJwt.Pair("did:plc:t", now));
+        var refreshed = new SessionEvent(SessionEventKind.Refresh, "did:plc:t", "t.test", "https://pds.test", AccountStateName.Active, null, now, grant);
+        // A server's message with a NUL and a lone surrogate (PostgreSQL refuses the one, UTF-8 the other), and too long.
+        var failed = new SessionEvent(SessionEventKind.UpdateFailure, "did:plc:t", "t.test", "https://pds.test", AccountStateName.Degraded,
+            new XrpcError("InternalServerError", "a\0b\ud800c" + new string('y', 1_000)), now.AddSeconds(1));
+        await history.AppendAsync([("did:plc:t", HistoryEntry.Of(refreshed, "10.0.0.1:4053")), ("did:plc:t", HistoryEntry.Of(failed, null))]);
 
-    [Fact]
-    public void An_entry_keeps_the_time_kind_state_and_a_cut_reason_and_never_a_token()
-    {
-        var grant = new SessionGrant("did:plc:t", "t.test", TestJwt.Pair("did:plc:t", DateTimeOffset.UtcNow));
-        var history = new AccountHistory();
-        history.Record(Event("did:plc:t", SessionEventKind.Refresh, DateTimeOffset.UtcNow, session: grant));
-        history.Record(Event("did:plc:t", SessionEventKind.UpdateFailure, DateTimeOffset.UtcNow, new XrpcError("InternalServerError", new string('y', 1_000))));
-
-        var kept = history.Of("did:plc:t");
+        var kept = await history.OfAsync("did:plc:t");
         Assert.Equal([SessionEventKind.Refresh, SessionEventKind.UpdateFailure], kept.Select(e => e.Kind));
         Assert.Equal([AccountStateName.Active, AccountStateName.Degraded], kept.Select(e => e.State));
+        Assert.Equal(["10.0.0.1:4053", null], kept.Select(e => e.Node));
+        Assert.Equal(now.ToUnixTimeMilliseconds(), kept[0].At.ToUnixTimeMilliseconds());
         Assert.Null(kept[0].Reason);
-        Assert.StartsWith("InternalServerError: yyy", kept[1].Reason);
-        Assert.Equal(AccountHistory.MaxReasonLength, kept[1].Reason!.Length);
-        // A HistoryEntry has no field that could hold a token: time, kind, state and reason only.
-        Assert.Equal(["At", "Kind", "State", "Reason"], typeof(HistoryEntry).GetProperties().Where(p => p.Name != "IsFailure").Select(p => p.Name));
-        Assert.Empty(Secrets.JwtsIn(string.Join('\n', kept.Select(e => e.ToString()))));
+        Assert.StartsWith("InternalServerError: a\uFFFDb\uFFFDcyyy", kept[1].Reason);
+        Assert.Equal(HistoryEntry.MaxReasonLength, kept[1].Reason!.Length);
+        // A row has no column that could hold a token: DID, time, kind, state, reason and node only.
+        Assert.Equal(["At", "Kind", "State", "Reason", "Node"], typeof(HistoryEntry).GetProperties().Where(p => p.Name != "IsFailure").Select(p => p.Name));
+        Assert.Empty(Secrets.JwtsIn(string.Join('\n', await RowsAsync(kind, journal.ConnectionString))));
     }
 }

@@ -95,20 +95,24 @@ public sealed class StatusPageSpec
     [Fact]
     public void An_account_page_shows_its_events_newest_first_with_reasons_as_text_and_a_picture_without_scripts()
     {
-        var history = new AccountHistory();
         var start = DateTimeOffset.UtcNow.AddHours(-3);
-        history.Record(new SessionEvent(SessionEventKind.Create, "did:plc:x", "x.test", null, AccountStateName.Active, null, start));
-        history.Record(new SessionEvent(SessionEventKind.UpdateFailure, "did:plc:x", "x.test", null, AccountStateName.Degraded,
-            new XrpcError("InternalServerError", "<script>alert(1)</script> see https://status.example.com"), start.AddHours(1)));
-        history.Record(new SessionEvent(SessionEventKind.Refresh, "did:plc:x", "x.test", null, AccountStateName.Active, null, start.AddHours(2)));
-        history.Record(new SessionEvent(SessionEventKind.Deleted, "did:plc:x", "x.test", null, AccountStateName.NeedsLogin, new XrpcError("ExpiredToken", "Token has been revoked"), start.AddHours(2.5)));
+        var events = new[]
+        {
+            new SessionEvent(SessionEventKind.Create, "did:plc:x", "x.test", null, AccountStateName.Active, null, start),
+            new SessionEvent(SessionEventKind.UpdateFailure, "did:plc:x", "x.test", null, AccountStateName.Degraded,
+                new XrpcError("InternalServerError", "<script>alert(1)</script> see https://status.example.com"), start.AddHours(1)),
+            new SessionEvent(SessionEventKind.Refresh, "did:plc:x", "x.test", null, AccountStateName.Active, null, start.AddHours(2)),
+            new SessionEvent(SessionEventKind.Deleted, "did:plc:x", "x.test", null, AccountStateName.NeedsLogin, new XrpcError("ExpiredToken", "Token has been revoked"), start.AddHours(2.5)),
+        };
 
-        var html = StatusPage.RenderAccount(Status("did:plc:x", "<b>x</b>.test", AccountStateName.NeedsLogin), history.Of("did:plc:x"), DateTimeOffset.UtcNow);
+        var html = StatusPage.RenderAccount(Status("did:plc:x", "<b>x</b>.test", AccountStateName.NeedsLogin),
+            events.Select(e => HistoryEntry.Of(e, "10.0.0.7:4053")).ToList(), DateTimeOffset.UtcNow);
 
-        var events = Regex.Matches(html, "<tr><td>[^<]*</td><td[^>]*>([^<]*)</td>").Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(["needs login", "refreshed", "refresh failed", "created"], events);
+        var labels = Regex.Matches(html, "<tr><td>[^<]*</td><td[^>]*>([^<]*)</td>").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["needs login", "refreshed", "refresh failed", "created"], labels);
         Assert.Contains("InternalServerError: &lt;script&gt;alert(1)&lt;/script&gt; see https://status.example.com", html);
         Assert.Contains("&lt;b&gt;x&lt;/b&gt;.test", html);
+        Assert.Equal(4, Regex.Matches(html, "<td>10.0.0.7:4053</td>").Count);
         Assert.DoesNotContain("<script", html);
         Assert.DoesNotContain("<b>", html);
         Assert.Contains("<svg ", html);
@@ -118,14 +122,19 @@ public sealed class StatusPageSpec
     }
 
     [Fact]
+    public void An_account_page_says_when_its_history_cannot_be_read()
+    {
+        var html = StatusPage.RenderAccount(Status("did:plc:x", "x.test"), null, DateTimeOffset.UtcNow);
+        Assert.Contains("The history cannot be read now", html);
+        Assert.Contains("<td>x.test</td>", html);
+    }
+
+    [Fact]
     public void An_account_page_with_a_full_history_of_long_reasons_stays_under_64_KB()
     {
-        var history = new AccountHistory();
-        for (var i = 0; i < 500; i++)
-            history.Record(new SessionEvent(SessionEventKind.UpdateFailure, "did:plc:x", "x.test", null, AccountStateName.Degraded,
-                new XrpcError("UpstreamFailure", new string('<', 5_000)), DateTimeOffset.UtcNow.AddMinutes(i - 500)));
-        var kept = history.Of("did:plc:x");
-        Assert.Equal(AccountHistory.PerAccount, kept.Count);
+        var kept = Enumerable.Range(0, AccountHistory.PerAccount).Select(i => HistoryEntry.Of(
+            new SessionEvent(SessionEventKind.UpdateFailure, "did:plc:x", "x.test", null, AccountStateName.Degraded,
+                new XrpcError("UpstreamFailure", new string('<', 5_000)), DateTimeOffset.UtcNow.AddMinutes(i - 500)), "[2001:db8::1234:5678]:40530")).ToList();
         var html = StatusPage.RenderAccount(Status("did:plc:x", "x.test"), kept, DateTimeOffset.UtcNow);
         Assert.True(Encoding.UTF8.GetByteCount(html) < 64 * 1024, $"{Encoding.UTF8.GetByteCount(html)} bytes");
     }
