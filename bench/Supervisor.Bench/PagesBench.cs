@@ -49,7 +49,7 @@ public static class PagesBench
         (string Name, string Path)[] pages =
         [
             ("status page /", "/"),
-            ("filtered page /?state=Active&q=a1234", "/?state=Active&q=a1234"),
+            ("filtered page /?state=Active&q=00000000001234 (11 accounts)", "/?state=Active&q=00000000001234"),
             ("filtered page, no match /?q=zzz", "/?q=zzz"),
             ("next page", next),
             ("account page, one event", Supervisor.Host.Http.StatusPage.AccountPath(Accounts.Did(withHistory))),
