@@ -13,6 +13,7 @@ using Supervisor.Host.Events;
 using Supervisor.Host.Configuration;
 using Supervisor.Host.Health;
 using Supervisor.Host.Http;
+using Supervisor.Host.Logging;
 using Supervisor.Host.Proxy;
 using Supervisor.Host.Telemetry;
 using Supervisor.Actors.Audit;
@@ -32,10 +33,14 @@ var logging = new LoggerConfiguration()
     .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Fatal + 1)
     .Enrich.FromLogContext()
     .Enrich.With(new Supervisor.Host.Logging.ControlCharacterEscaper())
-    .WriteTo.Sink(new Supervisor.Host.Logging.GroupedConsoleSink(
-        new Serilog.Formatting.Display.MessageTemplateTextFormatter("[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}")));
+    .WriteTo.Sink(new GroupedTextSink(
+        new Serilog.Formatting.Display.MessageTemplateTextFormatter("[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}"),
+        Console.OpenStandardOutput(), "standard output"));
 if (Environment.GetEnvironmentVariable("SUPERVISOR_LOG_FILE") is { Length: > 0 } logFile)
-    logging.WriteTo.File(new CompactJsonFormatter(), logFile);
+{
+    if (Path.GetDirectoryName(Path.GetFullPath(logFile)) is { } folder) Directory.CreateDirectory(folder);
+    logging.WriteTo.Sink(new GroupedTextSink(new CompactJsonFormatter(), new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.Read), "the log file"));
+}
 Log.Logger = logging.CreateLogger();
 
 try

@@ -6,8 +6,8 @@ using Supervisor.Host.Logging;
 
 namespace Supervisor.Actors.Tests.Host;
 
-/// <summary>The host's console log: lines queued by request threads, written in order by one writer, never unbounded.</summary>
-public sealed class GroupedConsoleSinkSpec
+/// <summary>The host's log (standard output, the JSON file): lines queued by request threads, written in order by one writer, never unbounded.</summary>
+public sealed class GroupedTextSinkSpec
 {
     private static readonly MessageTemplateTextFormatter Lines = new("{Message}{NewLine}");
 
@@ -18,7 +18,7 @@ public sealed class GroupedConsoleSinkSpec
     public async Task A_quiet_host_writes_each_line_at_once_without_waiting_for_more()
     {
         var output = new GatedStream();
-        using var sink = new GroupedConsoleSink(Lines, output);
+        using var sink = new GroupedTextSink(Lines, output, "standard output");
         sink.Emit(Line(1));
         await UntilAsync(() => output.Text == "line 1\n");
     }
@@ -27,7 +27,7 @@ public sealed class GroupedConsoleSinkSpec
     public void Lines_from_many_threads_are_all_written_each_whole_and_in_each_threads_order()
     {
         var output = new GatedStream();
-        using (var sink = new GroupedConsoleSink(Lines, output))
+        using (var sink = new GroupedTextSink(Lines, output, "standard output"))
             Parallel.For(0, 4, t =>
             {
                 for (var i = 0; i < 2_000; i++) sink.Emit(Line(t * 10_000 + i));
@@ -45,18 +45,18 @@ public sealed class GroupedConsoleSinkSpec
     public async Task Past_its_limit_while_the_output_is_stuck_lines_are_dropped_counted_and_the_count_is_written()
     {
         var output = new GatedStream { Stuck = true };
-        using (var sink = new GroupedConsoleSink(Lines, output))
+        using (var sink = new GroupedTextSink(Lines, output, "standard output"))
         {
             sink.Emit(Line(0));
             await UntilAsync(() => output.Writing); // the writer holds line 0, stuck
-            for (var i = 1; i <= GroupedConsoleSink.QueueLimit + 10; i++) sink.Emit(Line(i));
+            for (var i = 1; i <= GroupedTextSink.QueueLimit + 10; i++) sink.Emit(Line(i));
             output.Release();
         }
         var lines = output.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(new[] { "line 0", "line 1" }, lines[..2]);
-        Assert.Equal(GroupedConsoleSink.QueueLimit + 2, lines.Length);
+        Assert.Equal(GroupedTextSink.QueueLimit + 2, lines.Length);
         Assert.EndsWith("10 log lines dropped: standard output did not keep up", lines[^1]);
-        Assert.Equal($"line {GroupedConsoleSink.QueueLimit}", lines[^2]);
+        Assert.Equal($"line {GroupedTextSink.QueueLimit}", lines[^2]);
     }
 
     private static async Task UntilAsync(Func<bool> condition)

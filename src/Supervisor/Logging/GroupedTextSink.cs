@@ -7,32 +7,34 @@ using Serilog.Formatting;
 namespace Supervisor.Host.Logging;
 
 /// <summary>
-/// Writes the log to standard output from one writer of its own, flushing whenever nothing more is waiting: a quiet
-/// host writes each line at once, a busy one many lines per write. The request threads only queue the event; they
-/// neither take the console's lock nor make a system call per line (one line a request cost the host a write of
-/// its own before: bench/README.md, "Request overhead").
+/// Writes the log to a stream (standard output, the JSON log file) from one writer of its own, flushing whenever
+/// nothing more is waiting: a quiet host writes each line at once, a busy one many lines per write. The request
+/// threads only queue the event; they neither take a lock around the output nor make a system call per line (one line
+/// a request cost the host a write of its own before: bench/README.md, "Request overhead").
 /// <para>
 /// Bounded: past <see cref="QueueLimit"/> waiting lines, new ones are dropped and counted, and the count is written
-/// once the writer has caught up. Disposing (at <c>Log.CloseAndFlush</c>) writes what is queued.
+/// once the writer has caught up. Disposing (at <c>Log.CloseAndFlush</c>) writes what is queued and closes the stream.
 /// </para>
 /// </summary>
-public sealed class GroupedConsoleSink : ILogEventSink, IDisposable
+public sealed class GroupedTextSink : ILogEventSink, IDisposable
 {
     /// <summary>The most lines that wait for the writer.</summary>
     public const int QueueLimit = 100_000;
 
     private readonly ITextFormatter _formatter;
     private readonly TextWriter _output;
+    private readonly string _name;
     private readonly Channel<LogEvent> _queue = Channel.CreateBounded<LogEvent>(
         new BoundedChannelOptions(QueueLimit) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true }); // TryWrite refuses when full
     private readonly Task _writer;
     private long _dropped;
 
-    /// <summary>A sink writing <paramref name="formatter"/>'s text to <paramref name="output"/> (standard output when null).</summary>
-    public GroupedConsoleSink(ITextFormatter formatter, Stream? output = null)
+    /// <summary>A sink writing <paramref name="formatter"/>'s text to <paramref name="output"/>, called <paramref name="name"/> in its own line about dropped lines.</summary>
+    public GroupedTextSink(ITextFormatter formatter, Stream output, string name)
     {
         _formatter = formatter;
-        _output = new StreamWriter(output ?? Console.OpenStandardOutput(), new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
+        _name = name;
+        _output = new StreamWriter(output, new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
         _writer = Task.Factory.StartNew(WriteAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -49,7 +51,7 @@ public sealed class GroupedConsoleSink : ILogEventSink, IDisposable
         {
             while (reader.TryRead(out var logEvent)) _formatter.Format(logEvent, _output);
             if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
-                _output.WriteLine($"[{DateTime.Now:HH:mm:ss} WRN] {dropped} log lines dropped: standard output did not keep up");
+                _output.WriteLine($"[{DateTime.Now:HH:mm:ss} WRN] {dropped} log lines dropped: {_name} did not keep up");
             _output.Flush();
         }
     }
@@ -58,7 +60,7 @@ public sealed class GroupedConsoleSink : ILogEventSink, IDisposable
     public void Dispose()
     {
         _queue.Writer.TryComplete();
-        _writer.Wait(TimeSpan.FromSeconds(5));
-        _output.Flush();
+        // (An output stuck for 5 s is left as it is: the writer still holds it.)
+        if (_writer.Wait(TimeSpan.FromSeconds(5))) _output.Dispose();
     }
 }
