@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting;
+using Serilog.Parsing;
 
 namespace Supervisor.Host.Logging;
 
@@ -29,13 +30,16 @@ public sealed class GroupedTextSink : ILogEventSink, IDisposable
     private readonly Task _writer;
     private long _dropped;
 
+    /// <summary>The line about dropped lines, written in the output's own format (a JSON line in the JSON log file).</summary>
+    private static readonly MessageTemplate DroppedTemplate = new MessageTemplateParser().Parse("{Dropped} log lines dropped: {Output:l} did not keep up");
+
     /// <summary>A sink writing <paramref name="formatter"/>'s text to <paramref name="output"/>, called <paramref name="name"/> in its own line about dropped lines.</summary>
     public GroupedTextSink(ITextFormatter formatter, Stream output, string name)
     {
         _formatter = formatter;
         _name = name;
         _output = new StreamWriter(output, new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
-        _writer = Task.Factory.StartNew(WriteAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _writer = Task.Run(WriteAsync);
     }
 
     /// <inheritdoc />
@@ -51,7 +55,8 @@ public sealed class GroupedTextSink : ILogEventSink, IDisposable
         {
             while (reader.TryRead(out var logEvent)) _formatter.Format(logEvent, _output);
             if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
-                _output.WriteLine($"[{DateTime.Now:HH:mm:ss} WRN] {dropped} log lines dropped: {_name} did not keep up");
+                _formatter.Format(new LogEvent(DateTimeOffset.Now, LogEventLevel.Warning, null, DroppedTemplate,
+                    [new LogEventProperty("Dropped", new ScalarValue(dropped)), new LogEventProperty("Output", new ScalarValue(_name))]), _output);
             _output.Flush();
         }
     }

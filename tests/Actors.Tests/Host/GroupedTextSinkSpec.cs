@@ -59,6 +59,23 @@ public sealed class GroupedTextSinkSpec
         Assert.Equal($"line {GroupedTextSink.QueueLimit}", lines[^2]);
     }
 
+    [Fact]
+    public async Task In_the_JSON_log_the_line_about_dropped_lines_is_a_JSON_line_too()
+    {
+        var output = new GatedStream { Stuck = true };
+        using (var sink = new GroupedTextSink(new Serilog.Formatting.Compact.CompactJsonFormatter(), output, "the log file"))
+        {
+            sink.Emit(Line(0));
+            await UntilAsync(() => output.Writing);
+            for (var i = 1; i <= GroupedTextSink.QueueLimit + 3; i++) sink.Emit(Line(i));
+            output.Release();
+        }
+        var lines = output.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var last = System.Text.Json.JsonDocument.Parse(lines[^1]).RootElement;
+        Assert.Equal(("Warning", 3, "the log file"), (last.GetProperty("@l").GetString(), last.GetProperty("Dropped").GetInt32(), last.GetProperty("Output").GetString()));
+        Assert.All(lines, l => System.Text.Json.JsonDocument.Parse(l).Dispose());
+    }
+
     private static async Task UntilAsync(Func<bool> condition)
     {
         for (var waited = 0; !condition(); waited += 10)
