@@ -179,7 +179,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private static async Task WarmUpAsync(IActorRef registry, PdsClient client, string did, int buckets)
     {
         using var limit = new CancellationTokenSource(WarmUpLimit);
-        var status = await registry.Ask<object>(Buckets.To(did, buckets, new LookupAccount(did)), WarmUpLimit);
+        var status = await registry.Ask<object>(Buckets.To(did, buckets, new LookupAccount(did)), WarmUpLimit, limit.Token);
         if (status is AccountStatus { } known && (known.Pds ?? known.Service) is { } pds) await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.describeServer"), null, limit.Token);
     }
 
