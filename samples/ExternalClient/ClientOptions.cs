@@ -6,10 +6,12 @@ namespace Supervisor.Samples.ExternalClient;
 /// What the sample is told: the nodes to contact (<c>--contacts host:port,...</c> or EXTERNAL_CLIENT_CONTACTS), the
 /// address the nodes reach this system at (<c>--host</c> or EXTERNAL_CLIENT_HOST, default 127.0.0.1), the service URL of
 /// the imported session (<c>--service</c>, optional), how long to print events (<c>--duration</c> seconds, default 30),
-/// whether to show that ExportSession is refused (<c>--try-export</c>), and the cluster's remoting certificate, which the
-/// nodes require of every peer (<c>--cert</c> or EXTERNAL_CLIENT_CERT, a PKCS#12 file; EXTERNAL_CLIENT_CERT_PASSWORD).
+/// whether to try ExportSession (<c>--try-export</c>: refused unless trusted), the cluster's remoting certificate, which
+/// the nodes require of every peer (<c>--cert</c> or EXTERNAL_CLIENT_CERT, a PKCS#12 file; EXTERNAL_CLIENT_CERT_PASSWORD),
+/// and, for a client the nodes trust with tokens, its name (<c>--trusted NAME</c>) with its secret in EXTERNAL_CLIENT_SECRET
+/// (never on the command line, where other users of the machine could read it).
 /// </summary>
-public sealed record ClientOptions(IReadOnlyList<string> Contacts, string Host, string? Service, TimeSpan Duration, bool TryExport, string Certificate)
+public sealed record ClientOptions(IReadOnlyList<string> Contacts, string Host, string? Service, TimeSpan Duration, bool TryExport, string Certificate, TrustedClient? Trusted = null)
 {
     /// <summary>The name of the supervisor's actor system on every node.</summary>
     public const string SupervisorSystem = "supervisor";
@@ -35,6 +37,11 @@ public sealed record ClientOptions(IReadOnlyList<string> Contacts, string Host, 
             : TimeSpan.FromSeconds(30);
         var certificate = Value("--cert") ?? Environment.GetEnvironmentVariable("EXTERNAL_CLIENT_CERT")
                           ?? throw new ArgumentException("no certificate: the nodes admit only peers with the cluster's remoting certificate (--cert FILE or EXTERNAL_CLIENT_CERT)");
-        return new ClientOptions(contacts, host, Value("--service"), duration, args.Contains("--try-export"), certificate);
+        TrustedClient? trusted = null;
+        if (Value("--trusted") is { Length: > 0 } name)
+            trusted = new TrustedClient(name, Environment.GetEnvironmentVariable("EXTERNAL_CLIENT_SECRET") is { Length: > 0 } secret
+                ? secret
+                : throw new ArgumentException("--trusted needs the client's secret in EXTERNAL_CLIENT_SECRET"));
+        return new ClientOptions(contacts, host, Value("--service"), duration, args.Contains("--try-export"), certificate, trusted);
     }
 }

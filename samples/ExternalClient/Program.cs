@@ -1,5 +1,6 @@
 // A separate actor system that reaches the supervisor's cluster through ClusterClient: it imports a session, calls
-// com.atproto.server.getSession through the account, and prints the account's session events as they happen.
+// com.atproto.server.getSession through the account, and prints the account's session events as they happen. Run as a
+// client the nodes trust (--trusted NAME, its secret in EXTERNAL_CLIENT_SECRET), it subscribes with tokens and may export.
 // The session (the supervisor's session string, or SessionData JSON) comes from SUPERVISOR_SESSION or the first line of
 // standard input, and is never printed; neither is any token.
 using System.Collections.Immutable;
@@ -41,6 +42,9 @@ var settings = ClusterClientSettings.Create(system).WithInitialContacts(options.
 var client = system.ActorOf(ClusterClient.Props(settings), "supervisor");
 // Every message goes to the gateway of external clients on whichever node the client is connected to.
 Task<object> Ask(object message) => client.Ask<object>(new ClusterClient.Send("/user/clients", message), TimeSpan.FromSeconds(60));
+// What reveals tokens goes with the client's name and secret when it is trusted (refused otherwise).
+object AsTrusted(Supervisor.Actors.Serialization.IWireMessage message) =>
+    options.Trusted is { } trusted ? new AsTrustedClient(trusted.Name, trusted.Secret, message) : message;
 
 try
 {
@@ -55,9 +59,17 @@ try
 
     // Events go to this system's own actor, directly from the node's event hub (not through the client's tunnel).
     var printer = system.ActorOf(EventPrinter.Props(Console.Out), "session-events");
-    if (await Ask(new SubscribeSessionEvents(printer, did)) is not SubscribeSessionEvents)
-        throw new SampleFailure("the subscription was not confirmed");
-    Console.WriteLine($"subscribed to the session events of {did}");
+    var subscription = new SubscribeSessionEvents(printer, did, IncludeTokens: options.Trusted is not null);
+    switch (await Ask(AsTrusted(subscription)))
+    {
+        case SubscribeSessionEvents:
+            break;
+        case RefusedToClient refused:
+            throw new SampleFailure($"the subscription was refused: {refused.Error.Error}: {refused.Error.Message}");
+        case var other:
+            throw new SampleFailure($"the subscription was answered {other.GetType().Name}");
+    }
+    Console.WriteLine($"subscribed to the session events of {did}{(subscription.IncludeTokens ? " with tokens" : "")}");
 
     switch (await Ask(new CallXrpc(did, XrpcRequest.Query("com.atproto.server.getSession"))))
     {
@@ -77,7 +89,7 @@ try
     }
 
     if (options.TryExport)
-        Console.WriteLine(await Ask(new ExportSession(did, SessionFormat.Json)) switch
+        Console.WriteLine(await Ask(AsTrusted(new ExportSession(did, SessionFormat.Json))) switch
         {
             RefusedToClient refused => $"ExportSession refused: {refused.Error.Error}: {refused.Error.Message}",
             SessionExported => "ExportSession answered with the session (not printed)",

@@ -50,6 +50,9 @@ try
     cluster.Check(settings.Journal);
     var remotingCertificate = RemotingCertificate.Load(cluster, settings.DataDir);
     Log.Information("Remoting: TLS with mutual authentication, peers admitted by the certificate {Thumbprint}", remotingCertificate.Thumbprint);
+    // Actor systems outside the cluster trusted with tokens, by name and the SHA-256 of their secret (README, "Trusted clients").
+    var trustedClients = Supervisor.Actors.Clients.TrustedClients.Parse(Environment.GetEnvironmentVariable("SUPERVISOR_TRUSTED_CLIENTS"));
+    if (trustedClients.Count > 0) Log.Information("Clients outside the cluster trusted with tokens: {TrustedClients}", trustedClients.Count);
     var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, settings.TokenKeys,
         Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"), cluster.Hocon());
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
@@ -103,7 +106,7 @@ try
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
             // Actor systems outside the cluster reach the accounts through ClusterClient (README, "Integrating from another actor system").
-            var clients = system.ActorOf(Supervisor.Actors.Clients.ClientGateway.Props(accounts), Supervisor.Actors.Clients.ClientGateway.Name);
+            var clients = system.ActorOf(Supervisor.Actors.Clients.ClientGateway.Props(accounts, trustedClients), Supervisor.Actors.Clients.ClientGateway.Name);
             Akka.Cluster.Tools.Client.ClusterClientReceptionist.Get(system).RegisterService(clients);
             registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts), "session-event-feed"));
             var self = Akka.Cluster.Cluster.Get(system).SelfAddress;
@@ -172,7 +175,7 @@ try
     }
     return 0;
 }
-catch (Exception e) when (e is InvalidOperationException or IOException)
+catch (Exception e) when (e is InvalidOperationException or IOException or FormatException)
 {
     Log.Fatal("Supervisor cannot start: {Reason}", e.Message);
     return 1;

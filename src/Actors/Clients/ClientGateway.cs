@@ -12,11 +12,12 @@ namespace Supervisor.Actors.Clients;
 /// protocol messages to the node's gateway (<c>/user/accounts</c>), whose answer goes back to the client through the
 /// receptionist's response tunnel, and refuses with <see cref="AccountReplies.RefusedToClient"/> what would reveal
 /// tokens: <see cref="ExportSession"/>, <see cref="BorrowAccessToken"/> (and its <see cref="ReturnAccessToken"/>), and
-/// <see cref="SubscribeSessionEvents"/> with tokens. No client is trusted with those: remoting admits every holder of
-/// the cluster's certificate alike (<see cref="Cluster.RemotingTls"/>), and nothing a ClusterClient sends identifies it
-/// (its address is what it says it is), so there is no sound way to tell a trusted client from another. Session events
-/// go to the subscriber's own reference (its path crosses the wire with its address), not through the receptionist's
-/// response tunnel, which closes after a time without an answer.
+/// <see cref="SubscribeSessionEvents"/> with tokens, unless the message comes wrapped in an <see cref="AsTrustedClient"/>
+/// whose secret matches a client the nodes trust (<see cref="TrustedClients"/>). Remoting admits every holder of the
+/// cluster's certificate alike (<see cref="Cluster.RemotingTls"/>) and a ClusterClient's address is whatever it says it
+/// is, so trust rests on the secret, never on the address. Session events go to the subscriber's own reference (its path
+/// crosses the wire with its address), not through the receptionist's response tunnel, which closes after a time
+/// without an answer; a trusted subscription with tokens goes through a <see cref="TrustedEventRelay"/> of this node.
 /// </summary>
 public sealed class ClientGateway : ReceiveActor
 {
@@ -24,24 +25,74 @@ public sealed class ClientGateway : ReceiveActor
     public const string Name = "clients";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _accounts;
+    private readonly TrustedClients _trusted;
 
-    /// <summary>Creates the gateway in front of <paramref name="accounts"/> (the node's <c>/user/accounts</c>).</summary>
-    public ClientGateway(IActorRef accounts)
+    /// <summary>The relays of trusted subscriptions with tokens, by the client's subscriber.</summary>
+    private readonly Dictionary<IActorRef, List<IActorRef>> _relays = new();
+
+    /// <summary>Creates the gateway in front of <paramref name="accounts"/> (the node's <c>/user/accounts</c>), trusting <paramref name="trusted"/>.</summary>
+    public ClientGateway(IActorRef accounts, TrustedClients trusted)
     {
-        Receive<ExportSession>(m => Refuse(m, "an exported session holds the account's tokens; export it through the HTTP API with the admin token"));
+        _accounts = accounts;
+        _trusted = trusted;
+        Receive<AsTrustedClient>(OnTrusted);
+        Receive<ExportSession>(m => Refuse(m, "an exported session holds the account's tokens; export it through the HTTP API with the admin token, or as a trusted client"));
         Receive<BorrowAccessToken>(m => Refuse(m, "a lent access token would leave the cluster; send CallXrpc instead"));
-        Receive<ReturnAccessToken>(m => Refuse(m, "access tokens are not lent to clients outside the cluster"));
-        Receive<SubscribeSessionEvents>(s => s.IncludeTokens, s => Refuse(s, "session events with tokens are not sent outside the cluster; subscribe with IncludeTokens = false"));
-        Receive<IAccountMessage>(m => accounts.Forward(m));
-        Receive<Login>(m => accounts.Forward(m));
-        Receive<CreateAccount>(m => accounts.Forward(m));
-        Receive<ImportSession>(m => accounts.Forward(m));
-        Receive<ListAccounts>(m => accounts.Forward(m));
-        Receive<GetAccountCounts>(m => accounts.Forward(m));
-        Receive<GetSupervisorCounts>(m => accounts.Forward(m));
-        Receive<SubscribeSessionEvents>(m => accounts.Forward(m));
-        Receive<UnsubscribeSessionEvents>(m => accounts.Forward(m));
-        ReceiveAny(m => Refuse(m, "not a message of the supervisor's protocol (AccountCommands)"));
+        Receive<ReturnAccessToken>(m => Refuse(m, "access tokens are not lent to clients outside the cluster that are not trusted"));
+        Receive<SubscribeSessionEvents>(s => s.IncludeTokens, s => Refuse(s, "session events with tokens are sent only to trusted clients outside the cluster; subscribe with IncludeTokens = false"));
+        Receive<UnsubscribeSessionEvents>(u =>
+        {
+            if (_relays.Remove(u.Subscriber, out var relays))
+                foreach (var relay in relays) Context.Stop(relay);
+            accounts.Forward(u);
+        });
+        Receive<Terminated>(t =>
+        {
+            foreach (var relays in _relays.Values) relays.Remove(t.ActorRef);
+            foreach (var empty in _relays.Where(r => r.Value.Count == 0).Select(r => r.Key).ToList()) _relays.Remove(empty);
+        });
+        ReceiveAny(m =>
+        {
+            if (IsServed(m)) accounts.Forward(m);
+            else Refuse(m, "not a message of the supervisor's protocol (AccountCommands)");
+        });
+    }
+
+    /// <summary>The protocol messages without tokens a client may send.</summary>
+    private static bool IsServed(object message) => message is IAccountMessage or Login or CreateAccount or ImportSession
+        or ListAccounts or GetAccountCounts or GetSupervisorCounts or SubscribeSessionEvents or UnsubscribeSessionEvents;
+
+    private void OnTrusted(AsTrustedClient trusted)
+    {
+        var type = trusted.Message.GetType().Name;
+        if (!_trusted.Verify(trusted.Client, trusted.Secret))
+        {
+            _log.Warning("Refused {MessageType} from {Sender}: not a trusted client (the secret given for {Client} does not match)", type, Sender.Path, trusted.Client);
+            Sender.Tell(new AccountReplies.RefusedToClient(type, new XrpcError("NotAllowedToClients",
+                $"'{trusted.Client}' is not a trusted client with this secret (SUPERVISOR_TRUSTED_CLIENTS on the nodes)")));
+            return;
+        }
+        switch (trusted.Message)
+        {
+            case ExportSession export:
+                _log.Info("Trusted client {Client} exports the session of {AccountId}", trusted.Client, export.AccountId);
+                _accounts.Forward(export with { By = "trusted client " + trusted.Client });
+                break;
+            case SubscribeSessionEvents { IncludeTokens: true } subscribe:
+                _log.Info("Trusted client {Client} subscribes to session events with tokens ({Did})", trusted.Client, subscribe.Did ?? "all accounts");
+                var relay = Context.ActorOf(TrustedEventRelay.Props(_accounts, subscribe, Sender));
+                Context.Watch(relay);
+                if (!_relays.TryGetValue(subscribe.Subscriber, out var relays)) _relays[subscribe.Subscriber] = relays = new List<IActorRef>();
+                relays.Add(relay);
+                break;
+            case BorrowAccessToken or ReturnAccessToken:
+                _accounts.Forward(trusted.Message);
+                break;
+            case var message:
+                Self.Forward(message);
+                break;
+        }
     }
 
     private void Refuse(object message, string why)
@@ -51,6 +102,7 @@ public sealed class ClientGateway : ReceiveActor
         Sender.Tell(new AccountReplies.RefusedToClient(type, new XrpcError("NotAllowedToClients", why)));
     }
 
-    /// <summary>Props for the gateway in front of <paramref name="accounts"/>.</summary>
-    public static Props Props(IActorRef accounts) => Akka.Actor.Props.Create(() => new ClientGateway(accounts));
+    /// <summary>Props for the gateway in front of <paramref name="accounts"/>, trusting <paramref name="trusted"/> (none by default).</summary>
+    public static Props Props(IActorRef accounts, TrustedClients? trusted = null) =>
+        Akka.Actor.Props.Create(() => new ClientGateway(accounts, trusted ?? TrustedClients.None));
 }

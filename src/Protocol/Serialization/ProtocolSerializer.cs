@@ -106,6 +106,9 @@ public class ProtocolSerializer : SerializerWithStringManifest
     public override byte[] ToBinary(object obj)
     {
         Manifest(obj);
+        if (obj is Protocol.AsTrustedClient trusted)
+            return JsonSerializer.SerializeToUtf8Bytes(new TrustedEnvelope(trusted.Client, trusted.Secret, Manifest(trusted.Message),
+                JsonSerializer.SerializeToElement(trusted.Message, trusted.Message.GetType(), _options)), _options);
         return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);
     }
 
@@ -114,6 +117,17 @@ public class ProtocolSerializer : SerializerWithStringManifest
     {
         if (!_readers.TryGetValue(manifest, out var type))
             throw new SerializationException($"unknown manifest '{manifest}' for {GetType().Name}");
+        if (type == typeof(Protocol.AsTrustedClient))
+        {
+            var envelope = JsonSerializer.Deserialize<TrustedEnvelope>(bytes, _options) ?? throw new SerializationException("a stored AsTrustedClient is null");
+            if (!_readers.TryGetValue(envelope.Manifest, out var inner) || !typeof(IWireMessage).IsAssignableFrom(inner) || inner == type)
+                throw new SerializationException($"an AsTrustedClient cannot carry manifest '{envelope.Manifest}'");
+            var message = (IWireMessage)(envelope.Message.Deserialize(inner, _options) ?? throw new SerializationException($"the {inner.Name} of an AsTrustedClient is null"));
+            return new Protocol.AsTrustedClient(envelope.Client, envelope.Secret, message);
+        }
         return JsonSerializer.Deserialize(bytes, type, _options) ?? throw new SerializationException($"a stored {type.Name} is null");
     }
+
+    /// <summary>How an <see cref="Protocol.AsTrustedClient"/> is written: its message with the message's own manifest.</summary>
+    private sealed record TrustedEnvelope(string Client, string Secret, string Manifest, JsonElement Message);
 }

@@ -1,5 +1,10 @@
+using System.Security.Cryptography;
+using System.Text;
 using Akka.Actor;
 using Supervisor.Actors.Clients;
+using Supervisor.Actors.Events;
+using Supervisor.Actors.Session;
+using Supervisor.Actors.Tests.Support;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Xunit.Abstractions;
@@ -11,7 +16,8 @@ namespace Supervisor.Actors.Tests.Clients;
 /// <summary>
 /// The entry of ClusterClients (<see cref="ClientGateway"/>) in front of a probe standing for the node's gateway: what
 /// reveals tokens is refused with a reply saying why and never reaches the accounts; the rest of the protocol goes
-/// through with the client as its sender.
+/// through with the client as its sender. A client the gateway trusts (its name and secret in an
+/// <see cref="AsTrustedClient"/>) is served what reveals tokens; a wrong secret or an unknown name is refused as any client is.
 /// </summary>
 public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
@@ -56,6 +62,93 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
         gateway.Tell(message, TestActor);
         Assert.Equal(message, accounts.ExpectMsg<object>());
         Assert.Equal(TestActor, accounts.LastSender);
+    }
+
+    private const string OpsSecret = "s3cret-of-the-ops-client-0123456789";
+
+    private static readonly TrustedClients Trusted =
+        TrustedClients.Parse("ops=" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(OpsSecret))).ToLowerInvariant());
+
+    [Theory]
+    [MemberData(nameof(RevealingTokens))]
+    public void A_trusted_client_is_served_what_reveals_tokens(object message)
+    {
+        var accounts = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Trusted));
+        gateway.Tell(new AsTrustedClient("ops", OpsSecret, (Supervisor.Actors.Serialization.IWireMessage)message), TestActor);
+        var received = accounts.ExpectMsg<object>();
+        if (message is SubscribeSessionEvents)
+        {
+            // A subscription with tokens is made by the node's relay, which confirms it to the client.
+            var relayed = Assert.IsType<SubscribeSessionEvents>(received);
+            Assert.True(relayed.IncludeTokens);
+            accounts.Reply(relayed);
+            Assert.Equal(message, ExpectMsg<SubscribeSessionEvents>());
+            return;
+        }
+        Assert.Equal(TestActor, accounts.LastSender);
+        Assert.Equal(message is ExportSession export ? export with { By = "trusted client ops" } : message, received);
+    }
+
+    public static TheoryData<string, string> NotTrusted() => new()
+    {
+        { "ops", "a-wrong-secret-of-the-same-length-00" },
+        { "ops", "" },
+        { "other", OpsSecret },
+    };
+
+    [Theory]
+    [MemberData(nameof(NotTrusted))]
+    public void A_wrong_secret_or_an_unknown_client_is_refused_and_nothing_reaches_the_accounts(string client, string secret)
+    {
+        var accounts = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Trusted));
+        gateway.Tell(new AsTrustedClient(client, secret, new ExportSession(Did, SessionFormat.Json)), TestActor);
+        var refused = ExpectMsg<RefusedToClient>();
+        Assert.Equal(("ExportSession", "NotAllowedToClients"), (refused.MessageType, refused.Error.Error));
+        Assert.DoesNotContain(OpsSecret, refused.Error.Message);
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_trusted_subscriber_gets_each_event_with_its_tokens_in_plain_text_until_it_unsubscribes()
+    {
+        var accounts = CreateTestProbe();
+        var subscriber = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Trusted));
+        gateway.Tell(new AsTrustedClient("ops", OpsSecret, new SubscribeSessionEvents(subscriber.Ref, Did, IncludeTokens: true)), TestActor);
+        accounts.ExpectMsg<SubscribeSessionEvents>();
+        var relay = accounts.LastSender;
+        accounts.Reply(accounts.LastMessage);
+        ExpectMsg<SubscribeSessionEvents>();
+
+        var tokens = TestJwt.Pair(Did, DateTimeOffset.UtcNow);
+        var refresh = new SessionEvent(SessionEventKind.Refresh, Did, "alice.test", "http://pds", AccountStateName.Active, null, DateTimeOffset.UtcNow,
+            new SessionGrant(Did, "alice.test", tokens));
+        relay.Tell(refresh);
+        var heard = subscriber.ExpectMsg<TrustedSessionEvent>();
+        Assert.Equal((tokens.AccessJwt, tokens.RefreshJwt), (heard.AccessJwt, heard.RefreshJwt));
+        Assert.Equal(refresh.WithoutTokens(), heard.Event);
+        Assert.DoesNotContain(tokens.AccessJwt, heard.ToString());
+
+        Watch(relay);
+        gateway.Tell(new UnsubscribeSessionEvents(subscriber.Ref), TestActor);
+        ExpectTerminated(relay);
+        Assert.IsType<UnsubscribeSessionEvents>(accounts.ExpectMsg<object>());
+    }
+
+    [Fact]
+    public void A_trusted_subscription_ends_when_its_subscriber_is_gone()
+    {
+        var accounts = CreateTestProbe();
+        var subscriber = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Trusted));
+        gateway.Tell(new AsTrustedClient("ops", OpsSecret, new SubscribeSessionEvents(subscriber.Ref, null, IncludeTokens: true)), TestActor);
+        accounts.ExpectMsg<SubscribeSessionEvents>();
+        var relay = accounts.LastSender;
+        Watch(relay);
+        Sys.Stop(subscriber.Ref);
+        ExpectTerminated(relay);
     }
 
     [Fact]

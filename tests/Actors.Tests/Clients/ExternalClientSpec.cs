@@ -35,7 +35,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         var account = await pds.CreateAccountAsync("ext");
 
         var run = await RunSampleAsync(
-            account.SessionString(pds.Url),
+            account.SessionString(pds.Url), null,
             "--contacts", $"127.0.0.1:{remoting}", "--service", pds.Url, "--duration", "12", "--try-export",
             "--cert", Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir));
         output.WriteLine(run.Output);
@@ -59,6 +59,49 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             Assert.Empty(Secrets.JwtsIn(text));
             Assert.DoesNotContain(account.AccessJwt, text);
             Assert.DoesNotContain(account.RefreshJwt, text);
+        }
+    }
+
+    /// <summary>
+    /// The same sample run as a client the host trusts (SUPERVISOR_TRUSTED_CLIENTS holds its name and the SHA-256 of its
+    /// secret; the sample has the secret in EXTERNAL_CLIENT_SECRET): its subscription with tokens is confirmed, each refresh
+    /// comes with the account's new tokens (the sample prints whose they are, never them), and the export is answered; the
+    /// host's audit trail names the client. Nothing printed holds a token or the secret.
+    /// </summary>
+    [Fact]
+    public async Task A_trusted_actor_system_outside_the_cluster_hears_refreshes_with_their_tokens_and_may_export_the_session()
+    {
+        var secret = "trusted-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        TestSecrets.Register("client-secret", secret);
+        var digest = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
+        using var folder = new TestJournal();
+        var remoting = LoopbackPort.Free();
+        await using var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture),
+            ["SUPERVISOR_TRUSTED_CLIENTS"] = "ops-console=" + digest,
+        });
+        await host.StartAsync();
+        var account = await pds.CreateAccountAsync("trust");
+
+        var run = await RunSampleAsync(
+            account.SessionString(pds.Url), new Dictionary<string, string> { ["EXTERNAL_CLIENT_SECRET"] = secret },
+            "--contacts", $"127.0.0.1:{remoting}", "--service", pds.Url, "--duration", "12", "--try-export", "--trusted", "ops-console",
+            "--cert", Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir));
+        output.WriteLine(run.Output);
+        output.WriteLine(run.Error);
+
+        Assert.Equal(0, run.ExitCode);
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Contains($"subscribed to the session events of {account.Did} with tokens", lines);
+        Assert.Contains("ExportSession answered with the session (not printed)", lines);
+        Assert.Contains(lines, l => l.StartsWith($"event Refresh {account.Did} Active with tokens for {account.Did} after ", StringComparison.Ordinal));
+        using var audit = await host.Http.GetAsync("/audit");
+        Assert.Contains("trusted client ops-console", await audit.Content.ReadAsStringAsync());
+        foreach (var text in new[] { run.Output, run.Error, host.Output })
+        {
+            Assert.Empty(Secrets.JwtsIn(text));
+            Assert.DoesNotContain(secret, text);
         }
     }
 
@@ -112,7 +155,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
     }
 
     /// <summary>Runs the sample's built dll (the configuration of these tests) with the session on its standard input.</summary>
-    private static async Task<(int ExitCode, string Output, string Error)> RunSampleAsync(string session, params string[] args)
+    private static async Task<(int ExitCode, string Output, string Error)> RunSampleAsync(string session, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -123,6 +166,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         };
         info.ArgumentList.Add(SampleBuild.Dll("ExternalClient"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         using var process = Process.Start(info)!;
         await process.StandardInput.WriteLineAsync(session);
         process.StandardInput.Close();

@@ -114,6 +114,29 @@ public sealed class ProtocolSerializerSpec : Akka.TestKit.Xunit2.TestKit
         Assert.ThrowsAny<Exception>(() => _client.Serialization.FindSerializerFor(withTokens).ToBinary(withTokens));
     }
 
+    [Fact]
+    public void A_trusted_clients_message_carries_its_message_under_that_messages_own_manifest_and_never_shows_its_secret()
+    {
+        const string secret = "s3cret-of-the-ops-client-0123456789";
+        var trusted = new AsTrustedClient("ops", secret, new AccountCommands.BorrowAccessToken(Did, "com.atproto.repo.uploadBlob", true));
+        var client = _client.Serialization.FindSerializerFor(trusted);
+        var wire = client.ToBinary(trusted);
+
+        var atNode = Assert.IsType<AsTrustedClient>(Sys.Serialization.Deserialize(wire, client.Identifier, "wire.AsTrustedClient.v1"));
+        Assert.Equal(("ops", secret), (atNode.Client, atNode.Secret));
+        Assert.Equal(trusted.Message, atNode.Message);
+        Assert.Contains("\"manifest\":\"wire.BorrowAccessToken.v1\"", System.Text.Encoding.UTF8.GetString(wire));
+        Assert.DoesNotContain(secret, trusted.ToString());
+
+        // What a trusted client may carry is a protocol message: neither a journal record nor itself.
+        foreach (var manifest in new[] { "SessionEvent.v2", "wire.AsTrustedClient.v1", "wire.Nothing.v1" })
+        {
+            var forged = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(wire).Replace("wire.BorrowAccessToken.v1", manifest));
+            var refused = Assert.Throws<System.Runtime.Serialization.SerializationException>(() => ((Akka.Serialization.SerializerWithStringManifest)client).FromBinary(forged, "wire.AsTrustedClient.v1"));
+            Assert.DoesNotContain(secret, refused.Message);
+        }
+    }
+
     protected override void AfterAll()
     {
         _client.Terminate().Wait(TimeSpan.FromSeconds(10));

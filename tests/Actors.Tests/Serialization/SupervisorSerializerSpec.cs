@@ -79,6 +79,8 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new AccountCommands.SubscribeSessionEvents(Akka.Actor.ActorRefs.Nobody, Did, false),
         new AccountCommands.UnsubscribeSessionEvents(Akka.Actor.ActorRefs.Nobody),
         new AccountReplies.RefusedToClient("ExportSession", new XrpcError("NotAllowedToClients", "an exported session holds the account's tokens")),
+        new AsTrustedClient("ops", "not-a-real-secret", new AccountCommands.ExportSession(Did, SessionFormat.Json)),
+        new TrustedSessionEvent(new SessionEvent(SessionEventKind.Refresh, Did, "alice.test", "http://entryway", AccountStateName.Active, null, At), Tokens.AccessJwt, Tokens.RefreshJwt),
         new AccountCommands.ReturnAccessToken(Did, 7, 400, "ExpiredToken", "Token has expired"),
         new AccountCommands.GetAccountStatus("alice.test"),
         new AccountCommands.ExportSession(Did, SessionFormat.Json, "admin"),
