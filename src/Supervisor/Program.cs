@@ -17,6 +17,7 @@ using Supervisor.Host.Logging;
 using Supervisor.Host.Proxy;
 using Supervisor.Host.Telemetry;
 using Supervisor.Actors.Audit;
+using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Keys;
 using Supervisor.Actors.Identity;
 
@@ -99,10 +100,13 @@ try
         akka.WithActors((system, registry) =>
         {
             actorSystem = system;
-            var audit = system.ActorOf(Props.Create(() => new RestartingChild(AuditTrail.Props(), "trail")), "audit");
+            // The audit trail and the account keys are one each in the cluster (singletons, reached through their
+            // proxies); every node reads the keys from a replica of its own (AccountKeysReplica).
+            var audit = ClusterSingletons.Start(system, Props.Create(() => new RestartingChild(AuditTrail.Props(), "trail")), "audit");
             registry.Register<AuditTrail>(audit);
-            var keys = system.ActorOf(Props.Create(() => new RestartingChild(AccountKeys.Props(keyIndex, audit, null), "keys")), "account-keys");
+            var keys = ClusterSingletons.Start(system, Props.Create(() => new RestartingChild(AccountKeys.Props(audit, null), "keys")), "account-keys");
             registry.Register<AccountKeys>(keys);
+            system.ActorOf(AccountKeysReplica.Props(keyIndex, keys), "account-keys-replica");
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
             // Actor systems outside the cluster reach the accounts through ClusterClient (README, "Integrating from another actor system").

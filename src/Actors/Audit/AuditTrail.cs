@@ -6,7 +6,8 @@ using Supervisor.Actors.Serialization;
 namespace Supervisor.Actors.Audit;
 
 /// <summary>
-/// The journaled audit trail (persistence id <c>audit-trail</c>). Entries are told to it
+/// The journaled audit trail (persistence id <c>audit-trail</c>), one in the cluster (a singleton on the supervisor
+/// nodes, reached through its proxy from every node). Entries are told to it
 /// (<see cref="AuditEntry"/>) and journaled in order; the newest <see cref="Kept"/> are kept in memory and
 /// answered to <see cref="GetAuditEntries"/>, newest first. A snapshot every 500 entries keeps the newest
 /// 1,000 and lets the journal before it go. A journal failure stops it; its parent starts it again.
@@ -20,10 +21,10 @@ public sealed class AuditTrail : ReceivePersistentActor
     public const int Kept = 10_000;
 
     /// <summary>Asks for up to <paramref name="Limit"/> entries older than <paramref name="Before"/> (all when null), newest first.</summary>
-    public sealed record GetAuditEntries(int Limit, DateTimeOffset? Before = null);
+    public sealed record GetAuditEntries(int Limit, DateTimeOffset? Before = null) : IWireMessage;
 
     /// <summary>The entries asked for, newest first.</summary>
-    public sealed record AuditEntries(IReadOnlyList<AuditEntry> Entries);
+    public sealed record AuditEntries(IReadOnlyList<AuditEntry> Entries) : IWireMessage;
 
     /// <summary>A snapshot: the newest entries.</summary>
     public sealed record AuditSnapshot(IReadOnlyList<AuditEntry> Entries) : IJournaled;

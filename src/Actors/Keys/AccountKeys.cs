@@ -10,13 +10,14 @@ using static Supervisor.Actors.Keys.KeyEvents;
 namespace Supervisor.Actors.Keys;
 
 /// <summary>
-/// Owns the account keys and the sessions opened with them (persistence id <c>account-keys</c>): issues keys
-/// (only the hash of the secret is journaled; the key is answered once), revokes them, records their last use at
-/// most once a minute, and opens, rotates and closes key sessions. After every change it publishes the state to
-/// the <see cref="AccountKeyIndex"/> that the HTTP layer reads, and tells the audit trail what handed out or ended
+/// Owns the account keys and the sessions opened with them (persistence id <c>account-keys</c>), one in the cluster (a
+/// cluster singleton on the supervisor nodes, reached through its proxy): issues keys (only the hash of the secret
+/// comes here and is journaled), revokes them, records their last use at most once a minute, and opens, rotates and
+/// closes key sessions. Each event it journals goes to every node's <see cref="AccountKeysReplica"/> that registered
+/// (<see cref="KeyReplication"/>), which is what the HTTP layer reads; it tells the audit trail what handed out or ended
 /// access.
 /// </summary>
-public sealed class AccountKeys : ReceivePersistentActor
+public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
 {
     /// <summary>The journal id.</summary>
     public const string Id = "account-keys";
@@ -24,39 +25,53 @@ public sealed class AccountKeys : ReceivePersistentActor
     /// <summary>How long a rotated key-session refresh token stays usable (as at the reference PDS).</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromHours(2);
 
-    private readonly AccountKeyIndex _index;
+    private sealed record TellProgress
+    {
+        public static readonly TellProgress Instance = new();
+    }
+
+    private readonly HashSet<IActorRef> _replicas = new();
     private readonly IActorRef _audit;
     private readonly TimeProvider _time;
-    private readonly Dictionary<string, AccountKeyInfo> _keys = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, KeySession> _sessions = new(StringComparer.Ordinal);
+    private AccountKeysState _state = AccountKeysState.Empty;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <inheritdoc />
     public override string PersistenceId => Id;
 
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
     /// <summary>Props for the keys actor.</summary>
-    public static Props Props(AccountKeyIndex index, IActorRef audit, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new AccountKeys(index, audit, time ?? TimeProvider.System));
+    public static Props Props(IActorRef audit, TimeProvider? time = null) =>
+        Akka.Actor.Props.Create(() => new AccountKeys(audit, time ?? TimeProvider.System));
 
     /// <summary>Creates the actor; recovery rebuilds the keys and sessions.</summary>
-    public AccountKeys(AccountKeyIndex index, IActorRef audit, TimeProvider time)
+    public AccountKeys(IActorRef audit, TimeProvider time)
     {
-        _index = index;
         _audit = audit;
         _time = time;
         Recover<SnapshotOffer>(offer =>
         {
-            if (offer.Snapshot is not KeysSnapshot snapshot) return;
-            foreach (var k in snapshot.Keys) _keys[k.Id] = k;
-            foreach (var s in snapshot.Sessions) _sessions[s.Sid] = s;
+            if (offer.Snapshot is KeysSnapshot snapshot) _state = AccountKeysState.Of(snapshot);
         });
-        Recover<IJournaled>(Apply);
-        Recover<RecoveryCompleted>(_ => Publish());
-
+        Recover<IKeyEvent>(e => _state = _state.Apply(e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            Timers.StartPeriodicTimer("progress", TellProgress.Instance, TimeSpan.Zero, HeartbeatOf(Context.System));
+            _log.Info("Account keys: {Keys} keys, {Sessions} open key sessions, journaled up to {SequenceNr}", _state.Keys.Count, _state.Sessions.Count, LastSequenceNr);
+        });
+        Command<TellProgress>(_ => Publish(new KeyReplication.KeysJournaledUpTo(LastSequenceNr)));
+        Command<KeyReplication.RegisterReplica>(register =>
+        {
+            if (_replicas.Add(register.Replica)) Context.Watch(register.Replica);
+            register.Replica.Tell(new KeyReplication.KeysJournaledUpTo(LastSequenceNr));
+        });
+        Command<Terminated>(t => _replicas.Remove(t.ActorRef));
         Command<IssueKey>(OnIssue);
         Command<RevokeKey>(revoke =>
         {
-            if (!_keys.TryGetValue(revoke.Id, out var key))
+            if (!_state.Keys.TryGetValue(revoke.Id, out var key))
             {
                 Sender.Tell(new KeyNotFound(revoke.Id));
                 return;
@@ -64,23 +79,23 @@ public sealed class AccountKeys : ReceivePersistentActor
             var replyTo = Sender;
             if (key.RevokedAt is not null)
             {
-                replyTo.Tell(new KeyRevokedReply(key));
+                replyTo.Tell(new KeyRevokedReply(key, LastSequenceNr));
                 return;
             }
             Save(new KeyRevoked(revoke.Id, revoke.By, Now), () =>
             {
                 _audit.Tell(new AuditEntry(Now, "KeyRevoked", key.Did, revoke.By, $"key {key.Id}"));
-                replyTo.Tell(new KeyRevokedReply(_keys[revoke.Id]));
+                replyTo.Tell(new KeyRevokedReply(_state.Keys[revoke.Id], LastSequenceNr));
             });
         });
         Command<RecordKeyUse>(use =>
         {
-            if (_keys.TryGetValue(use.Id, out var key) && (key.LastUsedAt is not { } last || Now - last >= TimeSpan.FromMinutes(1)))
+            if (_state.Keys.TryGetValue(use.Id, out var key) && (key.LastUsedAt is not { } last || Now - last >= TimeSpan.FromMinutes(1)))
                 Save(new KeyUsed(use.Id, Now), () => { });
         });
         Command<OpenKeySession>(open =>
         {
-            if (!_keys.TryGetValue(open.KeyId, out var key) || !key.IsUsable(Now))
+            if (!_state.Keys.TryGetValue(open.KeyId, out var key) || !key.IsUsable(Now))
             {
                 Sender.Tell(new KeySessionRefused("the key is not usable"));
                 return;
@@ -90,7 +105,7 @@ public sealed class AccountKeys : ReceivePersistentActor
             Save(new KeySessionOpened(sid, open.KeyId, NewId(), open.ExpiresAt, Now), () =>
             {
                 _audit.Tell(new AuditEntry(Now, "KeySessionOpened", key.Did, "key:" + key.Id, $"session {sid}"));
-                replyTo.Tell(new KeySessionReply(_sessions[sid]));
+                replyTo.Tell(new KeySessionReply(_state.Sessions[sid], LastSequenceNr));
             });
         });
         Command<RotateKeySession>(rotate =>
@@ -103,10 +118,10 @@ public sealed class AccountKeys : ReceivePersistentActor
             }
             if (session.Jti != rotate.Jti)
             {
-                replyTo.Tell(new KeySessionReply(session)); // the one before, within its grace: the same successor
+                replyTo.Tell(new KeySessionReply(session, LastSequenceNr)); // the one before, within its grace: the same successor
                 return;
             }
-            Save(new KeySessionRotated(rotate.Sid, NewId(), Now), () => replyTo.Tell(new KeySessionReply(_sessions[rotate.Sid])));
+            Save(new KeySessionRotated(rotate.Sid, NewId(), Now), () => replyTo.Tell(new KeySessionReply(_state.Sessions[rotate.Sid], LastSequenceNr)));
         });
         Command<CloseKeySession>(close =>
         {
@@ -118,9 +133,9 @@ public sealed class AccountKeys : ReceivePersistentActor
             }
             Save(new KeySessionClosed(close.Sid, Now), () =>
             {
-                var key = _keys.GetValueOrDefault(session.KeyId);
+                var key = _state.Keys.GetValueOrDefault(session.KeyId);
                 _audit.Tell(new AuditEntry(Now, "KeySessionClosed", key?.Did, "key:" + session.KeyId, $"session {close.Sid}"));
-                replyTo.Tell(new KeySessionReply(session));
+                replyTo.Tell(new KeySessionReply(session, LastSequenceNr));
             });
         });
         Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
@@ -131,81 +146,48 @@ public sealed class AccountKeys : ReceivePersistentActor
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
+    /// <summary>How often the owner tells the replicas how far it has journaled, and they register again (<c>supervisor.keys.heartbeat</c>).</summary>
+    internal static TimeSpan HeartbeatOf(ActorSystem system) => system.Settings.Config.GetTimeSpan("supervisor.keys.heartbeat", TimeSpan.FromSeconds(5), false);
+
     private void OnIssue(IssueKey issue)
     {
         var replyTo = Sender;
-        var (id, key, hash) = AccountKey.New();
-        Save(new KeyIssued(id, issue.Did, issue.Name, hash, issue.ExpiresAt, issue.Allow, issue.By, Now), () =>
+        if (_state.Keys.ContainsKey(issue.Id))
         {
-            _log.Info("Account key {KeyId} issued for {Did} by {Credential}", id, issue.Did, issue.By);
-            _audit.Tell(new AuditEntry(Now, "KeyIssued", issue.Did, issue.By, $"key {id}"));
-            replyTo.Tell(new KeyIssuedReply(_keys[id], key));
+            // Ids are 16 random bytes made by the issuing node: a repeat is a message sent twice, answered as before.
+            replyTo.Tell(new KeyIssuedReply(_state.Keys[issue.Id], LastSequenceNr));
+            return;
+        }
+        Save(new KeyIssued(issue.Id, issue.Did, issue.Name, issue.Hash, issue.ExpiresAt, issue.Allow, issue.By, Now), () =>
+        {
+            _log.Info("Account key {KeyId} issued for {Did} by {Credential}", issue.Id, issue.Did, issue.By);
+            _audit.Tell(new AuditEntry(Now, "KeyIssued", issue.Did, issue.By, $"key {issue.Id}"));
+            replyTo.Tell(new KeyIssuedReply(_state.Keys[issue.Id], LastSequenceNr));
         });
     }
 
     /// <summary>Why <paramref name="jti"/> cannot act for the session <paramref name="sid"/>, or null when it can.</summary>
     private KeySessionRefused? Refusal(string sid, string jti, out KeySession session)
     {
-        if (!_sessions.TryGetValue(sid, out session!)) return new KeySessionRefused("Token has been revoked");
+        if (!_state.Sessions.TryGetValue(sid, out session!)) return new KeySessionRefused("Token has been revoked");
         if (session.ExpiresAt <= Now) return new KeySessionRefused("Token has expired");
-        if (!_keys.TryGetValue(session.KeyId, out var key) || !key.IsUsable(Now)) return new KeySessionRefused("Token has been revoked");
+        if (!_state.Keys.TryGetValue(session.KeyId, out var key) || !key.IsUsable(Now)) return new KeySessionRefused("Token has been revoked");
         var inGrace = session.PreviousJti == jti && session.RotatedAt is { } rotated && Now - rotated < Grace;
         return session.Jti == jti || inGrace ? null : new KeySessionRefused("Token has been revoked");
     }
 
-    private void Save(IJournaled e, Action then) => Persist(e, persisted =>
+    private void Save(IKeyEvent e, Action then) => Persist(e, persisted =>
     {
-        Apply(persisted);
-        Publish();
-        if (LastSequenceNr % 200 == 0) SaveSnapshot(new KeysSnapshot(_keys.Values.ToList(), _sessions.Values.ToList()));
+        _state = _state.Apply(persisted);
+        Publish(new KeyReplication.KeyEventJournaled(LastSequenceNr, persisted));
+        if (LastSequenceNr % 200 == 0) SaveSnapshot(_state.ToSnapshot());
         then();
     });
 
-    private void Apply(IJournaled e)
+    private void Publish(object message)
     {
-        switch (e)
-        {
-            case KeyIssued k:
-                _keys[k.Id] = new AccountKeyInfo(k.Id, k.Did, k.Name, k.Hash, k.ExpiresAt, k.Allow, k.By, k.At);
-                break;
-            case KeyRevoked r when _keys.TryGetValue(r.Id, out var key):
-                _keys[r.Id] = key with { RevokedAt = r.At };
-                foreach (var s in _sessions.Values.Where(s => s.KeyId == r.Id).ToList()) _sessions.Remove(s.Sid);
-                break;
-            case KeyUsed u when _keys.TryGetValue(u.Id, out var used):
-                _keys[u.Id] = used with { LastUsedAt = u.At };
-                break;
-            case KeySessionOpened o:
-                _sessions[o.Sid] = new KeySession(o.Sid, o.KeyId, o.Jti, null, null, o.ExpiresAt);
-                break;
-            case KeySessionRotated r when _sessions.TryGetValue(r.Sid, out var session):
-                _sessions[r.Sid] = session with { PreviousJti = session.Jti, Jti = r.Jti, RotatedAt = r.At };
-                break;
-            case KeySessionClosed c:
-                _sessions.Remove(c.Sid);
-                break;
-        }
-        // Sessions past their expiry are forgotten at the next change.
-        foreach (var gone in _sessions.Values.Where(s => s.ExpiresAt <= e.At()).Select(s => s.Sid).ToList()) _sessions.Remove(gone);
+        foreach (var replica in _replicas) replica.Tell(message);
     }
 
-    private void Publish() => _index.Publish(_keys, _sessions);
-
     private static string NewId() => Session.JwtClaims.EncodeSegment(RandomNumberGenerator.GetBytes(16));
-}
-
-/// <summary>When a key event happened.</summary>
-internal static class KeyEventTime
-{
-    /// <summary>The event's time.</summary>
-    public static DateTimeOffset At(this IJournaled e) => e switch
-    {
-        KeyIssued k => k.At,
-        KeyRevoked r => r.At,
-        KeyUsed u => u.At,
-        KeySessionOpened o => o.At,
-        KeySessionRotated r => r.At,
-        KeySessionClosed c => c.At,
-        _ => DateTimeOffset.MinValue,
-    };
 }

@@ -19,10 +19,16 @@ namespace Supervisor.Host.Http;
 /// </summary>
 public static class KeysApi
 {
+    /// <summary>
+    /// How long a change answers late so that this node's copy of the keys holds it (the keys' owner may run on another
+    /// node; the change reaches every node within milliseconds, this bound only caps a lost message).
+    /// </summary>
+    internal static readonly TimeSpan ReadYourWrite = TimeSpan.FromSeconds(3);
+
     /// <summary>Maps the endpoints.</summary>
     public static void MapKeysApi(this WebApplication app, ProxySettings settings, TimeSpan askTimeout)
     {
-        app.MapPost("/keys", async (HttpContext context, IRequiredActor<AccountsSupervisor> accounts, IRequiredActor<AccountKeys> keys) =>
+        app.MapPost("/keys", async (HttpContext context, IRequiredActor<AccountsSupervisor> accounts, IRequiredActor<AccountKeys> keys, AccountKeyIndex index) =>
             await AccountsApi.WithBody(context.Request, async body =>
             {
                 if (ApiJson.Text(body, "account") is not { Length: > 0 } account) return ApiJson.Error(400, "InvalidRequest", "'account' (a DID or handle) is required");
@@ -44,17 +50,21 @@ public static class KeysApi
                 var status = await accounts.ActorRef.Ask<object>(new GetAccountStatus(account), askTimeout);
                 if (status is not AccountStatus found) return ApiJson.Error(404, "AccountNotFound", $"no account '{account}'");
                 var by = Caller.Of(context)!.Credential;
-                var issued = await keys.ActorRef.Ask<KeyIssuedReply>(new IssueKey(found.Did, ApiJson.Text(body, "name"), expiresAt, allow, by), askTimeout);
-                return Results.Json(new { id = issued.Info.Id, key = issued.Key, account = found.Did, name = issued.Info.Name, expiresAt, allow }, ApiJson.Options, statusCode: 201);
+                // The key is made here: only its hash goes to the keys' owner (which may run on another node).
+                var (id, key, hash) = AccountKey.New();
+                var issued = await keys.ActorRef.Ask<KeyIssuedReply>(new IssueKey(id, hash, found.Did, ApiJson.Text(body, "name"), expiresAt, allow, by), askTimeout);
+                await index.WaitForAsync(issued.SequenceNr, ReadYourWrite);
+                return Results.Json(new { id, key, account = found.Did, name = issued.Info.Name, expiresAt, allow }, ApiJson.Options, statusCode: 201);
             }));
         app.MapGet("/keys", (AccountKeyIndex index) =>
             Results.Json(index.Keys.OrderBy(k => k.IssuedAt).Select(Describe), ApiJson.Options));
-        app.MapDelete("/keys/{id}", async (string id, HttpContext context, IRequiredActor<AccountKeys> keys) =>
-            await keys.ActorRef.Ask<object>(new RevokeKey(id, Caller.Of(context)!.Credential), askTimeout) switch
-            {
-                KeyRevokedReply revoked => Results.Json(Describe(revoked.Info), ApiJson.Options),
-                _ => ApiJson.Error(404, "KeyNotFound", $"no key '{id}'"),
-            });
+        app.MapDelete("/keys/{id}", async (string id, HttpContext context, IRequiredActor<AccountKeys> keys, AccountKeyIndex index) =>
+        {
+            if (await keys.ActorRef.Ask<object>(new RevokeKey(id, Caller.Of(context)!.Credential), askTimeout) is not KeyRevokedReply revoked)
+                return ApiJson.Error(404, "KeyNotFound", $"no key '{id}'");
+            await index.WaitForAsync(revoked.SequenceNr, ReadYourWrite);
+            return Results.Json(Describe(revoked.Info), ApiJson.Options);
+        });
         app.MapGet("/audit", async (int? limit, DateTimeOffset? before, IRequiredActor<AuditTrail> audit) =>
             Results.Json((await audit.ActorRef.Ask<AuditTrail.AuditEntries>(new AuditTrail.GetAuditEntries(limit ?? 100, before), askTimeout)).Entries, ApiJson.Options));
     }

@@ -98,6 +98,7 @@ public static class PdsApi
             if (key.ExpiresAt is { } keyExpires && keyExpires < expires) expires = keyExpires;
             var opened = await keys.Ask<object>(new OpenKeySession(key.Id, expires), askTimeout);
             if (opened is not KeySessionReply reply) return invalid;
+            await index.WaitForAsync(reply.SequenceNr, KeysApi.ReadYourWrite);
             Used(key);
             return SessionAnswer(key, status, reply.Session);
         }
@@ -107,6 +108,7 @@ public static class PdsApi
             if (Bearer() is not { } token) return Refusal!;
             if (Verified(token, "refresh+jwt") is not { } claims) return Refusal!;
             var rotated = await keys.Ask<object>(new RotateKeySession(claims.Sid, claims.Jti ?? ""), askTimeout);
+            if (rotated is KeySessionReply { SequenceNr: var changed }) await index.WaitForAsync(changed, KeysApi.ReadYourWrite);
             if (rotated is not KeySessionReply reply || index.Key(reply.Session.KeyId) is not { } key)
                 return ApiJson.Error(400, "ExpiredToken", (rotated as KeySessionRefused)?.Reason ?? "Token has been revoked");
             return await StatusAsync(key.Did) is { } status
@@ -119,6 +121,7 @@ public static class PdsApi
             if (Bearer() is not { } token) return Refusal!;
             if (Verified(token, "refresh+jwt") is not { } claims) return Refusal!;
             var closed = await keys.Ask<object>(new CloseKeySession(claims.Sid, claims.Jti ?? ""), askTimeout);
+            if (closed is KeySessionReply { SequenceNr: var changed }) await index.WaitForAsync(changed, KeysApi.ReadYourWrite);
             return closed is KeySessionReply ? Results.Ok() : ApiJson.Error(400, "ExpiredToken", (closed as KeySessionRefused)?.Reason ?? "Token has been revoked");
         }
 

@@ -123,7 +123,25 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new Supervisor.Actors.Limits.LoginBudgetBucket.LoginNotCounted("0123456789abcdef"),
         new Supervisor.Actors.Limits.LoginBudgetBucket.LoginBudgetSpent("0123456789abcdef", At, new Supervisor.Actors.Limits.BudgetWindow(300, TimeSpan.FromDays(1))),
         new SessionEventHub.PublishedSessionEvent(new SessionEvent(SessionEventKind.Refresh, Did, "alice.test", "http://entryway", AccountStateName.Active, null, At, Grant)),
+        new KeyCommands.IssueKey("0123456789abcdef", new string('a', 64), Did, "bot", At.AddDays(30), ["com.atproto.server.createAppPassword"], "admin"),
+        new KeyCommands.KeyIssuedReply(Key, 12),
+        new KeyCommands.RevokeKey("0123456789abcdef", "admin"),
+        new KeyCommands.KeyRevokedReply(Key with { RevokedAt = At }, 13),
+        new KeyCommands.KeyNotFound("0123456789abcdef"),
+        new KeyCommands.RecordKeyUse("0123456789abcdef"),
+        new KeyCommands.OpenKeySession("0123456789abcdef", At.AddDays(90)),
+        new KeyCommands.RotateKeySession("sid-1", "jti-2"),
+        new KeyCommands.CloseKeySession("sid-1", "jti-2"),
+        new KeyCommands.KeySessionReply(new KeySession("sid-1", "0123456789abcdef", "jti-2", "jti-1", At, At.AddDays(90)), 14),
+        new KeyCommands.KeySessionRefused("Token has been revoked"),
+        new KeyReplication.KeyEventJournaled(15, new KeySessionRotated("sid-1", "jti-3", At)),
+        new KeyReplication.KeysJournaledUpTo(15),
+        new KeyReplication.RegisterReplica(Akka.Actor.ActorRefs.Nobody),
+        new AuditTrail.GetAuditEntries(100, At),
+        new AuditTrail.AuditEntries([new AuditEntry(At, "KeyIssued", Did, "admin", "key 0123456789abcdef")]),
     };
+
+    private static readonly AccountKeyInfo Key = new("0123456789abcdef", Did, "bot", new string('a', 64), null, ["com.atproto.server.createAppPassword"], "admin", At, At, null);
 
     [Theory]
     [MemberData(nameof(EveryWireType))]

@@ -1,0 +1,114 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace Supervisor.Actors.Keys;
+
+/// <summary>
+/// This node's copy of the account keys, which its HTTP layer reads (<see cref="AccountKeyIndex"/>). It reads the
+/// journal of <see cref="AccountKeys"/> (an <see cref="AccountKeysReader"/>) and registers with the owner (through
+/// its singleton proxy, again every heartbeat, <c>supervisor.keys.heartbeat</c>: an owner that moved to another node starts without
+/// replicas), then applies each event the owner tells it (<see cref="KeyReplication"/>) in the order of their sequence
+/// numbers, skipping those it has and keeping those that come early. When one is missing (lost on the way, or journaled
+/// before the owner knew this replica: the next event, or the owner's progress every heartbeat, shows it), it reads
+/// the journal again; a read that fails (the journal is out) is tried again after <see cref="RetryAfter"/>.
+/// </summary>
+public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
+{
+    /// <summary>How long after a failed read of the journal it is read again.</summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(2);
+
+    private sealed record ReadAgain
+    {
+        public static readonly ReadAgain Instance = new();
+    }
+
+    private sealed record Register
+    {
+        public static readonly Register Instance = new();
+    }
+
+    private readonly AccountKeyIndex _index;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly SortedDictionary<long, IKeyEvent> _early = new();
+    private AccountKeysState _state = AccountKeysState.Empty;
+    private long _sequenceNr = -1;
+    private long _ownerAt = -1;
+    private IActorRef? _reader;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Props for the replica that keeps <paramref name="index"/>, registering with the owner through <paramref name="owner"/> (its proxy).</summary>
+    public static Props Props(AccountKeyIndex index, IActorRef owner) => Akka.Actor.Props.Create(() => new AccountKeysReplica(index, owner));
+
+    /// <summary>Registers with the owner and reads the journal.</summary>
+    public AccountKeysReplica(AccountKeyIndex index, IActorRef owner)
+    {
+        _index = index;
+        Receive<Register>(_ => owner.Tell(new KeyReplication.RegisterReplica(Self)));
+        Receive<KeyReplication.KeyEventJournaled>(journaled =>
+        {
+            if (journaled.SequenceNr > _sequenceNr) _early[journaled.SequenceNr] = journaled.Event;
+            Catch();
+        });
+        Receive<KeyReplication.KeysJournaledUpTo>(progress =>
+        {
+            _ownerAt = Math.Max(_ownerAt, progress.SequenceNr);
+            if (progress.SequenceNr > _sequenceNr) Read($"the keys are journaled up to {progress.SequenceNr}");
+            else CaughtUp();
+        });
+        Receive<AccountKeysReader.KeysRead>(read =>
+        {
+            if (read.SequenceNr > _sequenceNr) (_state, _sequenceNr) = (read.State, read.SequenceNr);
+            Catch(published: false);
+            _index.Publish(_state, _sequenceNr);
+            CaughtUp();
+        });
+        Receive<Terminated>(t => t.ActorRef.Equals(_reader), _ =>
+        {
+            _reader = null;
+            if (_sequenceNr < 0) Timers.StartSingleTimer("read", ReadAgain.Instance, RetryAfter);
+        });
+        Receive<ReadAgain>(_ => Read("the last read failed"));
+    }
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer("register", Register.Instance, TimeSpan.Zero, AccountKeys.HeartbeatOf(Context.System));
+        Read("this node starts");
+    }
+
+    /// <summary>
+    /// The keys are known on this node once the replica holds what the owner last said it had journaled: until then (a
+    /// node that has not joined the cluster yet, or whose first read is still running) requests with a key wait for it
+    /// (<see cref="AccountKeyIndex.Loaded"/>) rather than being refused a key issued through another node.
+    /// </summary>
+    private void CaughtUp()
+    {
+        if (_ownerAt >= 0 && _sequenceNr >= _ownerAt) _index.MarkLoaded();
+    }
+
+    /// <summary>Applies the events that follow the state in order; reads the journal when one is missing.</summary>
+    private void Catch(bool published = true)
+    {
+        var changed = false;
+        foreach (var old in _early.Keys.TakeWhile(n => n <= _sequenceNr).ToList()) _early.Remove(old);
+        while (_sequenceNr >= 0 && _early.Remove(_sequenceNr + 1, out var next))
+        {
+            _state = _state.Apply(next);
+            _sequenceNr++;
+            changed = true;
+        }
+        if (changed && published) _index.Publish(_state, _sequenceNr);
+        if (_early.Count > 0 && _sequenceNr >= 0) Read($"event {_sequenceNr + 1} is missing");
+    }
+
+    private void Read(string why)
+    {
+        if (_reader is not null) return;
+        if (_sequenceNr >= 0) _log.Info("Account keys replica at {SequenceNr}: {Reason}; reading the journal again", _sequenceNr, why);
+        _reader = Context.ActorOf(AccountKeysReader.Props());
+        Context.Watch(_reader);
+    }
+}

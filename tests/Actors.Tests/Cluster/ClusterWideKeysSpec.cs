@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Supervisor.Actors.Tests.RealPds;
+using Supervisor.Actors.Tests.Support;
+using Supervisor.Host.Configuration;
+using Xunit.Abstractions;
+
+namespace Supervisor.Actors.Tests.Cluster;
+
+/// <summary>
+/// Account keys and the audit trail have one owner in the cluster (a singleton journaling them once) and every node
+/// reads the keys from a replica of its own: a key issued through one node works through the other at once, a
+/// revocation through either is refused by both, a key session opened through one refreshes through the other, keys
+/// issued through both nodes at the same time are all kept, and the audit trail is the same on every node.
+/// Two hosts as processes on one PostgreSQL, the real PDS behind them.
+/// </summary>
+[Collection(ProcessOutageCollection.Name)]
+public sealed class ClusterWideKeysSpec(RealPdsServer pds, ITestOutputHelper output)
+{
+    private const string GetSession = "com.atproto.server.getSession";
+
+    [Fact]
+    public async Task Keys_issued_revoked_and_used_through_any_node_hold_on_every_node_and_the_audit_is_one()
+    {
+        using var journal = new TestJournal(JournalKind.Postgres);
+        var remoting = Enumerable.Range(0, 2).Select(_ => LoopbackPort.Free()).ToList();
+        var certificate = Path.Combine(journal.Folder, "cluster.pfx");
+        RemotingCertificate.CreateSelfSigned(certificate);
+        var nodes = remoting.Select(port =>
+        {
+            var environment = journal.HostEnvironment();
+            environment["SUPERVISOR_CLUSTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            environment["SUPERVISOR_CLUSTER_SEEDS"] = string.Join(",", remoting.Select(p => $"127.0.0.1:{p}"));
+            environment["SUPERVISOR_CLUSTER_CERT"] = certificate;
+            // No heartbeat within the spec: every change must reach the other node as it happens, not at the next beat.
+            environment["SUPERVISOR_HOCON"] = "supervisor.keys.heartbeat = 10m";
+            return new SupervisorProcess(Directory.CreateDirectory(Path.Combine(journal.Folder, "node-" + port)).FullName, environment);
+        }).ToList();
+        try
+        {
+            await Task.WhenAll(nodes.Select(n => n.StartAsync()));
+            var (a, b) = (nodes[0], nodes[1]);
+            var account = await pds.CreateAccountAsync("ck");
+            using (var imported = await a.Http.PostAsJsonAsync("/accounts/import", new { session = account.SessionString(pds.Url), service = pds.Url }))
+                Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+
+            // Issued through A: it works through B from the first request on.
+            var (id, key) = await IssueAsync(a, account.Did);
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(b, account.Did, key));
+            Assert.Contains(id, await b.Http.GetStringAsync("/keys"));
+
+            // Keys issued through both nodes at once are all kept, and all work through both.
+            var many = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => IssueAsync(nodes[i % 2], account.Did)));
+            foreach (var node in nodes)
+                foreach (var (_, each) in many)
+                    Assert.Equal(HttpStatusCode.OK, await CallAsync(node, account.Did, each));
+
+            // Revoked through B: refused through A from the next request on.
+            using (var revoked = await b.Http.DeleteAsync($"/keys/{id}"))
+                Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(a, account.Did, key));
+            Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(b, account.Did, key));
+
+            // A key session opened through A refreshes through B, and ends through A.
+            using var anonymous = new HttpClient();
+            var (_, sessionKey) = many[0];
+            using var login = await anonymous.PostAsJsonAsync($"{a.Http.BaseAddress}xrpc/com.atproto.server.createSession", new { identifier = account.Handle, password = sessionKey });
+            Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+            var refreshJwt = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refreshJwt").GetString()!;
+            using var refreshRequest = new HttpRequestMessage(HttpMethod.Post, $"{b.Http.BaseAddress}xrpc/com.atproto.server.refreshSession");
+            refreshRequest.Headers.Authorization = new("Bearer", refreshJwt);
+            using var refreshed = await anonymous.SendAsync(refreshRequest);
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+            var next = (await refreshed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refreshJwt").GetString()!;
+            using var deleteRequest = new HttpRequestMessage(HttpMethod.Post, $"{a.Http.BaseAddress}xrpc/com.atproto.server.deleteSession");
+            deleteRequest.Headers.Authorization = new("Bearer", next);
+            using (var deleted = await anonymous.SendAsync(deleteRequest))
+                Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+
+            // One audit trail: every node lists every entry, each once (11 keys issued, 1 revoked, 1 key session opened and closed).
+            var trails = await Task.WhenAll(nodes.Select(n => n.Http.GetFromJsonAsync<JsonElement>("/audit?limit=1000")));
+            foreach (var trail in trails)
+            {
+                var actions = trail.EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+                output.WriteLine(string.Join(", ", actions));
+                Assert.Equal(11, actions.Count(x => x == "KeyIssued"));
+                Assert.Equal(1, actions.Count(x => x == "KeyRevoked"));
+                Assert.Equal(1, actions.Count(x => x == "KeySessionOpened"));
+                Assert.Equal(1, actions.Count(x => x == "KeySessionClosed"));
+            }
+            Assert.Equal(trails[0].ToString(), trails[1].ToString());
+            foreach (var node in nodes) Assert.DoesNotContain("persist failure", node.Output, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
+    private static async Task<(string Id, string Key)> IssueAsync(SupervisorProcess node, string did)
+    {
+        using var issued = await node.Http.PostAsJsonAsync("/keys", new { account = did });
+        Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+        var body = await issued.Content.ReadFromJsonAsync<JsonElement>();
+        var key = body.GetProperty("key").GetString()!;
+        TestSecrets.Register("account-key", key);
+        return (body.GetProperty("id").GetString()!, key);
+    }
+
+    private static async Task<HttpStatusCode> CallAsync(SupervisorProcess node, string did, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{did}/xrpc/{GetSession}");
+        request.Headers.Authorization = new("Bearer", key);
+        using var answer = await node.Http.SendAsync(request);
+        return answer.StatusCode;
+    }
+}

@@ -1,0 +1,67 @@
+using Akka.Actor;
+using Supervisor.Actors.Keys;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Keys.KeyCommands;
+using static Supervisor.Actors.Keys.KeyReplication;
+
+namespace Supervisor.Actors.Tests.Keys;
+
+/// <summary>
+/// A node's copy of the account keys (<see cref="AccountKeysReplica"/>) against the keys' owner journaling in the same
+/// journal and a probe standing for the owner it registered with: it counts as loaded only once it holds what the owner
+/// says is journaled, and when an event it was told shows that it missed others, it reads the journal and holds them all.
+/// </summary>
+public sealed class AccountKeysReplicaSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(Journal.Config(), output: output)
+{
+    private static readonly TestJournal Journal = new();
+    private const string Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+
+    [Fact]
+    public async Task A_replica_counts_as_loaded_only_once_it_holds_what_the_owner_has_journaled()
+    {
+        var owner = CreateTestProbe();
+        var index = new AccountKeyIndex();
+        var replica = Sys.ActorOf(AccountKeysReplica.Props(index, owner.Ref));
+        var register = owner.ExpectMsg<RegisterReplica>();
+        Assert.Equal(replica, register.Replica);
+
+        // Its own read of the (empty) journal is done, but the owner has not said how far it is: not loaded.
+        Assert.True(await index.WaitForAsync(0, TimeSpan.FromSeconds(5)));
+        Assert.False(await index.WaitLoadedAsync(TimeSpan.FromMilliseconds(300)));
+        replica.Tell(new KeysJournaledUpTo(0), owner.Ref);
+        Assert.True(await index.WaitLoadedAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task An_event_that_shows_missed_ones_makes_the_replica_read_the_journal_and_hold_them_all()
+    {
+        var writer = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref));
+        var owner = CreateTestProbe();
+        var index = new AccountKeyIndex();
+        var replica = Sys.ActorOf(AccountKeysReplica.Props(index, owner.Ref));
+        owner.ExpectMsg<RegisterReplica>();
+        Assert.True(await index.WaitForAsync(0, TimeSpan.FromSeconds(5)));
+
+        // Three keys journaled while the replica hears nothing of them; then it is told the third only.
+        var issued = new List<KeyIssuedReply>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (id, _, hash) = AccountKey.New();
+            issued.Add(await writer.Ask<KeyIssuedReply>(new IssueKey(id, hash, Did, $"bot-{i}", null, [], "admin"), TimeSpan.FromSeconds(10)));
+        }
+        Assert.Equal(0, index.SequenceNr);
+        var third = issued[^1];
+        replica.Tell(new KeyEventJournaled(third.SequenceNr, new KeyEvents.KeyIssued(third.Info.Id, Did, third.Info.Name, third.Info.Hash, null, [], "admin", third.Info.IssuedAt)));
+
+        Assert.True(await index.WaitForAsync(third.SequenceNr, TimeSpan.FromSeconds(5)), $"the replica is at {index.SequenceNr}");
+        Assert.Equal(issued.Select(k => k.Info.Id).Order(), index.Keys.Select(k => k.Id).Order());
+
+        // An event it already holds changes nothing; the next one in order is applied as told.
+        replica.Tell(new KeyEventJournaled(third.SequenceNr, new KeyEvents.KeyRevoked(third.Info.Id, "admin", DateTimeOffset.UtcNow)));
+        replica.Tell(new KeyEventJournaled(third.SequenceNr + 1, new KeyEvents.KeyRevoked(issued[0].Info.Id, "admin", DateTimeOffset.UtcNow)));
+        Assert.True(await index.WaitForAsync(third.SequenceNr + 1, TimeSpan.FromSeconds(5)));
+        Assert.Null(index.Key(third.Info.Id)!.RevokedAt);
+        Assert.NotNull(index.Key(issued[0].Info.Id)!.RevokedAt);
+    }
+}
