@@ -994,6 +994,14 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
+        if (message is ExportSession or BorrowAccessToken && ClusterOutsiders.IsOutside(Sender, Context.System))
+        {
+            // Sent to the account directly by a system outside the cluster (a holder of the certificate that is no member).
+            Log.Warning("Account {Did}: refused {MessageType} from {Sender}, outside the cluster", _state.Did, message.GetType().Name, Sender.Path.Address);
+            Sender.Tell(new RefusedToClient(message.GetType().Name, new XrpcError("NotAllowedToClients",
+                "tokens are served only inside the cluster; a client outside it goes through /user/clients (as a trusted client for tokens)")));
+            return true;
+        }
         try
         {
             return base.AroundReceive(receive, message);

@@ -32,6 +32,14 @@ public sealed class AuditTrail : ReceivePersistentActor
     private readonly LinkedList<AuditEntry> _entries = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
+    /// <summary>Only this node and the cluster's members are served: a system outside it that holds the certificate gets nothing.</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is not (AuditEntry or GetAuditEntries) || !Cluster.ClusterOutsiders.IsOutside(Sender, Context.System)) return base.AroundReceive(receive, message);
+        _log.Warning("Refused {MessageType} from {Sender}, outside the cluster", message.GetType().Name, Sender.Path.Address);
+        return true;
+    }
+
     /// <inheritdoc />
     public override string PersistenceId => Id;
 

@@ -20,7 +20,8 @@ public sealed class SessionEventHub : ReceiveActor
     {
         Receive<SubscribeSessionEvents>(s =>
         {
-            Add(s.Subscriber, new Subscription(s.Did, s.IncludeTokens));
+            // Tokens go to subscribers inside the cluster only (a trusted client outside it gets them through its relay).
+            Add(s.Subscriber, new Subscription(s.Did, s.IncludeTokens && !Cluster.ClusterOutsiders.IsOutside(s.Subscriber, Context.System)));
             Sender.Tell(s);
         });
         Receive<SubscribeLocalSessionEvents>(s =>

@@ -36,6 +36,25 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
     private AccountKeysState _state = AccountKeysState.Empty;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
+    /// <summary>
+    /// Only this node and the cluster's members are served: a system outside it that holds the certificate gets nothing,
+    /// and a change comes with the sender that asked for it (a message without one may have come from outside).
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        bool Outside(IActorRef actor) => Cluster.ClusterOutsiders.IsOutside(actor, Context.System);
+        var refused = message switch
+        {
+            KeyReplication.RegisterReplica register => Outside(register.Replica) || Outside(Sender),
+            RecordKeyUse => Outside(Sender),
+            IssueKey or RevokeKey or OpenKeySession or RotateKeySession or CloseKeySession => Sender.IsNobody() || Outside(Sender),
+            _ => false,
+        };
+        if (!refused) return base.AroundReceive(receive, message);
+        _log.Warning("Account keys: refused {MessageType} from {Sender}, outside the cluster or without a sender", message.GetType().Name, Sender.Path.Address);
+        return true;
+    }
+
     /// <inheritdoc />
     public override string PersistenceId => Id;
 

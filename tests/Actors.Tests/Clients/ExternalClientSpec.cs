@@ -154,6 +154,76 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         }
     }
 
+    /// <summary>
+    /// A holder of the cluster's certificate that is not a member (it even holds the token key, as an intruder on a node's
+    /// machine could) sends around the clients' gateway, straight to the node's <c>/user/accounts</c> and to the keys'
+    /// owner: an export and a token loan are refused, a subscription with tokens hears its events without them, and a key
+    /// it tries to issue (with a secret of its own choosing) is never issued.
+    /// </summary>
+    [Fact]
+    public async Task A_certificate_holder_outside_the_cluster_gets_no_token_and_no_key_by_sending_around_the_gateway()
+    {
+        using var folder = new TestJournal();
+        var remoting = LoopbackPort.Free();
+        var environment = folder.HostEnvironment();
+        environment["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture);
+        await using var host = new SupervisorProcess(folder.Folder, environment);
+        await host.StartAsync();
+        var account = await pds.CreateAccountAsync("out");
+        using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session = account.SessionString(pds.Url), service = pds.Url }))
+            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+
+        var config = Akka.Configuration.ConfigurationFactory.ParseString($$"""
+            akka.actor {
+              serializers.supervisor = "Supervisor.Actors.Serialization.SupervisorSerializer, Supervisor.Actors"
+              serialization-bindings {
+                "Supervisor.Actors.Serialization.IJournaled, Supervisor.Protocol" = supervisor
+                "Supervisor.Actors.Serialization.IWireMessage, Supervisor.Protocol" = supervisor
+              }
+            }
+            supervisor.encryption.keys = ["{{TestJournal.TestKey}}"]
+            """).WithFallback(Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleBuild.Dll("ExternalClient"))!, "client.conf"))));
+        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
+            Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir), null);
+        using var outside = ActorSystem.Create("outside", BootstrapSetup.Create().WithConfig(config).And(Supervisor.Actors.Cluster.RemotingTls.Setup(certificate)));
+        var node = $"akka.ssl.tcp://supervisor@127.0.0.1:{remoting}";
+        async Task<object> AskAsync(string path, object message)
+        {
+            try
+            {
+                return await outside.ActorSelection(node + path).Ask<object>(message, TimeSpan.FromSeconds(8));
+            }
+            catch (AskTimeoutException)
+            {
+                return "no answer";
+            }
+        }
+
+        // SessionExported's and AccessTokenLent's ToString leave the tokens out: a failure here prints none.
+        var export = await AskAsync("/user/accounts", new AccountCommands.ExportSession(account.Did, SessionFormat.Json));
+        Assert.True(export is AccountReplies.RefusedToClient { Error.Error: "NotAllowedToClients" }, $"an export answered {export}");
+        var loan = await AskAsync("/user/accounts", new AccountCommands.BorrowAccessToken(account.Did, "com.atproto.server.getSession"));
+        Assert.True(loan is AccountReplies.RefusedToClient { Error.Error: "NotAllowedToClients" }, $"a loan answered {loan}");
+
+        var listener = new Akka.TestKit.TestProbe(outside, new Akka.TestKit.Xunit2.XunitAssertions());
+        var subscribed = await AskAsync("/user/accounts", new AccountCommands.SubscribeSessionEvents(listener.Ref, account.Did, IncludeTokens: true));
+        Assert.IsType<AccountCommands.SubscribeSessionEvents>(subscribed);
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        var heard = listener.FishForMessage<Supervisor.Actors.Events.SessionEvent>(e => e.Kind == Supervisor.Actors.Events.SessionEventKind.Refresh, TimeSpan.FromSeconds(15));
+        Assert.Null(heard.Session);
+
+        var (id, key, hash) = Supervisor.Actors.Keys.AccountKey.New();
+        var issued = await AskAsync("/user/account-keys-proxy", new Supervisor.Actors.Keys.KeyCommands.IssueKey(id, hash, account.Did, "intruder", null, [], "admin"));
+        Assert.Equal("no answer", issued);
+        Assert.DoesNotContain(id, await host.Http.GetStringAsync("/keys"));
+        using var withKey = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{account.Did}/xrpc/com.atproto.server.getSession");
+        withKey.Headers.Authorization = new("Bearer", key);
+        using (var refused = await host.Http.SendAsync(withKey))
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        await outside.Terminate();
+    }
+
     /// <summary>Runs the sample's built dll (the configuration of these tests) with the session on its standard input.</summary>
     private static async Task<(int ExitCode, string Output, string Error)> RunSampleAsync(string session, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
