@@ -14,8 +14,10 @@ namespace Supervisor.Actors.Keys;
 /// cluster singleton on the supervisor nodes, reached through its proxy): issues keys (only the hash of the secret
 /// comes here and is journaled), revokes them, records their last use at most once a minute, and opens, rotates and
 /// closes key sessions. Each event it journals goes to every node's <see cref="AccountKeysReplica"/> that registered
-/// (<see cref="KeyReplication"/>), which is what the HTTP layer reads; it tells the audit trail what handed out or ended
-/// access.
+/// (<see cref="KeyReplication"/>), which is what the HTTP layer reads, and a change is answered once every registered
+/// replica says it holds it (or after <c>supervisor.keys.replica-ack-timeout</c>, so that a node going away holds no
+/// change up for longer): a key issued or revoked through one node is known to every node from the next request on.
+/// It tells the audit trail what handed out or ended access.
 /// </summary>
 public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
 {
@@ -30,7 +32,16 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
         public static readonly TellProgress Instance = new();
     }
 
-    private readonly HashSet<IActorRef> _replicas = new();
+    /// <summary>The replicas have had their time to hold the event <paramref name="SequenceNr"/>: its answer goes now.</summary>
+    private sealed record StopWaitingFor(long SequenceNr);
+
+    /// <summary>Every registered replica and the sequence number of the last event it said it holds.</summary>
+    private readonly Dictionary<IActorRef, long> _replicas = new();
+
+    /// <summary>Answers to changes waiting until every replica holds their event, in sequence order.</summary>
+    private readonly Queue<(long SequenceNr, Action Answer)> _waiting = new();
+
+    private readonly TimeSpan _ackTimeout = AckTimeoutOf(Context.System);
     private readonly IActorRef _audit;
     private readonly TimeProvider _time;
     private AccountKeysState _state = AccountKeysState.Empty;
@@ -46,6 +57,7 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
         var refused = message switch
         {
             KeyReplication.RegisterReplica register => Outside(register.Replica) || Outside(Sender),
+            KeyReplication.KeysHeld held => Outside(held.Replica) || Outside(Sender),
             RecordKeyUse => Outside(Sender),
             IssueKey or RevokeKey or OpenKeySession or RotateKeySession or CloseKeySession => Sender.IsNobody() || Outside(Sender),
             _ => false,
@@ -83,10 +95,27 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
         Command<TellProgress>(_ => Publish(new KeyReplication.KeysJournaledUpTo(LastSequenceNr)));
         Command<KeyReplication.RegisterReplica>(register =>
         {
-            if (_replicas.Add(register.Replica)) Context.Watch(register.Replica);
+            if (_replicas.TryAdd(register.Replica, -1)) Context.Watch(register.Replica);
             register.Replica.Tell(new KeyReplication.KeysJournaledUpTo(LastSequenceNr));
         });
-        Command<Terminated>(t => _replicas.Remove(t.ActorRef));
+        Command<KeyReplication.KeysHeld>(held =>
+        {
+            if (!_replicas.TryGetValue(held.Replica, out var before) || held.SequenceNr <= before) return;
+            _replicas[held.Replica] = held.SequenceNr;
+            AnswerHeld();
+        });
+        Command<Terminated>(t =>
+        {
+            _replicas.Remove(t.ActorRef);
+            AnswerHeld();
+        });
+        Command<StopWaitingFor>(timeout =>
+        {
+            var behind = _replicas.Where(r => r.Value < timeout.SequenceNr).Select(r => r.Key.Path.ToString()).ToList();
+            if (behind.Count > 0)
+                _log.Warning("Account keys: answering the change {SequenceNr} before {Replicas} said they hold it (no answer within {Timeout})", timeout.SequenceNr, behind, _ackTimeout);
+            while (_waiting.TryPeek(out var first) && first.SequenceNr <= timeout.SequenceNr) _waiting.Dequeue().Answer();
+        });
         Command<IssueKey>(OnIssue);
         Command<RevokeKey>(revoke =>
         {
@@ -168,6 +197,9 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
     /// <summary>How often the owner tells the replicas how far it has journaled, and they register again (<c>supervisor.keys.heartbeat</c>).</summary>
     internal static TimeSpan HeartbeatOf(ActorSystem system) => system.Settings.Config.GetTimeSpan("supervisor.keys.heartbeat", TimeSpan.FromSeconds(5), false);
 
+    /// <summary>How long a change waits for the replicas to hold it before it is answered anyway (<c>supervisor.keys.replica-ack-timeout</c>).</summary>
+    private static TimeSpan AckTimeoutOf(ActorSystem system) => system.Settings.Config.GetTimeSpan("supervisor.keys.replica-ack-timeout", TimeSpan.FromSeconds(3), false);
+
     private void OnIssue(IssueKey issue)
     {
         var replyTo = Sender;
@@ -200,12 +232,24 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
         _state = _state.Apply(persisted);
         Publish(new KeyReplication.KeyEventJournaled(LastSequenceNr, persisted));
         if (LastSequenceNr % 200 == 0) SaveSnapshot(_state.ToSnapshot());
-        then();
+        _waiting.Enqueue((LastSequenceNr, then));
+        Timers.StartSingleTimer(("held", LastSequenceNr), new StopWaitingFor(LastSequenceNr), _ackTimeout);
+        AnswerHeld();
     });
+
+    /// <summary>Answers the changes whose event every registered replica holds.</summary>
+    private void AnswerHeld()
+    {
+        while (_waiting.TryPeek(out var first) && _replicas.Values.All(held => held >= first.SequenceNr))
+        {
+            Timers.Cancel(("held", first.SequenceNr));
+            _waiting.Dequeue().Answer();
+        }
+    }
 
     private void Publish(object message)
     {
-        foreach (var replica in _replicas) replica.Tell(message);
+        foreach (var replica in _replicas.Keys) replica.Tell(message);
     }
 
     private static string NewId() => Session.JwtClaims.EncodeSegment(RandomNumberGenerator.GetBytes(16));

@@ -10,7 +10,9 @@ namespace Supervisor.Actors.Keys;
 /// replicas), then applies each event the owner tells it (<see cref="KeyReplication"/>) in the order of their sequence
 /// numbers, skipping those it has and keeping those that come early. When one is missing (lost on the way, or journaled
 /// before the owner knew this replica: the next event, or the owner's progress every heartbeat, shows it), it reads
-/// the journal again; a read that fails (the journal is out) is tried again after <see cref="RetryAfter"/>.
+/// the journal again; a read that fails (the journal is out) is tried again after <see cref="RetryAfter"/>. It tells the
+/// owner how far it holds the events (<see cref="KeyReplication.KeysHeld"/>) after each change and each time the owner
+/// says how far it is, so that a change is answered once this node knows it.
 /// </summary>
 public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
 {
@@ -28,6 +30,7 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
     }
 
     private readonly AccountKeyIndex _index;
+    private readonly IActorRef _owner;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly SortedDictionary<long, IKeyEvent> _early = new();
     private AccountKeysState _state = AccountKeysState.Empty;
@@ -45,23 +48,25 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
     public AccountKeysReplica(AccountKeyIndex index, IActorRef owner)
     {
         _index = index;
+        _owner = owner;
         Receive<Register>(_ => owner.Tell(new KeyReplication.RegisterReplica(Self)));
         Receive<KeyReplication.KeyEventJournaled>(journaled =>
         {
             if (journaled.SequenceNr > _sequenceNr) _early[journaled.SequenceNr] = journaled.Event;
-            Catch();
+            if (Catch()) Publish();
         });
         Receive<KeyReplication.KeysJournaledUpTo>(progress =>
         {
             _ownerAt = Math.Max(_ownerAt, progress.SequenceNr);
             if (progress.SequenceNr > _sequenceNr) Read($"the keys are journaled up to {progress.SequenceNr}");
             else CaughtUp();
+            if (_sequenceNr >= 0) _owner.Tell(new KeyReplication.KeysHeld(Self, _sequenceNr));
         });
         Receive<AccountKeysReader.KeysRead>(read =>
         {
             if (read.SequenceNr > _sequenceNr) (_state, _sequenceNr) = (read.State, read.SequenceNr);
-            Catch(published: false);
-            _index.Publish(_state, _sequenceNr);
+            Catch();
+            Publish();
             CaughtUp();
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_reader), _ =>
@@ -89,8 +94,8 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
         if (_ownerAt >= 0 && _sequenceNr >= _ownerAt) _index.MarkLoaded();
     }
 
-    /// <summary>Applies the events that follow the state in order; reads the journal when one is missing.</summary>
-    private void Catch(bool published = true)
+    /// <summary>Applies the events that follow the state in order (true when there were some); reads the journal when one is missing.</summary>
+    private bool Catch()
     {
         var changed = false;
         foreach (var old in _early.Keys.TakeWhile(n => n <= _sequenceNr).ToList()) _early.Remove(old);
@@ -100,8 +105,15 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
             _sequenceNr++;
             changed = true;
         }
-        if (changed && published) _index.Publish(_state, _sequenceNr);
         if (_early.Count > 0 && _sequenceNr >= 0) Read($"event {_sequenceNr + 1} is missing");
+        return changed;
+    }
+
+    /// <summary>Shows the keys as they are now to this node's HTTP layer, and tells the owner that this node holds them.</summary>
+    private void Publish()
+    {
+        _index.Publish(_state, _sequenceNr);
+        _owner.Tell(new KeyReplication.KeysHeld(Self, _sequenceNr));
     }
 
     private void Read(string why)

@@ -6,7 +6,8 @@ namespace Supervisor.Actors.Keys;
 /// How the account keys reach every node: each node's <see cref="AccountKeysReplica"/> registers with
 /// <see cref="AccountKeys"/> (through its singleton proxy, again every few seconds, so that an owner that moved hears of
 /// it); the owner tells every registered replica each event it journaled, with its sequence number, and every few
-/// seconds the number it has reached; a replica applies them in order and reads the journal again when one is missing.
+/// seconds the number it has reached; a replica applies them in order, reads the journal again when one is missing, and
+/// tells the owner how far it holds them (<see cref="KeysHeld"/>), which answers a change once every replica holds it.
 /// </summary>
 public static class KeyReplication
 {
@@ -18,4 +19,7 @@ public static class KeyReplication
 
     /// <summary>Every event up to <paramref name="SequenceNr"/> is journaled (told every few seconds, also when nothing changes).</summary>
     public sealed record KeysJournaledUpTo(long SequenceNr) : IWireMessage;
+
+    /// <summary>The replica <paramref name="Replica"/> holds every event up to <paramref name="SequenceNr"/>.</summary>
+    public sealed record KeysHeld(Akka.Actor.IActorRef Replica, long SequenceNr) : IWireMessage;
 }

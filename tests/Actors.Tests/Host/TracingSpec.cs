@@ -137,22 +137,12 @@ public sealed class TracingSpec : FakePdsHostSpec
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (line is null && DateTime.UtcNow < until)
         {
-            line = ReadLog(host.LogFile).Cast<JsonElement?>().FirstOrDefault(l => l!.Value.TryGetProperty("@tr", out var tr) && tr.GetString() == traceId);
+            line = host.LogLines().Cast<JsonElement?>().FirstOrDefault(l => l!.Value.TryGetProperty("@tr", out var tr) && tr.GetString() == traceId);
             if (line is null) await Task.Delay(100);
         }
         Assert.True(line is not null, $"no log line with trace id {traceId}");
         Assert.Equal("/accounts/{id}/xrpc/{nsid}", line.Value.GetProperty("Route").GetString());
         Assert.Equal(200, line.Value.GetProperty("StatusCode").GetInt32());
         Assert.Matches("^[0-9a-f]{16}$", line.Value.GetProperty("@sp").GetString());
-    }
-
-    private static List<JsonElement> ReadLog(string file)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
-        var lines = new List<JsonElement>();
-        while (reader.ReadLine() is { } text)
-            if (text.StartsWith('{') && text.EndsWith('}')) lines.Add(JsonDocument.Parse(text).RootElement.Clone());
-        return lines;
     }
 }

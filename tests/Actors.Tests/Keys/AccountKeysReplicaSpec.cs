@@ -10,7 +10,8 @@ namespace Supervisor.Actors.Tests.Keys;
 /// <summary>
 /// A node's copy of the account keys (<see cref="AccountKeysReplica"/>) against the keys' owner journaling in the same
 /// journal and a probe standing for the owner it registered with: it counts as loaded only once it holds what the owner
-/// says is journaled, and when an event it was told shows that it missed others, it reads the journal and holds them all.
+/// says is journaled, and when an event it was told shows that it missed others, it reads the journal and holds them all,
+/// telling the owner how far it holds them.
 /// </summary>
 public sealed class AccountKeysReplicaSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(Journal.Config(), output: output)
 {
@@ -23,7 +24,7 @@ public sealed class AccountKeysReplicaSpec(ITestOutputHelper output) : Akka.Test
         var owner = CreateTestProbe();
         var index = new AccountKeyIndex();
         var replica = Sys.ActorOf(AccountKeysReplica.Props(index, owner.Ref));
-        var register = owner.ExpectMsg<RegisterReplica>();
+        var register = (RegisterReplica)owner.FishForMessage(m => m is RegisterReplica);
         Assert.Equal(replica, register.Replica);
 
         // Its own read of the (empty) journal is done, but the owner has not said how far it is: not loaded.
@@ -40,7 +41,7 @@ public sealed class AccountKeysReplicaSpec(ITestOutputHelper output) : Akka.Test
         var owner = CreateTestProbe();
         var index = new AccountKeyIndex();
         var replica = Sys.ActorOf(AccountKeysReplica.Props(index, owner.Ref));
-        owner.ExpectMsg<RegisterReplica>();
+        owner.FishForMessage(m => m is RegisterReplica);
         Assert.True(await index.WaitForAsync(0, TimeSpan.FromSeconds(5)));
 
         // Three keys journaled while the replica hears nothing of them; then it is told the third only.
@@ -63,5 +64,7 @@ public sealed class AccountKeysReplicaSpec(ITestOutputHelper output) : Akka.Test
         Assert.True(await index.WaitForAsync(third.SequenceNr + 1, TimeSpan.FromSeconds(5)));
         Assert.Null(index.Key(third.Info.Id)!.RevokedAt);
         Assert.NotNull(index.Key(issued[0].Info.Id)!.RevokedAt);
+        // ...and the owner is told that this node holds it (a change is answered once every node does).
+        owner.FishForMessage(m => m is KeysHeld held && held.Replica.Equals(replica) && held.SequenceNr == third.SequenceNr + 1, TimeSpan.FromSeconds(5));
     }
 }

@@ -137,6 +137,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new KeyReplication.KeyEventJournaled(15, new KeySessionRotated("sid-1", "jti-3", At)),
         new KeyReplication.KeysJournaledUpTo(15),
         new KeyReplication.RegisterReplica(Akka.Actor.ActorRefs.Nobody),
+        new KeyReplication.KeysHeld(Akka.Actor.ActorRefs.Nobody, 15),
         new AuditTrail.GetAuditEntries(100, At),
         new AuditTrail.AuditEntries([new AuditEntry(At, "KeyIssued", Did, "admin", "key 0123456789abcdef")]),
     };

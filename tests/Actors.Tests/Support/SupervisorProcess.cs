@@ -43,6 +43,17 @@ public sealed class SupervisorProcess : IAsyncDisposable
     /// <summary>The host's compact JSON log (Serilog CLEF).</summary>
     public string LogFile { get; }
 
+    /// <summary>The lines of <see cref="LogFile"/> written so far, each a JSON object (read while the host writes on).</summary>
+    public List<System.Text.Json.JsonElement> LogLines()
+    {
+        using var stream = new FileStream(LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        var lines = new List<System.Text.Json.JsonElement>();
+        while (reader.ReadLine() is { } text)
+            if (text.StartsWith('{') && text.EndsWith('}')) lines.Add(System.Text.Json.JsonDocument.Parse(text).RootElement.Clone());
+        return lines;
+    }
+
     public int Port { get; }
 
     public string AdminToken { get; }

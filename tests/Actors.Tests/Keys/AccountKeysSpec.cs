@@ -1,0 +1,73 @@
+using Akka.Actor;
+using Supervisor.Actors.Keys;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Keys.KeyCommands;
+using static Supervisor.Actors.Keys.KeyReplication;
+
+namespace Supervisor.Actors.Tests.Keys;
+
+/// <summary>
+/// The keys' owner (<see cref="AccountKeys"/>) answers a change once every node's replica that registered holds it, so
+/// that a key issued or revoked through one node counts on every node from the next request on; a replica that does not
+/// answer (a node going away) holds a change up only for <c>supervisor.keys.replica-ack-timeout</c>, and one that stopped
+/// not at all. Probes stand for the replicas.
+/// </summary>
+public sealed class AccountKeysSpec(ITestOutputHelper output)
+    : Akka.TestKit.Xunit2.TestKit(Journal.Config("supervisor.keys.replica-ack-timeout = 2s"), output: output)
+{
+    private static readonly TestJournal Journal = new();
+    private const string Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+
+    [Fact]
+    public async Task A_change_is_answered_only_once_every_registered_replica_holds_it()
+    {
+        var owner = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref));
+        var (first, second) = (CreateTestProbe(), CreateTestProbe());
+        foreach (var replica in new[] { first, second })
+        {
+            owner.Tell(new RegisterReplica(replica.Ref), replica.Ref);
+            replica.ExpectMsg<KeysJournaledUpTo>();
+        }
+
+        var answer = owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10));
+        var journaled = first.ExpectMsg<KeyEventJournaled>();
+        second.ExpectMsg<KeyEventJournaled>();
+        first.Reply(new KeysHeld(first.Ref, journaled.SequenceNr));
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(answer.IsCompleted, "answered while one replica had not said it holds the change");
+
+        // An older number from the second changes nothing; the change's own does.
+        second.Reply(new KeysHeld(second.Ref, journaled.SequenceNr - 1));
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.False(answer.IsCompleted);
+        second.Reply(new KeysHeld(second.Ref, journaled.SequenceNr));
+        Assert.Equal(journaled.SequenceNr, (await answer).SequenceNr);
+    }
+
+    [Fact]
+    public async Task A_replica_that_does_not_answer_holds_a_change_up_only_for_the_ack_timeout_and_a_stopped_one_not_at_all()
+    {
+        var owner = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref));
+        var silent = CreateTestProbe();
+        owner.Tell(new RegisterReplica(silent.Ref), silent.Ref);
+        silent.ExpectMsg<KeysJournaledUpTo>();
+
+        var started = DateTime.UtcNow;
+        await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10));
+        var waited = DateTime.UtcNow - started;
+        Assert.InRange(waited, TimeSpan.FromSeconds(1.8), TimeSpan.FromSeconds(8));
+
+        Sys.Stop(silent.Ref);
+        await Task.Delay(TimeSpan.FromMilliseconds(300)); // the owner watches it: Terminated reaches it
+        started = DateTime.UtcNow;
+        await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10));
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(1.5), $"waited {DateTime.UtcNow - started} for a stopped replica");
+    }
+
+    private static IssueKey Issue()
+    {
+        var (id, _, hash) = AccountKey.New();
+        return new IssueKey(id, hash, Did, "bot", null, [], "admin");
+    }
+}
