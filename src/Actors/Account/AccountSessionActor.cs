@@ -567,7 +567,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             if (wasIdle) ScheduleRefresh();
             var loanId = OpenLoan();
             span?.SetTag("supervisor.outcome", "lent");
-            Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans![loanId].Until));
+            Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans![loanId].Until, Self));
         }
         finally
         {
@@ -994,7 +994,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is ExportSession or BorrowAccessToken && ClusterOutsiders.IsOutside(Sender, Context.System))
+        if (message is ExportSession or BorrowAccessToken or ReturnAccessToken && ClusterOutsiders.IsOutside(Sender, Context.System))
         {
             // Sent to the account directly by a system outside the cluster (a holder of the certificate that is no member).
             Log.Warning("Account {Did}: refused {MessageType} from {Sender}, outside the cluster", _state.Did, message.GetType().Name, Sender.Path.Address);

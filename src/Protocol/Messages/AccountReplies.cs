@@ -17,9 +17,11 @@ public static class AccountReplies
 
     /// <summary>
     /// The account's access token, lent for one request to <paramref name="Pds"/> until <paramref name="Until"/>;
-    /// give it back with <see cref="AccountCommands.ReturnAccessToken"/>. ToString does not show the token.
+    /// give it back with <see cref="AccountCommands.ReturnAccessToken"/> to <paramref name="Lender"/>, the account actor
+    /// itself (null from older nodes: then to the accounts), since a return sent through the accounts waits while the
+    /// account's shard moves to another node. ToString does not show the token.
     /// </summary>
-    public sealed record AccessTokenLent(string Did, long LoanId, string Pds, string AccessJwt, DateTimeOffset Until) : Serialization.IWireMessage
+    public sealed record AccessTokenLent(string Did, long LoanId, string Pds, string AccessJwt, DateTimeOffset Until, Akka.Actor.IActorRef? Lender = null) : Serialization.IWireMessage
     {
         /// <inheritdoc />
         public override string ToString() => $"AccessTokenLent {{ Did = {Did}, LoanId = {LoanId}, Pds = {Pds}, Until = {Until:O} }}";

@@ -83,12 +83,12 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
             var loan = lent.Loan!;
             if (caller.Key is { } own && own.Did != loan.Did)
             {
-                accounts.Tell(new ReturnAccessToken(loan.Did, loan.LoanId, 0));
+                (loan.Lender ?? accounts).Tell(new ReturnAccessToken(loan.Did, loan.LoanId, 0));
                 await ApiJson.Error(403, "Forbidden", "an account key reaches only its own account").ExecuteAsync(context);
                 return;
             }
             var outcome = await SendAsync(context, loan, nsid, body, retryable: attempt == 0 && !body.Streamed);
-            accounts.Tell(new ReturnAccessToken(loan.Did, loan.LoanId, outcome.Status, outcome.Error?.Error, outcome.Error?.Message));
+            (loan.Lender ?? accounts).Tell(new ReturnAccessToken(loan.Did, loan.LoanId, outcome.Status, outcome.Error?.Error, outcome.Error?.Message));
             if (!outcome.Retry) return;
         }
     }

@@ -89,7 +89,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new AccountReplies.SessionStarted(Status, SessionOrigin.Login),
         new AccountReplies.SessionRejected(SessionRejection.RateLimited, new XrpcError("RateLimitExceeded", "later"), At),
         new AccountReplies.AccountUnavailable(Did, AccountStateName.Degraded, new XrpcError("Degraded", "the last refresh failed"), At),
-        new AccountReplies.AccessTokenLent(Did, 7, "http://pds", Tokens.AccessJwt, At),
+        new AccountReplies.AccessTokenLent(Did, 7, "http://pds", Tokens.AccessJwt, At, Akka.Actor.ActorRefs.Nobody),
         new AccountReplies.AccountNotFound("nobody.test"),
         new AccountReplies.SupervisorCounts(3, 2, 1),
         new AccountReplies.AccountList([Status, Status with { Did = "did:plc:other" }], "ZGlkOnBsYzpvdGhlcg"),
