@@ -76,8 +76,10 @@ public sealed class BenchHost : IAsyncDisposable
                 ["SUPERVISOR_HOCON"] = "supervisor.identity.verify = off",
             },
         };
-        // SUPERVISOR_BENCH_HOST_LOG: the host's JSON log (one line a request with its route and time in the host) goes there.
-        if (Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_HOST_LOG") is { Length: > 0 } log) info.Environment["SUPERVISOR_LOG_FILE"] = log;
+        // SUPERVISOR_BENCH_HOST_LOG: the host's JSON log (one line a request with its route and time in the host) goes there;
+        // a folder (ending in /) holds one file a host (host-PORT.clef), for the benchmarks that start several.
+        if (Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_HOST_LOG") is { Length: > 0 } log)
+            info.Environment["SUPERVISOR_LOG_FILE"] = log.EndsWith('/') ? Path.Combine(Directory.CreateDirectory(log).FullName, $"host-{port}.clef") : log;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };

@@ -37,6 +37,14 @@ public static class ClusterBench
         Console.WriteLine("node memory (RSS): " + string.Join(", ", cluster.Nodes.Select((n, i) => $"node {i + 1} {ProcessMemory.Of(n!.Pid).RssKb / 1024.0:0} MiB")));
         Console.WriteLine(await IdleCpuAsync(cluster, "node CPU with no request, just after the import"));
 
+        // SUPERVISOR_BENCH_CLUSTER=handoff: only the hand-off under load (3).
+        if (Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_CLUSTER") == "handoff")
+        {
+            Console.WriteLine();
+            await HandOffAsync(cluster, dids, owners, workers);
+            return;
+        }
+
         // (1) Requests a second.
         Console.WriteLine();
         Console.WriteLine($"(1) getSession, {workers} concurrent loops, {duration.TotalSeconds:0} s each after 2 s of warm-up, a random account each time");

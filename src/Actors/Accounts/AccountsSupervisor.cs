@@ -135,6 +135,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         _identity = identity;
         _events = Context.ActorOf(SessionEventHub.Props(), "session-events");
         Context.ActorOf(JournalProbe.Props(journal, settings.JournalProbeInterval, time), "journal-probe");
+        Context.ActorOf(Cluster.LeftBehindRequests.Props(), "left-behind-requests");
         Starting();
     }
 

@@ -27,6 +27,12 @@ public static class AccountReplies
         public override string ToString() => $"AccessTokenLent {{ Did = {Did}, LoanId = {LoanId}, Pds = {Pds}, Until = {Until:O} }}";
     }
 
+    /// <summary>
+    /// The request reached a node the account had just left (its shard moved to another node): send it again, through
+    /// the accounts (or the gateway), which find the account where it is now.
+    /// </summary>
+    public sealed record AccountMoved(string AccountId) : Serialization.IWireMessage;
+
     /// <summary>No account with that DID or handle.</summary>
     public sealed record AccountNotFound(string AccountId) : Serialization.IWireMessage;
 

@@ -141,7 +141,7 @@ public static class AccountsApi
         object reply;
         try
         {
-            reply = await supervisor.ActorRef.Ask<object>(message, timeout);
+            reply = await supervisor.ActorRef.AskAccountAsync(message, timeout);
         }
         catch (AskTimeoutException)
         {
@@ -159,6 +159,7 @@ public static class AccountsApi
         InvalidQuery invalid => ApiJson.Error(400, invalid.Error.Error, invalid.Error.Message),
         AccountNotFound missing => ApiJson.Error(404, "AccountNotFound", $"no account '{missing.AccountId}'"),
         AccountUnavailable unavailable => ApiJson.Unavailable(unavailable),
+        AccountMoved moved => ApiJson.Moving(moved),
         SessionExported exported => exported.Format == SessionFormat.Json
             ? Results.Text(exported.Session, "application/json")
             : Results.Json(new { did = exported.Did, format = "python", session = exported.Session }, ApiJson.Options),

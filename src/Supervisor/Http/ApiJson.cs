@@ -30,6 +30,10 @@ public static class ApiJson
         $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}",
         unavailable.RetryNotBefore);
 
+    /// <summary>An account still moving to another node after every try within the request's time: 503, try again in a second.</summary>
+    public static IResult Moving(Supervisor.Actors.Protocol.AccountReplies.AccountMoved moved) =>
+        Error(503, "AccountMoving", $"account {moved.AccountId} is moving to another node", DateTimeOffset.UtcNow.AddSeconds(1));
+
     /// <summary>A <c>Retry-After</c> value: whole seconds until <paramref name="at"/>, at least 1.</summary>
     public static string RetryAfter(DateTimeOffset at) =>
         Math.Max(1, (long)Math.Ceiling((at - DateTimeOffset.UtcNow).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);

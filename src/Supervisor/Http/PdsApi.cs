@@ -128,11 +128,13 @@ public static class PdsApi
         /// <summary>The account's getSession, without its DID document (whose PDS endpoint would take the client around the supervisor).</summary>
         public async Task<IResult> GetAsync(AccountKeyInfo key)
         {
-            var reply = await accounts.Ask<object>(new CallXrpc(key.Did, XrpcRequest.Query("com.atproto.server.getSession"), SupervisorTrace.CurrentTraceParent()), askTimeout);
+            var reply = await accounts.AskAccountAsync(new CallXrpc(key.Did, XrpcRequest.Query("com.atproto.server.getSession"), SupervisorTrace.CurrentTraceParent()), askTimeout);
             switch (reply)
             {
                 case AccountUnavailable unavailable:
                     return ApiJson.Unavailable(unavailable);
+                case AccountMoved moved:
+                    return ApiJson.Moving(moved);
                 case XrpcResponse { IsSuccess: true } answer when answer.TryParseJson() is { } json:
                     using (json)
                     {

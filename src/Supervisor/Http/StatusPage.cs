@@ -61,7 +61,7 @@ public static class StatusPage
         app.MapGet(AccountRoute, async (string id, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
         {
             context.Response.Headers.ContentSecurityPolicy = SecurityHeaders.PagePolicy;
-            var answer = await supervisor.ActorRef.Ask<object>(new GetAccountStatus(id), askTimeout);
+            var answer = await supervisor.ActorRef.AskAccountAsync(new GetAccountStatus(id), askTimeout);
             return answer switch
             {
                 AccountStatus status => Html(RenderAccount(status, await HistoryOf(history, status.Did, context.RequestAborted), DateTimeOffset.UtcNow)),

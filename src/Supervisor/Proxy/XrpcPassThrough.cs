@@ -239,17 +239,9 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         var borrow = new BorrowAccessToken(accountId, nsid, streamed, SupervisorTrace.CurrentTraceParent());
         try
         {
-            // A borrow that reaches a node just as it hands its shard over can be dropped there: after request-timeout
-            // (the longest a refresh in flight may hold it) it is asked once more, and finds the account's new home.
-            var first = requestTimeout < askTimeout ? requestTimeout : askTimeout;
-            try
-            {
-                reply = await accounts.Ask<object>(borrow, first);
-            }
-            catch (AskTimeoutException) when (askTimeout - first > TimeSpan.FromSeconds(1))
-            {
-                reply = await accounts.Ask<object>(borrow, askTimeout - first);
-            }
+            // Asked again when it reached a node the account had left: at once when that node answers AccountMoved, after
+            // request-timeout (the longest a refresh in flight may hold a borrow) when nothing answers.
+            reply = await accounts.AskAccountAsync(borrow, askTimeout, firstTry: requestTimeout);
         }
         catch (AskTimeoutException)
         {
@@ -260,6 +252,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
             AccessTokenLent loan => new Lent(loan, null),
             AccountNotFound missing => new Lent(null, ApiJson.Error(404, "AccountNotFound", $"no account '{missing.AccountId}'")),
             AccountUnavailable unavailable => new Lent(null, ApiJson.Unavailable(unavailable)),
+            AccountMoved moved => new Lent(null, ApiJson.Moving(moved)),
             _ => new Lent(null, ApiJson.Error(500, "InternalError", $"unexpected answer {reply.GetType().Name}")),
         };
     }

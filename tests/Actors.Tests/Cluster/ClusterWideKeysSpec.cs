@@ -25,19 +25,8 @@ public sealed class ClusterWideKeysSpec(RealPdsServer pds, ITestOutputHelper out
     public async Task Keys_issued_revoked_and_used_through_any_node_hold_on_every_node_and_the_audit_is_one()
     {
         using var journal = new TestJournal(JournalKind.Postgres);
-        var remoting = Enumerable.Range(0, 2).Select(_ => LoopbackPort.Free()).ToList();
-        var certificate = Path.Combine(journal.Folder, "cluster.pfx");
-        RemotingCertificate.CreateSelfSigned(certificate);
-        var nodes = remoting.Select(port =>
-        {
-            var environment = journal.HostEnvironment();
-            environment["SUPERVISOR_CLUSTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            environment["SUPERVISOR_CLUSTER_SEEDS"] = string.Join(",", remoting.Select(p => $"127.0.0.1:{p}"));
-            environment["SUPERVISOR_CLUSTER_CERT"] = certificate;
-            // No heartbeat within the spec: every change must reach the other node as it happens, not at the next beat.
-            environment["SUPERVISOR_HOCON"] = "supervisor.keys.heartbeat = 10m";
-            return new SupervisorProcess(Directory.CreateDirectory(Path.Combine(journal.Folder, "node-" + port)).FullName, environment);
-        }).ToList();
+        // No heartbeat within the spec: every change must reach the other node as it happens, not at the next beat.
+        var (nodes, _) = ClusterProcesses.Create(journal, 2, "supervisor.keys.heartbeat = 10m");
         try
         {
             await Task.WhenAll(nodes.Select(n => n.StartAsync()));

@@ -72,21 +72,7 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
     private async Task<LocalCluster> StartClusterAsync(string? service = null)
     {
         var journal = new TestJournal(JournalKind.Postgres);
-        var remoting = Enumerable.Range(0, 3).Select(_ => LoopbackPort.Free()).ToList();
-        var seeds = string.Join(",", remoting.Select(p => $"127.0.0.1:{p}"));
-        var certificate = Path.Combine(journal.Folder, "cluster.pfx");
-        RemotingCertificate.CreateSelfSigned(certificate);
-        var nodes = new List<SupervisorProcess>();
-        foreach (var port in remoting)
-        {
-            var environment = journal.HostEnvironment();
-            environment["SUPERVISOR_CLUSTER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            environment["SUPERVISOR_CLUSTER_SEEDS"] = seeds;
-            environment["SUPERVISOR_CLUSTER_CERT"] = certificate;
-            environment["SUPERVISOR_HOCON"] = "supervisor.accounts { backoff-min = 200ms, backoff-max = 2s }";
-            var folder = Directory.CreateDirectory(Path.Combine(journal.Folder, "node-" + port)).FullName;
-            nodes.Add(new SupervisorProcess(folder, environment));
-        }
+        var (nodes, remoting) = ClusterProcesses.Create(journal, 3, "supervisor.accounts { backoff-min = 200ms, backoff-max = 2s }");
         var cluster = new LocalCluster(journal, nodes, remoting, []);
         await Task.WhenAll(nodes.Select(n => n.StartAsync()));
         for (var i = 0; i < 6; i++) await AddAccountAsync(cluster, nodes[i % 3], service);

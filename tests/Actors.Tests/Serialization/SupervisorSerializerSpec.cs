@@ -91,6 +91,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new AccountReplies.AccountUnavailable(Did, AccountStateName.Degraded, new XrpcError("Degraded", "the last refresh failed"), At),
         new AccountReplies.AccessTokenLent(Did, 7, "http://pds", Tokens.AccessJwt, At, Akka.Actor.ActorRefs.Nobody),
         new AccountReplies.AccountNotFound("nobody.test"),
+        new AccountReplies.AccountMoved(Did),
         new AccountReplies.SupervisorCounts(3, 2, 1),
         new AccountReplies.AccountList([Status, Status with { Did = "did:plc:other" }], "ZGlkOnBsYzpvdGhlcg"),
         new AccountReplies.InvalidQuery(new XrpcError("InvalidRequest", "limit must be 1..1000")),

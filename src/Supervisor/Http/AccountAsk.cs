@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Supervisor.Actors.Protocol;
+
+namespace Supervisor.Host.Http;
+
+/// <summary>
+/// Asks the accounts for an answer the way a request must in a cluster, where a message can reach a node just as the
+/// account's shard leaves it: answered <see cref="AccountReplies.AccountMoved"/> (by the node it reached), the message
+/// is sent again at once and finds the account's new home; with <c>firstTry</c>, one not answered by then is sent again.
+/// Both within <c>timeout</c> in all.
+/// </summary>
+public static class AccountAsk
+{
+    /// <summary>The account's answer to <paramref name="message"/>, or <see cref="AskTimeoutException"/> after <paramref name="timeout"/>.</summary>
+    public static async Task<object> AskAccountAsync(this IActorRef accounts, object message, TimeSpan timeout, TimeSpan? firstTry = null)
+    {
+        var started = Stopwatch.GetTimestamp();
+        TimeSpan Left() => timeout - Stopwatch.GetElapsedTime(started);
+        while (true)
+        {
+            object reply;
+            var first = firstTry is { } limit && limit < Left() ? limit : Left();
+            try
+            {
+                reply = await accounts.Ask<object>(message, first);
+            }
+            catch (AskTimeoutException) when (Left() > TimeSpan.FromSeconds(1))
+            {
+                reply = await accounts.Ask<object>(message, Left());
+            }
+            if (reply is not AccountReplies.AccountMoved || Left() < TimeSpan.FromSeconds(1)) return reply;
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+    }
+}

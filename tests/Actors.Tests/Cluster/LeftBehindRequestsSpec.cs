@@ -1,0 +1,42 @@
+using Akka.Actor;
+using Akka.Event;
+using Supervisor.Actors.Cluster;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using static Supervisor.Actors.Protocol.AccountCommands;
+
+namespace Supervisor.Actors.Tests.Cluster;
+
+/// <summary>
+/// A request for an account that reaches a node after the account left it (dropped by sharding: a dead letter) is
+/// answered that the account moved, so that the asker sends it again at once instead of waiting out its timeout; what
+/// nobody waits for is left alone.
+/// </summary>
+public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
+{
+    private const string Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+
+    [Fact]
+    public void A_dropped_loan_or_call_is_answered_that_the_account_moved()
+    {
+        Sys.ActorOf(LeftBehindRequests.Props());
+        var asker = CreateTestProbe();
+        AwaitAssert(() =>
+        {
+            Sys.EventStream.Publish(new DeadLetter(new BorrowAccessToken(Did, "com.atproto.repo.createRecord"), asker.Ref, Sys.DeadLetters));
+            Assert.Equal(Did, asker.ExpectMsg<AccountReplies.AccountMoved>(TimeSpan.FromMilliseconds(200)).AccountId);
+        }, TimeSpan.FromSeconds(5));
+        asker.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+        Sys.EventStream.Publish(new DeadLetter(new CallXrpc(Did, new XrpcRequest("com.atproto.server.getSession", XrpcMethodKind.Query)), asker.Ref, Sys.DeadLetters));
+        asker.ExpectMsg<AccountReplies.AccountMoved>();
+
+        // Dropped by sharding while its shard was handed over (a Dropped sent to the dead letters), inside its envelope.
+        Sys.DeadLetters.Tell(new Dropped(new Akka.Cluster.Sharding.ShardingEnvelope(Did, new GetAccountStatus(Did)), "hand-off", asker.Ref, ActorRefs.NoSender));
+        asker.ExpectMsg<AccountReplies.AccountMoved>();
+
+        // Without an asker, or for a message nobody waits for: no answer.
+        Sys.EventStream.Publish(new DeadLetter(new BorrowAccessToken(Did, "x"), ActorRefs.Nobody, Sys.DeadLetters));
+        Sys.EventStream.Publish(new DeadLetter(new ReturnAccessToken(Did, 1, 200), asker.Ref, Sys.DeadLetters));
+        asker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+    }
+}
