@@ -33,7 +33,10 @@ if (string.IsNullOrWhiteSpace(session))
 
 var config = ConfigurationFactory.ParseString($"akka.remote.dot-netty.tcp.hostname = \"{options.Host}\"")
     .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "client.conf"))))
-    .WithFallback(ClusterClientReceptionist.DefaultConfig());
+    .WithFallback(ClusterClientReceptionist.DefaultConfig())
+    // The serializer of ClusterClient's Send (Akka.Cluster.Tools' pub-sub messages): the nodes read no message without
+    // a serializer of its own (Akka's type-named JSON is refused there).
+    .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
 // Mutual TLS: this system presents the cluster's certificate and admits only peers that present it.
 var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(options.Certificate,
     Environment.GetEnvironmentVariable("EXTERNAL_CLIENT_CERT_PASSWORD"));

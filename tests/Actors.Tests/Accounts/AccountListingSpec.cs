@@ -59,6 +59,9 @@ public sealed class AccountListingSpec(ITestOutputHelper output) : FakePdsSpec(n
         var bob = await LoggedInAsync("bob-filter.test");
         Pds.RevokeAllRefreshTokens(bob.Did);
         Assert.Equal(AccountStateName.NeedsLogin, Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(bob.Did))).Status.State);
+        // Listings read the registry, which the account tells its new state as it answers: the two may cross.
+        await EventuallyAsync(async () => (await PageAsync(new ListAccounts(State: AccountStateName.NeedsLogin))).Accounts.Count == 1,
+            TimeSpan.FromSeconds(5), "the registry to hear of the state");
 
         Assert.Equal([bob.Did], (await PageAsync(new ListAccounts(State: AccountStateName.NeedsLogin))).Accounts.Select(a => a.Did));
         Assert.Equal([alice.Did], (await PageAsync(new ListAccounts(Query: "ALICE-F"))).Accounts.Select(a => a.Did));
