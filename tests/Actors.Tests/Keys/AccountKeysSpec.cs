@@ -11,7 +11,8 @@ namespace Supervisor.Actors.Tests.Keys;
 /// The keys' owner (<see cref="AccountKeys"/>) answers a change once every node's replica that registered holds it, so
 /// that a key issued or revoked through one node counts on every node from the next request on; a replica that does not
 /// answer (a node going away) holds a change up only for <c>supervisor.keys.replica-ack-timeout</c>, and one that stopped
-/// not at all. Probes stand for the replicas.
+/// not at all; in a cluster, a node that is up but whose copy has not registered yet (after the owner moved) is waited for
+/// too. Probes stand for the replicas.
 /// </summary>
 public sealed class AccountKeysSpec(ITestOutputHelper output)
     : Akka.TestKit.Xunit2.TestKit(Journal.Config("supervisor.keys.replica-ack-timeout = 2s"), output: output)
@@ -63,6 +64,25 @@ public sealed class AccountKeysSpec(ITestOutputHelper output)
         started = DateTime.UtcNow;
         await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10));
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(1.5), $"waited {DateTime.UtcNow - started} for a stopped replica");
+    }
+
+    [Fact]
+    public async Task In_a_cluster_a_change_also_waits_for_a_node_whose_copy_has_not_registered_yet()
+    {
+        // An owner that just moved knows no replica yet: this node is up in the cluster, its copy not yet registered.
+        var cluster = Akka.Cluster.Cluster.Get(Sys);
+        cluster.Join(cluster.SelfAddress);
+        await AwaitConditionAsync(() => Task.FromResult(cluster.State.Members.Any(m => m.Status == Akka.Cluster.MemberStatus.Up)), TimeSpan.FromSeconds(10));
+        var owner = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref));
+
+        var answer = owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromMilliseconds(700));
+        Assert.False(answer.IsCompleted, "answered before this node's copy had registered");
+        var replica = CreateTestProbe();
+        owner.Tell(new RegisterReplica(replica.Ref), replica.Ref);
+        var journaled = replica.ExpectMsg<KeysJournaledUpTo>();
+        replica.Reply(new KeysHeld(replica.Ref, journaled.SequenceNr));
+        Assert.Equal(journaled.SequenceNr, (await answer).SequenceNr);
     }
 
     private static IssueKey Issue()
