@@ -45,6 +45,12 @@ public sealed record AccountSettings
     /// <summary>How many accounts read their journal at once at start; an account asked for meanwhile starts at once.</summary>
     public int StartupBatch { get; init; } = 32;
 
+    /// <summary>
+    /// At start, how long the supervisor may take for its first PDS call (<c>describeServer</c> at the PDS of an account
+    /// the registry knows) before it answers anyway.
+    /// </summary>
+    public TimeSpan WarmUpLimit { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often the journal database is checked (an outage is also noticed at the first failed write).</summary>
     public TimeSpan JournalProbeInterval { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -82,6 +88,7 @@ public sealed record AccountSettings
             StartupBatch = Math.Max(1, section.GetInt("startup-batch", d.StartupBatch)),
             PassivateAfter = section.GetTimeSpan("passivate-after", d.PassivateAfter),
             JournalProbeInterval = section.GetTimeSpan("journal-probe-interval", d.JournalProbeInterval),
+            WarmUpLimit = section.GetTimeSpan("warm-up-limit", d.WarmUpLimit),
             SnapshotEvery = section.GetInt("snapshot-every", d.SnapshotEvery),
             RegistryBuckets = Math.Max(1, section.GetInt("registry-buckets", d.RegistryBuckets)),
             AccountShards = Math.Max(1, section.GetInt("shards", d.AccountShards)),

@@ -81,7 +81,6 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private static readonly TimeSpan InnerAsk = TimeSpan.FromSeconds(10);
 
     /// <summary>The longest a start waits for its warm-up call (a PDS that does not answer: ready without it).</summary>
-    private static readonly TimeSpan WarmUpLimit = TimeSpan.FromSeconds(5);
 
     private readonly PdsClient _client;
     private readonly AccountSettings _settings;
@@ -177,10 +176,10 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         return new RegionsStarted(accounts, registry, budgets);
     }
 
-    private static async Task WarmUpAsync(IActorRef registry, PdsClient client, string did, int buckets)
+    private static async Task WarmUpAsync(IActorRef registry, PdsClient client, string did, int buckets, TimeSpan within)
     {
-        using var limit = new CancellationTokenSource(WarmUpLimit);
-        var status = await registry.Ask<object>(Buckets.To(did, buckets, new LookupAccount(did)), WarmUpLimit, limit.Token);
+        using var limit = new CancellationTokenSource(within);
+        var status = await registry.Ask<object>(Buckets.To(did, buckets, new LookupAccount(did)), within, limit.Token);
         if (status is AccountStatus { } known && (known.Pds ?? known.Service) is { } pds) await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.describeServer"), null, limit.Token);
     }
 
@@ -216,7 +215,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             // Before anything is answered, one PDS call (describeServer: public, read-only) to the PDS of an account the
             // registry knows: the HTTP client's first call (its code paths, a connection) is paid now and not by the
             // first request after ready (77 ms of the first request in `bench/run recovery`, the next ones 3 to 9 ms).
-            WarmUpAsync(_registry, _client, any, BucketCount).PipeTo(Self, success: () => WarmedUp.Instance, failure: _ => WarmedUp.Instance);
+            WarmUpAsync(_registry, _client, any, BucketCount, _settings.WarmUpLimit).PipeTo(Self, success: () => WarmedUp.Instance, failure: _ => WarmedUp.Instance);
         });
         Receive<WarmedUp>(_ =>
         {

@@ -113,7 +113,8 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
         await Sys.Terminate();
         Assert.Equal(0, Pds.CallCount(DescribeServer));
 
-        var (system, accounts) = StartSecondSystem();
+        // Not bounded by 5 s here: a start on a loaded machine may take longer, and the call must still come first.
+        var (system, accounts) = StartSecondSystem(overrides: "supervisor.accounts.warm-up-limit = 60s");
         try
         {
             // The HTTP client's first call (its code, a connection) is made before the supervisor answers, at the PDS of
