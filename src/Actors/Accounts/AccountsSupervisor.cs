@@ -80,8 +80,6 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
 
     private static readonly TimeSpan InnerAsk = TimeSpan.FromSeconds(10);
 
-    /// <summary>The longest a start waits for its warm-up call (a PDS that does not answer: ready without it).</summary>
-
     private readonly PdsClient _client;
     private readonly AccountSettings _settings;
     private readonly SupervisorMetrics _metrics;

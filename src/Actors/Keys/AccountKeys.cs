@@ -15,9 +15,10 @@ namespace Supervisor.Actors.Keys;
 /// comes here and is journaled), revokes them, records their last use at most once a minute, and opens, rotates and
 /// closes key sessions. Each event it journals goes to every node's <see cref="AccountKeysReplica"/> that registered
 /// (<see cref="KeyReplication"/>), which is what the HTTP layer reads, and a change is answered once every supervisor
-/// node up in the cluster has a replica registered that says it holds it (or after <c>supervisor.keys.replica-ack-timeout</c>, so that a node going away holds no
-/// change up for longer): a key issued or revoked through one node is known to every node from the next request on.
-/// It tells the audit trail what handed out or ended access.
+/// node up in the cluster has a replica registered that says it holds it (or after
+/// <c>supervisor.keys.replica-ack-timeout</c>, so that a node going away holds no change up for longer): a key issued or
+/// revoked through one node is known to every node from the next request on. It tells the audit trail what handed out
+/// or ended access.
 /// </summary>
 public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
 {

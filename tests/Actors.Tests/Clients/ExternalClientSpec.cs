@@ -214,6 +214,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         Assert.Null(heard.Session);
 
         var (id, key, hash) = Supervisor.Actors.Keys.AccountKey.New();
+        TestSecrets.Register("account-key", key);
         var issued = await AskAsync("/user/account-keys-proxy", new Supervisor.Actors.Keys.KeyCommands.IssueKey(id, hash, account.Did, "intruder", null, [], "admin"));
         Assert.Equal("no answer", issued);
         Assert.DoesNotContain(id, await host.Http.GetStringAsync("/keys"));
