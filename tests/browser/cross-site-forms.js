@@ -160,13 +160,17 @@ run(async (s) => {
       windows[a.name] = { status, error };
     }
 
-    // The framed status page: did it render inside the attacker's page?
+    // What each frame holds now: a frame refused by the supervisor's answer holds Chromium's error page
+    // (chrome-error://), read from the frame's own document (network events of a cross-site frame can go unreported).
+    const inside = async (frame) => frame
+      ? frame.evaluate(() => ({ document: location.href, heading: document.querySelector('h1') ? document.querySelector('h1').textContent : null }))
+        .catch(() => ({ document: null, heading: null }))
+      : { document: null, heading: null };
     const handle = await page.$('#status-frame');
-    const frame = handle && await handle.contentFrame();
-    const framed = frame
-      ? await frame.evaluate(() => document.querySelector('h1') ? document.querySelector('h1').textContent : null).catch(() => null)
-      : null;
+    const framed = await inside(handle && await handle.contentFrame());
 
+    const frameDocuments = {};
+    for (const a of list.filter((x) => x.via === 'frame')) frameDocuments[a.name] = (await inside(page.frames().find((f) => f.name() === 'f-' + a.name))).document;
     const answered = (name) => answers.seen.filter((r) => tagged(name)(r.path));
     return {
       statusPage,
@@ -176,11 +180,15 @@ run(async (s) => {
           status: (seen.find((r) => r.status) || {}).status,
           failure: (seen.find((r) => r.failure) || {}).failure,
         };
-        return { name: a.name, via: a.via, page: results.attempts[a.name], status: answer.status || null, failure: answer.failure || null, error: answer.error || null };
+        return {
+          name: a.name, via: a.via, page: results.attempts[a.name], status: answer.status || null, failure: answer.failure || null, error: answer.error || null,
+          document: a.via === 'frame' ? frameDocuments[a.name] : null,
+        };
       }),
       reads: results.reads,
       frame: {
-        heading: framed,
+        heading: framed.heading,
+        document: framed.document,
         status: (answered('status-frame').find((r) => r.status) || {}).status || null,
         failure: (answered('status-frame').find((r) => r.failure) || {}).failure || null,
       },
