@@ -1,5 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Cluster;
+using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using static Supervisor.Actors.Protocol.AccountCommands;
@@ -18,6 +21,12 @@ namespace Supervisor.Actors.Clients;
 /// is, so trust rests on the secret, never on the address. Session events go to the subscriber's own reference (its path
 /// crosses the wire with its address), not through the receptionist's response tunnel, which closes after a time
 /// without an answer; a trusted subscription with tokens goes through a <see cref="TrustedEventRelay"/> of this node.
+/// <para>
+/// A <see cref="CallXrpc"/> is sent to the PDS from this node, as the HTTP API does: the account lends its access token
+/// for it (<see cref="BorrowAccessToken"/>, wherever in the cluster the account runs) and gets it back with the PDS's
+/// answer, so the request's and the answer's bodies cross remoting only between the client and this node. After a
+/// <c>400 ExpiredToken</c> the account refreshes (told by the returned loan) and the call is sent once more.
+/// </para>
 /// </summary>
 public sealed class ClientGateway : ReceiveActor
 {
@@ -31,12 +40,27 @@ public sealed class ClientGateway : ReceiveActor
     /// <summary>The relays of trusted subscriptions with tokens, by the client's subscriber.</summary>
     private readonly Dictionary<IActorRef, List<IActorRef>> _relays = new();
 
-    /// <summary>Creates the gateway in front of <paramref name="accounts"/> (the node's <c>/user/accounts</c>), trusting <paramref name="trusted"/>.</summary>
-    public ClientGateway(IActorRef accounts, TrustedClients trusted)
+    private readonly PdsCalls _calls;
+
+    /// <summary>
+    /// Creates the gateway in front of <paramref name="accounts"/> (the node's <c>/user/accounts</c>), sending clients'
+    /// calls through <paramref name="calls"/>, trusting <paramref name="trusted"/>.
+    /// </summary>
+    public ClientGateway(IActorRef accounts, PdsCalls calls, TrustedClients trusted)
     {
         _accounts = accounts;
+        _calls = calls;
         _trusted = trusted;
         Receive<AsTrustedClient>(OnTrusted);
+        Receive<CallXrpc>(call =>
+        {
+            var client = Sender;
+            CallAsync(call).ContinueWith(t =>
+            {
+                // Not answered in time (the client's own Ask times out as it would have) or failed: nothing to tell.
+                if (t.IsCompletedSuccessfully) client.Tell(t.Result);
+            }, TaskScheduler.Default);
+        });
         Receive<ExportSession>(m => Refuse(m, "an exported session holds the account's tokens; export it through the HTTP API with the admin token, or as a trusted client"));
         Receive<BorrowAccessToken>(m => Refuse(m, "a lent access token would leave the cluster; send CallXrpc instead"));
         Receive<ReturnAccessToken>(m => Refuse(m, "access tokens are not lent to clients outside the cluster that are not trusted"));
@@ -95,6 +119,24 @@ public sealed class ClientGateway : ReceiveActor
         }
     }
 
+    /// <summary>The account's answer to <paramref name="call"/>, sent from this node with a token the account lends for it.</summary>
+    private async Task<object> CallAsync(CallXrpc call)
+    {
+        var (accounts, calls) = (_accounts, _calls);
+        for (var attempt = 0; ; attempt++)
+        {
+            // As the HTTP API borrows: asked again at once when the account's shard just moved, after request-timeout
+            // (the longest a refresh in flight may hold a borrow) when nothing answers.
+            var reply = await accounts.AskAccountAsync(new BorrowAccessToken(call.AccountId, call.Request.Nsid, TraceParent: call.TraceParent),
+                calls.AskTimeout, firstTry: calls.RequestTimeout).ConfigureAwait(false);
+            if (reply is not AccountReplies.AccessTokenLent loan) return reply;
+            var answer = await calls.Limits.SendAsync(loan.Pds, loan.Did, call.Request.Nsid, CallKind.Request, TimeProvider.System,
+                () => calls.Client.SendAsync(loan.Pds, call.Request, loan.AccessJwt)).ConfigureAwait(false);
+            (loan.Lender ?? accounts).Tell(new ReturnAccessToken(loan.Did, loan.LoanId, answer.Status, answer.Error?.Error, answer.Error?.Message));
+            if (attempt > 0 || AccountRules.ClassifyRequest(answer) != RequestOutcome.RefreshAndRetry) return answer;
+        }
+    }
+
     private void Refuse(object message, string why)
     {
         var type = message.GetType().Name;
@@ -102,7 +144,7 @@ public sealed class ClientGateway : ReceiveActor
         Sender.Tell(new AccountReplies.RefusedToClient(type, new XrpcError("NotAllowedToClients", why)));
     }
 
-    /// <summary>Props for the gateway in front of <paramref name="accounts"/>, trusting <paramref name="trusted"/> (none by default).</summary>
-    public static Props Props(IActorRef accounts, TrustedClients? trusted = null) =>
-        Akka.Actor.Props.Create(() => new ClientGateway(accounts, trusted ?? TrustedClients.None));
+    /// <summary>Props for the gateway in front of <paramref name="accounts"/>, calling through <paramref name="calls"/>, trusting <paramref name="trusted"/> (none by default).</summary>
+    public static Props Props(IActorRef accounts, PdsCalls calls, TrustedClients? trusted = null) =>
+        Akka.Actor.Props.Create(() => new ClientGateway(accounts, calls, trusted ?? TrustedClients.None));
 }

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;

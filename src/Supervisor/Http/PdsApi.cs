@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Hosting;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Keys;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;

@@ -4,6 +4,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;

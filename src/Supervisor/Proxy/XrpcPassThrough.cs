@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using Akka.Actor;
 using Microsoft.AspNetCore.Http.Features;
 using Supervisor.Actors.Account;
+using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Tracing;

@@ -36,7 +36,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_message_that_reveals_tokens_is_refused_to_a_client_and_never_reaches_the_accounts(object message)
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
         gateway.Tell(message, TestActor);
         var refused = ExpectMsg<RefusedToClient>();
         Assert.Equal(message.GetType().Name, refused.MessageType);
@@ -44,9 +44,12 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
         accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 
+    /// <summary>Calls to a PDS through the gateway (<see cref="ClientCallsSpec"/>); the messages here never make one.</summary>
+    private static readonly PdsCalls Calls = new(PdsClient.Create(TimeSpan.FromSeconds(5)),
+        new Supervisor.Actors.Limits.ServerLimits(new Supervisor.Actors.Limits.ServerLimitSettings()), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15));
+
     public static TheoryData<object> Served() => new()
     {
-        new CallXrpc(Did, XrpcRequest.Query("com.atproto.server.getSession")),
         new ImportSession("session"),
         new GetAccountStatus(Did),
         ListAccounts.Instance,
@@ -58,7 +61,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_protocol_message_without_tokens_goes_to_the_accounts_with_the_client_as_sender(object message)
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
         gateway.Tell(message, TestActor);
         Assert.Equal(message, accounts.ExpectMsg<object>());
         Assert.Equal(TestActor, accounts.LastSender);
@@ -74,7 +77,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_trusted_client_is_served_what_reveals_tokens(object message)
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Trusted));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
         gateway.Tell(new AsTrustedClient("ops", OpsSecret, (Supervisor.Actors.Serialization.IWireMessage)message), TestActor);
         var received = accounts.ExpectMsg<object>();
         if (message is SubscribeSessionEvents)
@@ -102,7 +105,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_wrong_secret_or_an_unknown_client_is_refused_and_nothing_reaches_the_accounts(string client, string secret)
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Trusted));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
         gateway.Tell(new AsTrustedClient(client, secret, new ExportSession(Did, SessionFormat.Json)), TestActor);
         var refused = ExpectMsg<RefusedToClient>();
         Assert.Equal(("ExportSession", "NotAllowedToClients"), (refused.MessageType, refused.Error.Error));
@@ -115,7 +118,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     {
         var accounts = CreateTestProbe();
         var subscriber = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Trusted));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
         gateway.Tell(new AsTrustedClient("ops", OpsSecret, new SubscribeSessionEvents(subscriber.Ref, Did, IncludeTokens: true)), TestActor);
         accounts.ExpectMsg<SubscribeSessionEvents>();
         var relay = accounts.LastSender;
@@ -142,7 +145,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     {
         var accounts = CreateTestProbe();
         var subscriber = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Trusted));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
         gateway.Tell(new AsTrustedClient("ops", OpsSecret, new SubscribeSessionEvents(subscriber.Ref, null, IncludeTokens: true)), TestActor);
         accounts.ExpectMsg<SubscribeSessionEvents>();
         var relay = accounts.LastSender;
@@ -155,7 +158,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_message_outside_the_protocol_is_refused()
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
         gateway.Tell("drain", TestActor);
         Assert.Equal("String", ExpectMsg<RefusedToClient>().MessageType);
         accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));

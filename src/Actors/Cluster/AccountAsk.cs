@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using Supervisor.Actors.Protocol;
 
-namespace Supervisor.Host.Http;
+namespace Supervisor.Actors.Cluster;
 
 /// <summary>
 /// Asks the accounts for an answer the way a request must in a cluster, where a message can reach a node just as the

@@ -1,0 +1,10 @@
+using Supervisor.Actors.Limits;
+using Supervisor.Actors.Pds;
+
+namespace Supervisor.Actors.Clients;
+
+/// <summary>
+/// What a node needs to send a client's XRPC call to the PDS itself: the wire client, the servers' rate limits, the
+/// longest a PDS call (and a refresh holding a borrow) may take, and the longest a client's call may wait in all.
+/// </summary>
+public sealed record PdsCalls(PdsClient Client, ServerLimits Limits, TimeSpan RequestTimeout, TimeSpan AskTimeout);

@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Akka.Actor;
+using Akka.TestKit;
+using Supervisor.Actors.Clients;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+
+namespace Supervisor.Actors.Tests.Clients;
+
+/// <summary>
+/// A client's <see cref="CallXrpc"/> through the gateway (<see cref="ClientGateway"/>) is sent to the PDS by the node the
+/// client reached, with the access token the account lends for it: only the loan travels to the account (in a cluster,
+/// to the node it runs on), never the call's body nor the answer's. The account's rule for a token the PDS refuses holds
+/// as for its own calls: it refreshes, the call goes once more, and only once.
+/// </summary>
+public sealed class ClientCallsSpec(ITestOutputHelper output) : FakePdsSpec(new TestJournal(), output)
+{
+    private const string Refresh = "com.atproto.server.refreshSession";
+    private const string GetSessionNsid = "com.atproto.server.getSession";
+
+    /// <summary>What reached the accounts from the gateway, by type (a probe in between forwards all of it).</summary>
+    private readonly ConcurrentQueue<string> _reachedAccounts = new();
+
+    private IActorRef Gateway()
+    {
+        var between = CreateTestProbe();
+        between.SetAutoPilot(new DelegateAutoPilot((sender, message) =>
+        {
+            _reachedAccounts.Enqueue(message.GetType().Name);
+            Accounts.Tell(message, sender);
+            return AutoPilot.KeepRunning;
+        }));
+        return Sys.ActorOf(ClientGateway.Props(between.Ref, new PdsCalls(Client, Limits, Settings.RequestTimeout, AskTimeout)));
+    }
+
+    private async Task<XrpcResponse> CallThroughGatewayAsync(IActorRef gateway, string did) =>
+        Assert.IsType<XrpcResponse>(await gateway.Ask<object>(new CallXrpc(did, GetSession), AskTimeout));
+
+    [Fact]
+    public async Task A_clients_call_is_sent_with_a_lent_token_and_only_the_loan_reaches_the_account()
+    {
+        var alice = await LoggedInAsync();
+        var answer = await CallThroughGatewayAsync(Gateway(), alice.Did);
+        Assert.Equal(200, answer.Status);
+        Assert.Contains(alice.Did, Encoding.UTF8.GetString(answer.Body));
+        Assert.Equal(1, Pds.CallCount(GetSessionNsid));
+        Assert.Equal(["BorrowAccessToken"], _reachedAccounts);
+        // The loan went back to the account that lent it: it rotates without waiting for the loan to expire.
+        var refreshed = await AskAsync(new RefreshNow(alice.Did));
+        Assert.IsType<Supervisor.Actors.Protocol.AccountReplies.RefreshCompleted>(refreshed);
+    }
+
+    [Fact]
+    public async Task A_clients_call_refused_with_ExpiredToken_goes_once_more_after_the_account_refreshed()
+    {
+        var alice = await LoggedInAsync();
+        await Task.Delay(1100);
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var answer = await CallThroughGatewayAsync(Gateway(), alice.Did);
+        Assert.Equal(200, answer.Status);
+        Assert.Equal(1, Pds.CallCount(Refresh));
+        Assert.Equal(2, Pds.CallCount(GetSessionNsid));
+        Assert.Equal(["BorrowAccessToken", "BorrowAccessToken"], _reachedAccounts);
+    }
+
+    [Fact]
+    public async Task A_clients_call_refused_again_after_the_refresh_is_answered_with_the_PDS_error()
+    {
+        var alice = await LoggedInAsync();
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.MaxValue; // the refreshed access token too
+        var answer = await CallThroughGatewayAsync(Gateway(), alice.Did);
+        Assert.Equal((400, "ExpiredToken"), (answer.Status, answer.Error!.Error));
+        Assert.Equal(2, Pds.CallCount(GetSessionNsid));
+        // Each refused loan made the account refresh (as a refused loan of the HTTP API does); the call went twice only.
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(Refresh) == 2), TimeSpan.FromSeconds(10), "the second refresh");
+        Assert.Equal(2, Pds.CallCount(GetSessionNsid));
+    }
+}
