@@ -196,7 +196,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Receive<LoadDirectory>(_ =>
         {
             var registry = _registry;
-            Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<BucketDirectory>(Buckets.ToBucket(b, GetDirectory.Instance), InnerAsk)))
+            Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.AskBucketAsync<BucketDirectory>(Buckets.ToBucket(b, GetDirectory.Instance), InnerAsk)))
                 .PipeTo(Self, success: loaded => new DirectoryLoaded(loaded), failure: _ => LoadDirectory.Instance);
         });
         Receive<DirectoryLoaded>(loaded =>
@@ -305,7 +305,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         // Not in this node's directory yet (registered on another node a moment ago): the DID's bucket knows.
         var sender = Sender;
-        _registry.Ask<object>(Buckets.To(id, BucketCount, new LookupAccount(id)), InnerAsk)
+        _registry.AskBucketAsync<object>(Buckets.To(id, BucketCount, new LookupAccount(id)), InnerAsk)
             .PipeTo(Self, success: answer => new Routed(id, message, sender, answer), failure: e => new Routed(id, message, sender, e));
     }
 
@@ -353,7 +353,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         else if (_running.TryGetValue(did, out var running))
             sender.Tell(running.Status with { State = state, LastError = error });
         else // at rest: its bucket has its last status
-            _registry.Ask<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk)
+            _registry.AskBucketAsync<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk)
                 .ContinueWith(t => t.IsCompletedSuccessfully && t.Result is AccountStatus last ? last with { State = state, LastError = error } : (object)unavailable,
                     TaskScheduler.Default)
                 .PipeTo(sender);
@@ -439,14 +439,14 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             return;
         }
         var registry = _registry;
-        Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<AccountList>(Buckets.ToBucket(b, new ListBucket(query)), InnerAsk)))
+        Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.AskBucketAsync<AccountList>(Buckets.ToBucket(b, new ListBucket(query)), InnerAsk)))
             .PipeTo(Sender, success: pages => AccountPage.Merge(pages, query));
     }
 
     private Task<AccountCounts> CountAsync()
     {
         var registry = _registry;
-        return Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.Ask<AccountCounts>(Buckets.ToBucket(b, CountBucket.Instance), InnerAsk)))
+        return Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.AskBucketAsync<AccountCounts>(Buckets.ToBucket(b, CountBucket.Instance), InnerAsk)))
             .ContinueWith(t => AccountPage.MergeCounts(t.Result), TaskScheduler.Default);
     }
 
@@ -479,7 +479,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         // Counted and journaled by the identifier's budget bucket (one owner in the cluster) before the call.
         var key = LoginBudget.Key(service, login.Identifier);
-        _budgets.Ask<object>(Buckets.To(key, BucketCount, new LoginBudgetBucket.SpendLogin(key, _settings.LoginBudget.For(service))), InnerAsk)
+        _budgets.AskBucketAsync<object>(Buckets.To(key, BucketCount, new LoginBudgetBucket.SpendLogin(key, _settings.LoginBudget.For(service))), InnerAsk)
             .PipeTo(Self, success: answer => new BudgetAnswered(login, service, replyTo, answer), failure: e => new BudgetAnswered(login, service, replyTo, e));
     }
 
@@ -584,7 +584,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 if (supervisedAt is null && supervised)
                 {
                     // Supervised, but it ran on another node: its bucket knows its PDS.
-                    if (await registry.Ask<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk) is AccountStatus status)
+                    if (await registry.AskBucketAsync<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk) is AccountStatus status)
                         (supervisedAt, handle) = (status.Pds, status.Handle);
                 }
                 return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, supervisedAt, handle);
@@ -626,7 +626,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         // The account starts once its registration is journaled (else it would not come back after a restart).
         _registering[did] = [(adopt, replyTo)];
-        _registry.Ask<AccountRegistration>(Buckets.To(did, BucketCount, new RegisterAccount(did, adopt.Grant.Handle)), InnerAsk)
+        _registry.AskBucketAsync<AccountRegistration>(Buckets.To(did, BucketCount, new RegisterAccount(did, adopt.Grant.Handle)), InnerAsk)
             .PipeTo(Self, success: r => new Registered(adopt, replyTo, r.Registered), failure: _ => new Registered(adopt, replyTo, false));
     }
 

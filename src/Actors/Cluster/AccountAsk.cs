@@ -8,7 +8,7 @@ namespace Supervisor.Actors.Cluster;
 /// Asks the accounts for an answer the way a request must in a cluster, where a message can reach a node just as the
 /// account's shard leaves it: answered <see cref="AccountReplies.AccountMoved"/> (by the node it reached), the message
 /// is sent again at once and finds the account's new home; with <c>firstTry</c>, one not answered by then is sent again.
-/// Both within <c>timeout</c> in all.
+/// Both within <c>timeout</c> in all. The registry's and the login budgets' buckets move the same way, and are asked the same way.
 /// </summary>
 public static class AccountAsk
 {
@@ -33,4 +33,16 @@ public static class AccountAsk
             await Task.Delay(TimeSpan.FromMilliseconds(100));
         }
     }
+
+    /// <summary>
+    /// The answer of a sharded bucket (of the registry or the login budgets) to <paramref name="message"/> (in its
+    /// envelope), asked again while it moves; <see cref="AskTimeoutException"/> when it still moves after <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<T> AskBucketAsync<T>(this IActorRef region, object message, TimeSpan timeout) =>
+        await region.AskAccountAsync(message, timeout).ConfigureAwait(false) switch
+        {
+            AccountReplies.AccountMoved => throw new AskTimeoutException($"the bucket was still moving after {timeout.TotalSeconds:0.#} s"),
+            T answer => answer,
+            var other => throw new InvalidCastException($"a bucket answered {other.GetType().Name}, not {typeof(T).Name}"),
+        };
 }

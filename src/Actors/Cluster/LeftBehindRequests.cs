@@ -11,7 +11,11 @@ namespace Supervisor.Actors.Cluster;
 /// node, or the node stopping): sharding drops what arrives for a shard or an account that has stopped, and the asker
 /// would wait out its whole timeout. A request for an account (a loan, a call by message, a status, ...) found among this
 /// node's dead letters with an asker is answered <see cref="AccountReplies.AccountMoved"/>: it never reached the account,
-/// so the asker sends it again through the accounts, which find the account's new home.
+/// so the asker sends it again through the accounts, which find the account's new home. The same holds for a request to
+/// a bucket of the registry or of the login budgets (a lookup, a listing, a registration, a login's spending) that an
+/// Ask waits for: answered <see cref="AccountReplies.AccountMoved"/> with the bucket's id, and asked again
+/// (<see cref="AccountAsk.AskBucketAsync{T}"/>). What an actor told a bucket without waiting (an account's new status)
+/// is left alone.
 /// </summary>
 public sealed class LeftBehindRequests : ReceiveActor
 {
@@ -27,13 +31,23 @@ public sealed class LeftBehindRequests : ReceiveActor
         {
             // Sharding drops what it buffered for a shard being handed over as a Dropped sent to the dead letters.
             var (message, asker) = dead.Message is Dropped dropped ? (dropped.Message, dropped.Sender) : (dead.Message, dead.Sender);
-            if (message is ShardingEnvelope envelope) message = envelope.Message;
-            if (message is not IAccountMessage request || message is ReturnAccessToken || asker is null || asker.IsNobody()
-                || asker.Equals(Context.System.DeadLetters)) return;
-            _log.Info("A {MessageType} for {AccountId} was dropped on this node as the account moved: answered that it moved", message.GetType().Name, request.AccountId);
-            asker.Tell(new AccountReplies.AccountMoved(request.AccountId));
+            string? entity = null;
+            if (message is ShardingEnvelope envelope) (entity, message) = (envelope.EntityId, envelope.Message);
+            if (asker is null || asker.IsNobody() || asker.Equals(Context.System.DeadLetters) || message is ReturnAccessToken) return;
+            var moved = message switch
+            {
+                IAccountMessage request => request.AccountId,
+                _ when entity is not null && IsAsk(asker) => entity,
+                _ => null,
+            };
+            if (moved is null) return;
+            _log.Info("A {MessageType} for {Entity} was dropped on this node as it moved: answered that it moved", message.GetType().Name, moved);
+            asker.Tell(new AccountReplies.AccountMoved(moved));
         });
     }
+
+    /// <summary>Whether <paramref name="asker"/> is an Ask's temporary actor (it waits for exactly one answer).</summary>
+    private static bool IsAsk(IActorRef asker) => asker.Path.Elements is ["temp", ..];
 
     /// <inheritdoc />
     protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(AllDeadLetters));

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
@@ -38,5 +39,39 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
         Sys.EventStream.Publish(new DeadLetter(new BorrowAccessToken(Did, "x"), ActorRefs.Nobody, Sys.DeadLetters));
         Sys.EventStream.Publish(new DeadLetter(new ReturnAccessToken(Did, 1, 200), asker.Ref, Sys.DeadLetters));
         asker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
+    public async Task A_dropped_request_to_a_bucket_that_an_ask_waits_for_is_answered_that_it_moved_and_asked_again()
+    {
+        Sys.ActorOf(LeftBehindRequests.Props());
+        var asker = CreateTestProbe();
+        AwaitAssert(() =>
+        {
+            Sys.EventStream.Publish(new DeadLetter(new GetAccountStatus(Did), asker.Ref, Sys.DeadLetters));
+            asker.ExpectMsg<AccountReplies.AccountMoved>(TimeSpan.FromMilliseconds(200));
+        }, TimeSpan.FromSeconds(5));
+        asker.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+
+        // A registry bucket whose first request is dropped as its shard is handed over; the second finds it.
+        var bucket = Sys.ActorOf(Props.Create(() => new BucketHandedOverOnce()));
+        var answer = await bucket.AskBucketAsync<object>(Buckets.To(Did, 8, new RegistryCommands.LookupAccount(Did)), TimeSpan.FromSeconds(5));
+        Assert.Equal("answered the ask number 2", Assert.IsType<AccountReplies.AccountNotFound>(answer).AccountId);
+
+        // Told by an actor that waits for nothing (an account telling its bucket it rests): no answer.
+        Sys.DeadLetters.Tell(new Dropped(Buckets.To(Did, 8, new RegistryCommands.LookupAccount(Did)), "hand-off", asker.Ref, ActorRefs.NoSender));
+        asker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+    }
+
+    /// <summary>Drops the first message it gets as sharding does during a hand-off; answers the next with how many it got.</summary>
+    private sealed class BucketHandedOverOnce : ReceiveActor
+    {
+        private int _asked;
+
+        public BucketHandedOverOnce() => ReceiveAny(message =>
+        {
+            if (++_asked == 1) Context.System.DeadLetters.Tell(new Dropped(message, "hand-off", Sender, Self));
+            else Sender.Tell(new AccountReplies.AccountNotFound($"answered the ask number {_asked}"));
+        });
     }
 }
