@@ -54,6 +54,9 @@ public sealed record AccountSettings
     /// <summary>How often the journal database is checked (an outage is also noticed at the first failed write).</summary>
     public TimeSpan JournalProbeInterval { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a check of the journal may go unanswered before the journal counts as unavailable (an error counts at once).</summary>
+    public TimeSpan JournalProbeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How many logins one identifier may make at one service (<c>supervisor.login-budget</c>).</summary>
     public LoginBudgetSettings LoginBudget { get; init; } = LoginBudgetSettings.Standard;
 
@@ -88,6 +91,7 @@ public sealed record AccountSettings
             StartupBatch = Math.Max(1, section.GetInt("startup-batch", d.StartupBatch)),
             PassivateAfter = section.GetTimeSpan("passivate-after", d.PassivateAfter),
             JournalProbeInterval = section.GetTimeSpan("journal-probe-interval", d.JournalProbeInterval),
+            JournalProbeTimeout = section.GetTimeSpan("journal-probe-timeout", d.JournalProbeTimeout),
             WarmUpLimit = section.GetTimeSpan("warm-up-limit", d.WarmUpLimit),
             SnapshotEvery = section.GetInt("snapshot-every", d.SnapshotEvery),
             RegistryBuckets = Math.Max(1, section.GetInt("registry-buckets", d.RegistryBuckets)),

@@ -131,7 +131,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         _audit = audit;
         _identity = identity;
         _events = Context.ActorOf(SessionEventHub.Props(), "session-events");
-        Context.ActorOf(JournalProbe.Props(journal, settings.JournalProbeInterval, time), "journal-probe");
+        Context.ActorOf(JournalProbe.Props(journal, settings.JournalProbeInterval, settings.JournalProbeTimeout, time), "journal-probe");
         Context.ActorOf(Cluster.LeftBehindRequests.Props(), "left-behind-requests");
         Starting();
     }

@@ -8,6 +8,9 @@ namespace Supervisor.Actors.Journal;
 /// Asks the journal plugin, every <c>interval</c>, for the highest sequence number of a probe id: the same
 /// database round trip a recovery makes, through the same plugin. Each answer updates
 /// <see cref="JournalHealth"/>; every change is told to the parent as <see cref="JournalAvailabilityChanged"/>.
+/// An error counts at once; a question still unanswered after <c>timeout</c> counts as an outage (and is asked anew).
+/// A late answer within it is a busy journal, not a down one (under a bulk import the plugin's queue delays it by
+/// seconds), and no new question is asked while one waits.
 /// </summary>
 public sealed class JournalProbe : ReceiveActor, IWithTimers
 {
@@ -24,32 +27,37 @@ public sealed class JournalProbe : ReceiveActor, IWithTimers
     private readonly TimeSpan _interval;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _journal = Persistence.Instance.Apply(Context.System).JournalFor(null);
-    private long _asked;
-    private long _answered;
 
-    /// <summary>Props for a probe that checks every <paramref name="interval"/>.</summary>
-    public static Props Props(JournalHealth health, TimeSpan interval, TimeProvider time) =>
-        Akka.Actor.Props.Create(() => new JournalProbe(health, interval, time));
+    /// <summary>When the question now waiting for its answer was asked; null when none waits.</summary>
+    private DateTimeOffset? _askedAt;
+
+    /// <summary>Props for a probe that checks every <paramref name="interval"/>, a check unanswered after <paramref name="timeout"/> being an outage.</summary>
+    public static Props Props(JournalHealth health, TimeSpan interval, TimeSpan timeout, TimeProvider time) =>
+        Akka.Actor.Props.Create(() => new JournalProbe(health, interval, timeout, time));
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>Creates the probe.</summary>
-    public JournalProbe(JournalHealth health, TimeSpan interval, TimeProvider time)
+    public JournalProbe(JournalHealth health, TimeSpan interval, TimeSpan timeout, TimeProvider time)
     {
         _health = health;
         _time = time;
         _interval = interval;
         Receive<Tick>(_ =>
         {
-            // No answer to the previous question within a whole interval counts as a failure.
-            if (_answered < _asked) Failed("the journal did not answer within " + interval.TotalSeconds + " s");
-            _asked++;
+            var now = _time.GetUtcNow();
+            if (_askedAt is { } askedAt)
+            {
+                if (now - askedAt < timeout) return;
+                Failed($"the journal did not answer within {timeout.TotalSeconds:0.#} s");
+            }
+            _askedAt = now;
             _journal.Tell(new ReplayMessages(1, 0, 0, ProbeId, Self));
         });
         Receive<RecoverySuccess>(_ =>
         {
-            _answered = _asked;
+            _askedAt = null;
             if (_health.MarkAvailable(_time.GetUtcNow()))
             {
                 _log.Info("The journal answers again");
@@ -58,7 +66,7 @@ public sealed class JournalProbe : ReceiveActor, IWithTimers
         });
         Receive<ReplayMessagesFailure>(f =>
         {
-            _answered = _asked;
+            _askedAt = null;
             Failed(f.Cause.GetBaseException().Message);
         });
     }

@@ -7,7 +7,7 @@ namespace Supervisor.Actors.Tests.Support;
 /// <summary>
 /// Akka's in-memory journal that refuses every write while <see cref="FailWrites"/> is set (reads go on), as
 /// a database does that accepts no more transactions, and every read too while <see cref="FailReads"/> is
-/// set (a database that is gone). For specs of journal failures in one process.
+/// set (a database that is gone); reads answer late while <see cref="SlowReadsMs"/> is set. For specs of journal failures in one process.
 /// </summary>
 public sealed class FailingJournal : MemoryJournal
 {
@@ -25,11 +25,17 @@ public sealed class FailingJournal : MemoryJournal
     /// <summary>While true, every read fails.</summary>
     public static volatile bool FailReads;
 
+    /// <summary>Milliseconds every read waits before it answers (a busy database); 0 by default.</summary>
+    public static volatile int SlowReadsMs;
+
     /// <inheritdoc />
-    public override Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken) =>
-        FailReads
-            ? Task.FromException<long>(new IOException("the test journal refuses reads"))
-            : base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
+    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    {
+        if (SlowReadsMs > 0) await Task.Delay(SlowReadsMs, cancellationToken);
+        return FailReads
+            ? throw new IOException("the test journal refuses reads")
+            : await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
+    }
 
     /// <inheritdoc />
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken) =>
