@@ -38,6 +38,8 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         "text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml", "text/xsl", "application/pdf",
     };
 
+    private readonly LocalLenders _lenders = new();
+
     /// <summary>The settings in force.</summary>
     public ProxySettings Settings => settings;
 
@@ -236,18 +238,30 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
 
     private async Task<Lent> BorrowAsync(IActorRef accounts, string accountId, string nsid, bool streamed)
     {
-        object reply;
+        object? reply = null;
         var borrow = new BorrowAccessToken(accountId, nsid, streamed, SupervisorTrace.CurrentTraceParent());
         try
         {
+            // Straight to the account when it lent here lately; it answers AccountMoved from the dead letters if it has
+            // stopped since. A refresh in flight holds a borrow at most request-timeout.
+            if (_lenders.For(accountId) is { } lender)
+            {
+                reply = await lender.Ask<object>(borrow, requestTimeout);
+                if (reply is AccountMoved)
+                {
+                    _lenders.Forget(accountId);
+                    reply = null;
+                }
+            }
             // Asked again when it reached a node the account had left: at once when that node answers AccountMoved, after
-            // request-timeout (the longest a refresh in flight may hold a borrow) when nothing answers.
-            reply = await accounts.AskAccountAsync(borrow, askTimeout, firstTry: requestTimeout);
+            // request-timeout when nothing answers.
+            reply ??= await accounts.AskAccountAsync(borrow, askTimeout, firstTry: requestTimeout);
         }
         catch (AskTimeoutException)
         {
             return new Lent(null, ApiJson.Error(504, "Timeout", "the supervisor did not answer in time"));
         }
+        if (reply is AccessTokenLent lent) _lenders.Lent(accountId, lent);
         return reply switch
         {
             AccessTokenLent loan => new Lent(loan, null),

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Proxy;
+
+/// <summary>
+/// A request's borrow goes straight to the account that lent for the last request of the same DID; when that account has
+/// stopped since (rested, logged out), the borrow is answered from the dead letters and goes the long way, at once: no
+/// request waits out a timeout for an account that is gone.
+/// </summary>
+public sealed class BorrowRouteSpec : FakePdsHostSpec
+{
+    private const string GetSession = "com.atproto.server.getSession";
+
+    [Fact]
+    public async Task Requests_for_an_account_that_rested_between_them_are_answered_at_once_by_its_new_start()
+    {
+        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_HOCON"] = "supervisor.accounts { active-window = 1s, passivate-after = 300ms, request-timeout = 20s }",
+        });
+        await host.StartAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        (await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url })).EnsureSuccessStatusCode();
+
+        for (var round = 1; round <= 3; round++)
+        {
+            // Twice while it runs (the second borrow goes to the account that lent the first), then it rests.
+            for (var call = 0; call < 2; call++)
+            {
+                var clock = Stopwatch.StartNew();
+                using var answer = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
+                Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"round {round}: answered after {clock.Elapsed.TotalSeconds:0.0} s");
+            }
+            await RestedAsync(host);
+        }
+        Assert.Equal(6, Pds.CallCount(GetSession));
+
+        // Logged out since its last request: refused at once, as an account without a session is.
+        (await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")).EnsureSuccessStatusCode();
+        (await host.Http.DeleteAsync($"/accounts/{alice.Did}")).EnsureSuccessStatusCode();
+        var refused = Stopwatch.StartNew();
+        using var afterLogout = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.NotEqual(HttpStatusCode.OK, afterLogout.StatusCode);
+        Assert.NotEqual(HttpStatusCode.GatewayTimeout, afterLogout.StatusCode);
+        Assert.True(refused.Elapsed < TimeSpan.FromSeconds(5), $"refused after {refused.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    /// <summary>Waits until the account has stopped (its status with its registry bucket only), up to 15 s.</summary>
+    private static async Task RestedAsync(SupervisorProcess host)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var status = await host.Http.GetFromJsonAsync<JsonElement>("/status");
+            if (status.GetProperty("passivated").GetInt32() == 1 && status.GetProperty("running").GetInt32() == 0) return;
+            Assert.True(DateTime.UtcNow < until, $"the account did not rest: {status}");
+            await Task.Delay(200);
+        }
+    }
+}
