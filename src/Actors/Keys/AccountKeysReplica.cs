@@ -12,7 +12,9 @@ namespace Supervisor.Actors.Keys;
 /// before the owner knew this replica: the next event, or the owner's progress every heartbeat, shows it), it reads
 /// the journal again; a read that fails (the journal is out) is tried again after <see cref="RetryAfter"/>. It tells the
 /// owner how far it holds the events (<see cref="KeyReplication.KeysHeld"/>) after each change and each time the owner
-/// says how far it is, so that a change is answered once this node knows it.
+/// says how far it is, so that a change is answered once this node knows it. It watches the owner it last heard from and
+/// registers again as soon as that one stops (the owner moved: its node left or went down), rather than at the next
+/// heartbeat: a new owner answers a change once every node's replica holds it, and waits for those it does not know yet.
 /// </summary>
 public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
 {
@@ -38,6 +40,9 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
     private long _ownerAt = -1;
     private IActorRef? _reader;
 
+    /// <summary>The owner this replica last heard from (watched), behind the proxy.</summary>
+    private IActorRef? _heardFrom;
+
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -52,11 +57,13 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
         Receive<Register>(_ => owner.Tell(new KeyReplication.RegisterReplica(Self)));
         Receive<KeyReplication.KeyEventJournaled>(journaled =>
         {
+            Heard(Sender);
             if (journaled.SequenceNr > _sequenceNr) _early[journaled.SequenceNr] = journaled.Event;
             if (Catch()) Publish();
         });
         Receive<KeyReplication.KeysJournaledUpTo>(progress =>
         {
+            Heard(Sender);
             _ownerAt = Math.Max(_ownerAt, progress.SequenceNr);
             if (progress.SequenceNr > _sequenceNr) Read($"the keys are journaled up to {progress.SequenceNr}");
             else CaughtUp();
@@ -74,7 +81,22 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
             _reader = null;
             if (_sequenceNr < 0) Timers.StartSingleTimer("read", ReadAgain.Instance, RetryAfter);
         });
+        Receive<Terminated>(t => t.ActorRef.Equals(_heardFrom), _ =>
+        {
+            _heardFrom = null;
+            _log.Info("Account keys replica: the keys' owner stopped (it moves); registering with the next one");
+            owner.Tell(new KeyReplication.RegisterReplica(Self));
+        });
         Receive<ReadAgain>(_ => Read("the last read failed"));
+    }
+
+    /// <summary>Watches <paramref name="owner"/>, the owner a message came from, when it is a new one.</summary>
+    private void Heard(IActorRef owner)
+    {
+        if (owner.IsNobody() || owner.Equals(_heardFrom)) return;
+        if (_heardFrom is not null) Context.Unwatch(_heardFrom);
+        _heardFrom = owner;
+        Context.Watch(owner);
     }
 
     /// <inheritdoc />

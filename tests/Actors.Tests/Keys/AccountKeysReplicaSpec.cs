@@ -11,9 +11,9 @@ namespace Supervisor.Actors.Tests.Keys;
 /// A node's copy of the account keys (<see cref="AccountKeysReplica"/>) against the keys' owner journaling in the same
 /// journal and a probe standing for the owner it registered with: it counts as loaded only once it holds what the owner
 /// says is journaled, and when an event it was told shows that it missed others, it reads the journal and holds them all,
-/// telling the owner how far it holds them.
+/// telling the owner how far it holds them; when the owner it heard from stops (it moves), it registers again at once.
 /// </summary>
-public sealed class AccountKeysReplicaSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(Journal.Config(), output: output)
+public sealed class AccountKeysReplicaSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(Journal.Config("supervisor.keys.heartbeat = 60s"), output: output)
 {
     private static readonly TestJournal Journal = new();
     private const string Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
@@ -66,5 +66,20 @@ public sealed class AccountKeysReplicaSpec(ITestOutputHelper output) : Akka.Test
         Assert.NotNull(index.Key(issued[0].Info.Id)!.RevokedAt);
         // ...and the owner is told that this node holds it (a change is answered once every node does).
         owner.FishForMessage(m => m is KeysHeld held && held.Replica.Equals(replica) && held.SequenceNr == third.SequenceNr + 1, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void A_replica_registers_again_as_soon_as_the_owner_it_heard_from_stops()
+    {
+        var proxy = CreateTestProbe();
+        var replica = Sys.ActorOf(AccountKeysReplica.Props(new AccountKeyIndex(), proxy.Ref));
+        proxy.FishForMessage(m => m is RegisterReplica);
+
+        // The owner behind the proxy tells its progress, then stops (its node leaves); the heartbeat is a minute away.
+        var owner = CreateTestProbe();
+        replica.Tell(new KeysJournaledUpTo(0), owner.Ref);
+        proxy.FishForMessage(m => m is KeysHeld, TimeSpan.FromSeconds(5));
+        Sys.Stop(owner.Ref);
+        Assert.Equal(replica, ((RegisterReplica)proxy.FishForMessage(m => m is RegisterReplica, TimeSpan.FromSeconds(3))).Replica);
     }
 }
