@@ -80,6 +80,8 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(RequestTimeout);
         var host = HostOf(baseUrl);
+        // The method becomes the URL's path: anything but an NSID (a call by message names it freely) goes nowhere.
+        if (!XrpcRequest.IsValidNsid(request.Nsid)) return XrpcResponse.Failed(XrpcError.InvalidRequest, "the method is not a valid NSID");
         try
         {
             if (BuildMessage(baseUrl, request, bearer) is not { } message)

@@ -78,4 +78,17 @@ public sealed class ClientCallsSpec(ITestOutputHelper output) : FakePdsSpec(new 
         await EventuallyAsync(() => Task.FromResult(Pds.CallCount(Refresh) == 2), TimeSpan.FromSeconds(10), "the second refresh");
         Assert.Equal(2, Pds.CallCount(GetSessionNsid));
     }
+
+    [Theory]
+    [InlineData("../../admin")]
+    [InlineData("com.atproto.server.getSession?x=1")]
+    [InlineData("com.atproto.server.getSession/../../admin")]
+    public async Task A_clients_call_to_a_method_that_is_not_an_NSID_goes_nowhere(string method)
+    {
+        var alice = await LoggedInAsync();
+        var before = Pds.CallsInAll;
+        var answer = Assert.IsType<XrpcResponse>(await Gateway().Ask<object>(new CallXrpc(alice.Did, XrpcRequest.Query(method)), AskTimeout));
+        Assert.Equal((0, "InvalidRequest"), (answer.Status, answer.Error!.Error));
+        Assert.Equal(before, Pds.CallsInAll);
+    }
 }

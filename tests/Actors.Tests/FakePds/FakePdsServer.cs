@@ -217,6 +217,9 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>How many calls of <paramref name="nsid"/> arrived.</summary>
     public int CallCount(string nsid) => _calls.GetValueOrDefault(nsid);
 
+    /// <summary>How many calls arrived in all (XRPC methods, DID documents, well-known files).</summary>
+    public int CallsInAll => _calls.Values.Sum();
+
     /// <summary>How many answers carried this error name (e.g. ExpiredToken).</summary>
     public int Rejections(string error) => _rejections.GetValueOrDefault(error);
 
