@@ -10,7 +10,7 @@ public static class RegistryCommands
     /// Journal that the account exists (with its verified handle); answered with <see cref="AccountRegistration"/>.
     /// <paramref name="StartNow"/>: the bucket starts the account (an account moved from the registry before the cluster).
     /// </summary>
-    public sealed record RegisterAccount(string Did, string? Handle, bool StartNow = false) : IWireMessage;
+    public sealed record RegisterAccount(string Did, string? Handle, bool StartNow = false) : IWireMessage, Cluster.IBucketRequest;
 
     /// <summary>The registration is journaled (<paramref name="Registered"/>), or the journal refused it.</summary>
     public sealed record AccountRegistration(string Did, bool Registered) : IWireMessage;
@@ -28,17 +28,17 @@ public static class RegistryCommands
     public sealed record AccountResting(string Did, DateTimeOffset? WakeAt, AccountStatus Status) : IWireMessage;
 
     /// <summary>A page of this bucket's accounts; answered with <see cref="AccountReplies.AccountList"/>.</summary>
-    public sealed record ListBucket(AccountCommands.ListAccounts Query) : IWireMessage;
+    public sealed record ListBucket(AccountCommands.ListAccounts Query) : IWireMessage, Cluster.IBucketRequest;
 
     /// <summary>Answered with <see cref="AccountReplies.AccountCounts"/> of this bucket.</summary>
-    public sealed record CountBucket : IWireMessage
+    public sealed record CountBucket : IWireMessage, Cluster.IBucketRequest
     {
         /// <summary>The one instance.</summary>
         public static readonly CountBucket Instance = new();
     }
 
     /// <summary>Every account's DID and handle in a bucket; answered with <see cref="BucketDirectory"/>.</summary>
-    public sealed record GetDirectory : IWireMessage
+    public sealed record GetDirectory : IWireMessage, Cluster.IBucketRequest
     {
         /// <summary>The one instance.</summary>
         public static readonly GetDirectory Instance = new();
@@ -51,7 +51,7 @@ public static class RegistryCommands
     public sealed record DirectoryChanged(string Did, string? Handle) : IWireMessage;
 
     /// <summary>Whether the account exists; answered with <see cref="RegistryEntry"/> or <see cref="AccountReplies.AccountNotFound"/>.</summary>
-    public sealed record LookupAccount(string Did) : IWireMessage;
+    public sealed record LookupAccount(string Did) : IWireMessage, Cluster.IBucketRequest;
 
     /// <summary>
     /// A bucket asks its own node's gateway to wake an account (start it through the shard region): the gateway leaves

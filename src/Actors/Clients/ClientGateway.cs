@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Supervisor.Actors.Account;
@@ -55,11 +56,9 @@ public sealed class ClientGateway : ReceiveActor
         Receive<CallXrpc>(call =>
         {
             var client = Sender;
-            CallAsync(call).ContinueWith(t =>
-            {
-                // Not answered in time (the client's own Ask times out as it would have) or failed: nothing to tell.
-                if (t.IsCompletedSuccessfully) client.Tell(t.Result);
-            }, TaskScheduler.Default);
+            CallAsync(call).ContinueWith(t => client.Tell(t.IsCompletedSuccessfully
+                ? t.Result
+                : XrpcResponse.Failed("InternalError", "the call failed inside the supervisor; see its log")), TaskScheduler.Default);
         });
         Receive<ExportSession>(m => Refuse(m, "an exported session holds the account's tokens; export it through the HTTP API with the admin token, or as a trusted client"));
         Receive<BorrowAccessToken>(m => Refuse(m, "a lent access token would leave the cluster; send CallXrpc instead"));
@@ -119,21 +118,43 @@ public sealed class ClientGateway : ReceiveActor
         }
     }
 
-    /// <summary>The account's answer to <paramref name="call"/>, sent from this node with a token the account lends for it.</summary>
+    /// <summary>
+    /// The account's answer to <paramref name="call"/>, sent from this node with a token the account lends for it, within
+    /// ask-timeout in all (a second send only when a whole request-timeout is left).
+    /// </summary>
     private async Task<object> CallAsync(CallXrpc call)
     {
         var (accounts, calls) = (_accounts, _calls);
+        if (calls.SessionMethods.Contains(call.Request.Nsid))
+            return XrpcResponse.Failed(XrpcError.InvalidRequest, $"{call.Request.Nsid} is not passed on: the supervisor owns this account's session");
+        var started = Stopwatch.GetTimestamp();
+        TimeSpan Left() => calls.AskTimeout - Stopwatch.GetElapsedTime(started);
         for (var attempt = 0; ; attempt++)
         {
-            // As the HTTP API borrows: asked again at once when the account's shard just moved, after request-timeout
-            // (the longest a refresh in flight may hold a borrow) when nothing answers.
-            var reply = await accounts.AskAccountAsync(new BorrowAccessToken(call.AccountId, call.Request.Nsid, TraceParent: call.TraceParent),
-                calls.AskTimeout, firstTry: calls.RequestTimeout).ConfigureAwait(false);
+            object reply;
+            try
+            {
+                // As the HTTP API borrows: asked again at once when the account's shard just moved, after request-timeout
+                // (a refresh in flight holds borrows) when nothing answers.
+                reply = await accounts.AskAccountAsync(new BorrowAccessToken(call.AccountId, call.Request.Nsid, TraceParent: call.TraceParent),
+                    Left(), firstTry: calls.RequestTimeout).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                return XrpcResponse.Failed(XrpcError.Timeout, "the account did not lend its token in time");
+            }
             if (reply is not AccountReplies.AccessTokenLent loan) return reply;
-            var answer = await calls.Limits.SendAsync(loan.Pds, loan.Did, call.Request.Nsid, CallKind.Request, TimeProvider.System,
-                () => calls.Client.SendAsync(loan.Pds, call.Request, loan.AccessJwt)).ConfigureAwait(false);
-            (loan.Lender ?? accounts).Tell(new ReturnAccessToken(loan.Did, loan.LoanId, answer.Status, answer.Error?.Error, answer.Error?.Message));
-            if (attempt > 0 || AccountRules.ClassifyRequest(answer) != RequestOutcome.RefreshAndRetry) return answer;
+            var answer = XrpcResponse.Failed(XrpcError.NetworkError, "the call was not sent");
+            try
+            {
+                answer = await calls.Limits.SendAsync(loan.Pds, loan.Did, call.Request.Nsid, CallKind.Request, TimeProvider.System,
+                    () => calls.Client.SendAsync(loan.Pds, call.Request, loan.AccessJwt)).ConfigureAwait(false);
+            }
+            finally
+            {
+                (loan.Lender ?? accounts).Tell(new ReturnAccessToken(loan.Did, loan.LoanId, answer.Status, answer.Error?.Error, answer.Error?.Message));
+            }
+            if (attempt > 0 || Left() < calls.RequestTimeout || AccountRules.ClassifyRequest(answer) != RequestOutcome.RefreshAndRetry) return answer;
         }
     }
 

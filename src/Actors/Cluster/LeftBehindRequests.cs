@@ -12,8 +12,8 @@ namespace Supervisor.Actors.Cluster;
 /// would wait out its whole timeout. A request for an account (a loan, a call by message, a status, ...) found among this
 /// node's dead letters with an asker is answered <see cref="AccountReplies.AccountMoved"/>: it never reached the account,
 /// so the asker sends it again through the accounts, which find the account's new home. The same holds for a request to
-/// a bucket of the registry or of the login budgets (a lookup, a listing, a registration, a login's spending) that an
-/// Ask waits for: answered <see cref="AccountReplies.AccountMoved"/> with the bucket's id, and asked again
+/// a bucket of the registry or of the login budgets (<see cref="IBucketRequest"/>: a lookup, a listing, a registration,
+/// a login's spending) that an Ask waits for: answered <see cref="AccountReplies.AccountMoved"/> with the bucket's id, and asked again
 /// (<see cref="AccountAsk.AskBucketAsync{T}"/>). What an actor told a bucket without waiting (an account's new status)
 /// is left alone.
 /// </summary>
@@ -37,7 +37,7 @@ public sealed class LeftBehindRequests : ReceiveActor
             var moved = message switch
             {
                 IAccountMessage request => request.AccountId,
-                _ when entity is not null && IsAsk(asker) => entity,
+                IBucketRequest when entity is not null && IsAsk(asker) => entity,
                 _ => null,
             };
             if (moved is null) return;

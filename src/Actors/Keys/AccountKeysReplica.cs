@@ -13,13 +13,18 @@ namespace Supervisor.Actors.Keys;
 /// the journal again; a read that fails (the journal is out) is tried again after <see cref="RetryAfter"/>. It tells the
 /// owner how far it holds the events (<see cref="KeyReplication.KeysHeld"/>) after each change and each time the owner
 /// says how far it is, so that a change is answered once this node knows it. It watches the owner it last heard from and
-/// registers again as soon as that one stops (the owner moved: its node left or went down), rather than at the next
-/// heartbeat: a new owner answers a change once every node's replica holds it, and waits for those it does not know yet.
+/// registers again as soon as that one stops (the owner moved: its node left or went down), and every half second until
+/// a new owner speaks, rather than at the next heartbeat: a new owner answers a change once every node's replica holds it, and waits for those it does not know yet.
 /// </summary>
 public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
 {
     /// <summary>How long after a failed read of the journal it is read again.</summary>
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often it registers while the owner it heard from has stopped and no new one has spoken.</summary>
+    public static readonly TimeSpan RegisterAgainEvery = TimeSpan.FromMilliseconds(500);
+
+    private const string RegisterAgain = "register-again";
 
     private sealed record ReadAgain
     {
@@ -83,9 +88,11 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
         });
         Receive<Terminated>(t => t.ActorRef.Equals(_heardFrom), _ =>
         {
+            // The proxy may still send to the stopped owner for a moment (it learns of the stop on its own): registered
+            // every RegisterAgainEvery until a new owner speaks.
             _heardFrom = null;
             _log.Info("Account keys replica: the keys' owner stopped (it moves); registering with the next one");
-            owner.Tell(new KeyReplication.RegisterReplica(Self));
+            Timers.StartPeriodicTimer(RegisterAgain, Register.Instance, TimeSpan.Zero, RegisterAgainEvery);
         });
         Receive<ReadAgain>(_ => Read("the last read failed"));
     }
@@ -97,6 +104,7 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
         if (_heardFrom is not null) Context.Unwatch(_heardFrom);
         _heardFrom = owner;
         Context.Watch(owner);
+        Timers.Cancel(RegisterAgain);
     }
 
     /// <inheritdoc />

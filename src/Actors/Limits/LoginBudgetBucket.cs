@@ -18,7 +18,7 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
     public const string TypeName = "login-budget";
 
     /// <summary>May one more login of <paramref name="Key"/> be made now within <paramref name="Windows"/>? Answered with <see cref="LoginAllowed"/> (journaled) or <see cref="LoginBudgetSpent"/>.</summary>
-    public sealed record SpendLogin(string Key, IReadOnlyList<BudgetWindow> Windows) : IWireMessage;
+    public sealed record SpendLogin(string Key, IReadOnlyList<BudgetWindow> Windows) : IWireMessage, Cluster.IBucketRequest;
 
     /// <summary>The attempt is counted and journaled: the login may be made.</summary>
     public sealed record LoginAllowed(string Key) : IWireMessage;

@@ -14,8 +14,11 @@ namespace Supervisor.Host.Proxy;
 /// </summary>
 public sealed class LocalLenders
 {
-    /// <summary>The most DIDs kept; past it the map starts over (accounts beyond it borrow the long way now and then).</summary>
-    public const int Capacity = 10_000;
+    /// <summary>
+    /// The most DIDs kept; past it the map starts over (accounts beyond it borrow the long way now and then). Small: an
+    /// account that rests stays here, its stopped actor's reference with it, until the map starts over.
+    /// </summary>
+    public const int Capacity = 2_000;
 
     private readonly ConcurrentDictionary<string, IActorRef> _byDid = new(StringComparer.Ordinal);
     private int _count;

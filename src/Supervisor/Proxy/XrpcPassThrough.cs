@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using Akka.Actor;
 using Microsoft.AspNetCore.Http.Features;
@@ -240,22 +241,30 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
     {
         object? reply = null;
         var borrow = new BorrowAccessToken(accountId, nsid, streamed, SupervisorTrace.CurrentTraceParent());
+        var started = Stopwatch.GetTimestamp();
         try
         {
             // Straight to the account when it lent here lately; it answers AccountMoved from the dead letters if it has
-            // stopped since. A refresh in flight holds a borrow at most request-timeout.
+            // stopped since. Not answered within request-timeout (a refresh in flight holds borrows): the long way.
             if (_lenders.For(accountId) is { } lender)
             {
-                reply = await lender.Ask<object>(borrow, requestTimeout);
-                if (reply is AccountMoved)
+                try
+                {
+                    reply = await lender.Ask<object>(borrow, requestTimeout);
+                }
+                catch (AskTimeoutException)
+                {
+                    reply = null;
+                }
+                if (reply is null or AccountMoved)
                 {
                     _lenders.Forget(accountId);
                     reply = null;
                 }
             }
             // Asked again when it reached a node the account had left: at once when that node answers AccountMoved, after
-            // request-timeout when nothing answers.
-            reply ??= await accounts.AskAccountAsync(borrow, askTimeout, firstTry: requestTimeout);
+            // request-timeout when nothing answers; within ask-timeout in all (three times request-timeout).
+            reply ??= await accounts.AskAccountAsync(borrow, askTimeout - Stopwatch.GetElapsedTime(started), firstTry: requestTimeout);
         }
         catch (AskTimeoutException)
         {

@@ -33,7 +33,7 @@ public sealed class ClientCallsSpec(ITestOutputHelper output) : FakePdsSpec(new 
             Accounts.Tell(message, sender);
             return AutoPilot.KeepRunning;
         }));
-        return Sys.ActorOf(ClientGateway.Props(between.Ref, new PdsCalls(Client, Limits, Settings.RequestTimeout, AskTimeout)));
+        return Sys.ActorOf(ClientGateway.Props(between.Ref, new PdsCalls(Client, Limits, Settings.RequestTimeout, AskTimeout, new Supervisor.Host.Proxy.ProxySettings().SessionMethods)));
     }
 
     private async Task<XrpcResponse> CallThroughGatewayAsync(IActorRef gateway, string did) =>
@@ -90,5 +90,17 @@ public sealed class ClientCallsSpec(ITestOutputHelper output) : FakePdsSpec(new 
         var answer = Assert.IsType<XrpcResponse>(await Gateway().Ask<object>(new CallXrpc(alice.Did, XrpcRequest.Query(method)), AskTimeout));
         Assert.Equal((0, "InvalidRequest"), (answer.Status, answer.Error!.Error));
         Assert.Equal(before, Pds.CallsInAll);
+    }
+
+    [Fact]
+    public async Task A_clients_call_of_a_session_method_is_refused_as_over_HTTP_and_nothing_reaches_the_account()
+    {
+        var alice = await LoggedInAsync();
+        var before = Pds.CallsInAll;
+        var login = XrpcRequest.Procedure("com.atproto.server.createSession", $"{{\"identifier\":\"{alice.Handle}\",\"password\":\"{alice.Password}\"}}");
+        var answer = Assert.IsType<XrpcResponse>(await Gateway().Ask<object>(new CallXrpc(alice.Did, login), AskTimeout));
+        Assert.Equal((0, "InvalidRequest"), (answer.Status, answer.Error!.Error));
+        Assert.Equal(before, Pds.CallsInAll);
+        Assert.Empty(_reachedAccounts);
     }
 }

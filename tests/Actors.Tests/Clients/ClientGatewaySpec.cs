@@ -46,7 +46,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
 
     /// <summary>Calls to a PDS through the gateway (<see cref="ClientCallsSpec"/>); the messages here never make one.</summary>
     private static readonly PdsCalls Calls = new(PdsClient.Create(TimeSpan.FromSeconds(5)),
-        new Supervisor.Actors.Limits.ServerLimits(new Supervisor.Actors.Limits.ServerLimitSettings()), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15));
+        new Supervisor.Actors.Limits.ServerLimits(new Supervisor.Actors.Limits.ServerLimitSettings()), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), new HashSet<string>());
 
     public static TheoryData<object> Served() => new()
     {

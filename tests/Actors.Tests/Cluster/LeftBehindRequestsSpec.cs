@@ -61,6 +61,9 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
         // Told by an actor that waits for nothing (an account telling its bucket it rests): no answer.
         Sys.DeadLetters.Tell(new Dropped(Buckets.To(Did, 8, new RegistryCommands.LookupAccount(Did)), "hand-off", asker.Ref, ActorRefs.NoSender));
         asker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        // Asked, but not a bucket request that may go twice (a session for an account to adopt): no answer either.
+        await Assert.ThrowsAsync<AskTimeoutException>(() =>
+            Sys.DeadLetters.Ask<object>(new Akka.Cluster.Sharding.ShardingEnvelope(Did, "a session to adopt"), TimeSpan.FromMilliseconds(500)));
     }
 
     /// <summary>Drops the first message it gets as sharding does during a hand-off; answers the next with how many it got.</summary>
