@@ -15,7 +15,8 @@ namespace Supervisor.Actors.Cluster;
 /// a bucket of the registry or of the login budgets (<see cref="IBucketRequest"/>: a lookup, a listing, a registration,
 /// a login's spending) that an Ask waits for: answered <see cref="AccountReplies.AccountMoved"/> with the bucket's id, and asked again
 /// (<see cref="AccountAsk.AskBucketAsync{T}"/>). What an actor told a bucket without waiting (an account's new status)
-/// is left alone.
+/// is left alone. A lent token whose borrower stopped waiting (its Ask timed out) is given back to the lender at once,
+/// so that it does not hold the account's next rotation until the loan expires.
 /// </summary>
 public sealed class LeftBehindRequests : ReceiveActor
 {
@@ -31,6 +32,11 @@ public sealed class LeftBehindRequests : ReceiveActor
         {
             // Sharding drops what it buffered for a shard being handed over as a Dropped sent to the dead letters.
             var (message, asker) = dead.Message is Dropped dropped ? (dropped.Message, dropped.Sender) : (dead.Message, dead.Sender);
+            if (message is AccountReplies.AccessTokenLent { Lender: { } lender } lent)
+            {
+                lender.Tell(new ReturnAccessToken(lent.Did, lent.LoanId, 0));
+                return;
+            }
             string? entity = null;
             if (message is ShardingEnvelope envelope) (entity, message) = (envelope.EntityId, envelope.Message);
             if (asker is null || asker.IsNobody() || asker.Equals(Context.System.DeadLetters) || message is ReturnAccessToken) return;

@@ -77,4 +77,18 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
             else Sender.Tell(new AccountReplies.AccountNotFound($"answered the ask number {_asked}"));
         });
     }
+
+    [Fact]
+    public void A_lent_token_whose_borrower_stopped_waiting_goes_back_to_the_lender_at_once()
+    {
+        Sys.ActorOf(LeftBehindRequests.Props());
+        var lender = CreateTestProbe();
+        AwaitAssert(() =>
+        {
+            var loan = new AccountReplies.AccessTokenLent(Did, 7, "https://pds.example", "not-a-token", DateTimeOffset.UtcNow.AddSeconds(35), lender.Ref);
+            Sys.EventStream.Publish(new DeadLetter(loan, lender.Ref, Sys.DeadLetters));
+            var returned = lender.ExpectMsg<ReturnAccessToken>(TimeSpan.FromMilliseconds(200));
+            Assert.Equal((Did, 7L, 0), (returned.AccountId, returned.LoanId, returned.Status));
+        }, TimeSpan.FromSeconds(5));
+    }
 }
