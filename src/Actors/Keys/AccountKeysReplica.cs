@@ -14,7 +14,8 @@ namespace Supervisor.Actors.Keys;
 /// owner how far it holds the events (<see cref="KeyReplication.KeysHeld"/>) after each change and each time the owner
 /// says how far it is, so that a change is answered once this node knows it. It watches the owner it last heard from and
 /// registers again as soon as that one stops (the owner moved: its node left or went down), and every half second until
-/// a new owner speaks, rather than at the next heartbeat: a new owner answers a change once every node's replica holds it, and waits for those it does not know yet.
+/// a new owner speaks, rather than at the next heartbeat: a new owner answers a change once every node's replica holds
+/// it, and waits for those it does not know yet.
 /// </summary>
 public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
 {

@@ -254,7 +254,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
                 }
                 catch (AskTimeoutException)
                 {
-                    reply = null;
+                    // the long way, below
                 }
                 if (reply is null or AccountMoved)
                 {
