@@ -67,9 +67,20 @@ public static class StatusPage
             {
                 AccountStatus status => Html(RenderAccount(status, await HistoryOf(history, status.Did, context.RequestAborted), DateTimeOffset.UtcNow)),
                 AccountUnavailable unavailable => Html(RenderAccount(null, await HistoryOf(history, unavailable.Did, context.RequestAborted), DateTimeOffset.UtcNow, unavailable)),
-                _ => Html(RenderProblem("Account", $"no account '{id}'"), 404),
+                _ => NoAccountPage(answer, id, context.Response),
             };
         });
+    }
+
+    /// <summary>
+    /// The page for an account that is not there: still moving to another node when the page's time was up (503, try again
+    /// in a second), or unknown (404).
+    /// </summary>
+    public static IResult NoAccountPage(object answer, string id, HttpResponse response)
+    {
+        if (answer is not AccountMoved) return Html(RenderProblem("Account", $"no account '{id}'"), 404);
+        response.Headers.RetryAfter = "1";
+        return Html(RenderProblem("Account", $"account '{id}' is moving to another node; try again in a moment"), 503);
     }
 
     /// <summary>How long an account page waits for its history before it shows the page without it.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Journal;
@@ -119,6 +120,30 @@ public sealed class StatusPageSpec
         Assert.Equal(2, Regex.Matches(html, "<rect [^>]*fill=\"#1a7f37\"").Count);
         Assert.Equal(2, Regex.Matches(html, "<rect [^>]*fill=\"#cf222e\"").Count);
         AssertLoadsNothingAndLinksOnlyHere(html);
+    }
+
+    [Fact]
+    public async Task An_account_page_for_an_account_still_moving_says_to_try_again_and_an_unknown_one_is_not_found()
+    {
+        var moving = await NoAccountPageAsync(new AccountReplies.AccountMoved("did:plc:x"), "did:plc:x");
+        Assert.Equal((503, "1"), (moving.Status, moving.RetryAfter));
+        Assert.Contains("is moving to another node", moving.Html);
+
+        var unknown = await NoAccountPageAsync(new AccountReplies.AccountNotFound("did:plc:y"), "did:plc:y");
+        Assert.Equal((404, ""), (unknown.Status, unknown.RetryAfter));
+        Assert.Contains("no account", unknown.Html);
+    }
+
+    private static async Task<(int Status, string RetryAfter, string Html)> NoAccountPageAsync(object answer, string id)
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext
+        {
+            RequestServices = new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddLogging().BuildServiceProvider(),
+        };
+        var body = new MemoryStream();
+        context.Response.Body = body;
+        await StatusPage.NoAccountPage(answer, id, context.Response).ExecuteAsync(context);
+        return (context.Response.StatusCode, context.Response.Headers.RetryAfter.ToString(), Encoding.UTF8.GetString(body.ToArray()));
     }
 
     [Fact]
