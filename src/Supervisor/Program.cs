@@ -169,15 +169,28 @@ try
         Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));
     if (Environment.GetEnvironmentVariable("SUPERVISOR_OPERATOR_PASSWORD") is not { Length: > 0 })
         Log.Information("Status page password kept in {OperatorPasswordFile} (set SUPERVISOR_OPERATOR_PASSWORD to choose one)", HostSettings.OperatorPasswordFile(settings.DataDir));
-    // The actor system stops itself when the token key cannot read the journal: the host goes with it.
-    app.Lifetime.ApplicationStarted.Register(() => actorSystem?.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default));
-    await app.RunAsync();
-    if (actorSystem is not null && CoordinatedShutdown.Get(actorSystem).ShutdownReason is TokenKeyShutdownReason wrongKey)
+    // The actor system stops itself when the token key cannot read the journal, or when the cluster downed this node:
+    // the host goes with it. Nothing is left to drain then, and a request in flight waits on an actor that is gone: the
+    // host gives such requests 5 s (instead of the drain's room) before it exits.
+    app.Lifetime.ApplicationStarted.Register(() => actorSystem?.WhenTerminated.ContinueWith(_ =>
     {
-        Log.Fatal("Supervisor stopped: {Reason}", wrongKey.Message);
-        return 1;
+        app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HostOptions>>().Value.ShutdownTimeout = TimeSpan.FromSeconds(5);
+        app.Lifetime.StopApplication();
+    }, TaskScheduler.Default));
+    await app.RunAsync();
+    switch (actorSystem is null ? null : CoordinatedShutdown.Get(actorSystem).ShutdownReason)
+    {
+        case TokenKeyShutdownReason wrongKey:
+            Log.Fatal("Supervisor stopped: {Reason}", wrongKey.Message);
+            return 1;
+        case CoordinatedShutdown.ClusterDowningReason:
+            // Cut off or paused past the failure detector, on the side the split-brain resolver removes: started again,
+            // it joins the cluster as a new incarnation.
+            Log.Error("Supervisor stopped: the cluster downed this node; start it again to rejoin");
+            return 3;
+        default:
+            return 0;
     }
-    return 0;
 }
 catch (Exception e) when (e is InvalidOperationException or IOException or FormatException)
 {

@@ -93,8 +93,11 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
     }
 
-    /// <summary>After a token lifetime: no new login, every session refreshed on and answers through every survivor.</summary>
-    private async Task NothingLostAsync(LocalCluster cluster, List<SupervisorProcess> survivors, string goneAddress)
+    /// <summary>
+    /// After a token lifetime: no new login, every session refreshed on and answers through every survivor, and none runs
+    /// on the node at <paramref name="goneAddress"/> (when given).
+    /// </summary>
+    private async Task NothingLostAsync(LocalCluster cluster, List<SupervisorProcess> survivors, string? goneAddress)
     {
         await Task.Delay(pds.AccessTokenLifetime + TimeSpan.FromSeconds(2));
         foreach (var account in cluster.Accounts)
@@ -103,7 +106,40 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
             var status = await SettledStatusAsync(survivors[0], account.Did);
             Assert.Equal("Active", status.GetProperty("state").GetString());
             Assert.Equal(0, status.GetProperty("loginCount").GetInt32());
-            Assert.NotEqual(goneAddress, status.GetProperty("node").GetString());
+            if (goneAddress is not null) Assert.NotEqual(goneAddress, status.GetProperty("node").GetString());
+        }
+    }
+
+    /// <summary>
+    /// What the node at <c>Address</c> (process <c>Process</c>), lost at <c>At</c> (paused or cut off), did with the
+    /// accounts <paramref name="moved"/> off it: it sent no refresh from <c>Quiet</c> on; no refresh token was used twice,
+    /// except the one refresh in flight on it when it was lost (its answer was never journaled, so the new owner retries it
+    /// with the same token, as the PDS's grace window allows); they refreshed on the others; and it journaled no ownership
+    /// of any account once lost.
+    /// </summary>
+    private void AssertNoRefreshTokenUsedTwice(LocalCluster cluster, RefreshHoldingProxy proxy, (int Process, string Address, DateTimeOffset At) lost,
+        List<string> moved, (DateTimeOffset At, string Name) quiet)
+    {
+        var refreshes = proxy.Refreshes.Where(r => r.Status == 200 && r.SentTokenId is not null).ToList();
+        output.WriteLine($"{refreshes.Count} refreshes");
+        string Describe(ProxiedRefresh r) =>
+            $"{r.Did} token {r.SentTokenId?[..8]} from {(r.SenderProcess == lost.Process ? "the lost node" : r.SenderProcess is null ? "an unknown process" : $"process {r.SenderProcess}")} " +
+            $"{(r.ArrivedAt < lost.At ? "before it was lost" : r.ArrivedAt < quiet.At ? "while it was lost" : quiet.Name)} at {r.ArrivedAt:HH:mm:ss.fff}";
+        foreach (var group in refreshes.GroupBy(r => r.SentTokenId).Where(g => g.Count() > 1))
+            output.WriteLine("used twice: " + string.Join("; ", group.Select(Describe)));
+        Assert.Empty(refreshes.Where(r => r.SenderProcess == lost.Process && r.ArrivedAt >= quiet.At).Select(Describe));
+        var reused = refreshes.GroupBy(r => r.SentTokenId)
+            .Where(g => g.Count() > 1 && !(g.Count() == 2 && g.First().SenderProcess == lost.Process && g.Last().SenderProcess != lost.Process && g.Last().ArrivedAt < quiet.At))
+            .Select(g => string.Join("; ", g.Select(Describe))).ToList();
+        Assert.Empty(reused);
+        Assert.True(refreshes.Count(r => moved.Contains(r.Did!)) >= moved.Count, "the accounts taken over refreshed on the other nodes");
+        foreach (var account in cluster.Accounts)
+        {
+            var claims = JournalRows.Read(cluster.Journal, "account-" + account.Did).Where(r => r.Manifest.StartsWith("OwnerClaimed.", StringComparison.Ordinal))
+                .Select(r => JsonSerializer.Deserialize<JsonElement>(r.Payload))
+                .Select(c => (Node: c.GetProperty("node").GetString()!, At: c.GetProperty("at").GetDateTimeOffset())).ToList();
+            if (moved.Contains(account.Did)) Assert.Contains(claims, c => !c.Node.StartsWith(lost.Address + "#", StringComparison.Ordinal));
+            Assert.DoesNotContain(claims, c => c.Node.StartsWith(lost.Address + "#", StringComparison.Ordinal) && c.At > lost.At);
         }
     }
 
@@ -212,22 +248,11 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         await using var cluster = await StartClusterAsync(proxy.Url);
         // The oldest node, the worst one to pause: it hosts the shard coordinators, so when it wakes up seeing the others
         // unreachable it could hand itself their shards. It runs two accounts at least.
-        var (paused, address) = await cluster.OldestAsync();
-        while ((await cluster.OwnersAsync()).Count(o => o.Value == address) < 2 && cluster.Accounts.Count < 24) await AddAccountAsync(cluster, paused, proxy.Url);
-        var moved = (await cluster.OwnersAsync()).Where(o => o.Value == address).Select(o => o.Key).ToList();
+        var (paused, address, moved) = await OldestWithAccountsAsync(cluster, proxy);
         var others = cluster.Nodes.Where(n => n != paused).ToList();
         output.WriteLine($"pausing the oldest node, at {address}, owner of {moved.Count} of {cluster.Accounts.Count} accounts");
-
-        // The accounts are kept active (a request every moment), so they refresh ahead of their short access tokens.
         using var stop = new CancellationTokenSource();
-        var load = Task.Run(async () =>
-        {
-            for (var i = 0; !stop.IsCancellationRequested; i++)
-            {
-                await AnswersAsync(others[i % 2], cluster.Accounts[i % cluster.Accounts.Count].Did);
-                await Task.Delay(50);
-            }
-        });
+        var load = KeepActiveAsync(cluster, others, stop.Token);
         await Task.Delay(TimeSpan.FromSeconds(2));
         var pausedProcess = paused.ProcessId;
         var pausedAt = DateTimeOffset.UtcNow;
@@ -247,34 +272,10 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         await stop.CancelAsync();
         await load;
 
-        var refreshes = proxy.Refreshes.Where(r => r.Status == 200 && r.SentTokenId is not null).ToList();
-        output.WriteLine($"{refreshes.Count} refreshes; the paused node {(paused.HasExited ? "has stopped" : "still runs")}");
-        string Describe(ProxiedRefresh r) =>
-            $"{r.Did} token {r.SentTokenId?[..8]} from {(r.SenderProcess == pausedProcess ? "the paused node" : r.SenderProcess is null ? "an unknown process" : $"process {r.SenderProcess}")} " +
-            $"{(r.ArrivedAt < pausedAt ? "before the pause" : r.ArrivedAt < resumedAt ? "during the pause" : "after SIGCONT")}";
-        foreach (var group in refreshes.GroupBy(r => r.SentTokenId).Where(g => g.Count() > 1))
-            output.WriteLine("used twice: " + string.Join("; ", group.Select(Describe)));
-        foreach (var r in refreshes.Where(r => r.SenderProcess == pausedProcess && r.ArrivedAt >= resumedAt)) output.WriteLine("after SIGCONT: " + Describe(r) + " at " + r.ArrivedAt.ToString("HH:mm:ss.fff"));
-        output.WriteLine("resumed at " + resumedAt.ToString("HH:mm:ss.fff"));
         output.WriteLine(string.Join('\n', paused.Output.Split('\n').TakeLast(150)));
+        output.WriteLine($"the paused node {(paused.HasExited ? "has stopped" : "still runs")}");
         // After SIGCONT the paused node refreshes nothing: it no longer owns its accounts (and has been downed).
-        Assert.Empty(refreshes.Where(r => r.SenderProcess == pausedProcess && r.ArrivedAt >= resumedAt).Select(Describe));
-        // No token is used twice, except the one refresh that was in flight on the paused node when it froze: its answer
-        // was never journaled, so the new owner retries it with the same token, as the PDS's grace window allows.
-        var reused = refreshes.GroupBy(r => r.SentTokenId)
-            .Where(g => g.Count() > 1 && !(g.Count() == 2 && g.First().SenderProcess == pausedProcess && g.Last().SenderProcess != pausedProcess && g.Last().ArrivedAt < resumedAt))
-            .Select(g => string.Join("; ", g.Select(Describe))).ToList();
-        Assert.Empty(reused);
-        Assert.True(refreshes.Count(r => moved.Contains(r.Did!)) >= moved.Count, "the accounts taken over refreshed on the other nodes");
-        // Nor did it take an account on (journal its ownership) once it had been paused.
-        foreach (var account in cluster.Accounts)
-        {
-            var claims = JournalRows.Read(cluster.Journal, "account-" + account.Did).Where(r => r.Manifest.StartsWith("OwnerClaimed.", StringComparison.Ordinal))
-                .Select(r => JsonSerializer.Deserialize<JsonElement>(r.Payload))
-                .Select(c => (Node: c.GetProperty("node").GetString()!, At: c.GetProperty("at").GetDateTimeOffset())).ToList();
-            if (moved.Contains(account.Did)) Assert.Contains(claims, c => !c.Node.StartsWith(address + "#", StringComparison.Ordinal));
-            Assert.DoesNotContain(claims, c => c.Node.StartsWith(address + "#", StringComparison.Ordinal) && c.At > pausedAt);
-        }
+        AssertNoRefreshTokenUsedTwice(cluster, proxy, (pausedProcess!.Value, address, pausedAt), moved, (resumedAt, "after SIGCONT"));
         foreach (var account in cluster.Accounts)
         {
             Assert.True(await AnswersAsync(others[0], account.Did), $"{account.Did} after the paused node came back");
@@ -282,4 +283,77 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
             Assert.Equal((0, "Active"), (status.GetProperty("loginCount").GetInt32(), status.GetProperty("state").GetString()));
         }
     }
+
+    [Fact]
+    public async Task A_node_cut_off_from_the_others_downs_itself_and_never_sends_a_refresh_token_they_took_over()
+    {
+        await using var proxy = await RefreshHoldingProxy.StartAsync(pds.Url);
+        await using var cluster = await StartClusterAsync(proxy.Url);
+        var (cut, address, moved) = await OldestWithAccountsAsync(cluster, proxy);
+        var others = cluster.Nodes.Where(n => n != cut).ToList();
+        output.WriteLine($"cutting the oldest node, at {address}, owner of {moved.Count} of {cluster.Accounts.Count} accounts, off from the others");
+        using var stop = new CancellationTokenSource();
+        var load = KeepActiveAsync(cluster, others, stop.Token);
+        // Requests keep reaching the node cut off as well (its HTTP port, the journal and the PDS stay reachable): it keeps
+        // trying to serve every account, its own and the others'.
+        var loadOnCut = KeepActiveAsync(cluster, [cut], stop.Token);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        var cutProcess = cut.ProcessId!.Value;
+        var cutAt = DateTimeOffset.UtcNow;
+        DateTimeOffset takenOverAt;
+        var clock = Stopwatch.StartNew();
+        var port = (SupervisorProcess node) => cluster.RemotingPorts[cluster.Nodes.IndexOf(node)];
+        await using (await NetworkPartition.CutAsync(([cutProcess], [port(cut)]), (others.Select(n => n.ProcessId!.Value), others.Select(port))))
+        {
+            // The others down it (they are the majority), take its accounts over and refresh them.
+            while (clock.Elapsed < TimeSpan.FromSeconds(90) && !(await Task.WhenAll(moved.Select(d => AnswersAsync(others[0], d)))).All(ok => ok))
+                await Task.Delay(500);
+            takenOverAt = DateTimeOffset.UtcNow;
+            output.WriteLine($"taken over {clock.Elapsed.TotalSeconds:0.0} s after the cut");
+            // It downs itself (alone of three, it is the minority the split-brain resolver removes) and its process ends,
+            // with the exit code that says so, a few seconds later (the requests waiting on it are not waited for long).
+            while (clock.Elapsed < TimeSpan.FromSeconds(60) && !cut.HasExited) await Task.Delay(500);
+            output.WriteLine(string.Join('\n', cut.Output.Split('\n').TakeLast(60)));
+            output.WriteLine($"the node cut off {(cut.HasExited ? "stopped" : "still runs")} {clock.Elapsed.TotalSeconds:0.0} s after the cut");
+            Assert.Equal(3, cut.ExitCode);
+            await Task.Delay(pds.AccessTokenLifetime + TimeSpan.FromSeconds(2));
+        }
+        await stop.CancelAsync();
+        await Task.WhenAll(load, loadOnCut);
+
+        AssertNoRefreshTokenUsedTwice(cluster, proxy, (cutProcess, address, cutAt), moved, (takenOverAt, "after the others took over"));
+        // The partition healed, the node starts again and joins; nothing was lost.
+        await cut.StartAsync();
+        var rejoined = Stopwatch.StartNew();
+        while (rejoined.Elapsed < TimeSpan.FromSeconds(60) && await UpMembersAsync(others[0]) < 3) await Task.Delay(500);
+        Assert.Equal(3, await UpMembersAsync(others[0]));
+        foreach (var account in cluster.Accounts) Assert.True(await AnswersAsync(cut, account.Did), $"{account.Did} through the node that came back");
+        await NothingLostAsync(cluster, cluster.Nodes, goneAddress: null);
+    }
+
+    /// <summary>
+    /// The oldest member (it hosts the shard coordinators: the worst one to lose, since a node that sees the others
+    /// unreachable could hand itself their shards), its address, and the accounts it runs: two at least, added through
+    /// <paramref name="proxy"/> when it runs fewer.
+    /// </summary>
+    private async Task<(SupervisorProcess Node, string Address, List<string> Accounts)> OldestWithAccountsAsync(LocalCluster cluster, RefreshHoldingProxy proxy)
+    {
+        var (oldest, address) = await cluster.OldestAsync();
+        while ((await cluster.OwnersAsync()).Count(o => o.Value == address) < 2 && cluster.Accounts.Count < 24) await AddAccountAsync(cluster, oldest, proxy.Url);
+        return (oldest, address, (await cluster.OwnersAsync()).Where(o => o.Value == address).Select(o => o.Key).ToList());
+    }
+
+    /// <summary>
+    /// Keeps every account active through <paramref name="nodes"/> (a request every moment, in turn), so that they refresh
+    /// ahead of their short access tokens, until <paramref name="stop"/>.
+    /// </summary>
+    private static Task KeepActiveAsync(LocalCluster cluster, List<SupervisorProcess> nodes, CancellationToken stop) => Task.Run(async () =>
+    {
+        for (var i = 0; !stop.IsCancellationRequested; i++)
+        {
+            await AnswersAsync(nodes[i % nodes.Count], cluster.Accounts[i % cluster.Accounts.Count].Did);
+            await Task.Delay(50, CancellationToken.None);
+        }
+    });
 }

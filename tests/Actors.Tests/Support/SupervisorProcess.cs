@@ -197,6 +197,9 @@ public sealed class SupervisorProcess : IAsyncDisposable
     /// <summary>Whether the process has exited.</summary>
     public bool HasExited => _process is null || _process.HasExited;
 
+    /// <summary>The exit code of the last run, or null while it runs (or before the first start).</summary>
+    public int? ExitCode => _process is { HasExited: true } process ? process.ExitCode : null;
+
     /// <summary>SIGTERM: a graceful stop; returns the exit code (waiting at most <paramref name="within"/>, 30 s by default).</summary>
     public async Task<int> TerminateAsync(TimeSpan? within = null)
     {
