@@ -87,6 +87,7 @@ try
     // Room for the drain on SIGTERM (see coordinated-shutdown in hocon/supervisor.conf).
     builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = accountSettings.RequestTimeout + TimeSpan.FromSeconds(30));
     ActorSystem? actorSystem = null;
+    HostOptions? hostOptions = null;
     builder.Services.AddAkka(ClusterSettings.SystemName, akka =>
     {
         akka.AddHocon(config, HoconAddMode.Prepend);
@@ -120,6 +121,15 @@ try
             {
                 await historyWriter.Ask<AccountHistoryWriter.Flush>(AccountHistoryWriter.Flush.Instance, TimeSpan.FromSeconds(10));
                 return Done.Instance;
+            });
+            // When the actor system stops by itself (downed by the cluster, a token key that cannot read the journal) nothing
+            // is left to drain, and a request in flight waits on an actor that is gone: the host then gives such requests
+            // 5 s, instead of the drain's room, before it exits (set here, before the host's stop begins).
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-without-drain", () =>
+            {
+                if (hostOptions is not null && CoordinatedShutdown.Get(system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason or TokenKeyShutdownReason)
+                    hostOptions.ShutdownTimeout = TimeSpan.FromSeconds(5);
+                return Task.FromResult(Done.Instance);
             });
             // On SIGTERM: refreshes in flight finish and are journaled before the journal goes away. In a cluster with
             // other nodes up the accounts are handed over instead (each finishes what is in flight, then starts on
@@ -170,13 +180,9 @@ try
     if (Environment.GetEnvironmentVariable("SUPERVISOR_OPERATOR_PASSWORD") is not { Length: > 0 })
         Log.Information("Status page password kept in {OperatorPasswordFile} (set SUPERVISOR_OPERATOR_PASSWORD to choose one)", HostSettings.OperatorPasswordFile(settings.DataDir));
     // The actor system stops itself when the token key cannot read the journal, or when the cluster downed this node:
-    // the host goes with it. Nothing is left to drain then, and a request in flight waits on an actor that is gone: the
-    // host gives such requests 5 s (instead of the drain's room) before it exits.
-    app.Lifetime.ApplicationStarted.Register(() => actorSystem?.WhenTerminated.ContinueWith(_ =>
-    {
-        app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HostOptions>>().Value.ShutdownTimeout = TimeSpan.FromSeconds(5);
-        app.Lifetime.StopApplication();
-    }, TaskScheduler.Default));
+    // the host goes with it.
+    app.Lifetime.ApplicationStarted.Register(() => actorSystem?.WhenTerminated.ContinueWith(_ => app.Lifetime.StopApplication(), TaskScheduler.Default));
+    hostOptions = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<HostOptions>>().Value;
     await app.RunAsync();
     switch (actorSystem is null ? null : CoordinatedShutdown.Get(actorSystem).ShutdownReason)
     {

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Supervisor.Actors.Tests.RealPds;
 using Supervisor.Actors.Tests.Support;
@@ -37,7 +36,7 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
         var hostAddress = $"akka.ssl.tcp://supervisor@127.0.0.1:{hostPort}";
         var account = await ImportAsync(host, "mem");
 
-        using var member = StartMember("--seeds", $"127.0.0.1:{hostPort}", "--port", memberPort.ToString(CultureInfo.InvariantCulture),
+        using var member = ClusterMemberProcess.Start("--seeds", $"127.0.0.1:{hostPort}", "--port", memberPort.ToString(CultureInfo.InvariantCulture),
             "--cert", Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir), "--did", account.Did, "--duration", "600");
         var memberAddress = $"akka.ssl.tcp://supervisor@127.0.0.1:{memberPort}";
         try
@@ -124,81 +123,6 @@ public sealed class ClusterMemberSpec(RealPdsServer pds, ITestOutputHelper outpu
         {
             if (DateTime.UtcNow > until) throw new TimeoutException($"waited {within.TotalSeconds} s for {what}");
             await Task.Delay(200);
-        }
-    }
-
-    /// <summary>Starts the sample's built dll (the configuration of these tests), reading its output as it comes.</summary>
-    private static MemberProcess StartMember(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(SampleBuild.Dll("ClusterMember"));
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        return new MemberProcess(Process.Start(info)!);
-    }
-
-    /// <summary>The sample running: its output lines as they come.</summary>
-    private sealed class MemberProcess : IDisposable
-    {
-        private readonly Process _process;
-        private readonly List<string> _lines = [];
-        private readonly StringBuilder _all = new();
-
-        public MemberProcess(Process process)
-        {
-            _process = process;
-            _process.OutputDataReceived += (_, e) => Add(e.Data, line: true);
-            _process.ErrorDataReceived += (_, e) => Add(e.Data, line: false);
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public IReadOnlyList<string> Lines
-        {
-            get
-            {
-                lock (_lines) return [.. _lines];
-            }
-        }
-
-        public string Output
-        {
-            get
-            {
-                lock (_lines) return _all.ToString();
-            }
-        }
-
-        public async Task WaitForLineAsync(Func<string, bool> match, TimeSpan within)
-        {
-            var until = DateTime.UtcNow + within;
-            while (!Lines.Any(match))
-            {
-                if (DateTime.UtcNow > until || _process.HasExited && !Lines.Any(match))
-                    throw new TimeoutException($"the member did not print the line awaited within {within.TotalSeconds} s (exited: {_process.HasExited})");
-                await Task.Delay(100);
-            }
-        }
-
-        public void Kill()
-        {
-            if (!_process.HasExited) _process.Kill();
-            _process.WaitForExit(10_000);
-        }
-
-        public void Dispose()
-        {
-            Kill();
-            _process.Dispose();
-        }
-
-        private void Add(string? data, bool line)
-        {
-            if (data is null) return;
-            lock (_lines)
-            {
-                if (line) _lines.Add(data.Trim());
-                _all.AppendLine(data);
-            }
         }
     }
 }

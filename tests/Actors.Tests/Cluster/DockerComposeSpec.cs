@@ -48,6 +48,8 @@ public sealed class DockerComposeSpec
         }
         Assert.Equal(3, output.Split("SUPERVISOR_CLUSTER_SEEDS: node1:4053,node2:4053,node3:4053").Length - 1);
         Assert.Equal(3, output.Split("SUPERVISOR_JOURNAL: postgres").Length - 1);
+        // A node the cluster downed exits with 3 and is started again.
+        Assert.Equal(3, output.Split("restart: on-failure").Length - 1);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -331,6 +332,64 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         foreach (var account in cluster.Accounts) Assert.True(await AnswersAsync(cut, account.Did), $"{account.Did} through the node that came back");
         await NothingLostAsync(cluster, cluster.Nodes, goneAddress: null);
     }
+
+    [Fact]
+    public async Task A_client_member_neither_keeps_nor_loses_a_side_when_the_network_splits_two_against_two()
+    {
+        await using var cluster = await StartClusterAsync();
+        // The node with the lowest address and, below it, a member with the role client, cut off together from the other
+        // two nodes. Were the member counted, two members against two would be a tie, which keep-majority settles for the
+        // side with the lowest address: theirs. Counted by the role supervisor, it is one node against two.
+        var lonePort = cluster.RemotingPorts.Min();
+        var lone = cluster.Nodes[cluster.RemotingPorts.IndexOf(lonePort)];
+        var others = cluster.Nodes.Where(n => n != lone).ToList();
+        var memberPort = LoopbackPort.FreeBelow(lonePort);
+        using var member = ClusterMemberProcess.Start("--seeds", string.Join(",", cluster.RemotingPorts.Select(p => $"127.0.0.1:{p}")),
+            "--port", memberPort.ToString(CultureInfo.InvariantCulture), "--cert", Path.Combine(cluster.Journal.Folder, "cluster.pfx"),
+            "--did", cluster.Accounts[0].Did, "--duration", "600");
+        try
+        {
+            await member.WaitForLineAsync(l => l.StartsWith("status ", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
+        }
+        finally
+        {
+            output.WriteLine(member.Output);
+        }
+        var gone = new[] { lonePort, memberPort }.Select(p => $"akka.ssl.tcp://supervisor@127.0.0.1:{p}").ToList();
+        Assert.Equal(4, (await MembersAsync(others[0])).Count);
+        Assert.Contains(gone[1], await MembersAsync(others[0]));
+
+        var clock = Stopwatch.StartNew();
+        var port = (SupervisorProcess node) => cluster.RemotingPorts[cluster.Nodes.IndexOf(node)];
+        await using (await NetworkPartition.CutAsync(([lone.ProcessId!.Value, member.ProcessId], [lonePort, memberPort]),
+                         (others.Select(n => n.ProcessId!.Value), others.Select(port))))
+        {
+            // The node on the member's side downs itself; the two others stay, remove both, and serve every account.
+            while (clock.Elapsed < TimeSpan.FromSeconds(60) && !lone.HasExited) await Task.Delay(500);
+            output.WriteLine(string.Join('\n', lone.Output.Split('\n').TakeLast(40)));
+            output.WriteLine($"the node on the member's side {(lone.HasExited ? "stopped" : "still runs")} {clock.Elapsed.TotalSeconds:0.0} s after the cut");
+            Assert.Equal(3, lone.ExitCode);
+            while (clock.Elapsed < TimeSpan.FromSeconds(90) && !others.Any(n => n.HasExited) && (await MembersAsync(others[0])).Intersect(gone).Any())
+                await Task.Delay(500);
+            Assert.All(others, n => Assert.False(n.HasExited, "a node of the two was downed"));
+            Assert.Empty((await MembersAsync(others[0])).Intersect(gone));
+            var waiting = cluster.Accounts.Select(a => a.Did).ToHashSet();
+            while (waiting.Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(120))
+            {
+                foreach (var did in waiting.ToList())
+                    if (await AnswersAsync(others[0], did) && await AnswersAsync(others[1], did)) waiting.Remove(did);
+                if (waiting.Count > 0) await Task.Delay(250);
+            }
+            output.WriteLine($"every account answered from the two {clock.Elapsed.TotalSeconds:0.0} s after the cut");
+            Assert.Empty(waiting);
+        }
+        await NothingLostAsync(cluster, others, gone[0]);
+    }
+
+    /// <summary>The addresses of the cluster's members, as <paramref name="node"/> lists them.</summary>
+    private static async Task<List<string>> MembersAsync(SupervisorProcess node) =>
+        (await node.Http.GetFromJsonAsync<JsonElement>("/status")).GetProperty("cluster").GetProperty("members").EnumerateArray()
+            .Select(m => m.GetProperty("address").GetString()!).ToList();
 
     /// <summary>
     /// The oldest member (it hosts the shard coordinators: the worst one to lose, since a node that sees the others

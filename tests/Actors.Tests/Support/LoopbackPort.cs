@@ -34,6 +34,24 @@ public static class LoopbackPort
         throw new InvalidOperationException($"no free loopback port between {Lowest} and {BelowEphemeral}");
     }
 
+    /// <summary>
+    /// A free port below <paramref name="port"/> (the highest one), not handed out before: for a spec that needs an
+    /// address lower than others (the split-brain resolver's tie-break).
+    /// </summary>
+    public static int FreeBelow(int port)
+    {
+        lock (HandedOut)
+        {
+            for (var candidate = port - 1; candidate >= Lowest; candidate--)
+            {
+                if (HandedOut.Contains(candidate) || !CanListenOn(candidate)) continue;
+                HandedOut.Add(candidate);
+                return candidate;
+            }
+        }
+        throw new InvalidOperationException($"no free loopback port between {Lowest} and {port}");
+    }
+
     private static bool CanListenOn(int port)
     {
         try
