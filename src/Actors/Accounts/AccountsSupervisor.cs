@@ -341,9 +341,22 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         if (message is GetAccountStatus ask && !runningHere)
             _registry.Tell(Buckets.To(did, BucketCount, ask with { AccountId = did }), sender); // answered there while it rests
+        else if (message is AdoptSession session)
+            DeliverSession(did, session, sender);
         else
             _accounts.Tell(new ShardingEnvelope(did, message), sender);
     }
+
+    /// <summary>
+    /// A new session (of a login, an import, a creation) goes to its account by an Ask of the supervisor's own, whose
+    /// answer goes on to <paramref name="replyTo"/>: when sharding drops it because the account's shard is moving, the
+    /// node it reached answers <see cref="AccountMoved"/> (<see cref="LeftBehindRequests"/>) and the session alone is sent
+    /// again (never the login that made it, which spent a login and perhaps a one-time code), so that its tokens are not lost.
+    /// </summary>
+    private void DeliverSession(string did, AdoptSession session, IActorRef replyTo) =>
+        _accounts.AskAccountAsync(new ShardingEnvelope(did, session), _settings.RequestTimeout * 3)
+            .PipeTo(replyTo, success: reply => reply is AccountMoved ? new Status.Failure(new AskTimeoutException($"the account {did} was still moving")) : reply,
+                failure: e => new Status.Failure(e));
 
     private void Refuse(string did, object message, IActorRef sender, AccountStateName state, XrpcError error)
     {
@@ -640,7 +653,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             return;
         }
         Remember(did, registered.Adopt.Grant.Handle);
-        foreach (var (session, to) in waiting) _accounts.Tell(new ShardingEnvelope(did, session), to);
+        foreach (var (session, to) in waiting) DeliverSession(did, session, to);
     }
 
     private XrpcError JournalUnavailableError() =>

@@ -13,7 +13,7 @@ namespace Supervisor.Actors.Cluster;
 /// node's dead letters with an asker is answered <see cref="AccountReplies.AccountMoved"/>: it never reached the account,
 /// so the asker sends it again through the accounts, which find the account's new home. The same holds for a request to
 /// a bucket of the registry or of the login budgets (<see cref="IBucketRequest"/>: a lookup, a listing, a registration,
-/// a login's spending) that an Ask waits for: answered <see cref="AccountReplies.AccountMoved"/> with the bucket's id, and asked again
+/// a login's spending) or a new session for an account (<see cref="Account.AdoptSession"/>) that an Ask waits for: answered <see cref="AccountReplies.AccountMoved"/> with the bucket's id, and asked again
 /// (<see cref="AccountAsk.AskBucketAsync{T}"/>). What an actor told a bucket without waiting (an account's new status)
 /// is left alone. A lent token whose borrower stopped waiting (its Ask timed out) is given back to the lender at once,
 /// so that it does not hold the account's next rotation until the loan expires.
@@ -44,6 +44,8 @@ public sealed class LeftBehindRequests : ReceiveActor
             {
                 IAccountMessage request => request.AccountId,
                 IBucketRequest when entity is not null && IsAsk(asker) => entity,
+                // Only the accounts supervisor sends a session to adopt, by an Ask of its own that sends it again.
+                Account.AdoptSession adopt when IsAsk(asker) => adopt.Grant.Did,
                 _ => null,
             };
             if (moved is null) return;

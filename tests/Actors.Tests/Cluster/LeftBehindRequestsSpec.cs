@@ -1,9 +1,12 @@
 using Akka.Actor;
 using Akka.Event;
+using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Session;
+using Supervisor.Actors.Tests.Support;
 using static Supervisor.Actors.Protocol.AccountCommands;
 
 namespace Supervisor.Actors.Tests.Cluster;
@@ -61,9 +64,33 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
         // Told by an actor that waits for nothing (an account telling its bucket it rests): no answer.
         Sys.DeadLetters.Tell(new Dropped(Buckets.To(Did, 8, new RegistryCommands.LookupAccount(Did)), "hand-off", asker.Ref, ActorRefs.NoSender));
         asker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
-        // Asked, but not a bucket request that may go twice (a session for an account to adopt): no answer either.
+        // Asked, but not a request that may go again: no answer either.
         await Assert.ThrowsAsync<AskTimeoutException>(() =>
-            Sys.DeadLetters.Ask<object>(new Akka.Cluster.Sharding.ShardingEnvelope(Did, "a session to adopt"), TimeSpan.FromMilliseconds(500)));
+            Sys.DeadLetters.Ask<object>(new Akka.Cluster.Sharding.ShardingEnvelope(Did, "a login's answer"), TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Fact]
+    public async Task A_session_to_adopt_dropped_as_its_account_moves_is_sent_again_by_its_ask()
+    {
+        Sys.ActorOf(LeftBehindRequests.Props());
+        var asker = CreateTestProbe();
+        AwaitAssert(() =>
+        {
+            Sys.EventStream.Publish(new DeadLetter(new GetAccountStatus(Did), asker.Ref, Sys.DeadLetters));
+            asker.ExpectMsg<AccountReplies.AccountMoved>(TimeSpan.FromMilliseconds(200));
+        }, TimeSpan.FromSeconds(5));
+        asker.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+
+        // The accounts supervisor asks the account's region with the session (AccountsSupervisor.DeliverSession): the first
+        // delivery is dropped as the shard is handed over, the second reaches the account; the session's tokens are not lost.
+        var session = new AdoptSession(new SessionGrant(Did, "alice.test", TestJwt.Pair(Did, DateTimeOffset.UtcNow)), "https://pds.example", SessionOrigin.Login, false);
+        var region = Sys.ActorOf(Props.Create(() => new BucketHandedOverOnce()));
+        var answer = await region.AskAccountAsync(new Akka.Cluster.Sharding.ShardingEnvelope(Did, session), TimeSpan.FromSeconds(5));
+        Assert.Equal("answered the ask number 2", Assert.IsType<AccountReplies.AccountNotFound>(answer).AccountId);
+
+        // Told without an ask waiting (nothing would send it again): no answer.
+        Sys.DeadLetters.Tell(new Dropped(new Akka.Cluster.Sharding.ShardingEnvelope(Did, session), "hand-off", asker.Ref, ActorRefs.NoSender));
+        asker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
     }
 
     /// <summary>Drops the first message it gets as sharding does during a hand-off; answers the next with how many it got.</summary>
