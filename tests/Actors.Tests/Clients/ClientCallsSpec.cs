@@ -54,6 +54,22 @@ public sealed class ClientCallsSpec(ITestOutputHelper output) : FakePdsSpec(new 
     }
 
     [Fact]
+    public async Task A_clients_binary_body_reaches_the_PDS_byte_for_byte()
+    {
+        var alice = await LoggedInAsync();
+        // Every byte value, twice over, and bytes that are no UTF-8 at all: an image as a bot uploads it.
+        var image = Enumerable.Range(0, 512).Select(i => (byte)(i * 7 % 256)).Concat(new byte[] { 0xFF, 0xFE, 0x00, 0xC3 }).ToArray();
+        var upload = new XrpcRequest("com.atproto.repo.uploadBlob", XrpcMethodKind.Procedure, Body: image, ContentType: "image/png");
+        var answer = Assert.IsType<XrpcResponse>(await Gateway().Ask<object>(new CallXrpc(alice.Did, upload), AskTimeout));
+        Assert.Equal(200, answer.Status);
+        // The fake PDS answers the SHA-256 and the length of the bytes it received.
+        var blob = System.Text.Json.JsonDocument.Parse(answer.Body).RootElement.GetProperty("blob");
+        Assert.Equal(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(image)).ToLowerInvariant(), blob.GetProperty("ref").GetProperty("$link").GetString());
+        Assert.Equal((image.Length, "image/png"), (blob.GetProperty("size").GetInt32(), blob.GetProperty("mimeType").GetString()));
+        Assert.Equal(["BorrowAccessToken"], _reachedAccounts);
+    }
+
+    [Fact]
     public async Task A_clients_call_refused_with_ExpiredToken_goes_once_more_after_the_account_refreshed()
     {
         var alice = await LoggedInAsync();

@@ -47,14 +47,7 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task A_dropped_request_to_a_bucket_that_an_ask_waits_for_is_answered_that_it_moved_and_asked_again()
     {
-        Sys.ActorOf(LeftBehindRequests.Props());
-        var asker = CreateTestProbe();
-        AwaitAssert(() =>
-        {
-            Sys.EventStream.Publish(new DeadLetter(new GetAccountStatus(Did), asker.Ref, Sys.DeadLetters));
-            asker.ExpectMsg<AccountReplies.AccountMoved>(TimeSpan.FromMilliseconds(200));
-        }, TimeSpan.FromSeconds(5));
-        asker.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+        var asker = StartAnswerer();
 
         // A registry bucket whose first request is dropped as its shard is handed over; the second finds it.
         var bucket = Sys.ActorOf(Props.Create(() => new BucketHandedOverOnce()));
@@ -72,14 +65,7 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task A_session_to_adopt_dropped_as_its_account_moves_is_sent_again_by_its_ask()
     {
-        Sys.ActorOf(LeftBehindRequests.Props());
-        var asker = CreateTestProbe();
-        AwaitAssert(() =>
-        {
-            Sys.EventStream.Publish(new DeadLetter(new GetAccountStatus(Did), asker.Ref, Sys.DeadLetters));
-            asker.ExpectMsg<AccountReplies.AccountMoved>(TimeSpan.FromMilliseconds(200));
-        }, TimeSpan.FromSeconds(5));
-        asker.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+        var asker = StartAnswerer();
 
         // The accounts supervisor asks the account's region with the session (AccountsSupervisor.DeliverSession): the first
         // delivery is dropped as the shard is handed over, the second reaches the account; the session's tokens are not lost.
@@ -91,6 +77,20 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
         // Told without an ask waiting (nothing would send it again): no answer.
         Sys.DeadLetters.Tell(new Dropped(new Akka.Cluster.Sharding.ShardingEnvelope(Did, session), "hand-off", asker.Ref, ActorRefs.NoSender));
         asker.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+    }
+
+    /// <summary>Starts the answerer and returns an asker once it listens to the dead letters (it subscribes as it starts).</summary>
+    private Akka.TestKit.TestProbe StartAnswerer()
+    {
+        Sys.ActorOf(LeftBehindRequests.Props());
+        var asker = CreateTestProbe();
+        AwaitAssert(() =>
+        {
+            Sys.EventStream.Publish(new DeadLetter(new GetAccountStatus(Did), asker.Ref, Sys.DeadLetters));
+            asker.ExpectMsg<AccountReplies.AccountMoved>(TimeSpan.FromMilliseconds(200));
+        }, TimeSpan.FromSeconds(5));
+        asker.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+        return asker;
     }
 
     /// <summary>Drops the first message it gets as sharding does during a hand-off; answers the next with how many it got.</summary>
