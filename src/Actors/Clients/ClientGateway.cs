@@ -152,7 +152,7 @@ public sealed class ClientGateway : ReceiveActor
             }
             finally
             {
-                (loan.Lender ?? accounts).Tell(new ReturnAccessToken(loan.Did, loan.LoanId, answer.Status, answer.Error?.Error, answer.Error?.Message));
+                loan.GiveBack(accounts, answer.Status, answer.Error);
             }
             if (attempt > 0 || Left() < calls.RequestTimeout || AccountRules.ClassifyRequest(answer) != RequestOutcome.RefreshAndRetry) return answer;
         }

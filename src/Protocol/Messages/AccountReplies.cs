@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Pds;
 
@@ -23,6 +24,13 @@ public static class AccountReplies
     /// </summary>
     public sealed record AccessTokenLent(string Did, long LoanId, string Pds, string AccessJwt, DateTimeOffset Until, Akka.Actor.IActorRef? Lender = null) : Serialization.IWireMessage
     {
+        /// <summary>
+        /// Gives the token back to <see cref="Lender"/> (through <paramref name="accounts"/> when it is not known) with the
+        /// PDS's answer to the call it served: its status (0: nothing was sent) and error.
+        /// </summary>
+        public void GiveBack(IActorRef accounts, int status = 0, XrpcError? error = null) =>
+            (Lender ?? accounts).Tell(new AccountCommands.ReturnAccessToken(Did, LoanId, status, error?.Error, error?.Message));
+
         /// <inheritdoc />
         public override string ToString() => $"AccessTokenLent {{ Did = {Did}, LoanId = {LoanId}, Pds = {Pds}, Until = {Until:O} }}";
     }

@@ -87,12 +87,12 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
             var loan = lent.Loan!;
             if (caller.Key is { } own && own.Did != loan.Did)
             {
-                (loan.Lender ?? accounts).Tell(new ReturnAccessToken(loan.Did, loan.LoanId, 0));
+                loan.GiveBack(accounts);
                 await ApiJson.Error(403, "Forbidden", "an account key reaches only its own account").ExecuteAsync(context);
                 return;
             }
             var outcome = await SendAsync(context, loan, nsid, body, retryable: attempt == 0 && !body.Streamed);
-            (loan.Lender ?? accounts).Tell(new ReturnAccessToken(loan.Did, loan.LoanId, outcome.Status, outcome.Error?.Error, outcome.Error?.Message));
+            loan.GiveBack(accounts, outcome.Status, outcome.Error);
             if (!outcome.Retry) return;
         }
     }
