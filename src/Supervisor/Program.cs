@@ -63,7 +63,8 @@ try
     var limits = new ServerLimits(accountSettings.ServerLimits);
     var askTimeout = accountSettings.RequestTimeout * 3;
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
-    var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout);
+    var actorSystemEnd = new ActorSystemEnd();
+    var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout, actorSystemEnd);
     var keyIndex = new AccountKeyIndex();
     var sessionEvents = new SessionEventFeed();
     var history = new AccountHistory(settings.Journal, settings.ConnectionString);
@@ -101,6 +102,7 @@ try
         akka.WithActors((system, registry) =>
         {
             actorSystem = system;
+            actorSystemEnd.Watch(system);
             // The audit trail and the account keys are one each in the cluster (singletons, reached through their
             // proxies); every node reads the keys from a replica of its own (AccountKeysReplica).
             var audit = ClusterSingletons.Start(system, Props.Create(() => new RestartingChild(AuditTrail.Props(), "trail")), "audit");
@@ -161,6 +163,7 @@ try
         var answer = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error switch
         {
             AskTimeoutException => ApiJson.Error(504, "Timeout", "the supervisor did not answer in time"),
+            OperationCanceledException when actorSystemEnd.HasEnded => ApiJson.Error(503, "ShuttingDown", "this node has stopped; send the request to another node"),
             BadHttpRequestException { StatusCode: 413 } => ApiJson.Error(413, "PayloadTooLarge", $"the request body is larger than {proxySettings.BodyLimit} bytes"),
             BadHttpRequestException bad => ApiJson.Error(bad.StatusCode, "InvalidRequest", "the request could not be read"),
             _ => ApiJson.Error(500, "InternalError", "the request failed inside the supervisor; see its log"),
@@ -168,12 +171,12 @@ try
         await answer.ExecuteAsync(context);
     }));
     app.UseMiddleware<ApiAuthentication>(settings.AdminToken, settings.OperatorPassword, keyIndex);
-    app.MapAccountsApi(askTimeout, journal, limits, proxy);
-    app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout);
+    app.MapAccountsApi(askTimeout, actorSystemEnd, journal, limits, proxy);
+    app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout, actorSystemEnd);
     app.MapKeysApi(proxySettings, askTimeout);
     app.MapEvents(sessionEvents, askTimeout);
     app.MapSupervisorHealth();
-    app.MapStatusPage(askTimeout, journal, limits, history);
+    app.MapStatusPage(askTimeout, actorSystemEnd, journal, limits, history);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
     if (settings.AdminTokenGenerated)
         Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));

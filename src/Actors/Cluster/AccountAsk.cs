@@ -12,8 +12,12 @@ namespace Supervisor.Actors.Cluster;
 /// </summary>
 public static class AccountAsk
 {
-    /// <summary>The account's answer to <paramref name="message"/>, or <see cref="AskTimeoutException"/> after <paramref name="timeout"/>.</summary>
-    public static async Task<object> AskAccountAsync(this IActorRef accounts, object message, TimeSpan timeout, TimeSpan? firstTry = null)
+    /// <summary>
+    /// The account's answer to <paramref name="message"/>, or <see cref="AskTimeoutException"/> after <paramref name="timeout"/>
+    /// (<see cref="TaskCanceledException"/> once <paramref name="cancel"/> is cancelled).
+    /// </summary>
+    public static async Task<object> AskAccountAsync(this IActorRef accounts, object message, TimeSpan timeout, TimeSpan? firstTry = null,
+        CancellationToken cancel = default)
     {
         var started = Stopwatch.GetTimestamp();
         TimeSpan Left() => timeout - Stopwatch.GetElapsedTime(started);
@@ -23,14 +27,14 @@ public static class AccountAsk
             var first = firstTry is { } limit && limit < Left() ? limit : Left();
             try
             {
-                reply = await accounts.Ask<object>(message, first);
+                reply = await accounts.Ask<object>(message, first, cancel);
             }
             catch (AskTimeoutException) when (Left() > TimeSpan.FromSeconds(1))
             {
-                reply = await accounts.Ask<object>(message, Left());
+                reply = await accounts.Ask<object>(message, Left(), cancel);
             }
             if (reply is not AccountReplies.AccountMoved || Left() < TimeSpan.FromSeconds(1)) return reply;
-            await Task.Delay(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancel);
         }
     }
 

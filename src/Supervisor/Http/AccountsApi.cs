@@ -18,36 +18,36 @@ namespace Supervisor.Host.Http;
 public static class AccountsApi
 {
     /// <summary>Maps every endpoint.</summary>
-    public static void MapAccountsApi(this WebApplication app, TimeSpan askTimeout, JournalHealth journal, ServerLimits limits, XrpcPassThrough proxy)
+    public static void MapAccountsApi(this WebApplication app, TimeSpan askTimeout, ActorSystemEnd end, JournalHealth journal, ServerLimits limits, XrpcPassThrough proxy)
     {
         app.MapGet("/healthz", () => Results.Json(new { status = journal.IsAvailable ? "ok" : "degraded", journal = JournalJson(journal) }, ApiJson.Options));
 
         var accounts = app.MapGroup("/accounts");
         accounts.MapPost("", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
             await WithBody(request, body => Ask(supervisor, new Login(
-                ApiJson.Text(body, "service") ?? "", ApiJson.Text(body, "identifier") ?? "", ApiJson.Text(body, "password") ?? "", ApiJson.Text(body, "authFactorToken")), askTimeout)));
+                ApiJson.Text(body, "service") ?? "", ApiJson.Text(body, "identifier") ?? "", ApiJson.Text(body, "password") ?? "", ApiJson.Text(body, "authFactorToken")), askTimeout, end.Token)));
         accounts.MapPost("/import", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
             await WithBody(request, body => Ask(supervisor,
-                new ImportSession(SessionText(body), ApiJson.Text(body, "service"), body.TryGetProperty("validate", out var v) ? v.ValueKind != JsonValueKind.False : true), askTimeout)));
+                new ImportSession(SessionText(body), ApiJson.Text(body, "service"), body.TryGetProperty("validate", out var v) ? v.ValueKind != JsonValueKind.False : true), askTimeout, end.Token)));
         accounts.MapPost("/create", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
             await WithBody(request, body => Ask(supervisor, new CreateAccount(
-                ApiJson.Text(body, "service") ?? "", ApiJson.Text(body, "handle") ?? "", ApiJson.Text(body, "email") ?? "", ApiJson.Text(body, "password") ?? "", ApiJson.Text(body, "inviteCode")), askTimeout)));
+                ApiJson.Text(body, "service") ?? "", ApiJson.Text(body, "handle") ?? "", ApiJson.Text(body, "email") ?? "", ApiJson.Text(body, "password") ?? "", ApiJson.Text(body, "inviteCode")), askTimeout, end.Token)));
         // One page of statuses by DID: ?state=&q=&limit=&cursor= (see ListingQuery); answered {accounts, cursor}, the cursor left out on the last page.
         accounts.MapGet("", (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
             ListingQuery.TryParse(request.Query, out var listing, out var problem)
-                ? Ask(supervisor, listing, askTimeout)
+                ? Ask(supervisor, listing, askTimeout, end.Token)
                 : Task.FromResult(ApiJson.Error(400, "InvalidRequest", problem)));
-        accounts.MapGet("/{id}", (string id, IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, new GetAccountStatus(id), askTimeout));
+        accounts.MapGet("/{id}", (string id, IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, new GetAccountStatus(id), askTimeout, end.Token));
         accounts.MapGet("/{id}/session", (string id, string? format, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
             format?.ToLowerInvariant() switch
             {
-                null or "python" => Ask(supervisor, new ExportSession(id, SessionFormat.Python, Caller.Of(context)!.Credential), askTimeout),
-                "json" => Ask(supervisor, new ExportSession(id, SessionFormat.Json, Caller.Of(context)!.Credential), askTimeout),
+                null or "python" => Ask(supervisor, new ExportSession(id, SessionFormat.Python, Caller.Of(context)!.Credential), askTimeout, end.Token),
+                "json" => Ask(supervisor, new ExportSession(id, SessionFormat.Json, Caller.Of(context)!.Credential), askTimeout, end.Token),
                 _ => Task.FromResult(ApiJson.Error(400, "InvalidRequest", "format must be 'python' or 'json'")),
             });
-        accounts.MapPost("/{id}/refresh", (string id, IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, new RefreshNow(id), askTimeout));
+        accounts.MapPost("/{id}/refresh", (string id, IRequiredActor<AccountsSupervisor> supervisor) => Ask(supervisor, new RefreshNow(id), askTimeout, end.Token));
         accounts.MapDelete("/{id}", (string id, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
-            Ask(supervisor, new Logout(id, Caller.Of(context)!.Credential), askTimeout));
+            Ask(supervisor, new Logout(id, Caller.Of(context)!.Credential), askTimeout, end.Token));
         // Streamed both ways between the client and the PDS (see XrpcPassThrough); an account key reaches only its own account.
         accounts.Map("/{id}/xrpc/{nsid}", (string id, string nsid, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
             proxy.ForwardAsync(context, supervisor.ActorRef, id, nsid, Caller.Of(context)!));
@@ -55,7 +55,7 @@ public static class AccountsApi
         app.MapGet("/status", async (IRequiredActor<AccountsSupervisor> supervisor, Akka.Actor.ActorSystem system) =>
         {
             // Counts only: the accounts themselves are listed page by page at GET /accounts.
-            var counts = await supervisor.ActorRef.Ask<AccountCounts>(GetAccountCounts.Instance, askTimeout);
+            var counts = await supervisor.ActorRef.Ask<AccountCounts>(GetAccountCounts.Instance, askTimeout, end.Token);
             return Results.Json(new
             {
                 journal = JournalJson(journal),
@@ -137,12 +137,12 @@ public static class AccountsApi
             ? session.ValueKind == JsonValueKind.String ? session.GetString() ?? "" : session.GetRawText()
             : "";
 
-    private static async Task<IResult> Ask(IRequiredActor<AccountsSupervisor> supervisor, object message, TimeSpan timeout)
+    private static async Task<IResult> Ask(IRequiredActor<AccountsSupervisor> supervisor, object message, TimeSpan timeout, CancellationToken ended)
     {
         object reply;
         try
         {
-            reply = await supervisor.ActorRef.AskAccountAsync(message, timeout);
+            reply = await supervisor.ActorRef.AskAccountAsync(message, timeout, cancel: ended);
         }
         catch (AskTimeoutException)
         {

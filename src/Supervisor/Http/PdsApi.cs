@@ -27,12 +27,12 @@ namespace Supervisor.Host.Http;
 public static class PdsApi
 {
     /// <summary>Maps <c>/xrpc/{nsid}</c>.</summary>
-    public static void MapPdsApi(this WebApplication app, XrpcPassThrough proxy, SessionJwt jwt, AccountKeyIndex index, TimeSpan askTimeout) =>
+    public static void MapPdsApi(this WebApplication app, XrpcPassThrough proxy, SessionJwt jwt, AccountKeyIndex index, TimeSpan askTimeout, ActorSystemEnd end) =>
         app.Map("/xrpc/{nsid}", async (HttpContext context, string nsid, IRequiredActor<AccountsSupervisor> supervisor, IRequiredActor<AccountKeys> keys) =>
         {
             // Right after a start the keys may still be read from the journal.
             await index.WaitLoadedAsync(TimeSpan.FromSeconds(30));
-            var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy.Settings, askTimeout);
+            var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy.Settings, askTimeout, end.Token);
             IResult? answer = nsid switch
             {
                 "com.atproto.server.createSession" => await session.CreateAsync(),
@@ -60,7 +60,7 @@ public static class PdsApi
 
     /// <summary>The session methods of one request.</summary>
     private sealed class KeySessions(
-        HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, TimeSpan askTimeout)
+        HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, TimeSpan askTimeout, CancellationToken ended)
     {
         private DateTimeOffset Now { get; } = DateTimeOffset.UtcNow;
 
@@ -97,7 +97,7 @@ public static class PdsApi
             if (await StatusAsync(identifier) is not { } status || status.Did != key.Did) return invalid;
             var expires = Now + settings.SessionRefreshLifetime;
             if (key.ExpiresAt is { } keyExpires && keyExpires < expires) expires = keyExpires;
-            var opened = await keys.Ask<object>(new OpenKeySession(key.Id, expires), askTimeout);
+            var opened = await keys.Ask<object>(new OpenKeySession(key.Id, expires), askTimeout, ended);
             if (opened is not KeySessionReply reply) return invalid;
             await index.WaitForAsync(reply.SequenceNr, KeysApi.ReadYourWrite);
             Used(key);
@@ -108,7 +108,7 @@ public static class PdsApi
         {
             if (Bearer() is not { } token) return Refusal!;
             if (Verified(token, "refresh+jwt") is not { } claims) return Refusal!;
-            var rotated = await keys.Ask<object>(new RotateKeySession(claims.Sid, claims.Jti ?? ""), askTimeout);
+            var rotated = await keys.Ask<object>(new RotateKeySession(claims.Sid, claims.Jti ?? ""), askTimeout, ended);
             if (rotated is KeySessionReply { SequenceNr: var changed }) await index.WaitForAsync(changed, KeysApi.ReadYourWrite);
             if (rotated is not KeySessionReply reply || index.Key(reply.Session.KeyId) is not { } key)
                 return ApiJson.Error(400, "ExpiredToken", (rotated as KeySessionRefused)?.Reason ?? "Token has been revoked");
@@ -121,7 +121,7 @@ public static class PdsApi
         {
             if (Bearer() is not { } token) return Refusal!;
             if (Verified(token, "refresh+jwt") is not { } claims) return Refusal!;
-            var closed = await keys.Ask<object>(new CloseKeySession(claims.Sid, claims.Jti ?? ""), askTimeout);
+            var closed = await keys.Ask<object>(new CloseKeySession(claims.Sid, claims.Jti ?? ""), askTimeout, ended);
             if (closed is KeySessionReply { SequenceNr: var changed }) await index.WaitForAsync(changed, KeysApi.ReadYourWrite);
             return closed is KeySessionReply ? Results.Ok() : ApiJson.Error(400, "ExpiredToken", (closed as KeySessionRefused)?.Reason ?? "Token has been revoked");
         }
@@ -129,7 +129,7 @@ public static class PdsApi
         /// <summary>The account's getSession, without its DID document (whose PDS endpoint would take the client around the supervisor).</summary>
         public async Task<IResult> GetAsync(AccountKeyInfo key)
         {
-            var reply = await accounts.AskAccountAsync(new CallXrpc(key.Did, XrpcRequest.Query("com.atproto.server.getSession"), SupervisorTrace.CurrentTraceParent()), askTimeout);
+            var reply = await accounts.AskAccountAsync(new CallXrpc(key.Did, XrpcRequest.Query("com.atproto.server.getSession"), SupervisorTrace.CurrentTraceParent()), askTimeout, cancel: ended);
             switch (reply)
             {
                 case AccountUnavailable unavailable:
@@ -171,7 +171,7 @@ public static class PdsApi
         }
 
         private async Task<AccountStatus?> StatusAsync(string id) =>
-            await accounts.Ask<object>(new GetAccountStatus(id), askTimeout) as AccountStatus;
+            await accounts.Ask<object>(new GetAccountStatus(id), askTimeout, ended) as AccountStatus;
 
         private string? Bearer()
         {

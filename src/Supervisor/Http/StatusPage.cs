@@ -46,15 +46,15 @@ public static class StatusPage
     public static string AccountPath(string did) => "/status/accounts/" + Uri.EscapeDataString(did);
 
     /// <summary>Maps <c>/</c> and the account pages.</summary>
-    public static void MapStatusPage(this WebApplication app, TimeSpan askTimeout, JournalHealth journal, ServerLimits limits, AccountHistory history)
+    public static void MapStatusPage(this WebApplication app, TimeSpan askTimeout, ActorSystemEnd end, JournalHealth journal, ServerLimits limits, AccountHistory history)
     {
         app.MapGet("/", async (HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
         {
             context.Response.Headers.ContentSecurityPolicy = SecurityHeaders.PagePolicy;
             if (!ListingQuery.TryParse(context.Request.Query, out var listing, out var problem, maxLimit: PageSize))
                 return Html(RenderProblem("Session supervisor", problem), 400);
-            var counts = await supervisor.ActorRef.Ask<AccountCounts>(GetAccountCounts.Instance, askTimeout);
-            var answer = await supervisor.ActorRef.Ask<object>(listing, askTimeout);
+            var counts = await supervisor.ActorRef.Ask<AccountCounts>(GetAccountCounts.Instance, askTimeout, end.Token);
+            var answer = await supervisor.ActorRef.Ask<object>(listing, askTimeout, end.Token);
             if (answer is InvalidQuery invalid) return Html(RenderProblem("Session supervisor", invalid.Error.Message), 400);
             var now = DateTimeOffset.UtcNow;
             return Html(Render(counts, journal.Current, limits.Snapshot(now), listing, (AccountList)answer, now));
@@ -62,7 +62,7 @@ public static class StatusPage
         app.MapGet(AccountRoute, async (string id, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
         {
             context.Response.Headers.ContentSecurityPolicy = SecurityHeaders.PagePolicy;
-            var answer = await supervisor.ActorRef.AskAccountAsync(new GetAccountStatus(id), askTimeout);
+            var answer = await supervisor.ActorRef.AskAccountAsync(new GetAccountStatus(id), askTimeout, cancel: end.Token);
             return answer switch
             {
                 AccountStatus status => Html(RenderAccount(status, await HistoryOf(history, status.Did, context.RequestAborted), DateTimeOffset.UtcNow)),

@@ -28,7 +28,7 @@ namespace Supervisor.Host.Proxy;
 /// </para>
 /// Headers pass by allow-list both ways (<see cref="XrpcHeaders"/>); the caller's Authorization never does.
 /// </summary>
-public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, ServerLimits limits, TimeSpan requestTimeout, TimeSpan askTimeout)
+public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, ServerLimits limits, TimeSpan requestTimeout, TimeSpan askTimeout, ActorSystemEnd end)
 {
     /// <summary>The largest error answer read to find out whether the PDS refused the token.</summary>
     private const int ErrorBodyLimit = 64 * 1024;
@@ -250,7 +250,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
             {
                 try
                 {
-                    reply = await lender.Ask<object>(borrow, requestTimeout);
+                    reply = await lender.Ask<object>(borrow, requestTimeout, end.Token);
                 }
                 catch (AskTimeoutException)
                 {
@@ -264,7 +264,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
             }
             // Asked again when it reached a node the account had left: at once when that node answers AccountMoved, after
             // request-timeout when nothing answers; within ask-timeout in all (three times request-timeout).
-            reply ??= await accounts.AskAccountAsync(borrow, askTimeout - Stopwatch.GetElapsedTime(started), firstTry: requestTimeout);
+            reply ??= await accounts.AskAccountAsync(borrow, askTimeout - Stopwatch.GetElapsedTime(started), firstTry: requestTimeout, cancel: end.Token);
         }
         catch (AskTimeoutException)
         {

@@ -307,6 +307,9 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         var port = (SupervisorProcess node) => cluster.RemotingPorts[cluster.Nodes.IndexOf(node)];
         await using (await NetworkPartition.CutAsync(([cutProcess], [port(cut)]), (others.Select(n => n.ProcessId!.Value), others.Select(port))))
         {
+            // Requests for the others' accounts sent to it now wait on owners it cannot reach: when it goes, each is
+            // answered 503 at once, not left to a closed connection or its timeout.
+            var stranded = cluster.Accounts.Select(a => a.Did).Except(moved).Select(did => StrandedAsync(cut, did)).ToList();
             // The others down it (they are the majority), take its accounts over and refresh them.
             while (clock.Elapsed < TimeSpan.FromSeconds(90) && !(await Task.WhenAll(moved.Select(d => AnswersAsync(others[0], d)))).All(ok => ok))
                 await Task.Delay(500);
@@ -318,6 +321,7 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
             output.WriteLine(string.Join('\n', cut.Output.Split('\n').TakeLast(60)));
             output.WriteLine($"the node cut off {(cut.HasExited ? "stopped" : "still runs")} {clock.Elapsed.TotalSeconds:0.0} s after the cut");
             Assert.Equal(3, cut.ExitCode);
+            Assert.All(await Task.WhenAll(stranded), answer => Assert.Equal("503 ShuttingDown", answer));
             await Task.Delay(pds.AccessTokenLifetime + TimeSpan.FromSeconds(2));
         }
         await stop.CancelAsync();
@@ -390,6 +394,23 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
     private static async Task<List<string>> MembersAsync(SupervisorProcess node) =>
         (await node.Http.GetFromJsonAsync<JsonElement>("/status")).GetProperty("cluster").GetProperty("members").EnumerateArray()
             .Select(m => m.GetProperty("address").GetString()!).ToList();
+
+    /// <summary>The status and error of a getSession through <paramref name="node"/>, or what ended it without an answer (within 90 s).</summary>
+    private static async Task<string> StrandedAsync(SupervisorProcess node, string did)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        try
+        {
+            using var answer = await node.Http.GetAsync($"/accounts/{did}/xrpc/{GetSession}", timeout.Token);
+            var body = await answer.Content.ReadAsStringAsync(timeout.Token);
+            var error = body.StartsWith('{') ? JsonDocument.Parse(body).RootElement.TryGetProperty("error", out var name) ? name.GetString() : null : body;
+            return $"{(int)answer.StatusCode} {error}";
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            return $"no answer: {e.GetType().Name} {e.Message}";
+        }
+    }
 
     /// <summary>
     /// The oldest member (it hosts the shard coordinators: the worst one to lose, since a node that sees the others
