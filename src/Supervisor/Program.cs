@@ -173,8 +173,8 @@ try
     app.UseMiddleware<ApiAuthentication>(settings.AdminToken, settings.OperatorPassword, keyIndex);
     app.MapAccountsApi(askTimeout, actorSystemEnd, journal, limits, proxy);
     app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout, actorSystemEnd);
-    app.MapKeysApi(proxySettings, askTimeout);
-    app.MapEvents(sessionEvents, askTimeout);
+    app.MapKeysApi(proxySettings, askTimeout, actorSystemEnd);
+    app.MapEvents(sessionEvents, askTimeout, actorSystemEnd);
     app.MapSupervisorHealth();
     app.MapStatusPage(askTimeout, actorSystemEnd, journal, limits, history);
     Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);

@@ -13,9 +13,10 @@ namespace Supervisor.Actors.Cluster;
 /// node's dead letters with an asker is answered <see cref="AccountReplies.AccountMoved"/>: it never reached the account,
 /// so the asker sends it again through the accounts, which find the account's new home. The same holds for a request to
 /// a bucket of the registry or of the login budgets (<see cref="IBucketRequest"/>: a lookup, a listing, a registration,
-/// a login's spending) or a new session for an account (<see cref="Account.AdoptSession"/>) that an Ask waits for: answered <see cref="AccountReplies.AccountMoved"/> with the bucket's id, and asked again
-/// (<see cref="AccountAsk.AskBucketAsync{T}"/>). What an actor told a bucket without waiting (an account's new status)
-/// is left alone. A lent token whose borrower stopped waiting (its Ask timed out) is given back to the lender at once,
+/// a login's spending) that an Ask waits for: answered <see cref="AccountReplies.AccountMoved"/> with the bucket's id, and
+/// asked again (<see cref="AccountAsk.AskBucketAsync{T}"/>); and for a new session an account is to adopt
+/// (<see cref="Account.AdoptSession"/>), which the accounts supervisor sends by an Ask of its own and sends again. What
+/// an actor told a bucket without waiting (an account's new status) is left alone. A lent token whose borrower stopped waiting (its Ask timed out) is given back to the lender at once,
 /// so that it does not hold the account's next rotation until the loan expires.
 /// </summary>
 public sealed class LeftBehindRequests : ReceiveActor

@@ -22,7 +22,7 @@ public static class AccountReplies
     /// itself (null from older nodes: then to the accounts), since a return sent through the accounts waits while the
     /// account's shard moves to another node. ToString does not show the token.
     /// </summary>
-    public sealed record AccessTokenLent(string Did, long LoanId, string Pds, string AccessJwt, DateTimeOffset Until, Akka.Actor.IActorRef? Lender = null) : Serialization.IWireMessage
+    public sealed record AccessTokenLent(string Did, long LoanId, string Pds, string AccessJwt, DateTimeOffset Until, IActorRef? Lender = null) : Serialization.IWireMessage
     {
         /// <summary>
         /// Gives the token back to <see cref="Lender"/> (through <paramref name="accounts"/> when it is not known) with the

@@ -25,7 +25,7 @@ public static class EventsEndpoint
     private sealed record EventJson(string Did, string? Handle, SessionEventKind Kind, AccountStateName State, XrpcError? Error, DateTimeOffset At);
 
     /// <summary>Maps <c>GET /events</c>.</summary>
-    public static void MapEvents(this WebApplication app, SessionEventFeed feed, TimeSpan askTimeout)
+    public static void MapEvents(this WebApplication app, SessionEventFeed feed, TimeSpan askTimeout, ActorSystemEnd end)
     {
         app.MapGet("/events", async (HttpContext context, string? account, string? lastEventId, IRequiredActor<AccountsSupervisor> supervisor, IHostApplicationLifetime lifetime) =>
         {
@@ -37,7 +37,7 @@ public static class EventsEndpoint
                     did = null;
                     if (account is { Length: > 0 })
                     {
-                        did = await ResolveAsync(supervisor.ActorRef, account, askTimeout);
+                        did = await ResolveAsync(supervisor.ActorRef, account, askTimeout, end.Token);
                         if (did is null)
                         {
                             await ApiJson.Error(404, "AccountNotFound", $"no account '{account}'").ExecuteAsync(context);
@@ -47,7 +47,7 @@ public static class EventsEndpoint
                     break;
                 case CallerKind.AccountKey:
                     did = caller.Key!.Did;
-                    if (account is { Length: > 0 } && account != did && await ResolveAsync(supervisor.ActorRef, account, askTimeout) != did)
+                    if (account is { Length: > 0 } && account != did && await ResolveAsync(supervisor.ActorRef, account, askTimeout, end.Token) != did)
                     {
                         await ApiJson.Error(403, "Forbidden", "an account key sees only its own account's events").ExecuteAsync(context);
                         return;
@@ -65,8 +65,8 @@ public static class EventsEndpoint
     }
 
     /// <summary>The DID of an account named by DID or handle, or null when the supervisor has no such account.</summary>
-    private static async Task<string?> ResolveAsync(IActorRef supervisor, string account, TimeSpan askTimeout) =>
-        await supervisor.Ask<object>(new GetAccountStatus(account), askTimeout) is AccountStatus status ? status.Did : null;
+    private static async Task<string?> ResolveAsync(IActorRef supervisor, string account, TimeSpan askTimeout, CancellationToken ended) =>
+        await supervisor.Ask<object>(new GetAccountStatus(account), askTimeout, ended) is AccountStatus status ? status.Did : null;
 
     private static async Task StreamAsync(HttpResponse response, FeedSubscription subscription, CancellationToken stop)
     {

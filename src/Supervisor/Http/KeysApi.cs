@@ -26,7 +26,7 @@ public static class KeysApi
     internal static readonly TimeSpan ReadYourWrite = TimeSpan.FromSeconds(3);
 
     /// <summary>Maps the endpoints.</summary>
-    public static void MapKeysApi(this WebApplication app, ProxySettings settings, TimeSpan askTimeout)
+    public static void MapKeysApi(this WebApplication app, ProxySettings settings, TimeSpan askTimeout, ActorSystemEnd end)
     {
         app.MapPost("/keys", async (HttpContext context, IRequiredActor<AccountsSupervisor> accounts, IRequiredActor<AccountKeys> keys, AccountKeyIndex index) =>
             await AccountsApi.WithBody(context.Request, async body =>
@@ -47,12 +47,12 @@ public static class KeysApi
                         return ApiJson.Error(400, "InvalidRequest", "'allow' lists privileged methods: " + string.Join(", ", settings.PrivilegedMethods.Order()));
                     allow.AddRange(a.EnumerateArray().Select(m => m.GetString()!).Distinct());
                 }
-                var status = await accounts.ActorRef.Ask<object>(new GetAccountStatus(account), askTimeout);
+                var status = await accounts.ActorRef.Ask<object>(new GetAccountStatus(account), askTimeout, end.Token);
                 if (status is not AccountStatus found) return ApiJson.Error(404, "AccountNotFound", $"no account '{account}'");
                 var by = Caller.Of(context)!.Credential;
                 // The key is made here: only its hash goes to the keys' owner (which may run on another node).
                 var (id, key, hash) = AccountKey.New();
-                var issued = await keys.ActorRef.Ask<KeyIssuedReply>(new IssueKey(id, hash, found.Did, ApiJson.Text(body, "name"), expiresAt, allow, by), askTimeout);
+                var issued = await keys.ActorRef.Ask<KeyIssuedReply>(new IssueKey(id, hash, found.Did, ApiJson.Text(body, "name"), expiresAt, allow, by), askTimeout, end.Token);
                 await index.WaitForAsync(issued.SequenceNr, ReadYourWrite);
                 return Results.Json(new { id, key, account = found.Did, name = issued.Info.Name, expiresAt, allow }, ApiJson.Options, statusCode: 201);
             }));
@@ -60,13 +60,13 @@ public static class KeysApi
             Results.Json(index.Keys.OrderBy(k => k.IssuedAt).Select(Describe), ApiJson.Options));
         app.MapDelete("/keys/{id}", async (string id, HttpContext context, IRequiredActor<AccountKeys> keys, AccountKeyIndex index) =>
         {
-            if (await keys.ActorRef.Ask<object>(new RevokeKey(id, Caller.Of(context)!.Credential), askTimeout) is not KeyRevokedReply revoked)
+            if (await keys.ActorRef.Ask<object>(new RevokeKey(id, Caller.Of(context)!.Credential), askTimeout, end.Token) is not KeyRevokedReply revoked)
                 return ApiJson.Error(404, "KeyNotFound", $"no key '{id}'");
             await index.WaitForAsync(revoked.SequenceNr, ReadYourWrite);
             return Results.Json(Describe(revoked.Info), ApiJson.Options);
         });
         app.MapGet("/audit", async (int? limit, DateTimeOffset? before, IRequiredActor<AuditTrail> audit) =>
-            Results.Json((await audit.ActorRef.Ask<AuditTrail.AuditEntries>(new AuditTrail.GetAuditEntries(limit ?? 100, before), askTimeout)).Entries, ApiJson.Options));
+            Results.Json((await audit.ActorRef.Ask<AuditTrail.AuditEntries>(new AuditTrail.GetAuditEntries(limit ?? 100, before), askTimeout, end.Token)).Entries, ApiJson.Options));
     }
 
     /// <summary>A key as listed: never its secret, nor the hash of it.</summary>
