@@ -253,9 +253,9 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
             Sender.Tell(new AccountNotFound(ask.AccountId));
             return;
         }
-        if (entry is { Running: null, Rested: true, Status: { } status })
+        if (entry is { Running: null, Rested: true, Status: not null })
         {
-            Sender.Tell(status with { Handle = entry.Handle ?? status.Handle });
+            Sender.Tell(StatusOf(ask.AccountId, entry));
             return;
         }
         _accounts().Tell(new ShardingEnvelope(ask.AccountId, ask), Sender);
@@ -334,9 +334,17 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
 
     private IEnumerable<AccountStatus> Statuses() => _entries.Select(e => StatusOf(e.Key, e.Value));
 
-    /// <summary>Its last status; one that waits to start (it was running when the cluster stopped) shows as Recovering.</summary>
+    /// <summary>
+    /// Its last status; one that waits to start (it was running when the cluster stopped) shows as Recovering. One that
+    /// does not run (it rests, or waits to start) runs on no node: its last one may have left the cluster since.
+    /// </summary>
     private static AccountStatus StatusOf(string did, Entry entry) => entry.Status is { } status
-        ? status with { Handle = entry.Handle ?? status.Handle, State = entry is { Rested: false, Running: null } ? AccountStateName.Recovering : status.State }
+        ? status with
+        {
+            Handle = entry.Handle ?? status.Handle,
+            State = entry is { Rested: false, Running: null } ? AccountStateName.Recovering : status.State,
+            Node = entry.Running is null ? null : status.Node,
+        }
         : new AccountStatus(did, entry.Handle, null, null, AccountStateName.Recovering, null, null, null, null, 0, 0, null, 0);
 
     private AccountCounts Counts()

@@ -24,9 +24,13 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
         var status = await StatusAsync(account.Did);
         Assert.Equal((AccountStateName.Active, started.AccessExpiresAt), (status.State, status.AccessExpiresAt));
         Assert.Equal(new SupervisorCounts(1, 0, 1), await CountsAsync());
+        // Resting, it runs on no node (the one it ran on may have left the cluster since).
+        Assert.Null(status.Node);
+        Assert.Null(Assert.Single(Assert.IsType<AccountList>(await AskAsync(new ListAccounts())).Accounts).Node);
 
         Assert.Equal(200, (await CallAsync(account.Handle, GetSession)).Status);
         Assert.Equal(new SupervisorCounts(1, 1, 0), await CountsAsync());
+        Assert.NotNull((await StatusAsync(account.Did)).Node);
         Assert.Equal(1, Pds.CallCount("com.atproto.server.createSession"));
     }
 
