@@ -16,8 +16,9 @@ namespace Supervisor.Actors.Cluster;
 /// a login's spending) that an Ask waits for: answered <see cref="AccountReplies.AccountMoved"/> with the bucket's id, and
 /// asked again (<see cref="AccountAsk.AskBucketAsync{T}"/>); and for a new session an account is to adopt
 /// (<see cref="Account.AdoptSession"/>), which the accounts supervisor sends by an Ask of its own and sends again. What
-/// an actor told a bucket without waiting (an account's new status) is left alone. A lent token whose borrower stopped waiting (its Ask timed out) is given back to the lender at once,
-/// so that it does not hold the account's next rotation until the loan expires.
+/// an actor told a bucket without waiting (an account's new status) is left alone. A lent token whose borrower stopped
+/// waiting (its Ask timed out) is given back to the lender at once, so that it does not hold the account's next rotation
+/// until the loan expires.
 /// </summary>
 public sealed class LeftBehindRequests : ReceiveActor
 {
@@ -35,7 +36,7 @@ public sealed class LeftBehindRequests : ReceiveActor
             var (message, asker) = dead.Message is Dropped dropped ? (dropped.Message, dropped.Sender) : (dead.Message, dead.Sender);
             if (message is AccountReplies.AccessTokenLent { Lender: { } lender } lent)
             {
-                lender.Tell(new ReturnAccessToken(lent.Did, lent.LoanId, 0));
+                lent.GiveBack(lender);
                 return;
             }
             string? entity = null;
