@@ -64,7 +64,8 @@ public sealed class BenchHost : IAsyncDisposable
         var operatorPassword = Guid.NewGuid().ToString("N");
         var info = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "--urls", $"http://127.0.0.1:{port}" },
+            // SUPERVISOR_BENCH_HOST_DIR: another build of the host (its output folder), to compare two builds on one machine.
+            ArgumentList = { Path.Combine(Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_HOST_DIR") is { Length: > 0 } dir ? dir : AppContext.BaseDirectory, "Supervisor.dll"), "--urls", $"http://127.0.0.1:{port}" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = data,

@@ -56,7 +56,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     private XrpcError? _lastError;
     private DateTimeOffset? _lastActivity;
     private DateTimeOffset? _refreshAt;
-    private Dictionary<long, Loan>? _loans; // made for the first loan, dropped when the last is back
+    private Loans? _loans; // made for the first loan, dropped when the last is back
     private long _nextLoanId;
     private bool _refreshWaitsForLoans;
     private long _refusedGeneration = -1;
@@ -74,6 +74,22 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     /// <summary>An access token lent for one request, until when, and under which session generation.</summary>
     private sealed record Loan(DateTimeOffset Until, long Generation, DateTimeOffset At);
+
+    /// <summary>
+    /// The loans out, by id, and the access token as the string they carry: made once for all the loans out at a time (a
+    /// busy account lends for many requests at once), gone with the last of them, so that a resting pair stays UTF-8.
+    /// </summary>
+    private sealed class Loans : Dictionary<long, Loan>
+    {
+        private SessionTokens? _tokens;
+        private string? _accessJwt;
+
+        public string AccessJwtOf(SessionTokens tokens)
+        {
+            if (!ReferenceEquals(tokens, _tokens)) (_tokens, _accessJwt) = (tokens, tokens.AccessJwt);
+            return _accessJwt!;
+        }
+    }
 
     /// <summary>The journal id of the account with <paramref name="did"/>.</summary>
     public static string PersistenceIdFor(string did) => "account-" + did;
@@ -567,7 +583,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             if (wasIdle) ScheduleRefresh();
             var loanId = OpenLoan();
             span?.SetTag("supervisor.outcome", "lent");
-            Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, tokens.AccessJwt, _loans![loanId].Until, Self));
+            Sender.Tell(new AccessTokenLent(_state.Did, loanId, _state.Pds!, _loans!.AccessJwtOf(tokens), _loans[loanId].Until, Self));
         }
         finally
         {
@@ -579,7 +595,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         var id = ++_nextLoanId;
         var until = Now + Settings.RequestTimeout + TimeSpan.FromSeconds(5);
-        (_loans ??= new Dictionary<long, Loan>())[id] = new Loan(until, _generation, Now);
+        (_loans ??= new Loans())[id] = new Loan(until, _generation, Now);
         if (_loans.Count == 1) Timers.StartSingleTimer(LoansTimer, LoansDue.Instance, until - Now);
         return id;
     }

@@ -25,6 +25,11 @@ public sealed class SupervisorMetrics
 
     private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal) { "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS" };
 
+    /// <summary>The status codes' labels, made once (two are recorded for every request).</summary>
+    private static readonly string[] StatusLabels = Enumerable.Range(0, 600).Select(code => code.ToString(CultureInfo.InvariantCulture)).ToArray();
+
+    private static string StatusLabel(int status) => (uint)status < StatusLabels.Length ? StatusLabels[status] : status.ToString(CultureInfo.InvariantCulture);
+
     private readonly Counter<long> _logins;
     private readonly Counter<long> _loginFailures;
     private readonly Counter<long> _refreshes;
@@ -103,7 +108,7 @@ public sealed class SupervisorMetrics
     internal void PdsCallAnswered(string server, int? status, TimeSpan latency) =>
         _pdsCallDuration.Record(latency.TotalSeconds,
             new KeyValuePair<string, object?>("server", server),
-            new KeyValuePair<string, object?>("status", status?.ToString(CultureInfo.InvariantCulture) ?? "error"));
+            new KeyValuePair<string, object?>("status", status is { } code ? StatusLabel(code) : "error"));
 
     /// <summary>Records an HTTP request the host answered (methods outside the standard ones count as <c>_OTHER</c>).</summary>
     public void HttpRequestServed(string method, int status, TimeSpan latency)
@@ -111,7 +116,7 @@ public sealed class SupervisorMetrics
         var tags = new TagList
         {
             { "method", KnownMethods.Contains(method) ? method : "_OTHER" },
-            { "status", status.ToString(CultureInfo.InvariantCulture) },
+            { "status", StatusLabel(status) },
         };
         _httpRequests.Add(1, tags);
         _httpRequestDuration.Record(latency.TotalSeconds, tags);

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Net.Http.Headers;
 
 namespace Supervisor.Actors.Pds;
@@ -10,24 +11,34 @@ namespace Supervisor.Actors.Pds;
 /// </summary>
 public static class XrpcHeaders
 {
-    /// <summary>Request headers a client may set for its PDS (besides Content-Type, which goes with the body).</summary>
-    public static readonly IReadOnlySet<string> Request = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
+    /// <summary>The names of <see cref="Request"/>, to walk without an enumerator on the heap (first: the sets are made of them).</summary>
+    public static readonly ImmutableArray<string> RequestNames =
+    [
         "atproto-proxy", "atproto-accept-labelers", "Accept", "Accept-Language", "Accept-Encoding",
         "Content-Encoding", "If-None-Match", "If-Modified-Since",
-    };
+    ];
 
-    /// <summary>Answer headers passed back to the client (besides Content-Type and Content-Length).</summary>
-    public static readonly IReadOnlySet<string> Response = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
+    private static readonly string[] ResponseNames =
+    [
         "Content-Language", "Content-Encoding", "atproto-content-labelers", "atproto-repo-rev",
         "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy", "Retry-After",
         "Cache-Control", "ETag", "Last-Modified", "Expires", "Vary",
-    };
+    ];
+
+    /// <summary>Request headers a client may set for its PDS (besides Content-Type, which goes with the body).</summary>
+    public static readonly IReadOnlySet<string> Request = new HashSet<string>(RequestNames, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Answer headers passed back to the client (besides Content-Type and Content-Length).</summary>
+    public static readonly IReadOnlySet<string> Response = new HashSet<string>(ResponseNames, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>True for a value made of visible ASCII, spaces and tabs only (and at most 8 KiB).</summary>
-    public static bool IsSafeValue(string? value) =>
-        value is { Length: <= 8192 } && value.All(c => c is '\t' || c >= ' ' && c <= '~');
+    public static bool IsSafeValue(string? value)
+    {
+        if (value is not { Length: <= 8192 }) return false;
+        foreach (var c in value)
+            if (c is not ('\t' or >= ' ' and <= '~')) return false;
+        return true;
+    }
 
     /// <summary>The allowed request headers of a caller, by name; unsafe values are left out.</summary>
     public static IReadOnlyDictionary<string, string> PickRequest(IEnumerable<KeyValuePair<string, string>> headers) =>
@@ -39,21 +50,23 @@ public static class XrpcHeaders
     /// </summary>
     public static IReadOnlyDictionary<string, string> PickResponse(HttpResponseMessage answer)
     {
-        var picked = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var name in Response)
+        Dictionary<string, string>? picked = null;
+        foreach (var name in ResponseNames)
         {
             // A name is either a response header or a content header; a server's answer has it in one of the two.
             if (!answer.Headers.NonValidated.TryGetValues(name, out var values) && !answer.Content.Headers.NonValidated.TryGetValues(name, out values))
                 continue;
             var value = values.ToString();
-            if (IsSafeValue(value)) picked[name] = value;
+            if (IsSafeValue(value)) (picked ??= new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase))[name] = value;
         }
-        return picked;
+        return picked ?? NonePicked;
     }
 
     /// <summary>A content type the supervisor can pass on: a well-formed media type, or null.</summary>
     public static MediaTypeHeaderValue? ParseContentType(string? value) =>
         IsSafeValue(value) && MediaTypeHeaderValue.TryParse(value, out var parsed) && parsed.MediaType is { Length: > 0 } ? parsed : null;
+
+    private static readonly IReadOnlyDictionary<string, string> NonePicked = new Dictionary<string, string>();
 
     private static Dictionary<string, string> Pick(IEnumerable<KeyValuePair<string, string>> headers, IReadOnlySet<string> allowed)
     {

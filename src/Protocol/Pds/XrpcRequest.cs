@@ -37,10 +37,23 @@ public sealed record XrpcRequest(
         new(nsid, XrpcMethodKind.Procedure, Body: body, ContentType: contentType);
 
     /// <summary>True when the NSID looks like one (segments of letters, digits and hyphens, at least three).</summary>
-    public static bool IsValidNsid(string? nsid) =>
-        !string.IsNullOrEmpty(nsid) && nsid.Length <= 317
-        && nsid.Split('.') is { Length: >= 3 } segments
-        && segments.All(s => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
+    public static bool IsValidNsid(string? nsid)
+    {
+        if (string.IsNullOrEmpty(nsid) || nsid.Length > 317) return false;
+        // Read in one pass, nothing made (every request through the supervisor is checked).
+        var (segments, length) = (1, 0);
+        foreach (var c in nsid)
+        {
+            if (c == '.')
+            {
+                if (length == 0) return false;
+                (segments, length) = (segments + 1, 0);
+            }
+            else if (char.IsAsciiLetterOrDigit(c) || c == '-') length++;
+            else return false;
+        }
+        return length > 0 && segments >= 3;
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"XrpcRequest {{ Nsid = {Nsid}, Kind = {Kind}, BodyBytes = {Body?.Length ?? 0} }}";

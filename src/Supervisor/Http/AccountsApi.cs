@@ -49,8 +49,10 @@ public static class AccountsApi
         accounts.MapDelete("/{id}", (string id, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
             Ask(supervisor, new Logout(id, Caller.Of(context)!.Credential), askTimeout, end.Token));
         // Streamed both ways between the client and the PDS (see XrpcPassThrough); an account key reaches only its own account.
-        accounts.Map("/{id}/xrpc/{nsid}", (string id, string nsid, HttpContext context, IRequiredActor<AccountsSupervisor> supervisor) =>
-            proxy.ForwardAsync(context, supervisor.ActorRef, id, nsid, Caller.Of(context)!));
+        // The supervisor from the host's services, not the request's: asking the request for a service makes it a scope.
+        var supervisorRef = app.Services.GetRequiredService<IRequiredActor<AccountsSupervisor>>();
+        accounts.Map("/{id}/xrpc/{nsid}", (string id, string nsid, HttpContext context) =>
+            proxy.ForwardAsync(context, supervisorRef.ActorRef, id, nsid, Caller.Of(context)!));
 
         app.MapGet("/status", async (IRequiredActor<AccountsSupervisor> supervisor, Akka.Actor.ActorSystem system) =>
         {

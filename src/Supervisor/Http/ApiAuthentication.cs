@@ -25,47 +25,49 @@ public sealed class ApiAuthentication(RequestDelegate next, string adminToken, s
     private readonly byte[] _operator = SHA256.HashData(Encoding.UTF8.GetBytes(operatorPassword));
 
     /// <summary>Authenticates the request and applies the route policy.</summary>
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (path.StartsWithSegments("/healthz") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/xrpc"))
-        {
-            await next(context);
-            return;
-        }
+        if (path.StartsWithSegments("/healthz") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/xrpc")) return next(context);
+        var header = context.Request.Headers.Authorization.ToString();
+        var bearer = Bearer(header);
         // Right after a start the keys may still be read from the journal: a key waits for them rather than being refused.
-        if (AccountKey.TryParse(Bearer(context), out _, out _)) await keys.WaitLoadedAsync(TimeSpan.FromSeconds(30));
-        var caller = Authenticate(context);
+        if (AccountKey.TryParse(bearer, out _, out _) && keys.WaitLoadedAsync(TimeSpan.FromSeconds(30)) is { IsCompleted: false } loading)
+            return AfterAsync(loading, context, header, bearer);
+        return Admit(context, header, bearer);
+    }
+
+    private async Task AfterAsync(Task loading, HttpContext context, string header, string? bearer)
+    {
+        await loading;
+        await Admit(context, header, bearer);
+    }
+
+    /// <summary>Passes the request on for a caller who may make it; answers 401 or 403 otherwise.</summary>
+    private Task Admit(HttpContext context, string header, string? bearer)
+    {
+        var caller = Authenticate(header, bearer);
         if (caller is null)
         {
             if (IsStatusPage(context)) context.Response.Headers.WWWAuthenticate = "Basic realm=\"session supervisor status\", charset=\"UTF-8\"";
-            await ApiJson.Error(StatusCodes.Status401Unauthorized, "AuthenticationRequired", "a valid admin bearer token is required").ExecuteAsync(context);
-            return;
+            return ApiJson.Error(StatusCodes.Status401Unauthorized, "AuthenticationRequired", "a valid admin bearer token is required").ExecuteAsync(context);
         }
         if (Refusal(context, caller) is { } refused)
-        {
-            await ApiJson.Error(StatusCodes.Status403Forbidden, "Forbidden", refused).ExecuteAsync(context);
-            return;
-        }
+            return ApiJson.Error(StatusCodes.Status403Forbidden, "Forbidden", refused).ExecuteAsync(context);
         context.Features.Set(caller);
         if (caller.Key is { } key && (key.LastUsedAt is not { } last || DateTimeOffset.UtcNow - last >= TimeSpan.FromMinutes(1)))
             context.RequestServices.GetRequiredService<IRequiredActor<AccountKeys>>().ActorRef.Tell(new KeyCommands.RecordKeyUse(key.Id));
-        await next(context);
+        return next(context);
     }
 
-    private static string? Bearer(HttpContext context)
-    {
-        var header = context.Request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
-    }
+    private static string? Bearer(string header) =>
+        header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
 
-    /// <summary>The caller a bearer token or Basic credentials show, or null.</summary>
-    private Caller? Authenticate(HttpContext context)
+    /// <summary>The caller a <paramref name="bearer"/> token or Basic credentials (the Authorization <paramref name="header"/>) show, or null.</summary>
+    private Caller? Authenticate(string header, string? bearer)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (bearer is { } token)
         {
-            var token = header["Bearer ".Length..].Trim();
             if (Matches(token, _admin)) return Caller.Admin;
             return keys.Authenticate(token, DateTimeOffset.UtcNow) is { } key ? new Caller(CallerKind.AccountKey, key) : null;
         }

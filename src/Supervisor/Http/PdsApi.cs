@@ -27,8 +27,12 @@ namespace Supervisor.Host.Http;
 public static class PdsApi
 {
     /// <summary>Maps <c>/xrpc/{nsid}</c>.</summary>
-    public static void MapPdsApi(this WebApplication app, XrpcPassThrough proxy, SessionJwt jwt, AccountKeyIndex index, TimeSpan askTimeout, ActorSystemEnd end) =>
-        app.Map("/xrpc/{nsid}", async (HttpContext context, string nsid, IRequiredActor<AccountsSupervisor> supervisor, IRequiredActor<AccountKeys> keys) =>
+    public static void MapPdsApi(this WebApplication app, XrpcPassThrough proxy, SessionJwt jwt, AccountKeyIndex index, TimeSpan askTimeout, ActorSystemEnd end)
+    {
+        // From the host's services, not the request's (which would make a scope for every request).
+        var supervisor = app.Services.GetRequiredService<IRequiredActor<AccountsSupervisor>>();
+        var keys = app.Services.GetRequiredService<IRequiredActor<AccountKeys>>();
+        app.Map("/xrpc/{nsid}", async (HttpContext context, string nsid) =>
         {
             // Right after a start the keys may still be read from the journal.
             await index.WaitLoadedAsync(TimeSpan.FromSeconds(30));
@@ -57,6 +61,7 @@ public static class PdsApi
             }
             await proxy.ForwardAsync(context, supervisor.ActorRef, key.Did, nsid, new Caller(CallerKind.AccountKey, key));
         });
+    }
 
     /// <summary>The session methods of one request.</summary>
     private sealed class KeySessions(

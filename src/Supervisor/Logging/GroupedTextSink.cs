@@ -9,7 +9,7 @@ namespace Supervisor.Host.Logging;
 
 /// <summary>
 /// Writes the log to a stream (standard output, the JSON log file) from one writer of its own, flushing whenever
-/// nothing more is waiting: a quiet host writes each line at once, a busy one many lines per write. The request
+/// nothing more is waiting: a quiet host writes each line at once, a busy one the lines of <see cref="BusyPause"/> per write. The request
 /// threads only queue the event; they neither take a lock around the output nor make a system call per line (one line
 /// a request cost the host a write of its own before: bench/README.md, "Request overhead").
 /// <para>
@@ -21,6 +21,9 @@ public sealed class GroupedTextSink : ILogEventSink, IDisposable
 {
     /// <summary>The most lines that wait for the writer.</summary>
     public const int QueueLimit = 100_000;
+
+    /// <summary>How long a busy writer lets lines gather before its next write.</summary>
+    public static readonly TimeSpan BusyPause = TimeSpan.FromMilliseconds(20);
 
     private readonly ITextFormatter _formatter;
     private readonly TextWriter _output;
@@ -53,11 +56,15 @@ public sealed class GroupedTextSink : ILogEventSink, IDisposable
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var logEvent)) _formatter.Format(logEvent, _output);
+            var lines = 0;
+            for (; reader.TryRead(out var logEvent); lines++) _formatter.Format(logEvent, _output);
             if (Interlocked.Exchange(ref _dropped, 0) is var dropped and > 0)
                 _formatter.Format(new LogEvent(DateTimeOffset.Now, LogEventLevel.Warning, null, DroppedTemplate,
                     [new LogEventProperty("Dropped", new ScalarValue(dropped)), new LogEventProperty("Output", new ScalarValue(_name))]), _output);
             _output.Flush();
+            // Busy (more than one line came together): the lines of the next BusyPause go in one write, instead of the writer
+            // waking for every few.
+            if (lines > 1 && !reader.Completion.IsCompleted) await Task.Delay(BusyPause).ConfigureAwait(false);
         }
     }
 

@@ -159,23 +159,22 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         var message = new HttpRequestMessage(
             HttpMethods.IsGet(request.Method) ? HttpMethod.Get : HttpMethod.Post,
             new Uri(loan.Pds.TrimEnd('/') + "/xrpc/" + nsid + request.QueryString.Value));
-        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", loan.AccessJwt);
+        // As written, not parsed again (a JWT is base64url and dots: JwtClaims read it when the account got it).
+        message.Headers.TryAddWithoutValidation("Authorization", "Bearer " + loan.AccessJwt);
         // Only the allowed names are looked up: the caller's other headers are never read (nor turned into strings).
-        var picked = XrpcHeaders.PickRequest(AllowedOf(request.Headers));
-        foreach (var (name, value) in picked)
-            if (!name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)) message.Headers.TryAddWithoutValidation(name, value);
+        string? encoding = null;
+        foreach (var name in XrpcHeaders.RequestNames)
+        {
+            if (!request.Headers.TryGetValue(name, out var values) || values.ToString() is not { } value || !XrpcHeaders.IsSafeValue(value)) continue;
+            if (name == "Content-Encoding") encoding = value;
+            else message.Headers.TryAddWithoutValidation(name, value);
+        }
         if (body.ContentType is null) return message;
         message.Content = body.Buffered is { } bytes ? new ByteArrayContent(bytes) : new StreamedBody(request.Body);
         message.Content.Headers.ContentType = body.ContentType;
         if (request.ContentLength is { } length) message.Content.Headers.ContentLength = length;
-        if (picked.TryGetValue("Content-Encoding", out var encoding)) message.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
+        if (encoding is not null) message.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
         return message;
-    }
-
-    private static IEnumerable<KeyValuePair<string, string>> AllowedOf(IHeaderDictionary headers)
-    {
-        foreach (var name in XrpcHeaders.Request)
-            if (headers.TryGetValue(name, out var value)) yield return KeyValuePair.Create(name, value.ToString());
     }
 
     /// <summary>Copies the answer: status, allowed headers, body; a 429 gets a Retry-After from its (bounded) reset.</summary>
@@ -185,7 +184,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         response.StatusCode = (int)answer.StatusCode;
         foreach (var (name, value) in XrpcHeaders.PickResponse(answer)) response.Headers[name] = value;
         var contentType = answer.Content.Headers.ContentType;
-        if (XrpcHeaders.IsSafeValue(contentType?.ToString())) response.ContentType = contentType!.ToString();
+        if (contentType?.ToString() is { } type && XrpcHeaders.IsSafeValue(type)) response.ContentType = type;
         if (contentType?.MediaType is not { } media || Documents.Contains(media)) response.Headers.ContentDisposition = "attachment";
         if (answer.StatusCode == System.Net.HttpStatusCode.TooManyRequests && !response.Headers.ContainsKey("Retry-After") && reset is { } at)
             response.Headers.RetryAfter = ApiJson.RetryAfter(at);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Routing;
+using Serilog.Events;
 
 namespace Supervisor.Host.Telemetry;
 
@@ -8,8 +9,12 @@ namespace Supervisor.Host.Telemetry;
 /// span ids (<c>@tr</c>, <c>@sp</c> in the JSON log): method, route template (never the path's values or the query),
 /// status and duration. Health probes and metric scrapes are logged at Debug.
 /// </summary>
-public sealed class RequestLog(RequestDelegate next, ILogger<RequestLog> log)
+public sealed class RequestLog(RequestDelegate next)
 {
+    // Serilog's own logger (the host's, under this class's name as source): the line skips the Microsoft.Extensions.Logging
+    // adapter, a state object and its translation for every request.
+    private readonly Serilog.ILogger _log = Serilog.Log.ForContext<RequestLog>();
+
     /// <summary>Runs the request and logs how it was answered.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
@@ -27,7 +32,7 @@ public sealed class RequestLog(RequestDelegate next, ILogger<RequestLog> log)
         finally
         {
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
-            log.Log(Tracing.IsProbe(context.Request.Path) ? LogLevel.Debug : LogLevel.Information,
+            _log.Write(Tracing.IsProbe(context.Request.Path) ? LogEventLevel.Debug : LogEventLevel.Information,
                 "HTTP {Method} {Route} answered {StatusCode} in {ElapsedMs:0.0} ms",
                 context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
