@@ -59,7 +59,12 @@ public static class OverheadBench
         using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session, validate = false }))
             if (imported.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"import answered {(int)imported.StatusCode}");
         Func<Task<bool>> viaYarpSend = () => GetAsync(client, $"{yarp.Url}/xrpc/{Method}", null);
-        Func<Task<bool>> viaHostSend = () => GetAsync(client, $"{host.Url}/accounts/{did}/xrpc/{Method}", host.AdminToken);
+        var hostSent = 0L;
+        Func<Task<bool>> viaHostSend = () =>
+        {
+            Interlocked.Increment(ref hostSent);
+            return GetAsync(client, $"{host.Url}/accounts/{did}/xrpc/{Method}", host.AdminToken);
+        };
         // Both processes are new: one unreported round each first, so that the JIT's later tiers are in place in both.
         await MeasureAsync("warm-up", workers, duration, null, viaYarpSend);
         await MeasureAsync("warm-up", workers, duration, null, viaHostSend);
@@ -68,14 +73,25 @@ public static class OverheadBench
         {
             var viaYarp = await MeasureAsync("through YARP (process)", workers, duration, () => yarp.CpuTime, viaYarpSend);
             Console.WriteLine(viaYarp.ToString(directResult));
+            // Allocations and thread-pool work items over the round, its warm-up included, from the host's own metrics (read
+            // once the host is quiet).
+            await Task.Delay(TimeSpan.FromMilliseconds(400));
+            var (allocated, workItems, sentBefore) = (await host.RuntimeCounterAsync(AllocatedBytes), await host.RuntimeCounterAsync(WorkItems), hostSent);
             var viaHost = await MeasureAsync("through the HTTP API", workers, duration, () => host.CpuTime, viaHostSend);
-            Console.WriteLine(viaHost.ToString(directResult));
+            await Task.Delay(TimeSpan.FromMilliseconds(400));
+            var sent = (double)(hostSent - sentBefore);
+            Console.WriteLine(viaHost.ToString(directResult)
+                + $"   host: allocated {(await host.RuntimeCounterAsync(AllocatedBytes) - allocated) / 1024 / sent:0.0} KB/req,"
+                + $" thread-pool work items {(await host.RuntimeCounterAsync(WorkItems) - workItems) / sent:0.0}/req");
             ratios.Add(viaHost.Load.PerSecond / viaYarp.Load.PerSecond);
             Console.WriteLine($"round {round}: ratio host/YARP-process {ratios[^1]:0.00}");
         }
         if (rounds > 1)
             Console.WriteLine($"host/YARP-process over {rounds} rounds: median {ratios.Order().ElementAt(rounds / 2):0.00}, min {ratios.Min():0.00}, max {ratios.Max():0.00}");
     }
+
+    private const string AllocatedBytes = "dotnet_gc_heap_total_allocated_bytes_total";
+    private const string WorkItems = "dotnet_thread_pool_work_item_count_total";
 
     private static async Task<bool> GetAsync(HttpClient client, string url, string? bearer)
     {

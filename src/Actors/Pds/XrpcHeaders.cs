@@ -11,25 +11,22 @@ namespace Supervisor.Actors.Pds;
 /// </summary>
 public static class XrpcHeaders
 {
-    /// <summary>The names of <see cref="Request"/>, to walk without an enumerator on the heap (first: the sets are made of them).</summary>
-    public static readonly ImmutableArray<string> RequestNames =
+    /// <summary>Request headers a client may set for its PDS (besides Content-Type, which goes with the body).</summary>
+    public static readonly ImmutableArray<string> Request =
     [
         "atproto-proxy", "atproto-accept-labelers", "Accept", "Accept-Language", "Accept-Encoding",
         "Content-Encoding", "If-None-Match", "If-Modified-Since",
     ];
 
-    private static readonly string[] ResponseNames =
+    /// <summary>Answer headers passed back to the client (besides Content-Type and Content-Length).</summary>
+    public static readonly ImmutableArray<string> Response =
     [
         "Content-Language", "Content-Encoding", "atproto-content-labelers", "atproto-repo-rev",
         "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy", "Retry-After",
         "Cache-Control", "ETag", "Last-Modified", "Expires", "Vary",
     ];
 
-    /// <summary>Request headers a client may set for its PDS (besides Content-Type, which goes with the body).</summary>
-    public static readonly IReadOnlySet<string> Request = new HashSet<string>(RequestNames, StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>Answer headers passed back to the client (besides Content-Type and Content-Length).</summary>
-    public static readonly IReadOnlySet<string> Response = new HashSet<string>(ResponseNames, StringComparer.OrdinalIgnoreCase);
+    private static readonly HashSet<string> RequestSet = new(Request, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>True for a value made of visible ASCII, spaces and tabs only (and at most 8 KiB).</summary>
     public static bool IsSafeValue(string? value)
@@ -42,7 +39,7 @@ public static class XrpcHeaders
 
     /// <summary>The allowed request headers of a caller, by name; unsafe values are left out.</summary>
     public static IReadOnlyDictionary<string, string> PickRequest(IEnumerable<KeyValuePair<string, string>> headers) =>
-        Pick(headers, Request);
+        Pick(headers, RequestSet);
 
     /// <summary>
     /// The allowed headers of an answer (headers and content headers together), as the server wrote them; unsafe values
@@ -51,7 +48,7 @@ public static class XrpcHeaders
     public static IReadOnlyDictionary<string, string> PickResponse(HttpResponseMessage answer)
     {
         Dictionary<string, string>? picked = null;
-        foreach (var name in ResponseNames)
+        foreach (var name in Response)
         {
             // A name is either a response header or a content header; a server's answer has it in one of the two.
             if (!answer.Headers.NonValidated.TryGetValues(name, out var values) && !answer.Content.Headers.NonValidated.TryGetValues(name, out values))
@@ -68,7 +65,7 @@ public static class XrpcHeaders
 
     private static readonly IReadOnlyDictionary<string, string> NonePicked = new Dictionary<string, string>();
 
-    private static Dictionary<string, string> Pick(IEnumerable<KeyValuePair<string, string>> headers, IReadOnlySet<string> allowed)
+    private static Dictionary<string, string> Pick(IEnumerable<KeyValuePair<string, string>> headers, HashSet<string> allowed)
     {
         var picked = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in headers)

@@ -163,7 +163,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
         message.Headers.TryAddWithoutValidation("Authorization", "Bearer " + loan.AccessJwt);
         // Only the allowed names are looked up: the caller's other headers are never read (nor turned into strings).
         string? encoding = null;
-        foreach (var name in XrpcHeaders.RequestNames)
+        foreach (var name in XrpcHeaders.Request)
         {
             if (!request.Headers.TryGetValue(name, out var values) || values.ToString() is not { } value || !XrpcHeaders.IsSafeValue(value)) continue;
             if (name == "Content-Encoding") encoding = value;

@@ -15,6 +15,9 @@ public static class Telemetry
     /// <summary>The service name the exported telemetry carries (<c>OTEL_SERVICE_NAME</c> overrides it).</summary>
     public const string ServiceName = "supervisor";
 
+    /// <summary>The .NET runtime's built-in meter, exported beside the supervisor's (series <c>dotnet_*</c>).</summary>
+    public const string RuntimeMeterName = "System.Runtime";
+
     /// <summary>True when telemetry is also sent over OTLP.</summary>
     public static bool OtlpConfigured => Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 };
 
@@ -30,6 +33,8 @@ public static class Telemetry
             .WithMetrics(meters =>
             {
                 meters.AddMeter(SupervisorMetrics.MeterName);
+                // The runtime's own (.NET's built-in meter): GC, heap and allocations, thread pool, CPU time, exceptions.
+                meters.AddMeter(RuntimeMeterName);
                 // No otel_scope_* labels: the series keep the names and labels they had before the meter (README, "Metrics").
                 meters.AddPrometheusExporter(prometheus => prometheus.ScopeInfoEnabled = false);
                 if (OtlpConfigured) meters.AddOtlpExporter();

@@ -66,6 +66,22 @@ public sealed class MetricsSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task The_runtimes_own_series_are_exported_beside_the_supervisors_allocations_collections_and_CPU_time()
+    {
+        await using var host = await StartHostAsync();
+
+        var before = await PrometheusScrape.ReadAsync(host);
+        Assert.Equal("counter", before.TypeOf("dotnet_gc_heap_total_allocated_bytes_total"));
+        Assert.Equal("counter", before.TypeOf("dotnet_process_cpu_time_seconds_total"));
+        Assert.Equal("counter", before.TypeOf("dotnet_thread_pool_work_item_count_total"));
+        Assert.NotEmpty(before.LabelsOf("dotnet_gc_collections_total"));
+        var allocated = before.Value("dotnet_gc_heap_total_allocated_bytes_total")!.Value;
+        for (var i = 0; i < 20; i++)
+            using (var status = await host.Http.GetAsync("/status")) Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        await ScrapeUntilAsync(host, m => m.Value("dotnet_gc_heap_total_allocated_bytes_total") > allocated, "the host's allocations counted");
+    }
+
+    [Fact]
     public async Task Requests_are_counted_and_timed_by_method_and_status_code()
     {
         await using var host = await StartHostAsync();
