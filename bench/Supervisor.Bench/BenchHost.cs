@@ -53,13 +53,17 @@ public sealed class BenchHost : IAsyncDisposable
     /// <c>dotnet_thread_pool_work_item_count_total</c>), as it is now; the exporter caches an answer for 300 ms, so read
     /// it on a host that has been quiet that long.
     /// </summary>
-    public async Task<double> RuntimeCounterAsync(string series)
+    private async Task<double> RuntimeCounterAsync(string series)
     {
         var text = await Http.GetStringAsync("/metrics");
         var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + "{", StringComparison.Ordinal) || l.StartsWith(series + " ", StringComparison.Ordinal));
         // NaN from a build that does not export it (SUPERVISOR_BENCH_HOST_DIR: an older one).
         return line is null ? double.NaN : double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The bytes the host has allocated and the thread-pool work items it has run so far (NaN from a build without them).</summary>
+    public async Task<(double Allocated, double WorkItems)> RuntimeAsync() =>
+        (await RuntimeCounterAsync("dotnet_gc_heap_total_allocated_bytes_total"), await RuntimeCounterAsync("dotnet_thread_pool_work_item_count_total"));
 
     /// <summary>A client with the admin token, many connections allowed.</summary>
     public HttpClient Http { get; }

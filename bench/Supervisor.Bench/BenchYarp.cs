@@ -37,6 +37,9 @@ public sealed class BenchYarp : IAsyncDisposable
             context.ProxyRequest.Headers.Authorization = bearer;
             return ValueTask.CompletedTask;
         }));
+        // What the process allocated and how many thread-pool work items it ran so far, as the supervisor's host exports them
+        // (GC.GetTotalAllocatedBytes, ThreadPool.CompletedWorkItemCount): read between rounds, not on the path measured.
+        app.MapGet("/bench/runtime", () => $"{GC.GetTotalAllocatedBytes()} {ThreadPool.CompletedWorkItemCount}");
         await app.StartAsync();
         return new BenchYarp(app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }

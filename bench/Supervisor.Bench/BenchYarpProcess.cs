@@ -33,6 +33,14 @@ public sealed class BenchYarpProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The bytes the proxy process has allocated and the thread-pool work items it has run so far.</summary>
+    public async Task<(double Allocated, double WorkItems)> RuntimeAsync()
+    {
+        using var http = new HttpClient();
+        var counts = (await http.GetStringAsync(Url + "/bench/runtime")).Split(' ');
+        return (double.Parse(counts[0], System.Globalization.CultureInfo.InvariantCulture), double.Parse(counts[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Starts the proxy process and waits for the address it listens on.</summary>
     public static async Task<BenchYarpProcess> StartAsync(string destination, string accessToken)
     {

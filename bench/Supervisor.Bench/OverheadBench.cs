@@ -59,39 +59,23 @@ public static class OverheadBench
         using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session, validate = false }))
             if (imported.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"import answered {(int)imported.StatusCode}");
         Func<Task<bool>> viaYarpSend = () => GetAsync(client, $"{yarp.Url}/xrpc/{Method}", null);
-        var hostSent = 0L;
-        Func<Task<bool>> viaHostSend = () =>
-        {
-            Interlocked.Increment(ref hostSent);
-            return GetAsync(client, $"{host.Url}/accounts/{did}/xrpc/{Method}", host.AdminToken);
-        };
+        Func<Task<bool>> viaHostSend = () => GetAsync(client, $"{host.Url}/accounts/{did}/xrpc/{Method}", host.AdminToken);
         // Both processes are new: one unreported round each first, so that the JIT's later tiers are in place in both.
         await MeasureAsync("warm-up", workers, duration, null, viaYarpSend);
         await MeasureAsync("warm-up", workers, duration, null, viaHostSend);
         var ratios = new List<double>();
         for (var round = 1; round <= rounds; round++)
         {
-            var viaYarp = await MeasureAsync("through YARP (process)", workers, duration, () => yarp.CpuTime, viaYarpSend);
+            var viaYarp = await MeasureAsync("through YARP (process)", workers, duration, () => yarp.CpuTime, viaYarpSend, yarp.RuntimeAsync);
             Console.WriteLine(viaYarp.ToString(directResult));
-            // Allocations and thread-pool work items over the round, its warm-up included, from the host's own metrics (read
-            // once the host is quiet).
-            await Task.Delay(TimeSpan.FromMilliseconds(400));
-            var (allocated, workItems, sentBefore) = (await host.RuntimeCounterAsync(AllocatedBytes), await host.RuntimeCounterAsync(WorkItems), hostSent);
-            var viaHost = await MeasureAsync("through the HTTP API", workers, duration, () => host.CpuTime, viaHostSend);
-            await Task.Delay(TimeSpan.FromMilliseconds(400));
-            var sent = (double)(hostSent - sentBefore);
-            Console.WriteLine(viaHost.ToString(directResult)
-                + $"   host: allocated {(await host.RuntimeCounterAsync(AllocatedBytes) - allocated) / 1024 / sent:0.0} KB/req,"
-                + $" thread-pool work items {(await host.RuntimeCounterAsync(WorkItems) - workItems) / sent:0.0}/req");
+            var viaHost = await MeasureAsync("through the HTTP API", workers, duration, () => host.CpuTime, viaHostSend, host.RuntimeAsync);
+            Console.WriteLine(viaHost.ToString(directResult));
             ratios.Add(viaHost.Load.PerSecond / viaYarp.Load.PerSecond);
             Console.WriteLine($"round {round}: ratio host/YARP-process {ratios[^1]:0.00}");
         }
         if (rounds > 1)
             Console.WriteLine($"host/YARP-process over {rounds} rounds: median {ratios.Order().ElementAt(rounds / 2):0.00}, min {ratios.Min():0.00}, max {ratios.Max():0.00}");
     }
-
-    private const string AllocatedBytes = "dotnet_gc_heap_total_allocated_bytes_total";
-    private const string WorkItems = "dotnet_thread_pool_work_item_count_total";
 
     private static async Task<bool> GetAsync(HttpClient client, string url, string? bearer)
     {
@@ -102,22 +86,41 @@ public static class OverheadBench
         return answer.IsSuccessStatusCode;
     }
 
-    /// <summary>One way's figures: the load, and the CPU it took per request (bench process; the proxy's own process).</summary>
-    private sealed record Way(LoadResult Load, double BenchCpuMs, double ProxyCpuMs)
+    /// <summary>
+    /// One way's figures: the load, the CPU it took per request (bench process; the proxy's own process), and what the
+    /// proxy's process allocated (KB) and how many thread-pool work items it ran per request (NaN when not read).
+    /// </summary>
+    private sealed record Way(LoadResult Load, double BenchCpuMs, double ProxyCpuMs, double ProxyAllocatedKb = double.NaN, double ProxyWorkItems = double.NaN)
     {
         public string ToString(Way direct) => this + $"   ratio to direct {Load.PerSecond / direct.Load.PerSecond:0.00}";
 
-        public override string ToString() => $"{Load}   cpu ms/req: bench {BenchCpuMs:0.000}, proxy {ProxyCpuMs:0.000}";
+        public override string ToString() => $"{Load}   cpu ms/req: bench {BenchCpuMs:0.000}, proxy {ProxyCpuMs:0.000}"
+            + (double.IsNaN(ProxyAllocatedKb) ? "" : $"   proxy per req: allocated {ProxyAllocatedKb:0.0} KB, thread-pool work items {ProxyWorkItems:0.0}");
     }
 
-    /// <summary>Measures one way; <paramref name="proxyCpu"/> reads the CPU time of the proxy's own process, if it has one.</summary>
-    private static async Task<Way> MeasureAsync(string name, int workers, TimeSpan duration, Func<TimeSpan>? proxyCpu, Func<Task<bool>> send)
+    /// <summary>
+    /// Measures one way; <paramref name="proxyCpu"/> reads the CPU time of the proxy's own process, if it has one, and
+    /// <paramref name="proxyRuntime"/> its allocated bytes and work items so far (read with the proxy quiet, before and after:
+    /// the round's warm-up counts too).
+    /// </summary>
+    private static async Task<Way> MeasureAsync(string name, int workers, TimeSpan duration, Func<TimeSpan>? proxyCpu, Func<Task<bool>> send,
+        Func<Task<(double Allocated, double WorkItems)>>? proxyRuntime = null)
     {
+        // Read 400 ms after the last request: the host's /metrics answer is cached for 300 ms.
+        var quiet = TimeSpan.FromMilliseconds(400);
+        (double Allocated, double WorkItems) runtimeBefore = default;
+        if (proxyRuntime is not null)
+        {
+            await Task.Delay(quiet);
+            runtimeBefore = await proxyRuntime();
+        }
+        var all = 0L;
         var sent = 0;
         var bench = Process.GetCurrentProcess();
         TimeSpan benchCpu = default, hostCpu = default;
         var load = await LoadResult.MeasureAsync(name, workers, duration, async () =>
         {
+            Interlocked.Increment(ref all);
             Interlocked.Increment(ref sent);
             return await send();
         }, measuring: () =>
@@ -131,6 +134,9 @@ public static class OverheadBench
         bench.Refresh();
         var benchMs = (bench.TotalProcessorTime - benchCpu).TotalMilliseconds / sent;
         var hostMs = proxyCpu is null ? 0 : (proxyCpu() - hostCpu).TotalMilliseconds / sent;
-        return new Way(load, benchMs, hostMs);
+        if (proxyRuntime is null) return new Way(load, benchMs, hostMs);
+        await Task.Delay(quiet);
+        var runtimeAfter = await proxyRuntime();
+        return new Way(load, benchMs, hostMs, (runtimeAfter.Allocated - runtimeBefore.Allocated) / 1024 / all, (runtimeAfter.WorkItems - runtimeBefore.WorkItems) / all);
     }
 }
