@@ -64,7 +64,7 @@ try
     var askTimeout = accountSettings.RequestTimeout * 3;
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
     var actorSystemEnd = new ActorSystemEnd();
-    var proxy = new XrpcPassThrough(client.Http, proxySettings, limits, accountSettings.RequestTimeout, askTimeout, actorSystemEnd);
+    var proxy = new XrpcPassThrough(client.Invoker, proxySettings, limits, accountSettings.RequestTimeout, askTimeout, actorSystemEnd);
     var keyIndex = new AccountKeyIndex();
     var sessionEvents = new SessionEventFeed();
     var history = new AccountHistory(settings.Journal, settings.ConnectionString);
@@ -153,8 +153,9 @@ try
     });
 
     var app = builder.Build();
-    // Outermost: its line is written with the request's activity current (trace id in the log) and the final status.
-    app.UseMiddleware<RequestLog>();
+    // Outermost: every request counts, and its line is written with the request's activity current (trace id in the
+    // log) and the final status.
+    app.UseMiddleware<RequestTelemetry>();
     app.UseSupervisorMetrics();
     app.UseMiddleware<SecurityHeaders>();
     // Whatever fails inside a request is answered as JSON, without details; an actor that does not answer in time is a 504.

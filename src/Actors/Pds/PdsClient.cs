@@ -23,18 +23,30 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
     /// <summary>How long one call may take before it ends as <see cref="XrpcError.Timeout"/>.</summary>
     public TimeSpan RequestTimeout { get; } = requestTimeout;
 
-    /// <summary>The shared HttpClient (the host's pass-through streams over it too).</summary>
+    /// <summary>The shared HttpClient.</summary>
     public HttpClient Http { get; } = http;
 
-    /// <summary>A client with its own HttpClient (pooled connections renewed every few minutes), its calls timed into <paramref name="metrics"/> when given.</summary>
-    public static PdsClient Create(TimeSpan requestTimeout, int maxAnswerBytes = DefaultMaxAnswerBytes, Account.SupervisorMetrics? metrics = null) =>
-        new(CreateHttpClient(requestTimeout, metrics), requestTimeout, maxAnswerBytes);
+    /// <summary>
+    /// The same connections as <see cref="Http"/> without HttpClient's own layer (a linked cancellation source and a state
+    /// machine a call): the host's pass-through streams over it, under a deadline of its own.
+    /// </summary>
+    public HttpMessageInvoker Invoker { get; private init; } = http;
+
+    /// <summary>A client with its own connections (renewed every few minutes), its calls timed into <paramref name="metrics"/> when given.</summary>
+    public static PdsClient Create(TimeSpan requestTimeout, int maxAnswerBytes = DefaultMaxAnswerBytes, Account.SupervisorMetrics? metrics = null)
+    {
+        var handler = CreateHandler(requestTimeout, metrics);
+        return new(new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan }, requestTimeout, maxAnswerBytes)
+        {
+            Invoker = new HttpMessageInvoker(handler, disposeHandler: false),
+        };
+    }
 
     /// <summary>
-    /// An HttpClient for servers the supervisor does not control: no redirects, no cookies, no automatic decompression.
+    /// The handler for servers the supervisor does not control: no redirects, no cookies, no automatic decompression.
     /// With <paramref name="metrics"/>, every call through it is timed (<see cref="PdsCallTiming"/>).
     /// </summary>
-    public static HttpClient CreateHttpClient(TimeSpan connectTimeout, Account.SupervisorMetrics? metrics = null)
+    private static HttpMessageHandler CreateHandler(TimeSpan connectTimeout, Account.SupervisorMetrics? metrics)
     {
         HttpMessageHandler sockets = new SocketsHttpHandler
         {
@@ -44,10 +56,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             UseCookies = false,
             AutomaticDecompression = System.Net.DecompressionMethods.None,
         };
-        return new HttpClient(metrics is null ? sockets : new PdsCallTiming(metrics) { InnerHandler = sockets })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+        return metrics is null ? sockets : new PdsCallTiming(metrics) { InnerHandler = sockets };
     }
 
     /// <summary>com.atproto.server.createSession. The password is sent and forgotten.</summary>

@@ -28,7 +28,7 @@ namespace Supervisor.Host.Proxy;
 /// </para>
 /// Headers pass by allow-list both ways (<see cref="XrpcHeaders"/>); the caller's Authorization never does.
 /// </summary>
-public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, ServerLimits limits, TimeSpan requestTimeout, TimeSpan askTimeout, ActorSystemEnd end)
+public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings settings, ServerLimits limits, TimeSpan requestTimeout, TimeSpan askTimeout, ActorSystemEnd end)
 {
     /// <summary>The largest error answer read to find out whether the PDS refused the token.</summary>
     private const int ErrorBodyLimit = 64 * 1024;
@@ -40,6 +40,7 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
     };
 
     private readonly LocalLenders _lenders = new();
+    private readonly RequestDeadlines _deadlines = new();
 
     /// <summary>The settings in force.</summary>
     public ProxySettings Settings => settings;
@@ -110,47 +111,53 @@ public sealed class XrpcPassThrough(HttpClient http, ProxySettings settings, Ser
             return new Sent(0, null, false);
         }
         using var message = Build(context.Request, loan, nsid, body);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        timeout.CancelAfter(requestTimeout);
-        HttpResponseMessage answer;
+        var deadline = _deadlines.Start(requestTimeout, context.RequestAborted);
         try
         {
-            answer = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            await ApiJson.Error(504, XrpcError.Timeout, $"no answer from the PDS within {requestTimeout.TotalSeconds:0.#} s").ExecuteAsync(context);
-            return new Sent(0, null, false);
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
-        {
-            if (!context.RequestAborted.IsCancellationRequested)
-                await ApiJson.Error(502, XrpcError.NetworkError, "the PDS could not be reached: " + (e is HttpRequestException h ? h.HttpRequestError.ToString() : "connection lost")).ExecuteAsync(context);
-            return new Sent(0, null, false);
-        }
-        using (answer)
-        {
-            var status = (int)answer.StatusCode;
-            var now = DateTimeOffset.UtcNow;
-            var seen = limits.Bounded(new XrpcResponse(status, [], null, null, RateLimitHeaders.Read(answer.Headers, now)), now);
-            if (seen.RateLimit is not null || status == 429) limits.Observe(loan.Pds, loan.Did, nsid, seen, now);
-            var mediaType = answer.Content.Headers.ContentType?.MediaType;
-            if (answer.IsSuccessStatusCode && mediaType == "text/html" && !nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
+            HttpResponseMessage answer;
+            try
             {
-                await ApiJson.Error(502, XrpcError.InvalidResponse, $"the PDS answered {nsid} with an HTML page instead of an XRPC answer").ExecuteAsync(context);
-                return new Sent(status, null, false);
+                answer = await http.SendAsync(message, deadline.Token);
             }
-            byte[]? errorBody = null;
-            XrpcError? error = null;
-            if (status is >= 400 and < 500 && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
             {
-                errorBody = await Actors.Pds.PdsClient.ReadBodyAsync(answer, ErrorBodyLimit, timeout.Token);
-                error = errorBody is null ? null : XrpcResponse.TryReadError(errorBody);
-                if (retryable && AccountRules.ClassifyRequest(status, error?.Error, error?.Message) == RequestOutcome.RefreshAndRetry)
-                    return new Sent(status, error, true);
+                await ApiJson.Error(504, XrpcError.Timeout, $"no answer from the PDS within {requestTimeout.TotalSeconds:0.#} s").ExecuteAsync(context);
+                return new Sent(0, null, false);
             }
-            await CopyAnswerAsync(context, answer, errorBody, seen.RateLimit?.Reset);
-            return new Sent(status, error, false);
+            catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
+            {
+                if (!context.RequestAborted.IsCancellationRequested)
+                    await ApiJson.Error(502, XrpcError.NetworkError, "the PDS could not be reached: " + (e is HttpRequestException h ? h.HttpRequestError.ToString() : "connection lost")).ExecuteAsync(context);
+                return new Sent(0, null, false);
+            }
+            using (answer)
+            {
+                var status = (int)answer.StatusCode;
+                var now = DateTimeOffset.UtcNow;
+                var seen = limits.Bounded(new XrpcResponse(status, [], null, null, RateLimitHeaders.Read(answer.Headers, now)), now);
+                if (seen.RateLimit is not null || status == 429) limits.Observe(loan.Pds, loan.Did, nsid, seen, now);
+                var mediaType = answer.Content.Headers.ContentType?.MediaType;
+                if (answer.IsSuccessStatusCode && mediaType == "text/html" && !nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
+                {
+                    await ApiJson.Error(502, XrpcError.InvalidResponse, $"the PDS answered {nsid} with an HTML page instead of an XRPC answer").ExecuteAsync(context);
+                    return new Sent(status, null, false);
+                }
+                byte[]? errorBody = null;
+                XrpcError? error = null;
+                if (status is >= 400 and < 500 && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
+                {
+                    errorBody = await Actors.Pds.PdsClient.ReadBodyAsync(answer, ErrorBodyLimit, deadline.Token);
+                    error = errorBody is null ? null : XrpcResponse.TryReadError(errorBody);
+                    if (retryable && AccountRules.ClassifyRequest(status, error?.Error, error?.Message) == RequestOutcome.RefreshAndRetry)
+                        return new Sent(status, error, true);
+                }
+                await CopyAnswerAsync(context, answer, errorBody, seen.RateLimit?.Reset);
+                return new Sent(status, error, false);
+            }
+        }
+        finally
+        {
+            deadline.Return();
         }
     }
 

@@ -44,10 +44,9 @@ public static class Telemetry
         return services;
     }
 
-    /// <summary>Counts and times every request (first in the pipeline, so that refusals count too) and maps <c>GET /metrics</c>.</summary>
+    /// <summary>Maps <c>GET /metrics</c> (every request is counted and timed by <see cref="RequestTelemetry"/>).</summary>
     public static void UseSupervisorMetrics(this WebApplication app)
     {
-        app.UseMiddleware<RequestMetrics>();
         app.MapPrometheusScrapingEndpoint("/metrics");
         // The meter provider starts listening when it is first resolved; the counters are published once it does.
         app.Services.GetRequiredService<MeterProvider>();
