@@ -217,6 +217,11 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>How many calls of <paramref name="nsid"/> arrived.</summary>
     public int CallCount(string nsid) => _calls.GetValueOrDefault(nsid);
 
+    /// <summary>How many calls held without an answer (<see cref="FakeFailure.Hang"/>) their client gave up on.</summary>
+    public int AbandonedCalls => Volatile.Read(ref _abandoned);
+
+    private int _abandoned;
+
     /// <summary>How many calls arrived in all (XRPC methods, DID documents, well-known files).</summary>
     public int CallsInAll => _calls.Values.Sum();
 
@@ -418,6 +423,7 @@ public sealed class FakePdsServer : IAsyncDisposable
                 catch (OperationCanceledException)
                 {
                     // the client gave up or the server stops
+                    if (context.RequestAborted.IsCancellationRequested) Interlocked.Increment(ref _abandoned);
                 }
                 break;
             case FakeFailure.DropConnection:

@@ -10,7 +10,8 @@ namespace Supervisor.Actors.Tests.Host;
 /// <summary>
 /// The HTTP API's answers that the README promises, the host as a process against a fake PDS: 401 for a
 /// revoked import, 409 and 503 for calls of an account that cannot serve, 429 with Retry-After for a held
-/// call, each server's rate limit in /status, and the metrics after known events.
+/// call, 504 for a call the PDS does not answer within request-timeout (and the PDS's call ended when its client goes
+/// away), each server's rate limit in /status, and the metrics after known events.
 /// </summary>
 public sealed class HttpAnswersSpec : FakePdsHostSpec
 {
@@ -188,5 +189,41 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
         Assert.Equal(3, metrics.Value("supervisor_request_duration_seconds_bucket", ("le", "+Inf")));
         Assert.Equal(3, metrics.Value("supervisor_request_duration_seconds_bucket", ("le", "10")));
         Assert.InRange(metrics.Value("supervisor_request_duration_seconds_sum")!.Value, 1e-6, 30);
+    }
+
+    [Fact]
+    public async Task A_call_passed_through_to_a_PDS_that_does_not_answer_is_answered_504_after_request_timeout_and_the_next_call_passes()
+    {
+        await using var host = await StartHostAsync("supervisor.accounts.request-timeout = 3s");
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        Pds.FailNext(GetSession, FakeFailure.Hang);
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var (status, body) = await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}");
+        var waited = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        Assert.Equal((HttpStatusCode.GatewayTimeout, "Timeout"), (status, body.GetProperty("error").GetString()));
+        Assert.Equal("no answer from the PDS within 3 s", body.GetProperty("message").GetString());
+        Assert.InRange(waited, TimeSpan.FromSeconds(2.9), TimeSpan.FromSeconds(10));
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.AbandonedCalls == 1), TimeSpan.FromSeconds(5), "the PDS's call given up");
+
+        // The next request gets a deadline of its own: the one that ran out is not used again.
+        (status, body) = await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.Equal((HttpStatusCode.OK, alice.Did), (status, body.GetProperty("did").GetString()));
+    }
+
+    [Fact]
+    public async Task A_client_that_goes_away_ends_its_call_to_the_PDS_at_once()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        Pds.FailNext(GetSession, FakeFailure.Hang);
+
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}", giveUp.Token));
+        // Long before request-timeout (30 s): the host's call to the PDS ended with its client's request.
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.AbandonedCalls == 1), TimeSpan.FromSeconds(5), "the PDS's call given up");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}")).Status);
     }
 }

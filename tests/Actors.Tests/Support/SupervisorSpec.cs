@@ -112,7 +112,7 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
-    protected static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    internal static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var until = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < until)
