@@ -26,14 +26,16 @@ if (args.Length > 0 && args[0] == "run") args = args[1..];
 // Before anything is written (the JSON log file included, wherever it is): every file the host makes is owner-only.
 OwnerOnly.RestrictUmask();
 
+// SUPERVISOR_LOG_LEVEL: an unknown level stops the start below, once the log can say so.
+var logLevel = LogLevelSetting.Parse(Environment.GetEnvironmentVariable(LogLevelSetting.Variable), out var logLevelError) ?? Serilog.Events.LogEventLevel.Information;
 var logging = new LoggerConfiguration()
-    .MinimumLevel.Information()
-    .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+    .MinimumLevel.Is(logLevel)
+    .MinimumLevel.Override("Microsoft.AspNetCore", logLevel > Serilog.Events.LogEventLevel.Warning ? logLevel : Serilog.Events.LogEventLevel.Warning)
     // Off entirely (above Fatal): ASP.NET Core's hosting writes nothing here at Warning, but while its logger is on at any
     // level it opens a log scope and an Activity for every request (and HttpClient then sends a traceparent to the PDS).
     .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Fatal + 1)
     .Enrich.FromLogContext()
-    .Enrich.With(new Supervisor.Host.Logging.ControlCharacterEscaper())
+    .Enrich.With(new ControlCharacterEscaper())
     .WriteTo.Sink(new GroupedTextSink(
         new Serilog.Formatting.Display.MessageTemplateTextFormatter("[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}"),
         Console.OpenStandardOutput(), "standard output"));
@@ -46,6 +48,7 @@ Log.Logger = logging.CreateLogger();
 
 try
 {
+    if (logLevelError is not null) throw new InvalidOperationException(logLevelError);
     var settings = HostSettings.FromEnvironment();
     var cluster = ClusterSettings.FromEnvironment();
     cluster.Check(settings.Journal);
@@ -55,7 +58,7 @@ try
     var trustedClients = Supervisor.Actors.Clients.TrustedClients.Parse(Environment.GetEnvironmentVariable("SUPERVISOR_TRUSTED_CLIENTS"));
     if (trustedClients.Count > 0) Log.Information("Clients outside the cluster trusted with tokens: {TrustedClients}", trustedClients.Count);
     var config = SupervisorConfig.Load(settings.Journal, settings.ConnectionString, settings.TokenKeys,
-        Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"), cluster.Hocon());
+        $"akka.loglevel = {LogLevelSetting.AkkaLevelOf(logLevel)}\n" + Environment.GetEnvironmentVariable("SUPERVISOR_HOCON"), cluster.Hocon());
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
     var journal = new JournalHealth();
     var metrics = new SupervisorMetrics(journal);

@@ -97,7 +97,7 @@ public static class SupervisorCli
 
         // "run" itself is handled before this parser (Program.cs); it is here for --help.
         root.Subcommands.Add(new Command("run", "run the host (the default): --urls http://127.0.0.1:PORT, SUPERVISOR_DATA_DIR, SUPERVISOR_ADMIN_TOKEN, " +
-                                                "SUPERVISOR_JOURNAL, SUPERVISOR_POSTGRES, SUPERVISOR_KEY, SUPERVISOR_HOCON, SUPERVISOR_LOG_FILE (see README)"));
+                                                "SUPERVISOR_JOURNAL, SUPERVISOR_POSTGRES, SUPERVISOR_KEY, SUPERVISOR_HOCON, SUPERVISOR_LOG_FILE, SUPERVISOR_LOG_LEVEL (see README)"));
         root.Subcommands.Add(new Command("accounts", "manage supervised accounts") { add, import, list, show, logout });
         root.Subcommands.Add(new Command("session", "sessions with their tokens") { export });
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });

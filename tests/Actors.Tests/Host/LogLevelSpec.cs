@@ -1,0 +1,66 @@
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>
+/// <c>SUPERVISOR_LOG_LEVEL</c> sets the lowest level the host writes, to its console and its JSON log alike; an unknown
+/// level stops the start with a message that names the levels.
+/// </summary>
+public sealed class LogLevelSpec : IDisposable
+{
+    private readonly TestJournal _folder = new();
+
+    [Fact]
+    public async Task At_Warning_the_host_writes_neither_its_start_nor_a_line_for_each_request()
+    {
+        await using var host = await StartAsync("warning");
+        using (var answer = await host.Http.GetAsync("/accounts"))
+            Assert.True(answer.IsSuccessStatusCode);
+        Assert.Equal(0, await host.TerminateAsync());
+
+        Assert.DoesNotContain("INF]", host.Output);
+        Assert.DoesNotContain("HTTP GET", host.Output);
+        Assert.DoesNotContain(host.LogLines(), line => line.GetProperty("@mt").GetString()!.StartsWith("HTTP ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task At_Debug_the_host_also_writes_the_lines_of_its_health_probes_and_Akkas_debug_lines()
+    {
+        await using var host = await StartAsync("Debug");
+        using (var answer = await host.Http.GetAsync("/healthz"))
+            Assert.True(answer.IsSuccessStatusCode);
+        Assert.Equal(0, await host.TerminateAsync());
+
+        Assert.Contains("DBG] HTTP GET /healthz answered 200", host.Output);
+        Assert.Contains("INF] Supervisor starting", host.Output);
+        // Akka's own debug lines too (akka.loglevel follows).
+        Assert.Contains("DBG] Creating singleton identification timer", host.Output);
+    }
+
+    [Fact]
+    public async Task An_unknown_level_stops_the_start_with_a_message_naming_the_levels()
+    {
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync("loud"));
+        Assert.Contains("the supervisor exited with 1", refused.Message);
+        Assert.Contains("SUPERVISOR_LOG_LEVEL must be one of Verbose, Debug, Information, Warning, Error, Fatal, not 'loud'", refused.Message);
+    }
+
+    private async Task<SupervisorProcess> StartAsync(string level)
+    {
+        var environment = _folder.HostEnvironment();
+        environment["SUPERVISOR_LOG_LEVEL"] = level;
+        var host = new SupervisorProcess(_folder.Folder, environment);
+        try
+        {
+            await host.StartAsync();
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    public void Dispose() => _folder.Dispose();
+}
