@@ -1,15 +1,15 @@
+using System.Net;
+using System.Net.Http.Json;
 using Supervisor.Actors.Tests.Support;
 
 namespace Supervisor.Actors.Tests.Host;
 
 /// <summary>
-/// <c>SUPERVISOR_LOG_LEVEL</c> sets the lowest level the host writes, to its console and its JSON log alike; an unknown
-/// level stops the start with a message that names the levels.
+/// <c>SUPERVISOR_LOG_LEVEL</c> sets the lowest level the host writes, to its console and its JSON log alike (at Debug
+/// still without a token); an unknown level stops the start with a message that names the levels.
 /// </summary>
-public sealed class LogLevelSpec : IDisposable
+public sealed class LogLevelSpec : FakePdsHostSpec
 {
-    private readonly TestJournal _folder = new();
-
     [Fact]
     public async Task At_Warning_the_host_writes_neither_its_start_nor_a_line_for_each_request()
     {
@@ -24,12 +24,26 @@ public sealed class LogLevelSpec : IDisposable
     }
 
     [Fact]
-    public async Task At_Debug_the_host_also_writes_the_lines_of_its_health_probes_and_Akkas_debug_lines()
+    public async Task At_Debug_the_host_also_writes_the_lines_of_its_health_probes_and_Akkas_debug_lines_and_still_no_token()
     {
         await using var host = await StartAsync("Debug");
         using (var answer = await host.Http.GetAsync("/healthz"))
             Assert.True(answer.IsSuccessStatusCode);
+        // A session's whole life at Debug: login, a call passed through, a refresh, a logout.
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url }))
+            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        using (var call = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/com.atproto.server.getSession"))
+            Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+        using (var refresh = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refresh.StatusCode);
+        using (var logout = await host.Http.DeleteAsync($"/accounts/{alice.Did}"))
+            Assert.True(logout.IsSuccessStatusCode);
         Assert.Equal(0, await host.TerminateAsync());
+
+        Assert.Empty(Secrets.JwtsIn(host.Output));
+        Assert.Empty(Secrets.JwtsIn(File.ReadAllText(host.LogFile)));
+        Assert.DoesNotContain(alice.Password, host.Output);
 
         Assert.Contains("DBG] HTTP GET /healthz answered 200", host.Output);
         Assert.Contains("INF] Supervisor starting", host.Output);
@@ -47,9 +61,9 @@ public sealed class LogLevelSpec : IDisposable
 
     private async Task<SupervisorProcess> StartAsync(string level)
     {
-        var environment = _folder.HostEnvironment();
+        var environment = Folder.HostEnvironment();
         environment["SUPERVISOR_LOG_LEVEL"] = level;
-        var host = new SupervisorProcess(_folder.Folder, environment);
+        var host = new SupervisorProcess(Folder.Folder, environment);
         try
         {
             await host.StartAsync();
@@ -61,6 +75,4 @@ public sealed class LogLevelSpec : IDisposable
             throw;
         }
     }
-
-    public void Dispose() => _folder.Dispose();
 }
