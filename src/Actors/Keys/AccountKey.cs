@@ -33,14 +33,29 @@ public static class AccountKey
         return id.All(char.IsAsciiHexDigitLower) && secret.Length > 0;
     }
 
-    /// <summary>The hex SHA-256 of a secret.</summary>
-    public static string Hash(string secret) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(secret))).ToLowerInvariant();
+    /// <summary>The lower-case hex SHA-256 of a secret: what is kept of a key.</summary>
+    public static string Hash(string secret)
+    {
+        Span<char> hex = stackalloc char[HexLength];
+        HashInto(secret, hex);
+        return new string(hex);
+    }
 
     /// <summary>
     /// Compares a presented secret with a stored hash in constant time; on the stack (it runs for every request an account
     /// key makes).
     /// </summary>
     public static bool Matches(string secret, string hash)
+    {
+        Span<char> hex = stackalloc char[HexLength];
+        HashInto(secret, hex);
+        return CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(hex), MemoryMarshal.AsBytes(hash.AsSpan()));
+    }
+
+    private const int HexLength = SHA256.HashSizeInBytes * 2;
+
+    /// <summary>Writes <see cref="Hash"/> of <paramref name="secret"/> into <paramref name="hex"/>, without an array for a secret of a key's size.</summary>
+    private static void HashInto(string secret, Span<char> hex)
     {
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         if (secret.Length <= 128)
@@ -49,8 +64,6 @@ public static class AccountKey
             SHA256.HashData(utf8[..Encoding.UTF8.GetBytes(secret, utf8)], digest);
         }
         else SHA256.HashData(Encoding.UTF8.GetBytes(secret), digest);
-        Span<char> hex = stackalloc char[SHA256.HashSizeInBytes * 2];
         Convert.TryToHexStringLower(digest, hex, out _);
-        return CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(hex), MemoryMarshal.AsBytes(hash.AsSpan()));
     }
 }

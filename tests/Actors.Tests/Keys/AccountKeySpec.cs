@@ -25,4 +25,8 @@ public sealed class AccountKeySpec
         Assert.True(AccountKey.Matches(secret, AccountKey.Hash(secret)));
         Assert.False(AccountKey.Matches(secret, AccountKey.Hash(secret[1..])));
     }
+
+    [Fact]
+    public void The_hash_kept_of_a_secret_is_its_lower_case_hex_SHA_256_as_journaled_keys_hold_it() =>
+        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", AccountKey.Hash("abc"));
 }
