@@ -25,7 +25,7 @@ public sealed class ClusterMemberProcess : IDisposable
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(SampleBuild.Dll("ClusterMember"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
-        return new ClusterMemberProcess(Process.Start(info)!);
+        return new ClusterMemberProcess(ChildProcesses.OfTestRun.Start(info));
     }
 
     /// <summary>The id of its process.</summary>

@@ -116,7 +116,7 @@ public sealed class SupervisorProcess : IAsyncDisposable
         // Identities are verified only where a spec says where the PLC directory and a handle resolver are.
         info.Environment["SUPERVISOR_HOCON"] = (_identity ?? "supervisor.identity.verify = off") + "\n" + _environment.GetValueOrDefault("SUPERVISOR_HOCON");
         RegisterTokenKeys();
-        var process = Process.Start(info) ?? throw new InvalidOperationException("the supervisor process did not start");
+        var process = ChildProcesses.OfTestRun.Start(info);
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
