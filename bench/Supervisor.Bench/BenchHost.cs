@@ -50,7 +50,7 @@ public sealed class BenchHost : IAsyncDisposable
 
     /// <summary>
     /// A counter of the runtime's the host exports at <c>/metrics</c> (<c>dotnet_gc_heap_total_allocated_bytes_total</c>,
-    /// <c>dotnet_thread_pool_work_item_count_total</c>), as it is now; the exporter caches an answer for 300 ms, so read
+    /// <c>dotnet_thread_pool_work_item_count_total</c>, <c>dotnet_gc_pause_time_seconds_total</c>), as it is now; the exporter caches an answer for 300 ms, so read
     /// it on a host that has been quiet that long.
     /// </summary>
     private async Task<double> RuntimeCounterAsync(string series)
@@ -61,9 +61,10 @@ public sealed class BenchHost : IAsyncDisposable
         return line is null ? double.NaN : double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>The bytes the host has allocated and the thread-pool work items it has run so far (NaN from a build without them).</summary>
-    public async Task<(double Allocated, double WorkItems)> RuntimeAsync() =>
-        (await RuntimeCounterAsync("dotnet_gc_heap_total_allocated_bytes_total"), await RuntimeCounterAsync("dotnet_thread_pool_work_item_count_total"));
+    /// <summary>The host's runtime counts so far, from its <c>/metrics</c> (NaN from a build without them).</summary>
+    public async Task<ProxyRuntime> RuntimeAsync() =>
+        new(await RuntimeCounterAsync("dotnet_gc_heap_total_allocated_bytes_total"), await RuntimeCounterAsync("dotnet_thread_pool_work_item_count_total"),
+            await RuntimeCounterAsync("dotnet_gc_pause_time_seconds_total"));
 
     /// <summary>A client with the admin token, many connections allowed.</summary>
     public HttpClient Http { get; }
@@ -100,10 +101,10 @@ public sealed class BenchHost : IAsyncDisposable
             info.Environment["SUPERVISOR_LOG_FILE"] = log.EndsWith('/') ? Path.Combine(Directory.CreateDirectory(log).FullName, $"host-{port}.clef") : log;
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        // The host's console is drained as bytes, never decoded into lines: the bench process is the load's client and shares the
+        // machine's cores with the host, so reading a line a request there would count against the host's throughput.
+        _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+        _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null);
         var host = new BenchHost(process, data, port, token, operatorPassword);
         for (var i = 0; ; i++)
         {

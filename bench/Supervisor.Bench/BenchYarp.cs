@@ -39,7 +39,8 @@ public sealed class BenchYarp : IAsyncDisposable
         }));
         // What the process allocated and how many thread-pool work items it ran so far, as the supervisor's host exports them
         // (GC.GetTotalAllocatedBytes, ThreadPool.CompletedWorkItemCount): read between rounds, not on the path measured.
-        app.MapGet("/bench/runtime", () => $"{GC.GetTotalAllocatedBytes()} {ThreadPool.CompletedWorkItemCount}");
+        app.MapGet("/bench/runtime", () => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{GC.GetTotalAllocatedBytes()} {ThreadPool.CompletedWorkItemCount} {GC.GetTotalPauseDuration().TotalSeconds}"));
         await app.StartAsync();
         return new BenchYarp(app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }

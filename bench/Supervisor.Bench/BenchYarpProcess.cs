@@ -33,12 +33,13 @@ public sealed class BenchYarpProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The bytes the proxy process has allocated and the thread-pool work items it has run so far.</summary>
-    public async Task<(double Allocated, double WorkItems)> RuntimeAsync()
+    /// <summary>The proxy process's runtime counts so far.</summary>
+    public async Task<ProxyRuntime> RuntimeAsync()
     {
         using var http = new HttpClient();
-        var counts = (await http.GetStringAsync(Url + "/bench/runtime")).Split(' ');
-        return (double.Parse(counts[0], System.Globalization.CultureInfo.InvariantCulture), double.Parse(counts[1], System.Globalization.CultureInfo.InvariantCulture));
+        var counts = (await http.GetStringAsync(Url + "/bench/runtime")).Split(' ')
+            .Select(c => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return new ProxyRuntime(counts[0], counts[1], counts[2]);
     }
 
     /// <summary>Starts the proxy process and waits for the address it listens on.</summary>

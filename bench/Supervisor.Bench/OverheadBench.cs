@@ -60,10 +60,17 @@ public static class OverheadBench
             if (imported.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"import answered {(int)imported.StatusCode}");
         Func<Task<bool>> viaYarpSend = () => GetAsync(client, $"{yarp.Url}/xrpc/{Method}", null);
         Func<Task<bool>> viaHostSend = () => GetAsync(client, $"{host.Url}/accounts/{did}/xrpc/{Method}", host.AdminToken);
-        // Both processes are new: one unreported round each first, so that the JIT's later tiers are in place in both.
-        await MeasureAsync("warm-up", workers, duration, null, viaYarpSend);
-        await MeasureAsync("warm-up", workers, duration, null, viaHostSend);
+        // Both processes are new: two unreported rounds each first, so that the JIT's later tiers are in place in both (after
+        // one, YARP's first reported round still ran at about three quarters of its later ones).
+        for (var warmUp = 0; warmUp < 2; warmUp++)
+        {
+            await MeasureAsync("warm-up", workers, duration, null, viaYarpSend);
+            await MeasureAsync("warm-up", workers, duration, null, viaHostSend);
+        }
+        // Throughput's ratio, and the ratio of the CPU each proxy's process spent a request (YARP's over the host's, so that
+        // higher is better in both): the second moves far less with the machine's load from round to round.
         var ratios = new List<double>();
+        var cpuRatios = new List<double>();
         for (var round = 1; round <= rounds; round++)
         {
             var viaYarp = await MeasureAsync("through YARP (process)", workers, duration, () => yarp.CpuTime, viaYarpSend, yarp.RuntimeAsync);
@@ -71,11 +78,17 @@ public static class OverheadBench
             var viaHost = await MeasureAsync("through the HTTP API", workers, duration, () => host.CpuTime, viaHostSend, host.RuntimeAsync);
             Console.WriteLine(viaHost.ToString(directResult));
             ratios.Add(viaHost.Load.PerSecond / viaYarp.Load.PerSecond);
-            Console.WriteLine($"round {round}: ratio host/YARP-process {ratios[^1]:0.00}");
+            cpuRatios.Add(viaYarp.ProxyCpuMs / viaHost.ProxyCpuMs);
+            Console.WriteLine($"round {round}: ratio host/YARP-process {ratios[^1]:0.00}, CPU a request YARP/host {cpuRatios[^1]:0.00}");
         }
         if (rounds > 1)
-            Console.WriteLine($"host/YARP-process over {rounds} rounds: median {ratios.Order().ElementAt(rounds / 2):0.00}, min {ratios.Min():0.00}, max {ratios.Max():0.00}");
+        {
+            Console.WriteLine($"host/YARP-process over {rounds} rounds: median {Median(ratios):0.00}, min {ratios.Min():0.00}, max {ratios.Max():0.00}");
+            Console.WriteLine($"CPU a request YARP/host over {rounds} rounds: median {Median(cpuRatios):0.00}, min {cpuRatios.Min():0.00}, max {cpuRatios.Max():0.00}");
+        }
     }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     private static async Task<bool> GetAsync(HttpClient client, string url, string? bearer)
     {
@@ -88,27 +101,29 @@ public static class OverheadBench
 
     /// <summary>
     /// One way's figures: the load, the CPU it took per request (bench process; the proxy's own process), and what the
-    /// proxy's process allocated (KB) and how many thread-pool work items it ran per request (NaN when not read).
+    /// proxy's process allocated (KB), how many thread-pool work items it ran and how long its garbage collections paused it
+    /// (microseconds) per request (NaN when not read).
     /// </summary>
-    private sealed record Way(LoadResult Load, double BenchCpuMs, double ProxyCpuMs, double ProxyAllocatedKb = double.NaN, double ProxyWorkItems = double.NaN)
+    private sealed record Way(LoadResult Load, double BenchCpuMs, double ProxyCpuMs, double ProxyAllocatedKb = double.NaN, double ProxyWorkItems = double.NaN,
+        double ProxyGcPauseUs = double.NaN)
     {
         public string ToString(Way direct) => this + $"   ratio to direct {Load.PerSecond / direct.Load.PerSecond:0.00}";
 
         public override string ToString() => $"{Load}   cpu ms/req: bench {BenchCpuMs:0.000}, proxy {ProxyCpuMs:0.000}"
-            + (double.IsNaN(ProxyAllocatedKb) ? "" : $"   proxy per req: allocated {ProxyAllocatedKb:0.0} KB, thread-pool work items {ProxyWorkItems:0.0}");
+            + (double.IsNaN(ProxyAllocatedKb) ? "" : $"   proxy per req: allocated {ProxyAllocatedKb:0.0} KB, thread-pool work items {ProxyWorkItems:0.0}, gc pause {ProxyGcPauseUs:0.0} us");
     }
 
     /// <summary>
     /// Measures one way; <paramref name="proxyCpu"/> reads the CPU time of the proxy's own process, if it has one, and
-    /// <paramref name="proxyRuntime"/> its allocated bytes and work items so far (read with the proxy quiet, before and after:
+    /// <paramref name="proxyRuntime"/> its runtime counts so far (read with the proxy quiet, before and after:
     /// the round's warm-up counts too).
     /// </summary>
     private static async Task<Way> MeasureAsync(string name, int workers, TimeSpan duration, Func<TimeSpan>? proxyCpu, Func<Task<bool>> send,
-        Func<Task<(double Allocated, double WorkItems)>>? proxyRuntime = null)
+        Func<Task<ProxyRuntime>>? proxyRuntime = null)
     {
         // Read 400 ms after the last request: the host's /metrics answer is cached for 300 ms.
         var quiet = TimeSpan.FromMilliseconds(400);
-        (double Allocated, double WorkItems) runtimeBefore = default;
+        ProxyRuntime? runtimeBefore = null;
         if (proxyRuntime is not null)
         {
             await Task.Delay(quiet);
@@ -136,7 +151,7 @@ public static class OverheadBench
         var hostMs = proxyCpu is null ? 0 : (proxyCpu() - hostCpu).TotalMilliseconds / sent;
         if (proxyRuntime is null) return new Way(load, benchMs, hostMs);
         await Task.Delay(quiet);
-        var runtimeAfter = await proxyRuntime();
-        return new Way(load, benchMs, hostMs, (runtimeAfter.Allocated - runtimeBefore.Allocated) / 1024 / all, (runtimeAfter.WorkItems - runtimeBefore.WorkItems) / all);
+        var runtime = (await proxyRuntime()).Since(runtimeBefore!);
+        return new Way(load, benchMs, hostMs, runtime.Allocated / 1024 / all, runtime.WorkItems / all, runtime.GcPauseSeconds * 1e6 / all);
     }
 }

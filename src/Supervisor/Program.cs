@@ -2,7 +2,6 @@ using Akka;
 using Akka.Actor;
 using Akka.Hosting;
 using Serilog;
-using Serilog.Formatting.Compact;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Journal;
@@ -28,23 +27,13 @@ OwnerOnly.RestrictUmask();
 
 // SUPERVISOR_LOG_LEVEL: an unknown level stops the start below, once the log can say so.
 var logLevel = LogLevelSetting.Parse(Environment.GetEnvironmentVariable(LogLevelSetting.Variable), out var logLevelError) ?? Serilog.Events.LogEventLevel.Information;
-var logging = new LoggerConfiguration()
-    .MinimumLevel.Is(logLevel)
-    .MinimumLevel.Override("Microsoft.AspNetCore", logLevel > Serilog.Events.LogEventLevel.Warning ? logLevel : Serilog.Events.LogEventLevel.Warning)
-    // Off entirely (above Fatal): ASP.NET Core's hosting writes nothing here at Warning, but while its logger is on at any
-    // level it opens a log scope and an Activity for every request (and HttpClient then sends a traceparent to the PDS).
-    .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Fatal + 1)
-    .Enrich.FromLogContext()
-    .Enrich.With(new ControlCharacterEscaper())
-    .WriteTo.Sink(new GroupedTextSink(
-        new Serilog.Formatting.Display.MessageTemplateTextFormatter("[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}"),
-        Console.OpenStandardOutput(), "standard output"));
+FileStream? jsonLog = null;
 if (Environment.GetEnvironmentVariable("SUPERVISOR_LOG_FILE") is { Length: > 0 } logFile)
 {
     if (Path.GetDirectoryName(Path.GetFullPath(logFile)) is { } folder) Directory.CreateDirectory(folder);
-    logging.WriteTo.Sink(new GroupedTextSink(new CompactJsonFormatter(), new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.Read), "the log file"));
+    jsonLog = new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.Read);
 }
-Log.Logger = logging.CreateLogger();
+Log.Logger = HostLog.Configure(logLevel, Console.OpenStandardOutput(), jsonLog).CreateLogger();
 
 try
 {

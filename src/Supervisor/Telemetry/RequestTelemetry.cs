@@ -18,6 +18,9 @@ public sealed class RequestTelemetry(RequestDelegate next, SupervisorMetrics met
     // adapter, a state object and its translation for every request.
     private readonly Serilog.ILogger _log = Serilog.Log.ForContext<RequestTelemetry>();
 
+    /// <summary>The request's line: method, route template, status code, milliseconds.</summary>
+    public const string LineTemplate = "HTTP {Method} {Route} answered {StatusCode} in {ElapsedMs:0.0} ms";
+
     /// <summary>Runs the request, then counts and logs how it was answered.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
@@ -39,7 +42,7 @@ public sealed class RequestTelemetry(RequestDelegate next, SupervisorMetrics met
             metrics.HttpRequestServed(method, status, elapsed);
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
             _log.Write(Tracing.IsProbe(context.Request.Path) ? LogEventLevel.Debug : LogEventLevel.Information,
-                "HTTP {Method} {Route} answered {StatusCode} in {ElapsedMs:0.0} ms", method, route, status, elapsed.TotalMilliseconds);
+                LineTemplate, method, route, status, elapsed.TotalMilliseconds);
         }
     }
 }
