@@ -45,6 +45,9 @@ switch (name)
     case "log-line":
         await LogLineBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var ll ? ll : 2_000_000, numbers.ElementAtOrDefault(1) is > 0 and var lr ? lr : 3);
         break;
+    case "stop":
+        await StopBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var sn ? sn : 10_000);
+        break;
     case "storm":
         await StormBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var n ? n : 10_000, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var l ? l : 120));
         break;
