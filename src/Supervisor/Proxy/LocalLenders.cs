@@ -20,16 +20,16 @@ public sealed class LocalLenders
     /// </summary>
     public const int Capacity = 2_000;
 
-    private readonly ConcurrentDictionary<string, IActorRef> _byDid = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IInternalActorRef> _byDid = new(StringComparer.Ordinal);
     private int _count;
 
     /// <summary>The account of this node that lent for <paramref name="accountId"/> last, or null.</summary>
-    public IActorRef? For(string accountId) => _byDid.TryGetValue(accountId, out var lender) ? lender : null;
+    public IInternalActorRef? For(string accountId) => _byDid.TryGetValue(accountId, out var lender) ? lender : null;
 
     /// <summary>Keeps the lender of <paramref name="loan"/> when it runs on this node and <paramref name="accountId"/> is its DID.</summary>
     public void Lent(string accountId, AccessTokenLent loan)
     {
-        if (loan.Lender is not { } lender || !lender.Path.Address.HasLocalScope || !string.Equals(loan.Did, accountId, StringComparison.Ordinal)) return;
+        if (loan.Lender is not IInternalActorRef { Path.Address.HasLocalScope: true } lender || !string.Equals(loan.Did, accountId, StringComparison.Ordinal)) return;
         if (_byDid.TryGetValue(accountId, out var known) && known.Equals(lender)) return;
         if (!_byDid.TryAdd(accountId, lender))
         {

@@ -256,9 +256,9 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             {
                 try
                 {
-                    reply = await lender.Ask<object>(borrow, requestTimeout, end.Token);
+                    reply = await LocalReply.AskAsync(lender, borrow, requestTimeout, end.Token);
                 }
-                catch (AskTimeoutException)
+                catch (TimeoutException)
                 {
                     // the long way, below
                 }
