@@ -20,14 +20,14 @@ public static class OverheadBench
 {
     private const string Method = "com.atproto.server.getSession";
 
-    public static async Task RunAsync(int workers, TimeSpan duration, int rounds)
+    public static async Task RunAsync(int workers, TimeSpan duration, int rounds, int hostAccounts)
     {
         await using var pds = await BenchPds.StartAsync();
         var did = Accounts.Did(0);
         var now = DateTimeOffset.UtcNow;
         var (access, refresh) = BenchJwt.Pair(did, now, now.AddHours(2));
         var session = $"a0.bench:::{did}:::{access}:::{refresh}:::{pds.Url}";
-        Console.WriteLine($"request overhead: getSession, {workers} concurrent loops, {duration.TotalSeconds:0} s each, local bench PDS; YARP and the host in {rounds} alternating round(s)");
+        Console.WriteLine($"request overhead: getSession, {workers} concurrent loops, {duration.TotalSeconds:0} s each, local bench PDS; YARP and the host in {rounds} alternating round(s); the host's requests to {hostAccounts} account(s) in turn");
         Console.WriteLine("cpu ms/req: CPU time of the bench process (client, bench PDS) and of the proxy's own process (YARP process, host), over every request of the way");
 
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue });
@@ -56,10 +56,19 @@ public static class OverheadBench
         await using var yarp = await BenchYarpProcess.StartAsync(pds.Url, access);
         await using var host = await BenchHost.StartAsync();
         Console.WriteLine($"YARP process {yarp.Pid}, host process {host.Pid}");
-        using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session, validate = false }))
-            if (imported.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"import answered {(int)imported.StatusCode}");
+        // The host's requests go to its accounts in turn: with one (the default) every loop shares its loans; with as many as
+        // the loops or more, each account mostly has one request at a time, as a bot that waits for each answer.
+        var hostUrls = new string[hostAccounts];
+        for (var i = 0; i < hostAccounts; i++)
+        {
+            var (accountAccess, accountRefresh) = i == 0 ? (access, refresh) : BenchJwt.Pair(Accounts.Did(i), now, now.AddHours(2));
+            using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session = $"a{i}.bench:::{Accounts.Did(i)}:::{accountAccess}:::{accountRefresh}:::{pds.Url}", validate = false }))
+                if (imported.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"import answered {(int)imported.StatusCode}");
+            hostUrls[i] = $"{host.Url}/accounts/{Accounts.Did(i)}/xrpc/{Method}";
+        }
+        var turn = 0;
         Func<Task<bool>> viaYarpSend = () => GetAsync(client, $"{yarp.Url}/xrpc/{Method}", null);
-        Func<Task<bool>> viaHostSend = () => GetAsync(client, $"{host.Url}/accounts/{did}/xrpc/{Method}", host.AdminToken);
+        Func<Task<bool>> viaHostSend = () => GetAsync(client, hostUrls[(int)((uint)Interlocked.Increment(ref turn) % (uint)hostAccounts)], host.AdminToken);
         // Both processes are new: two unreported rounds each first, so that the JIT's later tiers are in place in both (after
         // one, YARP's first reported round still ran at about three quarters of its later ones).
         for (var warmUp = 0; warmUp < 2; warmUp++)

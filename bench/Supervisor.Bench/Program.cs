@@ -40,7 +40,7 @@ switch (name)
         break;
     case "overhead":
         await OverheadBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var w ? w : 32, TimeSpan.FromSeconds(numbers.ElementAtOrDefault(1) is > 0 and var s ? s : 10),
-            numbers.ElementAtOrDefault(2) is > 0 and var r ? r : 1);
+            numbers.ElementAtOrDefault(2) is > 0 and var r ? r : 1, numbers.ElementAtOrDefault(3) is > 0 and var a ? a : 1);
         break;
     case "log-line":
         await LogLineBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var ll ? ll : 2_000_000, numbers.ElementAtOrDefault(1) is > 0 and var lr ? lr : 3);

@@ -596,7 +596,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         var id = ++_nextLoanId;
         var until = Now + Settings.RequestTimeout + TimeSpan.FromSeconds(5);
         (_loans ??= new Loans())[id] = new Loan(until, _generation, Now);
-        if (_loans.Count == 1) Timers.StartSingleTimer(LoansTimer, LoansDue.Instance, until - Now);
+        // One timer for the loans: left running when they are all back (it finds none and ends), so that an account with one
+        // request at a time does not start and cancel a timer for each.
+        if (!Timers.IsTimerActive(LoansTimer)) Timers.StartSingleTimer(LoansTimer, LoansDue.Instance, until - Now);
         return id;
     }
 
@@ -609,7 +611,6 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         if (_loans.Count == 0)
         {
             _loans = null;
-            Timers.Cancel(LoansTimer);
             if (_refreshWaitsForLoans) SendRefresh();
         }
         return loan;

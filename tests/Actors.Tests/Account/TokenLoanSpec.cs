@@ -57,6 +57,23 @@ public sealed class TokenLoanSpec(ITestOutputHelper output) : FakePdsSpec(new Te
     }
 
     [Fact]
+    public async Task A_loan_lent_after_others_came_back_ends_by_itself_too()
+    {
+        var carol = await LoggedInAsync("carol.test");
+        // The first loan starts the loans' timer; it is back at once, and the timer is left running.
+        var first = await BorrowAsync(carol.Did);
+        first.Lender!.Tell(new ReturnAccessToken(carol.Did, first.LoanId, 200));
+        await Task.Delay(TimeSpan.FromMilliseconds(1500));
+        var kept = await BorrowAsync(carol.Did);
+
+        // The timer comes due for the first loan's time, finds the second still in time, and waits on for it.
+        var refreshed = await AskAsync(new RefreshNow(carol.Did));
+
+        Assert.IsType<RefreshCompleted>(refreshed);
+        Assert.True(DateTimeOffset.UtcNow >= kept.Until - TimeSpan.FromMilliseconds(200), "the rotation waited for the second loan to expire");
+    }
+
+    [Fact]
     public async Task A_loan_returned_with_ExpiredToken_makes_the_account_refresh_before_it_lends_again()
     {
         var carol = await LoggedInAsync("carol.test");
