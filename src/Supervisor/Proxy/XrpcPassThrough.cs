@@ -254,13 +254,16 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             // stopped since. Not answered within request-timeout (a refresh in flight holds borrows): the long way.
             if (_lenders.For(accountId) is { } lender)
             {
+                var asked = LocalReply.Ask(lender, borrow);
                 try
                 {
-                    reply = await LocalReply.AskAsync(lender, borrow, requestTimeout, end.Token);
+                    reply = await asked.Answer.WaitAsync(requestTimeout, end.Token);
                 }
                 catch (TimeoutException)
                 {
-                    // the long way, below
+                    // The long way, below. Should the account lend for this borrow after all (it held it through a refresh),
+                    // the loan goes back at once rather than hold its next rotation until the loan's time is up.
+                    asked.WhenLate(late => (late as AccessTokenLent)?.GiveBack(accounts));
                 }
                 if (reply is null or AccountMoved)
                 {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
 
 namespace Supervisor.Actors.Tests.Proxy;
@@ -48,6 +49,40 @@ public sealed class BorrowRouteSpec : FakePdsHostSpec
         Assert.NotEqual(HttpStatusCode.OK, afterLogout.StatusCode);
         Assert.NotEqual(HttpStatusCode.GatewayTimeout, afterLogout.StatusCode);
         Assert.True(refused.Elapsed < TimeSpan.FromSeconds(5), $"refused after {refused.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    [Fact]
+    public async Task A_loan_made_after_its_request_stopped_waiting_goes_back_at_once_and_holds_no_rotation()
+    {
+        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_HOCON"] = "supervisor.accounts { request-timeout = 2s }",
+        });
+        await host.StartAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        (await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url })).EnsureSuccessStatusCode();
+        (await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")).EnsureSuccessStatusCode(); // its lender is known here now
+
+        // A request the PDS never answers holds its loan until request-timeout; a refresh asked meanwhile waits for it, then
+        // takes 1.5 s at the PDS. A request that borrows meanwhile is held through both, past its own request-timeout: it
+        // asks again the long way, and the account lends twice once the refresh is done, to the request and to the borrow
+        // it stopped waiting for.
+        Pds.FailNext(GetSession, FakeFailure.Hang);
+        var hung = host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
+        await Task.Delay(300);
+        Pds.RefreshLatency = TimeSpan.FromSeconds(1.5);
+        var slowRefresh = host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null);
+        await Task.Delay(200);
+        using (var held = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}"))
+            Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+        Assert.Equal(HttpStatusCode.GatewayTimeout, (await hung).StatusCode);
+        (await slowRefresh).EnsureSuccessStatusCode();
+
+        // The loan nobody waited for went back at once: the next rotation does not wait out its time (request-timeout + 5 s).
+        Pds.RefreshLatency = TimeSpan.Zero;
+        var clock = Stopwatch.StartNew();
+        (await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null)).EnsureSuccessStatusCode();
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the rotation waited {clock.Elapsed.TotalSeconds:0.0} s for a loan");
     }
 
     /// <summary>Waits until the account has stopped (its status with its registry bucket only), up to 15 s.</summary>

@@ -25,31 +25,35 @@ public sealed class LocalReplySpec(ITestOutputHelper output) : Akka.TestKit.Xuni
     {
         var answerer = Start(Props.Create(() => new Answerer(TestActor)));
 
-        Assert.Equal("olleh", await LocalReply.AskAsync(answerer, "hello", TimeSpan.FromSeconds(5), CancellationToken.None));
-        Assert.Equal("dlrow", await LocalReply.AskAsync(answerer, "world", TimeSpan.FromSeconds(5), CancellationToken.None));
+        Assert.Equal("olleh", await LocalReply.Ask(answerer, "hello").Answer.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal("dlrow", await LocalReply.Ask(answerer, "world").Answer.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
     [Fact]
-    public async Task An_actor_that_never_answers_ends_the_wait_at_its_timeout()
+    public async Task An_answer_that_comes_after_the_asker_stopped_waiting_goes_to_its_late_handler()
     {
-        var silent = Start(Props.Create(() => new SilentActor()));
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var slow = Start(Props.Create(() => new SlowActor(TimeSpan.FromMilliseconds(600))));
+        var asked = LocalReply.Ask(slow, "hello");
+        await Assert.ThrowsAsync<TimeoutException>(() => asked.Answer.WaitAsync(TimeSpan.FromMilliseconds(100)));
+        var late = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        await Assert.ThrowsAsync<TimeoutException>(() => LocalReply.AskAsync(silent, "hello", TimeSpan.FromMilliseconds(300), CancellationToken.None));
+        asked.WhenLate(answer => late.TrySetResult(answer));
 
-        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(5));
+        Assert.Equal("hello, at last", await late.Task.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
     [Fact]
-    public async Task Cancelling_ends_the_wait_at_once()
+    public async Task An_actor_that_never_answers_leaves_the_late_handler_uncalled()
     {
         var silent = Start(Props.Create(() => new SilentActor()));
-        using var end = new CancellationTokenSource();
+        var asked = LocalReply.Ask(silent, "hello");
+        var called = false;
 
-        var waiting = LocalReply.AskAsync(silent, "hello", TimeSpan.FromMinutes(1), end.Token);
-        end.Cancel();
+        asked.WhenLate(_ => called = true);
+        await Task.Delay(300);
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.False(called);
+        Assert.False(asked.Answer.IsCompleted);
     }
 
     [Fact]
@@ -57,7 +61,7 @@ public sealed class LocalReplySpec(ITestOutputHelper output) : Akka.TestKit.Xuni
     {
         var answerer = Start(Props.Create(() => new Answerer(TestActor)));
 
-        await LocalReply.AskAsync(answerer, "hello", TimeSpan.FromSeconds(5), CancellationToken.None);
+        await LocalReply.Ask(answerer, "hello").Answer.WaitAsync(TimeSpan.FromSeconds(5));
         var reply = ExpectMsg<IActorRef>();
 
         // Inside for the accounts' check of who may have a token; a second answer changes nothing.
@@ -65,6 +69,20 @@ public sealed class LocalReplySpec(ITestOutputHelper output) : Akka.TestKit.Xuni
         Assert.True(reply.Path.Address.HasLocalScope);
         reply.Tell("late");
         Assert.Equal("olleh", await ((LocalReply)reply).Answer);
+    }
+
+    /// <summary>Answers each question after a while, by a message to itself (its mailbox stays free meanwhile).</summary>
+    private sealed class SlowActor : ReceiveActor, IWithTimers
+    {
+        private sealed record Due(string Question, IActorRef Asker);
+
+        public ITimerScheduler Timers { get; set; } = null!;
+
+        public SlowActor(TimeSpan after)
+        {
+            Receive<string>(question => Timers.StartSingleTimer(question, new Due(question, Sender), after));
+            Receive<Due>(due => due.Asker.Tell(due.Question + ", at last"));
+        }
     }
 
     private sealed class SilentActor : ReceiveActor
