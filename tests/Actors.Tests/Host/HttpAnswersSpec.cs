@@ -33,12 +33,6 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
         return (answer.StatusCode, text.Length > 0 ? JsonDocument.Parse(text).RootElement.Clone() : default);
     }
 
-    private async Task LoginAsync(SupervisorProcess host, FakeAccount account)
-    {
-        var (status, _) = await SendAsync(host, HttpMethod.Post, "/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url });
-        Assert.Equal(HttpStatusCode.Created, status);
-    }
-
     [Fact]
     public async Task The_import_of_a_revoked_session_is_answered_401()
     {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using Supervisor.Actors.Tests.Support;
 
 namespace Supervisor.Actors.Tests.Host;
@@ -31,8 +30,7 @@ public sealed class LogLevelSpec : FakePdsHostSpec
             Assert.True(answer.IsSuccessStatusCode);
         // A session's whole life at Debug: login, a call passed through, a refresh, a logout.
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url }))
-            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        await LoginAsync(host, alice);
         using (var call = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/com.atproto.server.getSession"))
             Assert.Equal(HttpStatusCode.OK, call.StatusCode);
         using (var refresh = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null))

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
 
@@ -20,12 +19,6 @@ public sealed class MetricsSpec : FakePdsHostSpec
         await host.StartAsync();
         await host.WaitUntilAccountsServeAsync();
         return host;
-    }
-
-    private async Task LoginAsync(SupervisorProcess host, FakeAccount account)
-    {
-        using var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url });
-        Assert.Equal(HttpStatusCode.Created, login.StatusCode);
     }
 
     /// <summary>Scrapes until <paramref name="done"/> holds (the exporter caches an answer for 300 ms; gauges follow actors).</summary>

@@ -86,12 +86,6 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
         return host;
     }
 
-    private async Task LoginAsync(SupervisorProcess host, FakeAccount account)
-    {
-        using var answer = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url });
-        Assert.True(answer.StatusCode == HttpStatusCode.Created, $"{answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
-    }
-
     private static async Task RefreshAsync(SupervisorProcess host, string did)
     {
         using var answer = await host.Http.PostAsync($"/accounts/{did}/refresh", null);

@@ -42,8 +42,7 @@ public sealed class TracingSpec : FakePdsHostSpec
     private async Task<FakeAccount> LoginAsync(SupervisorProcess host)
     {
         var alice = Pds.CreateAccount("alice.test", "pw-alice-trace");
-        using var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url });
-        Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        await LoginAsync(host, alice);
         return alice;
     }
 

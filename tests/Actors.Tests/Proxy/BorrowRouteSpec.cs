@@ -25,7 +25,7 @@ public sealed class BorrowRouteSpec : FakePdsHostSpec
         });
         await host.StartAsync();
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        (await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url })).EnsureSuccessStatusCode();
+        await LoginAsync(host, alice);
 
         for (var round = 1; round <= 3; round++)
         {
@@ -60,7 +60,7 @@ public sealed class BorrowRouteSpec : FakePdsHostSpec
         });
         await host.StartAsync();
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        (await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url })).EnsureSuccessStatusCode();
+        await LoginAsync(host, alice);
         (await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")).EnsureSuccessStatusCode(); // its lender is known here now
 
         // A request the PDS never answers holds its loan until request-timeout; a refresh asked meanwhile waits for it, then

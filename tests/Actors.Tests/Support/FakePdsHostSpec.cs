@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Json;
 using Supervisor.Actors.Tests.FakePds;
 
 namespace Supervisor.Actors.Tests.Support;
@@ -11,6 +13,13 @@ public abstract class FakePdsHostSpec : IAsyncLifetime
     protected FakePdsServer Pds { get; private set; } = null!;
 
     public async Task InitializeAsync() => Pds = await FakePdsServer.StartAsync();
+
+    /// <summary>Logs <paramref name="account"/> of the fake PDS in at <paramref name="host"/> (POST /accounts), answered 201.</summary>
+    protected async Task LoginAsync(SupervisorProcess host, FakeAccount account)
+    {
+        using var answer = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url });
+        Assert.True(answer.StatusCode == HttpStatusCode.Created, $"login answered {(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
+    }
 
     public async Task DisposeAsync()
     {
