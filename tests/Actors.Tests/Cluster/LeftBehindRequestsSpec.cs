@@ -118,4 +118,31 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
             Assert.Equal((Did, 7L, 0), (returned.AccountId, returned.LoanId, returned.Status));
         }, TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public async Task A_token_lent_to_an_ask_that_timed_out_goes_back_to_the_lender()
+    {
+        // The long way of a borrow (AccountAsk, Akka's Ask): a lender that answers after the Ask gave up. Akka sends
+        // such a late answer to the dead letters, where it is given back.
+        Sys.ActorOf(LeftBehindRequests.Props());
+        var lender = CreateTestProbe();
+        var late = Sys.ActorOf(Props.Create(() => new LendsLate(lender.Ref)));
+        await AwaitAssertAsync(async () =>
+        {
+            await Assert.ThrowsAsync<AskTimeoutException>(() => late.Ask<object>(new BorrowAccessToken(Did, "app.bsky.feed.getTimeline"), TimeSpan.FromMilliseconds(100)));
+            var returned = await lender.ExpectMsgAsync<ReturnAccessToken>(TimeSpan.FromMilliseconds(600));
+            Assert.Equal((Did, 9L, 0), (returned.AccountId, returned.LoanId, returned.Status));
+        }, TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Answers a borrow 300 ms late with a loan of <c>lender</c>.</summary>
+    private sealed class LendsLate : ReceiveActor
+    {
+        public LendsLate(IActorRef lender) => Receive<BorrowAccessToken>(_ =>
+        {
+            var asker = Sender;
+            Context.System.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(300), asker,
+                new AccountReplies.AccessTokenLent(Did, 9, "https://pds.example", "not-a-token", DateTimeOffset.UtcNow.AddSeconds(35), lender), Self);
+        });
+    }
 }
