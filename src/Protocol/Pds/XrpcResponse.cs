@@ -74,7 +74,8 @@ public sealed record XrpcResponse(
             var message = root.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
             return new XrpcError(name.GetString()!, message ?? "");
         }
-        catch (JsonException)
+        // Not JSON, or strings that are not UTF-8 (GetString throws InvalidOperationException for those).
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return null;
         }

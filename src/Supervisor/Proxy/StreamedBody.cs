@@ -6,9 +6,11 @@ namespace Supervisor.Host.Proxy;
 /// <summary>
 /// A request body streamed from the client to the PDS through one pooled 64 KiB buffer: each read is written as it
 /// came, so the body leaves in large writes (Kestrel's request stream would otherwise hand on 4 KiB blocks, one
-/// send each) and is never held whole.
+/// send each) and is never held whole. The request's <paramref name="deadline"/> starts again for each block (with
+/// <paramref name="idle"/>): a large upload takes the time it needs while it moves, and the PDS has the whole of it to
+/// answer after the last block.
 /// </summary>
-public sealed class StreamedBody(Stream source) : HttpContent
+public sealed class StreamedBody(Stream source, CancellationTokenSource deadline, TimeSpan idle) : HttpContent
 {
     private const int BufferSize = 64 * 1024;
 
@@ -18,9 +20,13 @@ public sealed class StreamedBody(Stream source) : HttpContent
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            int read;
-            while ((read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken)) > 0)
+            while (true)
+            {
+                deadline.CancelAfter(idle);
+                var read = await source.ReadAsync(buffer.AsMemory(0, BufferSize), cancellationToken);
+                if (read == 0) break;
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
         }
         finally
         {

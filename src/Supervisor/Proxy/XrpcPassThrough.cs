@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using Akka.Actor;
@@ -32,6 +33,11 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
 {
     /// <summary>The largest error answer read to find out whether the PDS refused the token.</summary>
     private const int ErrorBodyLimit = 64 * 1024;
+
+    /// <summary>The block an answer's body is copied in.</summary>
+    private const int CopyBlock = 64 * 1024;
+
+    private static readonly Serilog.ILogger Log = Serilog.Log.ForContext<XrpcPassThrough>();
 
     /// <summary>Content types a browser could run as a document: answered as attachments.</summary>
     private static readonly HashSet<string> Documents = new(StringComparer.OrdinalIgnoreCase)
@@ -92,28 +98,30 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
                 await ApiJson.Error(403, "Forbidden", "an account key reaches only its own account").ExecuteAsync(context);
                 return;
             }
-            var outcome = await SendAsync(context, loan, nsid, body, retryable: attempt == 0 && !body.Streamed);
-            loan.GiveBack(accounts, outcome.Status, outcome.Error);
-            if (!outcome.Retry) return;
+            if (!await SendAsync(context, accounts, loan, nsid, body, retryable: attempt == 0 && !body.Streamed)) return;
         }
     }
 
-    /// <summary>The outcome of one send: what to tell the account, and whether to send once more.</summary>
-    private sealed record Sent(int Status, XrpcError? Error, bool Retry);
-
-    private async Task<Sent> SendAsync(HttpContext context, AccessTokenLent loan, string nsid, Body body, bool retryable)
+    /// <summary>
+    /// Sends the request with <paramref name="loan"/>'s token and answers the client; true when the PDS refused the token
+    /// and the request is to be sent once more. The loan goes back as soon as the answer's headers (and a refusal's small
+    /// body) are in, before the answer's body is copied, and whatever happens: a long download or a client that goes away
+    /// mid-answer holds no rotation.
+    /// </summary>
+    private async Task<bool> SendAsync(HttpContext context, IActorRef accounts, AccessTokenLent loan, string nsid, Body body, bool retryable)
     {
-        var decision = limits.Acquire(loan.Pds, loan.Did, nsid, CallKind.Request, DateTimeOffset.UtcNow);
-        if (decision.HeldUntil is { } until)
-        {
-            context.Response.Headers["RateLimit-Reset"] = until.ToUnixTimeSeconds().ToString();
-            await ApiJson.Error(429, "RateLimitExceeded", "held by the supervisor: " + decision.Reason, until).ExecuteAsync(context);
-            return new Sent(0, null, false);
-        }
-        using var message = Build(context.Request, loan, nsid, body);
+        var (status, error, givenBack) = (0, (XrpcError?)null, false);
         var deadline = _deadlines.Start(requestTimeout, context.RequestAborted);
         try
         {
+            var decision = limits.Acquire(loan.Pds, loan.Did, nsid, CallKind.Request, DateTimeOffset.UtcNow);
+            if (decision.HeldUntil is { } until)
+            {
+                context.Response.Headers["RateLimit-Reset"] = until.ToUnixTimeSeconds().ToString();
+                await ApiJson.Error(429, "RateLimitExceeded", "held by the supervisor: " + decision.Reason, until).ExecuteAsync(context);
+                return false;
+            }
+            using var message = Build(context.Request, loan, nsid, body, deadline);
             HttpResponseMessage answer;
             try
             {
@@ -122,17 +130,17 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
             {
                 await ApiJson.Error(504, XrpcError.Timeout, $"no answer from the PDS within {requestTimeout.TotalSeconds:0.#} s").ExecuteAsync(context);
-                return new Sent(0, null, false);
+                return false;
             }
             catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
             {
                 if (!context.RequestAborted.IsCancellationRequested)
                     await ApiJson.Error(502, XrpcError.NetworkError, "the PDS could not be reached: " + (e is HttpRequestException h ? h.HttpRequestError.ToString() : "connection lost")).ExecuteAsync(context);
-                return new Sent(0, null, false);
+                return false;
             }
             using (answer)
             {
-                var status = (int)answer.StatusCode;
+                status = (int)answer.StatusCode;
                 var now = DateTimeOffset.UtcNow;
                 var seen = limits.Bounded(new XrpcResponse(status, [], null, null, RateLimitHeaders.Read(answer.Headers, now)), now);
                 if (seen.RateLimit is not null || status == 429) limits.Observe(loan.Pds, loan.Did, nsid, seen, now);
@@ -140,28 +148,30 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
                 if (answer.IsSuccessStatusCode && mediaType == "text/html" && !nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
                 {
                     await ApiJson.Error(502, XrpcError.InvalidResponse, $"the PDS answered {nsid} with an HTML page instead of an XRPC answer").ExecuteAsync(context);
-                    return new Sent(status, null, false);
+                    return false;
                 }
                 byte[]? errorBody = null;
-                XrpcError? error = null;
                 if (status is >= 400 and < 500 && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
                 {
                     errorBody = await Actors.Pds.PdsClient.ReadBodyAsync(answer, ErrorBodyLimit, deadline.Token);
                     error = errorBody is null ? null : XrpcResponse.TryReadError(errorBody);
                     if (retryable && AccountRules.ClassifyRequest(status, error?.Error, error?.Message) == RequestOutcome.RefreshAndRetry)
-                        return new Sent(status, error, true);
+                        return true;
                 }
-                await CopyAnswerAsync(context, answer, errorBody, seen.RateLimit?.Reset);
-                return new Sent(status, error, false);
+                loan.GiveBack(accounts, status, error);
+                givenBack = true;
+                await CopyAnswerAsync(context, answer, errorBody, seen.RateLimit?.Reset, deadline);
+                return false;
             }
         }
         finally
         {
             deadline.Return();
+            if (!givenBack) loan.GiveBack(accounts, status, error);
         }
     }
 
-    private static HttpRequestMessage Build(HttpRequest request, AccessTokenLent loan, string nsid, Body body)
+    private HttpRequestMessage Build(HttpRequest request, AccessTokenLent loan, string nsid, Body body, RequestDeadline deadline)
     {
         var message = new HttpRequestMessage(
             HttpMethods.IsGet(request.Method) ? HttpMethod.Get : HttpMethod.Post,
@@ -177,15 +187,19 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             else message.Headers.TryAddWithoutValidation(name, value);
         }
         if (body.ContentType is null) return message;
-        message.Content = body.Buffered is { } bytes ? new ByteArrayContent(bytes) : new StreamedBody(request.Body);
+        message.Content = body.Buffered is { } bytes ? new ByteArrayContent(bytes) : new StreamedBody(request.Body, deadline, requestTimeout);
         message.Content.Headers.ContentType = body.ContentType;
         if (request.ContentLength is { } length) message.Content.Headers.ContentLength = length;
         if (encoding is not null) message.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
         return message;
     }
 
-    /// <summary>Copies the answer: status, allowed headers, body; a 429 gets a Retry-After from its (bounded) reset.</summary>
-    private static async Task CopyAnswerAsync(HttpContext context, HttpResponseMessage answer, byte[]? buffered, DateTimeOffset? reset)
+    /// <summary>
+    /// Copies the answer: status, allowed headers, body; a 429 gets a Retry-After from its (bounded) reset. The body has
+    /// <paramref name="deadline"/>'s time again for each block (read from the PDS, written to the client): a PDS or a
+    /// client that stops mid-answer for request-timeout ends the request (the connection to the client is cut).
+    /// </summary>
+    private async Task CopyAnswerAsync(HttpContext context, HttpResponseMessage answer, byte[]? buffered, DateTimeOffset? reset, RequestDeadline deadline)
     {
         var response = context.Response;
         response.StatusCode = (int)answer.StatusCode;
@@ -202,8 +216,31 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             return;
         }
         if (answer.Content.Headers.ContentLength is { } length) response.ContentLength = length;
-        await using var stream = await answer.Content.ReadAsStreamAsync(context.RequestAborted);
-        await stream.CopyToAsync(response.Body, 64 * 1024, context.RequestAborted);
+        var block = ArrayPool<byte>.Shared.Rent(CopyBlock);
+        try
+        {
+            await using var stream = await answer.Content.ReadAsStreamAsync(deadline.Token);
+            int read;
+            do
+            {
+                deadline.CancelAfter(requestTimeout);
+                read = await stream.ReadAsync(block.AsMemory(0, CopyBlock), deadline.Token);
+                if (read > 0) await response.Body.WriteAsync(block.AsMemory(0, read), deadline.Token);
+            }
+            while (read > 0);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && !context.RequestAborted.IsCancellationRequested)
+        {
+            // Too late for an error answer (the status and part of the body are out): the client sees the answer cut.
+            Log.Warning("The answer of {Nsid} from {Pds} stopped midway ({Reason}): the connection to the client was cut",
+                context.GetRouteValue("nsid"), answer.RequestMessage?.RequestUri?.GetLeftPart(UriPartial.Authority),
+                e is OperationCanceledException ? $"nothing came for {requestTimeout.TotalSeconds:0.#} s" : "connection lost");
+            context.Abort();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(block);
+        }
     }
 
     // ------------------------------------------------------------------ the request body

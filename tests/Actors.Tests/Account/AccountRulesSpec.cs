@@ -34,6 +34,18 @@ public sealed class AccountRulesSpec
     }
 
     [Fact]
+    public void An_error_body_whose_strings_are_not_utf8_is_an_invalid_answer_not_a_failure()
+    {
+        // {"error":"Expired<0xff>","message":"<0xc3>"}: JSON's structure holds; its strings cannot be read.
+        var body = Encoding.ASCII.GetBytes("""{"error":"Expired!","message":"?"}""");
+        body[17] = 0xff;
+        body[31] = 0xc3;
+        var answer = XrpcResponse.From(400, body, "application/json", null);
+        Assert.Equal(XrpcError.InvalidResponse, answer.Error!.Error);
+        Assert.Null(XrpcResponse.TryReadError(body));
+    }
+
+    [Fact]
     public void A_takedown_on_refresh_ends_the_session_as_taken_down()
     {
         var outcome = Classify(Answer(401, """{"error":"AccountTakedown","message":"Account has been taken down"}"""));

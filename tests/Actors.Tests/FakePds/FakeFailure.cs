@@ -18,6 +18,12 @@ public enum FakeFailure
     /// <summary>Drops the connection without an answer.</summary>
     DropConnection,
 
+    /// <summary>200 with its headers and the first bytes of a longer JSON body, then nothing more (until the client gives up).</summary>
+    StallMidBody,
+
+    /// <summary>200 with a JSON body of 10 parts sent 400 ms apart (4 s in all).</summary>
+    TrickleBody,
+
     /// <summary>429 RateLimitExceeded with RateLimit-* headers (reset in 2 s).</summary>
     RateLimited,
 }

@@ -429,6 +429,24 @@ public sealed class FakePdsServer : IAsyncDisposable
             case FakeFailure.DropConnection:
                 context.Abort();
                 break;
+            case FakeFailure.StallMidBody:
+                context.Response.ContentType = "application/json";
+                context.Response.ContentLength = 1_000;
+                await context.Response.WriteAsync("{\"handle\":\"stalled.test\",");
+                await context.Response.Body.FlushAsync();
+                await FailAsync(context, FakeFailure.Hang);
+                break;
+            case FakeFailure.TrickleBody:
+                context.Response.ContentType = "application/json";
+                var parts = Enumerable.Range(0, 10).Select(i => (i == 0 ? "[" : ",") + $"\"{new string('x', 100)}{i}\"" + (i == 9 ? "]" : "")).ToArray();
+                context.Response.ContentLength = parts.Sum(p => p.Length);
+                foreach (var part in parts)
+                {
+                    await Task.Delay(400, context.RequestAborted);
+                    await context.Response.WriteAsync(part, context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                }
+                break;
             case FakeFailure.RateLimited:
                 context.Response.StatusCode = 429;
                 context.Response.Headers["RateLimit-Limit"] = "30";

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Proxy;
+
+/// <summary>
+/// How long a request passed through may take, and what it holds meanwhile: the token goes back as soon as the answer's
+/// headers are in (a long answer holds no rotation); an answer that stops midway is cut after request-timeout of
+/// silence; an upload takes the time it needs while its bytes move.
+/// </summary>
+public sealed class PassThroughTimingSpec : FakePdsHostSpec
+{
+    private const string GetSession = "com.atproto.server.getSession";
+
+    [Fact]
+    public async Task An_answer_that_stops_midway_holds_no_rotation_and_is_cut_after_request_timeout()
+    {
+        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_HOCON"] = "supervisor.accounts { request-timeout = 2s }",
+        });
+        await host.StartAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+
+        Pds.FailNext(GetSession, FakeFailure.StallMidBody);
+        using var stalled = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, stalled.StatusCode);
+        await using var body = await stalled.Content.ReadAsStreamAsync();
+        var first = new byte[1_000];
+        Assert.True(await body.ReadAsync(first) > 0);
+
+        // Its headers are in: its token is back, and a rotation asked now does not wait for the rest of the answer.
+        var rotation = Stopwatch.StartNew();
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        Assert.True(rotation.Elapsed < TimeSpan.FromSeconds(1.5), $"the rotation waited {rotation.Elapsed.TotalSeconds:0.0} s for the loan");
+
+        // Nothing more comes from the PDS: after request-timeout (2 s) of silence the client's answer is cut, not left open.
+        var cut = Stopwatch.StartNew();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var rest = await Record.ExceptionAsync(async () =>
+        {
+            while (await body.ReadAsync(first, patience.Token) > 0) { }
+        });
+        Assert.False(patience.IsCancellationRequested, "the answer was still open after 15 s");
+        Assert.True(rest is IOException or HttpRequestException, $"the answer ended with {rest?.GetType().Name ?? "its end"}, not cut");
+        Assert.True(cut.Elapsed < TimeSpan.FromSeconds(6), $"cut after {cut.Elapsed.TotalSeconds:0.0} s");
+
+        // The account goes on.
+        using var next = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_answer_longer_than_request_timeout_passes_whole_while_its_bytes_move()
+    {
+        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_HOCON"] = "supervisor.accounts { request-timeout = 2s }",
+        });
+        await host.StartAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+
+        // 10 parts 400 ms apart: 4 s in all, twice request-timeout, never 2 s without a byte.
+        Pds.FailNext(GetSession, FakeFailure.TrickleBody);
+        var clock = Stopwatch.StartNew();
+        using var answer = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var parts = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!.AsArray();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => new string('x', 100) + i), parts.Select(p => p!.GetValue<string>()));
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(3), $"the answer took {clock.Elapsed.TotalSeconds:0.0} s only");
+    }
+
+    [Fact]
+    public async Task An_upload_longer_than_request_timeout_passes_while_its_bytes_move()
+    {
+        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_HOCON"] = "supervisor.accounts { request-timeout = 2s }",
+        });
+        await host.StartAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+
+        // 10 blocks of 16 KiB, one every 400 ms: 4 s in all, twice request-timeout, never 2 s without a byte.
+        var blocks = Enumerable.Range(0, 10).Select(i => Enumerable.Repeat((byte)i, 16 * 1024).ToArray()).ToArray();
+        using var upload = new SlowContent(blocks, TimeSpan.FromMilliseconds(400));
+        upload.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        var clock = Stopwatch.StartNew();
+        using var answer = await host.Http.PostAsync($"/accounts/{alice.Did}/xrpc/com.atproto.repo.uploadBlob", upload);
+        var text = await answer.Content.ReadAsStringAsync();
+        Assert.True(answer.StatusCode == HttpStatusCode.OK, $"answered {(int)answer.StatusCode}: {text}");
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(3), $"the upload took {clock.Elapsed.TotalSeconds:0.0} s only");
+        Assert.Equal(10 * 16 * 1024, JsonNode.Parse(text)!["blob"]!["size"]!.GetValue<int>());
+    }
+
+    /// <summary>A body of <paramref name="blocks"/> sent with <paramref name="pause"/> before each, of no announced length.</summary>
+    private sealed class SlowContent(byte[][] blocks, TimeSpan pause) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            foreach (var block in blocks)
+            {
+                await Task.Delay(pause);
+                await stream.WriteAsync(block);
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
