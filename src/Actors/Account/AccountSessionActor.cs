@@ -7,6 +7,7 @@ using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Audit;
 using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Events;
+using Supervisor.Actors.Identity;
 using Supervisor.Actors.Journal;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
@@ -730,6 +731,15 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         switch (AccountRules.ClassifyRefresh(_state.Did, answered.Answer, Now, Settings))
         {
             case RefreshOutcome.Refreshed r:
+                if (_deps.Identity is not null && r.Grant.PdsEndpoint is { } named)
+                {
+                    // The PDS is the one the DID document named when the session was verified, never what a refresh answer
+                    // (from the login service: an entryway, or a stranger whose token passed) says: that would send the
+                    // account's tokens and requests wherever the answer points.
+                    if (_state.Pds is { } verified && !SessionIdentity.SameServer(named, verified))
+                        Log.Warning("Account {Did}: the refresh answer names another PDS ({NamedPds}); it keeps its verified one ({Pds})", _state.Did, named, verified);
+                    r = new RefreshOutcome.Refreshed(r.Grant with { PdsEndpoint = null });
+                }
                 var claimed = r.Grant.Handle;
                 if (_deps.Identity is { } resolver && _state.Handle is { } current && !string.Equals(claimed, current, StringComparison.OrdinalIgnoreCase))
                 {

@@ -78,6 +78,25 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     }
 
     [Fact]
+    public async Task A_refresh_answer_naming_another_PDS_does_not_move_the_account_there()
+    {
+        var erin = Pds.CreateAccount("erin.test", "pw-erin-id");
+        await using var entryway = await FakePdsServer.StartAsync();
+        entryway.Host(erin);
+        Assert.IsType<SessionStarted>(await LoginAsync(entryway.Url, erin.Handle, erin.Password));
+
+        // Refreshes go to the login service; its answers' didDoc now names a server of its choosing.
+        await using var elsewhere = await FakePdsServer.StartAsync();
+        elsewhere.Host(erin);
+        entryway.PdsEndpointInDidDoc = elsewhere.Url;
+        var refreshed = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(erin.Did), _verifying));
+        Assert.Equal(1, entryway.CallCount("com.atproto.server.refreshSession"));
+        Assert.Equal(Pds.Url, refreshed.Status.Pds);
+        Assert.Equal(200, Assert.IsType<Pds.XrpcResponse>(await AskAsync(new CallXrpc(erin.Did, GetSession), _verifying)).Status);
+        Assert.Equal(0, elsewhere.CallCount("com.atproto.server.getSession"));
+    }
+
+    [Fact]
     public async Task A_handle_is_taken_only_when_verified_both_ways_and_the_last_verified_one_stays_otherwise()
     {
         var dave = Pds.CreateAccount("dave.test", "pw-dave-id");
