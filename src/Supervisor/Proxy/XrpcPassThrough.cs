@@ -7,6 +7,7 @@ using Supervisor.Actors.Account;
 using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Tracing;
 using Supervisor.Host.Http;
 using static Supervisor.Actors.Protocol.AccountCommands;
@@ -77,6 +78,17 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             return;
         }
 
+        if (caller.Key is { } bound && !string.Equals(accountId, bound.Did, StringComparison.Ordinal))
+        {
+            // Decided before anything is asked of the path's account: a key learns nothing of other accounts (whether
+            // they exist, their state) and wakes none of them.
+            if (!await IsHandleOfAsync(accounts, bound.Did, accountId))
+            {
+                await ApiJson.Error(403, "Forbidden", "an account key reaches only its own account").ExecuteAsync(context);
+                return;
+            }
+            accountId = bound.Did;
+        }
         var body = isQuery ? Body.None : await ReadBodyAsync(context, nsid);
         if (body.Refusal is { } refusal)
         {
@@ -275,6 +287,12 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             return new Body(null, null, false, tooLarge);
         }
     }
+
+    /// <summary>Whether <paramref name="id"/> is the handle of the account <paramref name="did"/> (asked of that account only).</summary>
+    private async Task<bool> IsHandleOfAsync(IActorRef accounts, string did, string id) =>
+        !id.StartsWith("did:", StringComparison.Ordinal)
+        && await accounts.AskAccountAsync(new GetAccountStatus(did), askTimeout, cancel: end.Token) is AccountStatus { Handle: { } handle }
+        && string.Equals(handle, id, StringComparison.OrdinalIgnoreCase);
 
     // ------------------------------------------------------------------ the loan
 

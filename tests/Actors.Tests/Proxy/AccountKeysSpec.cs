@@ -27,7 +27,11 @@ public sealed class AccountKeysSpec(RealPdsServer pds) : RealPdsHost(pds)
         }
         foreach (var (method, path) in new[]
                  {
+                     // Another account, by DID or handle, and accounts that do not exist: the same answer, nothing learnt.
                      (HttpMethod.Get, $"/accounts/{bob.Did}/xrpc/com.atproto.server.getSession"),
+                     (HttpMethod.Get, $"/accounts/{bob.Handle}/xrpc/com.atproto.server.getSession"),
+                     (HttpMethod.Get, "/accounts/did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/xrpc/com.atproto.server.getSession"),
+                     (HttpMethod.Get, "/accounts/nobody.test/xrpc/com.atproto.server.getSession"),
                      (HttpMethod.Get, $"/accounts/{alice.Did}/session"), (HttpMethod.Get, $"/accounts/{alice.Did}"), (HttpMethod.Get, "/accounts"),
                      (HttpMethod.Get, "/status"), (HttpMethod.Get, "/keys"), (HttpMethod.Get, "/audit"), (HttpMethod.Get, "/"),
                      (HttpMethod.Delete, $"/accounts/{alice.Did}"), (HttpMethod.Post, $"/accounts/{alice.Did}/refresh"), (HttpMethod.Post, "/keys"),
