@@ -140,6 +140,26 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
 
     private int BucketCount => _settings.RegistryBuckets;
 
+    /// <summary>
+    /// A handler that fails answers its sender with a failure and the supervisor goes on as it was: a restart would stop
+    /// its children (the session events' hub, which the accounts publish to) and answer nobody.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception e)
+        {
+            _log.Error("Accounts: handling {MessageType} failed ({ExceptionType}: {Error}); answered as failed, the supervisor goes on",
+                message.GetType().Name, e.GetType().Name, e.Message);
+            if (!Sender.IsNobody() && !Sender.Equals(Self) && !Sender.Equals(Context.System.DeadLetters))
+                Sender.Tell(new Status.Failure(new InvalidOperationException($"the accounts could not handle {message.GetType().Name}; see the supervisor's log")));
+            return true;
+        }
+    }
+
     /// <inheritdoc />
     protected override void PreStart()
     {
@@ -505,7 +525,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 _log.Info("Login of {Identifier} at {Service}", LoggedIdentifier(login.Identifier), service);
                 _limits.SendAsync(service, "", "com.atproto.server.createSession", CallKind.Session, _time,
                         () => _client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken))
-                    .PipeTo(Self, success: result => new LoginAnswered(AccountRules.ClassifyLogin(result), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
+                    .PipeTo(Self, success: result => new LoginAnswered(AccountRules.ClassifyLogin(result), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()),
+                        failure: e => new LoginAnswered(Unhandled(e), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));
                 break;
             case LoginBudgetBucket.LoginBudgetSpent spent:
                 _metrics.LoginFailed();
@@ -522,10 +543,11 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     }
 
     /// <summary>A handle as it is; an email address masked (a***@example.com), as the journal keeps only a hash of it.</summary>
-    private static string LoggedIdentifier(string identifier)
+    internal static string LoggedIdentifier(string identifier)
     {
-        var at = identifier.IndexOf('@');
-        return at <= 0 ? identifier.Trim() : identifier.Trim()[0] + "***" + identifier.Trim()[at..];
+        var trimmed = identifier.Trim();
+        var at = trimmed.IndexOf('@');
+        return at <= 0 ? trimmed : trimmed[0] + "***" + trimmed[at..];
     }
 
     private void OnCreateAccount(CreateAccount create)
@@ -539,8 +561,13 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         _log.Info("Creating account {Handle} at {Service}", create.Handle, service);
         _limits.SendAsync(service, "", "com.atproto.server.createAccount", CallKind.Session, _time,
                 () => _client.CreateAccountAsync(service, create.Handle.Trim(), create.Email.Trim(), create.Password, create.InviteCode))
-            .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.AccountCreated, replyTo, create.Handle.Trim()));
+            .PipeTo(Self, success: answer => new LoginAnswered(AccountRules.ClassifyLogin(answer), service, SessionOrigin.AccountCreated, replyTo, create.Handle.Trim()),
+                failure: e => new LoginAnswered(Unhandled(e), service, SessionOrigin.AccountCreated, replyTo, create.Handle.Trim()));
     }
+
+    /// <summary>A login or account creation whose call or answer failed inside the supervisor: refused, never left unanswered.</summary>
+    private static LoginOutcome Unhandled(Exception e) => new LoginOutcome.Rejected(SessionRejection.ServiceUnavailable,
+        new XrpcError(XrpcError.InvalidResponse, $"the server's answer could not be handled ({e.GetType().Name})"), null);
 
     private void OnImport(ImportSession import)
     {
@@ -602,7 +629,9 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 }
                 return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, supervisedAt, handle);
             })
-            .PipeTo(Self, success: verdict => new IdentityChecked(adopt, replyTo, verdict));
+            .PipeTo(Self, success: verdict => new IdentityChecked(adopt, replyTo, verdict),
+                failure: e => new IdentityChecked(adopt, replyTo, new Identity.IdentityVerdict(null, SessionRejection.ServiceUnavailable,
+                    new XrpcError("IdentityUnverified", $"the identity check could not finish ({e.GetType().Name})"))));
     }
 
     private void OnIdentityChecked(IdentityChecked checkedIdentity)

@@ -23,6 +23,19 @@ public sealed record SessionGrant(
     /// </summary>
     public static SessionGrant Parse(JsonElement body)
     {
+        try
+        {
+            return Read(body);
+        }
+        catch (InvalidOperationException)
+        {
+            // JsonElement.GetString on a string that is not UTF-8.
+            throw new SessionFormatException("the session holds a string that is not valid UTF-8");
+        }
+    }
+
+    private static SessionGrant Read(JsonElement body)
+    {
         if (body.ValueKind != JsonValueKind.Object)
             throw new SessionFormatException("the session is not a JSON object");
         var did = RequiredString(body, "did");
