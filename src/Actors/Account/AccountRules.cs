@@ -181,11 +181,11 @@ public static class AccountRules
     /// </summary>
     public static DateTimeOffset NextRefreshAt(SessionTokens tokens, DateTimeOffset now, DateTimeOffset? lastActivity, double jitter, AccountSettings settings)
     {
-        var due = Due(tokens.Refresh, settings.KeepAliveMargin, 1.0 / 3, jitter);
+        var due = Due(tokens.Refresh, settings.KeepAliveMargin, 1.0 / 3, jitter, now);
         var active = lastActivity is { } seen && now - seen <= settings.ActiveWindow;
         if (active)
         {
-            var access = Due(tokens.Access, settings.RefreshMargin, settings.RefreshMarginFraction, jitter);
+            var access = Due(tokens.Access, settings.RefreshMargin, settings.RefreshMarginFraction, jitter, now);
             if (access < due) due = access;
         }
         var earliest = Plus(now, NonNegative(settings.MinRefreshInterval).Ticks);
@@ -223,10 +223,14 @@ public static class AccountRules
         return TimeSpan.FromMilliseconds(Math.Clamp(delay, 0, LongestBackoff.TotalMilliseconds));
     }
 
-    /// <summary>When a refresh ahead of <paramref name="claims"/>' expiry is due; saturates instead of overflowing.</summary>
-    private static DateTimeOffset Due(JwtClaims claims, TimeSpan margin, double fraction, double jitter)
+    /// <summary>
+    /// When a refresh ahead of <paramref name="claims"/>' expiry is due; saturates instead of overflowing. A token without
+    /// <c>iat</c> counts as living from <paramref name="now"/>: taken as living the whole margin, a short-lived one (from a
+    /// hostile or broken server) was due at once, and refreshed at every min-refresh-interval for as long as it answered so.
+    /// </summary>
+    private static DateTimeOffset Due(JwtClaims claims, TimeSpan margin, double fraction, double jitter, DateTimeOffset now)
     {
-        var lifetime = NonNegative(claims.Lifetime ?? margin);
+        var lifetime = NonNegative(claims.Lifetime ?? TimeSpan.FromTicks(Math.Max(0, claims.ExpiresAt.UtcTicks - now.UtcTicks)));
         var share = double.IsNaN(fraction) ? 0 : Math.Clamp(fraction, 0, 1);
         var lead = (long)Math.Min(NonNegative(margin).Ticks, lifetime.Ticks * share);
         return Plus(claims.ExpiresAt, -lead + (long)(lead * 0.5 * Fraction(jitter)));

@@ -57,6 +57,20 @@ public sealed class AccountRulesBoundsSpec
     }
 
     [Fact]
+    public void A_short_lived_token_without_iat_is_refreshed_ahead_of_its_expiry_not_at_every_floor()
+    {
+        // From a server that hands out one-minute tokens without iat: counted as living from now, the refresh comes in the
+        // last third of the minute, not after min-refresh-interval (once a second for as long as the server answers so).
+        var claims = new JwtClaims("refresh+jwt", Did, null, null, null, Now.AddMinutes(1), "jti");
+        var tokens = WithClaims(claims);
+        foreach (var active in new DateTimeOffset?[] { Now, null })
+        {
+            var due = AccountRules.NextRefreshAt(tokens, Now, active, 0, Settings);
+            Assert.InRange(due, Now.AddSeconds(39), Now.AddSeconds(41));
+        }
+    }
+
+    [Fact]
     public void Backoff_and_expiry_are_total_for_any_settings()
     {
         var extremes = new[]
