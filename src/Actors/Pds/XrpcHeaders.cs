@@ -14,14 +14,14 @@ public static class XrpcHeaders
     /// <summary>Request headers a client may set for its PDS (besides Content-Type, which goes with the body).</summary>
     public static readonly ImmutableArray<string> Request =
     [
-        "atproto-proxy", "atproto-accept-labelers", "Accept", "Accept-Language", "Accept-Encoding",
+        "atproto-proxy", "atproto-accept-labelers", "x-bsky-topics", "Accept", "Accept-Language", "Accept-Encoding",
         "Content-Encoding", "If-None-Match", "If-Modified-Since",
     ];
 
     /// <summary>Answer headers passed back to the client (besides Content-Type and Content-Length).</summary>
     public static readonly ImmutableArray<string> Response =
     [
-        "Content-Language", "Content-Encoding", "atproto-content-labelers", "atproto-repo-rev",
+        "Content-Language", "Content-Encoding", "atproto-content-labelers", "atproto-repo-rev", "Atproto-Upstream-Lag",
         "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy", "Retry-After",
         "Cache-Control", "ETag", "Last-Modified", "Expires", "Vary",
     ];

@@ -56,10 +56,15 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
     public async Task ForwardAsync(HttpContext context, IActorRef accounts, string accountId, string nsid, Caller caller)
     {
         var request = context.Request;
-        var isQuery = HttpMethods.IsGet(request.Method);
+        var isQuery = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
         if (!isQuery && !HttpMethods.IsPost(request.Method))
         {
-            await ApiJson.Error(405, "InvalidRequest", "XRPC methods are GET (queries) or POST (procedures)").ExecuteAsync(context);
+            await ApiJson.Error(405, "InvalidRequest", "XRPC methods are GET (queries, or HEAD for their headers) or POST (procedures)").ExecuteAsync(context);
+            return;
+        }
+        if (request.Headers.Upgrade.ToString().Contains("websocket", StringComparison.OrdinalIgnoreCase))
+        {
+            await ApiJson.Error(400, "InvalidRequest", "subscriptions (WebSocket) are not passed on: they need no token; connect to the PDS itself").ExecuteAsync(context);
             return;
         }
         if (!XrpcRequest.IsValidNsid(nsid))
@@ -186,7 +191,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
     private HttpRequestMessage Build(HttpRequest request, AccessTokenLent loan, string nsid, Body body, RequestDeadline deadline)
     {
         var message = new HttpRequestMessage(
-            HttpMethods.IsGet(request.Method) ? HttpMethod.Get : HttpMethod.Post,
+            HttpMethods.IsGet(request.Method) ? HttpMethod.Get : HttpMethods.IsHead(request.Method) ? HttpMethod.Head : HttpMethod.Post,
             new Uri(loan.Pds.TrimEnd('/') + "/xrpc/" + nsid + request.QueryString.Value));
         // As written, not parsed again (a JWT is base64url and dots: JwtClaims read it when the account got it).
         message.Headers.TryAddWithoutValidation("Authorization", "Bearer " + loan.AccessJwt);

@@ -1,0 +1,42 @@
+using System.Net;
+using System.Text.Json;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Proxy;
+
+/// <summary>The HTTP methods of XRPC pass: GET and POST, and HEAD for a query's headers; a subscription is told where to go.</summary>
+public sealed class PassThroughMethodsSpec : FakePdsHostSpec
+{
+    private const string GetSession = "com.atproto.server.getSession";
+
+    [Fact]
+    public async Task Head_passes_as_a_query_other_methods_get_405_and_a_subscription_a_clear_400()
+    {
+        await using var host = new SupervisorProcess(Folder.Folder);
+        await host.StartAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+
+        var calls = Pds.CallCount(GetSession);
+        using (var head = await host.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/accounts/{alice.Did}/xrpc/{GetSession}")))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal("application/json", head.Content.Headers.ContentType?.MediaType);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        }
+        Assert.Equal(calls + 1, Pds.CallCount(GetSession)); // the HEAD reached the PDS
+
+        using (var put = await host.Http.SendAsync(new HttpRequestMessage(HttpMethod.Put, $"/accounts/{alice.Did}/xrpc/{GetSession}")))
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, put.StatusCode);
+
+        using var subscribe = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/com.atproto.sync.subscribeRepos");
+        subscribe.Headers.TryAddWithoutValidation("Connection", "Upgrade");
+        subscribe.Headers.TryAddWithoutValidation("Upgrade", "websocket");
+        subscribe.Headers.TryAddWithoutValidation("Sec-WebSocket-Version", "13");
+        subscribe.Headers.TryAddWithoutValidation("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        using var refused = await host.Http.SendAsync(subscribe);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("connect to the PDS itself", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("message").GetString());
+        Assert.Equal(0, Pds.CallCount("com.atproto.sync.subscribeRepos"));
+    }
+}
