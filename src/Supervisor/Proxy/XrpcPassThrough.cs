@@ -167,17 +167,17 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
                     await ApiJson.Error(502, XrpcError.InvalidResponse, $"the PDS answered {nsid} with an HTML page instead of an XRPC answer").ExecuteAsync(context);
                     return false;
                 }
-                byte[]? errorBody = null;
+                BodyHead? head = null;
                 if (status is >= 400 and < 500 && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
                 {
-                    errorBody = await Actors.Pds.PdsClient.ReadBodyAsync(answer, ErrorBodyLimit, deadline.Token);
-                    error = errorBody is null ? null : XrpcResponse.TryReadError(errorBody);
+                    head = await ReadHeadAsync(answer, deadline.Token);
+                    error = head.Whole ? XrpcResponse.TryReadError(head.Bytes) : null;
                     if (retryable && AccountRules.ClassifyRequest(status, error?.Error, error?.Message) == RequestOutcome.RefreshAndRetry)
                         return true;
                 }
                 loan.GiveBack(accounts, status, error);
                 givenBack = true;
-                await CopyAnswerAsync(context, answer, errorBody, seen.RateLimit?.Reset, deadline);
+                await CopyAnswerAsync(context, answer, head, seen.RateLimit?.Reset, deadline);
                 return false;
             }
         }
@@ -216,7 +216,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
     /// <paramref name="deadline"/>'s time again for each block (read from the PDS, written to the client): a PDS or a
     /// client that stops mid-answer for request-timeout ends the request (the connection to the client is cut).
     /// </summary>
-    private async Task CopyAnswerAsync(HttpContext context, HttpResponseMessage answer, byte[]? buffered, DateTimeOffset? reset, RequestDeadline deadline)
+    private async Task CopyAnswerAsync(HttpContext context, HttpResponseMessage answer, BodyHead? head, DateTimeOffset? reset, RequestDeadline deadline)
     {
         var response = context.Response;
         response.StatusCode = (int)answer.StatusCode;
@@ -226,17 +226,19 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
         if (contentType?.MediaType is not { } media || Documents.Contains(media)) response.Headers.ContentDisposition = "attachment";
         if (answer.StatusCode == System.Net.HttpStatusCode.TooManyRequests && !response.Headers.ContainsKey("Retry-After") && reset is { } at)
             response.Headers.RetryAfter = ApiJson.RetryAfter(at);
-        if (buffered is not null)
+        if (head is { Whole: true })
         {
-            response.ContentLength = buffered.Length;
-            await response.Body.WriteAsync(buffered, context.RequestAborted);
+            response.ContentLength = head.Bytes.Length;
+            await response.Body.WriteAsync(head.Bytes, context.RequestAborted);
             return;
         }
         if (answer.Content.Headers.ContentLength is { } length) response.ContentLength = length;
         var block = ArrayPool<byte>.Shared.Rent(CopyBlock);
         try
         {
+            // The same stream a head was read from (HttpContent keeps it): the rest follows the head.
             await using var stream = await answer.Content.ReadAsStreamAsync(deadline.Token);
+            if (head is not null) await response.Body.WriteAsync(head.Bytes, deadline.Token);
             int read;
             do
             {
@@ -257,6 +259,31 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
         finally
         {
             ArrayPool<byte>.Shared.Return(block);
+        }
+    }
+
+    /// <summary>The first bytes of an answer's body, and whether they are all of it.</summary>
+    private sealed record BodyHead(byte[] Bytes, bool Whole);
+
+    /// <summary>
+    /// Reads an error answer's body up to <see cref="ErrorBodyLimit"/> to find out whether the PDS refused the token; a
+    /// longer one (no Content-Length said so) is passed on whole all the same: its head, then the rest of its stream.
+    /// </summary>
+    private static async Task<BodyHead> ReadHeadAsync(HttpResponseMessage answer, CancellationToken ct)
+    {
+        var stream = await answer.Content.ReadAsStreamAsync(ct);
+        var buffer = ArrayPool<byte>.Shared.Rent(ErrorBodyLimit + 1);
+        try
+        {
+            var filled = 0;
+            int read;
+            while (filled <= ErrorBodyLimit && (read = await stream.ReadAsync(buffer.AsMemory(filled, ErrorBodyLimit + 1 - filled), ct)) > 0)
+                filled += read;
+            return new BodyHead(buffer[..filled], filled <= ErrorBodyLimit);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

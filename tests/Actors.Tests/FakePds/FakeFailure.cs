@@ -24,6 +24,9 @@ public enum FakeFailure
     /// <summary>200 with a JSON body of 10 parts sent 400 ms apart (4 s in all).</summary>
     TrickleBody,
 
+    /// <summary>400 with a JSON error body of about 100 KB, chunked (no Content-Length): see <see cref="FakePdsServer.LongErrorBody"/>.</summary>
+    LongChunkedError,
+
     /// <summary>429 RateLimitExceeded with RateLimit-* headers (reset in 2 s).</summary>
     RateLimited,
 }

@@ -398,6 +398,10 @@ public sealed class FakePdsServer : IAsyncDisposable
         _sharedUsed = 0;
     }
 
+    /// <summary>The body of <see cref="FakeFailure.LongChunkedError"/>: an XRPC error whose message is about 100 KB.</summary>
+    public static readonly byte[] LongErrorBody = System.Text.Encoding.UTF8.GetBytes(
+        $$"""{"error":"InvalidRequest","message":"{{string.Concat(Enumerable.Range(0, 10_000).Select(i => $"{i % 10}23456789"))}}"}""");
+
     private async Task FailAsync(HttpContext context, FakeFailure failure)
     {
         switch (failure)
@@ -435,6 +439,15 @@ public sealed class FakePdsServer : IAsyncDisposable
                 await context.Response.WriteAsync("{\"handle\":\"stalled.test\",");
                 await context.Response.Body.FlushAsync();
                 await FailAsync(context, FakeFailure.Hang);
+                break;
+            case FakeFailure.LongChunkedError:
+                context.Response.StatusCode = 400;
+                context.Response.ContentType = "application/json";
+                foreach (var part in LongErrorBody.Chunk(8 * 1024))
+                {
+                    await context.Response.Body.WriteAsync(part);
+                    await context.Response.Body.FlushAsync();
+                }
                 break;
             case FakeFailure.TrickleBody:
                 context.Response.ContentType = "application/json";

@@ -1,11 +1,15 @@
 using System.Net;
 using System.Text.Json;
+using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
 
 namespace Supervisor.Actors.Tests.Proxy;
 
-/// <summary>The HTTP methods of XRPC pass: GET and POST, and HEAD for a query's headers; a subscription is told where to go.</summary>
-public sealed class PassThroughMethodsSpec : FakePdsHostSpec
+/// <summary>
+/// The pass-through's edges: the HTTP methods of XRPC pass (GET and POST, and HEAD for a query's headers), a subscription
+/// is told where to go, an error answer of any length comes back whole.
+/// </summary>
+public sealed class PassThroughEdgesSpec : FakePdsHostSpec
 {
     private const string GetSession = "com.atproto.server.getSession";
 
@@ -38,5 +42,20 @@ public sealed class PassThroughMethodsSpec : FakePdsHostSpec
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Contains("connect to the PDS itself", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("message").GetString());
         Assert.Equal(0, Pds.CallCount("com.atproto.sync.subscribeRepos"));
+    }
+
+    [Fact]
+    public async Task An_error_answer_longer_than_the_read_for_its_error_code_comes_back_byte_for_byte()
+    {
+        await using var host = new SupervisorProcess(Folder.Folder);
+        await host.StartAsync();
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        await LoginAsync(host, bob);
+
+        // Chunked, no Content-Length: the supervisor reads its first 64 KiB for an ExpiredToken, then passes on the rest.
+        Pds.FailNext(GetSession, FakeFailure.LongChunkedError);
+        using var answer = await host.Http.GetAsync($"/accounts/{bob.Did}/xrpc/{GetSession}");
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Equal(FakePdsServer.LongErrorBody, await answer.Content.ReadAsByteArrayAsync());
     }
 }
