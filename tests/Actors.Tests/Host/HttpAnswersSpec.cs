@@ -17,13 +17,6 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
 {
     private const string GetSession = "com.atproto.server.getSession";
 
-    private async Task<SupervisorProcess> StartHostAsync(string? hocon = null)
-    {
-        var host = new SupervisorProcess(Folder.Folder, hocon is null ? null : new Dictionary<string, string> { ["SUPERVISOR_HOCON"] = hocon });
-        await host.StartAsync();
-        return host;
-    }
-
     private static async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(SupervisorProcess host, HttpMethod method, string path, object? body = null)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -13,10 +13,9 @@ public sealed class MetricsSpec : FakePdsHostSpec
 {
     private const string GetSession = "com.atproto.server.getSession";
 
-    private async Task<SupervisorProcess> StartHostAsync(string? hocon = null)
+    private async Task<SupervisorProcess> StartServingHostAsync(string? hocon = null)
     {
-        var host = new SupervisorProcess(Folder.Folder, hocon is null ? null : new Dictionary<string, string> { ["SUPERVISOR_HOCON"] = hocon });
-        await host.StartAsync();
+        var host = await StartHostAsync(hocon);
         await host.WaitUntilAccountsServeAsync();
         return host;
     }
@@ -39,7 +38,7 @@ public sealed class MetricsSpec : FakePdsHostSpec
     [Fact]
     public async Task Every_series_of_before_is_exported_from_the_start_with_its_name_and_type()
     {
-        await using var host = await StartHostAsync();
+        await using var host = await StartServingHostAsync();
 
         var metrics = await PrometheusScrape.ReadAsync(host);
         foreach (var counter in new[] { "supervisor_logins_total", "supervisor_login_failures_total", "supervisor_refreshes_total", "supervisor_refresh_failures_total" })
@@ -61,7 +60,7 @@ public sealed class MetricsSpec : FakePdsHostSpec
     [Fact]
     public async Task The_runtimes_own_series_are_exported_beside_the_supervisors_allocations_collections_and_CPU_time()
     {
-        await using var host = await StartHostAsync();
+        await using var host = await StartServingHostAsync();
 
         var before = await PrometheusScrape.ReadAsync(host);
         Assert.Equal("counter", before.TypeOf("dotnet_gc_heap_total_allocated_bytes_total"));
@@ -77,7 +76,7 @@ public sealed class MetricsSpec : FakePdsHostSpec
     [Fact]
     public async Task Requests_are_counted_and_timed_by_method_and_status_code()
     {
-        await using var host = await StartHostAsync();
+        await using var host = await StartServingHostAsync();
         using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
 
         using (var refused = await anonymous.GetAsync("/accounts")) Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
@@ -99,7 +98,7 @@ public sealed class MetricsSpec : FakePdsHostSpec
     [Fact]
     public async Task Pds_calls_are_timed_by_server_and_status_and_journal_writes_are_timed()
     {
-        await using var host = await StartHostAsync("supervisor.accounts { backoff-min = 1m, backoff-max = 2m }");
+        await using var host = await StartServingHostAsync("supervisor.accounts { backoff-min = 1m, backoff-max = 2m }");
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
         await LoginAsync(host, alice);
         using (var call = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")) Assert.Equal(HttpStatusCode.OK, call.StatusCode);
@@ -125,7 +124,7 @@ public sealed class MetricsSpec : FakePdsHostSpec
     public async Task Account_gauges_follow_state_changes_passivation_and_a_restart()
     {
         var hocon = "supervisor.accounts { passivate-after = 500ms, active-window = 1h, backoff-min = 1m, backoff-max = 2m }";
-        var host = await StartHostAsync(hocon);
+        var host = await StartServingHostAsync(hocon);
         try
         {
             var alice = Pds.CreateAccount("alice.test", "pw-alice");

@@ -19,13 +19,8 @@ public sealed class BorrowRouteSpec : FakePdsHostSpec
     [Fact]
     public async Task Requests_for_an_account_that_rested_between_them_are_answered_at_once_by_its_new_start()
     {
-        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
-        {
-            ["SUPERVISOR_HOCON"] = "supervisor.accounts { active-window = 1s, passivate-after = 300ms, request-timeout = 20s }",
-        });
-        await host.StartAsync();
-        var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        await LoginAsync(host, alice);
+        await using var host = await StartHostAsync("supervisor.accounts { active-window = 1s, passivate-after = 300ms, request-timeout = 20s }");
+        var alice = await LoggedInAsync(host, "alice.test");
 
         for (var round = 1; round <= 3; round++)
         {
@@ -54,13 +49,8 @@ public sealed class BorrowRouteSpec : FakePdsHostSpec
     [Fact]
     public async Task A_loan_made_after_its_request_stopped_waiting_goes_back_at_once_and_holds_no_rotation()
     {
-        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
-        {
-            ["SUPERVISOR_HOCON"] = "supervisor.accounts { request-timeout = 2s }",
-        });
-        await host.StartAsync();
-        var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        await LoginAsync(host, alice);
+        await using var host = await StartHostAsync("supervisor.accounts { request-timeout = 2s }");
+        var alice = await LoggedInAsync(host, "alice.test");
         (await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")).EnsureSuccessStatusCode(); // its lender is known here now
 
         // A request the PDS never answers holds its loan until request-timeout; a refresh asked meanwhile waits for it, then

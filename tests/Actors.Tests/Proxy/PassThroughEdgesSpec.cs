@@ -16,10 +16,8 @@ public sealed class PassThroughEdgesSpec : FakePdsHostSpec
     [Fact]
     public async Task Head_passes_as_a_query_other_methods_get_405_and_a_subscription_a_clear_400()
     {
-        await using var host = new SupervisorProcess(Folder.Folder);
-        await host.StartAsync();
-        var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        await LoginAsync(host, alice);
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
 
         var calls = Pds.CallCount(GetSession);
         using (var head = await host.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/accounts/{alice.Did}/xrpc/{GetSession}")))
@@ -47,10 +45,8 @@ public sealed class PassThroughEdgesSpec : FakePdsHostSpec
     [Fact]
     public async Task An_error_answer_longer_than_the_read_for_its_error_code_comes_back_byte_for_byte()
     {
-        await using var host = new SupervisorProcess(Folder.Folder);
-        await host.StartAsync();
-        var bob = Pds.CreateAccount("bob.test", "pw-bob");
-        await LoginAsync(host, bob);
+        await using var host = await StartHostAsync();
+        var bob = await LoggedInAsync(host, "bob.test");
 
         // Chunked, no Content-Length: the supervisor reads its first 64 KiB for an ExpiredToken, then passes on the rest.
         Pds.FailNext(GetSession, FakeFailure.LongChunkedError);

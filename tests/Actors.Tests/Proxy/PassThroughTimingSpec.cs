@@ -15,17 +15,13 @@ namespace Supervisor.Actors.Tests.Proxy;
 public sealed class PassThroughTimingSpec : FakePdsHostSpec
 {
     private const string GetSession = "com.atproto.server.getSession";
+    private const string TwoSeconds = "supervisor.accounts { request-timeout = 2s }";
 
     [Fact]
     public async Task An_answer_that_stops_midway_holds_no_rotation_and_is_cut_after_request_timeout()
     {
-        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
-        {
-            ["SUPERVISOR_HOCON"] = "supervisor.accounts { request-timeout = 2s }",
-        });
-        await host.StartAsync();
-        var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        await LoginAsync(host, alice);
+        await using var host = await StartHostAsync(TwoSeconds);
+        var alice = await LoggedInAsync(host, "alice.test");
 
         Pds.FailNext(GetSession, FakeFailure.StallMidBody);
         using var stalled = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}", HttpCompletionOption.ResponseHeadersRead);
@@ -59,13 +55,8 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
     [Fact]
     public async Task An_answer_longer_than_request_timeout_passes_whole_while_its_bytes_move()
     {
-        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
-        {
-            ["SUPERVISOR_HOCON"] = "supervisor.accounts { request-timeout = 2s }",
-        });
-        await host.StartAsync();
-        var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        await LoginAsync(host, alice);
+        await using var host = await StartHostAsync(TwoSeconds);
+        var alice = await LoggedInAsync(host, "alice.test");
 
         // 10 parts 400 ms apart: 4 s in all, twice request-timeout, never 2 s without a byte.
         Pds.FailNext(GetSession, FakeFailure.TrickleBody);
@@ -80,13 +71,8 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
     [Fact]
     public async Task An_upload_longer_than_request_timeout_passes_while_its_bytes_move()
     {
-        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
-        {
-            ["SUPERVISOR_HOCON"] = "supervisor.accounts { request-timeout = 2s }",
-        });
-        await host.StartAsync();
-        var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        await LoginAsync(host, alice);
+        await using var host = await StartHostAsync(TwoSeconds);
+        var alice = await LoggedInAsync(host, "alice.test");
 
         // 10 blocks of 16 KiB, one every 400 ms: 4 s in all, twice request-timeout, never 2 s without a byte.
         var blocks = Enumerable.Range(0, 10).Select(i => Enumerable.Repeat((byte)i, 16 * 1024).ToArray()).ToArray();

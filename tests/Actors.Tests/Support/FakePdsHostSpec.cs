@@ -14,6 +14,22 @@ public abstract class FakePdsHostSpec : IAsyncLifetime
 
     public async Task InitializeAsync() => Pds = await FakePdsServer.StartAsync();
 
+    /// <summary>A host started on <see cref="Folder"/>, with <paramref name="hocon"/> (SUPERVISOR_HOCON) when given.</summary>
+    protected async Task<SupervisorProcess> StartHostAsync(string? hocon = null)
+    {
+        var host = new SupervisorProcess(Folder.Folder, hocon is null ? null : new Dictionary<string, string> { ["SUPERVISOR_HOCON"] = hocon });
+        await host.StartAsync();
+        return host;
+    }
+
+    /// <summary>A new account <paramref name="handle"/> of the fake PDS (password <c>pw-</c> and its handle), logged in at <paramref name="host"/>.</summary>
+    protected async Task<FakeAccount> LoggedInAsync(SupervisorProcess host, string handle)
+    {
+        var account = Pds.CreateAccount(handle, "pw-" + handle);
+        await LoginAsync(host, account);
+        return account;
+    }
+
     /// <summary>Logs <paramref name="account"/> of the fake PDS in at <paramref name="host"/> (POST /accounts), answered 201.</summary>
     protected async Task LoginAsync(SupervisorProcess host, FakeAccount account)
     {
