@@ -41,6 +41,9 @@ public sealed class ClientGateway : ReceiveActor
     /// <summary>The relays of trusted subscriptions with tokens, by the client's subscriber.</summary>
     private readonly Dictionary<IActorRef, List<IActorRef>> _relays = new();
 
+    /// <summary>The subscribers clients subscribed (without tokens) through this gateway.</summary>
+    private readonly HashSet<IActorRef> _subscribed = new();
+
     private readonly PdsCalls _calls;
 
     /// <summary>
@@ -53,21 +56,29 @@ public sealed class ClientGateway : ReceiveActor
         _calls = calls;
         _trusted = trusted;
         Receive<AsTrustedClient>(OnTrusted);
-        Receive<CallXrpc>(call =>
-        {
-            var client = Sender;
-            CallAsync(call).ContinueWith(t => client.Tell(t.IsCompletedSuccessfully
-                ? t.Result
-                : XrpcResponse.Failed("InternalError", "the call failed inside the supervisor; see its log")), TaskScheduler.Default);
-        });
+        Receive<CallXrpc>(call => Call(call, trusted: false));
+        // Who logged an account out is the client, whatever it says (the audit trail names it so).
+        Receive<Logout>(logout => accounts.Forward(logout with { By = "client" }));
         Receive<ExportSession>(m => Refuse(m, "an exported session holds the account's tokens; export it through the HTTP API with the admin token, or as a trusted client"));
         Receive<BorrowAccessToken>(m => Refuse(m, "a lent access token would leave the cluster; send CallXrpc instead"));
         Receive<ReturnAccessToken>(m => Refuse(m, "access tokens are not lent to clients outside the cluster that are not trusted"));
         Receive<SubscribeSessionEvents>(s => s.IncludeTokens, s => Refuse(s, "session events with tokens are sent only to trusted clients outside the cluster; subscribe with IncludeTokens = false"));
+        Receive<SubscribeSessionEvents>(s =>
+        {
+            _subscribed.Add(s.Subscriber);
+            accounts.Forward(s);
+        });
         Receive<UnsubscribeSessionEvents>(u =>
         {
-            if (_relays.Remove(u.Subscriber, out var relays))
-                foreach (var relay in relays) Context.Stop(relay);
+            // Only what a client subscribed here: a reference sent by a client resolves to whatever actor its path names,
+            // this node's own subscribers too (the events feed, the history writer), which would fall silent.
+            var relayed = _relays.Remove(u.Subscriber, out var relays);
+            if (!_subscribed.Remove(u.Subscriber) && !relayed)
+            {
+                Refuse(u, "only a subscriber subscribed through this node's gateway can be unsubscribed through it");
+                return;
+            }
+            foreach (var relay in relays ?? []) Context.Stop(relay);
             accounts.Forward(u);
         });
         Receive<Terminated>(t =>
@@ -80,6 +91,20 @@ public sealed class ClientGateway : ReceiveActor
             if (IsServed(m)) accounts.Forward(m);
             else Refuse(m, "not a message of the supervisor's protocol (AccountCommands)");
         });
+    }
+
+    /// <summary>Sends <paramref name="call"/> to the PDS for its client; a privileged method only for a trusted client.</summary>
+    private void Call(CallXrpc call, bool trusted)
+    {
+        if (!trusted && _calls.PrivilegedMethods.Contains(call.Request.Nsid))
+        {
+            Refuse(call, $"{call.Request.Nsid} mints credentials or ends the account: only a trusted client may call it");
+            return;
+        }
+        var client = Sender;
+        CallAsync(call).ContinueWith(t => client.Tell(t.IsCompletedSuccessfully
+            ? t.Result
+            : XrpcResponse.Failed("InternalError", "the call failed inside the supervisor; see its log")), TaskScheduler.Default);
     }
 
     /// <summary>The protocol messages without tokens a client may send.</summary>
@@ -111,6 +136,9 @@ public sealed class ClientGateway : ReceiveActor
                 break;
             case BorrowAccessToken or ReturnAccessToken:
                 _accounts.Forward(trusted.Message);
+                break;
+            case CallXrpc call:
+                Call(call, trusted: true);
                 break;
             case var message:
                 Self.Forward(message);

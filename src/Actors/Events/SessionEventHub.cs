@@ -75,7 +75,8 @@ public sealed class SessionEventHub : ReceiveActor
             _subscribers[subscriber] = list = new List<Subscription>();
             Context.Watch(subscriber);
         }
-        list.Add(subscription);
+        // The same subscription again adds nothing (a client that subscribes at every reconnection).
+        if (!list.Contains(subscription)) list.Add(subscription);
     }
 
     /// <summary>Hands <paramref name="e"/> to the subscribers for all nodes (<paramref name="toAll"/>) and those for this node's own (<paramref name="toLocal"/>).</summary>

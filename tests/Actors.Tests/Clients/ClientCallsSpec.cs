@@ -21,6 +21,8 @@ public sealed class ClientCallsSpec(ITestOutputHelper output) : FakePdsSpec(new 
     private const string Refresh = "com.atproto.server.refreshSession";
     private const string GetSessionNsid = "com.atproto.server.getSession";
 
+    private static readonly Supervisor.Host.Proxy.ProxySettings Proxy = new();
+
     /// <summary>What reached the accounts from the gateway, by type (a probe in between forwards all of it).</summary>
     private readonly ConcurrentQueue<string> _reachedAccounts = new();
 
@@ -33,7 +35,7 @@ public sealed class ClientCallsSpec(ITestOutputHelper output) : FakePdsSpec(new 
             Accounts.Tell(message, sender);
             return AutoPilot.KeepRunning;
         }));
-        return Sys.ActorOf(ClientGateway.Props(between.Ref, new PdsCalls(Client, Limits, Settings.RequestTimeout, AskTimeout, new Supervisor.Host.Proxy.ProxySettings().SessionMethods)));
+        return Sys.ActorOf(ClientGateway.Props(between.Ref, new PdsCalls(Client, Limits, Settings.RequestTimeout, AskTimeout, Proxy.SessionMethods, Proxy.PrivilegedMethods)));
     }
 
     private async Task<XrpcResponse> CallThroughGatewayAsync(IActorRef gateway, string did) =>

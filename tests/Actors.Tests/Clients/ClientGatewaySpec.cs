@@ -46,7 +46,8 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
 
     /// <summary>Calls to a PDS through the gateway (<see cref="ClientCallsSpec"/>); the messages here never make one.</summary>
     private static readonly PdsCalls Calls = new(PdsClient.Create(TimeSpan.FromSeconds(5)),
-        new Supervisor.Actors.Limits.ServerLimits(new Supervisor.Actors.Limits.ServerLimitSettings()), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), new HashSet<string>());
+        new Supervisor.Actors.Limits.ServerLimits(new Supervisor.Actors.Limits.ServerLimitSettings()), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), new HashSet<string>(),
+        new Supervisor.Host.Proxy.ProxySettings().PrivilegedMethods);
 
     public static TheoryData<object> Served() => new()
     {
@@ -152,6 +153,50 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
         Watch(relay);
         Sys.Stop(subscriber.Ref);
         ExpectTerminated(relay);
+    }
+
+    [Fact]
+    public void A_client_unsubscribes_only_what_it_subscribed_here_never_the_nodes_own_subscribers()
+    {
+        var accounts = CreateTestProbe();
+        var nodesOwn = CreateTestProbe(); // as the events feed or the history writer: a path a client can name
+        var clients = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        gateway.Tell(new UnsubscribeSessionEvents(nodesOwn.Ref), TestActor);
+        Assert.Equal("UnsubscribeSessionEvents", ExpectMsg<RefusedToClient>().MessageType);
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        gateway.Tell(new SubscribeSessionEvents(clients.Ref, Did), TestActor);
+        accounts.ExpectMsg<SubscribeSessionEvents>();
+        gateway.Tell(new UnsubscribeSessionEvents(clients.Ref), TestActor);
+        Assert.Equal(clients.Ref, accounts.ExpectMsg<UnsubscribeSessionEvents>().Subscriber);
+    }
+
+    [Fact]
+    public void A_privileged_call_is_refused_to_a_client_and_served_to_a_trusted_one()
+    {
+        var accounts = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
+        var mint = new CallXrpc(Did, XrpcRequest.Procedure("com.atproto.server.createAppPassword", """{"name":"mine"}"""u8.ToArray(), "application/json"));
+        gateway.Tell(mint, TestActor);
+        var refused = ExpectMsg<RefusedToClient>();
+        Assert.Equal(("CallXrpc", "NotAllowedToClients"), (refused.MessageType, refused.Error.Error));
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // A trusted client's call goes on: the gateway borrows the account's token for it.
+        gateway.Tell(new AsTrustedClient("ops", OpsSecret, mint), TestActor);
+        Assert.Equal("com.atproto.server.createAppPassword", accounts.ExpectMsg<BorrowAccessToken>().Nsid);
+    }
+
+    [Fact]
+    public void A_clients_logout_is_recorded_as_the_clients_whatever_it_says()
+    {
+        var accounts = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        gateway.Tell(new Logout(Did, By: "admin"), TestActor);
+        var logout = accounts.ExpectMsg<Logout>();
+        Assert.Equal((Did, "client"), (logout.AccountId, logout.By));
+        Assert.Equal(TestActor, accounts.LastSender);
     }
 
     [Fact]
