@@ -9,8 +9,9 @@ namespace Supervisor.Actors.Audit;
 /// The journaled audit trail (persistence id <c>audit-trail</c>), one in the cluster (a singleton on the supervisor
 /// nodes, reached through its proxy from every node). Entries are told to it
 /// (<see cref="AuditEntry"/>) and journaled in order; the newest <see cref="Kept"/> are kept in memory and
-/// answered to <see cref="GetAuditEntries"/>, newest first. A snapshot every 500 entries keeps the newest
-/// 1,000 and lets the journal before it go. A journal failure stops it; its parent starts it again.
+/// answered to <see cref="GetAuditEntries"/>, newest first. A snapshot every 500 entries keeps the same newest
+/// <see cref="Kept"/> (a restart answers what the trail answered before it) and lets the journal before it go. A journal
+/// failure stops it; its parent starts it again.
 /// </summary>
 public sealed class AuditTrail : ReceivePersistentActor
 {
@@ -58,7 +59,7 @@ public sealed class AuditTrail : ReceivePersistentActor
         {
             Keep(e);
             _log.Info("Audit: {Action} of {Account} by {Credential}", e.Action, e.Account, e.Credential);
-            if (LastSequenceNr % 500 == 0) SaveSnapshot(new AuditSnapshot(_entries.Take(1000).Reverse().ToList()));
+            if (LastSequenceNr % 500 == 0) SaveSnapshot(new AuditSnapshot(_entries.Reverse().ToList()));
         }));
         Command<GetAuditEntries>(get => Sender.Tell(new AuditEntries(
             _entries.Where(e => get.Before is not { } before || e.At < before).Take(Math.Clamp(get.Limit, 1, 1000)).ToList())));

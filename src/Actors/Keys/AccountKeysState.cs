@@ -10,6 +10,14 @@ namespace Supervisor.Actors.Keys;
 /// </summary>
 public sealed record AccountKeysState(ImmutableDictionary<string, AccountKeyInfo> Keys, ImmutableDictionary<string, KeySession> Sessions)
 {
+    /// <summary>
+    /// The most open sessions of one key. A client that logs in at each start and never logs out (a cron job) would
+    /// otherwise pile up a session a run, each kept 90 days, on the owner and every node's replica; past it, the
+    /// session opened the new one replaces is the one least in use (never refreshed before refreshed, then the earliest
+    /// to expire), whose client logs in again should it come back.
+    /// </summary>
+    public const int MostSessionsPerKey = 100;
+
     /// <summary>No key, no session.</summary>
     public static readonly AccountKeysState Empty = new(
         ImmutableDictionary.Create<string, AccountKeyInfo>(StringComparer.Ordinal), ImmutableDictionary.Create<string, KeySession>(StringComparer.Ordinal));
@@ -40,6 +48,11 @@ public sealed record AccountKeysState(ImmutableDictionary<string, AccountKeyInfo
                 break;
             case KeySessionOpened o:
                 sessions = sessions.SetItem(o.Sid, new KeySession(o.Sid, o.KeyId, o.Jti, null, null, o.ExpiresAt));
+                var ofKey = sessions.Values.Where(s => s.KeyId == o.KeyId).ToList();
+                if (ofKey.Count > MostSessionsPerKey)
+                    sessions = sessions.RemoveRange(ofKey.Where(s => s.Sid != o.Sid)
+                        .OrderBy(s => s.RotatedAt ?? DateTimeOffset.MinValue).ThenBy(s => s.ExpiresAt).ThenBy(s => s.Sid, StringComparer.Ordinal)
+                        .Take(ofKey.Count - MostSessionsPerKey).Select(s => s.Sid));
                 break;
             case KeySessionRotated r when sessions.TryGetValue(r.Sid, out var session):
                 sessions = sessions.SetItem(r.Sid, session with { PreviousJti = session.Jti, Jti = r.Jti, RotatedAt = r.At });

@@ -1,0 +1,40 @@
+using Akka.Actor;
+using Supervisor.Actors.Audit;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Supervisor.Actors.Tests.Audit;
+
+/// <summary>The audit trail answers after a restart what it answered before (its snapshots keep what it keeps in memory).</summary>
+public sealed class AuditTrailSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(Journal.Config(), output: output)
+{
+    private static readonly TestJournal Journal = new();
+    private static readonly DateTimeOffset At = new(2026, 12, 4, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task A_restart_answers_every_entry_kept_before_it_not_only_the_newest_thousand()
+    {
+        // 1,600 entries: snapshots at 500, 1,000 and 1,500, the journal before each let go.
+        var trail = Sys.ActorOf(AuditTrail.Props());
+        for (var i = 0; i < 1_600; i++) trail.Tell(new AuditEntry(At.AddSeconds(i), "KeySessionOpened", "did:plc:ewvi7nxzyoun6zhxrhs64oiz", "key:k", $"session {i}"));
+        Assert.Equal(1_600, await CountAsync(trail));
+        Watch(trail);
+        Sys.Stop(trail);
+        ExpectTerminated(trail);
+
+        var restarted = Sys.ActorOf(AuditTrail.Props());
+        Assert.Equal(1_600, await CountAsync(restarted));
+    }
+
+    /// <summary>Every entry the trail answers, page by page (1,000 at most a page).</summary>
+    private static async Task<int> CountAsync(IActorRef trail)
+    {
+        var (count, before) = (0, (DateTimeOffset?)null);
+        while (true)
+        {
+            var page = await trail.Ask<AuditTrail.AuditEntries>(new AuditTrail.GetAuditEntries(1_000, before), TimeSpan.FromSeconds(60));
+            if (page.Entries.Count == 0) return count;
+            (count, before) = (count + page.Entries.Count, page.Entries[^1].At);
+        }
+    }
+}
