@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Events;
+using Supervisor.Actors.Keys;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Host.Events;
@@ -60,7 +61,10 @@ public static class EventsEndpoint
             var resumeFrom = context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header ? header : lastEventId is { Length: > 0 } ? lastEventId : null;
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
             using var subscription = feed.Subscribe(resumeFrom, did);
-            await StreamAsync(context.Response, subscription, stop.Token);
+            // A key's stream lasts as long as the key: revoked or expired, it ends at the next event or keep-alive.
+            var keys = context.RequestServices.GetRequiredService<AccountKeyIndex>();
+            Func<bool> stillAllowed = caller.Key is { } key ? () => keys.Key(key.Id) is { } now && now.IsUsable(DateTimeOffset.UtcNow) : static () => true;
+            await StreamAsync(context.Response, subscription, stillAllowed, stop.Token);
         });
     }
 
@@ -68,7 +72,7 @@ public static class EventsEndpoint
     private static async Task<string?> ResolveAsync(IActorRef supervisor, string account, TimeSpan askTimeout, CancellationToken ended) =>
         await supervisor.Ask<object>(new GetAccountStatus(account), askTimeout, ended) is AccountStatus status ? status.Did : null;
 
-    private static async Task StreamAsync(HttpResponse response, FeedSubscription subscription, CancellationToken stop)
+    private static async Task StreamAsync(HttpResponse response, FeedSubscription subscription, Func<bool> stillAllowed, CancellationToken stop)
     {
         response.StatusCode = 200;
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -86,7 +90,14 @@ public static class EventsEndpoint
             var waiting = subscription.Live.WaitToReadAsync(stop).AsTask();
             while (true)
             {
-                if (await Task.WhenAny(waiting, tick) == tick)
+                var next = await Task.WhenAny(waiting, tick);
+                if (!stillAllowed())
+                {
+                    await WriteAsync(response, ": disconnected: the account key was revoked or has expired\n\n", stop);
+                    await response.Body.FlushAsync(stop);
+                    return;
+                }
+                if (next == tick)
                 {
                     await tick;
                     await WriteAsync(response, ": keep-alive\n\n", stop);

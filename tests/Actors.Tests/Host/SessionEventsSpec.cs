@@ -211,6 +211,28 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_key_readers_stream_ends_once_its_key_is_revoked()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        var key = await IssueKeyAsync(host, alice.Did);
+        Assert.True(Supervisor.Actors.Keys.AccountKey.TryParse(key, out var id, out _));
+
+        await using var reader = await SseReader.OpenAsync(host, "/events", bearer: key);
+        await RefreshAsync(host, alice.Did);
+        Assert.Equal("Refresh", (await reader.NextAsync()).Event);
+        using (var revoked = await host.Http.DeleteAsync($"/keys/{id}"))
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+
+        // The next event is not sent to it: the stream ends, saying why.
+        await RefreshAsync(host, alice.Did);
+        await Assert.ThrowsAsync<EndOfStreamException>(reader.NextAsync);
+        Assert.Contains(reader.Comments, c => c.Contains("revoked"));
+        Assert.Single(reader.Lines, l => l.StartsWith("event: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task An_admin_reader_narrowed_to_one_account_sees_only_it_and_an_unknown_account_is_404()
     {
         await using var host = await StartHostAsync();
