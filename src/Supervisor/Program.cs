@@ -165,7 +165,7 @@ try
     }));
     app.UseMiddleware<ApiAuthentication>(settings.AdminToken, settings.OperatorPassword, keyIndex);
     app.MapAccountsApi(askTimeout, actorSystemEnd, journal, limits, proxy);
-    app.MapPdsApi(proxy, SessionJwt.FromTokenKey(settings.TokenKeys[0]), keyIndex, askTimeout, actorSystemEnd);
+    app.MapPdsApi(proxy, SessionJwt.FromTokenKeys(settings.TokenKeys), keyIndex, askTimeout, actorSystemEnd);
     app.MapKeysApi(proxySettings, askTimeout, actorSystemEnd);
     app.MapEvents(sessionEvents, askTimeout, actorSystemEnd);
     app.MapSupervisorHealth();
