@@ -41,7 +41,7 @@ public sealed class ClientGateway : ReceiveActor
     /// <summary>The relays of trusted subscriptions with tokens, by the client's subscriber.</summary>
     private readonly Dictionary<IActorRef, List<IActorRef>> _relays = new();
 
-    /// <summary>The subscribers clients subscribed (without tokens) through this gateway.</summary>
+    /// <summary>The subscribers clients subscribed (without tokens) through this gateway, watched until they are gone.</summary>
     private readonly HashSet<IActorRef> _subscribed = new();
 
     private readonly PdsCalls _calls;
@@ -65,7 +65,7 @@ public sealed class ClientGateway : ReceiveActor
         Receive<SubscribeSessionEvents>(s => s.IncludeTokens, s => Refuse(s, "session events with tokens are sent only to trusted clients outside the cluster; subscribe with IncludeTokens = false"));
         Receive<SubscribeSessionEvents>(s =>
         {
-            _subscribed.Add(s.Subscriber);
+            if (_subscribed.Add(s.Subscriber)) Context.Watch(s.Subscriber);
             accounts.Forward(s);
         });
         Receive<UnsubscribeSessionEvents>(u =>
@@ -78,11 +78,13 @@ public sealed class ClientGateway : ReceiveActor
                 Refuse(u, "only a subscriber subscribed through this node's gateway can be unsubscribed through it");
                 return;
             }
+            Context.Unwatch(u.Subscriber);
             foreach (var relay in relays ?? []) Context.Stop(relay);
             accounts.Forward(u);
         });
         Receive<Terminated>(t =>
         {
+            _subscribed.Remove(t.ActorRef);
             foreach (var relays in _relays.Values) relays.Remove(t.ActorRef);
             foreach (var empty in _relays.Where(r => r.Value.Count == 0).Select(r => r.Key).ToList()) _relays.Remove(empty);
         });
