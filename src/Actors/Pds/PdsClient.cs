@@ -157,7 +157,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
     }
 
     /// <summary>Reads an answer's body whole, or null when it is longer than <paramref name="limit"/> bytes.</summary>
-    public static async Task<byte[]?> ReadBodyAsync(HttpResponseMessage answer, int limit, CancellationToken ct)
+    private static async Task<byte[]?> ReadBodyAsync(HttpResponseMessage answer, int limit, CancellationToken ct)
     {
         await using var stream = await answer.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
         using var buffer = new MemoryStream();

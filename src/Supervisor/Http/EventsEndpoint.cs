@@ -28,7 +28,7 @@ public static class EventsEndpoint
     /// <summary>Maps <c>GET /events</c>.</summary>
     public static void MapEvents(this WebApplication app, SessionEventFeed feed, TimeSpan askTimeout, ActorSystemEnd end)
     {
-        app.MapGet("/events", async (HttpContext context, string? account, string? lastEventId, IRequiredActor<AccountsSupervisor> supervisor, IHostApplicationLifetime lifetime) =>
+        app.MapGet("/events", async (HttpContext context, string? account, string? lastEventId, IRequiredActor<AccountsSupervisor> supervisor, AccountKeyIndex keys, IHostApplicationLifetime lifetime) =>
         {
             var caller = Caller.Of(context);
             string? did;
@@ -62,7 +62,6 @@ public static class EventsEndpoint
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
             using var subscription = feed.Subscribe(resumeFrom, did);
             // A key's stream lasts as long as the key: revoked or expired, it ends at the next event or keep-alive.
-            var keys = context.RequestServices.GetRequiredService<AccountKeyIndex>();
             Func<bool> stillAllowed = caller.Key is { } key ? () => keys.Key(key.Id) is { } now && now.IsUsable(DateTimeOffset.UtcNow) : static () => true;
             await StreamAsync(context.Response, subscription, stillAllowed, stop.Token);
         });

@@ -108,14 +108,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
                 await noToken.ExecuteAsync(context);
                 return;
             }
-            var loan = lent.Loan!;
-            if (caller.Key is { } own && own.Did != loan.Did)
-            {
-                loan.GiveBack(accounts);
-                await ApiJson.Error(403, "Forbidden", "an account key reaches only its own account").ExecuteAsync(context);
-                return;
-            }
-            if (!await SendAsync(context, accounts, loan, nsid, body, retryable: attempt == 0 && !body.Streamed)) return;
+            if (!await SendAsync(context, accounts, lent.Loan!, nsid, body, retryable: attempt == 0 && !body.Streamed)) return;
         }
     }
 
