@@ -21,7 +21,7 @@ public enum FakeFailure
     /// <summary>200 with its headers and the first bytes of a longer JSON body, then nothing more (until the client gives up).</summary>
     StallMidBody,
 
-    /// <summary>200 with a JSON body of 10 parts sent 400 ms apart (4 s in all).</summary>
+    /// <summary>200 with <see cref="FakePdsServer.TrickleBody"/> in 10 parts sent 400 ms apart (4 s in all).</summary>
     TrickleBody,
 
     /// <summary>400 with a JSON error body of about 100 KB, chunked (no Content-Length): see <see cref="FakePdsServer.LongErrorBody"/>.</summary>

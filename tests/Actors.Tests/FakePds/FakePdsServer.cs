@@ -402,6 +402,10 @@ public sealed class FakePdsServer : IAsyncDisposable
     public static readonly byte[] LongErrorBody = System.Text.Encoding.UTF8.GetBytes(
         $$"""{"error":"InvalidRequest","message":"{{string.Concat(Enumerable.Range(0, 10_000).Select(i => $"{i % 10}23456789"))}}"}""");
 
+    /// <summary>The body of <see cref="FakeFailure.TrickleBody"/>: a JSON array of ten strings, sent a tenth at a time.</summary>
+    public static readonly byte[] TrickleBody = System.Text.Encoding.UTF8.GetBytes(
+        "[" + string.Join(",", Enumerable.Range(0, 10).Select(i => $"\"{new string('x', 99)}{i}\"")) + "]");
+
     private async Task FailAsync(HttpContext context, FakeFailure failure)
     {
         switch (failure)
@@ -451,12 +455,11 @@ public sealed class FakePdsServer : IAsyncDisposable
                 break;
             case FakeFailure.TrickleBody:
                 context.Response.ContentType = "application/json";
-                var parts = Enumerable.Range(0, 10).Select(i => (i == 0 ? "[" : ",") + $"\"{new string('x', 100)}{i}\"" + (i == 9 ? "]" : "")).ToArray();
-                context.Response.ContentLength = parts.Sum(p => p.Length);
-                foreach (var part in parts)
+                context.Response.ContentLength = TrickleBody.Length;
+                foreach (var part in TrickleBody.Chunk((TrickleBody.Length + 9) / 10))
                 {
                     await Task.Delay(400, context.RequestAborted);
-                    await context.Response.WriteAsync(part, context.RequestAborted);
+                    await context.Response.Body.WriteAsync(part, context.RequestAborted);
                     await context.Response.Body.FlushAsync(context.RequestAborted);
                 }
                 break;
