@@ -59,7 +59,7 @@ public sealed class BenchJournal : IDisposable
             """);
         var settings = SupervisorConfig.AccountSettingsOf(config);
         var system = ActorSystem.Create("bench", config);
-        var accounts = system.ActorOf(AccountsSupervisor.Props(PdsClient.Create(settings.RequestTimeout), settings), AccountsSupervisor.Name);
+        var accounts = system.ActorOf(AccountsSupervisor.Props(PdsClient.Create(settings.RequestTimeout, outbound: OutboundAddresses.WithLoopback), settings), AccountsSupervisor.Name);
         return (system, accounts);
     }
 

@@ -51,7 +51,8 @@ try
     var accountSettings = SupervisorConfig.AccountSettingsOf(config);
     var journal = new JournalHealth();
     var metrics = new SupervisorMetrics(journal);
-    var client = PdsClient.Create(accountSettings.RequestTimeout, metrics: metrics);
+    var outbound = OutboundAddresses.From(config.GetConfig("supervisor.outbound"));
+    var client = PdsClient.Create(accountSettings.RequestTimeout, metrics: metrics, outbound: outbound);
     var limits = new ServerLimits(accountSettings.ServerLimits);
     var askTimeout = accountSettings.RequestTimeout * 3;
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
@@ -61,7 +62,7 @@ try
     var sessionEvents = new SessionEventFeed();
     var history = new AccountHistory(settings.Journal, settings.ConnectionString);
     var identity = config.GetBoolean("supervisor.identity.verify", true)
-        ? IdentityResolver.Create(IdentitySettings.From(config.GetConfig("supervisor.identity")))
+        ? IdentityResolver.Create(IdentitySettings.From(config.GetConfig("supervisor.identity")), outbound)
         : null;
 
     var builder = WebApplication.CreateBuilder(args);

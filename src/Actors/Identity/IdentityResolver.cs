@@ -45,13 +45,17 @@ public sealed class IdentityResolver
         _dns = new Lazy<LookupClient?>(CreateDnsClient);
     }
 
-    /// <summary>A resolver with its own HttpClient (no redirects, pooled connections renewed every few minutes).</summary>
-    public static IdentityResolver Create(IdentitySettings settings) =>
+    /// <summary>
+    /// A resolver with its own HttpClient (no redirects, pooled connections renewed every few minutes, connections only to
+    /// the addresses <paramref name="outbound"/> allows: default, public ones).
+    /// </summary>
+    public static IdentityResolver Create(IdentitySettings settings, Pds.OutboundAddresses? outbound = null) =>
         new(new HttpClient(new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = settings.Timeout,
             AllowAutoRedirect = false,
+            ConnectCallback = (outbound ?? Pds.OutboundAddresses.PublicOnly).ConnectAsync,
         })
         {
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
@@ -377,7 +381,8 @@ public sealed class IdentityResolver
         }
         catch (HttpRequestException e)
         {
-            return HttpAnswer.Failed(0, IdentityError.Unavailable, $"{host}: {e.HttpRequestError}");
+            var why = e.InnerException is Pds.OutboundAddressRefusedException refused ? refused.Message : e.HttpRequestError.ToString();
+            return HttpAnswer.Failed(0, IdentityError.Unavailable, $"{host}: {why}");
         }
         catch (IOException)
         {

@@ -32,10 +32,13 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
     /// </summary>
     public HttpMessageInvoker Invoker { get; private init; } = http;
 
-    /// <summary>A client with its own connections (renewed every few minutes), its calls timed into <paramref name="metrics"/> when given.</summary>
-    public static PdsClient Create(TimeSpan requestTimeout, int maxAnswerBytes = DefaultMaxAnswerBytes, Account.SupervisorMetrics? metrics = null)
+    /// <summary>
+    /// A client with its own connections (renewed every few minutes) to the addresses <paramref name="outbound"/> allows
+    /// (default: public ones only), its calls timed into <paramref name="metrics"/> when given.
+    /// </summary>
+    public static PdsClient Create(TimeSpan requestTimeout, int maxAnswerBytes = DefaultMaxAnswerBytes, Account.SupervisorMetrics? metrics = null, OutboundAddresses? outbound = null)
     {
-        var handler = CreateHandler(requestTimeout, metrics);
+        var handler = CreateHandler(requestTimeout, metrics, outbound ?? OutboundAddresses.PublicOnly);
         return new(new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan }, requestTimeout, maxAnswerBytes)
         {
             Invoker = new HttpMessageInvoker(handler, disposeHandler: false),
@@ -43,10 +46,11 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
     }
 
     /// <summary>
-    /// The handler for servers the supervisor does not control: no redirects, no cookies, no automatic decompression.
-    /// With <paramref name="metrics"/>, every call through it is timed (<see cref="PdsCallTiming"/>).
+    /// The handler for servers the supervisor does not control: no redirects, no cookies, no automatic decompression,
+    /// connections only to the addresses <paramref name="outbound"/> allows. With <paramref name="metrics"/>, every call
+    /// through it is timed (<see cref="PdsCallTiming"/>).
     /// </summary>
-    private static HttpMessageHandler CreateHandler(TimeSpan connectTimeout, Account.SupervisorMetrics? metrics)
+    private static HttpMessageHandler CreateHandler(TimeSpan connectTimeout, Account.SupervisorMetrics? metrics, OutboundAddresses outbound)
     {
         HttpMessageHandler sockets = new SocketsHttpHandler
         {
@@ -55,6 +59,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             AllowAutoRedirect = false,
             UseCookies = false,
             AutomaticDecompression = System.Net.DecompressionMethods.None,
+            ConnectCallback = outbound.ConnectAsync,
         };
         return metrics is null ? sockets : new PdsCallTiming(metrics) { InnerHandler = sockets };
     }

@@ -45,7 +45,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     }
 
     /// <summary>Calls to a PDS through the gateway (<see cref="ClientCallsSpec"/>); the messages here never make one.</summary>
-    private static readonly PdsCalls Calls = new(PdsClient.Create(TimeSpan.FromSeconds(5)),
+    private static readonly PdsCalls Calls = new(PdsClient.Create(TimeSpan.FromSeconds(5), outbound: OutboundAddresses.WithLoopback),
         new Supervisor.Actors.Limits.ServerLimits(new Supervisor.Actors.Limits.ServerLimitSettings()), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), new HashSet<string>(),
         new Supervisor.Host.Proxy.ProxySettings().PrivilegedMethods);
 

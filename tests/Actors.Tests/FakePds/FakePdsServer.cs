@@ -103,12 +103,12 @@ public sealed class FakePdsServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a fake PDS on a free loopback port.</summary>
-    public static async Task<FakePdsServer> StartAsync()
+    /// <summary>Starts a fake PDS on a free port of <paramref name="address"/> (a loopback address: 127.0.0.1 unless said).</summary>
+    public static async Task<FakePdsServer> StartAsync(string address = "127.0.0.1")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://{address}:0");
         builder.WebHost.ConfigureKestrel(k => k.AllowSynchronousIO = false);
         var app = builder.Build();
         var server = new FakePdsServer(app);

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Identity;
+using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
@@ -26,7 +27,7 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     {
         await base.InitializeAsync();
         // The fake PDS is also the PLC directory and the handle resolver of its accounts.
-        var resolver = IdentityResolver.Create(new IdentitySettings { PlcDirectory = Pds.Url, HandleResolver = Pds.Url, CacheTtl = TimeSpan.Zero });
+        var resolver = IdentityResolver.Create(new IdentitySettings { PlcDirectory = Pds.Url, HandleResolver = Pds.Url, CacheTtl = TimeSpan.Zero }, OutboundAddresses.WithLoopback);
         Accounts = _verifying = StartSupervisor(resolver);
     }
 

@@ -27,7 +27,7 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
         Journal = journal;
         Overrides = overrides;
         Settings = SupervisorConfig.AccountSettingsOf(Sys.Settings.Config);
-        Client = PdsClient.Create(Settings.RequestTimeout);
+        Client = PdsClient.Create(Settings.RequestTimeout, outbound: OutboundAddresses.WithLoopback);
         Limits = new ServerLimits(Settings.ServerLimits);
         JournalHealth = new JournalHealth();
         if (!DefersSupervisor) Accounts = StartSupervisor();

@@ -1,0 +1,45 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>
+/// A DID document names its PDS freely: the host sends no token and no request to a PDS on a non-public address outside
+/// <c>supervisor.outbound.allow-networks</c>, even when the login service and the PLC directory are inside them.
+/// </summary>
+public sealed class OutboundAddressesHostSpec : FakePdsHostSpec
+{
+    [Fact]
+    public async Task A_DID_document_naming_a_PDS_in_an_unlisted_network_gets_no_token_and_the_login_a_clear_error()
+    {
+        // The entryway and PLC directory on 127.0.0.1 (listed); the account's document names a PDS on 127.0.0.2 (not listed).
+        await using var inside = await FakePdsServer.StartAsync("127.0.0.2");
+        var alice = Pds.CreateAccount("alice.test", "pw-alice-out");
+        inside.Host(alice);
+        Pds.PdsEndpointInDidDoc = inside.Url;
+        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_HOCON"] = """supervisor.outbound.allow-networks = ["127.0.0.1/32"]""",
+        }).VerifyingIdentities(Pds.Url, Pds.Url);
+        await host.StartAsync();
+
+        using var answer = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url });
+        var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.False(answer.IsSuccessStatusCode, $"login answered {(int)answer.StatusCode}");
+        Assert.Contains("127.0.0.2", body.GetProperty("message").GetString());
+        Assert.Contains("supervisor.outbound.allow-networks", body.GetProperty("message").GetString());
+        Assert.Equal(1, Pds.CallCount("com.atproto.server.createSession"));
+        Assert.Equal(0, inside.CallsInAll);
+
+        // Listed, the same PDS is reached: the refusal was the policy's, not the fake's.
+        await host.TerminateAsync();
+        host.SetEnvironment("SUPERVISOR_HOCON", """supervisor.outbound.allow-networks = ["127.0.0.1/32", "127.0.0.2/32"]""");
+        await host.StartAsync();
+        using var listed = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url });
+        Assert.Equal(HttpStatusCode.Created, listed.StatusCode);
+        Assert.Equal(1, inside.CallCount("com.atproto.server.getSession"));
+    }
+}

@@ -1,0 +1,106 @@
+using System.Net;
+using Akka.Configuration;
+using Supervisor.Actors.Identity;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Tests.FakePds;
+
+namespace Supervisor.Actors.Tests.Outbound;
+
+/// <summary>
+/// The supervisor connects to public addresses, and to a non-public one only inside the networks the operator lists:
+/// checked on the address a name resolves to, at connect time, before a byte (or a token) is sent.
+/// </summary>
+public sealed class OutboundAddressesSpec
+{
+    [Theory]
+    [InlineData("8.8.8.8", true)]
+    [InlineData("151.101.1.140", true)]
+    [InlineData("2606:4700::1111", true)]
+    [InlineData("2002:0808:0808::1", true)] // 6to4 of a public address
+    [InlineData("127.0.0.1", false)]
+    [InlineData("127.0.0.2", false)]
+    [InlineData("10.1.2.3", false)]
+    [InlineData("172.16.0.1", false)]
+    [InlineData("172.31.255.255", false)]
+    [InlineData("192.168.1.1", false)]
+    [InlineData("169.254.169.254", false)] // the cloud metadata service
+    [InlineData("100.64.0.1", false)]
+    [InlineData("0.0.0.0", false)]
+    [InlineData("224.0.0.1", false)]
+    [InlineData("255.255.255.255", false)]
+    [InlineData("198.18.0.1", false)]
+    [InlineData("::1", false)]
+    [InlineData("::", false)]
+    [InlineData("fe80::1", false)]
+    [InlineData("fd00::1", false)]
+    [InlineData("ff02::1", false)]
+    [InlineData("::ffff:127.0.0.1", false)] // IPv4-mapped loopback
+    [InlineData("::ffff:169.254.169.254", false)]
+    [InlineData("64:ff9b::a9fe:a9fe", false)] // NAT64 of 169.254.169.254
+    [InlineData("2002:a9fe:a9fe::1", false)] // 6to4 of 169.254.169.254
+    [InlineData("2001:db8::1", false)]
+    [InlineData("2001:0:4136:e378::1", false)] // Teredo
+    public void Only_unicast_addresses_outside_every_special_range_are_public(string address, bool isPublic)
+    {
+        Assert.Equal(isPublic, OutboundAddresses.IsPublic(IPAddress.Parse(address)));
+        Assert.Equal(isPublic, OutboundAddresses.PublicOnly.Allows(IPAddress.Parse(address)));
+    }
+
+    [Fact]
+    public void A_listed_network_is_reachable_and_no_other_non_public_address_is()
+    {
+        var policy = OutboundAddresses.From(ConfigurationFactory.ParseString("""allow-networks = ["10.0.0.0/8", " fd00::/8 "]"""));
+        Assert.True(policy.Allows(IPAddress.Parse("10.20.30.40")));
+        Assert.True(policy.Allows(IPAddress.Parse("::ffff:10.20.30.40")));
+        Assert.True(policy.Allows(IPAddress.Parse("fd12::1")));
+        Assert.True(policy.Allows(IPAddress.Parse("8.8.8.8")));
+        Assert.False(policy.Allows(IPAddress.Parse("192.168.1.1")));
+        Assert.False(policy.Allows(IPAddress.Parse("169.254.169.254")));
+        Assert.False(policy.Allows(IPAddress.Parse("127.0.0.1")));
+        Assert.Empty(OutboundAddresses.From(ConfigurationFactory.ParseString("other = 1")).AllowedNetworks);
+    }
+
+    [Fact]
+    public void A_listed_network_that_is_not_in_CIDR_notation_is_a_configuration_error()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => OutboundAddresses.From(ConfigurationFactory.ParseString("""allow-networks = ["10.0.0.0/33"]""")));
+        Assert.Contains("supervisor.outbound.allow-networks", error.Message);
+    }
+
+    [Fact]
+    public async Task A_server_on_a_non_public_address_gets_no_call_unless_its_network_is_listed()
+    {
+        await using var pds = await FakePdsServer.StartAsync();
+        var port = new Uri(pds.Url).Port;
+        var alice = pds.CreateAccount("alice.test", "pw-alice-outbound");
+        var resolve = XrpcRequest.Query("com.atproto.identity.resolveHandle", ("handle", alice.Handle));
+
+        var publicOnly = PdsClient.Create(TimeSpan.FromSeconds(5));
+        foreach (var url in new[] { pds.Url, $"http://localhost:{port}", $"http://[::ffff:127.0.0.1]:{port}" })
+        {
+            var refused = await publicOnly.SendAsync(url, resolve, "a-bearer-that-must-not-leave");
+            Assert.Equal(XrpcError.NetworkError, refused.Error?.Error);
+            Assert.Contains("non-public address that supervisor.outbound.allow-networks does not list", refused.Error?.Message);
+        }
+        Assert.Equal(0, pds.CallCount("com.atproto.identity.resolveHandle"));
+
+        var listed = PdsClient.Create(TimeSpan.FromSeconds(5), outbound: new OutboundAddresses([IPNetwork.Parse("127.0.0.1/32")]));
+        Assert.Equal(200, (await listed.SendAsync(pds.Url, resolve, null)).Status);
+        Assert.Equal(1, pds.CallCount("com.atproto.identity.resolveHandle"));
+    }
+
+    [Fact]
+    public async Task Identity_lookups_reach_no_non_public_address_the_policy_does_not_list()
+    {
+        await using var plc = await FakePdsServer.StartAsync();
+        var alice = plc.CreateAccount("alice.test", "pw-alice-plc");
+        var settings = new IdentitySettings { PlcDirectory = plc.Url, CacheTtl = TimeSpan.Zero };
+
+        var refused = await IdentityResolver.Create(settings).ResolveDidAsync(alice.Did);
+        Assert.Equal(IdentityError.Unavailable, refused.Error);
+        Assert.Contains("non-public address that supervisor.outbound.allow-networks does not list", refused.Reason);
+
+        var listed = await IdentityResolver.Create(settings, OutboundAddresses.WithLoopback).ResolveDidAsync(alice.Did);
+        Assert.Equal(plc.Url, listed.PdsEndpoint);
+    }
+}
