@@ -67,7 +67,9 @@ try
 
     var builder = WebApplication.CreateBuilder(args);
     var urls = builder.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://127.0.0.1:5080";
-    settings.CheckListenAddresses(urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    var listenUrls = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    settings.CheckListenAddresses(listenUrls);
+    var hostNames = HostNames.Allowed.From(Environment.GetEnvironmentVariable("SUPERVISOR_HOST_NAMES"), listenUrls);
     builder.WebHost.UseUrls(urls);
     // Uploads raise it for their own requests (XrpcPassThrough).
     builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = proxySettings.BodyLimit);
@@ -151,6 +153,7 @@ try
     app.UseMiddleware<RequestTelemetry>();
     app.UseSupervisorMetrics();
     app.UseMiddleware<SecurityHeaders>();
+    app.UseMiddleware<HostNames>(hostNames);
     // Whatever fails inside a request is answered as JSON, without details; an actor that does not answer in time is a 504.
     app.UseExceptionHandler(failed => failed.Run(async context =>
     {
