@@ -99,7 +99,9 @@ public sealed class BenchHost : IAsyncDisposable
         // a folder (ending in /) holds one file a host (host-PORT.clef), for the benchmarks that start several.
         if (Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_HOST_LOG") is { Length: > 0 } log)
             info.Environment["SUPERVISOR_LOG_FILE"] = log.EndsWith('/') ? Path.Combine(Directory.CreateDirectory(log).FullName, $"host-{port}.clef") : log;
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
+        // The caller's HOCON comes after the defaults above (a later key wins), so that it keeps them (the loopback PDS above all).
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            info.Environment[name] = name == "SUPERVISOR_HOCON" ? info.Environment[name] + "\n" + value : value;
         var process = Process.Start(info)!;
         // The host's console is drained as bytes, never decoded into lines: the bench process is the load's client and shares the
         // machine's cores with the host, so reading a line a request there would count against the host's throughput.

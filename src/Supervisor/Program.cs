@@ -69,7 +69,7 @@ try
     var urls = builder.Configuration["urls"] is { Length: > 0 } configured ? configured : "http://127.0.0.1:5080";
     var listenUrls = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     settings.CheckListenAddresses(listenUrls);
-    var hostNames = HostNames.Allowed.From(Environment.GetEnvironmentVariable("SUPERVISOR_HOST_NAMES"), listenUrls);
+    var hostNames = HostNames.Allowed.From(Environment.GetEnvironmentVariable("SUPERVISOR_HOST_NAMES"), listenUrls, [System.Net.Dns.GetHostName(), cluster.Host]);
     builder.WebHost.UseUrls(urls);
     // Uploads raise it for their own requests (XrpcPassThrough).
     builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = proxySettings.BodyLimit);

@@ -55,6 +55,7 @@ public sealed class IdentityResolver
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = settings.Timeout,
             AllowAutoRedirect = false,
+            UseProxy = false,
             ConnectCallback = (outbound ?? Pds.OutboundAddresses.PublicOnly).ConnectAsync,
         })
         {

@@ -32,12 +32,13 @@ public sealed class OutboundAddresses
         }.Select(IPNetwork.Parse),
     ];
 
-    /// <summary>The IPv6 ranges inside global unicast (2000::/3) that are not public (documentation, Teredo, ORCHID).</summary>
+    /// <summary>The IPv6 ranges inside global unicast (2000::/3) that are not public (Teredo, benchmarking, ORCHID, documentation).</summary>
     private static readonly IPNetwork[] NonPublicGlobalV6 =
-        [.. new[] { "2001::/32", "2001:10::/28", "2001:20::/28", "2001:db8::/32" }.Select(IPNetwork.Parse)];
+        [.. new[] { "2001::/32", "2001:2::/48", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "3fff::/20" }.Select(IPNetwork.Parse)];
 
     private static readonly IPNetwork GlobalUnicastV6 = IPNetwork.Parse("2000::/3");
     private static readonly IPNetwork SixToFour = IPNetwork.Parse("2002::/16");
+    private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
 
     /// <summary>Policy allowing, besides public addresses, the non-public addresses inside <paramref name="allowedNetworks"/>.</summary>
     public OutboundAddresses(IReadOnlyList<IPNetwork> allowedNetworks) => AllowedNetworks = allowedNetworks;
@@ -83,7 +84,10 @@ public sealed class OutboundAddresses
                 if (network.Contains(address)) return false;
             return true;
         }
-        if (address.AddressFamily != AddressFamily.InterNetworkV6 || !GlobalUnicastV6.Contains(address)) return false;
+        if (address.AddressFamily != AddressFamily.InterNetworkV6) return false;
+        // NAT64 (an IPv6-only host reaching IPv4 through DNS64) carries the IPv4 address in its last 32 bits: public only when that one is.
+        if (Nat64.Contains(address)) return IsPublic(new IPAddress(address.GetAddressBytes().AsSpan(12, 4)));
+        if (!GlobalUnicastV6.Contains(address)) return false;
         foreach (var network in NonPublicGlobalV6)
             if (network.Contains(address)) return false;
         // 6to4 carries an IPv4 address in bits 16 to 48: public only when that one is.
@@ -94,7 +98,7 @@ public sealed class OutboundAddresses
     /// <summary>
     /// The <see cref="SocketsHttpHandler.ConnectCallback"/> that enforces the policy: resolves the host, keeps the addresses
     /// it <see cref="Allows"/>, connects to the first that answers; with none left, fails with an
-    /// <see cref="OutboundAddressRefusedException"/> (the call ends as a network error naming the host and the address).
+    /// <see cref="OutboundAddressRefusedException"/> (the call ends as a network error naming the host and the setting).
     /// </summary>
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {
@@ -103,7 +107,7 @@ public sealed class OutboundAddresses
             ? [literal]
             : await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
         var allowed = Array.FindAll(addresses, Allows);
-        if (allowed.Length == 0) throw new OutboundAddressRefusedException(host, addresses.FirstOrDefault());
+        if (allowed.Length == 0) throw new OutboundAddressRefusedException(host);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {

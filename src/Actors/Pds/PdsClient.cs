@@ -59,6 +59,8 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             AllowAutoRedirect = false,
             UseCookies = false,
             AutomaticDecompression = System.Net.DecompressionMethods.None,
+            // A proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) would be the only address checked, the target left to it.
+            UseProxy = false,
             ConnectCallback = outbound.ConnectAsync,
         };
         return metrics is null ? sockets : new PdsCallTiming(metrics) { InnerHandler = sockets };

@@ -15,16 +15,27 @@ public sealed class HostNames(RequestDelegate next, HostNames.Allowed allowed)
     public sealed record Allowed(IReadOnlySet<string> Names, bool Any)
     {
         /// <summary>
-        /// The names in <paramref name="listed"/> (<c>SUPERVISOR_HOST_NAMES</c>: comma-separated, <c>*</c> for any) and the
-        /// host names of <paramref name="urls"/> (wildcards such as <c>*</c>, <c>+</c> or <c>0.0.0.0</c> name nothing).
+        /// The names in <paramref name="listed"/> (<c>SUPERVISOR_HOST_NAMES</c>: comma-separated, <c>*</c> for any), the host
+        /// names of <paramref name="urls"/> (wildcards such as <c>*</c>, <c>+</c> or <c>0.0.0.0</c> name nothing) and
+        /// <paramref name="ownNames"/> (the machine's name, the cluster host: names a deployment calls its nodes by, which
+        /// no page can make a browser resolve to this host). A listed entry that is not a bare host name (a port, a scheme,
+        /// a pattern) stops the start: it would match nothing.
         /// </summary>
-        public static Allowed From(string? listed, IEnumerable<string> urls)
+        public static Allowed From(string? listed, IEnumerable<string> urls, IEnumerable<string> ownNames)
         {
             var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var name in (listed ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) names.Add(name.TrimEnd('.'));
+            var any = false;
+            foreach (var entry in (listed ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (entry == "*") any = true;
+                else if (Uri.CheckHostName(entry.TrimEnd('.')) == UriHostNameType.Dns) names.Add(entry.TrimEnd('.'));
+                else throw new InvalidOperationException($"SUPERVISOR_HOST_NAMES: \"{entry}\" is not a host name (no scheme, port or pattern)");
+            }
             foreach (var url in urls)
                 if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.HostNameType == UriHostNameType.Dns) names.Add(uri.IdnHost);
-            return new Allowed(names, names.Remove("*"));
+            foreach (var name in ownNames)
+                if (Uri.CheckHostName(name) == UriHostNameType.Dns) names.Add(name);
+            return new Allowed(names, any);
         }
 
         /// <summary>True when a request naming <paramref name="host"/> (without its port) is answered.</summary>

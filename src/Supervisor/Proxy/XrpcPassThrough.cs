@@ -145,7 +145,12 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
             {
                 if (!context.RequestAborted.IsCancellationRequested)
-                    await ApiJson.Error(502, XrpcError.NetworkError, "the PDS could not be reached: " + (e is HttpRequestException h ? h.HttpRequestError.ToString() : "connection lost")).ExecuteAsync(context);
+                    await ApiJson.Error(502, XrpcError.NetworkError, "the PDS could not be reached: " + e switch
+                    {
+                        HttpRequestException { InnerException: OutboundAddressRefusedException refused } => refused.Message,
+                        HttpRequestException h => h.HttpRequestError.ToString(),
+                        _ => "connection lost",
+                    }).ExecuteAsync(context);
                 return false;
             }
             using (answer)

@@ -173,6 +173,24 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     }
 
     [Fact]
+    public void A_subscriber_that_is_gone_is_forgotten_and_cannot_be_unsubscribed_through_the_gateway_any_more()
+    {
+        var accounts = CreateTestProbe();
+        var clients = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        gateway.Tell(new SubscribeSessionEvents(clients.Ref, Did), TestActor);
+        accounts.ExpectMsg<SubscribeSessionEvents>();
+        Watch(clients.Ref);
+        Sys.Stop(clients.Ref);
+        ExpectTerminated(clients.Ref);
+
+        // The gateway heard it too (a system message, ahead of this one): the reference no longer counts as the client's.
+        gateway.Tell(new UnsubscribeSessionEvents(clients.Ref), TestActor);
+        Assert.Equal("UnsubscribeSessionEvents", ExpectMsg<RefusedToClient>().MessageType);
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
     public void A_privileged_call_is_refused_to_a_client_and_served_to_a_trusted_one()
     {
         var accounts = CreateTestProbe();

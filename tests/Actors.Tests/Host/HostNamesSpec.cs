@@ -33,14 +33,24 @@ public sealed class HostNamesSpec : FakePdsHostSpec
     }
 
     [Fact]
-    public void The_names_come_from_the_list_and_the_listen_urls_and_wildcards_name_nothing()
+    public void The_names_come_from_the_list_the_listen_urls_and_the_nodes_own_names_and_wildcards_name_nothing()
     {
-        var allowed = HostNames.Allowed.From(" a.example , b.example. ", ["http://node1:5080", "http://*:5081", "http://+:5082", "http://0.0.0.0:5083", "http://[::]:5084"]);
-        Assert.Equal(["a.example", "b.example", "node1"], allowed.Names.Order().ToArray());
+        var allowed = HostNames.Allowed.From(" a.example , b.example. ", ["http://node1:5080", "http://*:5081", "http://+:5082", "http://0.0.0.0:5083", "http://[::]:5084"], ["box", "10.0.0.5"]);
+        Assert.Equal(["a.example", "b.example", "box", "node1"], allowed.Names.Order().ToArray());
         Assert.False(allowed.Any);
         Assert.True(allowed.Admits("NODE1"));
         Assert.True(allowed.Admits("10.0.0.7"));
         Assert.False(allowed.Admits("node2"));
-        Assert.True(HostNames.Allowed.From("*", []).Admits("anything.example"));
+        Assert.True(HostNames.Allowed.From("*", [], []).Admits("anything.example"));
+    }
+
+    [Theory]
+    [InlineData("supervisor.example:443")]
+    [InlineData("https://supervisor.example")]
+    [InlineData("*.example")]
+    public void A_listed_name_that_could_match_nothing_stops_the_start(string entry)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => HostNames.Allowed.From(entry, [], []));
+        Assert.Contains("SUPERVISOR_HOST_NAMES", error.Message);
     }
 }

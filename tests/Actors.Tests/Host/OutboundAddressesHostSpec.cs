@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text.Json;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
@@ -41,5 +42,33 @@ public sealed class OutboundAddressesHostSpec : FakePdsHostSpec
         using var listed = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url });
         Assert.Equal(HttpStatusCode.Created, listed.StatusCode);
         Assert.Equal(1, inside.CallCount("com.atproto.server.getSession"));
+    }
+
+    [Fact]
+    public async Task A_request_through_the_supervisor_to_a_PDS_in_an_unlisted_network_is_a_502_naming_the_setting()
+    {
+        // Without identity verification the session answer's didDoc is believed: it names a PDS on 127.0.0.2.
+        await using var inside = await FakePdsServer.StartAsync("127.0.0.2");
+        var alice = Pds.CreateAccount("alice.test", "pw-alice-out");
+        inside.Host(alice);
+        Pds.PdsEndpointInDidDoc = inside.Url;
+        // An HTTP proxy in the environment, on a listed address, would be the only address checked: it is not used.
+        using var proxy = new TcpListener(IPAddress.Loopback, 0);
+        proxy.Start();
+        var proxyUrl = $"http://127.0.0.1:{((IPEndPoint)proxy.LocalEndpoint).Port}";
+        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
+        {
+            ["SUPERVISOR_HOCON"] = """supervisor.outbound.allow-networks = ["127.0.0.1/32"]""",
+            ["HTTP_PROXY"] = proxyUrl, ["http_proxy"] = proxyUrl, ["ALL_PROXY"] = proxyUrl,
+        });
+        await host.StartAsync();
+        await LoginAsync(host, alice);
+
+        using var answer = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/com.atproto.server.getSession");
+        var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((HttpStatusCode.BadGateway, "NetworkError"), (answer.StatusCode, body.GetProperty("error").GetString()));
+        Assert.Contains("supervisor.outbound.allow-networks", body.GetProperty("message").GetString());
+        Assert.Equal(0, inside.CallsInAll);
+        Assert.False(proxy.Pending(), "the host connected to the proxy");
     }
 }

@@ -37,6 +37,9 @@ public sealed class OutboundAddressesSpec
     [InlineData("::ffff:127.0.0.1", false)] // IPv4-mapped loopback
     [InlineData("::ffff:169.254.169.254", false)]
     [InlineData("64:ff9b::a9fe:a9fe", false)] // NAT64 of 169.254.169.254
+    [InlineData("64:ff9b::808:808", true)] // NAT64 of 8.8.8.8
+    [InlineData("3fff::1", false)]
+    [InlineData("2001:2::1", false)]
     [InlineData("2002:a9fe:a9fe::1", false)] // 6to4 of 169.254.169.254
     [InlineData("2001:db8::1", false)]
     [InlineData("2001:0:4136:e378::1", false)] // Teredo
