@@ -176,8 +176,10 @@ public static class AccountRules
     /// When the next refresh is due. An account active within <see cref="AccountSettings.ActiveWindow"/>
     /// is refreshed ahead of its access token's expiry; an idle one only well before its refresh token's
     /// expiry (keep-alive). <paramref name="jitter"/> in [0, 1) spreads accounts over the second half of the margin.
-    /// Never earlier than <paramref name="now"/> plus <see cref="AccountSettings.MinRefreshInterval"/>, and
-    /// total: no claims, settings or jitter make it throw.
+    /// Never earlier than <paramref name="now"/> plus <see cref="AccountSettings.MinRefreshInterval"/> (so that a server
+    /// handing out tokens that live seconds sets no faster pace), but for a session whose long-lived refresh token would
+    /// expire within that floor (after a long stop): it is refreshed within a second rather than lost. Total: no claims,
+    /// settings or jitter make it throw.
     /// </summary>
     public static DateTimeOffset NextRefreshAt(SessionTokens tokens, DateTimeOffset now, DateTimeOffset? lastActivity, double jitter, AccountSettings settings)
     {
@@ -188,9 +190,15 @@ public static class AccountRules
             var access = Due(tokens.Access, settings.RefreshMargin, settings.RefreshMarginFraction, jitter, now);
             if (access < due) due = access;
         }
-        var earliest = Plus(now, NonNegative(settings.MinRefreshInterval).Ticks);
+        var floor = NonNegative(settings.MinRefreshInterval);
+        var earliest = Plus(now, floor.Ticks);
+        if (earliest >= tokens.RefreshExpiresAt && tokens.RefreshExpiresAt > now && floor > LastChanceFloor && tokens.Refresh.Lifetime is { } lifetime && lifetime.Ticks / 3 >= floor.Ticks)
+            earliest = Plus(now, LastChanceFloor.Ticks);
         return due < earliest ? earliest : due;
     }
+
+    /// <summary>The floor of a refresh that keeps a long-lived session from expiring (<see cref="NextRefreshAt"/>).</summary>
+    private static readonly TimeSpan LastChanceFloor = TimeSpan.FromSeconds(1);
 
     /// <summary>True when the access token is expired or about to be (within the expiry skew, at most a tenth of its lifetime).</summary>
     public static bool AccessExpired(SessionTokens tokens, DateTimeOffset now, AccountSettings settings)

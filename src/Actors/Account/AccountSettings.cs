@@ -27,8 +27,12 @@ public sealed record AccountSettings
     /// <summary>An access token this close to its expiry (at most a tenth of its lifetime) counts as expired.</summary>
     public TimeSpan ExpirySkew { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>The soonest a scheduled refresh may come after the moment it is scheduled, whatever the tokens' claims say.</summary>
-    public TimeSpan MinRefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// The soonest a scheduled refresh may come after the moment it is scheduled, whatever the tokens' claims say: a server
+    /// that hands out tokens living seconds is refreshed at this pace at most (a request that finds its token expired
+    /// still refreshes it at once).
+    /// </summary>
+    public TimeSpan MinRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>First retry delay after a transient failure.</summary>
     public TimeSpan BackoffMin { get; init; } = TimeSpan.FromSeconds(1);

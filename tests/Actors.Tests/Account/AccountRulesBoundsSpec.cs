@@ -57,6 +57,32 @@ public sealed class AccountRulesBoundsSpec
     }
 
     [Fact]
+    public void A_server_handing_out_tokens_that_live_seconds_is_refreshed_once_a_minute_at_most()
+    {
+        // Four-second tokens with iat, as a hostile or broken server may hand out: their own schedule would refresh every
+        // three seconds (each refresh two writes to the journal every account shares); the default floor holds it to a minute.
+        var tokens = Pair(Now.AddSeconds(4), Now.AddSeconds(12), Now);
+        foreach (var active in new DateTimeOffset?[] { Now, null })
+            Assert.Equal(Now.AddMinutes(1), AccountRules.NextRefreshAt(tokens, Now, active, 0.5, new AccountSettings()));
+        Assert.Equal(TimeSpan.FromMinutes(1), AccountSettings.From(Akka.Configuration.ConfigurationFactory.ParseString(
+            File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "supervisor.conf"))).GetConfig("supervisor.accounts")).MinRefreshInterval);
+        // Nor is its session kept past the floor by a last-chance refresh: its refresh token lived seconds from the start.
+        var late = Pair(Now.AddSeconds(4), Now.AddSeconds(12), Now);
+        Assert.Equal(Now.AddSeconds(62), AccountRules.NextRefreshAt(late, Now.AddSeconds(2), null, 0.5, new AccountSettings()));
+    }
+
+    [Fact]
+    public void A_long_lived_session_whose_refresh_token_expires_within_the_floor_is_refreshed_within_a_second()
+    {
+        // After a long stop: a 90-day refresh token with 30 s left is refreshed now, not after the minute's floor (lost by then).
+        var tokens = Pair(Now.AddDays(-1), Now.AddSeconds(30), Now.AddDays(-90).AddSeconds(30));
+        foreach (var active in new DateTimeOffset?[] { Now, null })
+            Assert.Equal(Now.AddSeconds(1), AccountRules.NextRefreshAt(tokens, Now, active, 0.5, new AccountSettings()));
+        // With more than the floor left, the floor holds (the keep-alive was due long ago).
+        Assert.Equal(Now.AddMinutes(1), AccountRules.NextRefreshAt(Pair(Now.AddDays(-1), Now.AddMinutes(5), Now.AddDays(-90)), Now, null, 0.5, new AccountSettings()));
+    }
+
+    [Fact]
     public void A_short_lived_token_without_iat_is_refreshed_ahead_of_its_expiry_not_at_every_floor()
     {
         // From a server that hands out one-minute tokens without iat: counted as living from now, the refresh comes in the
@@ -65,7 +91,7 @@ public sealed class AccountRulesBoundsSpec
         var tokens = WithClaims(claims);
         foreach (var active in new DateTimeOffset?[] { Now, null })
         {
-            var due = AccountRules.NextRefreshAt(tokens, Now, active, 0, Settings);
+            var due = AccountRules.NextRefreshAt(tokens, Now, active, 0, Settings with { MinRefreshInterval = TimeSpan.FromSeconds(1) });
             Assert.InRange(due, Now.AddSeconds(39), Now.AddSeconds(41));
         }
     }

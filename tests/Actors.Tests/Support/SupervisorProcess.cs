@@ -115,7 +115,8 @@ public sealed class SupervisorProcess : IAsyncDisposable
         foreach (var (key, value) in _environment) info.Environment[key] = value;
         // Identities are verified only where a spec says where the PLC directory and a handle resolver are. The servers
         // of the specs listen on loopback, which the host refuses by default (a spec may refuse it again in its own HOCON).
-        info.Environment["SUPERVISOR_HOCON"] = "supervisor.outbound.allow-networks = [\"127.0.0.0/8\", \"::1/128\"]\n"
+        // The test PDS hands out 10-second tokens, refreshed ahead of their expiry (the default floor is a minute).
+        info.Environment["SUPERVISOR_HOCON"] = "supervisor.outbound.allow-networks = [\"127.0.0.0/8\", \"::1/128\"]\nsupervisor.accounts.min-refresh-interval = 1s\n"
             + (_identity ?? "supervisor.identity.verify = off") + "\n" + _environment.GetValueOrDefault("SUPERVISOR_HOCON");
         RegisterTokenKeys();
         var process = ChildProcesses.OfTestRun.Start(info);

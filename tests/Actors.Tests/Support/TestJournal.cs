@@ -64,6 +64,8 @@ public sealed class TestJournal : IDisposable
             supervisor.accounts.backoff-min = 200ms
             supervisor.accounts.backoff-max = 2s
             supervisor.accounts.request-timeout = 5s
+            # The test PDS hands out 10-second tokens, refreshed ahead of their expiry.
+            supervisor.accounts.min-refresh-interval = 1s
             supervisor.identity.verify = off
             # Sys.Terminate() in a spec is a crash (nothing handed over, nothing finished), as it was before the cluster.
             akka.coordinated-shutdown.run-by-actor-system-terminate = off
