@@ -55,6 +55,8 @@ public sealed class BenchJournal : IDisposable
         var config = SupervisorConfig.Load(Kind, ConnectionString, [TokenKey], $"""
             akka.loglevel = WARNING
             akka.stdout-loglevel = WARNING
+            # The benchmarks' tokens live minutes (the refresh storm's 120 s): refreshed ahead of time, as the specs' are.
+            supervisor.accounts.min-refresh-interval = 1s
             {overrides}
             """);
         var settings = SupervisorConfig.AccountSettingsOf(config);

@@ -176,12 +176,13 @@ public static class AccountRules
     /// When the next refresh is due. An account active within <see cref="AccountSettings.ActiveWindow"/>
     /// is refreshed ahead of its access token's expiry; an idle one only well before its refresh token's
     /// expiry (keep-alive). <paramref name="jitter"/> in [0, 1) spreads accounts over the second half of the margin.
-    /// Never earlier than <paramref name="now"/> plus <see cref="AccountSettings.MinRefreshInterval"/> (so that a server
-    /// handing out tokens that live seconds sets no faster pace), but for a session whose long-lived refresh token would
-    /// expire within that floor (after a long stop): it is refreshed within a second rather than lost. Total: no claims,
-    /// settings or jitter make it throw.
+    /// Never sooner than <see cref="AccountSettings.MinRefreshInterval"/> after the pair was received
+    /// (<paramref name="receivedAt"/>, by the supervisor's clock; unknown: now), so that a server handing out tokens that
+    /// live seconds, whatever their claims say, sets no faster pace; and never sooner than a second from now. A pair held
+    /// since before a long stop is thus refreshed within a second, not lost. Total: no claims, settings or jitter make it throw.
     /// </summary>
-    public static DateTimeOffset NextRefreshAt(SessionTokens tokens, DateTimeOffset now, DateTimeOffset? lastActivity, double jitter, AccountSettings settings)
+    public static DateTimeOffset NextRefreshAt(
+        SessionTokens tokens, DateTimeOffset now, DateTimeOffset? lastActivity, double jitter, AccountSettings settings, DateTimeOffset? receivedAt = null)
     {
         var due = Due(tokens.Refresh, settings.KeepAliveMargin, 1.0 / 3, jitter, now);
         var active = lastActivity is { } seen && now - seen <= settings.ActiveWindow;
@@ -191,14 +192,11 @@ public static class AccountRules
             if (access < due) due = access;
         }
         var floor = NonNegative(settings.MinRefreshInterval);
-        var earliest = Plus(now, floor.Ticks);
-        if (earliest >= tokens.RefreshExpiresAt && tokens.RefreshExpiresAt > now && floor > LastChanceFloor && tokens.Refresh.Lifetime is { } lifetime && lifetime.Ticks / 3 >= floor.Ticks)
-            earliest = Plus(now, LastChanceFloor.Ticks);
+        var earliest = Plus(receivedAt is { } received && received < now ? received : now, floor.Ticks);
+        var soonest = Plus(now, Math.Min(floor.Ticks, TimeSpan.TicksPerSecond));
+        if (earliest < soonest) earliest = soonest;
         return due < earliest ? earliest : due;
     }
-
-    /// <summary>The floor of a refresh that keeps a long-lived session from expiring (<see cref="NextRefreshAt"/>).</summary>
-    private static readonly TimeSpan LastChanceFloor = TimeSpan.FromSeconds(1);
 
     /// <summary>True when the access token is expired or about to be (within the expiry skew, at most a tenth of its lifetime).</summary>
     public static bool AccessExpired(SessionTokens tokens, DateTimeOffset now, AccountSettings settings)

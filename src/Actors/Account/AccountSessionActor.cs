@@ -394,7 +394,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         _rested = true;
         var wakeAt = _state.Tokens is { } tokens
-            ? _refreshAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings)
+            ? _refreshAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings, PairReceivedAt)
             : (DateTimeOffset?)null;
         if (_retryAt is { } retry && (wakeAt is null || retry < wakeAt)) wakeAt = retry;
         _deps.Registry.Tell(Buckets.To(_state.Did, Settings.RegistryBuckets, new RegistryCommands.AccountResting(_state.Did, wakeAt, Status())));
@@ -430,7 +430,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     private void OnWoken()
     {
         // Not due yet (an early wake): its own timer, set when it recovered, keeps the time.
-        if (_state.Tokens is { } tokens && AccountRules.NextRefreshAt(tokens, Now, _lastActivity, 0, Settings) <= Now + Settings.MinRefreshInterval + TimeSpan.FromSeconds(1))
+        if (_state.Tokens is { } tokens && AccountRules.NextRefreshAt(tokens, Now, _lastActivity, 0, Settings, PairReceivedAt) <= Now + Settings.MinRefreshInterval + TimeSpan.FromSeconds(1))
             StartRefresh("woken for its refresh");
     }
 
@@ -828,10 +828,14 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         });
     }
 
+    /// <summary>When the supervisor received the current pair (its last refresh, or the login or import that brought it).</summary>
+    private DateTimeOffset? PairReceivedAt =>
+        _state.LastRefreshAt is { } refreshed && (_state.SessionStartedAt is not { } started || refreshed > started) ? refreshed : _state.SessionStartedAt;
+
     private void ScheduleRefresh(DateTimeOffset? at = null)
     {
         if (_state.Tokens is not { } tokens || _draining) return;
-        var due = at ?? _retryAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings);
+        var due = at ?? _retryAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings, PairReceivedAt);
         _refreshAt = due;
         var delay = due - Now;
         if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;

@@ -28,9 +28,9 @@ public sealed record AccountSettings
     public TimeSpan ExpirySkew { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// The soonest a scheduled refresh may come after the moment it is scheduled, whatever the tokens' claims say: a server
-    /// that hands out tokens living seconds is refreshed at this pace at most (a request that finds its token expired
-    /// still refreshes it at once).
+    /// The soonest a scheduled refresh (ahead of expiry, keep-alive) may come after the supervisor received the pair,
+    /// whatever the tokens' claims say (<see cref="AccountRules.NextRefreshAt"/>): a server that hands out tokens living
+    /// seconds sets no faster pace. A request that finds its token expired still refreshes it at once.
     /// </summary>
     public TimeSpan MinRefreshInterval { get; init; } = TimeSpan.FromMinutes(1);
 
