@@ -1,0 +1,148 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Akka.Configuration;
+using Supervisor.Actors.Tests.Support;
+using Supervisor.Host.Proxy;
+
+namespace Supervisor.Actors.Tests.Proxy;
+
+/// <summary>
+/// What ends an account key's reach, against a fake PDS: revoking it ends the sessions it opened; its expiry ends it and
+/// them by itself; a session's access token ends at its own lifetime; a privileged method is refused to a key not
+/// issued with it, every one of them, by the key and by its session alike, and the PDS never hears of it.
+/// </summary>
+public sealed class KeyLifetimeSpec : FakePdsHostSpec
+{
+    private static HttpClient ClientWith(SupervisorProcess host, string bearer)
+    {
+        var client = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        return client;
+    }
+
+    private static async Task<(string Id, string Key)> IssueKeyAsync(SupervisorProcess host, string did, DateTimeOffset? expiresAt = null)
+    {
+        using var answer = await host.Http.PostAsJsonAsync("/keys", new { account = did, expiresAt });
+        Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
+        var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        return (body.GetProperty("id").GetString()!, body.GetProperty("key").GetString()!);
+    }
+
+    private static async Task<(string Access, string Refresh)> OpenSessionAsync(SupervisorProcess host, string handle, string key)
+    {
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        using var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = handle, password = key });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var session = await login.Content.ReadFromJsonAsync<JsonElement>();
+        return (session.GetProperty("accessJwt").GetString()!, session.GetProperty("refreshJwt").GetString()!);
+    }
+
+    private static async Task<(HttpStatusCode Status, string? Error)> GetSessionAsync(SupervisorProcess host, string bearer, string path = "/xrpc/com.atproto.server.getSession")
+    {
+        using var client = ClientWith(host, bearer);
+        using var answer = await client.GetAsync(path);
+        return (answer.StatusCode, ErrorOf(await answer.Content.ReadAsStringAsync()));
+    }
+
+    private static async Task<(HttpStatusCode Status, string? Error)> RefreshAsync(SupervisorProcess host, string refresh)
+    {
+        using var client = ClientWith(host, refresh);
+        using var answer = await client.PostAsync("/xrpc/com.atproto.server.refreshSession", null);
+        return (answer.StatusCode, ErrorOf(await answer.Content.ReadAsStringAsync()));
+    }
+
+    private static string? ErrorOf(string body)
+    {
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            return json.RootElement.TryGetProperty("error", out var error) ? error.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
+    public async Task Revoking_a_key_ends_the_sessions_it_opened_from_the_next_request_on()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        var (id, key) = await IssueKeyAsync(host, alice.Did);
+        var (access, refresh) = await OpenSessionAsync(host, alice.Handle, key);
+        Assert.Equal(HttpStatusCode.OK, (await GetSessionAsync(host, access)).Status);
+
+        using (var revoked = await host.Http.DeleteAsync($"/keys/{id}")) Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await GetSessionAsync(host, access));
+        Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await RefreshAsync(host, refresh));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetSessionAsync(host, key, $"/accounts/{alice.Did}/xrpc/com.atproto.server.getSession")).Status);
+    }
+
+    [Fact]
+    public async Task A_key_that_expires_ends_by_itself_and_its_sessions_with_it()
+    {
+        await using var host = await StartHostAsync();
+        var bob = await LoggedInAsync(host, "bob.test");
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(4);
+        var (_, key) = await IssueKeyAsync(host, bob.Did, expiresAt);
+        var (access, refresh) = await OpenSessionAsync(host, bob.Handle, key);
+        // The session lives no longer than its key.
+        Assert.True(Supervisor.Actors.Session.JwtClaims.TryRead(refresh, out _)!.ExpiresAt <= expiresAt.AddSeconds(1), "the refresh token outlives its key");
+        Assert.Equal(HttpStatusCode.OK, (await GetSessionAsync(host, key, $"/accounts/{bob.Did}/xrpc/com.atproto.server.getSession")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await GetSessionAsync(host, access)).Status);
+
+        await Task.Delay(expiresAt - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetSessionAsync(host, key, $"/accounts/{bob.Did}/xrpc/com.atproto.server.getSession")).Status);
+        Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await GetSessionAsync(host, access));
+        Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await RefreshAsync(host, refresh));
+    }
+
+    [Fact]
+    public async Task A_key_sessions_access_token_ends_at_its_own_lifetime_and_the_refresh_token_gets_a_new_one()
+    {
+        await using var host = await StartHostAsync("supervisor.proxy.session-access-lifetime = 2s");
+        var carol = await LoggedInAsync(host, "carol.test");
+        var (_, key) = await IssueKeyAsync(host, carol.Did);
+        var (access, refresh) = await OpenSessionAsync(host, carol.Handle, key);
+        Assert.Equal(HttpStatusCode.OK, (await GetSessionAsync(host, access)).Status);
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await GetSessionAsync(host, access));
+        Assert.Equal((HttpStatusCode.OK, null), await RefreshAsync(host, refresh));
+    }
+
+    [Fact]
+    public async Task Every_privileged_method_is_refused_to_a_key_not_issued_with_it_and_never_reaches_the_PDS()
+    {
+        // The README's list (the shipped configuration must hold every one; it may hold more, and those are tried too).
+        string[] named =
+        [
+            "com.atproto.server.createAppPassword", "com.atproto.server.revokeAppPassword", "com.atproto.server.listAppPasswords",
+            "com.atproto.server.deleteAccount", "com.atproto.server.deactivateAccount", "com.atproto.server.updateEmail",
+            "com.atproto.server.getServiceAuth", "com.atproto.identity.updateHandle", "com.atproto.identity.requestPlcOperationSignature",
+            "com.atproto.identity.signPlcOperation", "com.atproto.identity.submitPlcOperation",
+        ];
+        var shipped = ProxySettings.From(ConfigurationFactory.ParseString(
+            File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "supervisor.conf"))).GetConfig("supervisor.proxy")).PrivilegedMethods;
+        var privileged = named.Union(shipped).ToList();
+        await using var host = await StartHostAsync();
+        var dave = await LoggedInAsync(host, "dave.test");
+        var (_, key) = await IssueKeyAsync(host, dave.Did);
+        var (access, _) = await OpenSessionAsync(host, dave.Handle, key);
+        foreach (var method in privileged)
+        {
+            foreach (var (bearer, path) in new[] { (key, $"/accounts/{dave.Did}/xrpc/{method}"), (access, $"/xrpc/{method}") })
+            {
+                using var client = ClientWith(host, bearer);
+                using var answer = method.Split('.')[^1].StartsWith("get", StringComparison.Ordinal)
+                    ? await client.GetAsync(path)
+                    : await client.PostAsync(path, JsonContent.Create(new { }));
+                Assert.True(answer.StatusCode == HttpStatusCode.Forbidden, $"{method} at {path} answered {(int)answer.StatusCode}");
+            }
+            Assert.Equal(0, Pds.CallCount(method));
+        }
+    }
+}
