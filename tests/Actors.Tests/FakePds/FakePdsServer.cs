@@ -39,7 +39,8 @@ public sealed class FakePdsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeFailure>> _failures = new();
     private readonly ConcurrentDictionary<string, int> _refreshesInFlight = new();
     private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
-    private readonly ConcurrentDictionary<string, (byte[] Body, string? ContentType)> _answers = new();
+    private readonly ConcurrentDictionary<string, (byte[] Body, string? ContentType, IReadOnlyDictionary<string, string>? Headers)> _answers = new();
+    private readonly ConcurrentDictionary<string, Dictionary<string, string>> _requestHeaders = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<string, string[]> _alsoKnownAs = new();
     private readonly Dictionary<string, string> _documentIds = new();
@@ -212,7 +213,11 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// From now on every call of <paramref name="nsid"/> is answered 200 with these bytes, as
     /// <paramref name="contentType"/> (null: with no Content-Type at all), whoever asks.
     /// </summary>
-    public void AnswerWith(string nsid, byte[] body, string? contentType) => _answers[nsid] = (body, contentType);
+    public void AnswerWith(string nsid, byte[] body, string? contentType, IReadOnlyDictionary<string, string>? headers = null) =>
+        _answers[nsid] = (body, contentType, headers);
+
+    /// <summary>The headers of the last request for <paramref name="nsid"/> (names in lower case), or null before the first.</summary>
+    public IReadOnlyDictionary<string, string>? LastRequestHeaders(string nsid) => _requestHeaders.GetValueOrDefault(nsid);
 
     /// <summary>How many calls of <paramref name="nsid"/> arrived.</summary>
     public int CallCount(string nsid) => _calls.GetValueOrDefault(nsid);
@@ -257,6 +262,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     {
         var nsid = (string)context.Request.RouteValues["nsid"]!;
         _calls.AddOrUpdate(nsid, 1, (_, n) => n + 1);
+        _requestHeaders[nsid] = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         if (SharedLimit is { } limit && !await WithinSharedLimitAsync(context, limit)) return;
         if (_failures.TryGetValue(nsid, out var queue) && queue.TryDequeue(out var failure))
         {
@@ -266,6 +272,7 @@ public sealed class FakePdsServer : IAsyncDisposable
         if (_answers.TryGetValue(nsid, out var answer))
         {
             if (answer.ContentType is not null) context.Response.ContentType = answer.ContentType;
+            foreach (var (name, value) in answer.Headers ?? new Dictionary<string, string>()) context.Response.Headers[name] = value;
             context.Response.ContentLength = answer.Body.Length;
             await context.Response.Body.WriteAsync(answer.Body);
             return;

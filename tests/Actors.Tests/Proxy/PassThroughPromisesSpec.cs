@@ -1,0 +1,102 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Supervisor.Actors.Session;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Proxy;
+
+/// <summary>
+/// The README's promises of the pass-through (<c>/accounts/{id}/xrpc/{nsid}</c>), each seen at the fake PDS or in the
+/// answer: the request headers by allow-list with the account's own bearer, no session method passed on, a malformed
+/// Content-Type refused, a 2xx HTML page outside com.atproto.sync answered 502, the PDS's caching headers kept.
+/// </summary>
+public sealed class PassThroughPromisesSpec : FakePdsHostSpec
+{
+    private const string Timeline = "app.bsky.feed.getTimeline";
+    private static readonly byte[] Feed = """{"feed":[]}"""u8.ToArray();
+
+    [Fact]
+    public async Task Only_the_allowed_request_headers_reach_the_PDS_with_the_accounts_own_bearer()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        Pds.AnswerWith(Timeline, Feed, "application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{Timeline}?limit=1");
+        var allowed = new Dictionary<string, string>
+        {
+            ["atproto-proxy"] = "did:web:api.bsky.app#bsky_appview", ["atproto-accept-labelers"] = "did:plc:ar7c4by46qjdydhdevvrndac;redact",
+            ["x-bsky-topics"] = "dev", ["accept-language"] = "de, en;q=0.5", ["if-none-match"] = "\"rev-1\"",
+        };
+        foreach (var (name, value) in allowed) request.Headers.TryAddWithoutValidation(name, value);
+        foreach (var (name, value) in new[]
+                 {
+                     ("Cookie", "session=the-callers"), ("X-Forwarded-For", "203.0.113.9"), ("X-Forwarded-Host", "evil.example"),
+                     ("Forwarded", "for=203.0.113.9"), ("X-Caller-Secret", "not-for-the-pds"), ("Connection", "X-Caller-Secret"),
+                 })
+            request.Headers.TryAddWithoutValidation(name, value);
+        using var answer = await host.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(Feed, await answer.Content.ReadAsByteArrayAsync());
+
+        var seen = Pds.LastRequestHeaders(Timeline)!;
+        foreach (var (name, value) in allowed) Assert.Equal(value, seen.GetValueOrDefault(name));
+        foreach (var name in new[] { "cookie", "x-forwarded-for", "x-forwarded-host", "forwarded", "x-caller-secret" })
+            Assert.False(seen.ContainsKey(name), $"{name} reached the PDS");
+        Assert.Equal(new Uri(Pds.Url).Authority, seen["host"]);
+        // The bearer is the account's access token (its own DID), never the caller's credential.
+        var bearer = seen["authorization"];
+        Assert.StartsWith("Bearer ", bearer);
+        Assert.Equal(alice.Did, JwtClaims.TryRead(bearer["Bearer ".Length..], out _)?.Subject);
+        Assert.DoesNotContain(host.AdminToken, bearer);
+    }
+
+    [Fact]
+    public async Task Session_methods_are_not_passed_on_and_a_malformed_content_type_is_a_400()
+    {
+        await using var host = await StartHostAsync();
+        var bob = await LoggedInAsync(host, "bob.test");
+        var before = Pds.CallsInAll;
+        foreach (var method in new[] { "com.atproto.server.createSession", "com.atproto.server.refreshSession", "com.atproto.server.deleteSession", "com.atproto.server.createAccount" })
+        {
+            using var answer = await host.Http.PostAsync($"/accounts/{bob.Did}/xrpc/{method}", JsonContent.Create(new { identifier = bob.Handle }));
+            Assert.True(answer.StatusCode == HttpStatusCode.BadRequest, $"{method} answered {(int)answer.StatusCode}");
+            Assert.Contains("owns this account's session", await answer.Content.ReadAsStringAsync());
+        }
+
+        using var malformed = new StringContent("""{"repo":"x"}""", Encoding.UTF8);
+        malformed.Headers.Remove("Content-Type");
+        malformed.Headers.TryAddWithoutValidation("Content-Type", "json, please");
+        using (var refused = await host.Http.PostAsync($"/accounts/{bob.Did}/xrpc/com.atproto.repo.createRecord", malformed))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("Content-Type", await refused.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(before, Pds.CallsInAll);
+    }
+
+    [Fact]
+    public async Task A_2xx_HTML_page_outside_sync_is_a_502_and_the_PDS_caching_headers_are_kept_else_no_store()
+    {
+        await using var host = await StartHostAsync();
+        var carol = await LoggedInAsync(host, "carol.test");
+        Pds.AnswerWith(Timeline, "<html><body>Sign in to the Wi-Fi</body></html>"u8.ToArray(), "text/html");
+        using (var portal = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{Timeline}"))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, portal.StatusCode);
+            Assert.Equal("InvalidResponse", (await portal.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+
+        Pds.AnswerWith(Timeline, Feed, "application/json", new Dictionary<string, string> { ["Cache-Control"] = "public, max-age=60" });
+        using (var cached = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{Timeline}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, cached.StatusCode);
+            Assert.Equal(CacheControlHeaderValue.Parse("public, max-age=60"), cached.Headers.CacheControl);
+        }
+        Pds.AnswerWith(Timeline, Feed, "application/json");
+        using (var plain = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{Timeline}"))
+            Assert.Equal(CacheControlHeaderValue.Parse("no-store"), plain.Headers.CacheControl);
+    }
+}
