@@ -135,5 +135,15 @@ public sealed class AccountListingHttpSpec : FakePdsHostSpec
         }
         using (var post = await operatorClient.PostAsync(StatusPage.AccountPath(alice.Did), null))
             Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
+
+        // From another site, by its Origin alone (a browser without Fetch metadata), the password opens nothing either;
+        // the page's own origin does.
+        foreach (var (origin, expected) in new[] { ("https://evil.example", HttpStatusCode.Forbidden), (host.Http.BaseAddress!.GetLeftPart(UriPartial.Authority), HttpStatusCode.OK) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, StatusPage.AccountPath(alice.Did));
+            request.Headers.TryAddWithoutValidation("Origin", origin);
+            using var answer = await operatorClient.SendAsync(request);
+            Assert.True(answer.StatusCode == expected, $"Origin {origin}: {(int)answer.StatusCode}");
+        }
     }
 }

@@ -118,6 +118,9 @@ public sealed class MetricsSpec : FakePdsHostSpec
         Assert.InRange(metrics.Value("supervisor_journal_write_duration_seconds_count")!.Value, 4, 10);
         Assert.InRange(metrics.Value("supervisor_journal_write_duration_seconds_sum")!.Value, 1e-6, 60);
         Assert.Empty(Secrets.JwtsIn(metrics.Text));
+        // Nor a DID or a handle: an account is never a label.
+        Assert.DoesNotContain(alice.Did, metrics.Text);
+        Assert.DoesNotContain(alice.Handle, metrics.Text);
     }
 
     [Fact]
