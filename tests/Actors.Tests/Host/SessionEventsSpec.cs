@@ -69,6 +69,20 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
             }
         }
 
+        /// <summary>The next comment line (events before it are read and kept in <see cref="Lines"/>).</summary>
+        public async Task<string> NextCommentAsync(TimeSpan within)
+        {
+            using var timeout = new CancellationTokenSource(within);
+            while (true)
+            {
+                var line = await _reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException("the event stream ended");
+                Lines.Add(line);
+                if (!line.StartsWith(':')) continue;
+                Comments.Add(line);
+                return line;
+            }
+        }
+
         public async ValueTask DisposeAsync()
         {
             _reader.Dispose();
@@ -208,6 +222,16 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         using var refused = await host.Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_quiet_stream_gets_a_keep_alive_comment_every_15_seconds()
+    {
+        await using var host = await StartHostAsync();
+        await using var reader = await SseReader.OpenAsync(host, "/events");
+        var opened = DateTime.UtcNow;
+        Assert.Equal(": keep-alive", await reader.NextCommentAsync(TimeSpan.FromSeconds(20)));
+        Assert.InRange((DateTime.UtcNow - opened).TotalSeconds, 13, 18);
     }
 
     [Fact]

@@ -55,6 +55,41 @@ public sealed class TokenKeySpec : FakePdsHostSpec
         Assert.DoesNotContain(otherKey, host.Output);
     }
 
+    [Fact]
+    public async Task A_key_put_first_in_the_key_file_takes_over_and_what_the_old_one_sealed_or_signed_stays_good()
+    {
+        var account = Pds.CreateAccount("rotated.test", "pw-rotated");
+        await using var host = new SupervisorProcess(Folder.Folder);
+        await host.StartAsync();
+        await LoginAsync(host, account);
+        using var issued = await host.Http.PostAsJsonAsync("/keys", new { account = account.Did });
+        var key = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        TestSecrets.Register("account-key", key);
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        using var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = account.Handle, password = key });
+        var access = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessJwt").GetString()!;
+        Assert.Equal(0, await host.TerminateAsync());
+
+        // The README's rotation: the new key on the first line of data/token-keys, the old one after it.
+        var keyFile = HostSettings.TokenKeyFile(Folder.Folder);
+        var oldKey = File.ReadAllLines(keyFile)[0];
+        var newKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        File.WriteAllText(keyFile, newKey + "\n" + oldKey + "\n");
+        await host.StartAsync();
+        Assert.Equal("Active", (await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}")).GetProperty("state").GetString());
+        using (var session = new HttpRequestMessage(HttpMethod.Get, "/xrpc/com.atproto.server.getSession"))
+        {
+            session.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", access);
+            using var answer = await anonymous.SendAsync(session);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        Assert.Equal(0, await host.TerminateAsync());
+        var rows = JournalRows.Read(Folder, AccountSessionActor.PersistenceIdFor(account.Did));
+        Assert.Contains(rows, r => JournalRows.SealedValues(r.Payload).Any(v => v.StartsWith($"enc:{KeyIdOf(newKey)}:", StringComparison.Ordinal)));
+    }
+
     /// <summary>Starts the host, which may exit before it answers /healthz.</summary>
     private static async Task StartOrExitAsync(SupervisorProcess host)
     {

@@ -27,7 +27,9 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
         using var answer = await host.Http.PostAsJsonAsync("/keys", new { account = did, expiresAt });
         Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
         var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
-        return (body.GetProperty("id").GetString()!, body.GetProperty("key").GetString()!);
+        var key = body.GetProperty("key").GetString()!;
+        TestSecrets.Register("account-key", key);
+        return (body.GetProperty("id").GetString()!, key);
     }
 
     private static async Task<(string Access, string Refresh)> OpenSessionAsync(SupervisorProcess host, string handle, string key)
@@ -79,6 +81,16 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
         Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await GetSessionAsync(host, access));
         Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await RefreshAsync(host, refresh));
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetSessionAsync(host, key, $"/accounts/{alice.Did}/xrpc/com.atproto.server.getSession")).Status);
+
+        // The audit trail names the credential behind each act: the admin's, the key's own for its session.
+        using (var logout = await host.Http.DeleteAsync($"/accounts/{alice.Did}")) Assert.True(logout.IsSuccessStatusCode);
+        var expected = new Dictionary<string, string> { ["KeyIssued"] = "admin", ["KeySessionOpened"] = $"key:{id}", ["KeyRevoked"] = "admin", ["LoggedOut"] = "admin" };
+        Dictionary<string, string?> credentials = new();
+        for (var i = 0; i < 50 && credentials.Count < expected.Count; i++, await Task.Delay(100))
+            credentials = (await host.Http.GetFromJsonAsync<JsonElement>("/audit")).EnumerateArray()
+                .Where(e => e.GetProperty("account").GetString() == alice.Did && expected.ContainsKey(e.GetProperty("action").GetString()!))
+                .GroupBy(e => e.GetProperty("action").GetString()!).ToDictionary(g => g.Key, g => g.First().GetProperty("credential").GetString());
+        Assert.Equal(expected.OrderBy(e => e.Key), credentials.OrderBy(e => e.Key)!);
     }
 
     [Fact]

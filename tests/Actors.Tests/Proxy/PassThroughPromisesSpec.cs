@@ -97,6 +97,10 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
         }
         Pds.AnswerWith(Timeline, Feed, "application/json");
         using (var plain = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{Timeline}"))
+        {
             Assert.Equal(CacheControlHeaderValue.Parse("no-store"), plain.Headers.CacheControl);
+            Assert.Equal("no-referrer", plain.Headers.GetValues("Referrer-Policy").Single());
+            Assert.Equal("DENY", plain.Headers.GetValues("X-Frame-Options").Single());
+        }
     }
 }
