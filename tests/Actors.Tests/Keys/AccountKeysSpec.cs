@@ -86,6 +86,26 @@ public sealed class AccountKeysSpec(ITestOutputHelper output)
         Assert.Equal(journaled.SequenceNr, (await answer).SequenceNr);
     }
 
+    [Fact]
+    public async Task A_key_sessions_previous_refresh_token_gets_the_same_successor_for_two_hours_and_nothing_after()
+    {
+        var time = new Supervisor.Actors.Tests.Identity.ManualTime();
+        var owner = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref, time));
+        var issued = await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10));
+        var opened = await owner.Ask<KeySessionReply>(new OpenKeySession(issued.Info.Id, time.GetUtcNow().AddDays(90)), TimeSpan.FromSeconds(10));
+        var (sid, first) = (opened.Session.Sid, opened.Session.Jti);
+        var successor = (await owner.Ask<KeySessionReply>(new RotateKeySession(sid, first), TimeSpan.FromSeconds(10))).Session.Jti;
+        Assert.NotEqual(first, successor);
+
+        time.Advance(AccountKeys.Grace - TimeSpan.FromMinutes(1));
+        Assert.Equal(successor, (await owner.Ask<KeySessionReply>(new RotateKeySession(sid, first), TimeSpan.FromSeconds(10))).Session.Jti);
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal("Token has been revoked", (await owner.Ask<KeySessionRefused>(new RotateKeySession(sid, first), TimeSpan.FromSeconds(10))).Reason);
+        // The successor itself still rotates.
+        Assert.NotEqual(successor, (await owner.Ask<KeySessionReply>(new RotateKeySession(sid, successor), TimeSpan.FromSeconds(10))).Session.Jti);
+        Assert.Equal(TimeSpan.FromHours(2), AccountKeys.Grace);
+    }
+
     private static IssueKey Issue()
     {
         var (id, _, hash) = AccountKey.New();
