@@ -13,14 +13,22 @@ namespace Supervisor.Actors.Tests.Host;
 /// </summary>
 public sealed class OutboundAddressesHostSpec : FakePdsHostSpec
 {
+    /// <summary>An account of the fake PDS (the login service, on 127.0.0.1) whose DID document names a PDS on 127.0.0.2 that hosts it.</summary>
+    private async Task<(FakePdsServer Inside, FakeAccount Alice)> AccountAtAPdsOn127002Async()
+    {
+        var inside = await FakePdsServer.StartAsync("127.0.0.2");
+        var alice = Pds.CreateAccount("alice.test", "pw-alice-out");
+        inside.Host(alice);
+        Pds.PdsEndpointInDidDoc = inside.Url;
+        return (inside, alice);
+    }
+
     [Fact]
     public async Task A_DID_document_naming_a_PDS_in_an_unlisted_network_gets_no_token_and_the_login_a_clear_error()
     {
         // The entryway and PLC directory on 127.0.0.1 (listed); the account's document names a PDS on 127.0.0.2 (not listed).
-        await using var inside = await FakePdsServer.StartAsync("127.0.0.2");
-        var alice = Pds.CreateAccount("alice.test", "pw-alice-out");
-        inside.Host(alice);
-        Pds.PdsEndpointInDidDoc = inside.Url;
+        var (inside, alice) = await AccountAtAPdsOn127002Async();
+        await using var _ = inside;
         await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string>
         {
             ["SUPERVISOR_HOCON"] = """supervisor.outbound.allow-networks = ["127.0.0.1/32"]""",
@@ -48,10 +56,8 @@ public sealed class OutboundAddressesHostSpec : FakePdsHostSpec
     public async Task A_request_through_the_supervisor_to_a_PDS_in_an_unlisted_network_is_a_502_naming_the_setting()
     {
         // Without identity verification the session answer's didDoc is believed: it names a PDS on 127.0.0.2.
-        await using var inside = await FakePdsServer.StartAsync("127.0.0.2");
-        var alice = Pds.CreateAccount("alice.test", "pw-alice-out");
-        inside.Host(alice);
-        Pds.PdsEndpointInDidDoc = inside.Url;
+        var (inside, alice) = await AccountAtAPdsOn127002Async();
+        await using var _ = inside;
         // An HTTP proxy in the environment, on a listed address, would be the only address checked: it is not used.
         using var proxy = new TcpListener(IPAddress.Loopback, 0);
         proxy.Start();

@@ -106,15 +106,6 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
     }
 
-    private static async Task<string> IssueKeyAsync(SupervisorProcess host, string did)
-    {
-        using var answer = await host.Http.PostAsJsonAsync("/keys", new { account = did });
-        Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
-        var key = (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-        TestSecrets.Register("account-key", key);
-        return key;
-    }
-
     [Fact]
     public async Task An_admin_reader_sees_a_login_a_refresh_and_a_revocation_in_order_with_increasing_ids_and_no_token()
     {
@@ -203,7 +194,7 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
         var bob = Pds.CreateAccount("bob.test", "pw-bob");
         await LoginAsync(host, alice);
         await LoginAsync(host, bob);
-        var key = await IssueKeyAsync(host, alice.Did);
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
 
         await using (var own = await SseReader.OpenAsync(host, "/events", bearer: key))
         {
@@ -240,7 +231,7 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
         await using var host = await StartHostAsync();
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
         await LoginAsync(host, alice);
-        var key = await IssueKeyAsync(host, alice.Did);
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
         Assert.True(Supervisor.Actors.Keys.AccountKey.TryParse(key, out var id, out _));
 
         await using var reader = await SseReader.OpenAsync(host, "/events", bearer: key);

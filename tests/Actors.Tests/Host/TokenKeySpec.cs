@@ -62,12 +62,8 @@ public sealed class TokenKeySpec : FakePdsHostSpec
         await using var host = new SupervisorProcess(Folder.Folder);
         await host.StartAsync();
         await LoginAsync(host, account);
-        using var issued = await host.Http.PostAsJsonAsync("/keys", new { account = account.Did });
-        var key = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-        TestSecrets.Register("account-key", key);
-        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
-        using var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = account.Handle, password = key });
-        var access = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accessJwt").GetString()!;
+        var (_, key) = await IssueKeyAsync(host, account.Did);
+        var (access, _) = await OpenKeySessionAsync(host, account.Handle, key);
         Assert.Equal(0, await host.TerminateAsync());
 
         // The README's rotation: the new key on the first line of data/token-keys, the old one after it.
@@ -77,10 +73,10 @@ public sealed class TokenKeySpec : FakePdsHostSpec
         File.WriteAllText(keyFile, newKey + "\n" + oldKey + "\n");
         await host.StartAsync();
         Assert.Equal("Active", (await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}")).GetProperty("state").GetString());
-        using (var session = new HttpRequestMessage(HttpMethod.Get, "/xrpc/com.atproto.server.getSession"))
+        using (var bearer = new HttpClient { BaseAddress = host.Http.BaseAddress })
         {
-            session.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", access);
-            using var answer = await anonymous.SendAsync(session);
+            bearer.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", access);
+            using var answer = await bearer.GetAsync("/xrpc/com.atproto.server.getSession");
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         }
         using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))

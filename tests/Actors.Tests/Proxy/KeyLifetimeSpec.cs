@@ -22,25 +22,6 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
         return client;
     }
 
-    private static async Task<(string Id, string Key)> IssueKeyAsync(SupervisorProcess host, string did, DateTimeOffset? expiresAt = null)
-    {
-        using var answer = await host.Http.PostAsJsonAsync("/keys", new { account = did, expiresAt });
-        Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
-        var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
-        var key = body.GetProperty("key").GetString()!;
-        TestSecrets.Register("account-key", key);
-        return (body.GetProperty("id").GetString()!, key);
-    }
-
-    private static async Task<(string Access, string Refresh)> OpenSessionAsync(SupervisorProcess host, string handle, string key)
-    {
-        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
-        using var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = handle, password = key });
-        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
-        var session = await login.Content.ReadFromJsonAsync<JsonElement>();
-        return (session.GetProperty("accessJwt").GetString()!, session.GetProperty("refreshJwt").GetString()!);
-    }
-
     private static async Task<(HttpStatusCode Status, string? Error)> GetSessionAsync(SupervisorProcess host, string bearer, string path = "/xrpc/com.atproto.server.getSession")
     {
         using var client = ClientWith(host, bearer);
@@ -74,7 +55,7 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
         await using var host = await StartHostAsync();
         var alice = await LoggedInAsync(host, "alice.test");
         var (id, key) = await IssueKeyAsync(host, alice.Did);
-        var (access, refresh) = await OpenSessionAsync(host, alice.Handle, key);
+        var (access, refresh) = await OpenKeySessionAsync(host, alice.Handle, key);
         Assert.Equal(HttpStatusCode.OK, (await GetSessionAsync(host, access)).Status);
 
         using (var revoked = await host.Http.DeleteAsync($"/keys/{id}")) Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
@@ -98,9 +79,9 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
     {
         await using var host = await StartHostAsync();
         var bob = await LoggedInAsync(host, "bob.test");
-        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(4);
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(6);
         var (_, key) = await IssueKeyAsync(host, bob.Did, expiresAt);
-        var (access, refresh) = await OpenSessionAsync(host, bob.Handle, key);
+        var (access, refresh) = await OpenKeySessionAsync(host, bob.Handle, key);
         // The session lives no longer than its key.
         Assert.True(Supervisor.Actors.Session.JwtClaims.TryRead(refresh, out _)!.ExpiresAt <= expiresAt.AddSeconds(1), "the refresh token outlives its key");
         Assert.Equal(HttpStatusCode.OK, (await GetSessionAsync(host, key, $"/accounts/{bob.Did}/xrpc/com.atproto.server.getSession")).Status);
@@ -115,13 +96,13 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
     [Fact]
     public async Task A_key_sessions_access_token_ends_at_its_own_lifetime_and_the_refresh_token_gets_a_new_one()
     {
-        await using var host = await StartHostAsync("supervisor.proxy.session-access-lifetime = 2s");
+        await using var host = await StartHostAsync("supervisor.proxy.session-access-lifetime = 4s");
         var carol = await LoggedInAsync(host, "carol.test");
         var (_, key) = await IssueKeyAsync(host, carol.Did);
-        var (access, refresh) = await OpenSessionAsync(host, carol.Handle, key);
+        var (access, refresh) = await OpenKeySessionAsync(host, carol.Handle, key);
         Assert.Equal(HttpStatusCode.OK, (await GetSessionAsync(host, access)).Status);
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(5));
         Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await GetSessionAsync(host, access));
         Assert.Equal((HttpStatusCode.OK, null), await RefreshAsync(host, refresh));
     }
@@ -143,7 +124,7 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
         await using var host = await StartHostAsync();
         var dave = await LoggedInAsync(host, "dave.test");
         var (_, key) = await IssueKeyAsync(host, dave.Did);
-        var (access, _) = await OpenSessionAsync(host, dave.Handle, key);
+        var (access, _) = await OpenKeySessionAsync(host, dave.Handle, key);
         foreach (var method in privileged)
         {
             foreach (var (bearer, path) in new[] { (key, $"/accounts/{dave.Did}/xrpc/{method}"), (access, $"/xrpc/{method}") })

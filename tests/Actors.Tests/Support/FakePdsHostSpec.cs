@@ -37,6 +37,27 @@ public abstract class FakePdsHostSpec : IAsyncLifetime
         Assert.True(answer.StatusCode == HttpStatusCode.Created, $"login answered {(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
     }
 
+    /// <summary>An account key for <paramref name="did"/> issued by the admin (registered for the secret scan): its id and the key.</summary>
+    protected static async Task<(string Id, string Key)> IssueKeyAsync(SupervisorProcess host, string did, DateTimeOffset? expiresAt = null)
+    {
+        using var answer = await host.Http.PostAsJsonAsync("/keys", new { account = did, expiresAt });
+        Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
+        var body = await answer.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        var key = body.GetProperty("key").GetString()!;
+        TestSecrets.Register("account-key", key);
+        return (body.GetProperty("id").GetString()!, key);
+    }
+
+    /// <summary>A session of <paramref name="key"/> opened at the supervisor's <c>createSession</c>, as a client logs in with it.</summary>
+    protected static async Task<(string Access, string Refresh)> OpenKeySessionAsync(SupervisorProcess host, string handle, string key)
+    {
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        using var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = handle, password = key });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var session = await login.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        return (session.GetProperty("accessJwt").GetString()!, session.GetProperty("refreshJwt").GetString()!);
+    }
+
     public async Task DisposeAsync()
     {
         await Pds.DisposeAsync();
