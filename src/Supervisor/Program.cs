@@ -198,7 +198,7 @@ try
             return 0;
     }
 }
-catch (Exception e) when (e is InvalidOperationException or IOException or FormatException)
+catch (Exception e) when (e is InvalidOperationException or IOException or FormatException or Akka.Configuration.ConfigurationException)
 {
     Log.Fatal("Supervisor cannot start: {Reason}", e.Message);
     return 1;

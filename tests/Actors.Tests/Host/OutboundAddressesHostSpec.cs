@@ -77,4 +77,16 @@ public sealed class OutboundAddressesHostSpec : FakePdsHostSpec
         Assert.Equal(0, inside.CallsInAll);
         Assert.False(proxy.Pending(), "the host connected to the proxy");
     }
+
+    [Theory]
+    [InlineData("SUPERVISOR_HOCON", "supervisor.outbound.allow-networks = [\"10.0.0.0/33\"]", "\"10.0.0.0/33\" is not a network in CIDR notation")]
+    [InlineData("SUPERVISOR_HOST_NAMES", "supervisor.example:443", "\"supervisor.example:443\" is not a host name")]
+    public async Task A_setting_that_could_not_work_stops_the_start_with_a_message_saying_why(string variable, string value, string why)
+    {
+        await using var host = new SupervisorProcess(Folder.Folder, new Dictionary<string, string> { [variable] = value });
+        var stopped = await Assert.ThrowsAsync<InvalidOperationException>(host.StartAsync);
+        Assert.Contains("the supervisor exited with 1", stopped.Message);
+        Assert.Contains("Supervisor cannot start", stopped.Message);
+        Assert.Contains(why, stopped.Message);
+    }
 }
