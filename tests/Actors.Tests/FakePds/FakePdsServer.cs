@@ -39,7 +39,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeFailure>> _failures = new();
     private readonly ConcurrentDictionary<string, int> _refreshesInFlight = new();
     private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
-    private readonly ConcurrentDictionary<string, (byte[] Body, string? ContentType, IReadOnlyDictionary<string, string>? Headers)> _answers = new();
+    private readonly ConcurrentDictionary<string, (byte[] Body, string? ContentType, IReadOnlyDictionary<string, string>? Headers, int Status)> _answers = new();
     private readonly ConcurrentDictionary<string, Dictionary<string, string>> _requestHeaders = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<string, string[]> _alsoKnownAs = new();
@@ -210,11 +210,11 @@ public sealed class FakePdsServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// From now on every call of <paramref name="nsid"/> is answered 200 with these bytes, as
-    /// <paramref name="contentType"/> (null: with no Content-Type at all), whoever asks.
+    /// From now on every call of <paramref name="nsid"/> is answered <paramref name="status"/> with these bytes, as
+    /// <paramref name="contentType"/> (null: with no Content-Type at all) and with <paramref name="headers"/>, whoever asks.
     /// </summary>
-    public void AnswerWith(string nsid, byte[] body, string? contentType, IReadOnlyDictionary<string, string>? headers = null) =>
-        _answers[nsid] = (body, contentType, headers);
+    public void AnswerWith(string nsid, byte[] body, string? contentType, IReadOnlyDictionary<string, string>? headers = null, int status = 200) =>
+        _answers[nsid] = (body, contentType, headers, status);
 
     /// <summary>The headers of the last request for <paramref name="nsid"/> (names in lower case), or null before the first.</summary>
     public IReadOnlyDictionary<string, string>? LastRequestHeaders(string nsid) => _requestHeaders.GetValueOrDefault(nsid);
@@ -271,6 +271,7 @@ public sealed class FakePdsServer : IAsyncDisposable
         }
         if (_answers.TryGetValue(nsid, out var answer))
         {
+            context.Response.StatusCode = answer.Status;
             if (answer.ContentType is not null) context.Response.ContentType = answer.ContentType;
             foreach (var (name, value) in answer.Headers ?? new Dictionary<string, string>()) context.Response.Headers[name] = value;
             context.Response.ContentLength = answer.Body.Length;
