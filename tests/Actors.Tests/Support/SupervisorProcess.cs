@@ -56,6 +56,9 @@ public sealed class SupervisorProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>Where the host listens (its <c>--urls</c>): <see cref="Port"/> on 127.0.0.1 unless a spec says otherwise.</summary>
+    public string ListenUrls { get; set; } = "";
+
     public string AdminToken { get; }
 
     /// <summary>The status page's read-only password (HTTP Basic).</summary>
@@ -106,7 +109,7 @@ public sealed class SupervisorProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "--urls", $"http://127.0.0.1:{Port}" },
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "--urls", ListenUrls.Length > 0 ? ListenUrls : $"http://127.0.0.1:{Port}" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
