@@ -46,18 +46,12 @@ public sealed class IdentityResolver
     }
 
     /// <summary>
-    /// A resolver with its own HttpClient (no redirects, pooled connections renewed every few minutes, connections only to
-    /// the addresses <paramref name="outbound"/> allows: default, public ones).
+    /// A resolver with its own HttpClient, on the handler for servers the supervisor does not control
+    /// (<see cref="Pds.OutboundAddresses.CreateHandler"/>: no redirects, connections only to the addresses
+    /// <paramref name="outbound"/> allows, by default public ones).
     /// </summary>
     public static IdentityResolver Create(IdentitySettings settings, Pds.OutboundAddresses? outbound = null) =>
-        new(new HttpClient(new SocketsHttpHandler
-        {
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = settings.Timeout,
-            AllowAutoRedirect = false,
-            UseProxy = false,
-            ConnectCallback = (outbound ?? Pds.OutboundAddresses.PublicOnly).ConnectAsync,
-        })
+        new(new HttpClient((outbound ?? Pds.OutboundAddresses.PublicOnly).CreateHandler(settings.Timeout))
         {
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
         }, settings);
@@ -382,8 +376,7 @@ public sealed class IdentityResolver
         }
         catch (HttpRequestException e)
         {
-            var why = e.InnerException is Pds.OutboundAddressRefusedException refused ? refused.Message : e.HttpRequestError.ToString();
-            return HttpAnswer.Failed(0, IdentityError.Unavailable, $"{host}: {why}");
+            return HttpAnswer.Failed(0, IdentityError.Unavailable, $"{host}: {Pds.OutboundAddresses.Reason(e)}");
         }
         catch (IOException)
         {

@@ -96,6 +96,27 @@ public sealed class OutboundAddresses
     }
 
     /// <summary>
+    /// The handler for servers the supervisor does not control (the PDS client's, the identity resolver's): connections
+    /// only to the addresses this policy allows, no proxy (<c>HTTP_PROXY</c> and the like: through one, only the proxy's
+    /// address would be checked), no redirects, no cookies, no automatic decompression; pooled connections renewed every
+    /// few minutes.
+    /// </summary>
+    public SocketsHttpHandler CreateHandler(TimeSpan connectTimeout) => new()
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectTimeout = connectTimeout,
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseProxy = false,
+        ConnectCallback = ConnectAsync,
+    };
+
+    /// <summary>Why a call failed to connect, for its caller: the policy's refusal (host and setting), else the error's kind.</summary>
+    public static string Reason(HttpRequestException e) =>
+        e.InnerException is OutboundAddressRefusedException refused ? refused.Message : e.HttpRequestError.ToString();
+
+    /// <summary>
     /// The <see cref="SocketsHttpHandler.ConnectCallback"/> that enforces the policy: resolves the host, keeps the addresses
     /// it <see cref="Allows"/>, connects to the first that answers; with none left, fails with an
     /// <see cref="OutboundAddressRefusedException"/> (the call ends as a network error naming the host and the setting).

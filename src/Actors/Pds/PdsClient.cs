@@ -52,17 +52,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
     /// </summary>
     private static HttpMessageHandler CreateHandler(TimeSpan connectTimeout, Account.SupervisorMetrics? metrics, OutboundAddresses outbound)
     {
-        HttpMessageHandler sockets = new SocketsHttpHandler
-        {
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = connectTimeout,
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            AutomaticDecompression = System.Net.DecompressionMethods.None,
-            // A proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) would be the only address checked, the target left to it.
-            UseProxy = false,
-            ConnectCallback = outbound.ConnectAsync,
-        };
+        var sockets = outbound.CreateHandler(connectTimeout);
         return metrics is null ? sockets : new PdsCallTiming(metrics) { InnerHandler = sockets };
     }
 

@@ -145,12 +145,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
             {
                 if (!context.RequestAborted.IsCancellationRequested)
-                    await ApiJson.Error(502, XrpcError.NetworkError, "the PDS could not be reached: " + e switch
-                    {
-                        HttpRequestException { InnerException: OutboundAddressRefusedException refused } => refused.Message,
-                        HttpRequestException h => h.HttpRequestError.ToString(),
-                        _ => "connection lost",
-                    }).ExecuteAsync(context);
+                    await ApiJson.Error(502, XrpcError.NetworkError, "the PDS could not be reached: " + (e is HttpRequestException h ? OutboundAddresses.Reason(h) : "connection lost")).ExecuteAsync(context);
                 return false;
             }
             using (answer)
