@@ -109,9 +109,9 @@ public sealed class ClientGateway : ReceiveActor
             : XrpcResponse.Failed("InternalError", "the call failed inside the supervisor; see its log")), TaskScheduler.Default);
     }
 
-    /// <summary>The protocol messages without tokens a client may send.</summary>
+    /// <summary>The protocol messages without tokens a client may send, besides those handled on their own above (subscriptions, calls, logouts).</summary>
     private static bool IsServed(object message) => message is IAccountMessage or Login or CreateAccount or ImportSession
-        or ListAccounts or GetAccountCounts or GetSupervisorCounts or SubscribeSessionEvents or UnsubscribeSessionEvents;
+        or ListAccounts or GetAccountCounts or GetSupervisorCounts;
 
     private void OnTrusted(AsTrustedClient trusted)
     {
