@@ -429,8 +429,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// <summary>Woken by the registry: refreshes if its rules say the refresh is due.</summary>
     private void OnWoken()
     {
-        // Not due yet (an early wake): its own timer, set when it recovered, keeps the time.
-        if (_state.Tokens is { } tokens && AccountRules.NextRefreshAt(tokens, Now, _lastActivity, 0, Settings, PairReceivedAt) <= Now + Settings.MinRefreshInterval + TimeSpan.FromSeconds(1))
+        // Not due yet (an early wake): its own timer, set when it recovered, keeps the time. Due is within the rules'
+        // soonest (a second from now) and one second more, as it was when the floor itself was a second.
+        if (_state.Tokens is { } tokens && AccountRules.NextRefreshAt(tokens, Now, _lastActivity, 0, Settings, PairReceivedAt) <= Now + TimeSpan.FromSeconds(2))
             StartRefresh("woken for its refresh");
     }
 
