@@ -16,26 +16,13 @@ public sealed class AuditTrailKeptSpec(ITestOutputHelper output) : Akka.TestKit.
     {
         var trail = Sys.ActorOf(AuditTrail.Props());
         for (var i = 0; i < 10_050; i++) trail.Tell(new AuditEntry(At.AddSeconds(i), "KeySessionOpened", "did:plc:ewvi7nxzyoun6zhxrhs64oiz", "key:k", $"session {i}"));
-        var kept = await EntriesAsync(trail);
+        var kept = await AuditPages.AllAsync(trail);
         Assert.Equal(10_000, kept.Count);
         Assert.Equal(("session 10049", "session 50"), (kept[0].Detail, kept[^1].Detail));
         Watch(trail);
         Sys.Stop(trail);
         ExpectTerminated(trail);
 
-        Assert.Equal(kept, await EntriesAsync(Sys.ActorOf(AuditTrail.Props())));
-    }
-
-    /// <summary>Every entry the trail answers, newest first, page by page (1,000 at most a page).</summary>
-    private static async Task<List<AuditEntry>> EntriesAsync(IActorRef trail)
-    {
-        var (entries, before) = (new List<AuditEntry>(), (DateTimeOffset?)null);
-        while (true)
-        {
-            var page = await trail.Ask<AuditTrail.AuditEntries>(new AuditTrail.GetAuditEntries(1_000, before), TimeSpan.FromSeconds(120));
-            if (page.Entries.Count == 0) return entries;
-            entries.AddRange(page.Entries);
-            before = page.Entries[^1].At;
-        }
+        Assert.Equal(kept, await AuditPages.AllAsync(Sys.ActorOf(AuditTrail.Props())));
     }
 }
