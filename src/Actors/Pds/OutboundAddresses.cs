@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http;
+using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Akka.Configuration;
 
@@ -9,19 +10,18 @@ namespace Supervisor.Actors.Pds;
 /// Which addresses the supervisor connects to on behalf of servers it does not control: every PDS, login service,
 /// PLC directory, did:web host and handle's web server. Public addresses always; a non-public one (loopback, private,
 /// carrier-grade NAT, link-local such as the cloud metadata service at 169.254.169.254, unspecified, multicast,
-/// reserved, documentation) only inside <see cref="AllowedNetworks"/>. A DID document or a session answer names a PDS
-/// freely, so without this an account's owner could point the supervisor, with its bots' requests, at the host's own
-/// network and read the answers through the account's key. Checked at connect time on every address a name resolves
-/// to (<see cref="ConnectAsync"/>), so a public name that resolves to a private address is refused as well.
-/// Read from the HOCON section <c>supervisor.outbound</c>.
+/// reserved, documentation) only inside <see cref="AllowedNetworks"/>; and never, unless listed, an address of the host's
+/// own network interfaces (a public one included: a service bound to every interface answers on it). A DID document or
+/// a session answer names a PDS freely, so without this an account's owner could point the supervisor, with its bots'
+/// requests, at the host's own network and read the answers through the account's key. Checked at connect time on
+/// every address a name resolves to (<see cref="ConnectAsync"/>), so a public name that resolves to a private address
+/// is refused as well. An IPv6 address that carries an IPv4 one (NAT64 with the well-known or a listed prefix, 6to4)
+/// is judged by the IPv4 address it carries. Read from the HOCON section <c>supervisor.outbound</c>.
 /// </summary>
 public sealed class OutboundAddresses
 {
-    /// <summary>Only public addresses (the default of the host).</summary>
-    public static readonly OutboundAddresses PublicOnly = new([]);
-
-    /// <summary>Public addresses and loopback (the specs and benchmarks, whose servers listen on 127.0.0.1).</summary>
-    public static readonly OutboundAddresses WithLoopback = new([IPNetwork.Parse("127.0.0.0/8"), IPNetwork.Parse("::1/128")]);
+    /// <summary>How long the host's own addresses are reused before they are read again (an address may come and go).</summary>
+    private static readonly TimeSpan OwnAddressesAge = TimeSpan.FromSeconds(30);
 
     private static readonly IPNetwork[] NonPublicV4 =
     [
@@ -38,43 +38,83 @@ public sealed class OutboundAddresses
 
     private static readonly IPNetwork GlobalUnicastV6 = IPNetwork.Parse("2000::/3");
     private static readonly IPNetwork SixToFour = IPNetwork.Parse("2002::/16");
-    private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
-
-    /// <summary>Policy allowing, besides public addresses, the non-public addresses inside <paramref name="allowedNetworks"/>.</summary>
-    public OutboundAddresses(IReadOnlyList<IPNetwork> allowedNetworks) => AllowedNetworks = allowedNetworks;
-
-    /// <summary>The non-public networks that may be reached anyway (an operator's own PDS on a private network).</summary>
-    public IReadOnlyList<IPNetwork> AllowedNetworks { get; }
 
     /// <summary>
-    /// Reads <c>allow-networks</c> (CIDR strings) from a <c>supervisor.outbound</c> section; missing: public only.
-    /// A string that is not a CIDR network is a <see cref="ConfigurationException"/>.
+    /// The well-known NAT64 prefix (RFC 6052). The local-use range 64:ff9b:1::/48 (RFC 8215) holds prefixes of a length
+    /// only their network knows, so its addresses are refused unless their prefix is listed in <c>nat64-prefixes</c>.
+    /// </summary>
+    private static readonly IPNetwork[] WellKnownNat64 = [IPNetwork.Parse("64:ff9b::/96")];
+
+    /// <summary>Only public addresses (the default of the host). Below the ranges: static fields are set in the order written.</summary>
+    public static readonly OutboundAddresses PublicOnly = new([]);
+
+    /// <summary>Public addresses and loopback (the specs and benchmarks, whose servers listen on 127.0.0.1).</summary>
+    public static readonly OutboundAddresses WithLoopback = new([IPNetwork.Parse("127.0.0.0/8"), IPNetwork.Parse("::1/128")]);
+
+    private readonly Func<IEnumerable<IPAddress>> _readOwnAddresses;
+    private OwnAddresses? _ownAddresses;
+
+    /// <summary>
+    /// Policy allowing, besides public addresses that are not the host's own, the addresses inside
+    /// <paramref name="allowedNetworks"/>; <paramref name="nat64Prefixes"/> are the network's own NAT64 prefixes besides
+    /// the well-known one; <paramref name="ownAddresses"/> reads the host's addresses (its network interfaces' by default).
+    /// </summary>
+    public OutboundAddresses(IReadOnlyList<IPNetwork> allowedNetworks, IReadOnlyList<IPNetwork>? nat64Prefixes = null, Func<IEnumerable<IPAddress>>? ownAddresses = null)
+    {
+        AllowedNetworks = allowedNetworks;
+        Nat64Prefixes = [.. WellKnownNat64, .. nat64Prefixes ?? []];
+        _readOwnAddresses = ownAddresses ?? InterfaceAddresses;
+    }
+
+    /// <summary>The networks that may be reached even when not public or the host's own (an operator's own PDS on a private network).</summary>
+    public IReadOnlyList<IPNetwork> AllowedNetworks { get; }
+
+    /// <summary>The NAT64 prefixes whose addresses are judged by the IPv4 address they carry: the well-known one and the listed ones.</summary>
+    public IReadOnlyList<IPNetwork> Nat64Prefixes { get; }
+
+    /// <summary>
+    /// Reads <c>allow-networks</c> and <c>nat64-prefixes</c> (CIDR strings) from a <c>supervisor.outbound</c> section;
+    /// missing: public only. A string that is not a CIDR network, or a NAT64 prefix that is not IPv6 of length 32, 40, 48,
+    /// 56, 64 or 96 (RFC 6052), is a <see cref="ConfigurationException"/>.
     /// </summary>
     public static OutboundAddresses From(Config? section)
     {
-        if (section is null || section.IsEmpty || !section.HasPath("allow-networks")) return PublicOnly;
+        if (section is null || section.IsEmpty) return PublicOnly;
+        var prefixes = Networks(section, "nat64-prefixes");
+        foreach (var prefix in prefixes)
+            if (prefix.BaseAddress.AddressFamily != AddressFamily.InterNetworkV6 || prefix.PrefixLength is not (32 or 40 or 48 or 56 or 64 or 96))
+                throw new ConfigurationException($"supervisor.outbound.nat64-prefixes: \"{prefix}\" is not a NAT64 prefix (IPv6, of length 32, 40, 48, 56, 64 or 96)");
+        return new OutboundAddresses(Networks(section, "allow-networks"), prefixes);
+    }
+
+    private static List<IPNetwork> Networks(Config section, string key)
+    {
         var networks = new List<IPNetwork>();
-        foreach (var text in section.GetStringList("allow-networks"))
+        if (!section.HasPath(key)) return networks;
+        foreach (var text in section.GetStringList(key))
         {
             if (!IPNetwork.TryParse(text.Trim(), out var network))
-                throw new ConfigurationException($"supervisor.outbound.allow-networks: \"{text}\" is not a network in CIDR notation (such as 10.0.0.0/8)");
+                throw new ConfigurationException($"supervisor.outbound.{key}: \"{text}\" is not a network in CIDR notation (such as 10.0.0.0/8)");
             networks.Add(network);
         }
-        return new OutboundAddresses(networks);
+        return networks;
     }
 
     /// <summary>True when the supervisor may connect to <paramref name="address"/>.</summary>
     public bool Allows(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        if (IsPublic(address)) return true;
         foreach (var network in AllowedNetworks)
             if (network.Contains(address) || (address.AddressFamily == AddressFamily.InterNetwork && network.Contains(address.MapToIPv6())))
                 return true;
-        return false;
+        if (CarriedIPv4(address, Nat64Prefixes) is { } carried) return Allows(carried);
+        return IsPublic(address) && !IsOwn(address);
     }
 
-    /// <summary>True for an address reachable on the public internet (a unicast address outside every special range).</summary>
+    /// <summary>
+    /// True for an address reachable on the public internet (a unicast address outside every special range; one that
+    /// carries an IPv4 address by a well-known NAT64 prefix or 6to4 when that one is).
+    /// </summary>
     public static bool IsPublic(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
@@ -85,14 +125,59 @@ public sealed class OutboundAddresses
             return true;
         }
         if (address.AddressFamily != AddressFamily.InterNetworkV6) return false;
-        // NAT64 (an IPv6-only host reaching IPv4 through DNS64) carries the IPv4 address in its last 32 bits: public only when that one is.
-        if (Nat64.Contains(address)) return IsPublic(new IPAddress(address.GetAddressBytes().AsSpan(12, 4)));
+        if (CarriedIPv4(address, WellKnownNat64) is { } carried) return IsPublic(carried);
         if (!GlobalUnicastV6.Contains(address)) return false;
         foreach (var network in NonPublicGlobalV6)
             if (network.Contains(address)) return false;
-        // 6to4 carries an IPv4 address in bits 16 to 48: public only when that one is.
-        if (SixToFour.Contains(address)) return IsPublic(new IPAddress(address.GetAddressBytes().AsSpan(2, 4)));
         return true;
+    }
+
+    /// <summary>
+    /// The IPv4 address an IPv6 one carries: NAT64 with one of <paramref name="nat64Prefixes"/> (placed after the prefix,
+    /// skipping bits 64 to 71, RFC 6052) or 6to4 (bits 16 to 48); null for any other address.
+    /// </summary>
+    private static IPAddress? CarriedIPv4(IPAddress address, IReadOnlyList<IPNetwork> nat64Prefixes)
+    {
+        if (address.AddressFamily != AddressFamily.InterNetworkV6) return null;
+        var bytes = address.GetAddressBytes();
+        if (SixToFour.Contains(address)) return new IPAddress(bytes.AsSpan(2, 4));
+        foreach (var prefix in nat64Prefixes)
+        {
+            if (!prefix.Contains(address)) continue;
+            Span<byte> v4 = stackalloc byte[4];
+            for (int i = 0, at = prefix.PrefixLength / 8; i < 4; i++, at++)
+            {
+                if (at == 8) at++;
+                v4[i] = bytes[at];
+            }
+            return new IPAddress(v4);
+        }
+        return null;
+    }
+
+    /// <summary>True for an address of the host's own network interfaces (read again every <see cref="OwnAddressesAge"/>).</summary>
+    private bool IsOwn(IPAddress address)
+    {
+        var now = Environment.TickCount64;
+        if (_ownAddresses is not { } own || now - own.ReadAt > OwnAddressesAge.TotalMilliseconds)
+            _ownAddresses = own = new OwnAddresses([.. _readOwnAddresses().Select(a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a)], now);
+        return own.Addresses.Contains(address);
+    }
+
+    /// <summary>The host's addresses as read at <paramref name="ReadAt"/> (<see cref="Environment.TickCount64"/>); replaced whole, never changed.</summary>
+    private sealed record OwnAddresses(HashSet<IPAddress> Addresses, long ReadAt);
+
+    /// <summary>The addresses of the host's network interfaces; none when they cannot be read.</summary>
+    internal static IEnumerable<IPAddress> InterfaceAddresses()
+    {
+        try
+        {
+            return [.. NetworkInterface.GetAllNetworkInterfaces().SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(u => u.Address)];
+        }
+        catch (NetworkInformationException)
+        {
+            return [];
+        }
     }
 
     /// <summary>

@@ -71,6 +71,59 @@ public sealed class OutboundAddressesSpec
     }
 
     [Fact]
+    public void The_hosts_own_addresses_are_refused_public_ones_included_unless_listed()
+    {
+        IPAddress[] own = [IPAddress.Parse("8.8.4.4"), IPAddress.Parse("2606:4700::6810:1")];
+        var policy = new OutboundAddresses([], ownAddresses: () => own);
+        Assert.False(policy.Allows(IPAddress.Parse("8.8.4.4")));
+        Assert.False(policy.Allows(IPAddress.Parse("::ffff:8.8.4.4")));
+        Assert.False(policy.Allows(IPAddress.Parse("64:ff9b::808:404"))); // NAT64 of the host's own address
+        Assert.False(policy.Allows(IPAddress.Parse("2606:4700::6810:1")));
+        Assert.True(policy.Allows(IPAddress.Parse("8.8.8.8")));
+        Assert.True(policy.Allows(IPAddress.Parse("2606:4700::6810:2")));
+
+        var listed = new OutboundAddresses([IPNetwork.Parse("8.8.4.4/32")], ownAddresses: () => own);
+        Assert.True(listed.Allows(IPAddress.Parse("8.8.4.4")));
+    }
+
+    [Fact]
+    public void The_hosts_own_addresses_are_read_from_its_network_interfaces()
+    {
+        var addresses = OutboundAddresses.InterfaceAddresses().ToList();
+        Assert.Contains(IPAddress.Loopback, addresses);
+        Assert.Contains(addresses, a => !IPAddress.IsLoopback(a));
+    }
+
+    [Fact]
+    public void An_address_made_by_NAT64_is_judged_by_the_IPv4_address_it_carries_with_the_networks_own_prefixes()
+    {
+        var policy = OutboundAddresses.From(ConfigurationFactory.ParseString("""
+            allow-networks = ["10.0.0.0/8"]
+            nat64-prefixes = ["2001:db8:64::/96", "64:ff9b:1::/48"]
+            """));
+        Assert.True(policy.Allows(IPAddress.Parse("64:ff9b::a00:5"))); // the well-known prefix, a listed IPv4 network
+        Assert.False(policy.Allows(IPAddress.Parse("64:ff9b::c0a8:101"))); // 192.168.1.1, not listed
+        Assert.True(policy.Allows(IPAddress.Parse("2001:db8:64::808:808")));
+        Assert.False(policy.Allows(IPAddress.Parse("2001:db8:64::a9fe:a9fe")));
+        // A /48 prefix: the IPv4 address in bytes 6, 7, 9 and 10 (byte 8 stays zero, RFC 6052).
+        Assert.True(policy.Allows(IPAddress.Parse("64:ff9b:1:808:8:800::")));
+        Assert.False(policy.Allows(IPAddress.Parse("64:ff9b:1:a9fe:a9:fe00::")));
+        Assert.False(policy.Allows(IPAddress.Parse("64:ff9b:1:c633:64:100::"))); // 198.51.100.1 (read with byte 8: 198.51.0.100, public)
+        Assert.False(OutboundAddresses.PublicOnly.Allows(IPAddress.Parse("64:ff9b:1:808:8:800::"))); // a local-use prefix not listed
+        Assert.False(OutboundAddresses.PublicOnly.Allows(IPAddress.Parse("2001:db8:64::808:808")));
+    }
+
+    [Theory]
+    [InlineData("10.0.0.0/8")]
+    [InlineData("2001:db8:64::/50")]
+    [InlineData("not-a-prefix")]
+    public void A_NAT64_prefix_that_is_not_IPv6_of_a_length_RFC_6052_names_is_a_configuration_error(string prefix)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => OutboundAddresses.From(ConfigurationFactory.ParseString($"nat64-prefixes = [\"{prefix}\"]")));
+        Assert.Contains("supervisor.outbound.nat64-prefixes", error.Message);
+    }
+
+    [Fact]
     public async Task A_server_on_a_non_public_address_gets_no_call_unless_its_network_is_listed()
     {
         await using var pds = await FakePdsServer.StartAsync();
