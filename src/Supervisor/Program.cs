@@ -59,7 +59,7 @@ try
     var actorSystemEnd = new ActorSystemEnd();
     var proxy = new XrpcPassThrough(client.Invoker, proxySettings, limits, accountSettings.RequestTimeout, askTimeout, actorSystemEnd);
     var keyIndex = new AccountKeyIndex();
-    var sessionEvents = new SessionEventFeed();
+    var sessionEvents = new SessionEventFeed(limits: FeedReaderLimits.From(config.GetConfig("supervisor.events")));
     var history = new AccountHistory(settings.Journal, settings.ConnectionString);
     var identity = config.GetBoolean("supervisor.identity.verify", true)
         ? IdentityResolver.Create(IdentitySettings.From(config.GetConfig("supervisor.identity")), outbound)

@@ -12,10 +12,11 @@ public sealed class FeedSubscription : IDisposable
     private readonly Channel<FeedEvent> _channel;
     private volatile bool _overflowed;
 
-    internal FeedSubscription(SessionEventFeed feed, string? did, int backlog)
+    internal FeedSubscription(SessionEventFeed feed, string? did, string? keyId, int backlog)
     {
         _feed = feed;
         Did = did;
+        KeyId = keyId;
         _channel = Channel.CreateBounded<FeedEvent>(new BoundedChannelOptions(backlog)
         {
             SingleReader = true,
@@ -26,6 +27,9 @@ public sealed class FeedSubscription : IDisposable
 
     /// <summary>The one account this reader follows, or null for all.</summary>
     public string? Did { get; }
+
+    /// <summary>The account key reading, or null for the admin.</summary>
+    public string? KeyId { get; }
 
     /// <summary>True when events between the reader's Last-Event-ID and <see cref="Replay"/> may be lost (another boot, or older than the buffer).</summary>
     public bool MayHaveMissed { get; internal set; }

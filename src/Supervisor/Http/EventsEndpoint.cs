@@ -60,7 +60,12 @@ public static class EventsEndpoint
             }
             var resumeFrom = context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header ? header : lastEventId is { Length: > 0 } ? lastEventId : null;
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-            using var subscription = feed.Subscribe(resumeFrom, did);
+            using var subscription = feed.TrySubscribe(resumeFrom, did, caller.Key?.Id, out var refusal);
+            if (subscription is null)
+            {
+                await ApiJson.Error(429, "TooManyStreams", refusal!).ExecuteAsync(context);
+                return;
+            }
             // A key's stream lasts as long as the key: revoked or expired, it ends at the next event or keep-alive.
             Func<bool> stillAllowed = caller.Key is { } key ? () => keys.Key(key.Id) is { } now && now.IsUsable(DateTimeOffset.UtcNow) : static () => true;
             await StreamAsync(context.Response, subscription, stillAllowed, stop.Token);

@@ -11,6 +11,10 @@ public sealed class SessionEventFeedSpec
     private static SessionEvent Event(string did, SessionGrant? session = null) =>
         new(SessionEventKind.Refresh, did, "alice.test", "https://pds.test", AccountStateName.Active, null, DateTimeOffset.UtcNow, session);
 
+    /// <summary>An admin reader of every account.</summary>
+    private static FeedSubscription Follow(SessionEventFeed feed, string? lastEventId) =>
+        feed.TrySubscribe(lastEventId, null, null, out var refusal) ?? throw new InvalidOperationException(refusal);
+
     [Fact]
     public void A_Last_Event_ID_older_than_the_buffer_replays_the_whole_buffer_as_possibly_missed()
     {
@@ -19,11 +23,11 @@ public sealed class SessionEventFeedSpec
         var second = feed.Publish(Event("did:plc:a"));
         for (var i = 0; i < 3; i++) feed.Publish(Event("did:plc:a"));
 
-        using var tooOld = feed.Subscribe(first.Id);
+        using var tooOld = Follow(feed, first.Id);
         Assert.True(tooOld.MayHaveMissed);
         Assert.Equal([3L, 4L, 5L], tooOld.Replay.Select(e => e.Seq));
         // The oldest event still buffered is 3: an id of 2 missed nothing.
-        using var justInTime = feed.Subscribe(second.Id);
+        using var justInTime = Follow(feed, second.Id);
         Assert.False(justInTime.MayHaveMissed);
         Assert.Equal([3L, 4L, 5L], justInTime.Replay.Select(e => e.Seq));
     }
@@ -32,8 +36,8 @@ public sealed class SessionEventFeedSpec
     public async Task A_reader_too_far_behind_is_dropped_after_what_it_holds_and_the_others_keep_following()
     {
         var feed = new SessionEventFeed(capacity: 100, backlog: 2);
-        using var slow = feed.Subscribe(null);
-        using var fast = feed.Subscribe(null);
+        using var slow = Follow(feed, null);
+        using var fast = Follow(feed, null);
         for (var i = 0; i < 3; i++)
         {
             feed.Publish(Event("did:plc:a"));
@@ -59,9 +63,40 @@ public sealed class SessionEventFeedSpec
         now.Publish(Event("did:plc:a"));
         now.Publish(Event("did:plc:a"));
 
-        using var resumed = now.Subscribe(old.Id);
+        using var resumed = Follow(now, old.Id);
         Assert.True(resumed.MayHaveMissed);
         Assert.Equal(2, resumed.Replay.Count);
+    }
+
+    [Fact]
+    public void A_key_has_at_most_its_readers_and_the_feed_at_most_its_own_and_a_reader_gone_makes_room()
+    {
+        var feed = new SessionEventFeed(limits: new FeedReaderLimits(Readers: 3, ReadersPerKey: 2));
+        using var first = feed.TrySubscribe(null, "did:plc:a", "key-a", out _);
+        var second = feed.TrySubscribe(null, "did:plc:a", "key-a", out _);
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Null(feed.TrySubscribe(null, "did:plc:a", "key-a", out var perKey));
+        Assert.Contains("supervisor.events.max-readers-per-key", perKey);
+
+        using var other = feed.TrySubscribe(null, "did:plc:b", "key-b", out _);
+        Assert.NotNull(other);
+        Assert.Null(feed.TrySubscribe(null, null, null, out var full));
+        Assert.Contains("supervisor.events.max-readers", full);
+        Assert.Equal(3, feed.ReaderCount);
+
+        second!.Dispose();
+        using var again = feed.TrySubscribe(null, "did:plc:a", "key-a", out _);
+        Assert.NotNull(again);
+    }
+
+    [Fact]
+    public void Reader_limits_below_one_are_a_configuration_error()
+    {
+        Assert.Equal(new FeedReaderLimits(50, 2), FeedReaderLimits.From(Akka.Configuration.ConfigurationFactory.ParseString("max-readers = 50\nmax-readers-per-key = 2")));
+        Assert.Equal(FeedReaderLimits.Default, FeedReaderLimits.From(null));
+        var error = Assert.Throws<Akka.Configuration.ConfigurationException>(() => FeedReaderLimits.From(Akka.Configuration.ConfigurationFactory.ParseString("max-readers-per-key = 0")));
+        Assert.Contains("supervisor.events.max-readers-per-key", error.Message);
     }
 
     [Fact]

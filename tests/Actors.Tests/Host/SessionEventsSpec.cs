@@ -268,6 +268,58 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task An_account_key_has_at_most_eight_streams_open_and_a_closed_one_makes_room()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
+        var open = new List<SseReader>();
+        try
+        {
+            for (var i = 0; i < 8; i++) open.Add(await SseReader.OpenAsync(host, "/events", bearer: key));
+
+            using (var ninth = await GetEventsAsync(host, key))
+            {
+                Assert.Equal((HttpStatusCode)429, ninth.StatusCode);
+                var body = await ninth.Content.ReadFromJsonAsync<JsonElement>();
+                Assert.Equal("TooManyStreams", body.GetProperty("error").GetString());
+                Assert.Contains("supervisor.events.max-readers-per-key", body.GetProperty("message").GetString());
+            }
+            // The limit is the key's: the admin still reads, and the key's streams still get their events.
+            await using (var admin = await SseReader.OpenAsync(host, "/events"))
+            {
+                await RefreshAsync(host, alice.Did);
+                Assert.Equal("Refresh", (await admin.NextAsync()).Event);
+                Assert.Equal("Refresh", (await open[7].NextAsync()).Event);
+            }
+
+            await open[0].DisposeAsync();
+            open.RemoveAt(0);
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (true)
+            {
+                using var again = await GetEventsAsync(host, key, HttpCompletionOption.ResponseHeadersRead);
+                if (again.StatusCode == HttpStatusCode.OK) break;
+                Assert.True(DateTime.UtcNow < deadline, $"a closed stream made no room: {(int)again.StatusCode}");
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            foreach (var reader in open) await reader.DisposeAsync();
+        }
+    }
+
+    private static async Task<HttpResponseMessage> GetEventsAsync(SupervisorProcess host, string bearer, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/events");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        // A stream that opens when refusal was expected never ends: the timeout fails the test instead of hanging it.
+        using var http = new HttpClient { BaseAddress = host.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        return await http.SendAsync(request, completion);
+    }
+
+    [Fact]
     public async Task An_anonymous_reader_is_refused_401()
     {
         await using var host = await StartHostAsync();
