@@ -14,6 +14,9 @@ public sealed record ProxySettings
     /// <summary>The largest body of an upload method (bytes); uploads are streamed to the PDS, never buffered.</summary>
     public long UploadLimit { get; init; } = 5 * 1024 * 1024;
 
+    /// <summary>The most requests one account has passing through at once; one more is answered 429 at once.</summary>
+    public int MaxInFlight { get; init; } = 64;
+
     /// <summary>The methods whose bodies are uploads (blobs, repositories).</summary>
     public IReadOnlySet<string> UploadMethods { get; init; } = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -58,6 +61,9 @@ public sealed record ProxySettings
         {
             BodyLimit = section.GetByteSize("body-limit") ?? d.BodyLimit,
             UploadLimit = section.GetByteSize("upload-limit") ?? d.UploadLimit,
+            MaxInFlight = section.GetInt("max-in-flight", d.MaxInFlight) is >= 1 and var most
+                ? most
+                : throw new ConfigurationException("supervisor.proxy.max-in-flight must be at least 1"),
             UploadMethods = Set(section, "upload-methods", d.UploadMethods),
             PrivilegedMethods = Set(section, "privileged-methods", d.PrivilegedMethods),
             SessionAccessLifetime = section.GetTimeSpan("session-access-lifetime", d.SessionAccessLifetime),

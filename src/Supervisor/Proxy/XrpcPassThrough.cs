@@ -48,6 +48,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
 
     private readonly LocalLenders _lenders = new();
     private readonly RequestDeadlines _deadlines = new();
+    private readonly RequestsInFlight _inFlight = new(settings.MaxInFlight);
 
     /// <summary>The settings in force.</summary>
     public ProxySettings Settings => settings;
@@ -94,21 +95,36 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             }
             accountId = bound.Did;
         }
-        var body = isQuery ? Body.None : await ReadBodyAsync(context, nsid);
-        if (body.Refusal is { } refusal)
+        // Counted by the account as the path names it (a handle and a DID of one account are counted apart).
+        if (!_inFlight.TryEnter(accountId))
         {
-            await refusal.ExecuteAsync(context);
+            context.Response.Headers.RetryAfter = "1";
+            await ApiJson.Error(429, "RateLimitExceeded",
+                $"this account has {_inFlight.Limit} requests in flight through the supervisor (supervisor.proxy.max-in-flight): wait for one").ExecuteAsync(context);
             return;
         }
-        for (var attempt = 0; ; attempt++)
+        try
         {
-            var lent = await BorrowAsync(accounts, accountId, nsid, body.Streamed);
-            if (lent.Refusal is { } noToken)
+            var body = isQuery ? Body.None : await ReadBodyAsync(context, nsid);
+            if (body.Refusal is { } refusal)
             {
-                await noToken.ExecuteAsync(context);
+                await refusal.ExecuteAsync(context);
                 return;
             }
-            if (!await SendAsync(context, accounts, lent.Loan!, nsid, body, retryable: attempt == 0 && !body.Streamed)) return;
+            for (var attempt = 0; ; attempt++)
+            {
+                var lent = await BorrowAsync(accounts, accountId, nsid, body.Streamed);
+                if (lent.Refusal is { } noToken)
+                {
+                    await noToken.ExecuteAsync(context);
+                    return;
+                }
+                if (!await SendAsync(context, accounts, lent.Loan!, nsid, body, retryable: attempt == 0 && !body.Streamed)) return;
+            }
+        }
+        finally
+        {
+            _inFlight.Leave(accountId);
         }
     }
 

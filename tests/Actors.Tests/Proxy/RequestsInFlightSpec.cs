@@ -1,0 +1,67 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Proxy;
+
+/// <summary>
+/// One account has at most <c>supervisor.proxy.max-in-flight</c> requests passing through at once: one more is answered
+/// 429 at once and never reaches the PDS, another account's requests pass, and a request that ends makes room.
+/// </summary>
+public sealed class RequestsInFlightSpec : FakePdsHostSpec
+{
+    private const string Timeline = "app.bsky.feed.getTimeline";
+    private static readonly byte[] Feed = """{"feed":[]}"""u8.ToArray();
+
+    [Fact]
+    public async Task An_account_past_its_requests_in_flight_is_answered_429_at_once_and_no_other_account_waits()
+    {
+        await using var host = await StartHostAsync("supervisor.proxy.max-in-flight = 3");
+        var alice = await LoggedInAsync(host, "alice.test");
+        var bob = await LoggedInAsync(host, "bob.test");
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
+        using var bot = new HttpClient { BaseAddress = host.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        bot.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        Pds.FailNext(Timeline, FakeFailure.Hang, times: 3);
+        Pds.AnswerWith(Timeline, Feed, "application/json");
+
+        using var giveUp = new CancellationTokenSource();
+        var held = Enumerable.Range(0, 3).Select(_ => bot.GetAsync($"/xrpc/{Timeline}", giveUp.Token)).ToList();
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.CallCount(Timeline) == 3), TimeSpan.FromSeconds(10), "three requests at the PDS");
+
+        using (var fourth = await bot.GetAsync($"/xrpc/{Timeline}"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, fourth.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(1), fourth.Headers.RetryAfter?.Delta);
+            var body = await fourth.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("RateLimitExceeded", body.GetProperty("error").GetString());
+            Assert.Contains("supervisor.proxy.max-in-flight", body.GetProperty("message").GetString());
+        }
+        Assert.Equal(3, Pds.CallCount(Timeline));
+
+        // Another account is not held by alice's requests.
+        using (var bobs = await host.Http.GetAsync($"/accounts/{bob.Did}/xrpc/{Timeline}"))
+            Assert.Equal(Feed, await bobs.Content.ReadAsByteArrayAsync());
+
+        // Once alice's requests end (her client gave up), hers pass again.
+        giveUp.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(held));
+        await SupervisorSpec.EventuallyAsync(async () =>
+        {
+            using var again = await bot.GetAsync($"/xrpc/{Timeline}");
+            return again.StatusCode == HttpStatusCode.OK && (await again.Content.ReadAsByteArrayAsync()).SequenceEqual(Feed);
+        }, TimeSpan.FromSeconds(10), "a request of alice's to pass once hers in flight ended");
+    }
+
+    [Fact]
+    public void A_limit_below_one_is_a_configuration_error_and_the_default_is_64()
+    {
+        Assert.Equal(64, Supervisor.Host.Proxy.ProxySettings.From(null).MaxInFlight);
+        var error = Assert.Throws<Akka.Configuration.ConfigurationException>(() =>
+            Supervisor.Host.Proxy.ProxySettings.From(Akka.Configuration.ConfigurationFactory.ParseString("max-in-flight = 0")));
+        Assert.Contains("supervisor.proxy.max-in-flight", error.Message);
+    }
+}
