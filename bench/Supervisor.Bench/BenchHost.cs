@@ -92,7 +92,9 @@ public sealed class BenchHost : IAsyncDisposable
                 ["SUPERVISOR_DATA_DIR"] = data, ["SUPERVISOR_ADMIN_TOKEN"] = token,
                 ["SUPERVISOR_OPERATOR_PASSWORD"] = operatorPassword,
                 // The bench PDS has no PLC directory: identities are believed here (their verification is not what is measured).
-                ["SUPERVISOR_HOCON"] = "supervisor.identity.verify = off\nsupervisor.outbound.allow-networks = [\"127.0.0.0/8\", \"::1/128\"]\nsupervisor.accounts.min-refresh-interval = 1s",
+                ["SUPERVISOR_HOCON"] = "supervisor.identity.verify = off\nsupervisor.outbound.allow-networks = [\"127.0.0.0/8\", \"::1/128\"]\nsupervisor.accounts.min-refresh-interval = 1s\n" +
+                    // The load of `overhead W` goes to one account: no cap on its requests in flight.
+                    "supervisor.proxy.max-in-flight = 1000000",
             },
         };
         // SUPERVISOR_BENCH_HOST_LOG: the host's JSON log (one line a request with its route and time in the host) goes there;

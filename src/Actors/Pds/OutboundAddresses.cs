@@ -107,7 +107,7 @@ public sealed class OutboundAddresses
         foreach (var network in AllowedNetworks)
             if (network.Contains(address) || (address.AddressFamily == AddressFamily.InterNetwork && network.Contains(address.MapToIPv6())))
                 return true;
-        if (CarriedIPv4(address, Nat64Prefixes) is { } carried) return Allows(carried);
+        if (CarriedIPv4(address, Nat64Prefixes) is { } carried) return !IsOwn(address) && Allows(carried);
         return IsPublic(address) && !IsOwn(address);
     }
 
@@ -176,6 +176,8 @@ public sealed class OutboundAddresses
         }
         catch (NetworkInformationException)
         {
+            // Rare (Linux reads them from /proc and netlink); loopback and private addresses stay refused all the same, and
+            // the interfaces are read again at the next connection after OwnAddressesAge.
             return [];
         }
     }

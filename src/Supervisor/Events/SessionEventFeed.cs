@@ -18,7 +18,7 @@ public sealed class SessionEventFeed
 
     /// <summary>
     /// A feed keeping the newest <paramref name="capacity"/> events; a reader more than <paramref name="backlog"/> events
-    /// behind is dropped; at most <paramref name="limits"/> readers follow it (every event is offered to each).
+    /// behind is dropped; at most <paramref name="limits"/> readers with account keys follow it (every event is offered to each).
     /// </summary>
     public SessionEventFeed(int capacity = 10_000, int backlog = 1_000, DateTimeOffset? boot = null, FeedReaderLimits? limits = null)
     {
@@ -66,19 +66,20 @@ public sealed class SessionEventFeed
     /// Follows the feed from after <paramref name="lastEventId"/> (null: from now on), for one account
     /// (<paramref name="did"/>) or all. An id of another boot, unreadable, or older than the buffer replays the whole
     /// buffer with <see cref="FeedSubscription.MayHaveMissed"/> set. <paramref name="keyId"/> names the account key
-    /// reading (null: the admin). Null, with <paramref name="refusal"/> saying why, when the feed has its most readers,
-    /// or the key its most.
+    /// reading (null: the admin, never refused). Null, with <paramref name="refusal"/> saying why, when the feed has its
+    /// most readers with keys, or the key its most.
     /// </summary>
     public FeedSubscription? TrySubscribe(string? lastEventId, string? did, string? keyId, out string? refusal)
     {
         var subscription = new FeedSubscription(this, did, keyId, _backlog);
         lock (_gate)
         {
-            refusal = _subscribers.Count >= _limits.Readers
-                ? $"the supervisor already streams events to {_limits.Readers} readers (supervisor.events.max-readers)"
-                : keyId is not null && _subscribers.Count(r => r.KeyId == keyId) >= _limits.ReadersPerKey
-                    ? $"this account key already has {_limits.ReadersPerKey} event streams open (supervisor.events.max-readers-per-key): close one first"
-                    : null;
+            refusal = keyId is null ? null
+                : _subscribers.Count(r => r.KeyId is not null) >= _limits.KeyReaders
+                    ? $"the supervisor already streams events to {_limits.KeyReaders} readers with account keys (supervisor.events.max-key-readers)"
+                    : _subscribers.Count(r => r.KeyId == keyId) >= _limits.ReadersPerKey
+                        ? $"this account key already has {_limits.ReadersPerKey} event streams open (supervisor.events.max-readers-per-key): close one first"
+                        : null;
             if (refusal is not null) return null;
             var oldest = Math.Max(1, _seq - _ring.Length + 1);
             long after;

@@ -95,8 +95,10 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             }
             accountId = bound.Did;
         }
-        // Counted by the account as the path names it (a handle and a DID of one account are counted apart).
-        if (!_inFlight.TryEnter(accountId))
+        // Counted by the account as the path names it, before anything is read or borrowed: an account key's by its DID,
+        // the admin's by the DID or the handle (in any case) it names.
+        var counted = accountId.StartsWith("did:", StringComparison.Ordinal) ? accountId : accountId.ToLowerInvariant();
+        if (!_inFlight.TryEnter(counted))
         {
             context.Response.Headers.RetryAfter = "1";
             await ApiJson.Error(429, "RateLimitExceeded",
@@ -124,7 +126,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
         }
         finally
         {
-            _inFlight.Leave(accountId);
+            _inFlight.Leave(counted);
         }
     }
 

@@ -69,9 +69,10 @@ public sealed class SessionEventFeedSpec
     }
 
     [Fact]
-    public void A_key_has_at_most_its_readers_and_the_feed_at_most_its_own_and_a_reader_gone_makes_room()
+    public void A_key_has_at_most_its_readers_the_keys_at_most_theirs_in_all_the_admin_is_never_refused_and_a_reader_gone_makes_room()
     {
-        var feed = new SessionEventFeed(limits: new FeedReaderLimits(Readers: 3, ReadersPerKey: 2));
+        var feed = new SessionEventFeed(limits: new FeedReaderLimits(KeyReaders: 3, ReadersPerKey: 2));
+        using var admin = feed.TrySubscribe(null, null, null, out _);
         using var first = feed.TrySubscribe(null, "did:plc:a", "key-a", out _);
         var second = feed.TrySubscribe(null, "did:plc:a", "key-a", out _);
         Assert.NotNull(first);
@@ -81,9 +82,11 @@ public sealed class SessionEventFeedSpec
 
         using var other = feed.TrySubscribe(null, "did:plc:b", "key-b", out _);
         Assert.NotNull(other);
-        Assert.Null(feed.TrySubscribe(null, null, null, out var full));
-        Assert.Contains("supervisor.events.max-readers", full);
-        Assert.Equal(3, feed.ReaderCount);
+        Assert.Null(feed.TrySubscribe(null, "did:plc:c", "key-c", out var full));
+        Assert.Contains("supervisor.events.max-key-readers", full);
+        using var adminAgain = feed.TrySubscribe(null, null, null, out _);
+        Assert.NotNull(adminAgain);
+        Assert.Equal(5, feed.ReaderCount);
 
         second!.Dispose();
         using var again = feed.TrySubscribe(null, "did:plc:a", "key-a", out _);
@@ -93,7 +96,7 @@ public sealed class SessionEventFeedSpec
     [Fact]
     public void Reader_limits_below_one_are_a_configuration_error()
     {
-        Assert.Equal(new FeedReaderLimits(50, 2), FeedReaderLimits.From(Akka.Configuration.ConfigurationFactory.ParseString("max-readers = 50\nmax-readers-per-key = 2")));
+        Assert.Equal(new FeedReaderLimits(50, 2), FeedReaderLimits.From(Akka.Configuration.ConfigurationFactory.ParseString("max-key-readers = 50\nmax-readers-per-key = 2")));
         Assert.Equal(FeedReaderLimits.Default, FeedReaderLimits.From(null));
         var error = Assert.Throws<Akka.Configuration.ConfigurationException>(() => FeedReaderLimits.From(Akka.Configuration.ConfigurationFactory.ParseString("max-readers-per-key = 0")));
         Assert.Contains("supervisor.events.max-readers-per-key", error.Message);

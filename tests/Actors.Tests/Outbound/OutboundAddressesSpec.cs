@@ -84,6 +84,11 @@ public sealed class OutboundAddressesSpec
 
         var listed = new OutboundAddresses([IPNetwork.Parse("8.8.4.4/32")], ownAddresses: () => own);
         Assert.True(listed.Allows(IPAddress.Parse("8.8.4.4")));
+
+        // An own address that carries a public IPv4 one (6to4 behind NAT) is the host's all the same.
+        var sixToFour = new OutboundAddresses([], ownAddresses: () => [IPAddress.Parse("2002:808:808::1")]);
+        Assert.False(sixToFour.Allows(IPAddress.Parse("2002:808:808::1")));
+        Assert.True(sixToFour.Allows(IPAddress.Parse("2002:808:808::2")));
     }
 
     [Fact]
@@ -91,7 +96,6 @@ public sealed class OutboundAddressesSpec
     {
         var addresses = OutboundAddresses.InterfaceAddresses().ToList();
         Assert.Contains(IPAddress.Loopback, addresses);
-        Assert.Contains(addresses, a => !IPAddress.IsLoopback(a));
     }
 
     [Fact]
@@ -111,6 +115,23 @@ public sealed class OutboundAddressesSpec
         Assert.False(policy.Allows(IPAddress.Parse("64:ff9b:1:c633:64:100::"))); // 198.51.100.1 (read with byte 8: 198.51.0.100, public)
         Assert.False(OutboundAddresses.PublicOnly.Allows(IPAddress.Parse("64:ff9b:1:808:8:800::"))); // a local-use prefix not listed
         Assert.False(OutboundAddresses.PublicOnly.Allows(IPAddress.Parse("2001:db8:64::808:808")));
+    }
+
+    [Theory] // RFC 6052, section 2.4: 192.0.2.33 under a prefix of each length
+    [InlineData("2001:db8::/32", "2001:db8:c000:221::")]
+    [InlineData("2001:db8:100::/40", "2001:db8:1c0:2:21::")]
+    [InlineData("2001:db8:122::/48", "2001:db8:122:c000:2:2100::")]
+    [InlineData("2001:db8:122:300::/56", "2001:db8:122:3c0:0:221::")]
+    [InlineData("2001:db8:122:344::/64", "2001:db8:122:344:c0:2:2100:0")]
+    [InlineData("2001:db8:122:344::/96", "2001:db8:122:344::c000:221")]
+    public void A_listed_NAT64_prefix_of_any_length_RFC_6052_names_carries_its_IPv4_address_where_the_RFC_puts_it(string prefix, string address)
+    {
+        OutboundAddresses Listing(string network) => OutboundAddresses.From(ConfigurationFactory.ParseString($$"""
+            allow-networks = ["{{network}}"]
+            nat64-prefixes = ["{{prefix}}"]
+            """));
+        Assert.True(Listing("192.0.2.33/32").Allows(IPAddress.Parse(address)));
+        Assert.False(Listing("192.0.2.34/32").Allows(IPAddress.Parse(address)));
     }
 
     [Theory]
@@ -136,7 +157,7 @@ public sealed class OutboundAddressesSpec
         {
             var refused = await publicOnly.SendAsync(url, resolve, "a-bearer-that-must-not-leave");
             Assert.Equal(XrpcError.NetworkError, refused.Error?.Error);
-            Assert.Contains("non-public address that supervisor.outbound.allow-networks does not list", refused.Error?.Message);
+            Assert.Contains("non-public address, or one of this host's own, that supervisor.outbound.allow-networks does not list", refused.Error?.Message);
         }
         Assert.Equal(0, pds.CallCount("com.atproto.identity.resolveHandle"));
 
@@ -154,7 +175,7 @@ public sealed class OutboundAddressesSpec
 
         var refused = await IdentityResolver.Create(settings).ResolveDidAsync(alice.Did);
         Assert.Equal(IdentityError.Unavailable, refused.Error);
-        Assert.Contains("non-public address that supervisor.outbound.allow-networks does not list", refused.Reason);
+        Assert.Contains("non-public address, or one of this host's own, that supervisor.outbound.allow-networks does not list", refused.Reason);
 
         var listed = await IdentityResolver.Create(settings, OutboundAddresses.WithLoopback).ResolveDidAsync(alice.Did);
         Assert.Equal(plc.Url, listed.PdsEndpoint);

@@ -57,6 +57,34 @@ public sealed class RequestsInFlightSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task The_admin_naming_the_account_by_handle_is_counted_in_any_case_and_requests_that_fail_give_their_place_back()
+    {
+        await using var host = await StartHostAsync("supervisor.proxy.max-in-flight = 3");
+        var alice = await LoggedInAsync(host, "alice.test");
+        const string CreateRecord = "com.atproto.repo.createRecord";
+        var record = new { repo = alice.Did, collection = "app.bsky.feed.post", record = new { text = "hello", createdAt = "2026-12-05T00:00:00Z" } };
+
+        // Requests that fail (the PDS drops the connection: 502) end, and their places with them.
+        Pds.FailNext(CreateRecord, FakeFailure.DropConnection, times: 4);
+        for (var i = 0; i < 4; i++)
+        {
+            using var dropped = await host.Http.PostAsJsonAsync($"/accounts/alice.test/xrpc/{CreateRecord}", record);
+            Assert.Equal(HttpStatusCode.BadGateway, dropped.StatusCode);
+        }
+
+        Pds.FailNext(CreateRecord, FakeFailure.Hang, times: 3);
+        using var giveUp = new CancellationTokenSource();
+        var held = new[] { "alice.test", "Alice.Test", "ALICE.TEST" }
+            .Select(name => host.Http.PostAsJsonAsync($"/accounts/{name}/xrpc/{CreateRecord}", record, giveUp.Token)).ToList();
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.CallCount(CreateRecord) == 7), TimeSpan.FromSeconds(10), "three posts held at the PDS");
+        using (var fourth = await host.Http.PostAsJsonAsync($"/accounts/alice.TEST/xrpc/{CreateRecord}", record))
+            Assert.Equal(HttpStatusCode.TooManyRequests, fourth.StatusCode);
+        Assert.Equal(7, Pds.CallCount(CreateRecord));
+        giveUp.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(held));
+    }
+
+    [Fact]
     public void A_limit_below_one_is_a_configuration_error_and_the_default_is_64()
     {
         Assert.Equal(64, Supervisor.Host.Proxy.ProxySettings.From(null).MaxInFlight);
