@@ -36,7 +36,12 @@ public static class Telemetry
                 // The runtime's own (.NET's built-in meter): GC, heap and allocations, thread pool, CPU time, exceptions.
                 meters.AddMeter(RuntimeMeterName);
                 // No otel_scope_* labels: the series keep the names and labels they had before the meter (README, "Metrics").
-                meters.AddPrometheusExporter(prometheus => prometheus.ScopeInfoEnabled = false);
+                // A scrape answer is reused for 300 ms (README: against scrape storms; the exporter's default, said here).
+                meters.AddPrometheusExporter(prometheus =>
+                {
+                    prometheus.ScopeInfoEnabled = false;
+                    prometheus.ScrapeResponseCacheDurationMilliseconds = 300;
+                });
                 if (OtlpConfigured) meters.AddOtlpExporter();
             });
         // Traces only when they are exported (README, "Traces").

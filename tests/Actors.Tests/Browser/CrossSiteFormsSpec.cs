@@ -17,7 +17,7 @@ public sealed class CrossSiteFormsSpec(ITestOutputHelper output) : FakePdsHostSp
         await using var host = new SupervisorProcess(Folder.Folder);
         await host.StartAsync();
         var victim = Pds.CreateAccount("victim.test", "pw-victim");
-        (await host.Http.PostAsJsonAsync("/accounts", new { identifier = victim.Handle, password = victim.Password, service = Pds.Url })).EnsureSuccessStatusCode();
+        await LoginAsync(host, victim);
         // Valid bodies for every route, so that only the supervisor's defences stand in the way.
         var evil = Pds.CreateAccount("evil.test", "pw-evil");
         var (access, refresh) = Pds.IssuePair(evil.Did);

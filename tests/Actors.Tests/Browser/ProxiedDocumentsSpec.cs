@@ -24,8 +24,7 @@ public sealed class ProxiedDocumentsSpec(ITestOutputHelper output) : FakePdsHost
         await host.StartAsync();
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
         var bob = Pds.CreateAccount("bob.test", "pw-bob");
-        foreach (var account in new[] { alice, bob })
-            (await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url })).EnsureSuccessStatusCode();
+        foreach (var account in new[] { alice, bob }) await LoginAsync(host, account);
         var exfilPort = LoopbackPort.Free();
         var exfil = $"http://127.0.0.1:{exfilPort}";
         // What a hostile blob of alice's would do as a page of the supervisor: read bob's session and send it away.

@@ -24,8 +24,7 @@ public sealed class AccountHistoryRestartSpec : FakePdsHostSpec
         await host.StartAsync();
         await host.WaitUntilAccountsServeAsync();
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url }))
-            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        await LoginAsync(host, alice);
         using (var refresh = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null))
             Assert.Equal(HttpStatusCode.OK, refresh.StatusCode);
 

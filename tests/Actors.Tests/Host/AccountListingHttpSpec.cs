@@ -25,8 +25,7 @@ public sealed class AccountListingHttpSpec : FakePdsHostSpec
         foreach (var handle in handles)
         {
             var account = Pds.CreateAccount(handle, "pw-" + handle);
-            using var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url });
-            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+            await LoginAsync(host, account);
             accounts.Add(account);
         }
         return accounts;

@@ -46,7 +46,6 @@ public sealed class DataFolderPermissionsSpec : FakePdsHostSpec
     private async Task LoginOnceAsync(SupervisorProcess host)
     {
         var account = Pds.CreateAccount("perm.test", "pw-perm");
-        using var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url });
-        Assert.Equal(System.Net.HttpStatusCode.Created, login.StatusCode);
+        await LoginAsync(host, account);
     }
 }

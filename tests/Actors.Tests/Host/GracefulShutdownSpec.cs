@@ -16,8 +16,7 @@ public sealed class GracefulShutdownSpec : FakePdsHostSpec
         var account = Pds.CreateAccount("term.test", "pw-term");
         await using var host = new SupervisorProcess(Folder.Folder);
         await host.StartAsync();
-        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url }))
-            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        await LoginAsync(host, account);
 
         Pds.RefreshLatency = TimeSpan.FromSeconds(2);
         var refresh = host.Http.PostAsync($"/accounts/{account.Did}/refresh", null);

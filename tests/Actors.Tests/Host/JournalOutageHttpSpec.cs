@@ -48,8 +48,7 @@ public sealed class JournalOutageHttpSpec : FakePdsHostSpec
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
         var bob = Pds.CreateAccount("bob.test", "pw-bob");
         var carol = Pds.CreateAccount("carol.test", "pw-carol");
-        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url }))
-            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        await LoginAsync(host, alice);
 
         await StopJournalAsync(postgres, host);
         var logins = Pds.CallCount("com.atproto.server.createSession");
@@ -78,8 +77,7 @@ public sealed class JournalOutageHttpSpec : FakePdsHostSpec
         await using var _ = postgres;
         await using var __ = host;
         var alice = Pds.CreateAccount("alice.test", "pw-alice");
-        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url }))
-            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        await LoginAsync(host, alice);
         var healthy = await host.Http.GetFromJsonAsync<JsonElement>("/healthz");
         Assert.Equal(("ok", "Available"), (healthy.GetProperty("status").GetString(), healthy.GetProperty("journal").GetProperty("state").GetString()));
 

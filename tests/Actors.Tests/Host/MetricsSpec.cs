@@ -96,6 +96,41 @@ public sealed class MetricsSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_scrape_answer_is_reused_for_300_ms_and_a_scraper_asking_for_OpenMetrics_gets_it()
+    {
+        await using var host = await StartServingHostAsync();
+        using var scraper = new HttpClient { BaseAddress = host.Http.BaseAddress };
+
+        // Within 300 ms of an answer the same bytes come again, though a request was counted in between; after, they change.
+        byte[]? first = null;
+        for (var attempt = 0; attempt < 5 && first is null; attempt++)
+        {
+            await Task.Delay(400); // the answer before has aged out: the next one is made now
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var made = await scraper.GetByteArrayAsync("/metrics");
+            using (var missing = await host.Http.GetAsync("/accounts/did:plc:nobody")) Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            await Task.Delay(50);
+            var again = await scraper.GetByteArrayAsync("/metrics");
+            if (clock.ElapsedMilliseconds >= 250) continue; // too slow to tell on this machine now: try again
+            Assert.Equal(made, again);
+            first = made;
+        }
+        Assert.True(first is not null, "no two scrapes within 250 ms in five tries");
+        await Task.Delay(400);
+        var later = await scraper.GetByteArrayAsync("/metrics");
+        Assert.NotEqual(first, later);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        request.Headers.Accept.ParseAdd("application/openmetrics-text; version=1.0.0; charset=utf-8");
+        using var openMetrics = await scraper.SendAsync(request);
+        Assert.Equal("application/openmetrics-text", openMetrics.Content.Headers.ContentType?.MediaType);
+        Assert.EndsWith("# EOF\n", await openMetrics.Content.ReadAsStringAsync());
+        using var plain = await scraper.GetAsync("/metrics");
+        Assert.Equal("text/plain", plain.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("# EOF", await plain.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Pds_calls_are_timed_by_server_and_status_and_journal_writes_are_timed()
     {
         await using var host = await StartServingHostAsync("supervisor.accounts { backoff-min = 1m, backoff-max = 2m }");

@@ -47,8 +47,7 @@ public sealed class OutboundAddressesHostSpec : FakePdsHostSpec
         await host.TerminateAsync();
         host.SetEnvironment("SUPERVISOR_HOCON", """supervisor.outbound.allow-networks = ["127.0.0.1/32", "127.0.0.2/32"]""");
         await host.StartAsync();
-        using var listed = await host.Http.PostAsJsonAsync("/accounts", new { identifier = alice.Handle, password = alice.Password, service = Pds.Url });
-        Assert.Equal(HttpStatusCode.Created, listed.StatusCode);
+        await LoginAsync(host, alice);
         Assert.Equal(1, inside.CallCount("com.atproto.server.getSession"));
     }
 

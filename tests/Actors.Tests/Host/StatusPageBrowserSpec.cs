@@ -15,8 +15,7 @@ public sealed class StatusPageBrowserSpec : FakePdsHostSpec
         await host.StartAsync();
         var alive = Pds.CreateAccount("alive.test", "pw-alive");
         var revoked = Pds.CreateAccount("revoked.test", "pw-revoked");
-        foreach (var account in new[] { alive, revoked })
-            (await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url })).EnsureSuccessStatusCode();
+        foreach (var account in new[] { alive, revoked }) await LoginAsync(host, account);
         Pds.RevokeAllRefreshTokens(revoked.Did);
         (await host.Http.PostAsync($"/accounts/{revoked.Did}/refresh", null)).EnsureSuccessStatusCode();
 

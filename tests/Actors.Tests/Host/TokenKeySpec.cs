@@ -25,8 +25,7 @@ public sealed class TokenKeySpec : FakePdsHostSpec
         Assert.True(File.Exists(keyFile));
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
         var firstKey = File.ReadAllLines(keyFile)[0];
-        using (var login = await host.Http.PostAsJsonAsync("/accounts", new { identifier = account.Handle, password = account.Password, service = Pds.Url }))
-            Assert.Equal(HttpStatusCode.Created, login.StatusCode);
+        await LoginAsync(host, account);
         Assert.Equal(0, await host.TerminateAsync());
 
         // Another key: the host says which key the records need and stops, before serving garbage.
