@@ -133,6 +133,8 @@ public sealed class SupervisorProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                // Its last lines may still be on their way: waiting for the exit also waits for the end of its output.
+                await process.WaitForExitAsync();
                 RegisterTokenKeys();
                 throw new InvalidOperationException($"the supervisor exited with {process.ExitCode}:\n{Output}");
             }
