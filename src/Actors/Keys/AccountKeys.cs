@@ -43,6 +43,10 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
     private readonly Queue<(long SequenceNr, Action Answer)> _waiting = new();
 
     private readonly TimeSpan _ackTimeout = AckTimeoutOf(Context.System);
+    private readonly IReadOnlyList<Limits.BudgetWindow> _sessionBudget;
+
+    /// <summary>When each key opened its sessions, within the budget's longest window (the journal's since the last snapshot, and every one since the start).</summary>
+    private readonly Dictionary<string, List<DateTimeOffset>> _opened = new(StringComparer.Ordinal);
     private readonly IActorRef _audit;
     private readonly TimeProvider _time;
     private AccountKeysState _state = AccountKeysState.Empty;
@@ -74,20 +78,25 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props for the keys actor.</summary>
-    public static Props Props(IActorRef audit, TimeProvider? time = null) =>
-        Akka.Actor.Props.Create(() => new AccountKeys(audit, time ?? TimeProvider.System));
+    /// <summary>Props for the keys actor; <paramref name="sessionBudget"/> is <see cref="SessionBudget"/>'s (the standard one when left out).</summary>
+    public static Props Props(IActorRef audit, TimeProvider? time = null, IReadOnlyList<Limits.BudgetWindow>? sessionBudget = null) =>
+        Akka.Actor.Props.Create(() => new AccountKeys(audit, time ?? TimeProvider.System, sessionBudget ?? Limits.LoginBudgetSettings.Standard.Default));
 
     /// <summary>Creates the actor; recovery rebuilds the keys and sessions.</summary>
-    public AccountKeys(IActorRef audit, TimeProvider time)
+    public AccountKeys(IActorRef audit, TimeProvider time, IReadOnlyList<Limits.BudgetWindow> sessionBudget)
     {
         _audit = audit;
         _time = time;
+        _sessionBudget = sessionBudget;
         Recover<SnapshotOffer>(offer =>
         {
             if (offer.Snapshot is KeysSnapshot snapshot) _state = AccountKeysState.Of(snapshot);
         });
-        Recover<IKeyEvent>(e => _state = _state.Apply(e));
+        Recover<IKeyEvent>(e =>
+        {
+            _state = _state.Apply(e);
+            if (e is KeySessionOpened opened) RememberOpened(opened);
+        });
         Recover<RecoveryCompleted>(_ =>
         {
             Timers.StartPeriodicTimer("progress", TellProgress.Instance, TimeSpan.Zero, HeartbeatOf(Context.System));
@@ -150,6 +159,12 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
             if (!_state.Keys.TryGetValue(open.KeyId, out var key) || !key.IsUsable(Now))
             {
                 Sender.Tell(new KeySessionRefused("the key is not usable"));
+                return;
+            }
+            var recent = _opened.TryGetValue(open.KeyId, out var times) ? Limits.LoginBudget.Recent(times, Now, Longest(_sessionBudget)) : [];
+            if (Limits.LoginBudget.RetryAt(recent, Now, _sessionBudget) is { } spent)
+            {
+                Sender.Tell(new KeySessionsSpent(spent.At, spent.Spent));
                 return;
             }
             var replyTo = Sender;
@@ -231,9 +246,40 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
         return session.Jti == jti || inGrace ? null : new KeySessionRefused("Token has been revoked");
     }
 
+    /// <summary>Counts <paramref name="opened"/> against its key's session budget (forgetting what left its longest window).</summary>
+    private void RememberOpened(KeySessionOpened opened)
+    {
+        var recent = _opened.TryGetValue(opened.KeyId, out var times) ? Limits.LoginBudget.Recent(times, opened.At, Longest(_sessionBudget)) : [];
+        recent.Add(opened.At);
+        _opened[opened.KeyId] = recent;
+    }
+
+    private static TimeSpan Longest(IReadOnlyList<Limits.BudgetWindow> windows) => windows.Select(w => w.Window).DefaultIfEmpty(TimeSpan.Zero).Max();
+
+    /// <summary>
+    /// How many sessions one key opens (<c>supervisor.keys.session-budget</c>; as a PDS's createSession, 30 per 5 minutes
+    /// and 300 a day, when left out): a key holder logging in without end would fill the journal, and the audit trail
+    /// (whose newest 10,000 entries are kept) with entries that push out what came before. An entry that is not
+    /// <c>"N per DURATION"</c> is a <see cref="Akka.Configuration.ConfigurationException"/> naming the setting.
+    /// </summary>
+    public static IReadOnlyList<Limits.BudgetWindow> SessionBudget(Akka.Configuration.Config config)
+    {
+        const string Path = "supervisor.keys.session-budget";
+        if (!config.HasPath(Path)) return Limits.LoginBudgetSettings.Standard.Default;
+        try
+        {
+            return [.. config.GetStringList(Path).Select(Limits.BudgetWindow.Parse)];
+        }
+        catch (FormatException e)
+        {
+            throw new Akka.Configuration.ConfigurationException($"{Path}: {e.Message}");
+        }
+    }
+
     private void Save(IKeyEvent e, Action then) => Persist(e, persisted =>
     {
         _state = _state.Apply(persisted);
+        if (persisted is KeySessionOpened opened) RememberOpened(opened);
         Publish(new KeyReplication.KeyEventJournaled(LastSequenceNr, persisted));
         if (LastSequenceNr % 200 == 0) SaveSnapshot(_state.ToSnapshot());
         _waiting.Enqueue((LastSequenceNr, then));

@@ -28,7 +28,10 @@ public static class KeyCommands
     /// <summary>The key was used: its last use is journaled, at most once a minute (told, not asked).</summary>
     public sealed record RecordKeyUse(string Id) : IWireMessage;
 
-    /// <summary>Open a session of a key (createSession at the supervisor); answered with <see cref="KeySessionReply"/>.</summary>
+    /// <summary>
+    /// Open a session of a key (createSession at the supervisor); answered with <see cref="KeySessionReply"/>, or
+    /// <see cref="KeySessionsSpent"/> when the key has opened its most sessions of a window.
+    /// </summary>
     public sealed record OpenKeySession(string KeyId, DateTimeOffset ExpiresAt) : IWireMessage;
 
     /// <summary>
@@ -43,6 +46,9 @@ public static class KeyCommands
 
     /// <summary>The session as it is now (its refresh token id to put in the next token).</summary>
     public sealed record KeySessionReply(KeySession Session, long SequenceNr) : IWireMessage;
+
+    /// <summary>The key has opened <paramref name="Spent"/>'s most sessions within its window: the next one opens at <paramref name="RetryAt"/>.</summary>
+    public sealed record KeySessionsSpent(DateTimeOffset RetryAt, Limits.BudgetWindow Spent) : IWireMessage;
 
     /// <summary>The refresh token is not (or no longer) valid for the session.</summary>
     public sealed record KeySessionRefused(string Reason) : IWireMessage;

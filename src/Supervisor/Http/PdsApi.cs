@@ -103,6 +103,8 @@ public static class PdsApi
             var expires = Now + settings.SessionRefreshLifetime;
             if (key.ExpiresAt is { } keyExpires && keyExpires < expires) expires = keyExpires;
             var opened = await keys.Ask<object>(new OpenKeySession(key.Id, expires), askTimeout, ended);
+            if (opened is KeySessionsSpent spent)
+                return ApiJson.Error(429, "RateLimitExceeded", $"this account key has opened {spent.Spent} sessions (supervisor.keys.session-budget)", spent.RetryAt);
             if (opened is not KeySessionReply reply) return invalid;
             await index.WaitForAsync(reply.SequenceNr, KeysApi.ReadYourWrite);
             Used(key);

@@ -80,6 +80,7 @@ public sealed class OutboundAddressesHostSpec : FakePdsHostSpec
     [Theory]
     [InlineData("SUPERVISOR_HOCON", "supervisor.outbound.allow-networks = [\"10.0.0.0/33\"]", "\"10.0.0.0/33\" is not a network in CIDR notation")]
     [InlineData("SUPERVISOR_HOCON", "supervisor.outbound.nat64-prefixes = [\"10.0.0.0/8\"]", "\"10.0.0.0/8\" is not a NAT64 prefix")]
+    [InlineData("SUPERVISOR_HOCON", "supervisor.keys.session-budget = [\"30 every 5m\"]", "supervisor.keys.session-budget: '30 every 5m' is not a budget")]
     [InlineData("SUPERVISOR_HOST_NAMES", "supervisor.example:443", "\"supervisor.example:443\" is not a host name")]
     public async Task A_setting_that_could_not_work_stops_the_start_with_a_message_saying_why(string variable, string value, string why)
     {

@@ -106,6 +106,28 @@ public sealed class AccountKeysSpec(ITestOutputHelper output)
         Assert.Equal(TimeSpan.FromHours(2), AccountKeys.Grace);
     }
 
+    [Fact]
+    public async Task A_key_opens_at_most_its_budget_of_sessions_a_window_and_the_next_when_the_window_frees_a_place()
+    {
+        var time = new Supervisor.Actors.Tests.Identity.ManualTime();
+        var owner = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref, time, [new Supervisor.Actors.Limits.BudgetWindow(2, TimeSpan.FromMinutes(1))]));
+        var (busy, other) = ((await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10))).Info.Id, (await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10))).Info.Id);
+        var first = time.GetUtcNow();
+        await owner.Ask<KeySessionReply>(new OpenKeySession(busy, first.AddDays(90)), TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(10));
+        await owner.Ask<KeySessionReply>(new OpenKeySession(busy, first.AddDays(90)), TimeSpan.FromSeconds(10));
+
+        var spent = await owner.Ask<KeySessionsSpent>(new OpenKeySession(busy, first.AddDays(90)), TimeSpan.FromSeconds(10));
+        Assert.Equal(first + TimeSpan.FromMinutes(1), spent.RetryAt);
+        Assert.Equal(new Supervisor.Actors.Limits.BudgetWindow(2, TimeSpan.FromMinutes(1)), spent.Spent);
+        // Another key's budget is its own.
+        await owner.Ask<KeySessionReply>(new OpenKeySession(other, first.AddDays(90)), TimeSpan.FromSeconds(10));
+
+        time.Advance(TimeSpan.FromSeconds(50));
+        await owner.Ask<KeySessionReply>(new OpenKeySession(busy, first.AddDays(90)), TimeSpan.FromSeconds(10));
+        Assert.IsType<KeySessionsSpent>(await owner.Ask<object>(new OpenKeySession(busy, first.AddDays(90)), TimeSpan.FromSeconds(10)));
+    }
+
     private static IssueKey Issue()
     {
         var (id, _, hash) = AccountKey.New();

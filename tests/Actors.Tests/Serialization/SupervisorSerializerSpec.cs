@@ -135,6 +135,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new KeyCommands.CloseKeySession("sid-1", "jti-2"),
         new KeyCommands.KeySessionReply(new KeySession("sid-1", "0123456789abcdef", "jti-2", "jti-1", At, At.AddDays(90)), 14),
         new KeyCommands.KeySessionRefused("Token has been revoked"),
+        new KeyCommands.KeySessionsSpent(At.AddMinutes(5), new Supervisor.Actors.Limits.BudgetWindow(30, TimeSpan.FromMinutes(5))),
         new KeyReplication.KeyEventJournaled(15, new KeySessionRotated("sid-1", "jti-3", At)),
         new KeyReplication.KeysJournaledUpTo(15),
         new KeyReplication.RegisterReplica(Akka.Actor.ActorRefs.Nobody),

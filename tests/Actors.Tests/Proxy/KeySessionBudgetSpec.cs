@@ -1,0 +1,36 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Proxy;
+
+/// <summary>
+/// createSession at the supervisor's <c>/xrpc</c> with an account key opens at most <c>supervisor.keys.session-budget</c>
+/// sessions a window, as a PDS's createSession: one more is answered 429 with when to retry, and is neither journaled nor
+/// audited, so a key holder cannot push the audit trail's older entries out.
+/// </summary>
+public sealed class KeySessionBudgetSpec : FakePdsHostSpec
+{
+    [Fact]
+    public async Task A_key_past_its_session_budget_is_answered_429_with_when_to_retry_and_nothing_is_audited()
+    {
+        await using var host = await StartHostAsync("supervisor.keys.session-budget = [\"2 per 10m\"]");
+        var alice = await LoggedInAsync(host, "alice.test");
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
+        await OpenKeySessionAsync(host, alice.Handle, key);
+        await OpenKeySessionAsync(host, alice.Handle, key);
+
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        using var third = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = alice.Handle, password = key });
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        var body = await third.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("RateLimitExceeded", body.GetProperty("error").GetString());
+        Assert.Contains("supervisor.keys.session-budget", body.GetProperty("message").GetString());
+        Assert.InRange(third.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 590, 600);
+        Assert.DoesNotContain("Jwt", await third.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+
+        var audit = await host.Http.GetFromJsonAsync<JsonElement>("/audit?limit=1000");
+        Assert.Equal(2, audit.EnumerateArray().Count(e => e.GetProperty("action").GetString() == "KeySessionOpened"));
+    }
+}
