@@ -56,7 +56,7 @@ try
     var limits = new ServerLimits(accountSettings.ServerLimits);
     var askTimeout = accountSettings.RequestTimeout * 3;
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
-    var keySessionBudget = AccountKeys.SessionBudget(config);
+    var keySessionLimits = KeySessionLimits.From(config);
     var actorSystemEnd = new ActorSystemEnd();
     var proxy = new XrpcPassThrough(client.Invoker, proxySettings, limits, accountSettings.RequestTimeout, askTimeout, actorSystemEnd);
     var keyIndex = new AccountKeyIndex();
@@ -103,7 +103,7 @@ try
             // proxies); every node reads the keys from a replica of its own (AccountKeysReplica).
             var audit = ClusterSingletons.Start(system, Props.Create(() => new RestartingChild(AuditTrail.Props(), "trail")), "audit");
             registry.Register<AuditTrail>(audit);
-            var keys = ClusterSingletons.Start(system, Props.Create(() => new RestartingChild(AccountKeys.Props(audit, null, keySessionBudget), "keys")), "account-keys");
+            var keys = ClusterSingletons.Start(system, Props.Create(() => new RestartingChild(AccountKeys.Props(audit, null, keySessionLimits), "keys")), "account-keys");
             registry.Register<AccountKeys>(keys);
             system.ActorOf(AccountKeysReplica.Props(keyIndex, keys), "account-keys-replica");
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);

@@ -63,10 +63,17 @@ public sealed class AuditTrail : ReceivePersistentActor
         }));
         Command<GetAuditEntries>(get => Sender.Tell(new AuditEntries(
             _entries.Where(e => get.Before is not { } before || e.At < before).Take(Math.Clamp(get.Limit, 1, 1000)).ToList())));
-        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
+        // Each snapshot holds every kept entry: the ones before it go with the events it replaces.
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            DeleteMessages(s.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+        });
         Command<SaveSnapshotFailure>(_ => { });
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(_ => { });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
     }
 
     /// <summary>Adds an entry at the front (newest first), keeping at most <see cref="Kept"/>.</summary>

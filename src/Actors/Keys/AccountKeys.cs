@@ -43,10 +43,7 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
     private readonly Queue<(long SequenceNr, Action Answer)> _waiting = new();
 
     private readonly TimeSpan _ackTimeout = AckTimeoutOf(Context.System);
-    private readonly IReadOnlyList<Limits.BudgetWindow> _sessionBudget;
-
-    /// <summary>When each key opened its sessions, within the budget's longest window (the journal's since the last snapshot, and every one since the start).</summary>
-    private readonly Dictionary<string, List<DateTimeOffset>> _opened = new(StringComparer.Ordinal);
+    private readonly KeySessionBudget _budget;
     private readonly IActorRef _audit;
     private readonly TimeProvider _time;
     private AccountKeysState _state = AccountKeysState.Empty;
@@ -78,25 +75,23 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>Props for the keys actor; <paramref name="sessionBudget"/> is <see cref="SessionBudget"/>'s (the standard one when left out).</summary>
-    public static Props Props(IActorRef audit, TimeProvider? time = null, IReadOnlyList<Limits.BudgetWindow>? sessionBudget = null) =>
-        Akka.Actor.Props.Create(() => new AccountKeys(audit, time ?? TimeProvider.System, sessionBudget ?? Limits.LoginBudgetSettings.Standard.Default));
+    /// <summary>Props for the keys actor, with the <see cref="KeySessionLimits.Standard"/> budgets when <paramref name="limits"/> is left out.</summary>
+    public static Props Props(IActorRef audit, TimeProvider? time = null, KeySessionLimits? limits = null) =>
+        Akka.Actor.Props.Create(() => new AccountKeys(audit, time ?? TimeProvider.System, limits ?? KeySessionLimits.Standard));
 
-    /// <summary>Creates the actor; recovery rebuilds the keys and sessions.</summary>
-    public AccountKeys(IActorRef audit, TimeProvider time, IReadOnlyList<Limits.BudgetWindow> sessionBudget)
+    /// <summary>Creates the actor; recovery rebuilds the keys, the sessions and the sessions' budget.</summary>
+    public AccountKeys(IActorRef audit, TimeProvider time, KeySessionLimits limits)
     {
         _audit = audit;
         _time = time;
-        _sessionBudget = sessionBudget;
+        _budget = new KeySessionBudget(limits);
         Recover<SnapshotOffer>(offer =>
         {
-            if (offer.Snapshot is KeysSnapshot snapshot) _state = AccountKeysState.Of(snapshot);
+            if (offer.Snapshot is not KeysSnapshot snapshot) return;
+            _state = AccountKeysState.Of(snapshot);
+            _budget.Restore(snapshot.Calls);
         });
-        Recover<IKeyEvent>(e =>
-        {
-            _state = _state.Apply(e);
-            if (e is KeySessionOpened opened) RememberOpened(opened);
-        });
+        Recover<IKeyEvent>(Apply);
         Recover<RecoveryCompleted>(_ =>
         {
             Timers.StartPeriodicTimer("progress", TellProgress.Instance, TimeSpan.Zero, HeartbeatOf(Context.System));
@@ -161,8 +156,7 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
                 Sender.Tell(new KeySessionRefused("the key is not usable"));
                 return;
             }
-            var recent = _opened.TryGetValue(open.KeyId, out var times) ? Limits.LoginBudget.Recent(times, Now, Longest(_sessionBudget)) : [];
-            if (Limits.LoginBudget.RetryAt(recent, Now, _sessionBudget) is { } spent)
+            if (_budget.OpenRefused(open.KeyId, Now) is { } spent)
             {
                 Sender.Tell(new KeySessionsSpent(spent.At, spent.Spent));
                 return;
@@ -188,6 +182,11 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
                 replyTo.Tell(new KeySessionReply(session, LastSequenceNr)); // the one before, within its grace: the same successor
                 return;
             }
+            if (_budget.RotationRefused(session.KeyId, Now) is { } spent)
+            {
+                replyTo.Tell(new KeySessionsSpent(spent.At, spent.Spent));
+                return;
+            }
             Save(new KeySessionRotated(rotate.Sid, NewId(), Now), () => replyTo.Tell(new KeySessionReply(_state.Sessions[rotate.Sid], LastSequenceNr)));
         });
         Command<CloseKeySession>(close =>
@@ -205,10 +204,16 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
                 replyTo.Tell(new KeySessionReply(session, LastSequenceNr));
             });
         });
-        Command<SaveSnapshotSuccess>(s => DeleteMessages(s.Metadata.SequenceNr));
+        Command<SaveSnapshotSuccess>(s =>
+        {
+            DeleteMessages(s.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+        });
         Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Account keys: snapshot failed"));
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(_ => { });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
     }
 
     private DateTimeOffset Now => _time.GetUtcNow();
@@ -246,42 +251,18 @@ public sealed class AccountKeys : ReceivePersistentActor, IWithTimers
         return session.Jti == jti || inGrace ? null : new KeySessionRefused("Token has been revoked");
     }
 
-    /// <summary>Counts <paramref name="opened"/> against its key's session budget (forgetting what left its longest window).</summary>
-    private void RememberOpened(KeySessionOpened opened)
+    /// <summary>The state, and the sessions' budget, after <paramref name="e"/>.</summary>
+    private void Apply(IKeyEvent e)
     {
-        var recent = _opened.TryGetValue(opened.KeyId, out var times) ? Limits.LoginBudget.Recent(times, opened.At, Longest(_sessionBudget)) : [];
-        recent.Add(opened.At);
-        _opened[opened.KeyId] = recent;
-    }
-
-    private static TimeSpan Longest(IReadOnlyList<Limits.BudgetWindow> windows) => windows.Select(w => w.Window).DefaultIfEmpty(TimeSpan.Zero).Max();
-
-    /// <summary>
-    /// How many sessions one key opens (<c>supervisor.keys.session-budget</c>; as a PDS's createSession, 30 per 5 minutes
-    /// and 300 a day, when left out): a key holder logging in without end would fill the journal, and the audit trail
-    /// (whose newest 10,000 entries are kept) with entries that push out what came before. An entry that is not
-    /// <c>"N per DURATION"</c> is a <see cref="Akka.Configuration.ConfigurationException"/> naming the setting.
-    /// </summary>
-    public static IReadOnlyList<Limits.BudgetWindow> SessionBudget(Akka.Configuration.Config config)
-    {
-        const string Path = "supervisor.keys.session-budget";
-        if (!config.HasPath(Path)) return Limits.LoginBudgetSettings.Standard.Default;
-        try
-        {
-            return [.. config.GetStringList(Path).Select(Limits.BudgetWindow.Parse)];
-        }
-        catch (FormatException e)
-        {
-            throw new Akka.Configuration.ConfigurationException($"{Path}: {e.Message}");
-        }
+        _budget.Count(e, _state);
+        _state = _state.Apply(e);
     }
 
     private void Save(IKeyEvent e, Action then) => Persist(e, persisted =>
     {
-        _state = _state.Apply(persisted);
-        if (persisted is KeySessionOpened opened) RememberOpened(opened);
+        Apply(persisted);
         Publish(new KeyReplication.KeyEventJournaled(LastSequenceNr, persisted));
-        if (LastSequenceNr % 200 == 0) SaveSnapshot(_state.ToSnapshot());
+        if (LastSequenceNr % 200 == 0) SaveSnapshot(_state.ToSnapshot() with { Calls = _budget.ToSnapshot(Now) });
         _waiting.Enqueue((LastSequenceNr, then));
         Timers.StartSingleTimer(("held", LastSequenceNr), new StopWaitingFor(LastSequenceNr), _ackTimeout);
         AnswerHeld();

@@ -37,7 +37,7 @@ public static class KeyCommands
     /// <summary>
     /// Rotate a key session presented with the refresh token id <paramref name="Jti"/>: the current one rotates; the
     /// one before it, within the grace window, answers the same successor (as the PDS does). Answered with
-    /// <see cref="KeySessionReply"/> or <see cref="KeySessionRefused"/>.
+    /// <see cref="KeySessionReply"/>, <see cref="KeySessionRefused"/> or <see cref="KeySessionsSpent"/>.
     /// </summary>
     public sealed record RotateKeySession(string Sid, string Jti) : IWireMessage;
 
@@ -47,7 +47,10 @@ public static class KeyCommands
     /// <summary>The session as it is now (its refresh token id to put in the next token).</summary>
     public sealed record KeySessionReply(KeySession Session, long SequenceNr) : IWireMessage;
 
-    /// <summary>The key has opened <paramref name="Spent"/>'s most sessions within its window: the next one opens at <paramref name="RetryAt"/>.</summary>
+    /// <summary>
+    /// The key has opened (or rotated) <paramref name="Spent"/>'s most sessions within its window: the next opens (or
+    /// rotates) at <paramref name="RetryAt"/>. The session is as it was: its refresh token still rotates then.
+    /// </summary>
     public sealed record KeySessionsSpent(DateTimeOffset RetryAt, Limits.BudgetWindow Spent) : IWireMessage;
 
     /// <summary>The refresh token is not (or no longer) valid for the session.</summary>

@@ -42,6 +42,9 @@ public static class KeyEvents
     /// <summary>A session of a key was ended (deleteSession).</summary>
     public sealed record KeySessionClosed(string Sid, DateTimeOffset At) : IKeyEvent;
 
-    /// <summary>A snapshot of every key and open session.</summary>
-    public sealed record KeysSnapshot(IReadOnlyList<AccountKeyInfo> Keys, IReadOnlyList<KeySession> Sessions) : IJournaled;
+    /// <summary>
+    /// A snapshot of every key and open session, and of the keys' recent session openings and rotations (their budget;
+    /// null in a snapshot written before it was kept).
+    /// </summary>
+    public sealed record KeysSnapshot(IReadOnlyList<AccountKeyInfo> Keys, IReadOnlyList<KeySession> Sessions, IReadOnlyList<KeySessionCalls>? Calls = null) : IJournaled;
 }

@@ -56,7 +56,8 @@ public static class PdsApi
             }
             if (nsid == "com.atproto.server.getSession")
             {
-                await (await session.GetAsync(key)).ExecuteAsync(context);
+                // A call to the PDS as well: counted with the account's requests through the pass-through.
+                await proxy.InFlightAsync(context, key.Did, async () => await (await session.GetAsync(key)).ExecuteAsync(context));
                 return;
             }
             await proxy.ForwardAsync(context, supervisor.ActorRef, key.Did, nsid, new Caller(CallerKind.AccountKey, key));
@@ -116,6 +117,8 @@ public static class PdsApi
             if (Bearer() is not { } token) return Refusal!;
             if (Verified(token, "refresh+jwt") is not { } claims) return Refusal!;
             var rotated = await keys.Ask<object>(new RotateKeySession(claims.Sid, claims.Jti ?? ""), askTimeout, ended);
+            if (rotated is KeySessionsSpent spent)
+                return ApiJson.Error(429, "RateLimitExceeded", $"this account key has rotated its sessions {spent.Spent} times (supervisor.keys.rotation-budget)", spent.RetryAt);
             if (rotated is KeySessionReply { SequenceNr: var changed }) await index.WaitForAsync(changed, KeysApi.ReadYourWrite);
             if (rotated is not KeySessionReply reply || index.Key(reply.Session.KeyId) is not { } key)
                 return ApiJson.Error(400, "ExpiredToken", (rotated as KeySessionRefused)?.Reason ?? "Token has been revoked");

@@ -95,8 +95,17 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             }
             accountId = bound.Did;
         }
-        // Counted by the account as the path names it, before anything is read or borrowed: an account key's by its DID,
-        // the admin's by the DID or the handle (in any case) it names.
+        await InFlightAsync(context, accountId, () => PassAsync(context, accounts, accountId, nsid, isQuery));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="call"/>, a request of the account <paramref name="accountId"/>, counted among its requests in
+    /// flight (<see cref="ProxySettings.MaxInFlight"/>), or answers 429 at once when it has its most. Counted by the account
+    /// as the path names it, before anything is read or borrowed: an account key's by its DID, the admin's by the DID or
+    /// the handle (in any case) it names.
+    /// </summary>
+    public async Task InFlightAsync(HttpContext context, string accountId, Func<Task> call)
+    {
         var counted = accountId.StartsWith("did:", StringComparison.Ordinal) ? accountId : accountId.ToLowerInvariant();
         if (!_inFlight.TryEnter(counted))
         {
@@ -107,26 +116,32 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
         }
         try
         {
-            var body = isQuery ? Body.None : await ReadBodyAsync(context, nsid);
-            if (body.Refusal is { } refusal)
-            {
-                await refusal.ExecuteAsync(context);
-                return;
-            }
-            for (var attempt = 0; ; attempt++)
-            {
-                var lent = await BorrowAsync(accounts, accountId, nsid, body.Streamed);
-                if (lent.Refusal is { } noToken)
-                {
-                    await noToken.ExecuteAsync(context);
-                    return;
-                }
-                if (!await SendAsync(context, accounts, lent.Loan!, nsid, body, retryable: attempt == 0 && !body.Streamed)) return;
-            }
+            await call();
         }
         finally
         {
             _inFlight.Leave(counted);
+        }
+    }
+
+    /// <summary>Reads the request's body, borrows the account's token and sends the request (once more after ExpiredToken).</summary>
+    private async Task PassAsync(HttpContext context, IActorRef accounts, string accountId, string nsid, bool isQuery)
+    {
+        var body = isQuery ? Body.None : await ReadBodyAsync(context, nsid);
+        if (body.Refusal is { } refusal)
+        {
+            await refusal.ExecuteAsync(context);
+            return;
+        }
+        for (var attempt = 0; ; attempt++)
+        {
+            var lent = await BorrowAsync(accounts, accountId, nsid, body.Streamed);
+            if (lent.Refusal is { } noToken)
+            {
+                await noToken.ExecuteAsync(context);
+                return;
+            }
+            if (!await SendAsync(context, accounts, lent.Loan!, nsid, body, retryable: attempt == 0 && !body.Streamed)) return;
         }
     }
 

@@ -110,7 +110,7 @@ public sealed class AccountKeysSpec(ITestOutputHelper output)
     public async Task A_key_opens_at_most_its_budget_of_sessions_a_window_and_the_next_when_the_window_frees_a_place()
     {
         var time = new Supervisor.Actors.Tests.Identity.ManualTime();
-        var owner = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref, time, [new Supervisor.Actors.Limits.BudgetWindow(2, TimeSpan.FromMinutes(1))]));
+        var owner = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref, time, new KeySessionLimits([new Supervisor.Actors.Limits.BudgetWindow(2, TimeSpan.FromMinutes(1))], [])));
         var (busy, other) = ((await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10))).Info.Id, (await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10))).Info.Id);
         var first = time.GetUtcNow();
         await owner.Ask<KeySessionReply>(new OpenKeySession(busy, first.AddDays(90)), TimeSpan.FromSeconds(10));
@@ -126,6 +126,53 @@ public sealed class AccountKeysSpec(ITestOutputHelper output)
         time.Advance(TimeSpan.FromSeconds(50));
         await owner.Ask<KeySessionReply>(new OpenKeySession(busy, first.AddDays(90)), TimeSpan.FromSeconds(10));
         Assert.IsType<KeySessionsSpent>(await owner.Ask<object>(new OpenKeySession(busy, first.AddDays(90)), TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task A_key_rotates_its_sessions_at_most_its_budget_a_window_and_a_refused_rotation_leaves_the_session_as_it_was()
+    {
+        var time = new Supervisor.Actors.Tests.Identity.ManualTime();
+        var owner = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref, time, new KeySessionLimits([], [new Supervisor.Actors.Limits.BudgetWindow(2, TimeSpan.FromMinutes(1))])));
+        var key = (await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10))).Info.Id;
+        var session = (await owner.Ask<KeySessionReply>(new OpenKeySession(key, time.GetUtcNow().AddDays(90)), TimeSpan.FromSeconds(10))).Session;
+        var first = time.GetUtcNow();
+        var jti = (await owner.Ask<KeySessionReply>(new RotateKeySession(session.Sid, session.Jti), TimeSpan.FromSeconds(10))).Session.Jti;
+        // The token before, within its grace, answers the same successor: no rotation, nothing counted.
+        Assert.Equal(jti, (await owner.Ask<KeySessionReply>(new RotateKeySession(session.Sid, session.Jti), TimeSpan.FromSeconds(10))).Session.Jti);
+        jti = (await owner.Ask<KeySessionReply>(new RotateKeySession(session.Sid, jti), TimeSpan.FromSeconds(10))).Session.Jti;
+
+        var spent = await owner.Ask<KeySessionsSpent>(new RotateKeySession(session.Sid, jti), TimeSpan.FromSeconds(10));
+        Assert.Equal(first + TimeSpan.FromMinutes(1), spent.RetryAt);
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.NotEqual(jti, (await owner.Ask<KeySessionReply>(new RotateKeySession(session.Sid, jti), TimeSpan.FromSeconds(10))).Session.Jti);
+    }
+
+    [Fact]
+    public async Task The_budget_is_kept_through_a_snapshot_and_a_restart_of_the_owner_and_only_the_newest_snapshot_is_kept()
+    {
+        var time = new Supervisor.Actors.Tests.Identity.ManualTime();
+        var limits = new KeySessionLimits([new Supervisor.Actors.Limits.BudgetWindow(2, TimeSpan.FromDays(1))], []);
+        var owner = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref, time, limits));
+        var key = (await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10))).Info.Id;
+        await owner.Ask<KeySessionReply>(new OpenKeySession(key, time.GetUtcNow().AddDays(90)), TimeSpan.FromSeconds(10));
+        var opened = (await owner.Ask<KeySessionReply>(new OpenKeySession(key, time.GetUtcNow().AddDays(90)), TimeSpan.FromSeconds(10))).SequenceNr;
+
+        // Other keys issued: the owner snapshots every 200 events, recovery starts from the newest snapshot, and the
+        // openings' events are not read again.
+        // Two snapshots at least are written: only the newest is kept (each holds every key and session).
+        List<long> Snapshots() => [.. JournalRows.ReadEverything(Journal)
+            .Where(r => r.PersistenceId == AccountKeys.Id && r.Manifest.StartsWith("KeysSnapshot", StringComparison.Ordinal)).Select(r => r.SequenceNumber)];
+        var last = opened;
+        for (var i = 0; i < 400; i++) last = (await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10))).SequenceNr;
+        var newest = last / 200 * 200;
+        Assert.True(newest - 200 > opened, "fewer than two snapshots after the openings");
+        await AwaitConditionAsync(() => Task.FromResult(Snapshots() is [var only] && only == newest), TimeSpan.FromSeconds(20));
+        Watch(owner);
+        Sys.Stop(owner);
+        ExpectTerminated(owner);
+
+        var again = Sys.ActorOf(AccountKeys.Props(CreateTestProbe().Ref, time, limits));
+        Assert.IsType<KeySessionsSpent>(await again.Ask<object>(new OpenKeySession(key, time.GetUtcNow().AddDays(90)), TimeSpan.FromSeconds(10)));
     }
 
     private static IssueKey Issue()

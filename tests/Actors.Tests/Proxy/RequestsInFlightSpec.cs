@@ -41,6 +41,9 @@ public sealed class RequestsInFlightSpec : FakePdsHostSpec
             Assert.Contains("supervisor.proxy.max-in-flight", body.GetProperty("message").GetString());
         }
         Assert.Equal(3, Pds.CallCount(Timeline));
+        // getSession, which the supervisor answers with a call of the account's own, is one of its requests as well.
+        using (var session = await bot.GetAsync("/xrpc/com.atproto.server.getSession"))
+            Assert.Equal(HttpStatusCode.TooManyRequests, session.StatusCode);
 
         // Another account is not held by alice's requests.
         using (var bobs = await host.Http.GetAsync($"/accounts/{bob.Did}/xrpc/{Timeline}"))
