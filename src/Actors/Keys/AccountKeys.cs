@@ -13,7 +13,7 @@ namespace Supervisor.Actors.Keys;
 /// Owns the account keys and the sessions opened with them (persistence id <c>account-keys</c>), one in the cluster (a
 /// cluster singleton on the supervisor nodes, reached through its proxy): issues keys (only the hash of the secret
 /// comes here and is journaled), revokes them, records their last use at most once a minute, and opens, rotates and
-/// closes key sessions. Each event it journals goes to every node's <see cref="AccountKeysReplica"/> that registered
+/// closes key sessions, each key within its budgets of openings and rotations (<see cref="KeySessionBudget"/>). Each event it journals goes to every node's <see cref="AccountKeysReplica"/> that registered
 /// (<see cref="KeyReplication"/>), which is what the HTTP layer reads, and a change is answered once every supervisor
 /// node up in the cluster has a replica registered that says it holds it (or after
 /// <c>supervisor.keys.replica-ack-timeout</c>, so that a node going away holds no change up for longer): a key issued or

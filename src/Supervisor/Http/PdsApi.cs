@@ -57,7 +57,19 @@ public static class PdsApi
             if (nsid == "com.atproto.server.getSession")
             {
                 // A call to the PDS as well: counted with the account's requests through the pass-through.
-                await proxy.InFlightAsync(context, key.Did, async () => await (await session.GetAsync(key)).ExecuteAsync(context));
+                if (proxy.EnterInFlight(key.Did) is not { } counted)
+                {
+                    await proxy.RefuseInFlightAsync(context);
+                    return;
+                }
+                try
+                {
+                    await (await session.GetAsync(key)).ExecuteAsync(context);
+                }
+                finally
+                {
+                    proxy.LeaveInFlight(counted);
+                }
                 return;
             }
             await proxy.ForwardAsync(context, supervisor.ActorRef, key.Did, nsid, new Caller(CallerKind.AccountKey, key));
