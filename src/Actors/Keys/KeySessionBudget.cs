@@ -36,13 +36,30 @@ public sealed class KeySessionBudget(KeySessionLimits limits)
         }
     }
 
-    /// <summary>What a snapshot keeps: each key's openings and rotations still inside their windows at <paramref name="now"/>.</summary>
-    public IReadOnlyList<KeySessionCalls> ToSnapshot(DateTimeOffset now) =>
-    [
-        .. _opened.Keys.Union(_rotated.Keys, StringComparer.Ordinal)
-            .Select(id => new KeySessionCalls(id, Recent(_opened, limits.Opens, id, now), Recent(_rotated, limits.Rotations, id, now)))
-            .Where(c => c.Opened.Count > 0 || c.Rotated.Count > 0),
-    ];
+    /// <summary>
+    /// What a snapshot keeps: each key's openings and rotations still inside their windows at <paramref name="now"/>
+    /// (what has left them is forgotten here too, so that a key no longer used holds nothing).
+    /// </summary>
+    public IReadOnlyList<KeySessionCalls> ToSnapshot(DateTimeOffset now)
+    {
+        Trim(_opened, limits.Opens, now);
+        Trim(_rotated, limits.Rotations, now);
+        return
+        [
+            .. _opened.Keys.Union(_rotated.Keys, StringComparer.Ordinal)
+                .Select(id => new KeySessionCalls(id, _opened.GetValueOrDefault(id) ?? [], _rotated.GetValueOrDefault(id) ?? [])),
+        ];
+    }
+
+    private static void Trim(Dictionary<string, List<DateTimeOffset>> times, IReadOnlyList<BudgetWindow> windows, DateTimeOffset now)
+    {
+        foreach (var id in times.Keys.ToList())
+        {
+            var recent = Recent(times, windows, id, now);
+            if (recent.Count == 0) times.Remove(id);
+            else times[id] = recent;
+        }
+    }
 
     /// <summary>Takes the counts a snapshot kept (none from a snapshot written before they were).</summary>
     public void Restore(IReadOnlyList<KeySessionCalls>? calls)

@@ -117,7 +117,7 @@ public static class PdsApi
             if (key.ExpiresAt is { } keyExpires && keyExpires < expires) expires = keyExpires;
             var opened = await keys.Ask<object>(new OpenKeySession(key.Id, expires), askTimeout, ended);
             if (opened is KeySessionsSpent spent)
-                return ApiJson.Error(429, "RateLimitExceeded", $"this account key has opened {spent.Spent} sessions (supervisor.keys.session-budget)", spent.RetryAt);
+                return ApiJson.Error(429, "RateLimitExceeded", $"this account key has used its session openings ({spent.Spent}, supervisor.keys.session-budget)", spent.RetryAt);
             if (opened is not KeySessionReply reply) return invalid;
             await index.WaitForAsync(reply.SequenceNr, KeysApi.ReadYourWrite);
             Used(key);
@@ -130,7 +130,7 @@ public static class PdsApi
             if (Verified(token, "refresh+jwt") is not { } claims) return Refusal!;
             var rotated = await keys.Ask<object>(new RotateKeySession(claims.Sid, claims.Jti ?? ""), askTimeout, ended);
             if (rotated is KeySessionsSpent spent)
-                return ApiJson.Error(429, "RateLimitExceeded", $"this account key has rotated its sessions {spent.Spent} times (supervisor.keys.rotation-budget)", spent.RetryAt);
+                return ApiJson.Error(429, "RateLimitExceeded", $"this account key has used its session rotations ({spent.Spent}, supervisor.keys.rotation-budget)", spent.RetryAt);
             if (rotated is KeySessionReply { SequenceNr: var changed }) await index.WaitForAsync(changed, KeysApi.ReadYourWrite);
             if (rotated is not KeySessionReply reply || index.Key(reply.Session.KeyId) is not { } key)
                 return ApiJson.Error(400, "ExpiredToken", (rotated as KeySessionRefused)?.Reason ?? "Token has been revoked");

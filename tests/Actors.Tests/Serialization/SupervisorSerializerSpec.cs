@@ -52,7 +52,8 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new KeySessionRotated("sid-1", "jti-2", At),
         new KeySessionClosed("sid-1", At),
         new KeysSnapshot([new AccountKeyInfo("0123456789abcdef", Did, null, new string('a', 64), null, [], "admin", At, At, null)],
-            [new KeySession("sid-1", "0123456789abcdef", "jti-2", "jti-1", At, At.AddDays(90))]),
+            [new KeySession("sid-1", "0123456789abcdef", "jti-2", "jti-1", At, At.AddDays(90))],
+            [new KeySessionCalls("0123456789abcdef", [At, At.AddMinutes(1)], [At.AddHours(2)])]),
         new AuditEntry(At, "SessionExported", Did, "key:0123456789abcdef", "Python"),
         new AuditTrail.AuditSnapshot([new AuditEntry(At, "LoggedOut", Did, "admin")]),
         new OwnerClaimed("akka.tcp://supervisor@127.0.0.1:4053#123", At),
@@ -236,6 +237,16 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         var back = Assert.IsType<RegistrySnapshot>(serializer.FromBinary(v1, "RegistrySnapshot.v1"));
         Assert.Equal(new RegistryEntry(Did, "alice.test"), Assert.Single(back.Accounts));
         Assert.Null(back.Logins);
+    }
+
+    [Fact]
+    public void A_keys_snapshot_written_before_the_session_budgets_reads_with_no_counts()
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(KeysSnapshot));
+        var older = System.Text.Encoding.UTF8.GetBytes("""{"keys":[],"sessions":[{"sid":"sid-1","keyId":"0123456789abcdef","jti":"jti-2","previousJti":null,"rotatedAt":null,"expiresAt":"2027-03-01T12:00:00+00:00"}]}""");
+        var back = Assert.IsType<KeysSnapshot>(serializer.FromBinary(older, "KeysSnapshot.v1"));
+        Assert.Equal("sid-1", Assert.Single(back.Sessions).Sid);
+        Assert.Null(back.Calls);
     }
 
     [Fact]
