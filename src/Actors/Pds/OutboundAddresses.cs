@@ -107,8 +107,8 @@ public sealed class OutboundAddresses
         foreach (var network in AllowedNetworks)
             if (network.Contains(address) || (address.AddressFamily == AddressFamily.InterNetwork && network.Contains(address.MapToIPv6())))
                 return true;
-        if (CarriedIPv4(address, Nat64Prefixes) is { } carried) return !IsOwn(address) && Allows(carried);
-        return IsPublic(address) && !IsOwn(address);
+        if (IsOwn(address)) return false;
+        return CarriedIPv4(address, Nat64Prefixes) is { } carried ? Allows(carried) : IsPublic(address);
     }
 
     /// <summary>

@@ -71,16 +71,11 @@ public sealed class SessionEventFeed
     /// </summary>
     public FeedSubscription? TrySubscribe(string? lastEventId, string? did, string? keyId, out string? refusal)
     {
-        var subscription = new FeedSubscription(this, did, keyId, _backlog);
         lock (_gate)
         {
-            refusal = keyId is null ? null
-                : _subscribers.Count(r => r.KeyId is not null) >= _limits.KeyReaders
-                    ? $"the supervisor already streams events to {_limits.KeyReaders} readers with account keys (supervisor.events.max-key-readers)"
-                    : _subscribers.Count(r => r.KeyId == keyId) >= _limits.ReadersPerKey
-                        ? $"this account key already has {_limits.ReadersPerKey} event streams open (supervisor.events.max-readers-per-key): close one first"
-                        : null;
+            refusal = RefusalOf(keyId);
             if (refusal is not null) return null;
+            var subscription = new FeedSubscription(this, did, keyId, _backlog);
             var oldest = Math.Max(1, _seq - _ring.Length + 1);
             long after;
             if (lastEventId is null) after = _seq;
@@ -95,8 +90,19 @@ public sealed class SessionEventFeed
                 if (_ring[s % _ring.Length] is { } e && (did is null || e.Event.Did == did)) replay.Add(e);
             subscription.Replay = replay;
             _subscribers.Add(subscription);
+            return subscription;
         }
-        return subscription;
+    }
+
+    /// <summary>Why one more reader with <paramref name="keyId"/> (null: the admin, never refused) is refused, or null. Under the gate.</summary>
+    private string? RefusalOf(string? keyId)
+    {
+        if (keyId is null) return null;
+        if (_subscribers.Count(r => r.KeyId is not null) >= _limits.KeyReaders)
+            return $"the supervisor already streams events to {_limits.KeyReaders} readers with account keys (supervisor.events.max-key-readers)";
+        if (_subscribers.Count(r => r.KeyId == keyId) >= _limits.ReadersPerKey)
+            return $"this account key already has {_limits.ReadersPerKey} event streams open (supervisor.events.max-readers-per-key): close one first";
+        return null;
     }
 
     internal void Unsubscribe(FeedSubscription subscription)
