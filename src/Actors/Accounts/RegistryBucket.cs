@@ -349,8 +349,11 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
 
     private AccountCounts Counts()
     {
+        // Passivated are those that rested: one stopped whose rest has not arrived yet (its Terminated can come first)
+        // or one waiting to start is neither, so a count of all passivated means every rest is journaled.
         var running = _entries.Values.Count(e => e.Running is not null);
-        return AccountPage.Count(Statuses(), running, _entries.Count - running);
+        var passivated = _entries.Values.Count(e => e.Running is null && e.Rested);
+        return AccountPage.Count(Statuses(), running, passivated);
     }
 
     private void PublishDirectory(string did, string? handle) =>

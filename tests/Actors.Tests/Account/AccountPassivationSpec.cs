@@ -1,7 +1,11 @@
+using Akka.Actor;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
 using Xunit.Abstractions;
+using static Supervisor.Actors.Accounts.RegistryCommands;
 using static Supervisor.Actors.Protocol.AccountCommands;
 using static Supervisor.Actors.Protocol.AccountReplies;
 
@@ -173,5 +177,28 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
             foreach (var id in ids) gate.Release(id);
             await system.Terminate();
         }
+    }
+
+    [Fact]
+    public async Task An_account_stopped_before_its_rest_arrives_counts_as_passivated_only_once_the_rest_is_journaled()
+    {
+        var account = await LoggedInAsync("between.test");
+        var status = await StatusAsync(account.Did);
+        // A bucket of its own (an id the registry of this system does not use), told what an account actor tells it.
+        var bucket = Sys.ActorOf(RegistryBucket.Props(1000, 1001, new AccountSettings(), TimeProvider.System, new SupervisorMetrics(), () => ActorRefs.Nobody));
+        Assert.Equal(new AccountRegistration(account.Did, true), await bucket.Ask<AccountRegistration>(new RegisterAccount(account.Did, account.Handle), TimeSpan.FromSeconds(5)));
+        var actor = CreateTestProbe();
+        bucket.Tell(new AccountRunning(status), actor.Ref);
+        Task<AccountCounts> Counts() => bucket.Ask<AccountCounts>(CountBucket.Instance, TimeSpan.FromSeconds(5));
+        var running = await Counts();
+        Assert.Equal((1, 1, 0), (running.Total, running.Running, running.Passivated));
+
+        // Its Terminated (a system message) can overtake the rest it sent before it stopped: stopped, not yet rested.
+        Sys.Stop(actor.Ref);
+        await EventuallyAsync(async () => (await Counts()).Running == 0, TimeSpan.FromSeconds(5), "the bucket to see the actor stop");
+        Assert.Equal(0, (await Counts()).Passivated);
+
+        bucket.Tell(new AccountResting(account.Did, null, status), actor.Ref);
+        await EventuallyAsync(async () => (await Counts()).Passivated == 1, TimeSpan.FromSeconds(5), "the rest to be counted");
     }
 }
