@@ -61,6 +61,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     private long _nextLoanId;
     private bool _refreshWaitsForLoans;
     private long _refusedGeneration = -1;
+    private long _issuedAfterRefusal = -1;
+    private int _freshTokensRefused;
     private long _generation;
     private bool _draining;
     private bool _awaitingAuthFactor;
@@ -475,7 +477,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     private void Dispatch(CallXrpc call, IActorRef replyTo)
     {
-        if (TokenUsable(!AccountRules.AccessExpired(_state.Tokens!, Now, Settings), replyTo, "the access token has expired"))
+        if (TokenUsable(!AccountRules.AccessExpired(_state.Tokens!, Now, Settings) && _refusedGeneration != _generation, replyTo, "the access token has expired or was refused"))
             Send(call, replyTo, retried: false);
     }
 
@@ -533,12 +535,13 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 {
                     Self.Tell(new RetryCall(a.Call, a.ReplyTo));
                 }
-                else if (_retryAt is { } retryAt && retryAt > Now)
+                else if (_retryAt is { } retryAt && retryAt > Now || HoldsOffAfterRefusal())
                 {
                     a.ReplyTo.Tell(Unavailable());
                 }
                 else
                 {
+                    _refusedGeneration = _generation;
                     StartRefresh("the PDS refused the access token");
                     Self.Tell(new RetryCall(a.Call, a.ReplyTo));
                 }
@@ -639,7 +642,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             case RequestOutcome.RefreshAndRetry when _state.Session is not null && !_refreshing && loan.Generation == _generation:
                 // The PDS refuses this token: it is lent no more (while the refresh waits for its retry, borrowers hear when).
                 _refusedGeneration = _generation;
-                if (_retryAt is not { } retryAt || retryAt <= Now) StartRefresh("the PDS refused the access token");
+                if ((_retryAt is not { } retryAt || retryAt <= Now) && !HoldsOffAfterRefusal()) StartRefresh("the PDS refused the access token");
                 break;
             case RequestOutcome.Deliver when returned.Error == "AccountDeactivated" && !_deactivatedSeen:
                 _deactivatedSeen = true;
@@ -649,6 +652,25 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 EndSession(SessionEndReason.TakenDown, new XrpcError(returned.Error!, returned.Message ?? ""));
                 break;
         }
+    }
+
+    /// <summary>
+    /// True when the PDS refuses the access token it issued in place of one it refused: refreshing again at once would
+    /// go the same way, a refresh and a journal write for every request. The next refresh then waits with backoff, as
+    /// after a failed one (the account is Degraded until then; a token that expires is refreshed on schedule anyway).
+    /// </summary>
+    private bool HoldsOffAfterRefusal()
+    {
+        if (_generation != _issuedAfterRefusal) return false;
+        _refusedGeneration = _generation;
+        _freshTokensRefused++;
+        _lastError = new XrpcError("ExpiredToken", "the PDS refuses the access tokens it has just issued");
+        _retryAt = Now + AccountRules.Backoff(_freshTokensRefused, Random.Shared.NextDouble(), Settings);
+        Log.Warning("Account {Did}: the PDS refused the access token it had just issued in place of a refused one; the next refresh waits until {RetryAt}",
+            _state.Did, _retryAt);
+        ScheduleRefresh();
+        Publish(SessionEventKind.UpdateFailure, _lastError);
+        return true;
     }
 
     // ------------------------------------------------------------------ refresh
@@ -755,7 +777,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 }
                 PersistAndApply(new SessionRefreshed(r.Grant, Now), _ =>
                 {
+                    var afterRefusal = _refusedGeneration == _generation;
                     _generation++;
+                    _issuedAfterRefusal = afterRefusal ? _generation : -1;
+                    if (!afterRefusal) _freshTokensRefused = 0;
                     _deactivatedSeen = false;
                     ClearFailures();
                     _deps.Metrics.Refreshed();

@@ -89,6 +89,30 @@ public sealed class TokenLoanSpec(ITestOutputHelper output) : FakePdsSpec(new Te
     }
 
     [Fact]
+    public async Task A_PDS_refusing_the_token_it_issued_for_a_refused_one_gets_its_next_refresh_after_a_backoff_not_at_once()
+    {
+        var erin = await LoggedInAsync("erin.test");
+        var first = await BorrowAsync(erin.Did);
+        Accounts.Tell(new ReturnAccessToken(erin.Did, first.LoanId, 400, "ExpiredToken", "Token has expired"));
+        var second = await BorrowAsync(erin.Did);
+        Assert.Equal(1, Pds.CallCount(Refresh));
+
+        // The fresh token (good for two hours by its claims) is refused too: another refresh at once would go the same
+        // way, one for every request. The account lends nothing until its retry, a backoff later.
+        Accounts.Tell(new ReturnAccessToken(erin.Did, second.LoanId, 400, "ExpiredToken", "Token has expired"));
+        var held = Assert.IsType<AccountUnavailable>(await AskAsync(new BorrowAccessToken(erin.Did, "com.atproto.repo.createRecord")));
+        Assert.Equal((AccountStateName.Degraded, "ExpiredToken"), (held.State, held.Error.Error));
+        Assert.NotNull(held.RetryNotBefore);
+        Assert.Equal(1, Pds.CallCount(Refresh));
+
+        // The retry refreshes; a token that serves brings the account back.
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(Refresh) == 2), TimeSpan.FromSeconds(5), "the retry after the backoff");
+        var third = await BorrowAsync(erin.Did);
+        Accounts.Tell(new ReturnAccessToken(erin.Did, third.LoanId, 200));
+        Assert.Equal(AccountStateName.Active, (await StatusAsync(erin.Did)).State);
+    }
+
+    [Fact]
     public async Task A_streamed_body_is_lent_only_a_token_with_a_quarter_of_its_lifetime_left()
     {
         Pds.AccessTokenLifetime = TimeSpan.FromSeconds(8);

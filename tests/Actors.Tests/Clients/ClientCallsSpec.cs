@@ -92,7 +92,8 @@ public sealed class ClientCallsSpec(ITestOutputHelper output) : FakePdsSpec(new 
         var answer = await CallThroughGatewayAsync(Gateway(), alice.Did);
         Assert.Equal((400, "ExpiredToken"), (answer.Status, answer.Error!.Error));
         Assert.Equal(2, Pds.CallCount(GetSessionNsid));
-        // Each refused loan made the account refresh (as a refused loan of the HTTP API does); the call went twice only.
+        // The second refused loan (the token of the first refresh) holds the next refresh back until a backoff's retry
+        // (as a refused loan of the HTTP API does); the call went twice only.
         await EventuallyAsync(() => Task.FromResult(Pds.CallCount(Refresh) == 2), TimeSpan.FromSeconds(10), "the second refresh");
         Assert.Equal(2, Pds.CallCount(GetSessionNsid));
     }
