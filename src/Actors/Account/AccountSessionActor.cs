@@ -63,6 +63,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     private long _refusedGeneration = -1;
     private long _issuedAfterRefusal = -1;
     private int _freshTokensRefused;
+    private DateTimeOffset? _refusalHeldUntil;
     private long _generation;
     private bool _draining;
     private bool _awaitingAuthFactor;
@@ -535,13 +536,18 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 {
                     Self.Tell(new RetryCall(a.Call, a.ReplyTo));
                 }
-                else if (_retryAt is { } retryAt && retryAt > Now || HoldsOffAfterRefusal())
+                else if (HoldsOffAfterRefusal())
                 {
-                    a.ReplyTo.Tell(Unavailable());
+                    a.ReplyTo.Tell(a.Answer);
                 }
                 else
                 {
                     _refusedGeneration = _generation;
+                    if (_retryAt is { } retryAt && retryAt > Now)
+                    {
+                        a.ReplyTo.Tell(Unavailable());
+                        break;
+                    }
                     StartRefresh("the PDS refused the access token");
                     Self.Tell(new RetryCall(a.Call, a.ReplyTo));
                 }
@@ -640,9 +646,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         switch (AccountRules.ClassifyRequest(returned.Status, returned.Error, returned.Message))
         {
             case RequestOutcome.RefreshAndRetry when _state.Session is not null && !_refreshing && loan.Generation == _generation:
+                if (HoldsOffAfterRefusal()) break;
                 // The PDS refuses this token: it is lent no more (while the refresh waits for its retry, borrowers hear when).
                 _refusedGeneration = _generation;
-                if ((_retryAt is not { } retryAt || retryAt <= Now) && !HoldsOffAfterRefusal()) StartRefresh("the PDS refused the access token");
+                if (_retryAt is not { } retryAt || retryAt <= Now) StartRefresh("the PDS refused the access token");
                 break;
             case RequestOutcome.Deliver when returned.Error == "AccountDeactivated" && !_deactivatedSeen:
                 _deactivatedSeen = true;
@@ -655,21 +662,24 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// True when the PDS refuses the access token it issued in place of one it refused: refreshing again at once would
-    /// go the same way, a refresh and a journal write for every request. The next refresh then waits with backoff, as
-    /// after a failed one (the account is Degraded until then; a token that expires is refreshed on schedule anyway).
+    /// True when a refusal of the access token is to be answered as it came, without a refresh: the PDS (or a service it
+    /// forwards to and passes the answers of) refused the token it issued in place of a refused one, so refreshing at
+    /// once would go the same way, a refresh and a journal write for every request. Such a refresh waits a backoff
+    /// (doubling while this goes on); meanwhile the token serves whatever it is still accepted for.
     /// </summary>
     private bool HoldsOffAfterRefusal()
     {
         if (_generation != _issuedAfterRefusal) return false;
-        _refusedGeneration = _generation;
+        if (_refusalHeldUntil is { } until)
+        {
+            if (until > Now) return true;
+            _refusalHeldUntil = null;
+            return false;
+        }
         _freshTokensRefused++;
-        _lastError = new XrpcError("ExpiredToken", "the PDS refuses the access tokens it has just issued");
-        _retryAt = Now + AccountRules.Backoff(_freshTokensRefused, Random.Shared.NextDouble(), Settings);
-        Log.Warning("Account {Did}: the PDS refused the access token it had just issued in place of a refused one; the next refresh waits until {RetryAt}",
-            _state.Did, _retryAt);
-        ScheduleRefresh();
-        Publish(SessionEventKind.UpdateFailure, _lastError);
+        _refusalHeldUntil = Now + AccountRules.Backoff(_freshTokensRefused, Random.Shared.NextDouble(), Settings);
+        Log.Warning("Account {Did}: the access token issued in place of a refused one was refused too; refusals are answered as they come, without a refresh, until {HeldUntil}",
+            _state.Did, _refusalHeldUntil);
         return true;
     }
 
