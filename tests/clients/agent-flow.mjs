@@ -108,6 +108,8 @@ await step('login (createSession at the supervisor)', async () => {
   out.did = res.data.did
   out.handle = res.data.handle
   out.loginKeys = Object.keys(res.data).sort()
+  out.sessionEmail = agent.session?.email ?? null
+  out.sessionEmailConfirmed = agent.session?.emailConfirmed ?? null
   out.afterLogin = endpoints(agent)
 })
 const firstSession = { ...agent.session }

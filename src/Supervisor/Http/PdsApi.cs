@@ -80,6 +80,12 @@ public static class PdsApi
     private sealed class KeySessions(
         HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, TimeSpan askTimeout, CancellationToken ended)
     {
+        /// <summary>The fields of a PDS's session answers a key session's take from the account's getSession.</summary>
+        private static readonly string[] EmailFields = ["email", "emailConfirmed", "emailAuthFactor"];
+
+        /// <summary>How long a key session's answer waits for them.</summary>
+        private static readonly TimeSpan EmailLookupLimit = TimeSpan.FromSeconds(5);
+
         private DateTimeOffset Now { get; } = DateTimeOffset.UtcNow;
 
         /// <summary>Why <see cref="AuthenticateAccess"/> refused, as the PDS would answer.</summary>
@@ -121,7 +127,7 @@ public static class PdsApi
             if (opened is not KeySessionReply reply) return invalid;
             await index.WaitForAsync(reply.SequenceNr, KeysApi.ReadYourWrite);
             Used(key);
-            return SessionAnswer(key, status, reply.Session);
+            return await SessionAnswerAsync(key, status, reply.Session);
         }
 
         public async Task<IResult> RefreshAsync()
@@ -135,7 +141,7 @@ public static class PdsApi
             if (rotated is not KeySessionReply reply || index.Key(reply.Session.KeyId) is not { } key)
                 return ApiJson.Error(400, "ExpiredToken", (rotated as KeySessionRefused)?.Reason ?? "Token has been revoked");
             return await StatusAsync(key.Did) is { } status
-                ? SessionAnswer(key, status, reply.Session)
+                ? await SessionAnswerAsync(key, status, reply.Session)
                 : ApiJson.Error(400, "InvalidRequest", "Could not find user info for account: " + key.Did);
         }
 
@@ -151,30 +157,45 @@ public static class PdsApi
         /// <summary>The account's getSession, without its DID document (whose PDS endpoint would take the client around the supervisor).</summary>
         public async Task<IResult> GetAsync(AccountKeyInfo key)
         {
-            var reply = await accounts.AskAccountAsync(new CallXrpc(key.Did, XrpcRequest.Query("com.atproto.server.getSession"), SupervisorTrace.CurrentTraceParent()), askTimeout, cancel: ended);
+            var (session, failure) = await PdsSessionAsync(key.Did, askTimeout);
+            return session is not null ? Results.Content(session.ToJsonString(), "application/json") : failure;
+        }
+
+        /// <summary>The account's session at its PDS (getSession) without its DID document, or the answer to give instead.</summary>
+        private async Task<(JsonObject? Session, IResult Failure)> PdsSessionAsync(string did, TimeSpan timeout)
+        {
+            object reply;
+            try
+            {
+                reply = await accounts.AskAccountAsync(new CallXrpc(did, XrpcRequest.Query("com.atproto.server.getSession"), SupervisorTrace.CurrentTraceParent()), timeout, cancel: ended);
+            }
+            catch (AskTimeoutException)
+            {
+                return (null, ApiJson.Error(504, "Timeout", "the supervisor did not answer in time"));
+            }
             switch (reply)
             {
                 case AccountUnavailable unavailable:
-                    return ApiJson.Unavailable(unavailable);
+                    return (null, ApiJson.Unavailable(unavailable));
                 case AccountMoved moved:
-                    return ApiJson.Moving(moved);
+                    return (null, ApiJson.Moving(moved));
                 case XrpcResponse { IsSuccess: true } answer when answer.TryParseJson() is { } json:
                     using (json)
                     {
                         if (JsonNode.Parse(json.RootElement.GetRawText()) is JsonObject session)
                         {
                             session.Remove("didDoc");
-                            return Results.Content(session.ToJsonString(), "application/json");
+                            return (session, Results.Empty);
                         }
                     }
                     break;
                 case XrpcResponse answer:
-                    return ApiJson.Raw(answer.IsTransportFailure ? 502 : answer.Status, answer.Body, answer.ContentType ?? "application/json");
+                    return (null, ApiJson.Raw(answer.IsTransportFailure ? 502 : answer.Status, answer.Body, answer.ContentType ?? "application/json"));
             }
-            return ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS's getSession answer is not a session");
+            return (null, ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS's getSession answer is not a session"));
         }
 
-        private IResult SessionAnswer(AccountKeyInfo key, AccountStatus status, KeySession session)
+        private async Task<IResult> SessionAnswerAsync(AccountKeyInfo key, AccountStatus status, KeySession session)
         {
             var scope = key.Allow.Count > 0 ? "com.atproto.access" : "com.atproto.appPass";
             var accessExpires = Now + settings.SessionAccessLifetime;
@@ -187,6 +208,11 @@ public static class PdsApi
                 ["did"] = key.Did,
                 ["active"] = status.State is not (AccountStateName.TakenDown or AccountStateName.Deactivated),
             };
+            // The e-mail fields, as the PDS's createSession and refreshSession have them; left out when its getSession does not
+            // answer in time (the session is open: it is not lost for them).
+            var (atPds, _) = await PdsSessionAsync(key.Did, EmailLookupLimit);
+            foreach (var field in EmailFields)
+                if (atPds?[field] is { } value) answer[field] = value.DeepClone();
             if (status.State == AccountStateName.TakenDown) answer["status"] = "takendown";
             if (status.State == AccountStateName.Deactivated) answer["status"] = "deactivated";
             return Results.Content(answer.ToJsonString(), "application/json");

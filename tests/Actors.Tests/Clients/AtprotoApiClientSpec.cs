@@ -66,6 +66,13 @@ public sealed class AtprotoApiClientSpec(AgentFlowRun run, ITestOutputHelper out
     }
 
     [Fact]
+    public void The_agents_session_has_the_accounts_email_as_its_PDS_holds_it()
+    {
+        Assert.Equal(run.Account.Email, Text("sessionEmail"));
+        Assert.Equal(JsonValueKind.False, Result.GetProperty("sessionEmailConfirmed").ValueKind);
+    }
+
+    [Fact]
     public void The_agent_keeps_the_supervisor_as_its_service_and_never_calls_the_PDS_itself()
     {
         var root = run.SupervisorUrl + "/";

@@ -9,6 +9,12 @@ namespace Supervisor.Actors.Tests.RealPds;
 /// <summary>A new account on the real PDS, with the pair createAccount returned.</summary>
 public sealed record RealAccount(string Did, string Handle, string Password, string AccessJwt, string RefreshJwt)
 {
+    /// <summary>The address it was created with.</summary>
+    public string Email => EmailOf(Handle);
+
+    /// <summary>The address an account of <paramref name="handle"/> is created with.</summary>
+    public static string EmailOf(string handle) => handle.Split('.')[0] + "@example.com";
+
     /// <summary>The account's session as the Python SDK exports it, on <paramref name="pdsUrl"/>.</summary>
     public string SessionString(string pdsUrl) => $"{Handle}:::{Did}:::{AccessJwt}:::{RefreshJwt}:::{pdsUrl}";
 }
@@ -56,7 +62,7 @@ public class RealPdsServer : IDisposable
         var handle = NewHandle(prefix);
         var password = Support.TestSecrets.Password("pw-" + Guid.NewGuid().ToString("N"));
         var answer = await _http.PostAsJsonAsync($"{Url}/xrpc/com.atproto.server.createAccount",
-            new { handle, email = handle.Split('.')[0] + "@example.com", password });
+            new { handle, email = RealAccount.EmailOf(handle), password });
         var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
         if (!answer.IsSuccessStatusCode) throw new InvalidOperationException($"createAccount failed: {(int)answer.StatusCode} {body.GetProperty("error")}");
         return new RealAccount(body.GetProperty("did").GetString()!, handle, password,
