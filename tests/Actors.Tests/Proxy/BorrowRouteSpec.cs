@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
 
@@ -73,18 +71,5 @@ public sealed class BorrowRouteSpec : FakePdsHostSpec
         var clock = Stopwatch.StartNew();
         (await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null)).EnsureSuccessStatusCode();
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the rotation waited {clock.Elapsed.TotalSeconds:0.0} s for a loan");
-    }
-
-    /// <summary>Waits until the account has stopped (its status with its registry bucket only), up to 15 s.</summary>
-    private static async Task RestedAsync(SupervisorProcess host)
-    {
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
-        {
-            var status = await host.Http.GetFromJsonAsync<JsonElement>("/status");
-            if (status.GetProperty("passivated").GetInt32() == 1 && status.GetProperty("running").GetInt32() == 0) return;
-            Assert.True(DateTime.UtcNow < until, $"the account did not rest: {status}");
-            await Task.Delay(200);
-        }
     }
 }

@@ -37,6 +37,19 @@ public abstract class FakePdsHostSpec : IAsyncLifetime
         Assert.True(answer.StatusCode == HttpStatusCode.Created, $"login answered {(int)answer.StatusCode}: {await answer.Content.ReadAsStringAsync()}");
     }
 
+    /// <summary>Waits until <paramref name="count"/> accounts rest and none runs (GET /status), up to 15 s.</summary>
+    protected static async Task RestedAsync(SupervisorProcess host, int count = 1)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var status = await host.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/status");
+            if (status.GetProperty("passivated").GetInt32() == count && status.GetProperty("running").GetInt32() == 0) return;
+            Assert.True(DateTime.UtcNow < until, $"the accounts did not rest: {status}");
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>An account key for <paramref name="did"/> issued by the admin (registered for the secret scan): its id and the key.</summary>
     protected static async Task<(string Id, string Key)> IssueKeyAsync(SupervisorProcess host, string did, DateTimeOffset? expiresAt = null)
     {
