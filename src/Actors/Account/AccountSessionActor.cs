@@ -241,6 +241,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             case BorrowAccessToken borrow:
                 Lend(borrow);
                 break;
+            case RetryCall retry when _refusedGeneration == _generation:
+                // The refresh for its refusal failed: the refused token is not sent again; the caller hears when it is retried.
+                retry.ReplyTo.Tell(Unavailable());
+                break;
             case RetryCall retry:
                 Send(retry.Call, retry.ReplyTo, retried: true);
                 break;
@@ -790,7 +794,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                     var afterRefusal = _refusedGeneration == _generation;
                     _generation++;
                     _issuedAfterRefusal = afterRefusal ? _generation : -1;
-                    if (!afterRefusal) _freshTokensRefused = 0;
+                    if (!afterRefusal) (_freshTokensRefused, _refusalHeldUntil) = (0, null);
                     _deactivatedSeen = false;
                     ClearFailures();
                     _deps.Metrics.Refreshed();

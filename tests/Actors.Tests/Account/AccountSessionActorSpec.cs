@@ -68,6 +68,20 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_call_whose_refresh_failed_is_answered_Degraded_with_its_retry_time_and_not_sent_again_with_the_refused_token()
+    {
+        var account = await LoggedInAsync();
+        await Task.Delay(1100);
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Pds.FailNext(RefreshSession, FakeFailure.ServerError500);
+
+        var answer = Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(account.Did, GetSession)));
+        Assert.Equal((AccountStateName.Degraded, "InternalServerError"), (answer.State, answer.Error.Error));
+        Assert.NotNull(answer.RetryNotBefore);
+        Assert.Equal(1, Pds.CallCount("com.atproto.server.getSession"));
+    }
+
+    [Fact]
     public async Task A_PDS_refusing_every_token_it_issues_gets_one_refresh_and_then_its_refusals_back_not_a_refresh_per_request()
     {
         var account = await LoggedInAsync();
