@@ -80,7 +80,7 @@ public static class PdsApi
     private sealed class KeySessions(
         HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, TimeSpan askTimeout, CancellationToken ended)
     {
-        /// <summary>The fields of a PDS's session answers a key session's take from the account's getSession.</summary>
+        /// <summary>The fields of a PDS's session answers that a key session's answers take from the account's getSession.</summary>
         private static readonly string[] EmailFields = ["email", "emailConfirmed", "emailAuthFactor"];
 
         /// <summary>How long a key session's answer waits for them.</summary>
@@ -158,21 +158,13 @@ public static class PdsApi
         public async Task<IResult> GetAsync(AccountKeyInfo key)
         {
             var (session, failure) = await PdsSessionAsync(key.Did, askTimeout);
-            return session is not null ? Results.Content(session.ToJsonString(), "application/json") : failure;
+            return session is not null ? Results.Content(session.ToJsonString(), "application/json") : failure!;
         }
 
         /// <summary>The account's session at its PDS (getSession) without its DID document, or the answer to give instead.</summary>
-        private async Task<(JsonObject? Session, IResult Failure)> PdsSessionAsync(string did, TimeSpan timeout)
+        private async Task<(JsonObject? Session, IResult? Failure)> PdsSessionAsync(string did, TimeSpan timeout)
         {
-            object reply;
-            try
-            {
-                reply = await accounts.AskAccountAsync(new CallXrpc(did, XrpcRequest.Query("com.atproto.server.getSession"), SupervisorTrace.CurrentTraceParent()), timeout, cancel: ended);
-            }
-            catch (AskTimeoutException)
-            {
-                return (null, ApiJson.Error(504, "Timeout", "the supervisor did not answer in time"));
-            }
+            var reply = await accounts.AskAccountAsync(new CallXrpc(did, XrpcRequest.Query("com.atproto.server.getSession"), SupervisorTrace.CurrentTraceParent()), timeout, cancel: ended);
             switch (reply)
             {
                 case AccountUnavailable unavailable:
@@ -185,7 +177,7 @@ public static class PdsApi
                         if (JsonNode.Parse(json.RootElement.GetRawText()) is JsonObject session)
                         {
                             session.Remove("didDoc");
-                            return (session, Results.Empty);
+                            return (session, null);
                         }
                     }
                     break;
@@ -208,11 +200,17 @@ public static class PdsApi
                 ["did"] = key.Did,
                 ["active"] = status.State is not (AccountStateName.TakenDown or AccountStateName.Deactivated),
             };
-            // The e-mail fields, as the PDS's createSession and refreshSession have them; left out when its getSession does not
-            // answer in time (the session is open: it is not lost for them).
-            var (atPds, _) = await PdsSessionAsync(key.Did, EmailLookupLimit);
-            foreach (var field in EmailFields)
-                if (atPds?[field] is { } value) answer[field] = value.DeepClone();
+            // The e-mail fields, as the PDS's createSession and refreshSession have them; left out when its getSession fails or
+            // takes too long (the session is open: it is not lost for them).
+            try
+            {
+                var (atPds, _) = await PdsSessionAsync(key.Did, EmailLookupLimit);
+                foreach (var field in EmailFields)
+                    if (atPds?[field] is { } value) answer[field] = value.DeepClone();
+            }
+            catch (AskTimeoutException)
+            {
+            }
             if (status.State == AccountStateName.TakenDown) answer["status"] = "takendown";
             if (status.State == AccountStateName.Deactivated) answer["status"] = "deactivated";
             return Results.Content(answer.ToJsonString(), "application/json");

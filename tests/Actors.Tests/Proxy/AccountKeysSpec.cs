@@ -136,9 +136,7 @@ public sealed class AccountKeysSpec(RealPdsServer pds) : RealPdsHost(pds)
         Assert.Equal((erin.Did, erin.Handle), (session.GetProperty("did").GetString(), session.GetProperty("handle").GetString()));
         Assert.False(session.TryGetProperty("didDoc", out _), "a DID document would lead clients to the PDS, around the supervisor");
         // The e-mail fields are the PDS's, as its own createSession has them.
-        var pdsSession = await Host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{erin.Did}/xrpc/com.atproto.server.getSession");
-        var emailAtPds = pdsSession.GetProperty("email").GetRawText() + pdsSession.GetProperty("emailConfirmed").GetRawText();
-        Assert.Equal(emailAtPds, session.GetProperty("email").GetRawText() + session.GetProperty("emailConfirmed").GetRawText());
+        Assert.Equal((erin.Email, JsonValueKind.False), (session.GetProperty("email").GetString(), session.GetProperty("emailConfirmed").ValueKind));
         var (access, refresh) = (session.GetProperty("accessJwt").GetString()!, session.GetProperty("refreshJwt").GetString()!);
 
         // They are the supervisor's, not the PDS's: the PDS does not take them.
@@ -167,7 +165,7 @@ public sealed class AccountKeysSpec(RealPdsServer pds) : RealPdsHost(pds)
 
         // Refresh rotates; the old refresh token within its grace gets the same successor; deleteSession ends the session.
         var first = await RefreshAsync(refresh);
-        Assert.Equal(emailAtPds, first.Email);
+        Assert.Equal(erin.Email, first.Email);
         var again = await RefreshAsync(refresh);
         Assert.Equal(JtiOf(first.Refresh), JtiOf(again.Refresh));
         Assert.NotEqual(JtiOf(refresh), JtiOf(first.Refresh));
@@ -182,13 +180,13 @@ public sealed class AccountKeysSpec(RealPdsServer pds) : RealPdsHost(pds)
         Assert.Equal("Active", status.GetProperty("state").GetString());
     }
 
-    /// <summary>Refreshes a key session: its tokens, and its e-mail fields (email and emailConfirmed as JSON).</summary>
-    private async Task<(string Access, string Refresh, string Email)> RefreshAsync(string refresh)
+    /// <summary>Refreshes a key session: its tokens and its email.</summary>
+    private async Task<(string Access, string Refresh, string? Email)> RefreshAsync(string refresh)
     {
         using var answer = await ClientWith(refresh).PostAsync("/xrpc/com.atproto.server.refreshSession", null);
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         var body = await answer.Content.ReadFromJsonAsync<JsonElement>();
-        var email = body.TryGetProperty("email", out var address) && body.TryGetProperty("emailConfirmed", out var confirmed) ? address.GetRawText() + confirmed.GetRawText() : "";
+        var email = body.TryGetProperty("email", out var address) ? address.GetString() : null;
         return (body.GetProperty("accessJwt").GetString()!, body.GetProperty("refreshJwt").GetString()!, email);
     }
 
