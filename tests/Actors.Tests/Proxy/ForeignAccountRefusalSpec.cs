@@ -23,8 +23,7 @@ public sealed class ForeignAccountRefusalSpec : FakePdsHostSpec
         await RestedAsync(host, count: 2);
         var calls = Pds.CallsInAll;
 
-        using var bot = new HttpClient { BaseAddress = host.Http.BaseAddress };
-        bot.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        using var bot = ClientWith(host, key);
         var answers = new List<string>();
         foreach (var other in new[] { bob.Did, bob.Handle, "BOB.Test", "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", "nobody.test" })
         {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.Configuration;
@@ -15,13 +14,6 @@ namespace Supervisor.Actors.Tests.Proxy;
 /// </summary>
 public sealed class KeyLifetimeSpec : FakePdsHostSpec
 {
-    private static HttpClient ClientWith(SupervisorProcess host, string bearer)
-    {
-        var client = new HttpClient { BaseAddress = host.Http.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        return client;
-    }
-
     private static async Task<(HttpStatusCode Status, string? Error)> GetSessionAsync(SupervisorProcess host, string bearer, string path = "/xrpc/com.atproto.server.getSession")
     {
         using var client = ClientWith(host, bearer);

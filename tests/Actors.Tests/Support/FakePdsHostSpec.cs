@@ -50,6 +50,14 @@ public abstract class FakePdsHostSpec : IAsyncLifetime
         }
     }
 
+    /// <summary>A client of <paramref name="host"/> that sends <paramref name="bearer"/> (an account key or a key session's token).</summary>
+    protected static HttpClient ClientWith(SupervisorProcess host, string bearer)
+    {
+        var client = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", bearer);
+        return client;
+    }
+
     /// <summary>An account key for <paramref name="did"/> issued by the admin (registered for the secret scan): its id and the key.</summary>
     protected static async Task<(string Id, string Key)> IssueKeyAsync(SupervisorProcess host, string did, DateTimeOffset? expiresAt = null)
     {
