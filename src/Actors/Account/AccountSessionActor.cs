@@ -451,6 +451,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         {
             _unverifiedHandle = adopt.UnverifiedHandle;
             _generation++;
+            (_freshTokensRefused, _refusalHeldUntil) = (0, null); // a new session starts without the old one's refusal backoff
             _deactivatedSeen = false;
             ClearFailures();
             _awaitingAuthFactor = false;
@@ -540,7 +541,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 {
                     Self.Tell(new RetryCall(a.Call, a.ReplyTo));
                 }
-                else if (HoldsOffAfterRefusal())
+                else if (HoldOffRefreshAfterRefusal())
                 {
                     a.ReplyTo.Tell(a.Answer);
                 }
@@ -650,7 +651,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         switch (AccountRules.ClassifyRequest(returned.Status, returned.Error, returned.Message))
         {
             case RequestOutcome.RefreshAndRetry when _state.Session is not null && !_refreshing && loan.Generation == _generation:
-                if (HoldsOffAfterRefusal()) break;
+                if (HoldOffRefreshAfterRefusal()) break;
                 // The PDS refuses this token: it is lent no more (while the refresh waits for its retry, borrowers hear when).
                 _refusedGeneration = _generation;
                 if (_retryAt is not { } retryAt || retryAt <= Now) StartRefresh("the PDS refused the access token");
@@ -666,12 +667,13 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// True when a refusal of the access token is to be answered as it came, without a refresh: the PDS (or a service it
-    /// forwards to and passes the answers of) refused the token it issued in place of a refused one, so refreshing at
-    /// once would go the same way, a refresh and a journal write for every request. Such a refresh waits a backoff
-    /// (doubling while this goes on); meanwhile the token serves whatever it is still accepted for.
+    /// Starts or continues a hold on refreshes for refusals, and says whether one holds now (the refusal is then to be
+    /// answered as it came, without a refresh): the PDS (or a service it forwards to and passes the answers of) refused
+    /// the token it issued in place of a refused one, so refreshing at once would go the same way, a refresh and a
+    /// journal write for every request. Such a refresh waits a backoff (doubling while this goes on; a scheduled refresh
+    /// or a new session ends it); meanwhile the token serves whatever it is still accepted for.
     /// </summary>
-    private bool HoldsOffAfterRefusal()
+    private bool HoldOffRefreshAfterRefusal()
     {
         if (_generation != _issuedAfterRefusal) return false;
         if (_refusalHeldUntil is { } until)

@@ -103,6 +103,30 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_new_session_starts_without_the_refusal_backoff_its_predecessor_had_built_up()
+    {
+        var account = await LoggedInAsync();
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.MaxValue; // every access token, each refreshed one too
+        // Refusals until the fifth hold (at backoff-max, 2 s here: 1.5 to 2.5 s) has begun: holds of about 0.2, 0.4, 0.8
+        // and 1.6 s, each ended by a refresh.
+        while (Pds.CallCount(RefreshSession) < 5)
+        {
+            await CallAsync(account.Did, GetSession);
+            await Task.Delay(20);
+        }
+        await CallAsync(account.Did, GetSession);
+
+        Assert.IsType<SessionStarted>(await AskAsync(new Login(Pds.Url, account.Handle, account.Password)));
+        await CallAsync(account.Did, GetSession); // refused, refreshed, refused again
+        await CallAsync(account.Did, GetSession); // refused with the token that refresh brought: a hold begins
+        var refreshes = Pds.CallCount(RefreshSession);
+
+        // The new session's first hold is the shortest (backoff-min, at most 0.25 s); the old session's holds 1.5 s or more.
+        await EventuallyAsync(async () => (await CallAsync(account.Did, GetSession)).Status == 400 && Pds.CallCount(RefreshSession) > refreshes,
+            TimeSpan.FromSeconds(1), "a refresh after the new session's first backoff");
+    }
+
+    [Fact]
     public async Task An_idle_account_is_refreshed_on_its_first_request_after_the_access_token_expired()
     {
         Pds.AccessTokenLifetime = TimeSpan.FromSeconds(3);
