@@ -37,13 +37,11 @@ public static class PdsApi
             // Right after a start the keys may still be read from the journal.
             await index.WaitLoadedAsync(TimeSpan.FromSeconds(30));
             var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy.Settings, askTimeout, end.Token);
-            IResult? answer = nsid switch
-            {
-                "com.atproto.server.createSession" => await session.CreateAsync(),
-                "com.atproto.server.refreshSession" => await session.RefreshAsync(),
-                "com.atproto.server.deleteSession" => await session.DeleteAsync(),
-                _ => null,
-            };
+            // Names compared ignoring case, as the PDS routes them.
+            IResult? answer = Is(nsid, "com.atproto.server.createSession") ? await session.CreateAsync()
+                : Is(nsid, "com.atproto.server.refreshSession") ? await session.RefreshAsync()
+                : Is(nsid, "com.atproto.server.deleteSession") ? await session.DeleteAsync()
+                : null;
             if (answer is not null)
             {
                 await answer.ExecuteAsync(context);
@@ -54,7 +52,7 @@ public static class PdsApi
                 await session.Refusal!.ExecuteAsync(context);
                 return;
             }
-            if (nsid == "com.atproto.server.getSession")
+            if (Is(nsid, "com.atproto.server.getSession"))
             {
                 // A call to the PDS as well: counted with the account's requests through the pass-through.
                 if (proxy.EnterInFlight(key.Did) is not { } counted)
@@ -75,6 +73,9 @@ public static class PdsApi
             await proxy.ForwardAsync(context, supervisor.ActorRef, key.Did, nsid, new Caller(CallerKind.AccountKey, key));
         });
     }
+
+    /// <summary>Whether <paramref name="nsid"/> names <paramref name="method"/> (ignoring case, as the PDS's routes do).</summary>
+    private static bool Is(string nsid, string method) => string.Equals(nsid, method, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The session methods of one request.</summary>
     private sealed class KeySessions(

@@ -4,7 +4,8 @@ namespace Supervisor.Host.Proxy;
 
 /// <summary>
 /// How requests pass through the supervisor to an account's PDS, read from HOCON <c>supervisor.proxy</c>
-/// (see hocon/supervisor.conf for each key).
+/// (see hocon/supervisor.conf for each key). Its sets of methods ignore case, as the reference PDS's routes do
+/// (<c>com.atproto.server.CreateAppPassword</c> runs <c>createAppPassword</c> there).
 /// </summary>
 public sealed record ProxySettings
 {
@@ -18,13 +19,13 @@ public sealed record ProxySettings
     public int MaxInFlight { get; init; } = 64;
 
     /// <summary>The methods whose bodies are uploads (blobs, repositories).</summary>
-    public IReadOnlySet<string> UploadMethods { get; init; } = new HashSet<string>(StringComparer.Ordinal)
+    public IReadOnlySet<string> UploadMethods { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "com.atproto.repo.uploadBlob", "com.atproto.repo.importRepo",
     };
 
     /// <summary>Methods that mint credentials or end the account: an account key reaches them only when issued with them.</summary>
-    public IReadOnlySet<string> PrivilegedMethods { get; init; } = new HashSet<string>(StringComparer.Ordinal)
+    public IReadOnlySet<string> PrivilegedMethods { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "com.atproto.server.createAppPassword", "com.atproto.server.revokeAppPassword", "com.atproto.server.listAppPasswords",
         "com.atproto.server.deleteAccount", "com.atproto.server.requestAccountDelete", "com.atproto.server.deactivateAccount",
@@ -32,10 +33,12 @@ public sealed record ProxySettings
         "com.atproto.server.createInviteCode", "com.atproto.server.createInviteCodes", "com.atproto.server.reserveSigningKey",
         "com.atproto.identity.updateHandle", "com.atproto.identity.requestPlcOperationSignature",
         "com.atproto.identity.signPlcOperation", "com.atproto.identity.submitPlcOperation",
+        "com.atproto.server.activateAccount", "com.atproto.server.confirmEmail", "com.atproto.server.requestEmailConfirmation",
+        "com.atproto.server.getAccountInviteCodes",
     };
 
     /// <summary>Session methods the supervisor answers itself (at /xrpc) or refuses to pass on: it owns each account's session.</summary>
-    public IReadOnlySet<string> SessionMethods { get; init; } = new HashSet<string>(StringComparer.Ordinal)
+    public IReadOnlySet<string> SessionMethods { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "com.atproto.server.createSession", "com.atproto.server.refreshSession", "com.atproto.server.deleteSession",
         "com.atproto.server.createAccount",
@@ -56,7 +59,7 @@ public sealed record ProxySettings
         var d = new ProxySettings();
         if (section is null || section.IsEmpty) return d;
         static IReadOnlySet<string> Set(Config c, string key, IReadOnlySet<string> fallback) =>
-            c.HasPath(key) ? c.GetStringList(key).ToHashSet(StringComparer.Ordinal) : fallback;
+            c.HasPath(key) ? c.GetStringList(key).ToHashSet(StringComparer.OrdinalIgnoreCase) : fallback;
         return new ProxySettings
         {
             BodyLimit = section.GetByteSize("body-limit") ?? d.BodyLimit,

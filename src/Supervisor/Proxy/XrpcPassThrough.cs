@@ -78,7 +78,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             await ApiJson.Error(400, "InvalidRequest", $"{nsid} is not passed on: the supervisor owns this account's session").ExecuteAsync(context);
             return;
         }
-        if (caller.Key is { } key && settings.PrivilegedMethods.Contains(nsid) && !key.Allow.Contains(nsid))
+        if (caller.Key is { } key && settings.PrivilegedMethods.Contains(nsid) && !key.Allow.Contains(nsid, StringComparer.OrdinalIgnoreCase))
         {
             await ApiJson.Error(403, "Forbidden", $"this account key was not issued with {nsid}").ExecuteAsync(context);
             return;

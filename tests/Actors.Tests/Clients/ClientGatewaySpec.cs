@@ -199,9 +199,12 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
         var accounts = CreateTestProbe();
         var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
         var mint = new CallXrpc(Did, XrpcRequest.Procedure("com.atproto.server.createAppPassword", """{"name":"mine"}"""u8.ToArray(), "application/json"));
-        gateway.Tell(mint, TestActor);
-        var refused = ExpectMsg<RefusedToClient>();
-        Assert.Equal(("CallXrpc", "NotAllowedToClients"), (refused.MessageType, refused.Error.Error));
+        foreach (var name in new[] { "com.atproto.server.createAppPassword", "com.atproto.server.CreateAppPassword" })
+        {
+            gateway.Tell(mint with { Request = mint.Request with { Nsid = name } }, TestActor);
+            var refused = ExpectMsg<RefusedToClient>();
+            Assert.Equal(("CallXrpc", "NotAllowedToClients"), (refused.MessageType, refused.Error.Error));
+        }
         accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
         // A trusted client's call goes on: the gateway borrows the account's token for it.

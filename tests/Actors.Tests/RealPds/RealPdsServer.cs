@@ -69,10 +69,10 @@ public class RealPdsServer : IDisposable
             body.GetProperty("accessJwt").GetString()!, body.GetProperty("refreshJwt").GetString()!);
     }
 
-    /// <summary>createAppPassword with a full-access token; returns the app password.</summary>
-    public async Task<string> CreateAppPasswordAsync(string accessJwt, string name)
+    /// <summary>createAppPassword (by the name <paramref name="method"/>) with a full-access token; returns the app password.</summary>
+    public async Task<string> CreateAppPasswordAsync(string accessJwt, string name, string method = "com.atproto.server.createAppPassword")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{Url}/xrpc/com.atproto.server.createAppPassword")
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{Url}/xrpc/{method}")
         {
             Content = JsonContent.Create(new { name }),
         };
