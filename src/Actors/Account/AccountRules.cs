@@ -140,7 +140,7 @@ public static class AccountRules
     {
         (400 or 401, "ExpiredToken", _) => RequestOutcome.RefreshAndRetry,
         (400, "InvalidToken", "Token could not be verified") => RequestOutcome.RefreshAndRetry,
-        (401, "AccountTakedown", _) => RequestOutcome.DeliverAndEndTakenDown,
+        (401, "AccountTakedown", _) => RequestOutcome.DeliverAndConfirmByRefresh,
         _ => RequestOutcome.Deliver,
     };
 

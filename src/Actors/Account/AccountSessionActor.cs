@@ -563,9 +563,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 a.ReplyTo.Tell(a.Answer);
                 ReportStatus();
                 break;
-            case RequestOutcome.DeliverAndEndTakenDown when _state.Session is not null:
+            case RequestOutcome.DeliverAndConfirmByRefresh when _state.Session is not null:
                 a.ReplyTo.Tell(a.Answer);
-                EndSession(SessionEndReason.TakenDown, a.Answer.Error!);
+                RefreshForRefusal(a.Generation, "the PDS answered AccountTakedown");
                 break;
             default:
                 a.ReplyTo.Tell(a.Answer);
@@ -650,20 +650,29 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         if (returned.Status > 0) _deps.Metrics.RequestAnswered(Now - loan.At);
         switch (AccountRules.ClassifyRequest(returned.Status, returned.Error, returned.Message))
         {
-            case RequestOutcome.RefreshAndRetry when _state.Session is not null && !_refreshing && loan.Generation == _generation:
-                if (HoldOffRefreshAfterRefusal()) break;
-                // The PDS refuses this token: it is lent no more (while the refresh waits for its retry, borrowers hear when).
-                _refusedGeneration = _generation;
-                if (_retryAt is not { } retryAt || retryAt <= Now) StartRefresh("the PDS refused the access token");
+            case RequestOutcome.RefreshAndRetry when _state.Session is not null:
+                RefreshForRefusal(loan.Generation, "the PDS refused the access token");
                 break;
             case RequestOutcome.Deliver when returned.Error == "AccountDeactivated" && !_deactivatedSeen:
                 _deactivatedSeen = true;
                 ReportStatus();
                 break;
-            case RequestOutcome.DeliverAndEndTakenDown when _state.Session is not null:
-                EndSession(SessionEndReason.TakenDown, new XrpcError(returned.Error!, returned.Message ?? ""));
+            case RequestOutcome.DeliverAndConfirmByRefresh when _state.Session is not null:
+                RefreshForRefusal(loan.Generation, "the PDS answered AccountTakedown");
                 break;
         }
+    }
+
+    /// <summary>
+    /// After the PDS refused the token of <paramref name="generation"/> (or said the account is taken down), unless a
+    /// refresh is under way or has replaced it, or refreshes for refusals are held off: the token is lent no more (while
+    /// the refresh waits for its retry, borrowers hear when) and a refresh starts, whose answer decides.
+    /// </summary>
+    private void RefreshForRefusal(long generation, string reason)
+    {
+        if (_refreshing || generation != _generation || HoldOffRefreshAfterRefusal()) return;
+        _refusedGeneration = _generation;
+        if (_retryAt is not { } retryAt || retryAt <= Now) StartRefresh(reason);
     }
 
     /// <summary>

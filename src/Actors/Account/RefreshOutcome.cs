@@ -27,8 +27,12 @@ public enum RequestOutcome
     /// <summary>The access token was refused as expired or unverifiable: refresh, then send the call once more.</summary>
     RefreshAndRetry,
 
-    /// <summary>The account is taken down: hand the answer over and end the session.</summary>
-    DeliverAndEndTakenDown,
+    /// <summary>
+    /// The answer says the account is taken down: hand it over and refresh, whose own answer decides (a PDS passes on the
+    /// answers of the services it forwards to, so a call's AccountTakedown may be a service's; its refreshSession's is
+    /// the PDS's own, and ends the session).
+    /// </summary>
+    DeliverAndConfirmByRefresh,
 }
 
 /// <summary>What a createSession or createAccount answer means.</summary>

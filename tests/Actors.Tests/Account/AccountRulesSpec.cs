@@ -101,7 +101,7 @@ public sealed class AccountRulesSpec
     [InlineData(400, "ExpiredToken", "Token has expired", RequestOutcome.RefreshAndRetry)]
     [InlineData(400, "InvalidToken", "Token could not be verified", RequestOutcome.RefreshAndRetry)]
     [InlineData(400, "InvalidToken", "Bad token scope", RequestOutcome.Deliver)]
-    [InlineData(401, "AccountTakedown", "Account has been taken down", RequestOutcome.DeliverAndEndTakenDown)]
+    [InlineData(401, "AccountTakedown", "Account has been taken down", RequestOutcome.DeliverAndConfirmByRefresh)]
     [InlineData(401, "AccountDeactivated", "Account is deactivated", RequestOutcome.Deliver)]
     [InlineData(400, "InvalidRequest", "No service configured for x", RequestOutcome.Deliver)]
     public void Request_answers_are_read_as_the_real_pds_sends_them(int status, string error, string message, RequestOutcome expected)

@@ -18,6 +18,7 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
     private const string CreateSession = "com.atproto.server.createSession";
     private const string RefreshSession = "com.atproto.server.refreshSession";
     private const string DeleteSession = "com.atproto.server.deleteSession";
+    private const string GetFeed = "app.bsky.feed.getFeed";
 
     [Fact]
     public async Task Many_concurrent_requests_across_several_expiries_all_succeed_with_exactly_one_refresh_at_a_time()
@@ -302,7 +303,25 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_takedown_seen_on_a_request_ends_the_session()
+    public async Task An_AccountTakedown_a_service_passes_on_through_the_PDS_does_not_end_the_session()
+    {
+        var account = await LoggedInAsync();
+        // A PDS passes on the answers of the services it forwards to (atproto-proxy, app.bsky.* to its AppView): a
+        // service answering AccountTakedown, while the PDS's own session goes on.
+        Pds.AnswerWith(GetFeed, """{"error":"AccountTakedown","message":"Account has been taken down"}"""u8.ToArray(), "application/json", status: 401);
+        var answers = new List<XrpcResponse>();
+        for (var i = 0; i < 5; i++) answers.Add(await CallAsync(account.Did, XrpcRequest.Query(GetFeed)));
+
+        // Each answer is handed over as it came; the refresh that checks it (the PDS's own refreshSession) succeeds, and
+        // the next answers alike do not cost a refresh each (held off as refusals are).
+        Assert.All(answers, a => Assert.Equal((401, "AccountTakedown"), (a.Status, a.Error!.Error)));
+        await EventuallyAsync(async () => (await StatusAsync(account.Did)).State == AccountStateName.Active, TimeSpan.FromSeconds(5), "Active");
+        Assert.InRange(Pds.CallCount(RefreshSession), 1, 2);
+        Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+    }
+
+    [Fact]
+    public async Task A_takedown_seen_on_a_request_ends_the_session_once_the_PDS_refuses_the_refresh_too()
     {
         var account = await LoggedInAsync();
         Pds.Takedown(account.Did);
@@ -310,10 +329,11 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
         var read = await CallAsync(account.Did, GetSession);
         Assert.Equal((400, "InvalidRequest"), (read.Status, read.Error!.Error));
         Assert.Equal(AccountStateName.Active, (await StatusAsync(account.Did)).State);
-        // ...and a write says AccountTakedown, which ends it.
+        // ...and a write says AccountTakedown: the refresh that checks it is refused AccountTakedown too, which ends it.
         var answer = await CallAsync(account.Did, XrpcRequest.Procedure("com.atproto.repo.createRecord", """{"repo":"x","collection":"app.bsky.feed.post","record":{}}"""));
         Assert.Equal((401, "AccountTakedown"), (answer.Status, answer.Error!.Error));
-        Assert.Equal(AccountStateName.TakenDown, (await StatusAsync(account.Did)).State);
+        await EventuallyAsync(async () => (await StatusAsync(account.Did)).State == AccountStateName.TakenDown, TimeSpan.FromSeconds(5), "TakenDown");
+        Assert.Equal(1, Pds.CallCount(RefreshSession));
         Assert.Equal(AccountStateName.TakenDown, Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(account.Did, GetSession))).State);
     }
 

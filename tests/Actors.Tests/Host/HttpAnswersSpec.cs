@@ -59,6 +59,25 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task An_AccountTakedown_that_a_service_behind_the_PDS_answers_is_passed_on_and_the_session_goes_on()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        // What a labeler reached through atproto-proxy can answer, passed on by the PDS as it came.
+        Pds.AnswerWith("app.bsky.labeler.getServices", """{"error":"AccountTakedown","message":"Account has been taken down"}"""u8.ToArray(), "application/json", status: 401);
+        for (var i = 0; i < 3; i++)
+        {
+            var (status, body) = await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/app.bsky.labeler.getServices?dids={alice.Did}");
+            Assert.Equal((HttpStatusCode.Unauthorized, "AccountTakedown"), (status, body.GetProperty("error").GetString()));
+        }
+        // The refresh that checked it was the PDS's own, and succeeded: the account serves on.
+        Assert.InRange(Pds.CallCount("com.atproto.server.refreshSession"), 1, 2);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}")).Status);
+        Assert.Equal("Active", (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}")).Body.GetProperty("state").GetString());
+    }
+
+    [Fact]
     public async Task An_xrpc_call_of_a_taken_down_account_is_answered_409()
     {
         await using var host = await StartHostAsync();
@@ -66,7 +85,8 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
         await LoginAsync(host, alice);
         Pds.Takedown(alice.Did);
 
-        // The write that meets the takedown gets the PDS's own answer; the session ends with it.
+        // The write that meets the takedown gets the PDS's own answer; the session ends with the refresh it starts (refused
+        // AccountTakedown too), which the next call waits for.
         using (var write = await host.Http.PostAsync($"/accounts/{alice.Did}/xrpc/com.atproto.repo.createRecord",
                    new StringContent($$$"""{"repo":"{{{alice.Did}}}","collection":"app.bsky.feed.post","record":{"text":"x"}}""", Encoding.UTF8, "application/json")))
             Assert.Equal(HttpStatusCode.Unauthorized, write.StatusCode);

@@ -180,9 +180,10 @@ public sealed class RealPdsSessionSpec(RealPdsServer pds, ITestOutputHelper outp
         await pds.TakedownAsync(account.Did, applied: true);
         var write = await CallAsync(account.Did, Post(account.Did));
         Assert.Equal((401, "AccountTakedown"), (write.Status, write.Error!.Error));
-        Assert.Equal(AccountStateName.TakenDown, (await StatusAsync(account.Did)).State);
+        // Confirmed by the refresh it starts (refused AccountTakedown by the PDS itself); a call meanwhile waits for it.
         var next = Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(account.Did, GetSession)));
         Assert.Equal(AccountStateName.TakenDown, next.State);
+        Assert.Equal(AccountStateName.TakenDown, (await StatusAsync(account.Did)).State);
         var relogin = Assert.IsType<SessionRejected>(await AskAsync(new Login(pds.Url, account.Handle, account.Password)));
         Assert.Equal(SessionRejection.AccountTakedown, relogin.Reason);
     }
