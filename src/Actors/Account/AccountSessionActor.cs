@@ -587,8 +587,12 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         try
         {
             var tokens = _state.Tokens!;
+            // A streamed body is lent a token with time to spare, unless the pair came within min-refresh-interval: a refresh
+            // now would bring one no better (a PDS handing out short-lived tokens would be asked for refreshes, each a
+            // journal write, without end for one upload).
             var fresh = !AccountRules.AccessExpired(tokens, Now, Settings) && _refusedGeneration != _generation
-                        && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings));
+                        && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings)
+                            || Now - PairReceivedAt < Settings.MinRefreshInterval);
             if (!TokenUsable(fresh, Sender, "the access token is about to expire"))
             {
                 span?.SetTag("supervisor.outcome", _refreshing ? "waits for a refresh" : "unavailable");

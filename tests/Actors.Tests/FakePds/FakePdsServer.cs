@@ -61,6 +61,9 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>Lifetime of newly issued access tokens.</summary>
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(2);
 
+    /// <summary>Added to the <c>iat</c> claim of newly issued access tokens (a server whose clock is off, or that lies).</summary>
+    public TimeSpan AccessTokenIssuedAtOffset { get; set; } = TimeSpan.Zero;
+
     /// <summary>Lifetime of newly issued refresh tokens.</summary>
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(90);
 
@@ -623,7 +626,7 @@ public sealed class FakePdsServer : IAsyncDisposable
         var access = new JsonObject
         {
             ["scope"] = "com.atproto.access", ["aud"] = ServiceDid, ["sub"] = did,
-            ["iat"] = now.ToUnixTimeSeconds(), ["exp"] = (now + AccessTokenLifetime).ToUnixTimeSeconds(),
+            ["iat"] = (now + AccessTokenIssuedAtOffset).ToUnixTimeSeconds(), ["exp"] = (now + AccessTokenLifetime).ToUnixTimeSeconds(),
         };
         var refresh = new JsonObject
         {
