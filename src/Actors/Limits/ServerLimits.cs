@@ -155,7 +155,9 @@ public sealed class ServerLimits(ServerLimitSettings settings)
                 }
                 if (answer.Status != 429) return;
                 var until = info?.Reset is { } at && at > now ? at : now + (settings.HoldWithoutReset < maxHold ? settings.HoldWithoutReset : maxHold);
-                if (shared) _blockedUntil = until;
+                // The server's own per-IP limit says it is spent; a 429 with budget left under it (a service the PDS forwards to,
+                // passed on with the PDS's headers; a limit of the account's own) holds that account's method only.
+                if (shared && info!.Remaining is null or 0) _blockedUntil = until;
                 else _held[(did, nsid)] = until;
             }
         }

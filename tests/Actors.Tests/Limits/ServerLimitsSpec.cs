@@ -16,6 +16,7 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
 {
     private const string CreateRecord = "com.atproto.repo.createRecord";
     private const string GetSessionNsid = "com.atproto.server.getSession";
+    private const string GetFeed = "app.bsky.feed.getFeed";
 
     public override async Task InitializeAsync()
     {
@@ -136,5 +137,26 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
 
         await Task.Delay(refused.RateLimit!.Reset!.Value - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
         Assert.Equal(200, (await CallAsync(alice.Did, post)).Status);
+    }
+
+    [Fact]
+    public async Task A_429_that_a_service_behind_the_PDS_answers_holds_only_that_accounts_method_not_the_server()
+    {
+        var alice = await LoggedInAsync("alice.test");
+        var bob = await LoggedInAsync("bob.test");
+        await FreshWindowAsync();
+        // A service the PDS forwards to (its AppView, a labeler through atproto-proxy) answers 429; the PDS passes it on
+        // with its own per-IP headers, which show budget left.
+        Pds.AnswerWith(GetFeed, """{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}"""u8.ToArray(), "application/json", status: 429);
+        var refused = await CallAsync(alice.Did, XrpcRequest.Query(GetFeed));
+        Assert.Equal(429, refused.Status);
+        Assert.True(refused.RateLimit!.Remaining > 0);
+
+        // The server still serves the other accounts and the account's other methods; that method waits for the reset.
+        Assert.Equal(200, (await CallAsync(bob.Did, GetSession)).Status);
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+        var calls = Pds.CallCount(GetFeed);
+        Assert.Equal(429, (await CallAsync(alice.Did, XrpcRequest.Query(GetFeed))).Status);
+        Assert.Equal(calls, Pds.CallCount(GetFeed));
     }
 }
