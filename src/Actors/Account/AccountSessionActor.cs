@@ -1149,9 +1149,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         // The actor is stopped after this; its parent starts it again once the journal answers, and it
-        // recovers from what was journaled (a refresh lost here is replayed within the grace window).
-        // Events applied in memory but never journaled (held during an outage) go to the parent, which hands
-        // them to the next incarnation: its tokens may be newer than anything the grace window still knows.
+        // recovers from what was journaled. Events applied in memory but never journaled (held during an outage), and
+        // the one whose write failed here, go to the parent, which hands them to the next incarnation: a pair the PDS
+        // rotated must not be lost to a replay of the token before it, which the PDS honours only for its grace window
+        // (should the write have landed after all, the next run applies the same event twice, to the same state).
         if (OwnershipConflict(cause))
         {
             // Another node took the account over while this one could not see it (paused, cut off): this one stops
@@ -1159,7 +1160,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             Log.Warning("Account {Did}: another node owns this account now (its journal moved on); stopping here without using its tokens", _state.Did);
             return;
         }
-        _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, (_journaling ?? []).Concat(_unjournaled).ToList()));
+        var held = (_journaling ?? []).Concat(_unjournaled).ToList();
+        if (@event is IAccountEvent failed && !held.Contains(failed)) held.Add(failed);
+        _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, held));
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
         Log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
             _state.Did, @event.GetType().Name, cause.GetBaseException().Message);

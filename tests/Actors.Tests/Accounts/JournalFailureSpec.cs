@@ -22,6 +22,7 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
     public override async Task DisposeAsync()
     {
         FailingJournal.FailWrites = false;
+        FailingJournal.FailWritesOf = null;
         FailingJournal.FailReads = false;
         await base.DisposeAsync();
     }
@@ -73,6 +74,28 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
         var status = await StatusAsync(alice.Did);
         Assert.Equal((Supervisor.Actors.Protocol.AccountStateName.Active, 3, 1), (status.State, status.RefreshCount, status.LoginCount));
         Assert.Equal(0, Pds.Rejections("ExpiredToken"));
+    }
+
+    [Fact]
+    public async Task A_rotated_pair_whose_write_fails_goes_to_the_accounts_next_run_instead_of_a_replay_of_the_old_token()
+    {
+        Pds.RefreshGrace = TimeSpan.Zero; // an old refresh token dies at its first use: a replay of it would end the session
+        var alice = await LoggedInAsync();
+        var first = ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json)));
+
+        // The intent is journaled, the PDS rotates the pair, the write of the new pair fails (the journal's first failure).
+        FailingJournal.FailWritesOf = nameof(AccountEvents.SessionRefreshed);
+        Accounts.Tell(new RefreshNow(alice.Did), TestActor);
+        await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did))?.LastError?.Error == "JournalUnavailable", TimeSpan.FromSeconds(10), "the failed write");
+        FailingJournal.FailWritesOf = null;
+
+        // The account's next run starts from the pair the PDS gave, not from the token it has already rotated away.
+        await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did)) is { State: AccountStateName.Active, UnjournaledEvents: 0 },
+            TimeSpan.FromSeconds(15), "the account to run again");
+        Assert.NotEqual(first, ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json))));
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+        Assert.Equal(AccountStateName.Active, (await StatusAsync(alice.Did)).State);
+        Assert.Equal(0, Pds.Rejections("ExpiredToken") + Pds.Rejections("InvalidToken"));
     }
 
     [Fact]

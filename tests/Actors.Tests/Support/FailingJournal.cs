@@ -22,6 +22,9 @@ public sealed class FailingJournal : MemoryJournal
     /// <summary>While true, every write fails.</summary>
     public static volatile bool FailWrites;
 
+    /// <summary>While set, every write of an event of this type (its name) fails; the others go on.</summary>
+    public static volatile string? FailWritesOf;
+
     /// <summary>While true, every read fails.</summary>
     public static volatile bool FailReads;
 
@@ -39,7 +42,7 @@ public sealed class FailingJournal : MemoryJournal
 
     /// <inheritdoc />
     protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken) =>
-        FailWrites
+        FailWrites || FailWritesOf is { } type && messages.Any(w => ((IEnumerable<IPersistentRepresentation>)w.Payload).Any(p => p.Payload.GetType().Name == type))
             ? Task.FromException<IImmutableList<Exception>>(new IOException("the test journal refuses writes"))
             : base.WriteMessagesAsync(messages, cancellationToken);
 }
