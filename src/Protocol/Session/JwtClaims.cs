@@ -22,6 +22,12 @@ public sealed record JwtClaims(
     /// <summary>The latest <c>exp</c> or <c>iat</c> accepted: 2200-01-01T00:00:00Z as Unix seconds.</summary>
     public const long LatestTime = 7_258_118_400;
 
+    /// <summary>
+    /// The longest token read (characters): a PDS's are a few hundred; one of megabytes would be journaled at every
+    /// refresh, held by its account and sent with every request.
+    /// </summary>
+    public const int LongestToken = 16 * 1024;
+
     /// <summary>The token's lifetime as issued, when the issue time is known.</summary>
     public TimeSpan? Lifetime => IssuedAt is { } iat ? ExpiresAt - iat : null;
 
@@ -37,6 +43,11 @@ public sealed record JwtClaims(
         if (string.IsNullOrWhiteSpace(jwt))
         {
             problem = "is empty";
+            return null;
+        }
+        if (jwt.Length > LongestToken)
+        {
+            problem = $"is longer than {LongestToken} characters ({jwt.Length})";
             return null;
         }
         var parts = jwt.Split('.');

@@ -38,10 +38,10 @@ public sealed record SessionGrant(
     {
         if (body.ValueKind != JsonValueKind.Object)
             throw new SessionFormatException("the session is not a JSON object");
-        var did = RequiredString(body, "did");
+        var did = Bounded("did", RequiredString(body, "did"));
         if (!did.StartsWith("did:", StringComparison.Ordinal))
             throw new SessionFormatException("'did' is not a DID (it must start with 'did:')");
-        var handle = RequiredString(body, "handle");
+        var handle = Bounded("handle", RequiredString(body, "handle"));
         var tokens = SessionTokens.From(RequiredString(body, "accessJwt"), RequiredString(body, "refreshJwt"));
         if (tokens.Access.Subject is { } sub && sub != did)
             throw new SessionFormatException("the access token belongs to another DID than 'did'");
@@ -49,14 +49,23 @@ public sealed record SessionGrant(
             did,
             handle,
             tokens,
-            Email: OptionalString(body, "email"),
+            Email: Bounded("email", OptionalString(body, "email")),
             EmailConfirmed: body.TryGetProperty("emailConfirmed", out var ec) && ec.ValueKind is JsonValueKind.True or JsonValueKind.False
                 ? ec.GetBoolean()
                 : null,
             Active: !body.TryGetProperty("active", out var active) || active.ValueKind != JsonValueKind.False,
-            Status: OptionalString(body, "status"),
+            Status: Bounded("status", OptionalString(body, "status")),
             PdsEndpoint: body.TryGetProperty("didDoc", out var didDoc) ? DidDocument.PdsEndpoint(didDoc) : null);
     }
+
+    /// <summary>The longest DID, handle, e-mail or status read from a session (characters; a DID's own limit is 2 KB).</summary>
+    public const int LongestField = 2048;
+
+    /// <summary><paramref name="value"/>, or a <see cref="SessionFormatException"/> when it is longer than <see cref="LongestField"/>.</summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(value))]
+    private static string? Bounded(string name, string? value) => value is { Length: > LongestField }
+        ? throw new SessionFormatException($"'{name}' is longer than {LongestField} characters ({value.Length})")
+        : value;
 
     internal static string RequiredString(JsonElement body, string name)
     {

@@ -52,6 +52,24 @@ public sealed class TokenBoundsSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_token_or_session_field_longer_than_any_PDS_sends_is_refused_with_a_reason_that_does_not_quote_it()
+    {
+        // A valid JWT padded with a claim of 20,000 characters: journaled at each refresh, held and sent with each request.
+        var padded = Access($"\"exp\":1800000000,\"pad\":\"{new string('x', 20_000)}\"");
+        Assert.Null(JwtClaims.TryRead(padded, out var problem));
+        Assert.StartsWith($"is longer than {JwtClaims.LongestToken} characters", problem);
+        Assert.NotNull(JwtClaims.TryRead(Access("\"exp\":1800000000"), out _));
+
+        var pair = TestJwt.Pair(Did, At);
+        string Session(string email) => $$"""{"did":"{{Did}}","handle":"alice.test","email":"{{email}}","accessJwt":"{{pair.AccessJwt}}","refreshJwt":"{{pair.RefreshJwt}}"}""";
+        using var longEmail = System.Text.Json.JsonDocument.Parse(Session(new string('e', 3000) + "@example.com"));
+        Assert.Equal($"'email' is longer than {SessionGrant.LongestField} characters (3012)",
+            Assert.Throws<SessionFormatException>(() => SessionGrant.Parse(longEmail.RootElement)).Message);
+        using var usual = System.Text.Json.JsonDocument.Parse(Session("alice@example.com"));
+        Assert.Equal("alice@example.com", SessionGrant.Parse(usual.RootElement).Email);
+    }
+
+    [Fact]
     public void Times_within_the_range_still_read_as_they_are()
     {
         var claims = JwtClaims.TryRead(Access("\"exp\":1800000000.5,\"iat\":1799992800"), out _);
