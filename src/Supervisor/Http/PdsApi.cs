@@ -119,7 +119,11 @@ public static class PdsApi
             if (identifier is null || password is null) return ApiJson.Error(400, "InvalidRequest", "identifier and password are required");
             var invalid = ApiJson.Error(401, "AuthenticationRequired", "Invalid identifier or password");
             if (index.Authenticate(password, Now) is not { } key) return invalid;
-            if (await StatusAsync(identifier) is not { } status || status.Did != key.Did) return invalid;
+            // The identifier is the account's handle or DID, or its e-mail (as at the PDS, in any case).
+            var byEmail = identifier.Contains('@') && await EmailLookupAsync(key.Did) is { } atPds
+                          && atPds["email"] is JsonValue email && email.TryGetValue<string>(out var address)
+                          && string.Equals(address, identifier, StringComparison.OrdinalIgnoreCase);
+            if (await StatusAsync(byEmail ? key.Did : identifier) is not { } status || status.Did != key.Did) return invalid;
             var expires = Now + settings.SessionRefreshLifetime;
             if (key.ExpiresAt is { } keyExpires && keyExpires < expires) expires = keyExpires;
             var opened = await keys.Ask<object>(new OpenKeySession(key.Id, expires), askTimeout, ended);
@@ -203,18 +207,25 @@ public static class PdsApi
             };
             // The e-mail fields, as the PDS's createSession and refreshSession have them; left out when its getSession fails or
             // takes too long (the session is open: it is not lost for them).
-            try
-            {
-                var (atPds, _) = await PdsSessionAsync(key.Did, EmailLookupLimit);
-                foreach (var field in EmailFields)
-                    if (atPds?[field] is { } value) answer[field] = value.DeepClone();
-            }
-            catch (AskTimeoutException)
-            {
-            }
+            var atPds = await EmailLookupAsync(key.Did);
+            foreach (var field in EmailFields)
+                if (atPds?[field] is { } value) answer[field] = value.DeepClone();
             if (status.State == AccountStateName.TakenDown) answer["status"] = "takendown";
             if (status.State == AccountStateName.Deactivated) answer["status"] = "deactivated";
             return Results.Content(answer.ToJsonString(), "application/json");
+        }
+
+        /// <summary>The account's getSession at its PDS, or null when it fails or takes longer than <see cref="EmailLookupLimit"/>.</summary>
+        private async Task<JsonObject?> EmailLookupAsync(string did)
+        {
+            try
+            {
+                return (await PdsSessionAsync(did, EmailLookupLimit)).Session;
+            }
+            catch (AskTimeoutException)
+            {
+                return null;
+            }
         }
 
         private async Task<AccountStatus?> StatusAsync(string id) =>

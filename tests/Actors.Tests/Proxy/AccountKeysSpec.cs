@@ -132,6 +132,14 @@ public sealed class AccountKeysSpec(RealPdsServer pds) : RealPdsHost(pds)
         var other = await AddAccountAsync("pds");
         using (var elsewhere = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = other.Handle, password = key }))
             Assert.Equal(HttpStatusCode.Unauthorized, elsewhere.StatusCode);
+        using (var otherEmail = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = other.Email, password = key }))
+            Assert.Equal(HttpStatusCode.Unauthorized, otherEmail.StatusCode);
+        // As at the PDS, the account's e-mail (in any case) is an identifier too.
+        using (var byEmail = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = erin.Email.ToUpperInvariant(), password = key }))
+        {
+            Assert.Equal(HttpStatusCode.OK, byEmail.StatusCode);
+            Assert.Equal(erin.Did, (await byEmail.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("did").GetString());
+        }
 
         using var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = erin.Handle, password = key });
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
