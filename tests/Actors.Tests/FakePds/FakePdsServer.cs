@@ -37,6 +37,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     private int _sharedUsed;
     private DateTimeOffset _sharedWindowEnd;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeFailure>> _failures = new();
+    private readonly ConcurrentQueue<byte[]> _createRecordBodies = new();
     private readonly ConcurrentDictionary<string, int> _refreshesInFlight = new();
     private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
     private readonly ConcurrentDictionary<string, (byte[] Body, string? ContentType, IReadOnlyDictionary<string, string>? Headers, int Status)> _answers = new();
@@ -222,6 +223,9 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>The headers of the last request for <paramref name="nsid"/> (names in lower case), or null before the first.</summary>
     public IReadOnlyDictionary<string, string>? LastRequestHeaders(string nsid) => _requestHeaders.GetValueOrDefault(nsid);
 
+    /// <summary>The bodies of the createRecord calls that arrived, in order, as bytes.</summary>
+    public IReadOnlyList<byte[]> CreateRecordBodies => _createRecordBodies.ToList();
+
     /// <summary>How many calls of <paramref name="nsid"/> arrived.</summary>
     public int CallCount(string nsid) => _calls.GetValueOrDefault(nsid);
 
@@ -294,9 +298,7 @@ public sealed class FakePdsServer : IAsyncDisposable
             // As the reference PDS: the token is checked before the body is read; the answer names the size it read.
             "com.atproto.repo.uploadBlob" => await UploadBlobAsync(context),
             "com.atproto.identity.resolveHandle" => ResolveHandle(context.Request.Query["handle"].ToString()),
-            "com.atproto.repo.createRecord" => WithAccess(context, account => account.Deactivated
-                ? Error(401, "AccountDeactivated", "Account is deactivated")
-                : (200, new JsonObject { ["uri"] = $"at://{account.Did}/app.bsky.feed.post/{Guid.NewGuid():N}", ["cid"] = "bafy", ["validationStatus"] = "valid" })),
+            "com.atproto.repo.createRecord" => await CreateRecordAsync(context),
             _ => Error(400, "InvalidRequest", $"No service configured for {nsid}"),
         };
         context.Response.StatusCode = status;
@@ -565,6 +567,17 @@ public sealed class FakePdsServer : IAsyncDisposable
             if (claims.TokenId is { } id) _refreshTokens.Remove(id);
         }
         return (200, null);
+    }
+
+    /// <summary>createRecord: its body is kept (<see cref="CreateRecordBodies"/>), the record itself is not.</summary>
+    private async Task<(int, JsonNode?)> CreateRecordAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        _createRecordBodies.Enqueue(buffer.ToArray());
+        return WithAccess(context, account => account.Deactivated
+            ? Error(401, "AccountDeactivated", "Account is deactivated")
+            : (200, new JsonObject { ["uri"] = $"at://{account.Did}/app.bsky.feed.post/{Guid.NewGuid():N}", ["cid"] = "bafy", ["validationStatus"] = "valid" }));
     }
 
     private async Task<(int, JsonNode?)> UploadBlobAsync(HttpContext context)

@@ -27,6 +27,26 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_body_not_sent_as_application_json_is_a_415_and_changes_nothing()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var json = $$"""{"identifier":"{{alice.Handle}}","password":"{{alice.Password}}","service":"{{Pds.Url}}","account":"{{alice.Did}}","session":"x"}""";
+        foreach (var path in new[] { "/accounts", "/accounts/import", "/keys" })
+        foreach (var type in new[] { "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x" })
+        {
+            using var content = new StringContent(json, Encoding.UTF8);
+            content.Headers.Remove("Content-Type");
+            content.Headers.TryAddWithoutValidation("Content-Type", type);
+            using var answer = await host.Http.PostAsync(path, content);
+            Assert.True(answer.StatusCode == HttpStatusCode.UnsupportedMediaType, $"{path} as {type} answered {(int)answer.StatusCode}");
+            Assert.Equal("UnsupportedMediaType", (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        Assert.Equal(0, Pds.CallsInAll);
+        Assert.Equal(0, (await host.Http.GetFromJsonAsync<JsonElement>("/accounts")).GetProperty("accounts").GetArrayLength());
+    }
+
+    [Fact]
     public async Task The_import_of_a_revoked_session_is_answered_401()
     {
         await using var host = await StartHostAsync();

@@ -8,7 +8,8 @@ namespace Supervisor.Actors.Tests.Host;
 
 /// <summary>
 /// The HTTP API's refusals, each with its own status, against a fake PDS that can ask for a code, take an
-/// account down and fail deleteSession: 401 AuthFactorTokenRequired, 429 with Retry-After, 403, 202.
+/// account down and fail deleteSession: 401 AuthFactorTokenRequired, 429 with Retry-After, 403, 202; and with identities
+/// verified, 403 IdentityUnverified and 409 AccountExists.
 /// </summary>
 public sealed class HttpRefusalsSpec : FakePdsHostSpec
 {
@@ -54,6 +55,28 @@ public sealed class HttpRefusalsSpec : FakePdsHostSpec
         var after = await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{alice.Did}");
         Assert.Equal("LoggingOut", after.GetProperty("state").GetString());
         Assert.Empty(Secrets.JwtsIn(host.Output));
+    }
+
+    [Fact]
+    public async Task A_strangers_session_naming_an_accounts_DID_is_403_IdentityUnverified_and_one_at_another_PDS_409_AccountExists()
+    {
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        await using var host = new SupervisorProcess(Folder.Folder).VerifyingIdentities(Pds.Url, Pds.Url); // the fake is the directory too
+        await host.StartAsync();
+        await LoginAsync(host, bob);
+
+        await using var stranger = await FakePdsServer.StartAsync();
+        stranger.SigningSecret = "a stranger's own key"u8.ToArray();
+        stranger.Host(new FakeAccount(bob.Did, bob.Handle, "mallory@example.com", "pw-mallory"));
+        var (status, body) = await PostAsync(host, new { identifier = bob.Did, password = "pw-mallory", service = stranger.Url });
+        Assert.Equal((HttpStatusCode.Forbidden, "IdentityUnverified"), (status, body.GetProperty("error").GetString()));
+
+        await using var other = await FakePdsServer.StartAsync();
+        other.Host(bob);
+        Pds.PdsEndpointInDidDoc = other.Url; // the document now names another PDS
+        (status, body) = await PostAsync(host, new { identifier = bob.Handle, password = bob.Password, service = other.Url });
+        Assert.Equal((HttpStatusCode.Conflict, "AccountExists"), (status, body.GetProperty("error").GetString()));
+        Assert.Equal(Pds.Url, (await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{bob.Did}")).GetProperty("pds").GetString());
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(SupervisorProcess host, object body)

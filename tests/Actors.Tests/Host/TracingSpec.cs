@@ -123,13 +123,14 @@ public sealed class TracingSpec : FakePdsHostSpec
     }
 
     [Fact]
-    public async Task The_log_line_of_a_request_carries_its_trace_id()
+    public async Task The_log_line_of_a_request_carries_its_trace_id_and_route_template_but_not_the_paths_values_or_the_query()
     {
         await using var host = await StartHostAsync(collector: null);
         var alice = await LoginAsync(host);
         var (traceId, _, traceParent) = NewTraceParent();
+        var probe = Guid.NewGuid().ToString("N");
 
-        Assert.Equal(HttpStatusCode.OK, await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}", traceParent));
+        Assert.Equal(HttpStatusCode.OK, await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}?probe={probe}", traceParent));
 
         // The line is written once the answer has left: it may come a moment after the client has it.
         JsonElement? line = null;
@@ -143,5 +144,8 @@ public sealed class TracingSpec : FakePdsHostSpec
         Assert.Equal("/accounts/{id}/xrpc/{nsid}", line.Value.GetProperty("Route").GetString());
         Assert.Equal(200, line.Value.GetProperty("StatusCode").GetInt32());
         Assert.Matches("^[0-9a-f]{16}$", line.Value.GetProperty("@sp").GetString());
+        Assert.DoesNotContain(alice.Did, line.Value.GetRawText());
+        Assert.DoesNotContain(probe, host.Output);
+        Assert.DoesNotContain(host.LogLines(), l => l.GetRawText().Contains(probe, StringComparison.Ordinal));
     }
 }

@@ -8,9 +8,10 @@ using Supervisor.Host.Proxy;
 namespace Supervisor.Actors.Tests.Proxy;
 
 /// <summary>
-/// What ends an account key's reach, against a fake PDS: revoking it ends the sessions it opened; its expiry ends it and
-/// them by itself; a session's access token ends at its own lifetime; a privileged method is refused to a key not
-/// issued with it, every one of them, by the key and by its session alike, and the PDS never hears of it.
+/// What ends an account key's reach, against a fake PDS: a session's deleteSession ends that session only; revoking the
+/// key ends the sessions it opened; its expiry ends it and them by itself; a session's access token ends at its own
+/// lifetime; a privileged method is refused to a key not issued with it, every one of them, in any case, by the key and
+/// by its session alike, and the PDS never hears of it.
 /// </summary>
 public sealed class KeyLifetimeSpec : FakePdsHostSpec
 {
@@ -39,6 +40,28 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
         {
             return null;
         }
+    }
+
+    [Fact]
+    public async Task A_sessions_deleteSession_ends_that_session_only_and_neither_the_keys_other_sessions_nor_the_key()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
+        var (endedAccess, endedRefresh) = await OpenKeySessionAsync(host, alice.Handle, key);
+        var (keptAccess, keptRefresh) = await OpenKeySessionAsync(host, alice.Handle, key);
+
+        using (var client = ClientWith(host, endedRefresh))
+        using (var deleted = await client.PostAsync("/xrpc/com.atproto.server.deleteSession", null))
+            Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+
+        Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await GetSessionAsync(host, endedAccess));
+        Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), await RefreshAsync(host, endedRefresh));
+        Assert.Equal(HttpStatusCode.OK, (await GetSessionAsync(host, keptAccess)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await GetSessionAsync(host, key, $"/accounts/{alice.Did}/xrpc/com.atproto.server.getSession")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await RefreshAsync(host, keptRefresh)).Status);
+        // The account's own session at its PDS goes on: the supervisor's session, not the PDS's, was ended.
+        Assert.Equal(0, Pds.CallCount("com.atproto.server.deleteSession"));
     }
 
     [Fact]

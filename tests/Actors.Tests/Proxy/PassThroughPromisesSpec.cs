@@ -11,11 +11,14 @@ namespace Supervisor.Actors.Tests.Proxy;
 /// <summary>
 /// The README's promises of the pass-through (<c>/accounts/{id}/xrpc/{nsid}</c>), each seen at the fake PDS or in the
 /// answer: the request headers by allow-list with the account's own bearer, no session method passed on, a malformed
-/// Content-Type refused, a 2xx HTML page outside com.atproto.sync answered 502, the PDS's caching headers kept.
+/// Content-Type refused, a 2xx HTML page outside com.atproto.sync answered 502, the PDS's caching headers kept, a refused
+/// token refreshed (a buffered body sent once more as it was, an upload's refusal passed back).
 /// </summary>
 public sealed class PassThroughPromisesSpec : FakePdsHostSpec
 {
     private const string Timeline = "app.bsky.feed.getTimeline";
+    private const string CreateRecord = "com.atproto.repo.createRecord";
+    private const string RefreshSession = "com.atproto.server.refreshSession";
     private static readonly byte[] Feed = """{"feed":[]}"""u8.ToArray();
 
     [Fact]
@@ -103,5 +106,62 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
             Assert.Equal("no-referrer", plain.Headers.GetValues("Referrer-Policy").Single());
             Assert.Equal("DENY", plain.Headers.GetValues("X-Frame-Options").Single());
         }
+    }
+
+    [Fact]
+    public async Task A_refused_token_is_refreshed_and_a_buffered_body_sent_once_more_byte_for_byte_while_an_upload_gets_the_refusal_back()
+    {
+        await using var host = await StartHostAsync();
+        var dave = await LoggedInAsync(host, "dave.test");
+        await Task.Delay(1100);
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()); // the PDS refuses dave's token
+
+        // A record (multi-byte text, no trailing newline): refused, refreshed, sent again with the same bytes, answered 200.
+        var record = Encoding.UTF8.GetBytes($$$"""{"repo":"{{{dave.Did}}}","collection":"app.bsky.feed.post","record":{"text":"héllo ✓ 🦋","createdAt":"2026-12-05T00:00:00.000Z"}}""");
+        using (var content = new ByteArrayContent(record))
+        {
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var created = await host.Http.PostAsync($"/accounts/{dave.Did}/xrpc/{CreateRecord}", content);
+            Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        }
+        Assert.Equal(1, Pds.CallCount(RefreshSession));
+        var bodies = Pds.CreateRecordBodies;
+        Assert.Equal(2, bodies.Count);
+        Assert.All(bodies, body => Assert.Equal(record, body));
+
+        // An upload is streamed and cannot be sent twice: the refusal comes back as the PDS gave it, the account refreshes,
+        // and the client's own retry goes through. (First a refresh of the operator's: a token issued for a refusal that
+        // is refused too holds refreshes back a while, the guard against a PDS refusing every token it issues.)
+        using (var refresh = await host.Http.PostAsync($"/accounts/{dave.Did}/refresh", null)) Assert.Equal(HttpStatusCode.OK, refresh.StatusCode);
+        await Task.Delay(1100);
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        var image = new byte[200_000];
+        Random.Shared.NextBytes(image);
+        async Task<HttpResponseMessage> UploadAsync()
+        {
+            using var blob = new ByteArrayContent(image);
+            blob.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+            return await host.Http.PostAsync($"/accounts/{dave.Did}/xrpc/com.atproto.repo.uploadBlob", blob);
+        }
+        using (var refused = await UploadAsync())
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("ExpiredToken", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        await EventuallyRefreshedAsync(3);
+        using (var uploaded = await UploadAsync())
+        {
+            Assert.Equal(HttpStatusCode.OK, uploaded.StatusCode);
+            Assert.Equal(image.Length, (await uploaded.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("blob").GetProperty("size").GetInt32());
+        }
+        Assert.Equal(2, Pds.CallCount("com.atproto.repo.uploadBlob"));
+        Assert.Equal(3, Pds.CallCount(RefreshSession));
+    }
+
+    private async Task EventuallyRefreshedAsync(int times)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Pds.CallCount(RefreshSession) < times && DateTime.UtcNow < until) await Task.Delay(50);
+        Assert.Equal(times, Pds.CallCount(RefreshSession));
     }
 }

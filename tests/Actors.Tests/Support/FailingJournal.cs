@@ -40,9 +40,46 @@ public sealed class FailingJournal : MemoryJournal
             : await base.ReadHighestSequenceNrAsync(persistenceId, fromSequenceNr, cancellationToken);
     }
 
+    /// <summary>
+    /// While set, a write of an event of this type (its name) waits until <see cref="ReleaseHeldWrites"/>; <see cref="WriteHeld"/>
+    /// completes when one has started waiting.
+    /// </summary>
+    public static volatile string? HoldWritesOf;
+
+    private static TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when a write of <see cref="HoldWritesOf"/>'s type has started waiting.</summary>
+    public static TaskCompletionSource WriteHeld { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Holds the writes of events of <paramref name="type"/> (its name) from now on, until <see cref="ReleaseHeldWrites"/>.</summary>
+    public static void HoldWrites(string type)
+    {
+        _release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        WriteHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        HoldWritesOf = type;
+    }
+
+    /// <summary>Lets the held writes go on, and holds no more.</summary>
+    public static void ReleaseHeldWrites()
+    {
+        HoldWritesOf = null;
+        _release.TrySetResult();
+    }
+
     /// <inheritdoc />
-    protected override Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken) =>
-        FailWrites || FailWritesOf is { } type && messages.Any(w => ((IEnumerable<IPersistentRepresentation>)w.Payload).Any(p => p.Payload.GetType().Name == type))
-            ? Task.FromException<IImmutableList<Exception>>(new IOException("the test journal refuses writes"))
-            : base.WriteMessagesAsync(messages, cancellationToken);
+    protected override async Task<IImmutableList<Exception>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    {
+        var writes = messages.ToList();
+        if (Writes(writes, HoldWritesOf))
+        {
+            var release = _release.Task;
+            WriteHeld.TrySetResult();
+            await release;
+        }
+        if (FailWrites || Writes(writes, FailWritesOf)) throw new IOException("the test journal refuses writes");
+        return await base.WriteMessagesAsync(writes, cancellationToken);
+    }
+
+    private static bool Writes(List<AtomicWrite> writes, string? type) =>
+        type is not null && writes.Any(w => ((IEnumerable<IPersistentRepresentation>)w.Payload).Any(p => p.Payload.GetType().Name == type));
 }
