@@ -615,7 +615,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         var did = adopt.Grant.Did;
         var supervised = _handles.ContainsKey(did);
-        var supervisedAt = supervised && _running.TryGetValue(did, out var running) ? running.Status.Pds : null;
+        var known = supervised && _running.TryGetValue(did, out var running) ? running.Status : null;
+        var supervisedAt = known?.Pds;
         var registry = _registry;
         var client = _client;
         var handle = _handles.GetValueOrDefault(did);
@@ -625,9 +626,11 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 {
                     // Supervised, but it ran on another node: its bucket knows its PDS.
                     if (await registry.AskBucketAsync<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk) is AccountStatus status)
-                        (supervisedAt, handle) = (status.Pds, status.Handle);
+                        (known, supervisedAt, handle) = (status, status.Pds, status.Handle);
                 }
-                return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, supervisedAt, handle);
+                var holdsSession = known?.State is AccountStateName.Active or AccountStateName.Refreshing or AccountStateName.Degraded
+                    or AccountStateName.Deactivated or AccountStateName.Recovering;
+                return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, supervisedAt, handle, holdsSession);
             })
             .PipeTo(Self, success: verdict => new IdentityChecked(adopt, replyTo, verdict),
                 failure: e => new IdentityChecked(adopt, replyTo, new Identity.IdentityVerdict(null, SessionRejection.ServiceUnavailable,

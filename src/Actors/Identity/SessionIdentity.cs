@@ -18,7 +18,8 @@ public sealed record IdentityVerdict(SessionGrant? Grant, SessionRejection? Reje
 /// <item>the DID document is resolved independently (PLC directory, did:web), and the PDS the account will use is the
 /// document's <c>#atproto_pds</c>, never what the answer or the imported text says;</item>
 /// <item>when the session came from another service than that PDS (an entryway, or a stranger), its access token must
-/// be good at that PDS (getSession answers for the same DID; an expired but genuine token answers ExpiredToken);</item>
+/// be good at that PDS (getSession answers for the same DID; an expired but genuine token answers ExpiredToken, which
+/// is proof enough for an account without a session here, never to replace one it holds: old tokens leak);</item>
 /// <item>an account already supervised at another PDS is not taken over (409);</item>
 /// <item>the handle is taken only when it is valid and verified both ways; else the last verified one stays.</item>
 /// </list>
@@ -28,9 +29,13 @@ public static class SessionIdentity
     /// <summary>The handle of an account with no verified handle (as the PDS uses it).</summary>
     public const string InvalidHandle = "handle.invalid";
 
-    /// <summary>Checks <paramref name="grant"/>, which came from <paramref name="service"/>.</summary>
+    /// <summary>
+    /// Checks <paramref name="grant"/>, which came from <paramref name="service"/>, for an account supervised at
+    /// <paramref name="supervisedAtPds"/> (null: not supervised) that <paramref name="holdsSession"/> or not.
+    /// </summary>
     public static async Task<IdentityVerdict> VerifyAsync(
-        IdentityResolver resolver, PdsClient client, SessionGrant grant, string service, string? supervisedAtPds, string? lastVerifiedHandle)
+        IdentityResolver resolver, PdsClient client, SessionGrant grant, string service, string? supervisedAtPds, string? lastVerifiedHandle,
+        bool holdsSession = false)
     {
         var doc = await resolver.ResolveDidAsync(grant.Did).ConfigureAwait(false);
         if (!doc.Succeeded)
@@ -46,7 +51,11 @@ public static class SessionIdentity
             var proof = await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.getSession"), grant.Tokens.AccessJwt).ConfigureAwait(false);
             if (proof.IsTransportFailure || proof.Status >= 500)
                 return Refused(SessionRejection.ServiceUnavailable, $"the account's PDS {pds} could not confirm the session: {proof.Error?.Message}");
-            if (!(proof.IsSuccess && SessionDid(proof) == grant.Did || proof.Error?.Error == "ExpiredToken"))
+            var expired = proof.Error?.Error == "ExpiredToken";
+            if (expired && holdsSession)
+                return Refused(SessionRejection.IdentityUnverified,
+                    $"the session from {new Uri(service).Authority} has an access token that has expired at {grant.Did}'s own PDS {pds}: it cannot replace the session the supervisor holds (log in, or import a session whose access token is live)");
+            if (!(proof.IsSuccess && SessionDid(proof) == grant.Did || expired))
                 return Refused(SessionRejection.IdentityUnverified, $"the session from {new Uri(service).Authority} is not valid at {grant.Did}'s own PDS {pds}");
         }
         var verification = await resolver.VerifyHandleAsync(grant.Did, grant.Handle, doc).ConfigureAwait(false);

@@ -54,6 +54,24 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     }
 
     [Fact]
+    public async Task An_expired_access_token_from_another_service_does_not_replace_a_session_the_supervisor_holds()
+    {
+        var dora = Pds.CreateAccount("dora.test", "pw-dora-id");
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, dora.Handle, dora.Password));
+        await using var elsewhere = await FakePdsServer.StartAsync(); // signs with the PDS's key: its tokens are genuine there
+        elsewhere.Host(dora);
+        elsewhere.AccessTokenLifetime = TimeSpan.FromSeconds(1);
+        var (access, refresh) = elsewhere.IssuePair(dora.Did);
+        await Task.Delay(2100); // an old access token of dora's, genuine and expired (as one found in a log)
+
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new ImportSession($"{dora.Handle}:::{dora.Did}:::{access}:::{refresh}:::{elsewhere.Url}"), _verifying));
+        Assert.Equal(SessionRejection.IdentityUnverified, refused.Reason);
+        var status = Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(dora.Did), _verifying));
+        Assert.Equal((Pds.Url, AccountStateName.Active, 1), (status.Service, status.State, status.LoginCount));
+        Assert.Equal(200, Assert.IsType<Pds.XrpcResponse>(await AskAsync(new CallXrpc(dora.Did, GetSession), _verifying)).Status);
+    }
+
+    [Fact]
     public async Task An_account_supervised_at_one_PDS_is_not_taken_by_a_session_for_another()
     {
         var bob = Pds.CreateAccount("bob.test", "pw-bob-id");
