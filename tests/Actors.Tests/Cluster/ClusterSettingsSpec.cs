@@ -2,7 +2,10 @@ using Supervisor.Host.Configuration;
 
 namespace Supervisor.Actors.Tests.Cluster;
 
-/// <summary>SUPERVISOR_CLUSTER_HOST, _PORT and _SEEDS: a node alone by default, several nodes only on PostgreSQL.</summary>
+/// <summary>
+/// SUPERVISOR_CLUSTER_HOST, _PORT and _SEEDS: a node alone by default, several nodes only on PostgreSQL and with a
+/// shared certificate (SUPERVISOR_CLUSTER_CERT).
+/// </summary>
 public sealed class ClusterSettingsSpec
 {
     private static ClusterSettings Read(string? host, string? port, string? seeds)
@@ -49,6 +52,29 @@ public sealed class ClusterSettingsSpec
     {
         var refused = Assert.Throws<InvalidOperationException>(() => Read(null, "4053", "127.0.0.1:4054").Check(JournalKind.Sqlite));
         Assert.Contains("a cluster needs PostgreSQL", refused.Message);
+    }
+
+    [Fact]
+    public void Seeds_without_a_cluster_certificate_stop_the_start_and_no_certificate_of_its_own_is_made()
+    {
+        var folder = Directory.CreateTempSubdirectory("supervisor-cert").FullName;
+        var saved = Environment.GetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT");
+        try
+        {
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT", null);
+            var refused = Assert.Throws<InvalidOperationException>(() => RemotingCertificate.Load(Read(null, null, "node1:4053"), folder));
+            Assert.Contains("SUPERVISOR_CLUSTER_CERT is not set", refused.Message);
+            Assert.False(File.Exists(RemotingCertificate.FileIn(folder)), "a node with seeds made a self-signed certificate of its own");
+
+            // A node alone makes its own, in its data folder.
+            using var alone = RemotingCertificate.Load(Read(null, null, null), folder);
+            Assert.True(File.Exists(RemotingCertificate.FileIn(folder)));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT", saved);
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Theory]
