@@ -662,6 +662,7 @@ public sealed class FakePdsServer : IAsyncDisposable
         body["handle"] = account.Handle;
         body["email"] = account.Email;
         body["emailConfirmed"] = false;
+        if (account.AuthFactorCode is not null) body["emailAuthFactor"] = true; // sign-in codes by e-mail
         lock (_gate) body["didDoc"] = DidDocumentLocked(account);
         body["active"] = !account.Deactivated;
         if (account.Deactivated) body["status"] = "deactivated";

@@ -43,6 +43,34 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_key_sessions_answer_has_the_PDSs_email_fields_and_goes_without_them_when_getSession_hangs()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
+        Pds.RequireAuthFactor(alice.Did, "123456"); // the PDS's getSession now says emailAuthFactor
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        using (var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = alice.Handle, password = key }))
+        {
+            var session = await login.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal((alice.Email, false, true), (session.GetProperty("email").GetString(), session.GetProperty("emailConfirmed").GetBoolean(),
+                session.GetProperty("emailAuthFactor").GetBoolean()));
+        }
+
+        // getSession does not answer: the session is opened all the same, after 5 s, without the e-mail fields.
+        Pds.FailNext("com.atproto.server.getSession", FakePds.FakeFailure.Hang);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = alice.Handle, password = key }))
+        {
+            Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+            var session = await login.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(alice.Did, session.GetProperty("did").GetString());
+            Assert.False(session.TryGetProperty("email", out _), "an e-mail field without getSession's answer");
+        }
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(4.5), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
     public async Task A_sessions_deleteSession_ends_that_session_only_and_neither_the_keys_other_sessions_nor_the_key()
     {
         await using var host = await StartHostAsync();
