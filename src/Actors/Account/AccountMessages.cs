@@ -59,10 +59,13 @@ public sealed record WakeToRefresh : Serialization.IWireMessage
 
 /// <summary>
 /// Sent by an account that a failed journal write stops, with the events it applied in memory but could not
-/// journal (held during an outage; often none): its parent routes nothing more to it, keeps the events, and
-/// hands them to the account's next run, which journals them in order.
+/// journal (held during an outage; often none), and the new pair of a refresh whose write failed (<see cref="Failed"/>,
+/// not yet applied: the PDS has rotated the pair, and honours the one before only for its grace window): its parent
+/// routes nothing more to it, keeps them, and hands them to the account's next run, which applies the failed one, and
+/// journals them in order.
 /// </summary>
-public sealed record HeldEventsHandover(string Did, IReadOnlyList<IAccountEvent> Events) : Serialization.IWireMessage;
+public sealed record HeldEventsHandover(string Did, IReadOnlyList<IAccountEvent> Events, AccountEvents.SessionRefreshed? Failed = null)
+    : Serialization.IWireMessage;
 
 /// <summary>A snapshot of one account's journaled state.</summary>
 public sealed record AccountSnapshot(AccountState State) : IJournaled;

@@ -565,7 +565,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 break;
             case RequestOutcome.DeliverAndConfirmByRefresh when _state.Session is not null:
                 a.ReplyTo.Tell(a.Answer);
-                RefreshForRefusal(a.Generation, "the PDS answered AccountTakedown");
+                RefreshForRefusal(a.Generation, "the PDS answered AccountTakedown", tokenRefused: false);
                 break;
             default:
                 a.ReplyTo.Tell(a.Answer);
@@ -587,12 +587,12 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         try
         {
             var tokens = _state.Tokens!;
-            // A streamed body is lent a token with time to spare, unless the pair came within min-refresh-interval: a refresh
-            // now would bring one no better (a PDS handing out short-lived tokens would be asked for refreshes, each a
-            // journal write, without end for one upload).
+            // A streamed body is lent a token with time to spare, unless a refresh brought the pair within
+            // min-refresh-interval: another now would bring one no better (a PDS handing out short-lived tokens would be
+            // asked for refreshes, each a journal write, without end for one upload).
             var fresh = !AccountRules.AccessExpired(tokens, Now, Settings) && _refusedGeneration != _generation
                         && (!borrow.Streamed || tokens.AccessExpiresAt - Now >= AccountRules.StreamedValidity(tokens, Settings)
-                            || Now - PairReceivedAt < Settings.MinRefreshInterval);
+                            || _state.LastRefreshAt is { } refreshed && refreshed == PairReceivedAt && Now - refreshed < Settings.MinRefreshInterval);
             if (!TokenUsable(fresh, Sender, "the access token is about to expire"))
             {
                 span?.SetTag("supervisor.outcome", _refreshing ? "waits for a refresh" : "unavailable");
@@ -662,21 +662,24 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 ReportStatus();
                 break;
             case RequestOutcome.DeliverAndConfirmByRefresh when _state.Session is not null:
-                RefreshForRefusal(loan.Generation, "the PDS answered AccountTakedown");
+                RefreshForRefusal(loan.Generation, "the PDS answered AccountTakedown", tokenRefused: false);
                 break;
         }
     }
 
     /// <summary>
-    /// After the PDS refused the token of <paramref name="generation"/> (or said the account is taken down), unless a
-    /// refresh is under way or has replaced it, or refreshes for refusals are held off: the token is lent no more (while
-    /// the refresh waits for its retry, borrowers hear when) and a refresh starts, whose answer decides.
+    /// After the PDS refused the token of <paramref name="generation"/> (or, not <paramref name="tokenRefused"/>, said the
+    /// account is taken down), unless a refresh is under way or has replaced it, or refreshes for refusals are held off:
+    /// the token is lent no more and a refresh starts, whose answer decides. While a retry after a failure is pending, a
+    /// refused token waits for it unlent (borrowers hear when); a takedown is left to that retry to confirm.
     /// </summary>
-    private void RefreshForRefusal(long generation, string reason)
+    private void RefreshForRefusal(long generation, string reason, bool tokenRefused = true)
     {
-        if (_refreshing || generation != _generation || HoldOffRefreshAfterRefusal()) return;
+        if (_refreshing || generation != _generation) return;
+        var retryPending = _retryAt is { } retryAt && retryAt > Now;
+        if (retryPending && !tokenRefused || HoldOffRefreshAfterRefusal()) return;
         _refusedGeneration = _generation;
-        if (_retryAt is not { } retryAt || retryAt <= Now) StartRefresh(reason);
+        if (!retryPending) StartRefresh(reason);
     }
 
     /// <summary>
@@ -1031,8 +1034,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// </summary>
     private void TakeOverHeldEvents(HeldEventsHandover handover)
     {
-        Log.Info("Account {Did}: taking over {EventCount} events its previous run could not journal", _state.Did, handover.Events.Count);
-        foreach (var e in handover.Events)
+        Log.Info("Account {Did}: taking over {EventCount} events its previous run could not journal", _state.Did, handover.Events.Count + (handover.Failed is null ? 0 : 1));
+        foreach (var e in handover.Events.Concat(handover.Failed is { } failed ? [failed] : []))
         {
             _state = AccountRules.Apply(_state, e);
             _unjournaled.Add(e);
@@ -1050,6 +1053,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             if (_state.RefreshPending) Self.Tell(WakeToRefresh.Instance);
         }
         if (_deps.Journal.IsAvailable) JournalHeldEvents();
+        // The refresh whose write failed is announced now (the events held before it were when they were applied).
+        if (handover.Failed is not null) Publish(SessionEventKind.Refresh, null);
         ReportStatus();
     }
 
@@ -1150,9 +1155,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         // The actor is stopped after this; its parent starts it again once the journal answers, and it
         // recovers from what was journaled. Events applied in memory but never journaled (held during an outage), and
-        // the one whose write failed here, go to the parent, which hands them to the next incarnation: a pair the PDS
-        // rotated must not be lost to a replay of the token before it, which the PDS honours only for its grace window
-        // (should the write have landed after all, the next run applies the same event twice, to the same state).
+        // a refresh's new pair whose write failed here, go to the parent, which hands them to the next incarnation: a
+        // pair the PDS rotated must not be lost to a replay of the token before it, which the PDS honours only for its
+        // grace window (should the write have landed after all, the next run applies the same pair again). Other events
+        // whose write failed are lost with their command, which was not answered.
         if (OwnershipConflict(cause))
         {
             // Another node took the account over while this one could not see it (paused, cut off): this one stops
@@ -1161,8 +1167,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             return;
         }
         var held = (_journaling ?? []).Concat(_unjournaled).ToList();
-        if (@event is IAccountEvent failed && !held.Contains(failed)) held.Add(failed);
-        _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, held));
+        _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, held, @event is SessionRefreshed failed && !held.Contains(failed) ? failed : null));
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
         Log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
             _state.Did, @event.GetType().Name, cause.GetBaseException().Message);

@@ -281,7 +281,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         {
             // Sent by an account that stops on a journal failure: nothing more goes to it until it starts again.
             _restarting.Add(handover.Did);
-            if (handover.Events.Count > 0) _handovers[handover.Did] = handover;
+            if (handover.Events.Count > 0 || handover.Failed is not null) _handovers[handover.Did] = handover;
         });
         Receive<DrainAccounts>(OnDrain);
         Receive<Routed>(OnRouted);

@@ -120,8 +120,8 @@ public static class PdsApi
             var invalid = ApiJson.Error(401, "AuthenticationRequired", "Invalid identifier or password");
             if (index.Authenticate(password, Now) is not { } key) return invalid;
             // The identifier is the account's handle or DID, or its e-mail (as at the PDS, in any case).
-            var byEmail = identifier.Contains('@') && await EmailLookupAsync(key.Did) is { } atPds
-                          && atPds["email"] is JsonValue email && email.TryGetValue<string>(out var address)
+            var atPds = identifier.IndexOf('@') > 0 ? await EmailLookupAsync(key.Did) : null;
+            var byEmail = atPds?["email"] is JsonValue email && email.TryGetValue<string>(out var address)
                           && string.Equals(address, identifier, StringComparison.OrdinalIgnoreCase);
             if (await StatusAsync(byEmail ? key.Did : identifier) is not { } status || status.Did != key.Did) return invalid;
             var expires = Now + settings.SessionRefreshLifetime;
@@ -132,7 +132,7 @@ public static class PdsApi
             if (opened is not KeySessionReply reply) return invalid;
             await index.WaitForAsync(reply.SequenceNr, KeysApi.ReadYourWrite);
             Used(key);
-            return await SessionAnswerAsync(key, status, reply.Session);
+            return await SessionAnswerAsync(key, status, reply.Session, byEmail ? atPds : null);
         }
 
         public async Task<IResult> RefreshAsync()
@@ -192,7 +192,8 @@ public static class PdsApi
             return (null, ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS's getSession answer is not a session"));
         }
 
-        private async Task<IResult> SessionAnswerAsync(AccountKeyInfo key, AccountStatus status, KeySession session)
+        /// <summary>A key session's answer; <paramref name="atPds"/> is the account's getSession when already read.</summary>
+        private async Task<IResult> SessionAnswerAsync(AccountKeyInfo key, AccountStatus status, KeySession session, JsonObject? atPds = null)
         {
             var scope = key.Allow.Count > 0 ? "com.atproto.access" : "com.atproto.appPass";
             var accessExpires = Now + settings.SessionAccessLifetime;
@@ -207,7 +208,7 @@ public static class PdsApi
             };
             // The e-mail fields, as the PDS's createSession and refreshSession have them; left out when its getSession fails or
             // takes too long (the session is open: it is not lost for them).
-            var atPds = await EmailLookupAsync(key.Did);
+            atPds ??= await EmailLookupAsync(key.Did);
             foreach (var field in EmailFields)
                 if (atPds?[field] is { } value) answer[field] = value.DeepClone();
             if (status.State == AccountStateName.TakenDown) answer["status"] = "takendown";

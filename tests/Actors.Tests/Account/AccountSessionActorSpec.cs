@@ -124,7 +124,7 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
 
         // The new session's first hold is the shortest (backoff-min, at most 0.25 s); the old session's holds 1.5 s or more.
         await EventuallyAsync(async () => (await CallAsync(account.Did, GetSession)).Status == 400 && Pds.CallCount(RefreshSession) > refreshes,
-            TimeSpan.FromSeconds(1), "a refresh after the new session's first backoff");
+            TimeSpan.FromSeconds(1.2), "a refresh after the new session's first backoff");
     }
 
     [Fact]
@@ -316,8 +316,22 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
         // the next answers alike do not cost a refresh each (held off as refusals are).
         Assert.All(answers, a => Assert.Equal((401, "AccountTakedown"), (a.Status, a.Error!.Error)));
         await EventuallyAsync(async () => (await StatusAsync(account.Did)).State == AccountStateName.Active, TimeSpan.FromSeconds(5), "Active");
-        Assert.InRange(Pds.CallCount(RefreshSession), 1, 2);
+        Assert.InRange(Pds.CallCount(RefreshSession), 1, answers.Count - 1);
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+    }
+
+    [Fact]
+    public async Task An_AccountTakedown_while_a_refresh_retry_is_pending_is_left_to_that_retry_and_the_account_serves_on()
+    {
+        var account = await LoggedInAsync();
+        Pds.FailNext(RefreshSession, FakeFailure.ServerError500);
+        await AskAsync(new RefreshNow(account.Did));
+        Assert.Equal(AccountStateName.Degraded, (await StatusAsync(account.Did)).State); // a retry is due later
+        Pds.AnswerWith(GetFeed, """{"error":"AccountTakedown","message":"Account has been taken down"}"""u8.ToArray(), "application/json", status: 401);
+
+        Assert.Equal(401, (await CallAsync(account.Did, XrpcRequest.Query(GetFeed))).Status);
+        // The token was not refused: the account goes on lending it, as a degraded account does.
+        Assert.Equal(200, Assert.IsType<XrpcResponse>(await AskAsync(new CallXrpc(account.Did, GetSession))).Status);
     }
 
     [Fact]

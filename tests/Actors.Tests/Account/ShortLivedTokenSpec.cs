@@ -11,16 +11,16 @@ namespace Supervisor.Actors.Tests.Account;
 /// request-timeout): a fresh one is lent as it is, rather than refreshed again and again for one upload.
 /// </summary>
 public sealed class ShortLivedTokenSpec(ITestOutputHelper output)
-    : FakePdsSpec(new TestJournal(), output, "supervisor.accounts.request-timeout = 8s")
+    : FakePdsSpec(new TestJournal(), output, "supervisor.accounts { request-timeout = 15s, min-refresh-interval = 3s }")
 {
     [Fact]
     public async Task A_streamed_body_is_lent_a_fresh_token_with_less_time_than_it_wants_instead_of_refresh_after_refresh()
     {
-        // Each access token lives 5 s but says it was issued a day ago: a quarter of that is more than request-timeout (8 s).
-        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(5);
+        // Each access token lives 10 s but says it was issued a day ago: a quarter of that is more than request-timeout (15 s).
+        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(10);
         Pds.AccessTokenIssuedAtOffset = -TimeSpan.FromDays(1);
         var alice = await LoggedInAsync();
-        await Task.Delay(1100); // the login's pair is older than min-refresh-interval (1 s): a streamed body waits for a refresh
+        await Task.Delay(3100); // the login's pair is older than min-refresh-interval (3 s): a streamed body waits for a refresh
 
         var lent = await Accounts.Ask<object>(new BorrowAccessToken(alice.Did, "com.atproto.repo.uploadBlob", Streamed: true), TimeSpan.FromSeconds(5));
 

@@ -1,5 +1,6 @@
 using Akka.Event;
 using Supervisor.Actors.Account;
+using Supervisor.Actors.Events;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
@@ -82,6 +83,8 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
         Pds.RefreshGrace = TimeSpan.Zero; // an old refresh token dies at its first use: a replay of it would end the session
         var alice = await LoggedInAsync();
         var first = ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json)));
+        var events = CreateTestProbe();
+        await AskAsync(new SubscribeSessionEvents(events.Ref, alice.Did));
 
         // The intent is journaled, the PDS rotates the pair, the write of the new pair fails (the journal's first failure).
         FailingJournal.FailWritesOf = nameof(AccountEvents.SessionRefreshed);
@@ -93,6 +96,8 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
         await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did)) is { State: AccountStateName.Active, UnjournaledEvents: 0 },
             TimeSpan.FromSeconds(15), "the account to run again");
         Assert.NotEqual(first, ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json))));
+        Assert.Equal(SessionEventKind.Refresh, events.ExpectMsg<SessionEvent>().Kind); // announced by the run that took the pair over
+        events.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
         Assert.Equal(AccountStateName.Active, (await StatusAsync(alice.Did)).State);
         Assert.Equal(0, Pds.Rejections("ExpiredToken") + Pds.Rejections("InvalidToken"));

@@ -106,6 +106,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new AdoptSession(Grant, "http://entryway", SessionOrigin.Import, true, "claimed.test"),
         WakeToRefresh.Instance,
         new HeldEventsHandover(Did, [new RefreshStarted(At), new SessionRefreshed(Grant, At)]),
+        new HeldEventsHandover(Did, [new RefreshStarted(At)], new SessionRefreshed(Grant, At)),
         AuthFactorRequested.Instance,
         new RegistryCommands.RegisterAccount(Did, "alice.test", true),
         new RegistryCommands.AccountRegistration(Did, true),
