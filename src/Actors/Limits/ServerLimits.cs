@@ -81,13 +81,25 @@ public sealed class ServerLimits(ServerLimitSettings settings)
         return _servers.GetOrAdd(key, k => new ServerBudget(k, Settings, MaxHold));
     }
 
+    /// <summary>An account's method, its name in any case (the PDS routes names ignoring case).</summary>
+    private sealed class HeldMethods : IEqualityComparer<(string Did, string Nsid)>
+    {
+        public static readonly HeldMethods Instance = new();
+
+        public bool Equals((string Did, string Nsid) x, (string Did, string Nsid) y) =>
+            string.Equals(x.Did, y.Did, StringComparison.Ordinal) && string.Equals(x.Nsid, y.Nsid, StringComparison.OrdinalIgnoreCase);
+
+        public int GetHashCode((string Did, string Nsid) key) =>
+            HashCode.Combine(StringComparer.Ordinal.GetHashCode(key.Did), StringComparer.OrdinalIgnoreCase.GetHashCode(key.Nsid));
+    }
+
     /// <summary>One server's budget; every member runs under its lock.</summary>
     private sealed class ServerBudget(string server, ServerLimitSettings settings, TimeSpan maxHold)
     {
         private readonly object _gate = new();
         private readonly Dictionary<string, int> _used = new(StringComparer.Ordinal);
         private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
-        private readonly Dictionary<(string Did, string Nsid), DateTimeOffset> _held = new();
+        private readonly Dictionary<(string Did, string Nsid), DateTimeOffset> _held = new(HeldMethods.Instance);
         private int _limit = settings.Shared.Limit;
         private TimeSpan _window = settings.Shared.Window;
         private int _remaining = settings.Shared.Limit;

@@ -132,6 +132,9 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
         Assert.Equal(429, held.Status);
         Assert.Contains("this account's com.atproto.repo.createRecord calls", held.Error!.Message);
         Assert.Equal(calls, Pds.CallCount(CreateRecord));
+        // The same method in another case (the PDS routes names ignoring case) is held too.
+        Assert.Equal(429, (await CallAsync(alice.Did, post with { Nsid = "com.atproto.repo.CreateRecord" })).Status);
+        Assert.Equal(0, Pds.CallCount("com.atproto.repo.CreateRecord"));
         Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
         Assert.Equal(200, (await CallAsync(bob.Did, post)).Status);
 
