@@ -537,24 +537,17 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         switch (AccountRules.ClassifyRequest(a.Answer))
         {
             case RequestOutcome.RefreshAndRetry when !a.Retried && _state.Session is not null:
-                if (_refreshing || a.Generation < _generation)
+                switch (RefreshForRefusal(a.Generation, "the PDS refused the access token"))
                 {
-                    Self.Tell(new RetryCall(a.Call, a.ReplyTo));
-                }
-                else if (HoldOffRefreshAfterRefusal())
-                {
-                    a.ReplyTo.Tell(a.Answer);
-                }
-                else
-                {
-                    _refusedGeneration = _generation;
-                    if (_retryAt is { } retryAt && retryAt > Now)
-                    {
+                    case RefusalRefresh.HeldOff:
+                        a.ReplyTo.Tell(a.Answer);
+                        break;
+                    case RefusalRefresh.AfterPendingRetry:
                         a.ReplyTo.Tell(Unavailable());
                         break;
-                    }
-                    StartRefresh("the PDS refused the access token");
-                    Self.Tell(new RetryCall(a.Call, a.ReplyTo));
+                    default: // under way, or done since: the call goes again with the token it brings
+                        Self.Tell(new RetryCall(a.Call, a.ReplyTo));
+                        break;
                 }
                 break;
             case RequestOutcome.Deliver when a.Answer.Error?.Error == "AccountDeactivated" && !_deactivatedSeen:
@@ -673,13 +666,29 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// the token is lent no more and a refresh starts, whose answer decides. While a retry after a failure is pending, a
     /// refused token waits for it unlent (borrowers hear when); a takedown is left to that retry to confirm.
     /// </summary>
-    private void RefreshForRefusal(long generation, string reason, bool tokenRefused = true)
+    private RefusalRefresh RefreshForRefusal(long generation, string reason, bool tokenRefused = true)
     {
-        if (_refreshing || generation != _generation) return;
+        if (_refreshing || generation != _generation) return RefusalRefresh.UnderWay;
         var retryPending = _retryAt is { } retryAt && retryAt > Now;
-        if (retryPending && !tokenRefused || HoldOffRefreshAfterRefusal()) return;
+        if (retryPending && !tokenRefused) return RefusalRefresh.AfterPendingRetry;
+        if (HoldOffRefreshAfterRefusal()) return RefusalRefresh.HeldOff;
         _refusedGeneration = _generation;
-        if (!retryPending) StartRefresh(reason);
+        if (retryPending) return RefusalRefresh.AfterPendingRetry;
+        StartRefresh(reason);
+        return RefusalRefresh.UnderWay;
+    }
+
+    /// <summary>What <see cref="RefreshForRefusal"/> made of a refusal.</summary>
+    private enum RefusalRefresh
+    {
+        /// <summary>A refresh is under way (started now or before), or has replaced the refused token already.</summary>
+        UnderWay,
+
+        /// <summary>Refreshes for refusals are held off: the refusal is answered as it came.</summary>
+        HeldOff,
+
+        /// <summary>A retry after a failure is pending: it makes the refresh.</summary>
+        AfterPendingRetry,
     }
 
     /// <summary>
