@@ -55,6 +55,25 @@ public sealed class SessionEventFeedSpec
     }
 
     [Fact]
+    public void The_host_keeps_the_newest_10000_events_and_drops_a_reader_more_than_1000_behind()
+    {
+        // The feed as the host makes it (Program.cs: no capacity or backlog given), with the README's figures.
+        var feed = new SessionEventFeed();
+        using var slow = Follow(feed, null);
+        var first = feed.Publish(Event("did:plc:a"));
+        for (var i = 1; i < 1_000; i++) feed.Publish(Event("did:plc:a"));
+        Assert.False(slow.Overflowed);
+        feed.Publish(Event("did:plc:a"));
+        Assert.True(slow.Overflowed);
+
+        for (var i = 1_001; i < 10_001; i++) feed.Publish(Event("did:plc:a"));
+        using var resumed = Follow(feed, first.Id);
+        Assert.Equal(10_000, resumed.Replay.Count);
+        Assert.Equal(2L, resumed.Replay.First().Seq);
+        Assert.False(resumed.MayHaveMissed); // 1 is just before the oldest kept: nothing in between was lost
+    }
+
+    [Fact]
     public void Ids_carry_the_start_of_the_feed_so_an_id_of_another_start_is_not_taken_for_one_of_this_start()
     {
         var before = new SessionEventFeed(boot: DateTimeOffset.UtcNow.AddMinutes(-5));
