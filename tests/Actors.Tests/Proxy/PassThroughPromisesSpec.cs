@@ -148,7 +148,7 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
             Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
             Assert.Equal("ExpiredToken", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
         }
-        await EventuallyRefreshedAsync(3);
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.CallCount(RefreshSession) >= 3), TimeSpan.FromSeconds(10), "the refresh the upload's refusal starts");
         using (var uploaded = await UploadAsync())
         {
             Assert.Equal(HttpStatusCode.OK, uploaded.StatusCode);
@@ -156,12 +156,5 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
         }
         Assert.Equal(2, Pds.CallCount("com.atproto.repo.uploadBlob"));
         Assert.Equal(3, Pds.CallCount(RefreshSession));
-    }
-
-    private async Task EventuallyRefreshedAsync(int times)
-    {
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (Pds.CallCount(RefreshSession) < times && DateTime.UtcNow < until) await Task.Delay(50);
-        Assert.Equal(times, Pds.CallCount(RefreshSession));
     }
 }
