@@ -1178,6 +1178,15 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         var held = (_journaling ?? []).Concat(_unjournaled).ToList();
         _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, held, @event is SessionRefreshed failed && !held.Contains(failed) ? failed : null));
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
+        // Those waiting for a refresh (RefreshNow, a session's adoption) are answered now: the run that could have
+        // answered them stops. The account runs again once the journal answers (its parent restarts it after 2 s at least).
+        var error = new XrpcError("JournalUnavailable", "the journal failed to write the account's changes; the account runs again when it is back");
+        var retryAt = Now + TimeSpan.FromSeconds(2);
+        foreach (var (replyTo, origin) in _refreshWaiters)
+            replyTo.Tell(origin is null
+                ? new AccountUnavailable(_state.Did, AccountStateName.Degraded, error, retryAt)
+                : new SessionRejected(SessionRejection.ServiceUnavailable, error, retryAt));
+        _refreshWaiters.Clear();
         Log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
             _state.Did, @event.GetType().Name, cause.GetBaseException().Message);
     }

@@ -18,7 +18,8 @@ namespace Supervisor.Actors.Cluster;
 /// (<see cref="Account.AdoptSession"/>), which the accounts supervisor sends by an Ask of its own and sends again. What
 /// an actor told a bucket without waiting (an account's new status) is left alone. A lent token whose borrower stopped
 /// waiting (its Ask timed out) is given back to the lender at once, so that it does not hold the account's next rotation
-/// until the loan expires.
+/// until the loan expires. A call an account made itself, answered after the account stopped (a failed journal write
+/// stops it at once), reaches its caller all the same.
 /// </summary>
 public sealed class LeftBehindRequests : ReceiveActor
 {
@@ -38,6 +39,20 @@ public sealed class LeftBehindRequests : ReceiveActor
             {
                 lent.GiveBack(lender);
                 return;
+            }
+            switch (message)
+            {
+                // A call the account made itself, answered after the account had stopped (a failed journal write stops
+                // it at once): the PDS's answer goes to the caller, or, if the PDS refused the token, the caller is told
+                // to send the call again (the account's next run refreshes).
+                case Account.AccountSelfMessages.RequestAnswered answered:
+                    answered.ReplyTo.Tell(Account.AccountRules.ClassifyRequest(answered.Answer) == Account.RequestOutcome.RefreshAndRetry
+                        ? new AccountReplies.AccountMoved(answered.Call.AccountId)
+                        : answered.Answer);
+                    return;
+                case Account.AccountSelfMessages.RetryCall retry:
+                    retry.ReplyTo.Tell(new AccountReplies.AccountMoved(retry.Call.AccountId));
+                    return;
             }
             string? entity = null;
             if (message is ShardingEnvelope envelope) (entity, message) = (envelope.EntityId, envelope.Message);

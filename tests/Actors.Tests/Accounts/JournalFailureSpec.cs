@@ -2,6 +2,7 @@ using Akka.Event;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Pds;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
 using Xunit.Abstractions;
@@ -91,6 +92,9 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
         Accounts.Tell(new RefreshNow(alice.Did), TestActor);
         await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did))?.LastError?.Error == "JournalUnavailable", TimeSpan.FromSeconds(10), "the failed write");
         FailingJournal.FailWritesOf = null;
+        var unanswered = ExpectMsg<AccountUnavailable>(TimeSpan.FromSeconds(5)); // the RefreshNow's caller is told, not left to time out
+        Assert.Equal(("JournalUnavailable", AccountStateName.Degraded), (unanswered.Error.Error, unanswered.State));
+        Assert.NotNull(unanswered.RetryNotBefore);
 
         // The account's next run starts from the pair the PDS gave, not from the token it has already rotated away.
         await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did)) is { State: AccountStateName.Active, UnjournaledEvents: 0 },
@@ -101,6 +105,25 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
         Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
         Assert.Equal(AccountStateName.Active, (await StatusAsync(alice.Did)).State);
         Assert.Equal(0, Pds.Rejections("ExpiredToken") + Pds.Rejections("InvalidToken"));
+    }
+
+    [Fact]
+    public async Task A_call_in_flight_when_a_failed_write_stops_its_account_still_gets_the_PDSs_answer()
+    {
+        var alice = await LoggedInAsync();
+        Pds.FailNext("com.atproto.server.getSession", FakeFailure.TrickleBody); // answered over 4 s
+        var call = AskAsync(new CallXrpc(alice.Did, GetSession));
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount("com.atproto.server.getSession") == 1), TimeSpan.FromSeconds(5), "the call sent");
+
+        // A logout does not wait for calls in flight; its write fails and the account stops before the PDS answers the call.
+        FailingJournal.FailWritesOf = nameof(AccountEvents.LogoutRequested);
+        Accounts.Tell(new Logout(alice.Did), TestActor);
+        await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did))?.LastError?.Error == "JournalUnavailable", TimeSpan.FromSeconds(3), "the failed write");
+        FailingJournal.FailWritesOf = null;
+
+        var answer = Assert.IsType<XrpcResponse>(await call);
+        Assert.Equal(200, answer.Status);
+        Assert.Equal(FakePdsServer.TrickleBody, answer.Body);
     }
 
     [Fact]
