@@ -17,4 +17,31 @@ public sealed record XrpcError(string Error, string Message)
 
     /// <summary>A call the supervisor cannot send as described (a malformed content type).</summary>
     public const string InvalidRequest = "InvalidRequest";
+
+    /// <summary>The longest error name kept from a server's answer (longer ones are cut).</summary>
+    public const int LongestName = 128;
+
+    /// <summary>
+    /// The longest message kept from a server's answer: an error is logged, journaled (an ended session's), held in
+    /// statuses and sent with events, so a server must not make it megabytes long.
+    /// </summary>
+    public const int LongestMessage = 1024;
+
+    /// <summary>
+    /// An error as a server (a PDS, an identity host) wrote it, cut to <see cref="LongestName"/> and
+    /// <see cref="LongestMessage"/> characters, its control characters (line breaks included) made spaces.
+    /// </summary>
+    public static XrpcError FromServer(string error, string message) => new(Bounded(error, LongestName), Bounded(message, LongestMessage));
+
+    private static string Bounded(string text, int longest)
+    {
+        var cut = text.Length > longest;
+        if (!cut && !text.Any(char.IsControl)) return text;
+        var kept = cut ? text[..(char.IsHighSurrogate(text[longest - 1]) ? longest - 1 : longest)] : text;
+        return string.Create(kept.Length + (cut ? 1 : 0), (kept, cut), static (span, state) =>
+        {
+            for (var i = 0; i < state.kept.Length; i++) span[i] = char.IsControl(state.kept[i]) ? ' ' : state.kept[i];
+            if (state.cut) span[^1] = '…';
+        });
+    }
 }

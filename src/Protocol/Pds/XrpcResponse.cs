@@ -72,7 +72,7 @@ public sealed record XrpcResponse(
                 || name.ValueKind != JsonValueKind.String)
                 return null;
             var message = root.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-            return new XrpcError(name.GetString()!, message ?? "");
+            return XrpcError.FromServer(name.GetString()!, message ?? "");
         }
         // Not JSON, or strings that are not UTF-8 (GetString throws InvalidOperationException for those).
         catch (Exception e) when (e is JsonException or InvalidOperationException)

@@ -31,4 +31,24 @@ public sealed class AnswerBoundsSpec
         Assert.Contains("larger than 65536 bytes", tooLong.Error?.Message);
         Assert.Empty(tooLong.Body);
     }
+
+    [Fact]
+    public async Task A_servers_error_name_and_message_are_cut_to_128_and_1024_characters_while_its_body_passes_as_it_came()
+    {
+        await using var pds = await FakePdsServer.StartAsync();
+        var client = PdsClient.Create(TimeSpan.FromSeconds(5), outbound: OutboundAddresses.WithLoopback);
+        var name = new string('E', 200);
+        var message = "first line\\nsecond line\\r" + new string('m', 60_000);
+        var body = System.Text.Encoding.UTF8.GetBytes($$"""{"error":"{{name}}","message":"{{message}}"}""");
+        pds.AnswerWith(Nsid, body, "application/json", status: 503);
+
+        var answer = await client.SendAsync(pds.Url, XrpcRequest.Query(Nsid), null);
+
+        Assert.Equal(503, answer.Status);
+        Assert.Equal(body, answer.Body); // what a client is handed is the server's answer, byte for byte
+        Assert.Equal(new string('E', XrpcError.LongestName) + "…", answer.Error?.Error);
+        Assert.Equal(XrpcError.LongestMessage + 1, answer.Error?.Message.Length); // kept: an ended session journals it, statuses and events carry it
+        Assert.StartsWith("first line second line mmm", answer.Error?.Message);
+        Assert.EndsWith("m…", answer.Error?.Message);
+    }
 }
