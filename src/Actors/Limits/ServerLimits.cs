@@ -9,8 +9,10 @@ namespace Supervisor.Actors.Limits;
 /// of every answer and decides, before each call, whether the call may go:
 /// <list type="bullet">
 /// <item>after a 429 under the server's shared (per-IP) policy, nothing goes to that server until its reset;</item>
-/// <item>after a 429 under another policy (one account's limit, such as repo writes), that account's calls of
-/// that method are held until the reset, and the rest goes on;</item>
+/// <item>after a 429 under another policy (one account's limit, such as repo writes), or under the shared one with
+/// budget left (a service the PDS forwards to), that account's calls of that method are held until the answer's
+/// <c>Retry-After</c>, else that policy's reset, else <see cref="ServerLimitSettings.HoldWithoutReset"/>, and the rest
+/// goes on (past <see cref="MaxHeldMethods"/> methods held at once, all the account's calls);</item>
 /// <item>ordinary requests never use the last <see cref="ServerLimitSettings.SessionReserve"/> of the shared
 /// budget, which is kept for refreshes and logins, so a refresh is never starved by requests;</item>
 /// <item>once less than <see cref="ServerLimitSettings.FairShareBelow"/> of it is left, an account that has
@@ -44,12 +46,16 @@ public sealed class ServerLimits(ServerLimitSettings settings)
         Budget(server).Observe(did, nsid, Bounded(answer, now), now);
     }
 
-    /// <summary>The answer with its <c>RateLimit-Reset</c> brought to at most <see cref="ServerLimitSettings.MaxHold"/> after <paramref name="now"/>.</summary>
+    /// <summary>
+    /// The answer with its <c>RateLimit-Reset</c> and <c>Retry-After</c> brought to at most
+    /// <see cref="ServerLimitSettings.MaxHold"/> after <paramref name="now"/>.
+    /// </summary>
     public XrpcResponse Bounded(XrpcResponse answer, DateTimeOffset now)
     {
-        if (answer.RateLimit is not { Reset: { } reset } info) return answer;
+        if (answer.RateLimit is not { } info) return answer;
         var latest = now + MaxHold;
-        return reset > latest ? answer with { RateLimit = info with { Reset = latest } } : answer;
+        if (info.Reset <= latest && !(info.RetryAfter > latest)) return answer;
+        return answer with { RateLimit = info with { Reset = info.Reset > latest ? latest : info.Reset, RetryAfter = info.RetryAfter > latest ? latest : info.RetryAfter } };
     }
 
     /// <summary>The longest hold, never negative and never beyond a year (so that adding it to a clock cannot overflow).</summary>
@@ -81,17 +87,11 @@ public sealed class ServerLimits(ServerLimitSettings settings)
         return _servers.GetOrAdd(key, k => new ServerBudget(k, Settings, MaxHold));
     }
 
-    /// <summary>An account's method, its name in any case (the PDS routes names ignoring case).</summary>
-    private sealed class HeldMethods : IEqualityComparer<(string Did, string Nsid)>
-    {
-        public static readonly HeldMethods Instance = new();
+    /// <summary>The most methods of one account held at once (after 429s); past it, all its methods are held.</summary>
+    public const int MaxHeldMethods = 32;
 
-        public bool Equals((string Did, string Nsid) x, (string Did, string Nsid) y) =>
-            string.Equals(x.Did, y.Did, StringComparison.Ordinal) && string.Equals(x.Nsid, y.Nsid, StringComparison.OrdinalIgnoreCase);
-
-        public int GetHashCode((string Did, string Nsid) key) =>
-            HashCode.Combine(StringComparer.Ordinal.GetHashCode(key.Did), StringComparer.OrdinalIgnoreCase.GetHashCode(key.Nsid));
-    }
+    /// <summary>The held method that stands for all of an account's methods.</summary>
+    private const string AllMethods = "*";
 
     /// <summary>One server's budget; every member runs under its lock.</summary>
     private sealed class ServerBudget(string server, ServerLimitSettings settings, TimeSpan maxHold)
@@ -99,7 +99,8 @@ public sealed class ServerLimits(ServerLimitSettings settings)
         private readonly object _gate = new();
         private readonly Dictionary<string, int> _used = new(StringComparer.Ordinal);
         private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
-        private readonly Dictionary<(string Did, string Nsid), DateTimeOffset> _held = new(HeldMethods.Instance);
+        /// <summary>Per account, its methods held after a 429 (names in any case: the PDS routes them ignoring case), or <see cref="AllMethods"/>.</summary>
+        private readonly Dictionary<string, Dictionary<string, DateTimeOffset>> _held = new(StringComparer.Ordinal);
         private int _limit = settings.Shared.Limit;
         private TimeSpan _window = settings.Shared.Window;
         private int _remaining = settings.Shared.Limit;
@@ -116,11 +117,8 @@ public sealed class ServerLimits(ServerLimitSettings settings)
                     return new RateDecision(blocked, $"{server} refused this host's requests (429) until its limit resets");
                 if (kind == CallKind.Request)
                 {
-                    if (_held.TryGetValue((did, nsid), out var until))
-                    {
-                        if (until > now) return new RateDecision(until, $"{server} limits this account's {nsid} calls (429) until its limit resets");
-                        _held.Remove((did, nsid));
-                    }
+                    if (Held(did, nsid, now) is { } until)
+                        return new RateDecision(until, $"{server} limits this account's {nsid} calls (429) until its limit resets");
                     if (_advertised && Share(did, now) is { } refused) return refused;
                 }
                 _remaining = Math.Max(0, _remaining - 1);
@@ -166,12 +164,43 @@ public sealed class ServerLimits(ServerLimitSettings settings)
                     if (info.Remaining is { } remaining) _remaining = Math.Min(remaining, _limit);
                 }
                 if (answer.Status != 429) return;
-                var until = info?.Reset is { } at && at > now ? at : now + (settings.HoldWithoutReset < maxHold ? settings.HoldWithoutReset : maxHold);
-                // The server's own per-IP limit says it is spent; a 429 with budget left under it (a service the PDS forwards to,
-                // passed on with the PDS's headers; a limit of the account's own) holds that account's method only.
-                if (shared && info!.Remaining is null or 0) _blockedUntil = until;
-                else _held[(did, nsid)] = until;
+                var byDefault = now + (settings.HoldWithoutReset < maxHold ? settings.HoldWithoutReset : maxHold);
+                // The server's own per-IP limit says it is spent: nothing goes until its reset. A 429 with budget left under
+                // it (a service the PDS forwards to, passed on with the PDS's headers and the service's Retry-After) or under
+                // another limit (the account's own) holds that account's method only, until its Retry-After or that limit's reset.
+                if (shared && info!.Remaining is null or 0)
+                    _blockedUntil = Later(info.Reset, now) ?? Later(info.RetryAfter, now) ?? byDefault;
+                else
+                    Hold(did, nsid, Later(info?.RetryAfter, now) ?? (shared ? null : Later(info?.Reset, now)) ?? byDefault, now);
             }
+        }
+
+        private static DateTimeOffset? Later(DateTimeOffset? at, DateTimeOffset now) => at > now ? at : null;
+
+        /// <summary>Until when <paramref name="did"/>'s calls of <paramref name="nsid"/> are held, if they are.</summary>
+        private DateTimeOffset? Held(string did, string nsid, DateTimeOffset now)
+        {
+            if (!_held.TryGetValue(did, out var methods)) return null;
+            DateTimeOffset? until = methods.TryGetValue(AllMethods, out var all) && all > now ? all : null;
+            if (methods.TryGetValue(nsid, out var one) && one > now && !(until >= one)) until = one;
+            return until;
+        }
+
+        /// <summary>
+        /// Holds a method of an account; past <see cref="MaxHeldMethods"/> held at once, the account's every method is
+        /// held instead until the latest of them: the names come from its clients, and a server answering 429 to each
+        /// must not make this grow without end.
+        /// </summary>
+        private void Hold(string did, string nsid, DateTimeOffset until, DateTimeOffset now)
+        {
+            if (!_held.TryGetValue(did, out var methods)) _held[did] = methods = new Dictionary<string, DateTimeOffset>(StringComparer.OrdinalIgnoreCase);
+            methods[nsid] = until;
+            if (methods.Count <= MaxHeldMethods) return;
+            foreach (var over in methods.Where(m => m.Value <= now).Select(m => m.Key).ToList()) methods.Remove(over);
+            if (methods.Count <= MaxHeldMethods) return;
+            var latest = methods.Values.Max();
+            methods.Clear();
+            methods[AllMethods] = latest;
         }
 
         public DateTimeOffset? BlockedUntil(DateTimeOffset now)
@@ -185,7 +214,7 @@ public sealed class ServerLimits(ServerLimitSettings settings)
             {
                 Roll(now);
                 var blocked = _blockedUntil > now ? _blockedUntil : null;
-                return new ServerLimitStatus(server, _limit, _remaining, _reset, blocked, _lastSeen.Count, _held.Count(h => h.Value > now));
+                return new ServerLimitStatus(server, _limit, _remaining, _reset, blocked, _lastSeen.Count, _held.Values.Sum(m => m.Count(h => h.Value > now)));
             }
         }
 
@@ -199,7 +228,11 @@ public sealed class ServerLimits(ServerLimitSettings settings)
             _used.Clear();
             var horizon = now - 2 * _window;
             foreach (var gone in _lastSeen.Where(s => s.Value < horizon).Select(s => s.Key).ToList()) _lastSeen.Remove(gone);
-            foreach (var over in _held.Where(h => h.Value <= now).Select(h => h.Key).ToList()) _held.Remove(over);
+            foreach (var (did, methods) in _held.ToList())
+            {
+                foreach (var over in methods.Where(m => m.Value <= now).Select(m => m.Key).ToList()) methods.Remove(over);
+                if (methods.Count == 0) _held.Remove(did);
+            }
         }
 
         /// <summary>The window of a <c>RateLimit-Policy</c> such as <c>3000;w=300</c>.</summary>

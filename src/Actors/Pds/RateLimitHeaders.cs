@@ -29,8 +29,16 @@ public static class RateLimitHeaders
         var remaining = Count(headers, "RateLimit-Remaining");
         var reset = ResetOf(Number(headers, "RateLimit-Reset"), now);
         var policy = headers.TryGetValues("RateLimit-Policy", out var p) ? Visible(p.FirstOrDefault()) : null;
-        if (limit is null && remaining is null && reset is null && policy is null) return null;
-        return new RateLimitInfo(limit, remaining, reset, policy);
+        var retryAfter = RetryAfterOf(headers, now);
+        if (limit is null && remaining is null && reset is null && policy is null && retryAfter is null) return null;
+        return new RateLimitInfo(limit, remaining, reset, policy, retryAfter);
+    }
+
+    /// <summary><c>Retry-After</c> as delta-seconds or an HTTP date, else null.</summary>
+    private static DateTimeOffset? RetryAfterOf(HttpResponseHeaders headers, DateTimeOffset now)
+    {
+        if (Number(headers, "Retry-After") is { } seconds) return seconds < UnixTimeFrom ? ResetOf(seconds, now) : null;
+        return headers.RetryAfter?.Date is { } date && date.Year < 9999 ? date.ToUniversalTime() : null;
     }
 
     private static DateTimeOffset? ResetOf(long? value, DateTimeOffset now) => value switch

@@ -110,6 +110,60 @@ public sealed class RateLimitHeadersSpec
         Assert.Null(Read(("RateLimit-Policy", new string('1', RateLimitHeaders.MaxPolicyLength + 1))));
     }
 
+    [Theory]
+    [InlineData("2", 2)]
+    [InlineData("Tue, 24 Nov 2026 12:00:45 GMT", 45)]
+    public void Retry_After_is_read_as_seconds_or_as_an_HTTP_date(string header, int seconds)
+    {
+        Assert.Equal(new RateLimitInfo(null, null, null, null, Now.AddSeconds(seconds)), Read(("Retry-After", header)));
+    }
+
+    [Theory]
+    [InlineData("-2")]
+    [InlineData("soon")]
+    [InlineData("1795000000")]
+    public void Garbage_in_Retry_After_is_ignored(string header)
+    {
+        Assert.Null(Read(("Retry-After", header)));
+    }
+
+    [Fact]
+    public void A_429_with_only_Retry_After_holds_the_accounts_method_until_then_not_for_the_default_hold()
+    {
+        var limits = new ServerLimits(new ServerLimitSettings { HoldWithoutReset = TimeSpan.FromSeconds(30) });
+        limits.Observe("http://pds.example", "did:plc:a", "app.bsky.feed.getFeed", TooMany(Read(("Retry-After", "2"))), Now);
+        Assert.Equal(Now.AddSeconds(2), limits.Acquire("http://pds.example", "did:plc:a", "app.bsky.feed.getFeed", CallKind.Request, Now).HeldUntil);
+        Assert.Null(limits.Acquire("http://pds.example", "did:plc:a", "app.bsky.feed.getFeed", CallKind.Request, Now.AddSeconds(2.1)).HeldUntil);
+    }
+
+    [Fact]
+    public void A_429_passed_on_under_the_PDSs_shared_policy_with_budget_left_holds_for_the_services_Retry_After_not_the_PDSs_window()
+    {
+        var limits = new ServerLimits(new ServerLimitSettings());
+        var shared = new[] { ("RateLimit-Limit", "3000"), ("RateLimit-Remaining", "2500"), ("RateLimit-Reset", "300"), ("RateLimit-Policy", "3000;w=300") };
+        limits.Observe("http://pds.example", "did:plc:a", "app.bsky.feed.getFeed", TooMany(Read([.. shared, ("Retry-After", "3")])), Now);
+        Assert.Equal(Now.AddSeconds(3), limits.Acquire("http://pds.example", "did:plc:a", "app.bsky.feed.getFeed", CallKind.Request, Now).HeldUntil);
+
+        // Without a Retry-After the PDS's window says nothing of the service's limit: the default hold, not 5 minutes.
+        limits.Observe("http://pds.example", "did:plc:a", "app.bsky.feed.getTimeline", TooMany(Read(shared)), Now);
+        Assert.Equal(Now + new ServerLimitSettings().HoldWithoutReset, limits.Acquire("http://pds.example", "did:plc:a", "app.bsky.feed.getTimeline", CallKind.Request, Now).HeldUntil);
+        Assert.Null(limits.Acquire("http://pds.example", "did:plc:b", "app.bsky.feed.getTimeline", CallKind.Request, Now).HeldUntil);
+    }
+
+    [Fact]
+    public void Past_32_held_methods_an_accounts_every_method_is_held_instead_so_429s_to_made_up_names_cannot_grow_the_holds()
+    {
+        var limits = new ServerLimits(new ServerLimitSettings());
+        var reset = Read(("RateLimit-Limit", "10"), ("RateLimit-Remaining", "0"), ("RateLimit-Reset", "3600"), ("RateLimit-Policy", "10;w=3600"));
+        for (var i = 0; i < 10_000; i++) limits.Observe("http://pds.example", "did:plc:a", $"a.b.c{i}", TooMany(reset), Now);
+
+        var server = Assert.Single(limits.Snapshot(Now));
+        Assert.InRange(server.HeldCalls, 1, ServerLimits.MaxHeldMethods + 1);
+        Assert.Equal(Now.AddHours(1), limits.Acquire("http://pds.example", "did:plc:a", "com.atproto.repo.createRecord", CallKind.Request, Now).HeldUntil);
+        Assert.Null(limits.Acquire("http://pds.example", "did:plc:b", "com.atproto.repo.createRecord", CallKind.Request, Now).HeldUntil);
+        Assert.Null(limits.Acquire("http://pds.example", "did:plc:a", "com.atproto.repo.createRecord", CallKind.Request, Now.AddHours(1.01)).HeldUntil);
+    }
+
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;
