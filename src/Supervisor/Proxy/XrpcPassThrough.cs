@@ -180,6 +180,12 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
                 await ApiJson.Error(504, XrpcError.Timeout, $"no answer from the PDS within {requestTimeout.TotalSeconds:0.#} s").ExecuteAsync(context);
                 return false;
             }
+            catch (Exception e) when (BodyTooLarge(e))
+            {
+                // An upload of no announced length went past its limit while it streamed to the PDS (Kestrel stops reading).
+                await ApiJson.Error(413, "PayloadTooLarge", $"the body of {nsid} is larger than its limit of {settings.LimitFor(nsid)} bytes").ExecuteAsync(context);
+                return false;
+            }
             catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
             {
                 if (!context.RequestAborted.IsCancellationRequested)
@@ -349,6 +355,13 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
         {
             return new Body(null, null, false, tooLarge);
         }
+    }
+
+    private static bool BodyTooLarge(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is BadHttpRequestException { StatusCode: 413 }) return true;
+        return false;
     }
 
     /// <summary>Whether <paramref name="id"/> is the handle of the account <paramref name="did"/> (asked of that account only).</summary>

@@ -89,6 +89,24 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
         Assert.Equal(Convert.ToHexString(SHA256.HashData(blocks.SelectMany(b => b).ToArray())).ToLowerInvariant(), blob["ref"]!["$link"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task An_upload_of_no_announced_length_past_its_limit_gets_413_PayloadTooLarge_not_502()
+    {
+        await using var host = await StartHostAsync("supervisor.proxy.upload-limit = 64KiB");
+        var alice = await LoggedInAsync(host, "alice.test");
+
+        // Chunked (no Content-Length): the limit is found while the bytes stream to the PDS.
+        var blocks = Enumerable.Range(0, 5).Select(i => Enumerable.Repeat((byte)i, 16 * 1024).ToArray()).ToArray();
+        using var upload = new SlowContent(blocks, TimeSpan.Zero);
+        upload.Headers.ContentType = new MediaTypeHeaderValue("video/mp4");
+        using var answer = await host.Http.PostAsync($"/accounts/{alice.Did}/xrpc/com.atproto.repo.uploadBlob", upload);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, answer.StatusCode);
+        var error = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!;
+        Assert.Equal("PayloadTooLarge", error["error"]!.GetValue<string>());
+        Assert.Contains("65536 bytes", error["message"]!.GetValue<string>());
+    }
+
     /// <summary>A body of <paramref name="blocks"/> sent with <paramref name="pause"/> before each, of no announced length.</summary>
     private sealed class SlowContent(byte[][] blocks, TimeSpan pause) : HttpContent
     {
