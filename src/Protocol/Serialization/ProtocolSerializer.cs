@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Runtime.Serialization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Akka.Actor;
 using Akka.Serialization;
 using Supervisor.Actors.Events;
@@ -39,6 +40,14 @@ public class ProtocolSerializer : SerializerWithStringManifest
     private readonly Dictionary<string, Type> _readers;
     private readonly JsonSerializerOptions _options;
 
+    /// <summary>
+    /// The options that read messages between systems (<c>wire.</c> manifests): a field the message's type requires
+    /// (a constructor parameter of a reference type, not nullable, without a default) that is missing or null makes it unreadable, so that
+    /// a malformed message from another system is dropped by remoting instead of reaching an actor with a null where
+    /// none can be. Journal records are read as they were written, by older versions too.
+    /// </summary>
+    private readonly JsonSerializerOptions _wireOptions;
+
     /// <summary>Created by Akka with the system it serves (which resolves the actor references it reads).</summary>
     public ProtocolSerializer(ExtendedActorSystem system)
         : this(system, EventManifests.Concat(ProtocolWireManifests), OlderEventManifests, ProtocolOptions(system, [new NoTokensJsonConverter()]))
@@ -54,6 +63,20 @@ public class ProtocolSerializer : SerializerWithStringManifest
         _readers = _manifests.ToDictionary(m => m.Value, m => m.Key);
         foreach (var (manifest, type) in olderManifests) _readers[manifest] = type;
         _options = options;
+        _wireOptions = new JsonSerializerOptions(options)
+        {
+            RespectNullableAnnotations = true,
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { RequireNonNullableParameters } },
+        };
+    }
+
+    /// <summary>A constructor parameter of a reference type that is neither nullable nor defaulted must be in the JSON.</summary>
+    private static void RequireNonNullableParameters(JsonTypeInfo info)
+    {
+        if (info.Kind != JsonTypeInfoKind.Object) return;
+        foreach (var property in info.Properties)
+            if (property.AssociatedParameter is { HasDefaultValue: false, IsNullable: false } && !property.PropertyType.IsValueType)
+                property.IsRequired = true;
     }
 
     /// <inheritdoc />
@@ -119,13 +142,14 @@ public class ProtocolSerializer : SerializerWithStringManifest
             throw new SerializationException($"unknown manifest '{manifest}' for {GetType().Name}");
         if (type == typeof(Protocol.AsTrustedClient))
         {
-            var envelope = JsonSerializer.Deserialize<TrustedEnvelope>(bytes, _options) ?? throw new SerializationException("a stored AsTrustedClient is null");
+            var envelope = JsonSerializer.Deserialize<TrustedEnvelope>(bytes, _wireOptions) ?? throw new SerializationException("a stored AsTrustedClient is null");
             if (!_readers.TryGetValue(envelope.Manifest, out var inner) || !typeof(IWireMessage).IsAssignableFrom(inner) || inner == type)
                 throw new SerializationException($"an AsTrustedClient cannot carry manifest '{envelope.Manifest}'");
-            var message = (IWireMessage)(envelope.Message.Deserialize(inner, _options) ?? throw new SerializationException($"the {inner.Name} of an AsTrustedClient is null"));
+            var message = (IWireMessage)(envelope.Message.Deserialize(inner, _wireOptions) ?? throw new SerializationException($"the {inner.Name} of an AsTrustedClient is null"));
             return new Protocol.AsTrustedClient(envelope.Client, envelope.Secret, message);
         }
-        return JsonSerializer.Deserialize(bytes, type, _options) ?? throw new SerializationException($"a stored {type.Name} is null");
+        var options = manifest.StartsWith("wire.", StringComparison.Ordinal) ? _wireOptions : _options;
+        return JsonSerializer.Deserialize(bytes, type, options) ?? throw new SerializationException($"a stored {type.Name} is null");
     }
 
     /// <summary>How an <see cref="Protocol.AsTrustedClient"/> is written: its message with the message's own manifest.</summary>

@@ -210,6 +210,23 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(SupervisorSerializer.CurrentManifests.Keys.OrderBy(t => t.Name), covered.OrderBy(t => t.Name));
     }
 
+    [Theory]
+    [InlineData("wire.CallXrpc.v1", """{"accountId":"did:plc:x"}""")]
+    [InlineData("wire.CallXrpc.v1", """{"accountId":"did:plc:x","request":null}""")]
+    [InlineData("wire.CallXrpc.v1", """{"accountId":"did:plc:x","request":{"kind":"Query"}}""")]
+    [InlineData("wire.Login.v1", """{"service":"https://pds.example","identifier":"alice.test"}""")]
+    [InlineData("wire.SubscribeSessionEvents.v1", """{"includeTokens":false}""")]
+    [InlineData("wire.UnsubscribeSessionEvents.v1", """{"subscriber":null}""")]
+    [InlineData("wire.AsTrustedClient.v1", """{"client":"c","secret":"s","manifest":"wire.CallXrpc.v1","message":{"accountId":"did:plc:x"}}""")]
+    public void A_message_from_another_system_missing_a_field_its_type_requires_is_unreadable_not_an_actor_handed_a_null(string manifest, string json)
+    {
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerForType(typeof(AccountCommands.CallXrpc));
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(json), manifest));
+        // The same message whole is read.
+        var whole = new AccountCommands.CallXrpc("did:plc:x", XrpcRequest.Query("app.bsky.actor.getProfile"));
+        Assert.Equal(whole.Request.Nsid, Assert.IsType<AccountCommands.CallXrpc>(serializer.FromBinary(serializer.ToBinary(whole), "wire.CallXrpc.v1")).Request.Nsid);
+    }
+
     [Fact]
     public void An_unknown_manifest_is_an_error_not_garbage()
     {
