@@ -14,6 +14,12 @@ public static class AccountRules
     public const string InvalidStoredSession = "InvalidStoredSession";
 
     /// <summary>
+    /// The most logged-out sessions kept to revoke after the one whose deleteSession is pending (each needs a login, which
+    /// the login budget bounds; past it the oldest is given up).
+    /// </summary>
+    public const int MaxLaterDeletions = 8;
+
+    /// <summary>
     /// The longest retry delay <see cref="Backoff"/> gives, whatever the settings say, so that adding it to any
     /// real clock reading cannot overflow.
     /// </summary>
@@ -77,14 +83,14 @@ public static class AccountRules
             LastRefreshAt = r.At,
         },
         SessionEnded x => state with { Session = null, RefreshPending = false, Ended = new SessionEnd(x.Reason, x.Error, x.At) },
-        LogoutRequested => state with
-        {
-            PendingDeletion = state.Session is { } session ? new SecretToken(session.Tokens.RefreshJwt) : state.PendingDeletion,
-            Session = null,
-            RefreshPending = false,
-        },
+        LogoutRequested => state.Session is not { } session ? state with { RefreshPending = false }
+            : state.PendingDeletion is null ? state with { PendingDeletion = new SecretToken(session.Tokens.RefreshJwt), Session = null, RefreshPending = false }
+            // A logout of a session that came after a logout still pending (its deleteSession failing): both are revoked, in turn.
+            : state with { LaterDeletions = [.. (state.LaterDeletions ?? []).TakeLast(MaxLaterDeletions - 1), new SecretToken(session.Tokens.RefreshJwt)], Session = null, RefreshPending = false },
         HandleVerified h => state with { Handle = h.Handle, Session = state.Session is { } session ? session with { Handle = h.Handle } : null },
-        SessionDeleted => state with { PendingDeletion = null, LoggedOut = state.Session is null },
+        SessionDeleted => state.LaterDeletions is { Count: > 0 } later
+            ? state with { PendingDeletion = later[0], LaterDeletions = later.Count > 1 ? later.Skip(1).ToList() : null }
+            : state with { PendingDeletion = null, LoggedOut = state.Session is null },
         OwnerClaimed o => state with { Owner = o.Node },
         _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "unknown account event"),
     };

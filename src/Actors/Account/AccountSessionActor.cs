@@ -948,23 +948,19 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     private void OnLogoutWithoutSession(Logout logout)
     {
-        if (_state.PendingDeletion is null)
-        {
-            Sender.Tell(new LoggedOut(_state.Did));
-        }
-        else if (_deleting)
-        {
-            Sender.Tell(new LogoutPending(_state.Did, _lastError ?? new XrpcError("LogoutInProgress", "deleteSession is in flight"), Now));
-        }
-        else
-        {
-            SendDelete(Sender);
-        }
+        if (_state.PendingDeletion is null) Sender.Tell(new LoggedOut(_state.Did));
+        else SendDelete(Sender);
     }
 
     private void SendDelete(IActorRef? replyTo)
     {
-        if (_state.PendingDeletion is not { } pending || _deleting) return;
+        if (_deleting)
+        {
+            // The deleteSession of an earlier logout is in flight; this one's session is revoked after it.
+            replyTo?.Tell(new LogoutPending(_state.Did, _lastError ?? new XrpcError("LogoutInProgress", "deleteSession is in flight"), Now));
+            return;
+        }
+        if (_state.PendingDeletion is not { } pending) return;
         _deleting = true;
         Timers.Cancel(DeleteTimer);
         var service = _state.Service!;
@@ -986,7 +982,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 _deleteFailures = 0;
                 Log.Info("Account {Did}: logged out", _state.Did);
                 Publish(SessionEventKind.Deleted, answer.IsSuccess ? null : answer.Error);
-                answered.ReplyTo?.Tell(new LoggedOut(_state.Did));
+                if (_state.PendingDeletion is null) answered.ReplyTo?.Tell(new LoggedOut(_state.Did));
+                else SendDelete(answered.ReplyTo); // a later logout's session, next
                 ReportStatus();
             });
             return;

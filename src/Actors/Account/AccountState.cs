@@ -24,7 +24,8 @@ public sealed record AccountState(
     int LoginCount = 0,
     DateTimeOffset? LastRefreshAt = null,
     DateTimeOffset? SessionStartedAt = null,
-    string? Owner = null)
+    string? Owner = null,
+    IReadOnlyList<SecretToken>? LaterDeletions = null)
 {
     /// <summary>Where authenticated calls go: the PDS from the DID document, else the login service.</summary>
     [JsonIgnore]

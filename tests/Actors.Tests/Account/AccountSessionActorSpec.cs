@@ -206,6 +206,27 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_logout_of_a_new_session_while_an_earlier_logouts_deleteSession_is_pending_revokes_both_and_is_answered()
+    {
+        var account = await LoggedInAsync();
+        var first = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Python))).RefreshJwt;
+        Pds.FailNext(DeleteSession, FakeFailure.Hang); // the first deleteSession hangs until request-timeout (5 s), then fails
+        Accounts.Tell(new Logout(account.Did), TestActor);
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(DeleteSession) == 1), TimeSpan.FromSeconds(5), "the first deleteSession sent");
+
+        await LoginAsync(Pds.Url, account.Handle, account.Password);
+        var second = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Python))).RefreshJwt;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var answered = Assert.IsType<LogoutPending>(await AskAsync(new Logout(account.Did)));
+        Assert.Equal("LogoutInProgress", answered.Error.Error);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the second logout was answered after {clock.Elapsed.TotalSeconds:0.0} s");
+
+        await EventuallyAsync(() => Task.FromResult(!Pds.IsRefreshTokenLive(first) && !Pds.IsRefreshTokenLive(second)), TimeSpan.FromSeconds(20),
+            "both sessions revoked");
+        await EventuallyAsync(async () => (await StatusAsync(account.Did)).State == AccountStateName.LoggedOut, TimeSpan.FromSeconds(5), "logged out");
+    }
+
+    [Fact]
     public async Task A_handle_change_reported_by_thePds_is_followed()
     {
         var account = await LoggedInAsync("old.test");
