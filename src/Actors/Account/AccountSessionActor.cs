@@ -880,6 +880,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         PersistAndApply(new SessionEnded(reason, error, Now), _ =>
         {
             _lastError = error;
+            _retryAt = null; // a refresh retry ends with the session (else it would hold the account running for good)
+            _refreshFailures = 0;
             Log.Warning("Account {Did}: the session has ended ({Reason}: {Error} {Message})", _state.Did, reason, error.Error, error.Message);
             Timers.Cancel(RefreshTimer);
             Publish(SessionEventKind.Deleted, error);
@@ -938,6 +940,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         PersistAndApply(new LogoutRequested(Now), _ =>
         {
             Timers.Cancel(RefreshTimer);
+            _retryAt = null;
+            _refreshFailures = 0;
             Log.Info("Account {Did}: logging out", _state.Did);
             _deps.Audit.Tell(new AuditEntry(Now, "LoggedOut", _state.Did, logout.By));
             Become(NoSession);

@@ -85,6 +85,23 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
         Assert.True(Pds.CallCount("com.atproto.server.refreshSession") >= 3, "the refresh is still being retried");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_account_whose_session_ended_or_logged_out_while_a_refresh_retry_was_pending_passivates(bool loggedOut)
+    {
+        var account = await LoggedInAsync("ended.test");
+        Pds.FailNext("com.atproto.server.refreshSession", FakeFailure.ServerError500, times: 1);
+        Assert.Equal(AccountStateName.Degraded, Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did))).Status.State);
+        if (loggedOut) Assert.IsType<LoggedOut>(await AskAsync(new Logout(account.Did)));
+        else Pds.RevokeAllRefreshTokens(account.Did); // the retry is answered as a revoked session: it ends
+        var ended = loggedOut ? AccountStateName.LoggedOut : AccountStateName.NeedsLogin;
+        await EventuallyAsync(async () => (await StatusAsync(account.Did)).State == ended, TimeSpan.FromSeconds(10), "the session to end");
+
+        await EventuallyAsync(async () => (await CountsAsync()).Passivated == 1, TimeSpan.FromSeconds(5), "the account to passivate");
+        Assert.Equal(ended, (await StatusAsync(account.Did)).State);
+    }
+
     /// <summary>Polls the counts for <paramref name="period"/> (several passivation checks): the one account runs throughout.</summary>
     private async Task StaysRunningAsync(TimeSpan period, string why)
     {
