@@ -19,7 +19,7 @@ namespace Supervisor.Actors.Cluster;
 /// an actor told a bucket without waiting (an account's new status) is left alone. A lent token whose borrower stopped
 /// waiting (its Ask timed out) is given back to the lender at once, so that it does not hold the account's next rotation
 /// until the loan expires. A call an account made itself, answered after the account stopped (a failed journal write
-/// stops it at once), reaches its caller all the same.
+/// stops it at once; the shard's stop for a hand-over does not wait for calls in flight), reaches its caller all the same.
 /// </summary>
 public sealed class LeftBehindRequests : ReceiveActor
 {
@@ -42,8 +42,8 @@ public sealed class LeftBehindRequests : ReceiveActor
             }
             switch (message)
             {
-                // A call the account made itself, answered after the account had stopped (a failed journal write stops
-                // it at once): the PDS's answer goes to the caller, or, if the PDS refused the token, the caller is told
+                // A call the account made itself, answered after the account had stopped (a failed journal write, a
+                // hand-over): the PDS's answer goes to the caller, or, if the PDS refused the token, the caller is told
                 // to send the call again (the account's next run refreshes).
                 case Account.AccountSelfMessages.RequestAnswered answered:
                     answered.ReplyTo.Tell(Account.AccountRules.ClassifyRequest(answered.Answer) == Account.RequestOutcome.RefreshAndRetry

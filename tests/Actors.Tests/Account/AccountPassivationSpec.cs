@@ -102,6 +102,26 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
         Assert.Equal(ended, (await StatusAsync(account.Did)).State);
     }
 
+    [Fact]
+    public async Task A_call_by_message_in_flight_when_its_account_stops_for_a_hand_over_still_gets_the_PDSs_answer()
+    {
+        var account = await LoggedInAsync("moving.test");
+        var lent = Assert.IsType<AccessTokenLent>(await AskAsync(new BorrowAccessToken(account.Did, "com.atproto.server.getSession")));
+        lent.GiveBack(Accounts, 200);
+        Pds.FailNext("com.atproto.server.getSession", FakeFailure.TrickleBody); // answered over 4 s
+        var call = AskAsync(new CallXrpc(account.Did, GetSession));
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount("com.atproto.server.getSession") == 1), TimeSpan.FromSeconds(5), "the call sent");
+
+        // The shard's stop, as when the shard moves to another node: lent tokens do not hold it, so the account stops now.
+        Watch(lent.Lender!);
+        lent.Lender!.Tell(StopAccount.Instance);
+        ExpectTerminated(lent.Lender!, TimeSpan.FromSeconds(3));
+
+        var answer = Assert.IsType<Supervisor.Actors.Pds.XrpcResponse>(await call);
+        Assert.Equal(200, answer.Status);
+        Assert.Equal(FakePdsServer.TrickleBody, answer.Body);
+    }
+
     /// <summary>Polls the counts for <paramref name="period"/> (several passivation checks): the one account runs throughout.</summary>
     private async Task StaysRunningAsync(TimeSpan period, string why)
     {
