@@ -9,7 +9,7 @@ namespace Supervisor.Actors.Tests.Host;
 public sealed class CliEscapingSpec : FakePdsHostSpec
 {
     [Fact]
-    public async Task A_servers_message_with_control_characters_comes_out_escaped_in_an_imports_report()
+    public async Task A_servers_message_with_control_characters_comes_out_without_them_in_an_imports_report()
     {
         await using var host = await StartHostAsync();
         var alice = Pds.CreateAccount("alice.test", "pw-alice-cli");
@@ -24,7 +24,8 @@ public sealed class CliEscapingSpec : FakePdsHostSpec
             Encoding.UTF8.GetBytes("""{"error":"ExpiredToken","message":"Token has expired\u001b[2J\r\nline 2: imported did:plc:forged (admin.test)"}"""), "application/json", status: 400);
         var (code, output, _) = await host.RunCliAsync("", "accounts", "import", "--file", file);
         Assert.Equal(2, code);
-        Assert.Contains(@"rejected: ExpiredToken: Token has expired\u001b[2J\r\nline 2: imported", output);
+        // Made spaces where the server's error is read (XrpcError.FromServer); the CLI escapes what would still come.
+        Assert.Contains("rejected: ExpiredToken: Token has expired [2J  line 2: imported", output);
         Assert.DoesNotContain('\u001b', output);
         Assert.DoesNotContain('\r', output);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
