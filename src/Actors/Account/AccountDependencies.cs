@@ -18,4 +18,7 @@ public sealed record AccountDependencies(
 {
     /// <summary>This node's address without its uid, as an account's status shows it (one string for all accounts).</summary>
     public string NodeAddress { get; } = Node.Split('#')[0];
+
+    /// <summary>What runs stopped by a failed write left for the next run of their account on this node.</summary>
+    public HeldEventsHandovers Handovers { get; } = new();
 }

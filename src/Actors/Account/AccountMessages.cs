@@ -58,11 +58,11 @@ public sealed record WakeToRefresh : Serialization.IWireMessage
 }
 
 /// <summary>
-/// Sent by an account that a failed journal write stops, with the events it applied in memory but could not
-/// journal (held during an outage; often none), and the new pair of a refresh whose write failed (<see cref="Failed"/>,
-/// not yet applied: the PDS has rotated the pair, and honours the one before only for its grace window): its parent
-/// routes nothing more to it, keeps them, and hands them to the account's next run, which applies the failed one, and
-/// journals them in order.
+/// What an account that a failed journal write stops leaves for its next run on the node (in
+/// <see cref="HeldEventsHandovers"/>): the events it applied in memory but could not journal (held during an outage;
+/// often none), and the new pair of a refresh whose write failed (<see cref="Failed"/>, not yet applied: the PDS has
+/// rotated the pair, and honours the one before only for its grace window). It is also sent to its parent, which routes
+/// nothing more to it until it runs again.
 /// </summary>
 public sealed record HeldEventsHandover(string Did, IReadOnlyList<IAccountEvent> Events, AccountEvents.SessionRefreshed? Failed = null)
     : Serialization.IWireMessage;

@@ -181,6 +181,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     private void OnRecovered()
     {
+        var handover = _deps.Handovers.Take(_state.Did, LastSequenceNr, out var stale);
+        if (stale) Log.Warning("Account {Did}: the events its previous run here could not journal are stale (the journal has moved on since); dropped", _state.Did);
+        if (handover is not null) TakeOverHeldEvents(handover);
         // The fence: the first thing a new owner writes. A previous owner still running somewhere (a paused node) fails
         // its next write, which comes before any refresh it would make (RefreshStarted), so it never sends the token.
         if (_state.Owner != _deps.Node && _state.Session is not null) Self.Tell(ClaimOwnership.Instance);
@@ -199,6 +202,12 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             {
                 ScheduleRefresh();
             }
+        }
+        if (handover is not null)
+        {
+            if (_deps.Journal.IsAvailable) JournalHeldEvents();
+            // The refresh whose write failed is announced now (the events held before it were when they were applied).
+            if (handover.Failed is not null) Publish(SessionEventKind.Refresh, null);
         }
         ReportStatus();
     }
@@ -294,9 +303,6 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         switch (message)
         {
-            case HeldEventsHandover handover:
-                TakeOverHeldEvents(handover);
-                break;
             case AdoptSession adopt:
                 Establish(adopt);
                 break;
@@ -1039,8 +1045,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Takes over the events an earlier run of this account applied but could not journal: applies them, in
-    /// order, and holds them as its own until they are journaled (at once, or when the journal is back).
+    /// Takes over the events an earlier run of this account applied but could not journal: applies them, in order, and
+    /// holds them as its own until they are journaled (at once, or when the journal is back).
     /// </summary>
     private void TakeOverHeldEvents(HeldEventsHandover handover)
     {
@@ -1050,22 +1056,6 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             _state = AccountRules.Apply(_state, e);
             _unjournaled.Add(e);
         }
-        _generation++;
-        if (_state.Session is null)
-        {
-            Become(NoSession);
-        }
-        else
-        {
-            Become(Active);
-            ScheduleRefresh();
-            // The previous run was cut off in a refresh: it is made again, with the token it started with.
-            if (_state.RefreshPending) Self.Tell(WakeToRefresh.Instance);
-        }
-        if (_deps.Journal.IsAvailable) JournalHeldEvents();
-        // The refresh whose write failed is announced now (the events held before it were when they were applied).
-        if (handover.Failed is not null) Publish(SessionEventKind.Refresh, null);
-        ReportStatus();
     }
 
     /// <summary>Journals the events held while the journal was unavailable.</summary>
@@ -1163,12 +1153,12 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        // The actor is stopped after this; its parent starts it again once the journal answers, and it
-        // recovers from what was journaled. Events applied in memory but never journaled (held during an outage), and
-        // a refresh's new pair whose write failed here, go to the parent, which hands them to the next incarnation: a
-        // pair the PDS rotated must not be lost to a replay of the token before it, which the PDS honours only for its
-        // grace window (should the write have landed after all, the next run applies the same pair again). Other events
-        // whose write failed are lost with their command, which was not answered.
+        // The actor is stopped after this; its parent starts it again once the journal answers (or a message starts it
+        // sooner), and it recovers from what was journaled. Events applied in memory but never journaled (held during an
+        // outage), and a refresh's new pair whose write failed here, are left for the next run on this node, which takes
+        // them as it recovers: a pair the PDS rotated must not be lost to a replay of the token before it, which the PDS
+        // honours only for its grace window (should the write have landed after all, the next run finds them stale).
+        // Other events whose write failed are lost with their command, which was not answered.
         if (OwnershipConflict(cause))
         {
             // Another node took the account over while this one could not see it (paused, cut off): this one stops
@@ -1177,7 +1167,11 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             return;
         }
         var held = (_journaling ?? []).Concat(_unjournaled).ToList();
-        _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, held, @event is SessionRefreshed failed && !held.Contains(failed) ? failed : null));
+        var handover = new HeldEventsHandover(_state.Did, held, @event is SessionRefreshed failed && !held.Contains(failed) ? failed : null);
+        // One write is in flight at a time, and the failed one (a batch's first event) was not journaled: the journal holds
+        // the account up to the event before it.
+        if (held.Count > 0 || handover.Failed is not null) _deps.Handovers.Leave(handover, sequenceNr - 1);
+        _deps.Gateway.Tell(handover);
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
         // Those waiting for a refresh (RefreshNow, a session's adoption) are answered now: the run that could have
         // answered them stops. The account runs again once the journal answers (its parent restarts it after 2 s at least).

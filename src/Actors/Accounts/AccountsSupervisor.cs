@@ -97,7 +97,6 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private readonly Dictionary<string, (IActorRef Actor, AccountStatus Status)> _running = new(StringComparer.Ordinal);
     private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (TimeSpan Delay, DateTimeOffset At)> _restartBackoff = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, HeldEventsHandover> _handovers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<(AdoptSession Session, IActorRef ReplyTo)>> _registering = new(StringComparer.Ordinal);
     private IActorRef _accounts = ActorRefs.Nobody;
     private IActorRef _registry = ActorRefs.Nobody;
@@ -279,9 +278,9 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Receive<RestartAccount>(OnRestartAccount);
         Receive<HeldEventsHandover>(handover =>
         {
-            // Sent by an account that stops on a journal failure: nothing more goes to it until it starts again.
+            // Sent by an account that stops on a journal failure (what it held is left for its next run, in the node's
+            // HeldEventsHandovers): nothing more goes to it through here until it starts again.
             _restarting.Add(handover.Did);
-            if (handover.Events.Count > 0 || handover.Failed is not null) _handovers[handover.Did] = handover;
         });
         Receive<DrainAccounts>(OnDrain);
         Receive<Routed>(OnRouted);
@@ -400,7 +399,12 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (!Sender.IsNobody())
         {
             _running[status.Did] = (Sender, status);
-            if (_local.TryAdd(Sender, status.Did)) Context.Watch(Sender);
+            if (_local.TryAdd(Sender, status.Did))
+            {
+                Context.Watch(Sender);
+                // A new run of an account stopped by the journal, started by a message before its restart: it serves again.
+                if (_restarting.Remove(status.Did)) Timers.Cancel("restart-" + status.Did);
+            }
         }
         if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle && handle != Identity.SessionIdentity.InvalidHandle)
             Remember(status.Did, handle);
@@ -434,7 +438,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             return;
         }
         _restarting.Remove(restart.Did);
-        _accounts.Tell(new ShardingEnvelope(restart.Did, _handovers.Remove(restart.Did, out var handover) ? handover : WakeToRefresh.Instance));
+        _accounts.Tell(new ShardingEnvelope(restart.Did, WakeToRefresh.Instance));
     }
 
     private void OnJournalAvailabilityChanged(JournalAvailabilityChanged changed)

@@ -108,6 +108,30 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_rotated_pair_whose_write_failed_is_taken_over_even_when_a_message_starts_the_account_at_once()
+    {
+        Pds.RefreshGrace = TimeSpan.Zero; // an old refresh token dies at its first use: a replay of it would end the session
+        var alice = await LoggedInAsync();
+        var first = ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json)));
+
+        FailingJournal.FailWritesOf = nameof(AccountEvents.SessionRefreshed);
+        Accounts.Tell(new RefreshNow(alice.Did), TestActor);
+        ExpectMsg<AccountUnavailable>(TimeSpan.FromSeconds(10)); // answered as the failed write stops the account
+        FailingJournal.FailWritesOf = null;
+        // A message that reaches the shard straight after the stop (one its parent routed a moment before) starts the
+        // account before its parent's restart.
+        Akka.Cluster.Sharding.ClusterSharding.Get(Sys).ShardRegion("account").Tell(new Akka.Cluster.Sharding.ShardingEnvelope(alice.Did, new GetAccountStatus(alice.Did)), TestActor);
+        ExpectMsg<AccountStatus>(TimeSpan.FromSeconds(10));
+
+        await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did)) is { State: AccountStateName.Active, UnjournaledEvents: 0, RefreshCount: 1 },
+            TimeSpan.FromSeconds(15), "the account to run with the rotated pair journaled");
+        Assert.NotEqual(first, ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json))));
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+        Assert.Equal(0, Pds.Rejections("ExpiredToken") + Pds.Rejections("InvalidToken"));
+        Assert.Equal(1, Pds.CallCount("com.atproto.server.refreshSession"));
+    }
+
+    [Fact]
     public async Task A_call_in_flight_when_a_failed_write_stops_its_account_still_gets_the_PDSs_answer()
     {
         var alice = await LoggedInAsync();
