@@ -23,12 +23,20 @@ public static class ApiJson
         return new WithHeader(Results.Json(body, Options, statusCode: status), "Retry-After", RetryAfter(at));
     }
 
-    /// <summary>An account that cannot serve: 503 while it is degraded (it will serve again), else 409 (it needs a login, ...).</summary>
-    public static IResult Unavailable(Supervisor.Actors.Protocol.AccountReplies.AccountUnavailable unavailable) => Error(
-        unavailable.State == Supervisor.Actors.Protocol.AccountStateName.Degraded ? 503 : 409,
-        unavailable.Error.Error,
-        $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}",
-        unavailable.RetryNotBefore);
+    /// <summary>
+    /// An account that cannot serve: 503 while it is degraded (it will serve again), else 409 (it needs a login, ...). An
+    /// account that needs a login is named so (<c>NeedsLogin</c>), not by the PDS's error that ended its session
+    /// (<c>ExpiredToken</c>, <c>InvalidToken</c>): a client would take that for its own token, refresh and log in again
+    /// without end, when only an operator's login helps.
+    /// </summary>
+    public static IResult Unavailable(Supervisor.Actors.Protocol.AccountReplies.AccountUnavailable unavailable) => unavailable.State switch
+    {
+        Supervisor.Actors.Protocol.AccountStateName.Degraded => Error(503, unavailable.Error.Error,
+            $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}", unavailable.RetryNotBefore),
+        Supervisor.Actors.Protocol.AccountStateName.NeedsLogin => Error(409, "NeedsLogin",
+            $"account {unavailable.Did} needs an operator's login ({unavailable.Error.Error}: {unavailable.Error.Message})", unavailable.RetryNotBefore),
+        _ => Error(409, unavailable.Error.Error, $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}", unavailable.RetryNotBefore),
+    };
 
     /// <summary>An account still moving to another node after every try within the request's time: 503, try again in a second.</summary>
     public static IResult Moving(Supervisor.Actors.Protocol.AccountReplies.AccountMoved moved) =>

@@ -124,6 +124,11 @@ public static class PdsApi
             var byEmail = atPds?["email"] is JsonValue email && email.TryGetValue<string>(out var address)
                           && string.Equals(address, identifier, StringComparison.OrdinalIgnoreCase);
             if (await StatusAsync(byEmail ? key.Did : identifier) is not { } status || status.Did != key.Did) return invalid;
+            // An account the supervisor holds no session for is refused as its PDS refuses a login that cannot be served, so
+            // that a client does not log in to calls that all fail.
+            if (status.State == AccountStateName.TakenDown) return ApiJson.Error(401, "AccountTakedown", "Account has been taken down");
+            if (status.State is AccountStateName.NeedsLogin or AccountStateName.AwaitingAuthFactor or AccountStateName.LoggingOut or AccountStateName.LoggedOut)
+                return ApiJson.Error(401, "AuthenticationRequired", $"the supervisor holds no session for this account ({status.State}): an operator must log it in again");
             var expires = Now + settings.SessionRefreshLifetime;
             if (key.ExpiresAt is { } keyExpires && keyExpires < expires) expires = keyExpires;
             var opened = await keys.Ask<object>(new OpenKeySession(key.Id, expires), askTimeout, ended);

@@ -74,7 +74,8 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
         Assert.Equal(HttpStatusCode.Conflict, status);
         Assert.Contains("NeedsLogin", body.GetProperty("message").GetString());
         (status, body) = await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Handle}/xrpc/{GetSession}");
-        Assert.Equal((HttpStatusCode.Conflict, "ExpiredToken"), (status, body.GetProperty("error").GetString()));
+        Assert.Equal((HttpStatusCode.Conflict, "NeedsLogin"), (status, body.GetProperty("error").GetString()));
+        Assert.Contains("ExpiredToken", body.GetProperty("message").GetString()); // the PDS's error that ended the session
         Assert.Equal("NeedsLogin", (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}")).Body.GetProperty("state").GetString());
     }
 

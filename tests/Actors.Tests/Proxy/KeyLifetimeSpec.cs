@@ -71,6 +71,36 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_key_login_to_an_account_held_without_a_session_is_refused_as_its_PDS_would_and_calls_say_NeedsLogin_not_a_token_error()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        var bob = await LoggedInAsync(host, "bob.test");
+        var (_, aliceKey) = await IssueKeyAsync(host, alice.Did);
+        var (_, bobKey) = await IssueKeyAsync(host, bob.Did);
+        var (access, _) = await OpenKeySessionAsync(host, alice.Handle, aliceKey);
+
+        // alice's session is revoked at the PDS (its tokens refused, the refresh too): she needs an operator's login.
+        Pds.RevokeAllRefreshTokens(alice.Did);
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.UtcNow.AddMinutes(1);
+        await GetSessionAsync(host, access);
+        // A client that took ExpiredToken for its own token would refresh and log in again for ever.
+        Assert.Equal((HttpStatusCode.Conflict, "NeedsLogin"), await GetSessionAsync(host, access));
+        // bob is taken down, and his supervisor learns it at his next call.
+        Pds.Takedown(bob.Did);
+        using (var bobs = ClientWith(host, (await OpenKeySessionAsync(host, bob.Handle, bobKey)).Access))
+            (await bobs.PostAsync("/xrpc/com.atproto.repo.createRecord", JsonContent.Create(new { repo = bob.Did, collection = "app.bsky.feed.post", record = new { text = "x" } }))).Dispose();
+        await SupervisorSpec.EventuallyAsync(async () => (await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{bob.Did}")).GetProperty("state").GetString() == "TakenDown",
+            TimeSpan.FromSeconds(10), "bob's takedown to be seen");
+
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        using (var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = alice.Handle, password = aliceKey }))
+            Assert.Equal((HttpStatusCode.Unauthorized, "AuthenticationRequired"), (login.StatusCode, ErrorOf(await login.Content.ReadAsStringAsync())));
+        using (var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = bob.Handle, password = bobKey }))
+            Assert.Equal((HttpStatusCode.Unauthorized, "AccountTakedown"), (login.StatusCode, ErrorOf(await login.Content.ReadAsStringAsync())));
+    }
+
+    [Fact]
     public async Task A_sessions_deleteSession_ends_that_session_only_and_neither_the_keys_other_sessions_nor_the_key()
     {
         await using var host = await StartHostAsync();
