@@ -109,7 +109,7 @@ try
             var accounts = system.ActorOf(AccountsSupervisor.Props(client, accountSettings, metrics, journal: journal, limits: limits, audit: audit, identity: identity), AccountsSupervisor.Name);
             registry.Register<AccountsSupervisor>(accounts);
             // Actor systems outside the cluster reach the accounts through ClusterClient (README, "Integrating from another actor system").
-            var clients = system.ActorOf(Supervisor.Actors.Clients.ClientGateway.Props(accounts, new Supervisor.Actors.Clients.PdsCalls(client, limits, accountSettings.RequestTimeout, askTimeout, proxySettings.SessionMethods, proxySettings.PrivilegedMethods), trustedClients), Supervisor.Actors.Clients.ClientGateway.Name);
+            var clients = system.ActorOf(Supervisor.Actors.Clients.ClientGateway.Props(accounts, new Supervisor.Actors.Clients.PdsCalls(client, limits, accountSettings.RequestTimeout, askTimeout, proxySettings.SessionMethods, proxySettings.PrivilegedMethods, proxySettings.MaxInFlight), trustedClients), Supervisor.Actors.Clients.ClientGateway.Name);
             Akka.Cluster.Tools.Client.ClusterClientReceptionist.Get(system).RegisterService(clients);
             registry.Register<SessionEventFeedActor>(system.ActorOf(SessionEventFeedActor.Props(sessionEvents, accounts), "session-event-feed"));
             var self = Akka.Cluster.Cluster.Get(system).SelfAddress;

@@ -46,6 +46,9 @@ public sealed class ClientGateway : ReceiveActor
 
     private readonly PdsCalls _calls;
 
+    /// <summary>The calls in flight of each account, at most <see cref="PdsCalls.MaxInFlight"/>.</summary>
+    private readonly RequestsInFlight _inFlight;
+
     /// <summary>
     /// Creates the gateway in front of <paramref name="accounts"/> (the node's <c>/user/accounts</c>), sending clients'
     /// calls through <paramref name="calls"/>, trusting <paramref name="trusted"/>.
@@ -54,6 +57,7 @@ public sealed class ClientGateway : ReceiveActor
     {
         _accounts = accounts;
         _calls = calls;
+        _inFlight = new RequestsInFlight(calls.MaxInFlight);
         _trusted = trusted;
         Receive<AsTrustedClient>(OnTrusted);
         Receive<CallXrpc>(call => Call(call, trusted: false));
@@ -103,10 +107,19 @@ public sealed class ClientGateway : ReceiveActor
             Refuse(call, $"{call.Request.Nsid} mints credentials or ends the account: only a trusted client may call it");
             return;
         }
-        var client = Sender;
-        CallAsync(call).ContinueWith(t => client.Tell(t.IsCompletedSuccessfully
-            ? t.Result
-            : XrpcResponse.Failed("InternalError", "the call failed inside the supervisor; see its log")), TaskScheduler.Default);
+        var counted = RequestsInFlight.Counted(call.AccountId);
+        if (!_inFlight.TryEnter(counted))
+        {
+            Sender.Tell(XrpcResponse.RateLimited(
+                $"this account has {_inFlight.Limit} calls in flight through this node (supervisor.proxy.max-in-flight): wait for one", DateTimeOffset.UtcNow.AddSeconds(1)));
+            return;
+        }
+        var (client, inFlight) = (Sender, _inFlight);
+        CallAsync(call).ContinueWith(t =>
+        {
+            inFlight.Leave(counted);
+            client.Tell(t.IsCompletedSuccessfully ? t.Result : XrpcResponse.Failed("InternalError", "the call failed inside the supervisor; see its log"));
+        }, TaskScheduler.Default);
     }
 
     /// <summary>The protocol messages without tokens a client may send, besides those handled on their own above (subscriptions, calls, logouts).</summary>

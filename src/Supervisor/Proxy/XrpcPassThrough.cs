@@ -135,7 +135,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
     /// </summary>
     public string? EnterInFlight(string accountId)
     {
-        var counted = accountId.StartsWith("did:", StringComparison.Ordinal) ? accountId : accountId.ToLowerInvariant();
+        var counted = RequestsInFlight.Counted(accountId);
         return _inFlight.TryEnter(counted) ? counted : null;
     }
 

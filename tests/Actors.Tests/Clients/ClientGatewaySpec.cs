@@ -49,6 +49,35 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
         new Supervisor.Actors.Limits.ServerLimits(new Supervisor.Actors.Limits.ServerLimitSettings()), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15), new HashSet<string>(),
         new Supervisor.Host.Proxy.ProxySettings().PrivilegedMethods);
 
+    [Fact]
+    public void An_accounts_calls_past_max_in_flight_are_answered_429_at_once_and_neither_its_later_calls_nor_other_accounts_wait()
+    {
+        var accounts = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls with { MaxInFlight = 2 }));
+        var call = new CallXrpc(Did, XrpcRequest.Query("app.bsky.feed.getTimeline"));
+        // Two calls wait for the account's token (the probe does not lend it yet).
+        gateway.Tell(call, TestActor);
+        accounts.ExpectMsg<BorrowAccessToken>();
+        var first = accounts.LastSender;
+        gateway.Tell(call, TestActor);
+        accounts.ExpectMsg<BorrowAccessToken>();
+
+        gateway.Tell(call, TestActor);
+        var refused = ExpectMsg<XrpcResponse>();
+        Assert.Equal((429, "RateLimitExceeded"), (refused.Status, refused.Error?.Error));
+        Assert.Contains("max-in-flight", refused.Error!.Message);
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        gateway.Tell(call with { AccountId = "did:plc:another" }, TestActor);
+        Assert.Equal("did:plc:another", accounts.ExpectMsg<BorrowAccessToken>().AccountId);
+
+        // One of the account's calls ends: its next goes on.
+        first.Tell(new AccountUnavailable(Did, AccountStateName.Degraded, new XrpcError("Degraded", "the last refresh failed")));
+        ExpectMsg<AccountUnavailable>();
+        gateway.Tell(call, TestActor);
+        accounts.ExpectMsg<BorrowAccessToken>();
+    }
+
     public static TheoryData<object> Served() => new()
     {
         new ImportSession("session"),
