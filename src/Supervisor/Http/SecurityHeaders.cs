@@ -4,7 +4,8 @@ namespace Supervisor.Host.Http;
 /// Headers on every answer, so that nothing the supervisor serves (a PDS's answer passed through above all) can
 /// run as a page of its origin: <c>nosniff</c>, a Content-Security-Policy that forbids scripts and sandboxes the
 /// document (the status page sets its own, stricter one for a page without scripts), no framing, no referrer,
-/// and <c>Cache-Control: no-store</c> unless the answer set its own (a PDS's caching headers pass through).
+/// and <c>Cache-Control: no-store</c> unless the answer set its own (a PDS's caching headers pass through, made
+/// <c>private</c> for a request with credentials).
 /// </summary>
 public sealed class SecurityHeaders(RequestDelegate next)
 {
@@ -26,9 +27,26 @@ public sealed class SecurityHeaders(RequestDelegate next)
             headers.XFrameOptions = "DENY";
             headers["Referrer-Policy"] = "no-referrer";
             headers["Cross-Origin-Resource-Policy"] = "same-origin";
+            var context = (HttpContext)state;
             if (string.IsNullOrEmpty(headers.CacheControl)) headers.CacheControl = "no-store";
+            else if (context.Request.Headers.ContainsKey("Authorization")) headers.CacheControl = Private(headers.CacheControl.ToString());
             return Task.CompletedTask;
         }, context);
         return next(context);
+    }
+
+    /// <summary>
+    /// A PDS's caching header, for an answer to a request with credentials: <c>private</c>, without <c>public</c> and
+    /// <c>s-maxage</c>. Every account's clients ask the same URLs of the supervisor, so an answer a shared cache in front
+    /// of it stored (as <c>public</c> allows, whatever the request's credentials) would be served to another account.
+    /// </summary>
+    public static string Private(string cacheControl)
+    {
+        var kept = cacheControl.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(d => !d.Equals("public", StringComparison.OrdinalIgnoreCase) && !d.StartsWith("s-maxage", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        if (!kept.Any(d => d.StartsWith("private", StringComparison.OrdinalIgnoreCase) || d.Equals("no-store", StringComparison.OrdinalIgnoreCase)))
+            kept.Insert(0, "private");
+        return string.Join(", ", kept);
     }
 }

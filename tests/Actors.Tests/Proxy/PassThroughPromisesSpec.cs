@@ -82,7 +82,7 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
     }
 
     [Fact]
-    public async Task A_2xx_HTML_page_outside_sync_is_a_502_and_the_PDS_caching_headers_are_kept_else_no_store()
+    public async Task A_2xx_HTML_page_outside_sync_is_a_502_and_the_PDS_caching_headers_are_kept_made_private_else_no_store()
     {
         await using var host = await StartHostAsync();
         var carol = await LoggedInAsync(host, "carol.test");
@@ -97,7 +97,8 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
         using (var cached = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{Timeline}"))
         {
             Assert.Equal(HttpStatusCode.OK, cached.StatusCode);
-            Assert.Equal(CacheControlHeaderValue.Parse("public, max-age=60"), cached.Headers.CacheControl);
+            // Made private: every account's clients ask the same URL, and a shared cache in front must not serve one's to another.
+            Assert.Equal(CacheControlHeaderValue.Parse("private, max-age=60"), cached.Headers.CacheControl);
         }
         Pds.AnswerWith(Timeline, Feed, "application/json");
         using (var plain = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{Timeline}"))
