@@ -225,6 +225,41 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         await outside.Terminate();
     }
 
+    /// <summary>
+    /// A call by message whose body is 3 MiB (written as base64, 4 MiB on the wire) crosses from a system outside the
+    /// cluster to the node (whose remoting frames hold a 4 MiB body, the most an answer may have, and its base64), reaches
+    /// the PDS and is answered.
+    /// </summary>
+    [Fact]
+    public async Task A_call_by_message_with_a_3_MiB_body_reaches_the_PDS_and_is_answered()
+    {
+        using var folder = new TestJournal();
+        var remoting = LoopbackPort.Free();
+        var environment = folder.HostEnvironment();
+        environment["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture);
+        await using var host = new SupervisorProcess(folder.Folder, environment);
+        await host.StartAsync();
+        var account = await pds.CreateAccountAsync("large");
+        using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session = account.SessionString(pds.Url), service = pds.Url }))
+            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+
+        var config = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleBuild.Dll("ExternalClient"))!, "client.conf")));
+        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
+            Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir), null);
+        using var outside = ActorSystem.Create("outside", BootstrapSetup.Create().WithConfig(config).And(Supervisor.Actors.Cluster.RemotingTls.Setup(certificate)));
+        var blob = new byte[3 * 1024 * 1024];
+        Random.Shared.NextBytes(blob);
+        var call = new AccountCommands.CallXrpc(account.Did, Supervisor.Actors.Pds.XrpcRequest.Procedure("com.atproto.repo.uploadBlob", blob, "application/octet-stream"));
+
+        var answer = await outside.ActorSelection($"akka.ssl.tcp://supervisor@127.0.0.1:{remoting}/user/clients").Ask<object>(call, TimeSpan.FromSeconds(30));
+
+        var uploaded = Assert.IsType<Supervisor.Actors.Pds.XrpcResponse>(answer);
+        Assert.Equal(200, uploaded.Status);
+        using var json = System.Text.Json.JsonDocument.Parse(uploaded.Body);
+        Assert.Equal(blob.Length, json.RootElement.GetProperty("blob").GetProperty("size").GetInt32());
+        await outside.Terminate();
+    }
+
     /// <summary>Runs the sample's built dll (the configuration of these tests) with the session on its standard input.</summary>
     private static async Task<(int ExitCode, string Output, string Error)> RunSampleAsync(string session, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
