@@ -34,7 +34,7 @@ public static class ApiJson
         Supervisor.Actors.Protocol.AccountStateName.Degraded => Error(503, unavailable.Error.Error,
             $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}", unavailable.RetryNotBefore),
         Supervisor.Actors.Protocol.AccountStateName.NeedsLogin => Error(409, "NeedsLogin",
-            $"account {unavailable.Did} needs an operator's login ({unavailable.Error.Error}: {unavailable.Error.Message})", unavailable.RetryNotBefore),
+            $"account {unavailable.Did} is NeedsLogin (an operator must log it in again): {unavailable.Error.Error}: {unavailable.Error.Message}", unavailable.RetryNotBefore),
         _ => Error(409, unavailable.Error.Error, $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}", unavailable.RetryNotBefore),
     };
 
