@@ -61,8 +61,8 @@ public sealed record WakeToRefresh : Serialization.IWireMessage
 /// What an account that a failed journal write stops leaves for its next run on the node (in
 /// <see cref="HeldEventsHandovers"/>): the events it applied in memory but could not journal (held during an outage;
 /// often none), and the new pair of a refresh whose write failed (<see cref="Failed"/>, not yet applied: the PDS has
-/// rotated the pair, and honours the one before only for its grace window). It is also sent to its parent, which routes
-/// nothing more to it until it runs again.
+/// rotated the pair, and honours the one before only for its grace window). One without events is sent to its node's
+/// accounts supervisor, which routes nothing more to it until it runs again.
 /// </summary>
 public sealed record HeldEventsHandover(string Did, IReadOnlyList<IAccountEvent> Events, AccountEvents.SessionRefreshed? Failed = null)
     : Serialization.IWireMessage;

@@ -395,6 +395,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// </summary>
     private void RequestPassivation()
     {
+        // Events held while the journal was down whose return this account did not hear (it started as the news went out).
+        if (_unjournaled.Count > 0 && _journaling is null && _deps.Journal.IsAvailable) JournalHeldEvents();
         if (_stoppingSince is not null || Busy() || _state.PendingDeletion is not null || _retryAt is not null || _draining || _awaitingAuthFactor || IsActive()) return;
         Timers.Cancel(PassivateTimer);
         Rest();
@@ -1162,19 +1164,21 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         if (OwnershipConflict(cause))
         {
             // Another node took the account over while this one could not see it (paused, cut off): this one stops
-            // and never sends the refresh token it holds.
+            // and never sends the refresh token it holds; those waiting for a refresh ask again, and reach it there.
             Log.Warning("Account {Did}: another node owns this account now (its journal moved on); stopping here without using its tokens", _state.Did);
+            foreach (var (replyTo, _) in _refreshWaiters) replyTo.Tell(new AccountMoved(_state.Did));
+            _refreshWaiters.Clear();
             return;
         }
         var held = (_journaling ?? []).Concat(_unjournaled).ToList();
         var handover = new HeldEventsHandover(_state.Did, held, @event is SessionRefreshed failed && !held.Contains(failed) ? failed : null);
         // One write is in flight at a time, and the failed one (a batch's first event) was not journaled: the journal holds
         // the account up to the event before it.
-        if (held.Count > 0 || handover.Failed is not null) _deps.Handovers.Leave(handover, sequenceNr - 1);
-        _deps.Gateway.Tell(handover);
+        if (held.Count > 0 || handover.Failed is not null) _deps.Handovers.Leave(handover, sequenceNr - 1, Now);
+        _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, [])); // its node's gateway routes nothing to it until it runs again
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
         // Those waiting for a refresh (RefreshNow, a session's adoption) are answered now: the run that could have
-        // answered them stops. The account runs again once the journal answers (its parent restarts it after 2 s at least).
+        // answered them stops. The account runs again once the journal answers (its gateway restarts it after 2 s at least).
         var error = new XrpcError("JournalUnavailable", "the journal failed to write the account's changes; the account runs again when it is back");
         var retryAt = Now + TimeSpan.FromSeconds(2);
         foreach (var (replyTo, origin) in _refreshWaiters)
@@ -1212,6 +1216,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     private void ReportStatus()
     {
+        // Its bucket takes a status reported after the rest as the account running again (or drops it as older than the
+        // rest): the account rests again as it stops, with this status and the wake it leads to.
+        _rested = false;
         var status = Status();
         _deps.Metrics.Accounts.Report(status.Did, status.State, status.UnjournaledEvents);
         _deps.Gateway.Tell(new AccountStatusChanged(status));

@@ -12,13 +12,27 @@ namespace Supervisor.Actors.Account;
 /// </summary>
 public sealed class HeldEventsHandovers
 {
-    private readonly ConcurrentDictionary<string, (long JournaledTo, HeldEventsHandover Handover)> _left = new(StringComparer.Ordinal);
+    /// <summary>
+    /// How long what was left is kept for a run that does not come (the account runs on another node now): a day, far past
+    /// the PDS's grace window for the token before a rotated pair, and past any restart backoff.
+    /// </summary>
+    public static readonly TimeSpan KeptFor = TimeSpan.FromDays(1);
+
+    private readonly ConcurrentDictionary<string, (long JournaledTo, DateTimeOffset At, HeldEventsHandover Handover)> _left = new(StringComparer.Ordinal);
 
     /// <summary>How many accounts have left events here that no run has taken yet.</summary>
     public int Count => _left.Count;
 
-    /// <summary>Leaves <paramref name="handover"/>, made when the journal held the account's events up to <paramref name="journaledTo"/>.</summary>
-    public void Leave(HeldEventsHandover handover, long journaledTo) => _left[handover.Did] = (journaledTo, handover);
+    /// <summary>
+    /// Leaves <paramref name="handover"/>, made at <paramref name="now"/> when the journal held the account's events up to
+    /// <paramref name="journaledTo"/>; what others left more than <see cref="KeptFor"/> ago is dropped (it holds tokens).
+    /// </summary>
+    public void Leave(HeldEventsHandover handover, long journaledTo, DateTimeOffset now)
+    {
+        foreach (var (did, left) in _left)
+            if (now - left.At > KeptFor) _left.TryRemove(did, out _);
+        _left[handover.Did] = (journaledTo, now, handover);
+    }
 
     /// <summary>
     /// Takes what was left for <paramref name="did"/>: the handover when the run recovered up to where the journal was at

@@ -39,6 +39,8 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         public AccountStatus? Status;
         public IActorRef? Running;
         public bool Rested;
+        /// <summary>The run whose rest this is: a status it reported before, arriving after (the long way, through its node's gateway), is old.</summary>
+        public IActorRef? RestedBy;
         public DateTimeOffset? NextWake;
     }
 
@@ -192,6 +194,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     {
         var status = running.Status;
         if (!_entries.TryGetValue(status.Did, out var entry)) return; // an account that was never registered
+        if (entry.Rested && Sender.Equals(entry.RestedBy)) return; // sent before its rest (which wins), it came the long way
         entry.Status = status;
         entry.Rested = false;
         entry.NextWake = null;
@@ -220,6 +223,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         if (!_entries.TryGetValue(resting.Did, out var entry)) return;
         if (entry.Running is { } running) Forget(running);
         entry.Running = null;
+        entry.RestedBy = Sender.IsNobody() ? null : Sender;
         Rest(new AccountRested(resting.Did, resting.WakeAt, resting.Status));
         entry.NextWake = null;
         if (resting.WakeAt is { } at) WakeAt(resting.Did, entry, at);

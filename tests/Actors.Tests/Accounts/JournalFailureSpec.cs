@@ -25,6 +25,7 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
     {
         FailingJournal.FailWrites = false;
         FailingJournal.FailWritesOf = null;
+        FailingJournal.FailureMessage = FailingJournal.DefaultFailureMessage;
         FailingJournal.FailReads = false;
         await base.DisposeAsync();
     }
@@ -129,6 +130,17 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
         Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
         Assert.Equal(0, Pds.Rejections("ExpiredToken") + Pds.Rejections("InvalidToken"));
         Assert.Equal(1, Pds.CallCount("com.atproto.server.refreshSession"));
+    }
+
+    [Fact]
+    public async Task A_refresh_asked_for_when_another_node_has_taken_the_account_over_is_answered_that_it_moved()
+    {
+        var alice = await LoggedInAsync();
+        // The write is refused as a unique-key violation: another owner wrote to the account's journal since.
+        FailingJournal.FailureMessage = "duplicate key value violates unique constraint \"pk_event_journal\"";
+        FailingJournal.FailWritesOf = nameof(AccountEvents.RefreshStarted);
+        Accounts.Tell(new RefreshNow(alice.Did), TestActor);
+        Assert.Equal(alice.Did, ExpectMsg<AccountMoved>(TimeSpan.FromSeconds(10)).AccountId);
     }
 
     [Fact]

@@ -25,6 +25,12 @@ public sealed class FailingJournal : MemoryJournal
     /// <summary>While set, every write of an event of this type (its name) fails; the others go on.</summary>
     public static volatile string? FailWritesOf;
 
+    /// <summary>The message of a refused write (a unique-key violation's, to stand for another owner's write).</summary>
+    public static volatile string FailureMessage = DefaultFailureMessage;
+
+    /// <summary>The message of a refused write unless one is set.</summary>
+    public const string DefaultFailureMessage = "the test journal refuses writes";
+
     /// <summary>While true, every read fails.</summary>
     public static volatile bool FailReads;
 
@@ -76,7 +82,7 @@ public sealed class FailingJournal : MemoryJournal
             WriteHeld.TrySetResult();
             await release;
         }
-        if (FailWrites || Writes(writes, FailWritesOf)) throw new IOException("the test journal refuses writes");
+        if (FailWrites || Writes(writes, FailWritesOf)) throw new IOException(FailureMessage);
         return await base.WriteMessagesAsync(writes, cancellationToken);
     }
 

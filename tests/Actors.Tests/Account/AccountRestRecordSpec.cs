@@ -1,0 +1,57 @@
+using Akka.Actor;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Account;
+
+/// <summary>
+/// An account's rest, as its registry bucket holds it (the bucket wakes it when its refresh or keep-alive is due), is the
+/// one it had when it stopped: a status it reported between its rest and its stop (which the bucket takes as running) is
+/// followed by its rest again.
+/// </summary>
+public sealed class AccountRestRecordSpec(ITestOutputHelper output)
+    : FakePdsSpec(new TestJournal(), output, "supervisor.accounts { passivate-after = 1h }")
+{
+    [Fact]
+    public async Task A_status_reported_between_an_accounts_rest_and_its_stop_is_followed_by_its_rest_again()
+    {
+        var alice = await LoggedInAsync("late.test");
+        var account = await Sys.ActorSelection("/system/sharding/account/*/" + Uri.EscapeDataString(alice.Did)).ResolveOne(TimeSpan.FromSeconds(5));
+        Pds.RefreshLatency = TimeSpan.FromMilliseconds(500); // the refresh is still in flight when the shard's stop comes
+
+        // Its passivation check finds it idle: it rests and asks its shard to stop it; a refresh asked meanwhile ends,
+        // and reports the account's new status, before it stops.
+        account.Tell(AccountSelfMessages.PassivationCheck.Instance);
+        account.Tell(new RefreshNow(alice.Did), TestActor);
+        ExpectMsg<RefreshCompleted>(TimeSpan.FromSeconds(10));
+        Watch(account);
+        ExpectTerminated(account, TimeSpan.FromSeconds(10));
+
+        await EventuallyAsync(async () => Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance)) is { Passivated: 1 },
+            TimeSpan.FromSeconds(5), "the bucket to hold the account's rest");
+        Assert.Equal(1, (await StatusAsync(alice.Did)).RefreshCount); // the rest it holds is the one after the refresh
+    }
+
+    [Fact]
+    public async Task A_status_an_account_reported_before_its_rest_that_reaches_its_bucket_after_is_dropped()
+    {
+        var alice = await LoggedInAsync("racing.test");
+        var account = await Sys.ActorSelection("/system/sharding/account/*/" + Uri.EscapeDataString(alice.Did)).ResolveOne(TimeSpan.FromSeconds(5));
+        var before = await StatusAsync(alice.Did);
+        account.Tell(AccountSelfMessages.PassivationCheck.Instance);
+        Watch(account);
+        ExpectTerminated(account, TimeSpan.FromSeconds(10));
+        await EventuallyAsync(async () => Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance)) is { Passivated: 1 },
+            TimeSpan.FromSeconds(5), "the account's rest");
+
+        // Its report of a moment before the rest, the long way round (through its node's gateway), comes in last.
+        var registry = Akka.Cluster.Sharding.ClusterSharding.Get(Sys).ShardRegion("account-registry");
+        registry.Tell(Supervisor.Actors.Cluster.Buckets.To(alice.Did, new Supervisor.Actors.Account.AccountSettings().RegistryBuckets,
+            new Supervisor.Actors.Accounts.RegistryCommands.AccountRunning(before)), account);
+        await Task.Delay(300);
+        Assert.Equal(new SupervisorCounts(1, 0, 1), await AskAsync(GetSupervisorCounts.Instance));
+    }
+}
