@@ -25,7 +25,8 @@ public static class ApiJson
 
     /// <summary>
     /// An account that cannot serve: 503 while it is degraded (it will serve again), else 409 (it needs a login, ...). An
-    /// account that needs a login is named so (<c>NeedsLogin</c>), not by the PDS's error that ended its session
+    /// account that needs a login is named so (<c>NeedsLogin</c>, or <c>AwaitingAuthFactor</c> while an operator's login
+    /// waits for its code), not by the PDS's error that ended its session
     /// (<c>ExpiredToken</c>, <c>InvalidToken</c>): a client would take that for its own token, refresh and log in again
     /// without end, when only an operator's login helps.
     /// </summary>
@@ -33,8 +34,8 @@ public static class ApiJson
     {
         Supervisor.Actors.Protocol.AccountStateName.Degraded => Error(503, unavailable.Error.Error,
             $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}", unavailable.RetryNotBefore),
-        Supervisor.Actors.Protocol.AccountStateName.NeedsLogin => Error(409, "NeedsLogin",
-            $"account {unavailable.Did} is NeedsLogin (an operator must log it in again): {unavailable.Error.Error}: {unavailable.Error.Message}", unavailable.RetryNotBefore),
+        Supervisor.Actors.Protocol.AccountStateName.NeedsLogin or Supervisor.Actors.Protocol.AccountStateName.AwaitingAuthFactor => Error(409, unavailable.State.ToString(),
+            $"account {unavailable.Did} is {unavailable.State} (an operator must log it in again): {unavailable.Error.Error}: {unavailable.Error.Message}", unavailable.RetryNotBefore),
         _ => Error(409, unavailable.Error.Error, $"account {unavailable.Did} is {unavailable.State}: {unavailable.Error.Message}", unavailable.RetryNotBefore),
     };
 
@@ -49,19 +50,6 @@ public static class ApiJson
     /// <summary>The string property <paramref name="name"/> of a JSON object, or null (absent, not a string, not an object).</summary>
     public static string? Text(System.Text.Json.JsonElement body, string name) =>
         body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    /// <summary>An answer of bytes as they are, with a status and a content type.</summary>
-    public static IResult Raw(int status, byte[] body, string contentType) => new RawBytes(status, body, contentType);
-
-    private sealed class RawBytes(int status, byte[] body, string contentType) : IResult
-    {
-        public async Task ExecuteAsync(HttpContext context)
-        {
-            context.Response.StatusCode = status;
-            context.Response.ContentType = contentType;
-            await context.Response.Body.WriteAsync(body);
-        }
-    }
 
     /// <summary>An answer with one extra header.</summary>
     private sealed class WithHeader(IResult inner, string name, string value) : IResult

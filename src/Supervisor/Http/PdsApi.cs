@@ -191,8 +191,9 @@ public static class PdsApi
                         }
                     }
                     break;
-                case XrpcResponse answer:
-                    return (null, ApiJson.Raw(answer.IsTransportFailure ? 502 : answer.Status, answer.Body, answer.ContentType ?? "application/json"));
+                case XrpcResponse { IsSuccess: false, Error: { } error } answer:
+                    // The PDS's error as JSON of the supervisor's own, never its body as it came (an HTML page, an SVG).
+                    return (null, ApiJson.Error(answer.IsTransportFailure ? 502 : answer.Status, error.Error, error.Message));
             }
             return (null, ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS's getSession answer is not a session"));
         }

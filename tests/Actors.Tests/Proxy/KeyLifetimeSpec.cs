@@ -101,6 +101,29 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_key_sessions_getSession_never_hands_on_a_PDS_page_only_JSON_of_the_supervisors_own()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
+        var (access, _) = await OpenKeySessionAsync(host, alice.Handle, key);
+        using var client = ClientWith(host, access);
+
+        Pds.AnswerWith("com.atproto.server.getSession", """<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"""u8.ToArray(), "image/svg+xml");
+        using (var page = await client.GetAsync("/xrpc/com.atproto.server.getSession"))
+        {
+            Assert.Equal((HttpStatusCode.BadGateway, "application/json"), (page.StatusCode, page.Content.Headers.ContentType?.MediaType));
+            Assert.Equal("InvalidResponse", ErrorOf(await page.Content.ReadAsStringAsync()));
+        }
+        Pds.AnswerWith("com.atproto.server.getSession", "<html><body>Bad gateway</body></html>"u8.ToArray(), "text/html", status: 500);
+        using (var error = await client.GetAsync("/xrpc/com.atproto.server.getSession"))
+        {
+            Assert.Equal((HttpStatusCode.InternalServerError, "application/json"), (error.StatusCode, error.Content.Headers.ContentType?.MediaType));
+            Assert.Equal("InvalidResponse", ErrorOf(await error.Content.ReadAsStringAsync()));
+        }
+    }
+
+    [Fact]
     public async Task A_sessions_deleteSession_ends_that_session_only_and_neither_the_keys_other_sessions_nor_the_key()
     {
         await using var host = await StartHostAsync();
