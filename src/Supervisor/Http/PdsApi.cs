@@ -55,7 +55,7 @@ public static class PdsApi
             if (Is(nsid, "com.atproto.server.getSession"))
             {
                 // A call to the PDS as well: counted with the account's requests through the pass-through.
-                if (proxy.EnterInFlight(key.Did) is not { } counted)
+                if ((proxy.EnterInFlight(key.Did) ?? await proxy.WaitInFlightAsync(key.Did, context)) is not { } counted)
                 {
                     await proxy.RefuseInFlightAsync(context);
                     return;

@@ -95,7 +95,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
             }
             accountId = bound.Did;
         }
-        if (EnterInFlight(accountId) is not { } counted)
+        if ((EnterInFlight(accountId) ?? await WaitInFlightAsync(accountId, context)) is not { } counted)
         {
             await RefuseInFlightAsync(context);
             return;
@@ -139,6 +139,19 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
         return _inFlight.TryEnter(counted) ? counted : null;
     }
 
+    /// <summary>
+    /// Counts in a request that <see cref="EnterInFlight"/> found no place for once one is free, waiting at most
+    /// request-timeout (and while its client is there): the name it is counted by, or null when as many wait already, or
+    /// none came free in time.
+    /// </summary>
+    public async Task<string?> WaitInFlightAsync(string accountId, HttpContext context)
+    {
+        var counted = RequestsInFlight.Counted(accountId);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, end.Token);
+        wait.CancelAfter(requestTimeout);
+        return await _inFlight.EnterAsync(counted, wait.Token) ? counted : null;
+    }
+
     /// <summary>Counts out a request that <see cref="EnterInFlight"/> counted in as <paramref name="counted"/>.</summary>
     public void LeaveInFlight(string counted) => _inFlight.Leave(counted);
 
@@ -147,7 +160,7 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
     {
         context.Response.Headers.RetryAfter = "1";
         return ApiJson.Error(429, "RateLimitExceeded",
-            $"this account has {_inFlight.Limit} requests in flight through the supervisor (supervisor.proxy.max-in-flight): wait for one").ExecuteAsync(context);
+            $"this account has {_inFlight.Limit} requests in flight through the supervisor and as many waiting (supervisor.proxy.max-in-flight): wait for one").ExecuteAsync(context);
     }
 
     /// <summary>

@@ -8,8 +8,9 @@ using Supervisor.Actors.Tests.Support;
 namespace Supervisor.Actors.Tests.Proxy;
 
 /// <summary>
-/// One account has at most <c>supervisor.proxy.max-in-flight</c> requests passing through at once: one more is answered
-/// 429 at once and never reaches the PDS, another account's requests pass, and a request that ends makes room.
+/// One account has at most <c>supervisor.proxy.max-in-flight</c> requests passing through at once, and as many more
+/// waiting for a place, which they take in turn as requests end; one more than that is answered 429 at once and never
+/// reaches the PDS; another account's requests pass.
 /// </summary>
 public sealed class RequestsInFlightSpec : FakePdsHostSpec
 {
@@ -17,7 +18,7 @@ public sealed class RequestsInFlightSpec : FakePdsHostSpec
     private static readonly byte[] Feed = """{"feed":[]}"""u8.ToArray();
 
     [Fact]
-    public async Task An_account_past_its_requests_in_flight_is_answered_429_at_once_and_no_other_account_waits()
+    public async Task Requests_past_an_accounts_in_flight_wait_for_a_place_one_past_those_is_answered_429_and_no_other_account_waits()
     {
         await using var host = await StartHostAsync("supervisor.proxy.max-in-flight = 3");
         var alice = await LoggedInAsync(host, "alice.test");
@@ -31,12 +32,17 @@ public sealed class RequestsInFlightSpec : FakePdsHostSpec
         using var giveUp = new CancellationTokenSource();
         var held = Enumerable.Range(0, 3).Select(_ => bot.GetAsync($"/xrpc/{Timeline}", giveUp.Token)).ToList();
         await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.CallCount(Timeline) == 3), TimeSpan.FromSeconds(10), "three requests at the PDS");
+        // Three more wait for a place (as a bot's Promise.all of six would have them), without reaching the PDS.
+        var waiting = Enumerable.Range(0, 3).Select(_ => bot.GetAsync($"/xrpc/{Timeline}")).ToList();
+        await Task.Delay(500);
+        Assert.All(waiting, w => Assert.False(w.IsCompleted));
+        Assert.Equal(3, Pds.CallCount(Timeline));
 
-        using (var fourth = await bot.GetAsync($"/xrpc/{Timeline}"))
+        using (var seventh = await bot.GetAsync($"/xrpc/{Timeline}"))
         {
-            Assert.Equal(HttpStatusCode.TooManyRequests, fourth.StatusCode);
-            Assert.Equal(TimeSpan.FromSeconds(1), fourth.Headers.RetryAfter?.Delta);
-            var body = await fourth.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(HttpStatusCode.TooManyRequests, seventh.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(1), seventh.Headers.RetryAfter?.Delta);
+            var body = await seventh.Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal("RateLimitExceeded", body.GetProperty("error").GetString());
             Assert.Contains("supervisor.proxy.max-in-flight", body.GetProperty("message").GetString());
         }
@@ -49,14 +55,12 @@ public sealed class RequestsInFlightSpec : FakePdsHostSpec
         using (var bobs = await host.Http.GetAsync($"/accounts/{bob.Did}/xrpc/{Timeline}"))
             Assert.Equal(Feed, await bobs.Content.ReadAsByteArrayAsync());
 
-        // Once alice's requests end (her client gave up), hers pass again.
+        // Once alice's requests in flight end (her client gave up on them), the waiting ones take their places and pass.
         giveUp.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(held));
-        await SupervisorSpec.EventuallyAsync(async () =>
-        {
-            using var again = await bot.GetAsync($"/xrpc/{Timeline}");
-            return again.StatusCode == HttpStatusCode.OK && (await again.Content.ReadAsByteArrayAsync()).SequenceEqual(Feed);
-        }, TimeSpan.FromSeconds(10), "a request of alice's to pass once hers in flight ended");
+        foreach (var answer in await Task.WhenAll(waiting))
+            using (answer)
+                Assert.Equal(Feed, await answer.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]
@@ -80,11 +84,14 @@ public sealed class RequestsInFlightSpec : FakePdsHostSpec
         var held = new[] { "alice.test", "Alice.Test", "ALICE.TEST" }
             .Select(name => host.Http.PostAsJsonAsync($"/accounts/{name}/xrpc/{CreateRecord}", record, giveUp.Token)).ToList();
         await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.CallCount(CreateRecord) == 7), TimeSpan.FromSeconds(10), "three posts held at the PDS");
-        using (var fourth = await host.Http.PostAsJsonAsync($"/accounts/alice.TEST/xrpc/{CreateRecord}", record))
-            Assert.Equal(HttpStatusCode.TooManyRequests, fourth.StatusCode);
+        var waiting = new[] { "alice.TEST", "aLiCe.test", "ALICE.test" }
+            .Select(name => host.Http.PostAsJsonAsync($"/accounts/{name}/xrpc/{CreateRecord}", record, giveUp.Token)).ToList();
+        await Task.Delay(300);
+        using (var seventh = await host.Http.PostAsJsonAsync($"/accounts/alice.TEST/xrpc/{CreateRecord}", record))
+            Assert.Equal(HttpStatusCode.TooManyRequests, seventh.StatusCode);
         Assert.Equal(7, Pds.CallCount(CreateRecord));
         giveUp.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(held));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.WhenAll(held.Concat(waiting)));
     }
 
     [Fact]
