@@ -632,8 +632,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                     if (await registry.AskBucketAsync<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk) is AccountStatus status)
                         (known, supervisedAt, handle) = (status, status.Pds, status.Handle);
                 }
-                var holdsSession = known?.State is AccountStateName.Active or AccountStateName.Refreshing or AccountStateName.Degraded
-                    or AccountStateName.Deactivated or AccountStateName.Recovering;
+                var holdsSession = known?.State.HoldsSession() == true;
                 return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, supervisedAt, handle, holdsSession);
             })
             .PipeTo(Self, success: verdict => new IdentityChecked(adopt, replyTo, verdict),

@@ -28,13 +28,16 @@ public sealed class RequestsInFlight(int limit)
     /// <summary>Counts a request of <paramref name="account"/> in; false (not counted) when it has <see cref="Limit"/> already.</summary>
     public bool TryEnter(string account)
     {
-        lock (_accounts)
-        {
-            if (!_accounts.TryGetValue(account, out var places)) _accounts[account] = places = new Places();
-            if (places.Taken >= limit) return false;
-            places.Taken++;
-            return true;
-        }
+        lock (_accounts) return TryTake(account, out _);
+    }
+
+    /// <summary>Takes one of <paramref name="account"/>'s places if one is free (under the lock); its places either way.</summary>
+    private bool TryTake(string account, out Places places)
+    {
+        if (!_accounts.TryGetValue(account, out places!)) _accounts[account] = places = new Places();
+        if (places.Taken >= limit) return false;
+        places.Taken++;
+        return true;
     }
 
     /// <summary>
@@ -46,12 +49,7 @@ public sealed class RequestsInFlight(int limit)
         TaskCompletionSource<bool> place;
         lock (_accounts)
         {
-            if (!_accounts.TryGetValue(account, out var places)) _accounts[account] = places = new Places();
-            if (places.Taken < limit)
-            {
-                places.Taken++;
-                return true;
-            }
+            if (TryTake(account, out var places)) return true;
             places.Waiting ??= new Queue<TaskCompletionSource<bool>>();
             if (places.Waiting.Count >= limit) return false;
             place = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -196,7 +196,7 @@ public sealed class ServerLimits(ServerLimitSettings settings)
             if (!_held.TryGetValue(did, out var methods)) _held[did] = methods = new Dictionary<string, DateTimeOffset>(StringComparer.OrdinalIgnoreCase);
             methods[nsid] = until;
             if (methods.Count <= MaxHeldMethods) return;
-            foreach (var over in methods.Where(m => m.Value <= now).Select(m => m.Key).ToList()) methods.Remove(over);
+            DropEnded(methods, now);
             if (methods.Count <= MaxHeldMethods) return;
             var latest = methods.Values.Max();
             methods.Clear();
@@ -230,9 +230,15 @@ public sealed class ServerLimits(ServerLimitSettings settings)
             foreach (var gone in _lastSeen.Where(s => s.Value < horizon).Select(s => s.Key).ToList()) _lastSeen.Remove(gone);
             foreach (var (did, methods) in _held.ToList())
             {
-                foreach (var over in methods.Where(m => m.Value <= now).Select(m => m.Key).ToList()) methods.Remove(over);
+                DropEnded(methods, now);
                 if (methods.Count == 0) _held.Remove(did);
             }
+        }
+
+        /// <summary>Drops the holds of <paramref name="methods"/> that have ended by <paramref name="now"/>.</summary>
+        private static void DropEnded(Dictionary<string, DateTimeOffset> methods, DateTimeOffset now)
+        {
+            foreach (var over in methods.Where(m => m.Value <= now).Select(m => m.Key).ToList()) methods.Remove(over);
         }
 
         /// <summary>The window of a <c>RateLimit-Policy</c> such as <c>3000;w=300</c>.</summary>

@@ -36,6 +36,9 @@ public class ProtocolSerializer : SerializerWithStringManifest
 
     private static readonly IReadOnlyDictionary<Type, string> ProtocolWireManifests = WireManifestsOf(typeof(IWireMessage).Assembly, EventManifests);
 
+    /// <summary>How the manifests of messages between systems begin (<c>wire.Name.v1</c>).</summary>
+    private const string WirePrefix = "wire.";
+
     private readonly Dictionary<Type, string> _manifests;
     private readonly Dictionary<string, Type> _readers;
     private readonly JsonSerializerOptions _options;
@@ -97,7 +100,7 @@ public class ProtocolSerializer : SerializerWithStringManifest
     /// </summary>
     public static IReadOnlyDictionary<Type, string> WireManifestsOf(Assembly assembly, IReadOnlyDictionary<Type, string> listed) => assembly.GetTypes()
         .Where(t => typeof(IWireMessage).IsAssignableFrom(t) && t is { IsInterface: false, IsAbstract: false } && !listed.ContainsKey(t))
-        .ToDictionary(t => t, t => "wire." + t.Name + ".v1");
+        .ToDictionary(t => t, t => WirePrefix + t.Name + ".v1");
 
     /// <summary>
     /// JSON options with <paramref name="tokenConverters"/> (how tokens are written and read). Actor references
@@ -148,7 +151,7 @@ public class ProtocolSerializer : SerializerWithStringManifest
             var message = (IWireMessage)(envelope.Message.Deserialize(inner, _wireOptions) ?? throw new SerializationException($"the {inner.Name} of an AsTrustedClient is null"));
             return new Protocol.AsTrustedClient(envelope.Client, envelope.Secret, message);
         }
-        var options = manifest.StartsWith("wire.", StringComparison.Ordinal) ? _wireOptions : _options;
+        var options = manifest.StartsWith(WirePrefix, StringComparison.Ordinal) ? _wireOptions : _options;
         return JsonSerializer.Deserialize(bytes, type, options) ?? throw new SerializationException($"a stored {type.Name} is null");
     }
 

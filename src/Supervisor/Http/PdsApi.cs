@@ -127,7 +127,7 @@ public static class PdsApi
             // An account the supervisor holds no session for is refused as its PDS refuses a login that cannot be served, so
             // that a client does not log in to calls that all fail.
             if (status.State == AccountStateName.TakenDown) return ApiJson.Error(401, "AccountTakedown", "Account has been taken down");
-            if (status.State is AccountStateName.NeedsLogin or AccountStateName.AwaitingAuthFactor or AccountStateName.LoggingOut or AccountStateName.LoggedOut)
+            if (!status.State.HoldsSession())
                 return ApiJson.Error(401, "AuthenticationRequired", $"the supervisor holds no session for this account ({status.State}): an operator must log it in again");
             var expires = Now + settings.SessionRefreshLifetime;
             if (key.ExpiresAt is { } keyExpires && keyExpires < expires) expires = keyExpires;

@@ -165,13 +165,8 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
     {
         using var folder = new TestJournal();
         var remoting = LoopbackPort.Free();
-        var environment = folder.HostEnvironment();
-        environment["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture);
-        await using var host = new SupervisorProcess(folder.Folder, environment);
-        await host.StartAsync();
-        var account = await pds.CreateAccountAsync("out");
-        using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session = account.SessionString(pds.Url), service = pds.Url }))
-            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+        await using var host = await StartHostAsync(folder, remoting);
+        var account = await ImportedAccountAsync(host, "out");
 
         var config = Akka.Configuration.ConfigurationFactory.ParseString($$"""
             akka.actor {
@@ -182,10 +177,8 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
               }
             }
             supervisor.encryption.keys = ["{{TestJournal.TestKey}}"]
-            """).WithFallback(Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleBuild.Dll("ExternalClient"))!, "client.conf"))));
-        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
-            Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir), null);
-        using var outside = ActorSystem.Create("outside", BootstrapSetup.Create().WithConfig(config).And(Supervisor.Actors.Cluster.RemotingTls.Setup(certificate)));
+            """);
+        using var outside = OutsideSystem(host, config);
         var node = $"akka.ssl.tcp://supervisor@127.0.0.1:{remoting}";
         async Task<object> AskAsync(string path, object message)
         {
@@ -235,18 +228,10 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
     {
         using var folder = new TestJournal();
         var remoting = LoopbackPort.Free();
-        var environment = folder.HostEnvironment();
-        environment["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture);
-        await using var host = new SupervisorProcess(folder.Folder, environment);
-        await host.StartAsync();
-        var account = await pds.CreateAccountAsync("large");
-        using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session = account.SessionString(pds.Url), service = pds.Url }))
-            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+        await using var host = await StartHostAsync(folder, remoting);
+        var account = await ImportedAccountAsync(host, "large");
 
-        var config = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleBuild.Dll("ExternalClient"))!, "client.conf")));
-        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
-            Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir), null);
-        using var outside = ActorSystem.Create("outside", BootstrapSetup.Create().WithConfig(config).And(Supervisor.Actors.Cluster.RemotingTls.Setup(certificate)));
+        using var outside = OutsideSystem(host);
         var blob = new byte[3 * 1024 * 1024];
         Random.Shared.NextBytes(blob);
         var call = new AccountCommands.CallXrpc(account.Did, Supervisor.Actors.Pds.XrpcRequest.Procedure("com.atproto.repo.uploadBlob", blob, "application/octet-stream"));
@@ -258,6 +243,38 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         using var json = System.Text.Json.JsonDocument.Parse(uploaded.Body);
         Assert.Equal(blob.Length, json.RootElement.GetProperty("blob").GetProperty("size").GetInt32());
         await outside.Terminate();
+    }
+
+    /// <summary>A host run as a process on <paramref name="folder"/>, its remoting on <paramref name="remoting"/>, started.</summary>
+    private static async Task<SupervisorProcess> StartHostAsync(TestJournal folder, int remoting)
+    {
+        var environment = folder.HostEnvironment();
+        environment["SUPERVISOR_CLUSTER_PORT"] = remoting.ToString(CultureInfo.InvariantCulture);
+        var host = new SupervisorProcess(folder.Folder, environment);
+        await host.StartAsync();
+        return host;
+    }
+
+    /// <summary>A new account of the real PDS (<paramref name="prefix"/> in its handle) whose session the host imported.</summary>
+    private async Task<RealAccount> ImportedAccountAsync(SupervisorProcess host, string prefix)
+    {
+        var account = await pds.CreateAccountAsync(prefix);
+        using var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session = account.SessionString(pds.Url), service = pds.Url });
+        Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+        return account;
+    }
+
+    /// <summary>
+    /// An actor system outside the cluster with the sample client's configuration (under <paramref name="overrides"/>)
+    /// and the cluster's certificate from <paramref name="host"/>.
+    /// </summary>
+    private static ActorSystem OutsideSystem(SupervisorProcess host, Akka.Configuration.Config? overrides = null)
+    {
+        var config = Akka.Configuration.ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(Path.GetDirectoryName(SampleBuild.Dll("ExternalClient"))!, "client.conf")));
+        var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
+            Supervisor.Host.Configuration.RemotingCertificate.FileIn(host.DataDir), null);
+        return ActorSystem.Create("outside", BootstrapSetup.Create().WithConfig(overrides is null ? config : overrides.WithFallback(config))
+            .And(Supervisor.Actors.Cluster.RemotingTls.Setup(certificate)));
     }
 
     /// <summary>Runs the sample's built dll (the configuration of these tests) with the session on its standard input.</summary>
