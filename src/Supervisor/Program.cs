@@ -58,7 +58,7 @@ try
     var proxySettings = ProxySettings.From(config.GetConfig("supervisor.proxy"));
     var keySessionLimits = KeySessionLimits.From(config);
     var actorSystemEnd = new ActorSystemEnd();
-    var proxy = new XrpcPassThrough(client.Invoker, proxySettings, limits, accountSettings.RequestTimeout, askTimeout, actorSystemEnd);
+    var proxy = new XrpcPassThrough(client, proxySettings, limits, accountSettings.RequestTimeout, askTimeout, actorSystemEnd);
     var keyIndex = new AccountKeyIndex();
     var sessionEvents = new SessionEventFeed(limits: FeedReaderLimits.From(config.GetConfig("supervisor.events")));
     var history = new AccountHistory(settings.Journal, settings.ConnectionString);

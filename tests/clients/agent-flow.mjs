@@ -1,11 +1,13 @@
 // The real @atproto/api driving one account through the supervisor (tests/Actors.Tests/Clients/AtprotoApiClientSpec).
 //
-//   SUPERVISOR_ACCOUNT_KEY=<key> node agent-flow.mjs <supervisor URL> <handle or DID> <png file>
+//   SUPERVISOR_ACCOUNT_KEY=<key> PDS_URL=<the account's PDS> node agent-flow.mjs <supervisor URL> <handle or DID> <png file>
 //
 // The URL, the identifier and the file may also come from SUPERVISOR_URL, SUPERVISOR_ACCOUNT and PNG_FILE. The key
 // comes only from SUPERVISOR_ACCOUNT_KEY (an argument would show in the process list). What it does:
 //   a. AtpAgent login at the supervisor, with the key as the password;
-//   b. uploadBlob (the PNG) and post with an images embed;
+//   b. uploadBlob (the PNG) and post with an images embed; then Bluesky's video recipe: a service token from
+//      getServiceAuth({ aud: `did:web:${agent.dispatchUrl.host}`, lxm: uploadBlob }) through the supervisor, and the
+//      upload the video service makes with it, straight to the PDS (PDS_URL), as that service is not the agent;
 //   c. getRecord of the post and sync.getBlob of the image, through the supervisor;
 //   d. an Agent holding the key itself as a static bearer: one call, then withProxy(...) calls whose errors only
 //      the PDS can give (so the atproto-proxy header reached it);
@@ -24,6 +26,7 @@ const supervisorUrl = (argUrl ?? process.env.SUPERVISOR_URL ?? '').replace(/\/+$
 const identifier = argAccount ?? process.env.SUPERVISOR_ACCOUNT ?? ''
 const pngFile = argFile ?? process.env.PNG_FILE ?? ''
 const key = process.env.SUPERVISOR_ACCOUNT_KEY ?? ''
+const pdsUrl = (process.env.PDS_URL ?? '').replace(/\/+$/, '')
 
 /** Strings that must never be written: the key and every token the agents held. */
 const secrets = new Set()
@@ -75,6 +78,7 @@ check(/^https?:\/\//.test(supervisorUrl), 'the supervisor URL (argument 1 or SUP
 check(identifier.length > 0, 'the handle or DID (argument 2 or SUPERVISOR_ACCOUNT) is missing')
 check(pngFile.length > 0, 'the PNG file (argument 3 or PNG_FILE) is missing')
 check(key.length > 0, 'SUPERVISOR_ACCOUNT_KEY is not set')
+check(/^https?:\/\//.test(pdsUrl), 'PDS_URL (the account\'s PDS, for the video service\'s upload) is not set')
 remember(key)
 
 /** Every request any agent made: where it went and what came back, never a header. */
@@ -131,6 +135,35 @@ const post = await step('post', () =>
 )
 out.postUri = post.uri
 out.postCid = post.cid
+
+// Bluesky's video recipe (docs.bsky.app, "Uploading video"): the client asks its PDS, here the supervisor, for a
+// service token naming the server it talks to; the video service then uploads to the account's PDS with that token.
+out.serviceAuth = {}
+const serviceToken = await step('getServiceAuth (the video recipe)', async () => {
+  const res = await agent.com.atproto.server.getServiceAuth({
+    aud: `did:web:${agent.dispatchUrl.host}`,
+    lxm: 'com.atproto.repo.uploadBlob',
+    exp: Math.floor(Date.now() / 1000) + 60 * 30,
+  })
+  remember(res.data.token)
+  const claims = JSON.parse(Buffer.from(res.data.token.split('.')[1], 'base64url').toString('utf8'))
+  out.serviceAuth.askedAud = `did:web:${agent.dispatchUrl.host}`
+  out.serviceAuth.aud = claims.aud
+  out.serviceAuth.iss = claims.iss
+  out.serviceAuth.lxm = claims.lxm
+  return res.data.token
+})
+await step("the video service's uploadBlob at the PDS with the service token", async () => {
+  const res = await fetch(`${pdsUrl}/xrpc/com.atproto.repo.uploadBlob`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${serviceToken}`, 'content-type': 'image/png' },
+    body: bytes,
+  })
+  out.serviceAuth.uploadStatus = res.status
+  const body = await res.json().catch(() => null)
+  out.serviceAuth.uploadError = body?.error ?? null
+  out.serviceAuth.uploadBlobCid = body?.blob?.ref?.$link ?? null
+})
 
 // ------------------------------------------------------------------ c. read both back through the supervisor
 const uri = new AtUri(post.uri)

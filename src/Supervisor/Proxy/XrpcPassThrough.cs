@@ -30,7 +30,7 @@ namespace Supervisor.Host.Proxy;
 /// </para>
 /// Headers pass by allow-list both ways (<see cref="XrpcHeaders"/>); the caller's Authorization never does.
 /// </summary>
-public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings settings, ServerLimits limits, TimeSpan requestTimeout, TimeSpan askTimeout, ActorSystemEnd end)
+public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, ServerLimits limits, TimeSpan requestTimeout, TimeSpan askTimeout, ActorSystemEnd end)
 {
     /// <summary>The largest error answer read to find out whether the PDS refused the token.</summary>
     private const int ErrorBodyLimit = 64 * 1024;
@@ -46,6 +46,8 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
         "text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml", "text/xsl", "application/pdf",
     };
 
+    private readonly HttpMessageInvoker _http = client.Invoker;
+    private readonly PdsServiceDids _serviceDids = new(client);
     private readonly LocalLenders _lenders = new();
     private readonly RequestDeadlines _deadlines = new();
     private readonly RequestsInFlight _inFlight = new(settings.MaxInFlight);
@@ -182,11 +184,22 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
                 await ApiJson.Error(429, "RateLimitExceeded", "held by the supervisor: " + decision.Reason, until).ExecuteAsync(context);
                 return false;
             }
-            using var message = Build(context.Request, loan, nsid, body, deadline);
+            var query = context.Request.QueryString.Value;
+            if (ServiceAuthAudience.NamesSupervisor(nsid, context.Request))
+            {
+                if (await ServiceDidAsync(loan.Pds, deadline) is not { } pdsDid)
+                {
+                    if (!context.RequestAborted.IsCancellationRequested)
+                        await ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS did not name its service DID (describeServer), which a service token for it needs as audience").ExecuteAsync(context);
+                    return false;
+                }
+                query = ServiceAuthAudience.WithAudience(context.Request, pdsDid);
+            }
+            using var message = Build(context.Request, loan, nsid, query, body, deadline);
             HttpResponseMessage answer;
             try
             {
-                answer = await http.SendAsync(message, deadline.Token);
+                answer = await _http.SendAsync(message, deadline.Token);
             }
             catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
             {
@@ -238,11 +251,24 @@ public sealed class XrpcPassThrough(HttpMessageInvoker http, ProxySettings setti
         }
     }
 
-    private HttpRequestMessage Build(HttpRequest request, AccessTokenLent loan, string nsid, Body body, RequestDeadline deadline)
+    /// <summary>The service DID of <paramref name="pds"/>, or null when it names none in time (or the client went away).</summary>
+    private async Task<string?> ServiceDidAsync(string pds, RequestDeadline deadline)
+    {
+        try
+        {
+            return await _serviceDids.OfAsync(pds, deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private HttpRequestMessage Build(HttpRequest request, AccessTokenLent loan, string nsid, string? query, Body body, RequestDeadline deadline)
     {
         var message = new HttpRequestMessage(
             HttpMethods.IsGet(request.Method) ? HttpMethod.Get : HttpMethods.IsHead(request.Method) ? HttpMethod.Head : HttpMethod.Post,
-            new Uri(loan.Pds.TrimEnd('/') + "/xrpc/" + nsid + request.QueryString.Value));
+            new Uri(loan.Pds.TrimEnd('/') + "/xrpc/" + nsid + query));
         // As written, not parsed again (a JWT is base64url and dots: JwtClaims read it when the account got it).
         message.Headers.TryAddWithoutValidation("Authorization", "Bearer " + loan.AccessJwt);
         // Only the allowed names are looked up: the caller's other headers are never read (nor turned into strings).

@@ -72,7 +72,7 @@ public sealed class AgentFlowRun : IAsyncLifetime
         Account = await Pds.CreateAccountAsync("api");
         using (var added = await Host.Http.PostAsJsonAsync("/accounts", new { identifier = Account.Handle, password = Account.Password, service = Pds.Url }))
             if (!added.IsSuccessStatusCode) throw new InvalidOperationException($"POST /accounts: {(int)added.StatusCode} {await added.Content.ReadAsStringAsync()}");
-        using (var issued = await Host.Http.PostAsJsonAsync("/keys", new { account = Account.Handle, name = "atproto-api" }))
+        using (var issued = await Host.Http.PostAsJsonAsync("/keys", new { account = Account.Handle, name = "atproto-api", allow = new[] { "com.atproto.server.getServiceAuth" } }))
         {
             if (issued.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"POST /keys: {(int)issued.StatusCode}");
             Key = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
@@ -95,6 +95,7 @@ public sealed class AgentFlowRun : IAsyncLifetime
             WorkingDirectory = ClientsFolder,
         };
         info.Environment["SUPERVISOR_ACCOUNT_KEY"] = Key;
+        info.Environment["PDS_URL"] = Pds.Url;
         using var node = Process.Start(info) ?? throw new InvalidOperationException("node did not start");
         var stdout = node.StandardOutput.ReadToEndAsync();
         var stderr = node.StandardError.ReadToEndAsync();

@@ -66,6 +66,21 @@ public sealed class AtprotoApiClientSpec(AgentFlowRun run, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task Blueskys_video_recipe_gets_a_service_token_the_PDS_takes_for_an_upload()
+    {
+        // The client named the supervisor (its dispatch URL); the PDS made the token for its own service DID, and took
+        // it when the upload came as the video service makes it: straight to the PDS, the same bytes, the same blob.
+        Assert.Equal($"did:web:127.0.0.1:{run.Host.Port}", Text("serviceAuth", "askedAud"));
+        using var described = await _pds.GetAsync("/xrpc/com.atproto.server.describeServer");
+        var serviceDid = JsonDocument.Parse(await described.Content.ReadAsStringAsync()).RootElement.GetProperty("did").GetString();
+        Assert.Equal(serviceDid, Text("serviceAuth", "aud"));
+        Assert.Equal(run.Account.Did, Text("serviceAuth", "iss"));
+        Assert.Equal("com.atproto.repo.uploadBlob", Text("serviceAuth", "lxm"));
+        Assert.True(Text("serviceAuth", "uploadStatus") == "200", $"the PDS refused the service token's upload: {Text("serviceAuth", "uploadError")}");
+        Assert.Equal(Text("blobCid"), Text("serviceAuth", "uploadBlobCid"));
+    }
+
+    [Fact]
     public void The_agents_session_has_the_accounts_email_as_its_PDS_holds_it()
     {
         Assert.Equal(run.Account.Email, Text("sessionEmail"));

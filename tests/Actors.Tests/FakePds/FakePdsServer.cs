@@ -25,7 +25,8 @@ namespace Supervisor.Actors.Tests.FakePds;
 /// </summary>
 public sealed class FakePdsServer : IAsyncDisposable
 {
-    private const string ServiceDid = "did:web:localhost";
+    /// <summary>The server's service DID (its describeServer's <c>did</c>, its tokens' audience), as the reference PDS's.</summary>
+    public const string ServiceDid = "did:web:localhost";
     private static readonly byte[] SharedSecret = Encoding.UTF8.GetBytes("fake-pds-secret");
 
     private readonly WebApplication _app;
@@ -42,6 +43,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
     private readonly ConcurrentDictionary<string, (byte[] Body, string? ContentType, IReadOnlyDictionary<string, string>? Headers, int Status)> _answers = new();
     private readonly ConcurrentDictionary<string, Dictionary<string, string>> _requestHeaders = new();
+    private readonly ConcurrentDictionary<string, string> _queries = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<string, string[]> _alsoKnownAs = new();
     private readonly Dictionary<string, string> _documentIds = new();
@@ -223,6 +225,9 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>The headers of the last request for <paramref name="nsid"/> (names in lower case), or null before the first.</summary>
     public IReadOnlyDictionary<string, string>? LastRequestHeaders(string nsid) => _requestHeaders.GetValueOrDefault(nsid);
 
+    /// <summary>The query string (with its '?', as sent) of the last call of a method.</summary>
+    public string? LastQuery(string nsid) => _queries.GetValueOrDefault(nsid);
+
     /// <summary>The bodies of the createRecord calls that arrived, in order, as bytes.</summary>
     public IReadOnlyList<byte[]> CreateRecordBodies => _createRecordBodies.ToList();
 
@@ -270,6 +275,7 @@ public sealed class FakePdsServer : IAsyncDisposable
         var nsid = (string)context.Request.RouteValues["nsid"]!;
         _calls.AddOrUpdate(nsid, 1, (_, n) => n + 1);
         _requestHeaders[nsid] = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
+        _queries[nsid] = context.Request.QueryString.Value ?? "";
         if (SharedLimit is { } limit && !await WithinSharedLimitAsync(context, limit)) return;
         if (_failures.TryGetValue(nsid, out var queue) && queue.TryDequeue(out var failure))
         {
@@ -299,6 +305,18 @@ public sealed class FakePdsServer : IAsyncDisposable
             "com.atproto.repo.uploadBlob" => await UploadBlobAsync(context),
             "com.atproto.identity.resolveHandle" => ResolveHandle(context.Request.Query["handle"].ToString()),
             "com.atproto.repo.createRecord" => await CreateRecordAsync(context),
+            "com.atproto.server.describeServer" => (200, new JsonObject { ["did"] = ServiceDid, ["availableUserDomains"] = new JsonArray(".test") }),
+            // As the reference PDS: any DID as audience, signed for the account; its claims name what was asked.
+            "com.atproto.server.getServiceAuth" => WithAccess(context, account => context.Request.Query["aud"].ToString() is { } aud && aud.StartsWith("did:", StringComparison.Ordinal)
+                ? (200, new JsonObject
+                {
+                    ["token"] = Mint("JWT", new JsonObject
+                    {
+                        ["iss"] = account.Did, ["aud"] = aud, ["lxm"] = context.Request.Query["lxm"].ToString(),
+                        ["exp"] = DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds(),
+                    }),
+                })
+                : Error(400, "InvalidRequest", "Error: Params must have the property \"aud\"")),
             _ => Error(400, "InvalidRequest", $"No service configured for {nsid}"),
         };
         context.Response.StatusCode = status;

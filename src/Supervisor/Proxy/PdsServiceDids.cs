@@ -1,0 +1,49 @@
+using System.Collections.Concurrent;
+using Supervisor.Actors.Identity;
+using Supervisor.Actors.Pds;
+
+namespace Supervisor.Host.Proxy;
+
+/// <summary>
+/// The service DID of each PDS (the <c>did</c> of its <c>com.atproto.server.describeServer</c>: what it signs service
+/// tokens' audience against), learnt when first needed and kept for an hour. A PDS that does not answer with a valid DID
+/// is asked again at the next need, at most every ten seconds.
+/// </summary>
+public sealed class PdsServiceDids(PdsClient client)
+{
+    /// <summary>How long a learnt DID is kept.</summary>
+    public static readonly TimeSpan KeptFor = TimeSpan.FromHours(1);
+
+    /// <summary>How long a PDS that gave none is not asked again.</summary>
+    public static readonly TimeSpan FailureKeptFor = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most PDSes kept; past it the whole table is started again (the accounts' PDSes are few).</summary>
+    public const int MaxKept = 4096;
+
+    private sealed record Learnt(string? Did, DateTimeOffset Until);
+
+    private readonly ConcurrentDictionary<string, Learnt> _learnt = new(StringComparer.Ordinal);
+
+    /// <summary>The service DID of the PDS at <paramref name="pds"/>, or null when it gave none (within the last ten seconds).</summary>
+    public async Task<string?> OfAsync(string pds, CancellationToken ct)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (_learnt.TryGetValue(pds, out var known) && known.Until > now) return known.Did;
+        var answer = await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.describeServer"), null, ct);
+        var did = ReadDid(answer);
+        if (_learnt.Count >= MaxKept) _learnt.Clear();
+        _learnt[pds] = new Learnt(did, now + (did is null ? FailureKeptFor : KeptFor));
+        return did;
+    }
+
+    private static string? ReadDid(XrpcResponse answer)
+    {
+        if (!answer.IsSuccess) return null;
+        using var json = answer.TryParseJson();
+        return json?.RootElement is { ValueKind: System.Text.Json.JsonValueKind.Object } root
+               && root.TryGetProperty("did", out var did) && did.ValueKind == System.Text.Json.JsonValueKind.String
+               && DidSyntax.IsValid(did.GetString())
+            ? did.GetString()
+            : null;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Supervisor.Actors.Session;
+using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Proxy;
+
+/// <summary>
+/// getServiceAuth through the supervisor: Bluesky's video recipe names the service a client talks to
+/// (<c>did:web:${agent.dispatchUrl.host}</c>), here the supervisor; the PDS is asked for a token for itself, whose
+/// service DID its describeServer names. Any other audience goes as it came. (The recipe end to end, with the real
+/// client and the real PDS taking the token: <see cref="Clients.AtprotoApiClientSpec"/>.)
+/// </summary>
+public sealed class ServiceAuthAudienceSpec : FakePdsHostSpec
+{
+    private const string GetServiceAuth = "com.atproto.server.getServiceAuth";
+    private const string DescribeServer = "com.atproto.server.describeServer";
+
+    [Fact]
+    public async Task A_service_token_asked_for_the_supervisor_is_asked_of_the_PDS_for_the_PDS_itself()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        var supervisor = host.Http.BaseAddress!.Authority; // 127.0.0.1:port, as agent.dispatchUrl.host gives it
+        var described = Pds.CallCount(DescribeServer);
+
+        foreach (var aud in new[] { $"did:web:{supervisor}", $"did:web:{supervisor.Replace(":", "%3A")}", $"DID:WEB:{supervisor}" })
+        {
+            var exp = DateTimeOffset.UtcNow.AddMinutes(30).ToUnixTimeSeconds();
+            using var answer = await host.Http.GetAsync(
+                $"/accounts/{alice.Did}/xrpc/{GetServiceAuth}?aud={Uri.EscapeDataString(aud)}&lxm=com.atproto.repo.uploadBlob&exp={exp}");
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            var token = (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+            Assert.Equal(FakePdsServer.ServiceDid, JwtClaims.TryRead(token, out _)?.Audience);
+            Assert.Equal($"?aud={Uri.EscapeDataString(FakePdsServer.ServiceDid)}&lxm=com.atproto.repo.uploadBlob&exp={exp}", Pds.LastQuery(GetServiceAuth));
+        }
+        Assert.Equal(described + 1, Pds.CallCount(DescribeServer)); // learnt once, kept
+    }
+
+    [Fact]
+    public async Task A_service_token_for_another_service_is_asked_with_the_query_as_it_came()
+    {
+        await using var host = await StartHostAsync();
+        var bob = await LoggedInAsync(host, "bob.test");
+        var port = host.Http.BaseAddress!.Port;
+
+        foreach (var aud in new[] { "did:web:video.bsky.app", $"did:web:127.0.0.1:{port + 1}", $"did:web:localhost:{port}", bob.Did })
+        {
+            var query = $"?aud={Uri.EscapeDataString(aud)}&lxm=app.bsky.video.getUploadLimits";
+            using var answer = await host.Http.GetAsync($"/accounts/{bob.Did}/xrpc/{GetServiceAuth}{query}");
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.Equal(query, Pds.LastQuery(GetServiceAuth));
+        }
+        Assert.Equal(0, Pds.CallCount(DescribeServer));
+    }
+
+    [Fact]
+    public async Task A_PDS_that_names_no_service_DID_is_asked_for_no_token_for_the_supervisor()
+    {
+        await using var host = await StartHostAsync();
+        var carol = await LoggedInAsync(host, "carol.test");
+        var query = $"?aud={Uri.EscapeDataString("did:web:" + host.Http.BaseAddress!.Authority)}&lxm=com.atproto.repo.uploadBlob";
+
+        Pds.FailNext(DescribeServer, FakeFailure.Html502);
+        using var answer = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{GetServiceAuth}{query}");
+        Assert.Equal(HttpStatusCode.BadGateway, answer.StatusCode);
+        var error = await answer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("InvalidResponse", error.GetProperty("error").GetString());
+        Assert.Contains("service DID", error.GetProperty("message").GetString());
+        Assert.Equal(0, Pds.CallCount(GetServiceAuth)); // no token with the supervisor as audience was made
+    }
+}
