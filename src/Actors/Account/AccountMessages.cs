@@ -14,8 +14,21 @@ namespace Supervisor.Actors.Account;
 /// </summary>
 public sealed record AdoptSession(SessionGrant Grant, string Service, SessionOrigin Origin, bool Validate, string? UnverifiedHandle = null) : Serialization.IWireMessage;
 
-/// <summary>The account's verification of a handle its PDS reported (after a refresh) is done.</summary>
-public sealed record HandleChecked(string Handle, bool Verified, string Reason);
+/// <summary>
+/// The account's verification of a handle (one its PDS reported after a refresh, or its own checked again) is done;
+/// <paramref name="Transient"/> when it could not be made (a timeout, a server down), which says nothing of the handle.
+/// </summary>
+public sealed record HandleChecked(string Handle, bool Verified, string Reason, bool Transient = false);
+
+/// <summary>
+/// Sent by an accounts supervisor to each account whose handle another account has verified too: the account checks its
+/// own again, and lets it go when it no longer resolves to it.
+/// </summary>
+public sealed record CheckHandle : Serialization.IWireMessage
+{
+    /// <summary>The one instance.</summary>
+    public static readonly CheckHandle Instance = new();
+}
 
 /// <summary>An account tells its parent its status after every change (for listings and the handle index).</summary>
 public sealed record AccountStatusChanged(AccountStatus Status);

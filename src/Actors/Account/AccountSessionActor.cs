@@ -332,6 +332,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             case HandleChecked handle:
                 OnHandleChecked(handle);
                 break;
+            case CheckHandle:
+                CheckOwnHandle();
+                break;
             case ReturnAccessToken returned:
                 OnLoanReturned(returned);
                 break;
@@ -817,12 +820,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 {
                     // A new handle from the PDS is taken only once verified both ways; the verified one stays meanwhile.
                     r = new RefreshOutcome.Refreshed(r.Grant with { Handle = current });
-                    if (_verifyingHandle != claimed)
-                    {
-                        _verifyingHandle = claimed;
-                        resolver.VerifyHandleAsync(_state.Did, claimed)
-                            .PipeTo(Self, success: v => new HandleChecked(claimed, v.Verified, v.Reason));
-                    }
+                    VerifyHandle(claimed);
                 }
                 PersistAndApply(new SessionRefreshed(r.Grant, Now), _ =>
                 {
@@ -920,17 +918,60 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         Timers.StartSingleTimer(RefreshTimer, RefreshDue.Instance, delay);
     }
 
+    /// <summary>
+    /// Verifies <paramref name="handle"/> for this account, both ways and afresh (not from the resolver's cache), unless that
+    /// check is under way; the answer comes as <see cref="HandleChecked"/>.
+    /// </summary>
+    private void VerifyHandle(string handle)
+    {
+        if (_deps.Identity is not { } resolver || _verifyingHandle == handle) return;
+        _verifyingHandle = handle;
+        resolver.Forget(handle);
+        resolver.VerifyHandleAsync(_state.Did, handle).PipeTo(Self,
+            success: v => new HandleChecked(handle, v.Verified, v.Reason, v.IsTransient),
+            failure: e => new HandleChecked(handle, false, e.GetType().Name, Transient: true));
+    }
+
+    /// <summary>
+    /// Whether the account's own handle is still its own: asked when another account has verified the same handle since
+    /// (the supervisor's directory found two claims), and when the PDS reports another one that does not verify.
+    /// </summary>
+    private void CheckOwnHandle()
+    {
+        if (_state.Handle is { } own && own != Identity.SessionIdentity.InvalidHandle) VerifyHandle(own);
+    }
+
     private void OnHandleChecked(HandleChecked handle)
     {
-        _verifyingHandle = null;
+        if (_verifyingHandle == handle.Handle) _verifyingHandle = null;
+        var own = string.Equals(handle.Handle, _state.Handle, StringComparison.OrdinalIgnoreCase);
+        if (!handle.Verified && own)
+        {
+            // Its own handle, checked again: one that resolves elsewhere now (taken by another account) is let go, so that
+            // neither the directory nor an export names this account by it; a check that could not be made changes nothing.
+            if (handle.Transient)
+            {
+                Log.Warning("Account {Did}: its handle {Handle} could not be checked again ({Reason}); keeping it", _state.Did, handle.Handle, handle.Reason);
+                return;
+            }
+            PersistAndApply(new HandleVerified(Identity.SessionIdentity.InvalidHandle, Now), _ =>
+            {
+                Log.Warning("Account {Did}: its handle {Handle} is no longer its own ({Reason}); it goes as {InvalidHandle} until its PDS reports one that verifies",
+                    _state.Did, handle.Handle, handle.Reason, Identity.SessionIdentity.InvalidHandle);
+                ReportStatus();
+            });
+            return;
+        }
         if (!handle.Verified)
         {
             _unverifiedHandle = handle.Handle;
             Log.Warning("Account {Did}: its PDS reports the handle {Handle}, which could not be verified ({Reason}); keeping {VerifiedHandle}",
                 _state.Did, handle.Handle, handle.Reason, _state.Handle);
             ReportStatus();
+            CheckOwnHandle();
             return;
         }
+        if (own) return; // still its own: nothing to write
         if (_state.Session is null) return;
         PersistAndApply(new HandleVerified(Identity.HandleSyntax.Normalize(handle.Handle), Now), e =>
         {

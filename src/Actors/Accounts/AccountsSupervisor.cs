@@ -92,6 +92,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, string?> _handles = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Handles two or more accounts verified (one has lost it since), and the DIDs that claim each.</summary>
+    private readonly Dictionary<string, HashSet<string>> _contested = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<IActorRef, string> _local = new();
     /// <summary>The accounts running on this node: their actor and last status (dropped when the actor stops).</summary>
     private readonly Dictionary<string, (IActorRef Actor, AccountStatus Status)> _running = new(StringComparer.Ordinal);
@@ -293,11 +295,53 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
 
     // ------------------------------------------------------------------ directory
 
+    /// <summary>
+    /// Records that <paramref name="did"/> goes by <paramref name="handle"/> (verified both ways when it took it). A handle
+    /// that another account verified before, and still holds here, is contested: found for neither (an operator's key, an
+    /// export or a logout by handle must not reach the wrong account) until all but one have let it go; each is asked to
+    /// check its own again (<see cref="CheckHandle"/>), and the one it no longer resolves to goes as handle.invalid.
+    /// </summary>
     private void Remember(string did, string? handle)
     {
-        if (_handles.TryGetValue(did, out var old) && old is not null && _didsByHandle.GetValueOrDefault(old) == did) _didsByHandle.Remove(old);
+        if (_handles.TryGetValue(did, out var old))
+        {
+            if (string.Equals(old, handle, StringComparison.OrdinalIgnoreCase)) return;
+            if (old is not null && _didsByHandle.GetValueOrDefault(old) == did) _didsByHandle.Remove(old);
+            else if (old is not null) LetGo(old, did);
+        }
         _handles[did] = handle;
-        if (handle is not null and not Identity.SessionIdentity.InvalidHandle) _didsByHandle[handle] = did;
+        if (handle is null or Identity.SessionIdentity.InvalidHandle) return;
+        if (_contested.TryGetValue(handle, out var claimants))
+        {
+            claimants.Add(did);
+            AskToCheckHandle(did);
+        }
+        else if (_didsByHandle.TryGetValue(handle, out var holder) && holder != did)
+        {
+            _didsByHandle.Remove(handle);
+            _contested[handle] = new HashSet<string>(StringComparer.Ordinal) { holder, did };
+            _log.Warning("Accounts {Did} and {OtherDid} both verified the handle {Handle}: it finds neither until one lets it go; both check it again",
+                did, holder, handle);
+            AskToCheckHandle(holder);
+            AskToCheckHandle(did);
+        }
+        else
+        {
+            _didsByHandle[handle] = did;
+        }
+    }
+
+    /// <summary><paramref name="did"/> no longer claims the contested <paramref name="handle"/>: a last claimant has it alone.</summary>
+    private void LetGo(string handle, string did)
+    {
+        if (!_contested.TryGetValue(handle, out var claimants) || !claimants.Remove(did) || claimants.Count > 1) return;
+        _contested.Remove(handle);
+        if (claimants.Count == 1) _didsByHandle[handle] = claimants.First();
+    }
+
+    private void AskToCheckHandle(string did)
+    {
+        if (!_restarting.Contains(did)) _accounts.Tell(new ShardingEnvelope(did, CheckHandle.Instance));
     }
 
     private string? Resolve(string id)
@@ -406,8 +450,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 if (_restarting.Remove(status.Did)) Timers.Cancel("restart-" + status.Did);
             }
         }
-        if (status.Handle is { } handle && _handles.TryGetValue(status.Did, out var known) && known != handle && handle != Identity.SessionIdentity.InvalidHandle)
-            Remember(status.Did, handle);
+        if (status.Handle is { } handle && _handles.ContainsKey(status.Did)) Remember(status.Did, handle);
         // The registry keeps it for listings (and starts the account again should this node be lost).
         _registry.Tell(Buckets.To(status.Did, BucketCount, new AccountRunning(status)), Sender);
     }

@@ -206,7 +206,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
             _watched[Sender] = status.Did;
             Context.Watch(Sender);
         }
-        if (status.Handle is { } handle && handle != entry.Handle && handle != Identity.SessionIdentity.InvalidHandle)
+        if (status.Handle is { } handle && handle != entry.Handle && !(handle == Identity.SessionIdentity.InvalidHandle && entry.Handle is null))
         {
             Persist(new AccountHandleChanged(status.Did, handle), e =>
             {

@@ -124,7 +124,10 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
         Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, mallory.Handle, mallory.Password));
 
         // Mallory's PDS reports dave's handle (and its document claims it): the handle resolves to dave, so nothing moves.
+        // Her own still verifies (checked again when the claim does not), so she keeps it.
         Pds.ChangeHandle(mallory.Did, "dave.test");
+        Pds.SetAlsoKnownAs(mallory.Did, "dave.test", "mallory.test");
+        Pds.ResolveHandleTo("mallory.test", mallory.Did);
         Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(mallory.Did), _verifying));
         await EventuallyAsync(async () => (await StatusOf(mallory.Did)).UnverifiedHandle == "dave.test", TimeSpan.FromSeconds(10), "the claim to be checked");
         Assert.Equal("mallory.test", (await StatusOf(mallory.Did)).Handle);
@@ -143,6 +146,47 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
         Assert.Null((await StatusOf(dave.Did)).UnverifiedHandle);
         await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("david.test"), _verifying) is AccountStatus s && s.Did == dave.Did,
             TimeSpan.FromSeconds(10), "the account to be found by its new handle");
+    }
+
+    [Fact]
+    public async Task A_handle_that_moved_to_another_account_is_let_go_when_the_PDS_no_longer_reports_it()
+    {
+        var erin = Pds.CreateAccount("erin.test", "pw-erin-id");
+        var frank = Pds.CreateAccount("frank.test", "pw-frank-id");
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, erin.Handle, erin.Password));
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, frank.Handle, frank.Password));
+
+        // erin.test now resolves to frank; erin's PDS reports handle.invalid, as the reference PDS does for a handle lost.
+        Pds.ChangeHandle(erin.Did, "handle.invalid");
+        Pds.ChangeHandle(frank.Did, "erin.test");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(erin.Did), _verifying));
+        await EventuallyAsync(async () => (await StatusOf(erin.Did)).Handle == "handle.invalid", TimeSpan.FromSeconds(10),
+            "erin to let go of a handle that resolves to another account");
+
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(frank.Did), _verifying));
+        await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("erin.test"), _verifying) is AccountStatus s && s.Did == frank.Did,
+            TimeSpan.FromSeconds(10), "the handle to find frank");
+        Assert.Equal("handle.invalid", (await StatusOf(erin.Did)).Handle);
+    }
+
+    [Fact]
+    public async Task A_handle_verified_by_a_second_account_finds_neither_until_the_one_it_left_lets_it_go()
+    {
+        var gina = Pds.CreateAccount("gina.test", "pw-gina-id");
+        var hugo = Pds.CreateAccount("hugo.test", "pw-hugo-id");
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, gina.Handle, gina.Password));
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, hugo.Handle, hugo.Password));
+
+        // gina.test moves to hugo, who verifies it first: gina, never refreshed, is asked to check hers and lets it go.
+        var refreshes = (await StatusOf(gina.Did)).RefreshCount;
+        Pds.ChangeHandle(gina.Did, "handle.invalid");
+        Pds.ChangeHandle(hugo.Did, "gina.test");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(hugo.Did), _verifying));
+        await EventuallyAsync(async () => (await StatusOf(gina.Did)).Handle == "handle.invalid", TimeSpan.FromSeconds(10),
+            "gina to check her handle and let it go");
+        await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("gina.test"), _verifying) is AccountStatus s && s.Did == hugo.Did,
+            TimeSpan.FromSeconds(10), "the handle to find hugo alone");
+        Assert.Equal(refreshes, (await StatusOf(gina.Did)).RefreshCount); // not by a refresh of hers
     }
 
     private async Task<AccountStatus> StatusOf(string id) => Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(id), _verifying));

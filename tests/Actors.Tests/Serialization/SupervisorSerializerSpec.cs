@@ -106,6 +106,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
             new Dictionary<string, string> { ["atproto-repo-rev"] = "3k" }),
         new AdoptSession(Grant, "http://entryway", SessionOrigin.Import, true, "claimed.test"),
         WakeToRefresh.Instance,
+        CheckHandle.Instance,
         new HeldEventsHandover(Did, [new RefreshStarted(At), new SessionRefreshed(Grant, At)]),
         new HeldEventsHandover(Did, [new RefreshStarted(At)], new SessionRefreshed(Grant, At)),
         AuthFactorRequested.Instance,
