@@ -56,7 +56,7 @@ public sealed record ImportedSession(SessionGrant Grant, string Service)
         if (fields.Length is not (4 or 5))
             throw new SessionFormatException(
                 $"the session string has {fields.Length} ':::'-separated fields; expected handle:::did:::accessJwt:::refreshJwt[:::pdsEndpoint]");
-        var (handle, did) = (fields[0].Trim(), fields[1].Trim());
+        var (handle, did) = (SessionGrant.Bounded("handle", fields[0].Trim()), SessionGrant.Bounded("did", fields[1].Trim()));
         if (handle.Length == 0) throw new SessionFormatException("the session string's handle is empty");
         if (!did.StartsWith("did:", StringComparison.Ordinal))
             throw new SessionFormatException("the session string's second field is not a DID");

@@ -63,7 +63,7 @@ public sealed record SessionGrant(
 
     /// <summary><paramref name="value"/>, or a <see cref="SessionFormatException"/> when it is longer than <see cref="LongestField"/>.</summary>
     [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(value))]
-    private static string? Bounded(string name, string? value) => value is { Length: > LongestField }
+    internal static string? Bounded(string name, string? value) => value is { Length: > LongestField }
         ? throw new SessionFormatException($"'{name}' is longer than {LongestField} characters ({value.Length})")
         : value;
 

@@ -67,6 +67,13 @@ public sealed class TokenBoundsSpec : Akka.TestKit.Xunit2.TestKit
             Assert.Throws<SessionFormatException>(() => SessionGrant.Parse(longEmail.RootElement)).Message);
         using var usual = System.Text.Json.JsonDocument.Parse(Session("alice@example.com"));
         Assert.Equal("alice@example.com", SessionGrant.Parse(usual.RootElement).Email);
+
+        // The session string's handle and DID, as the JSON's.
+        Assert.Equal($"'handle' is longer than {SessionGrant.LongestField} characters (3000)", Assert.Throws<SessionFormatException>(
+            () => ImportedSession.Parse($"{new string('h', 3000)}:::{Did}:::{pair.AccessJwt}:::{pair.RefreshJwt}")).Message);
+        Assert.Equal($"'did' is longer than {SessionGrant.LongestField} characters (3008)", Assert.Throws<SessionFormatException>(
+            () => ImportedSession.Parse($"alice.test:::did:web:{new string('d', 3000)}:::{pair.AccessJwt}:::{pair.RefreshJwt}")).Message);
+        Assert.Equal("alice.test", ImportedSession.Parse($"alice.test:::{Did}:::{pair.AccessJwt}:::{pair.RefreshJwt}").Grant.Handle);
     }
 
     [Fact]
