@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Features;
 using Akka.Actor;
 using Akka.Hosting;
 using Supervisor.Actors.Accounts;
@@ -26,6 +27,9 @@ namespace Supervisor.Host.Http;
 /// </summary>
 public static class PdsApi
 {
+    /// <summary>The largest createSession body read (an identifier, a key and a code fit in far less).</summary>
+    public const int LoginBodyLimit = 16 * 1024;
+
     /// <summary>Maps <c>/xrpc/{nsid}</c>.</summary>
     public static void MapPdsApi(this WebApplication app, XrpcPassThrough proxy, SessionJwt jwt, AccountKeyIndex index, TimeSpan askTimeout, ActorSystemEnd end)
     {
@@ -106,6 +110,11 @@ public static class PdsApi
         public async Task<IResult> CreateAsync()
         {
             if (!HttpMethods.IsPost(context.Request.Method)) return ApiJson.Error(400, "InvalidRequest", "createSession is a procedure (POST)");
+            // As the PDS: a body of JSON only (a page's cross-site form or text/plain POST is refused unread), and a small one.
+            if (!context.Request.HasJsonContentType())
+                return ApiJson.Error(400, "InvalidRequest", $"Wrong request encoding (Content-Type): {context.Request.ContentType ?? "none"}, expected application/json");
+            if (context.Request.ContentLength > LoginBodyLimit) return ApiJson.Error(413, "PayloadTooLarge", $"a login is at most {LoginBodyLimit} bytes");
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = LoginBodyLimit;
             string? identifier, password;
             try
             {
@@ -115,6 +124,10 @@ public static class PdsApi
             catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
             {
                 return ApiJson.Error(400, "InvalidRequest", "the body is not JSON of valid UTF-8");
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == 413)
+            {
+                return ApiJson.Error(413, "PayloadTooLarge", $"a login is at most {LoginBodyLimit} bytes");
             }
             if (identifier is null || password is null) return ApiJson.Error(400, "InvalidRequest", "identifier and password are required");
             var invalid = ApiJson.Error(401, "AuthenticationRequired", "Invalid identifier or password");

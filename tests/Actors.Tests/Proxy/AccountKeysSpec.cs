@@ -135,6 +135,12 @@ public sealed class AccountKeysSpec(RealPdsServer pds) : RealPdsHost(pds)
         using (var otherEmail = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = other.Email, password = key }))
             Assert.Equal(HttpStatusCode.Unauthorized, otherEmail.StatusCode);
         // As at the PDS, the account's e-mail (in any case) is an identifier too.
+        // As at the PDS, only a JSON body: a page's cross-site text/plain POST (the right key in it) is refused unread; and a small one.
+        using (var plain = await anonymous.PostAsync("/xrpc/com.atproto.server.createSession",
+                   new StringContent($$"""{"identifier":"{{erin.Handle}}","password":"{{key}}"}""", System.Text.Encoding.UTF8, "text/plain")))
+            Assert.Equal((HttpStatusCode.BadRequest, "InvalidRequest"), (plain.StatusCode, await ErrorOf(plain)));
+        using (var large = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = erin.Handle, password = key, pad = new string('x', 20_000) }))
+            Assert.Equal((HttpStatusCode.RequestEntityTooLarge, "PayloadTooLarge"), (large.StatusCode, await ErrorOf(large)));
         using (var byEmail = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = erin.Email.ToUpperInvariant(), password = key }))
         {
             Assert.Equal(HttpStatusCode.OK, byEmail.StatusCode);
