@@ -56,20 +56,25 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
         return metrics is null ? sockets : new PdsCallTiming(metrics) { InnerHandler = sockets };
     }
 
+    // Answers come back with the secrets their call sent cut from their errors (XrpcResponse.WithoutSecrets): the
+    // bearer of every call, a login's password and code, an account creation's password and invite code.
+
     /// <summary>com.atproto.server.createSession. The password is sent and forgotten.</summary>
-    public Task<XrpcResponse> CreateSessionAsync(string service, string identifier, string password, string? authFactorToken, CancellationToken ct = default)
+    public async Task<XrpcResponse> CreateSessionAsync(string service, string identifier, string password, string? authFactorToken, CancellationToken ct = default)
     {
         var body = new JsonObject { ["identifier"] = identifier, ["password"] = password };
         if (!string.IsNullOrEmpty(authFactorToken)) body["authFactorToken"] = authFactorToken;
-        return SendAsync(service, XrpcRequest.Procedure("com.atproto.server.createSession", body.ToJsonString()), null, ct);
+        return (await SendAsync(service, XrpcRequest.Procedure("com.atproto.server.createSession", body.ToJsonString()), null, ct).ConfigureAwait(false))
+            .WithoutSecrets(password, authFactorToken);
     }
 
     /// <summary>com.atproto.server.createAccount.</summary>
-    public Task<XrpcResponse> CreateAccountAsync(string service, string handle, string email, string password, string? inviteCode, CancellationToken ct = default)
+    public async Task<XrpcResponse> CreateAccountAsync(string service, string handle, string email, string password, string? inviteCode, CancellationToken ct = default)
     {
         var body = new JsonObject { ["handle"] = handle, ["email"] = email, ["password"] = password };
         if (!string.IsNullOrEmpty(inviteCode)) body["inviteCode"] = inviteCode;
-        return SendAsync(service, XrpcRequest.Procedure("com.atproto.server.createAccount", body.ToJsonString()), null, ct);
+        return (await SendAsync(service, XrpcRequest.Procedure("com.atproto.server.createAccount", body.ToJsonString()), null, ct).ConfigureAwait(false))
+            .WithoutSecrets(password, inviteCode);
     }
 
     /// <summary>com.atproto.server.refreshSession with the refresh token as Bearer.</summary>
@@ -103,7 +108,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             if (answer.IsSuccessStatusCode && mediaType == "text/html" && !request.Nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"{host} answered {request.Nsid} with an HTML page instead of an XRPC answer");
             return XrpcResponse.From((int)answer.StatusCode, body, XrpcHeaders.IsSafeValue(answer.Content.Headers.ContentType?.ToString()) ? answer.Content.Headers.ContentType?.ToString() : null,
-                RateLimitHeaders.Read(answer.Headers, _time.GetUtcNow()), XrpcHeaders.PickResponse(answer));
+                RateLimitHeaders.Read(answer.Headers, _time.GetUtcNow()), XrpcHeaders.PickResponse(answer)).WithoutSecrets(bearer);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {

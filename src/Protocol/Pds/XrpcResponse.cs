@@ -45,6 +45,43 @@ public sealed record XrpcResponse(
         return new XrpcResponse(status, body, contentType, error, rateLimit, headers);
     }
 
+    /// <summary>
+    /// This answer with each of <paramref name="secrets"/> (a password, a code, a token the call sent; those under 4
+    /// characters are not looked for) cut from its error, and its body made that error alone: a server that echoes what
+    /// it was sent must not put a password or a token into a log, an answer or an event. Also cut: the head of a secret
+    /// that ends a message cut at its length. The same answer when no secret is in its error.
+    /// </summary>
+    public XrpcResponse WithoutSecrets(params ReadOnlySpan<string?> secrets)
+    {
+        if (Error is not { } error) return this;
+        var (name, message) = (error.Error, error.Message);
+        foreach (var secret in secrets)
+        {
+            if (secret is not { Length: >= 4 }) continue;
+            name = Cut(name, secret);
+            message = Cut(message, secret);
+        }
+        if (ReferenceEquals(name, error.Error) && ReferenceEquals(message, error.Message)) return this;
+        var scrubbed = new XrpcError(name, message);
+        return this with
+        {
+            Error = scrubbed,
+            Body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["error"] = name, ["message"] = message }),
+            ContentType = "application/json",
+        };
+
+        static string Cut(string text, string secret)
+        {
+            if (text.Contains(secret, StringComparison.Ordinal)) text = text.Replace(secret, "[redacted]", StringComparison.Ordinal);
+            // A message cut at its length ("…") may end with the first characters of a secret.
+            var end = text.EndsWith('…') ? text.Length - 1 : text.Length;
+            for (var length = Math.Min(end, secret.Length - 1); length >= 4; length--)
+                if (text.AsSpan(end - length, length).SequenceEqual(secret.AsSpan(0, length)))
+                    return string.Concat(text.AsSpan(0, end - length), "[redacted]", text.AsSpan(end));
+            return text;
+        }
+    }
+
     /// <summary>Parses the body as JSON, or returns null when it is not JSON (HTML, truncated, empty).</summary>
     public JsonDocument? TryParseJson()
     {

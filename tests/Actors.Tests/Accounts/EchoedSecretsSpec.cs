@@ -1,0 +1,58 @@
+using System.Text;
+using Supervisor.Actors.Pds;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Session;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Accounts;
+
+/// <summary>
+/// A server that writes back what it was sent (a password, a sign-in code, a token) into its error: the supervisor cuts
+/// those from the error before it is logged, answered, held in a status or published, whole or cut at the message's length.
+/// </summary>
+public sealed class EchoedSecretsSpec(ITestOutputHelper output) : FakePdsSpec(new TestJournal(), output)
+{
+    private static byte[] ErrorBody(string error, string message) =>
+        Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new { error, message }));
+
+    [Fact]
+    public async Task A_login_error_that_echoes_the_password_and_the_code_has_both_cut()
+    {
+        var carol = Pds.CreateAccount("carol.test", "pw-carol-echoed");
+        Pds.AnswerWith("com.atproto.server.createSession",
+            ErrorBody("AuthenticationRequired", "Invalid identifier or password: carol.test / pw-carol-echoed (code 7Q2K-M4XZ)"), "application/json", status: 401);
+
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, carol.Handle, carol.Password, "7Q2K-M4XZ")));
+        Assert.Equal("AuthenticationRequired", refused.Error.Error);
+        Assert.Equal("Invalid identifier or password: carol.test / [redacted] (code [redacted])", refused.Error.Message);
+    }
+
+    [Fact]
+    public async Task A_refresh_error_that_echoes_the_refresh_token_has_it_cut()
+    {
+        var dan = await LoggedInAsync("dan.test");
+        var exported = Assert.IsType<SessionExported>(await AskAsync(new ExportSession(dan.Did, SessionFormat.Python)));
+        var refreshJwt = ImportedSession.Parse(exported.Session).Grant.Tokens.RefreshJwt;
+
+        Pds.AnswerWith("com.atproto.server.refreshSession", ErrorBody("InvalidToken", $"Token {refreshJwt} could not be verified"), "application/json", status: 400);
+        var status = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(dan.Did))).Status;
+        Assert.Equal("Token [redacted] could not be verified", status.LastError?.Message);
+    }
+
+    [Fact]
+    public void A_message_cut_at_its_length_inside_an_echoed_token_has_the_tokens_head_cut()
+    {
+        var token = TestJwt.Pair("did:plc:abcdefghijklmnopqrstuvwx", DateTimeOffset.UtcNow).RefreshJwt;
+        var padding = new string('.', XrpcError.LongestMessage - 40);
+        var answer = XrpcResponse.From(400, ErrorBody("InvalidToken", padding + token), "application/json", null);
+        Assert.EndsWith(token[..40] + "…", answer.Error!.Message); // what a server's message keeps: its first 1,024 characters
+
+        var cut = answer.WithoutSecrets(null, "abc", token);
+        Assert.Equal(padding + "[redacted]…", cut.Error!.Message);
+        Assert.Equal(cut.Error, XrpcResponse.TryReadError(cut.Body)); // the body says no more than the error
+        Assert.Same(answer, answer.WithoutSecrets("not-in-it")); // an answer without a secret is passed as it is
+    }
+}
