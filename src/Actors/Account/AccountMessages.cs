@@ -43,12 +43,12 @@ public sealed record DrainAccount
 /// <summary>The account has no refresh in flight and will start none.</summary>
 public sealed record AccountDrained(string Did);
 
-/// <summary>A login of this account was answered with AuthFactorTokenRequired: it waits for the code.</summary>
-public sealed record AuthFactorRequested : Serialization.IWireMessage
-{
-    /// <summary>The one instance.</summary>
-    public static readonly AuthFactorRequested Instance = new();
-}
+/// <summary>
+/// A login of this account at <paramref name="Service"/> was answered with AuthFactorTokenRequired: it waits for the code,
+/// when that is its own service or PDS (a login elsewhere naming its handle says nothing of it). Null from nodes of an
+/// earlier version, which did not say.
+/// </summary>
+public sealed record AuthFactorRequested(string? Service = null) : Serialization.IWireMessage;
 
 /// <summary>
 /// The message the shard sends an account to stop it (after the account asked to passivate, or when its shard is handed

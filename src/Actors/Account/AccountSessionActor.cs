@@ -352,9 +352,13 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 break;
             case WakeToRefresh:
                 break;
-            case AuthFactorRequested:
+            case AuthFactorRequested requested when requested.Service is null
+                                                    || Identity.SessionIdentity.SameServer(requested.Service, _state.Service ?? "")
+                                                    || Identity.SessionIdentity.SameServer(requested.Service, _state.Pds ?? ""):
                 _awaitingAuthFactor = true;
                 ReportStatus();
+                break;
+            case AuthFactorRequested:
                 break;
             case JournalAvailabilityChanged changed:
                 if (changed.Available) JournalHeldEvents();

@@ -642,7 +642,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             case LoginOutcome.Rejected no:
                 _metrics.LoginFailed();
                 if (no.Reason == SessionRejection.AuthFactorTokenRequired && Resolve(answered.Identifier) is { } did)
-                    Deliver(did, AuthFactorRequested.Instance, Self);
+                    Deliver(did, new AuthFactorRequested(answered.Service), Self);
                 _log.Info("Login refused at {Service}: {Reason} ({Error}: {Message})", answered.Service, no.Reason, no.Error.Error, no.Error.Message);
                 answered.ReplyTo.Tell(new SessionRejected(no.Reason, no.Error, no.RetryNotBefore));
                 break;

@@ -143,6 +143,15 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
     {
         var account = await LoggedInAsync("twofa.test");
         Assert.IsType<LoggedOut>(await AskAsync(new Logout(account.Did)));
+        // A login elsewhere that names the account's handle and is asked for a code says nothing of this account.
+        await using (var elsewhere = await FakePdsServer.StartAsync())
+        {
+            var stranger = elsewhere.CreateAccount("twofa.test", "pw-elsewhere");
+            elsewhere.RequireAuthFactor(stranger.Did, "999999");
+            var strangers = Assert.IsType<SessionRejected>(await AskAsync(new Login(elsewhere.Url, "twofa.test", "pw-elsewhere")));
+            Assert.Equal(SessionRejection.AuthFactorTokenRequired, strangers.Reason);
+            Assert.NotEqual(AccountStateName.AwaitingAuthFactor, (await StatusAsync(account.Did)).State);
+        }
         Pds.RequireAuthFactor(account.Did, "123456");
         var asked = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, "twofa.test", "pw-twofa.test")));
         Assert.Equal(SessionRejection.AuthFactorTokenRequired, asked.Reason);
