@@ -103,7 +103,7 @@ public sealed class ApiAuthentication(RequestDelegate next, string adminToken, s
 
     private static bool IsStatusPage(HttpContext context) =>
         HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)
-            ? context.Request.Path.Equals("/") || context.Request.Path.StartsWithSegments("/ui") || IsAccountPage(context.Request.Path)
+            ? context.Request.Path.Equals("/") || IsAccountPage(context.Request.Path)
             : false;
 
     /// <summary>An account's page of the status page (<see cref="StatusPage.AccountRoute"/>), and nothing under or beside it.</summary>

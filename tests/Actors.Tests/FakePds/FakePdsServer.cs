@@ -225,6 +225,9 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>The headers of the last request for <paramref name="nsid"/> (names in lower case), or null before the first.</summary>
     public IReadOnlyDictionary<string, string>? LastRequestHeaders(string nsid) => _requestHeaders.GetValueOrDefault(nsid);
 
+    /// <summary>When the first byte of the last uploadBlob's body arrived.</summary>
+    public DateTimeOffset? LastUploadFirstByteAt { get; private set; }
+
     /// <summary>The query string (with its '?', as sent) of the last call of a method.</summary>
     public string? LastQuery(string nsid) => _queries.GetValueOrDefault(nsid);
 
@@ -603,7 +606,13 @@ public sealed class FakePdsServer : IAsyncDisposable
         var checkedToken = WithAccess(context, _ => (200, null));
         if (checkedToken.Item1 != 200) return checkedToken;
         using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer);
+        var block = new byte[16 * 1024];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(block)) > 0)
+        {
+            if (buffer.Length == 0) LastUploadFirstByteAt = DateTimeOffset.UtcNow;
+            buffer.Write(block, 0, read);
+        }
         return (200, new JsonObject
         {
             ["blob"] = new JsonObject

@@ -127,11 +127,27 @@ public sealed class AccountListingHttpSpec : FakePdsHostSpec
         Assert.Contains($"href=\"{StatusPage.AccountPath(alice.Did)}\"", listing);
         using (var unknown = await operatorClient.GetAsync("/status/accounts/did:plc:nobody"))
             Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
-        foreach (var path in new[] { "/status", "/accounts", $"/accounts/{alice.Did}", $"/status/accounts/{alice.Did}/more", "/status/accounts" })
+        var pdsCalls = Pds.CallsInAll;
+        foreach (var path in new[]
+                 {
+                     "/status", "/accounts", $"/accounts/{alice.Did}", $"/status/accounts/{alice.Did}/more", "/status/accounts",
+                     // What reveals tokens or acts as the account: never to the operator's password.
+                     $"/accounts/{alice.Did}/session", $"/accounts/{alice.Did}/xrpc/com.atproto.server.getSession",
+                     "/keys", "/audit", "/events", "/ui", "/ui/accounts",
+                 })
         {
-            using var refused = await operatorClient.GetAsync(path);
-            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{path}: {(int)refused.StatusCode}");
+            foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head })
+            {
+                using var refused = await operatorClient.SendAsync(new HttpRequestMessage(method, path));
+                Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{method} {path}: {(int)refused.StatusCode}");
+                var body = await refused.Content.ReadAsStringAsync();
+                Assert.Empty(Secrets.JwtsIn(body));
+            }
         }
+        // The PDS-like root takes bearers only (a PDS answers other credentials 400, and so does it).
+        using (var xrpc = await operatorClient.GetAsync("/xrpc/com.atproto.server.getSession"))
+            Assert.Equal(HttpStatusCode.BadRequest, xrpc.StatusCode);
+        Assert.Equal(pdsCalls, Pds.CallsInAll);
         using (var post = await operatorClient.PostAsync(StatusPage.AccountPath(alice.Did), null))
             Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
 

@@ -49,6 +49,15 @@ public sealed class RateLimitHeadersSpec
     }
 
     [Fact]
+    public void The_shipped_budget_is_the_READMEs_3000_per_5_minutes_with_a_tenth_for_sessions()
+    {
+        var shipped = ServerLimitSettings.From(global::Supervisor.Host.Configuration.SupervisorConfig.Load(
+            global::Supervisor.Host.Configuration.JournalKind.Sqlite, "Data Source=:memory:", [], null).GetConfig("supervisor.server-limits"));
+        Assert.Equal(new BudgetWindow(3000, TimeSpan.FromMinutes(5)), shipped.Shared);
+        Assert.Equal((0.1, 0.5, TimeSpan.FromSeconds(30)), (shipped.SessionReserve, shipped.FairShareBelow, shipped.HoldWithoutReset));
+    }
+
+    [Fact]
     public void A_429_without_a_reset_is_held_no_longer_than_max_hold_either()
     {
         var limits = new ServerLimits(new ServerLimitSettings { HoldWithoutReset = TimeSpan.FromDays(2), MaxHold = TimeSpan.FromMinutes(3) });

@@ -131,6 +131,9 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
         var (_, key) = await IssueKeyAsync(host, alice.Did);
         var (endedAccess, endedRefresh) = await OpenKeySessionAsync(host, alice.Handle, key);
         var (keptAccess, keptRefresh) = await OpenKeySessionAsync(host, alice.Handle, key);
+        // The lifetimes a PDS gives, by default: 2 hours and 90 days.
+        static TimeSpan? LifetimeOf(string jwt) => Supervisor.Actors.Session.JwtClaims.TryRead(jwt, out _)?.Lifetime;
+        Assert.Equal((TimeSpan.FromHours(2), TimeSpan.FromDays(90)), (LifetimeOf(keptAccess), LifetimeOf(keptRefresh)));
 
         using (var client = ClientWith(host, endedRefresh))
         using (var deleted = await client.PostAsync("/xrpc/com.atproto.server.deleteSession", null))

@@ -63,7 +63,12 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
         await using var host = await StartHostAsync();
         var bob = await LoggedInAsync(host, "bob.test");
         var before = Pds.CallsInAll;
-        foreach (var method in new[] { "com.atproto.server.createSession", "com.atproto.server.refreshSession", "com.atproto.server.deleteSession", "com.atproto.server.createAccount" })
+        foreach (var method in new[]
+                 {
+                     "com.atproto.server.createSession", "com.atproto.server.refreshSession", "com.atproto.server.deleteSession", "com.atproto.server.createAccount",
+                     // In any case, as the PDS routes them.
+                     "com.atproto.server.CreateSession", "COM.ATPROTO.SERVER.REFRESHSESSION", "com.atproto.server.deletesession",
+                 })
         {
             using var answer = await host.Http.PostAsync($"/accounts/{bob.Did}/xrpc/{method}", JsonContent.Create(new { identifier = bob.Handle }));
             Assert.True(answer.StatusCode == HttpStatusCode.BadRequest, $"{method} answered {(int)answer.StatusCode}");
@@ -79,6 +84,72 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
             Assert.Contains("Content-Type", await refused.Content.ReadAsStringAsync());
         }
         Assert.Equal(before, Pds.CallsInAll);
+    }
+
+    [Fact]
+    public async Task Only_the_allowed_answer_headers_come_back_as_the_PDS_sent_them_and_a_gzip_body_byte_for_byte()
+    {
+        await using var host = await StartHostAsync();
+        var dora = await LoggedInAsync(host, "dora.test");
+        var allowed = new Dictionary<string, string>
+        {
+            ["Content-Language"] = "de", ["atproto-content-labelers"] = "did:plc:ar7c4by46qjdydhdevvrndac", ["atproto-repo-rev"] = "3lbzxq2rgj22s",
+            ["Atproto-Upstream-Lag"] = "12", ["RateLimit-Limit"] = "3000", ["RateLimit-Remaining"] = "2999", ["RateLimit-Reset"] = "1893456000",
+            ["RateLimit-Policy"] = "3000;w=300", ["ETag"] = "\"rev-7\"", ["Last-Modified"] = "Wed, 02 Dec 2026 10:00:00 GMT",
+            ["Expires"] = "Wed, 02 Dec 2026 10:01:00 GMT", ["Vary"] = "Accept-Encoding",
+        };
+        var refused = new Dictionary<string, string>
+        {
+            ["Set-Cookie"] = "pds_session=abc; HttpOnly", ["Access-Control-Allow-Origin"] = "*", ["X-Powered-By"] = "Express",
+            ["Location"] = "https://evil.example/", ["Refresh"] = "0; url=https://evil.example/", ["Link"] = "<https://evil.example/x.css>; rel=stylesheet",
+        };
+        var gzipped = Gzip(Feed);
+        Pds.AnswerWith(Timeline, gzipped, "application/json", new Dictionary<string, string>(allowed.Concat(refused))
+        {
+            ["Content-Encoding"] = "gzip", ["Cache-Control"] = "public, s-maxage=600, max-age=60",
+        });
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{dora.Did}/xrpc/{Timeline}");
+        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
+        using var answer = await host.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var headers = answer.Headers.Concat(answer.Content.Headers).ToDictionary(h => h.Key, h => string.Join(", ", h.Value), StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in allowed) Assert.True(headers.GetValueOrDefault(name) == value, $"{name}: {headers.GetValueOrDefault(name) ?? "missing"}");
+        foreach (var name in refused.Keys) Assert.False(headers.ContainsKey(name), $"{name} came back from the PDS");
+        Assert.Equal(CacheControlHeaderValue.Parse("private, max-age=60"), answer.Headers.CacheControl);
+        Assert.Equal("gzip", headers["Content-Encoding"]);
+        Assert.Equal(gzipped, await answer.Content.ReadAsByteArrayAsync()); // not decoded, not encoded again
+        Assert.Equal("gzip", Pds.LastRequestHeaders(Timeline)!.GetValueOrDefault("accept-encoding"));
+    }
+
+    [Fact]
+    public async Task An_upload_leaves_only_with_a_token_that_has_a_quarter_of_its_lifetime_left_a_query_with_the_one_there_is()
+    {
+        await using var host = await StartHostAsync();
+        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(20); // a quarter: 5 s
+        var erin = await LoggedInAsync(host, "erin.test");
+        var loggedIn = DateTimeOffset.UtcNow;
+        var refreshes = Pds.CallCount(RefreshSession);
+
+        // 16 s on, about 4 s left: a query goes with the token there is; an upload gets a fresh one first.
+        await Task.Delay(loggedIn + TimeSpan.FromSeconds(16) - DateTimeOffset.UtcNow);
+        using (var query = await host.Http.GetAsync($"/accounts/{erin.Did}/xrpc/com.atproto.server.getSession")) Assert.Equal(HttpStatusCode.OK, query.StatusCode);
+        Assert.Equal(refreshes, Pds.CallCount(RefreshSession));
+
+        const string UploadBlob = "com.atproto.repo.uploadBlob";
+        using (var upload = await host.Http.PostAsync($"/accounts/{erin.Did}/xrpc/{UploadBlob}", new ByteArrayContent(new byte[50_000]) { Headers = { ContentType = new("image/png") } }))
+            Assert.Equal(HttpStatusCode.OK, upload.StatusCode);
+        Assert.Equal((1, refreshes + 1), (Pds.CallCount(UploadBlob), Pds.CallCount(RefreshSession)));
+        var bearer = Pds.LastRequestHeaders(UploadBlob)!["authorization"]["Bearer ".Length..];
+        var left = JwtClaims.TryRead(bearer, out _)!.ExpiresAt - DateTimeOffset.UtcNow;
+        Assert.True(left > TimeSpan.FromSeconds(15), $"the upload left with {left.TotalSeconds:0.0} s of its token");
+    }
+
+    private static byte[] Gzip(byte[] bytes)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Optimal)) gzip.Write(bytes);
+        return buffer.ToArray();
     }
 
     [Fact]

@@ -54,6 +54,33 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_rotation_waits_for_a_request_passed_through_until_its_answer_headers_come()
+    {
+        await using var host = await StartHostAsync("supervisor.accounts { request-timeout = 4s }");
+        var bob = await LoggedInAsync(host, "bob.test");
+        const string RefreshSession = "com.atproto.server.refreshSession";
+        var (calls, refreshes) = (Pds.CallCount(GetSession), Pds.CallCount(RefreshSession));
+
+        // The request is at the PDS with the account's token, and no answer comes: the token is out.
+        Pds.FailNext(GetSession, FakeFailure.Hang);
+        var hung = host.Http.GetAsync($"/accounts/{bob.Did}/xrpc/{GetSession}");
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.CallCount(GetSession) > calls), TimeSpan.FromSeconds(10), "the request to reach the PDS");
+        var lent = Pds.LastRequestHeaders(GetSession)!["authorization"];
+
+        var refresh = host.Http.PostAsync($"/accounts/{bob.Did}/refresh", null);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.False(refresh.IsCompleted, "the rotation did not wait for the token lent to the request");
+        Assert.Equal(refreshes, Pds.CallCount(RefreshSession));
+
+        // The request ends (request-timeout, 4 s, without an answer): its token is back, and the rotation goes, once.
+        using (var timedOut = await hung) Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
+        using (var refreshed = await refresh) Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        Assert.Equal(refreshes + 1, Pds.CallCount(RefreshSession));
+        using (var next = await host.Http.GetAsync($"/accounts/{bob.Did}/xrpc/{GetSession}")) Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.False(Pds.LastRequestHeaders(GetSession)!["authorization"] == lent, "the request after the rotation went with the token it replaced");
+    }
+
+    [Fact]
     public async Task An_answer_longer_than_request_timeout_passes_whole_while_its_bytes_move()
     {
         await using var host = await StartHostAsync(TwoSeconds);
@@ -87,6 +114,9 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
         var blob = JsonNode.Parse(text)!["blob"]!;
         Assert.Equal(10 * 16 * 1024, blob["size"]!.GetValue<int>());
         Assert.Equal(Convert.ToHexString(SHA256.HashData(blocks.SelectMany(b => b).ToArray())).ToLowerInvariant(), blob["ref"]!["$link"]!.GetValue<string>());
+        // Streamed, not gathered first: the PDS had the first bytes seconds before the client sent its last.
+        var ahead = upload.LastBlockAt - Pds.LastUploadFirstByteAt!.Value;
+        Assert.True(ahead > TimeSpan.FromSeconds(2), $"the PDS got the first byte {ahead.TotalSeconds:0.0} s before the client's last block");
     }
 
     [Fact]
@@ -110,11 +140,15 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
     /// <summary>A body of <paramref name="blocks"/> sent with <paramref name="pause"/> before each, of no announced length.</summary>
     private sealed class SlowContent(byte[][] blocks, TimeSpan pause) : HttpContent
     {
+        /// <summary>When the last block was written.</summary>
+        public DateTimeOffset LastBlockAt { get; private set; }
+
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {
             foreach (var block in blocks)
             {
                 await Task.Delay(pause);
+                LastBlockAt = DateTimeOffset.UtcNow;
                 await stream.WriteAsync(block);
                 await stream.FlushAsync();
             }
