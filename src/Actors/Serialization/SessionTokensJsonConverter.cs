@@ -8,9 +8,10 @@ namespace Supervisor.Actors.Serialization;
 /// Writes a token pair as <c>{"accessJwt","refreshJwt"}</c>, each encrypted when a cipher is given, and
 /// reads it back (encrypted or, from older records, plain) through <see cref="SessionTokens.From"/>.
 /// A stored pair that no longer validates (written by older code that accepted any expiry) is read as
-/// <see cref="SessionTokens.Unusable"/> rather than failing the recovery: the account rules end its session.
+/// <see cref="SessionTokens.Unusable"/> rather than failing the recovery: the account rules end its session. With
+/// <c>sealedOnly</c> (messages between systems) a pair in plain text is refused.
 /// </summary>
-internal sealed class SessionTokensJsonConverter(TokenCipher? cipher) : JsonConverter<SessionTokens>
+internal sealed class SessionTokensJsonConverter(TokenCipher? cipher, bool sealedOnly = false) : JsonConverter<SessionTokens>
 {
     public override SessionTokens Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
@@ -44,10 +45,14 @@ internal sealed class SessionTokensJsonConverter(TokenCipher? cipher) : JsonConv
 
     private string Seal(string token) => cipher?.Encrypt(token) ?? token;
 
-    private string Open(string stored) =>
-        cipher?.Decrypt(stored) ?? (stored.StartsWith(TokenCipher.Prefix, StringComparison.Ordinal)
+    private string Open(string stored)
+    {
+        if (sealedOnly && !stored.StartsWith(TokenCipher.Prefix, StringComparison.Ordinal))
+            throw new JsonException("a token pair between systems must be sealed with the cluster's token key: this one is in plain text");
+        return cipher?.Decrypt(stored) ?? (stored.StartsWith(TokenCipher.Prefix, StringComparison.Ordinal)
             ? throw new TokenKeyException("a token record is encrypted but no token key is configured")
             : stored);
+    }
 }
 
 /// <summary>Writes a <see cref="SecretToken"/> encrypted (when a cipher is given) and reads it back.</summary>

@@ -84,7 +84,8 @@ public sealed class SupervisorSerializer : ProtocolSerializer
     }
 
     private SupervisorSerializer(ExtendedActorSystem system, TokenCipher? cipher)
-        : base(system, Manifests.Concat(WireManifests), OlderManifests.Concat(OlderEventManifestReaders), OptionsWith(cipher, system))
+        : base(system, Manifests.Concat(WireManifests), OlderManifests.Concat(OlderEventManifestReaders), OptionsWith(cipher, system),
+            OptionsWith(cipher, system, sealedOnly: true))
     {
         Cipher = cipher;
     }
@@ -99,8 +100,14 @@ public sealed class SupervisorSerializer : ProtocolSerializer
     public static new IReadOnlyDictionary<Type, string> CurrentWireManifests => WireManifests;
 
     /// <summary>JSON options (<see cref="ProtocolSerializer.ProtocolOptions"/>); without a cipher tokens are written in plain text (for tests that compare values).</summary>
-    internal static JsonSerializerOptions OptionsWith(TokenCipher? cipher, ExtendedActorSystem? system = null) =>
-        ProtocolOptions(system, [new SessionTokensJsonConverter(cipher), new SecretTokenJsonConverter(cipher)]);
+    /// <remarks>
+    /// With <paramref name="sealedOnly"/> (the messages between systems), a token pair read in plain text is refused: every
+    /// node seals the pairs it sends (as it does those it journals), and clients send none, so a pair that is not sealed
+    /// with the cluster's token key (an <see cref="Account.AdoptSession"/> or a handover made up outside the cluster)
+    /// builds nothing, whoever it names as its sender.
+    /// </remarks>
+    internal static JsonSerializerOptions OptionsWith(TokenCipher? cipher, ExtendedActorSystem? system = null, bool sealedOnly = false) =>
+        ProtocolOptions(system, [new SessionTokensJsonConverter(cipher, sealedOnly), new SecretTokenJsonConverter(cipher)]);
 
     /// <inheritdoc />
     public override byte[] ToBinary(object obj)

@@ -57,16 +57,21 @@ public class ProtocolSerializer : SerializerWithStringManifest
     {
     }
 
-    /// <summary>A serializer of <paramref name="manifests"/> (which the protocol's must be among), reading <paramref name="olderManifests"/> too.</summary>
+    /// <summary>
+    /// A serializer of <paramref name="manifests"/> (which the protocol's must be among), reading <paramref name="olderManifests"/>
+    /// too, with <paramref name="options"/> for journal records and <paramref name="wireOptions"/> (default: the same) for
+    /// the messages between systems.
+    /// </summary>
     protected ProtocolSerializer(
-        ExtendedActorSystem system, IEnumerable<KeyValuePair<Type, string>> manifests, IEnumerable<KeyValuePair<string, Type>> olderManifests, JsonSerializerOptions options)
+        ExtendedActorSystem system, IEnumerable<KeyValuePair<Type, string>> manifests, IEnumerable<KeyValuePair<string, Type>> olderManifests, JsonSerializerOptions options,
+        JsonSerializerOptions? wireOptions = null)
         : base(system)
     {
         _manifests = manifests.ToDictionary();
         _readers = _manifests.ToDictionary(m => m.Value, m => m.Key);
         foreach (var (manifest, type) in olderManifests) _readers[manifest] = type;
         _options = options;
-        _wireOptions = new JsonSerializerOptions(options)
+        _wireOptions = new JsonSerializerOptions(wireOptions ?? options)
         {
             RespectNullableAnnotations = true,
             TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { RequireNonNullableParameters } },

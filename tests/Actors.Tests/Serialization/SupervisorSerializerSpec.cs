@@ -192,6 +192,25 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         Assert.DoesNotContain(Tokens.RefreshJwt, wire);
     }
 
+    [Fact]
+    public void A_token_pair_in_plain_text_between_systems_builds_nothing_whoever_sent_it()
+    {
+        // What a holder of the cluster's certificate without its token key could send: a session of its own making.
+        var adopt = new AdoptSession(Grant, "http://entryway", SessionOrigin.Login, false);
+        var serializer = Sys.Serialization.FindSerializerFor(adopt);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, adopt);
+        var sealedJson = System.Text.Json.Nodes.JsonNode.Parse(serializer.ToBinary(adopt))!;
+        Assert.IsType<AdoptSession>(Sys.Serialization.Deserialize(serializer.ToBinary(adopt), serializer.Identifier, manifest)); // sealed: read
+
+        var tokens = sealedJson["Grant"]?["Tokens"] ?? sealedJson["grant"]!["tokens"]!;
+        tokens["accessJwt"] = Tokens.AccessJwt;
+        tokens["refreshJwt"] = Tokens.RefreshJwt;
+        var forged = System.Text.Encoding.UTF8.GetBytes(sealedJson.ToJsonString());
+        var refused = Assert.ThrowsAny<Exception>(() => Sys.Serialization.Deserialize(forged, serializer.Identifier, manifest));
+        Assert.Contains("sealed with the cluster's token key", refused.ToString());
+        Assert.Empty(Secrets.JwtsIn(refused.ToString()));
+    }
+
     [Theory]
     [MemberData(nameof(EveryJournaledType))]
     public void Every_journaled_type_round_trips_through_its_versioned_manifest(object value)
