@@ -61,6 +61,21 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task An_import_with_validate_false_is_taken_as_it_is_without_a_refresh()
+    {
+        await using var host = await StartHostAsync();
+        var bea = Pds.CreateAccount("bea.test", "pw-bea");
+        var (access, refresh) = Pds.IssuePair(bea.Did);
+
+        var (status, body) = await SendAsync(host, HttpMethod.Post, "/accounts/import",
+            new { session = $"{bea.Handle}:::{bea.Did}:::{access}:::{refresh}:::{Pds.Url}", validate = false });
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal((bea.Did, "Active"), (body.GetProperty("did").GetString(), body.GetProperty("state").GetString()));
+        Assert.Equal(0, Pds.CallCount("com.atproto.server.refreshSession"));
+        Assert.True(Pds.IsRefreshTokenLive(refresh), "the imported refresh token was used");
+    }
+
+    [Fact]
     public async Task An_xrpc_call_of_an_account_that_needs_a_login_is_answered_409()
     {
         await using var host = await StartHostAsync();

@@ -248,6 +248,26 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_key_readers_stream_ends_once_its_key_has_expired()
+    {
+        await using var host = await StartHostAsync();
+        var dora = Pds.CreateAccount("dora.test", "pw-dora");
+        await LoginAsync(host, dora);
+        var (_, key) = await IssueKeyAsync(host, dora.Did, expiresAt: DateTimeOffset.UtcNow.AddSeconds(4));
+
+        await using var reader = await SseReader.OpenAsync(host, "/events", bearer: key);
+        await RefreshAsync(host, dora.Did);
+        Assert.Equal("Refresh", (await reader.NextAsync()).Event);
+
+        // Past its expiry the next event is not sent to it: the stream ends, saying why.
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        await RefreshAsync(host, dora.Did);
+        await Assert.ThrowsAsync<EndOfStreamException>(reader.NextAsync);
+        Assert.Contains(reader.Comments, c => c.Contains("expired"));
+        Assert.Single(reader.Lines, l => l.StartsWith("event: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task An_admin_reader_narrowed_to_one_account_sees_only_it_and_an_unknown_account_is_404()
     {
         await using var host = await StartHostAsync();

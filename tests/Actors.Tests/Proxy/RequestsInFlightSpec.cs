@@ -95,6 +95,29 @@ public sealed class RequestsInFlightSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_request_that_waited_request_timeout_for_a_place_is_answered_429_without_reaching_the_PDS()
+    {
+        await using var host = await StartHostAsync("supervisor.proxy.max-in-flight = 1\nsupervisor.accounts.request-timeout = 2s");
+        var carol = await LoggedInAsync(host, "carol.test");
+        const string GetSession = "com.atproto.server.getSession";
+        var calls = Pds.CallCount(GetSession);
+
+        // An answer that trickles for 4 s (never 2 s silent) holds carol's one place all that time.
+        Pds.FailNext(GetSession, FakeFailure.TrickleBody);
+        var trickling = host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{GetSession}");
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.CallCount(GetSession) == calls + 1), TimeSpan.FromSeconds(10), "the first request at the PDS");
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        using (var refused = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{GetSession}"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.True(waited.Elapsed > TimeSpan.FromSeconds(1.5), $"refused after {waited.Elapsed.TotalSeconds:0.0} s, not after waiting request-timeout");
+        }
+        Assert.Equal(calls + 1, Pds.CallCount(GetSession));
+        using (var first = await trickling) Assert.Equal(FakePdsServer.TrickleBody, await first.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public void A_limit_below_one_is_a_configuration_error_and_the_default_is_64()
     {
         Assert.Equal(64, Supervisor.Host.Proxy.ProxySettings.From(null).MaxInFlight);
