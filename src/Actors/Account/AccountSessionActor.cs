@@ -303,6 +303,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         switch (message)
         {
+            case AdoptSession { Grant.Tokens.Problem: { } problem }:
+                // Never a pair that does not validate (the supervisor parses every session it hands over): nothing is journaled.
+                Sender.Tell(new SessionRejected(SessionRejection.InvalidSession, new XrpcError("InvalidSession", problem)));
+                break;
             case AdoptSession adopt:
                 Establish(adopt);
                 break;

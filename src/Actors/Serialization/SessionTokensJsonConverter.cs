@@ -23,9 +23,14 @@ internal sealed class SessionTokensJsonConverter(TokenCipher? cipher, bool seale
         {
             return SessionTokens.From(access, refresh);
         }
-        catch (SessionFormatException e)
+        catch (SessionFormatException e) when (!sealedOnly)
         {
             return SessionTokens.Unusable(access ?? "", refresh ?? "", e.Message);
+        }
+        catch (SessionFormatException e)
+        {
+            // Between systems a pair is whole and valid, or the message builds nothing (it is not a journal to recover).
+            throw new JsonException("a token pair between systems is not a valid pair: " + e.Message);
         }
     }
 
@@ -37,11 +42,16 @@ internal sealed class SessionTokensJsonConverter(TokenCipher? cipher, bool seale
         writer.WriteEndObject();
     }
 
-    /// <summary>The stored token opened, or null when the field is missing or not a string (From names it).</summary>
-    private string? Stored(JsonElement root, string name) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? Open(value.GetString()!)
-            : null;
+    /// <summary>
+    /// The stored token opened, or null when the field is missing or not a string (From names it; between systems,
+    /// <c>sealedOnly</c>, a token that is not there sealed is refused here).
+    /// </summary>
+    private string? Stored(JsonElement root, string name)
+    {
+        if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+            return Open(value.GetString()!);
+        return sealedOnly ? throw new JsonException($"a token pair between systems must be sealed with the cluster's token key: its {name} is not there") : null;
+    }
 
     private string Seal(string token) => cipher?.Encrypt(token) ?? token;
 

@@ -46,26 +46,28 @@ public sealed record XrpcResponse(
     }
 
     /// <summary>
-    /// This answer with each of <paramref name="secrets"/> (a password, a code, a token the call sent; those under 4
-    /// characters are not looked for) cut from its error, and its body made that error alone: a server that echoes what
+    /// This error answer with each of <paramref name="secrets"/> (a password, a code, a token the call sent; those under 4
+    /// characters are not looked for) cut from its error, and its body made that error alone when the secret is anywhere
+    /// in it (past the part of the message kept, in another field, in a body that is not JSON): a server that echoes what
     /// it was sent must not put a password or a token into a log, an answer or an event. Also cut: the head of a secret
-    /// that ends a message cut at its length. The same answer when no secret is in its error.
+    /// that ends a message cut at its length. The same answer when no secret is in it, and for a success.
     /// </summary>
     public XrpcResponse WithoutSecrets(params ReadOnlySpan<string?> secrets)
     {
         if (Error is not { } error) return this;
-        var (name, message) = (error.Error, error.Message);
+        var (name, message, inBody) = (error.Error, error.Message, false);
         foreach (var secret in secrets)
         {
             if (secret is not { Length: >= 4 }) continue;
             name = Cut(name, secret);
             message = Cut(message, secret);
+            inBody |= Body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0
+                      || Body.AsSpan().IndexOf(JsonEncodedText.Encode(secret).EncodedUtf8Bytes) >= 0;
         }
-        if (ReferenceEquals(name, error.Error) && ReferenceEquals(message, error.Message)) return this;
-        var scrubbed = new XrpcError(name, message);
+        if (!inBody && ReferenceEquals(name, error.Error) && ReferenceEquals(message, error.Message)) return this;
         return this with
         {
-            Error = scrubbed,
+            Error = new XrpcError(name, message),
             Body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["error"] = name, ["message"] = message }),
             ContentType = "application/json",
         };

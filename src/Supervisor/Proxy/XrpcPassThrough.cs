@@ -231,10 +231,17 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
                     return false;
                 }
                 BodyHead? head = null;
-                if (status is >= 400 and < 500 && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
+                if (status >= 400 && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
                 {
                     head = await ReadHeadAsync(answer, deadline.Token);
-                    error = head.Whole ? XrpcResponse.TryReadError(head.Bytes) : null;
+                    if (head.Whole)
+                    {
+                        // An error that echoes the account's token (the request's Authorization) never reaches the caller.
+                        var read = XrpcResponse.From(status, head.Bytes, mediaType, null);
+                        var clean = read.WithoutSecrets(loan.AccessJwt);
+                        if (!ReferenceEquals(read, clean)) head = new BodyHead(clean.Body, true, Rewritten: true);
+                        error = status < 500 ? clean.Error : null;
+                    }
                     if (retryable && AccountRules.ClassifyRequest(status, error?.Error, error?.Message) == RequestOutcome.RefreshAndRetry)
                         return true;
                 }
@@ -304,6 +311,12 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
             response.Headers.RetryAfter = ApiJson.RetryAfter(at);
         if (head is { Whole: true })
         {
+            if (head.Rewritten)
+            {
+                response.ContentType = "application/json";
+                response.Headers.ContentEncoding = default;
+                response.Headers.ContentDisposition = default;
+            }
             response.ContentLength = head.Bytes.Length;
             await response.Body.WriteAsync(head.Bytes, context.RequestAborted);
             return;
@@ -338,8 +351,11 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
         }
     }
 
-    /// <summary>The first bytes of an answer's body, and whether they are all of it.</summary>
-    private sealed record BodyHead(byte[] Bytes, bool Whole);
+    /// <summary>
+    /// The first bytes of an answer's body, and whether they are all of it; <paramref name="Rewritten"/> when they are the
+    /// supervisor's JSON in place of an error that held the account's token.
+    /// </summary>
+    private sealed record BodyHead(byte[] Bytes, bool Whole, bool Rewritten = false);
 
     /// <summary>
     /// Reads an error answer's body up to <see cref="ErrorBodyLimit"/> to find out whether the PDS refused the token; a

@@ -54,5 +54,19 @@ public sealed class EchoedSecretsSpec(ITestOutputHelper output) : FakePdsSpec(ne
         Assert.Equal(padding + "[redacted]…", cut.Error!.Message);
         Assert.Equal(cut.Error, XrpcResponse.TryReadError(cut.Body)); // the body says no more than the error
         Assert.Same(answer, answer.WithoutSecrets("not-in-it")); // an answer without a secret is passed as it is
+
+        // Past the part of the message kept, in another field, or in a body that is not JSON: the body goes, the error stays.
+        foreach (var body in new[]
+                 {
+                     ErrorBody("InvalidToken", new string('.', 2 * XrpcError.LongestMessage) + token),
+                     Encoding.UTF8.GetBytes($$$"""{"error":"InvalidToken","message":"bad token","debug":{"authorization":"Bearer {{{token}}}"}}"""),
+                     Encoding.UTF8.GetBytes($"<html>bad token {token}</html>"),
+                 })
+        {
+            var echoed = XrpcResponse.From(400, body, "application/json", null).WithoutSecrets(token);
+            Assert.DoesNotContain(token[..16], Encoding.UTF8.GetString(echoed.Body));
+            Assert.DoesNotContain(token[..16], echoed.Error!.Message);
+            Assert.Equal(echoed.Error, XrpcResponse.TryReadError(echoed.Body));
+        }
     }
 }

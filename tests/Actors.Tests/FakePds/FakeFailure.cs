@@ -29,4 +29,7 @@ public enum FakeFailure
 
     /// <summary>429 RateLimitExceeded with RateLimit-* headers (reset in 2 s).</summary>
     RateLimited,
+
+    /// <summary>400 InvalidRequest whose JSON body echoes the request's Authorization header, in its message and a field of its own.</summary>
+    EchoAuthorization,
 }

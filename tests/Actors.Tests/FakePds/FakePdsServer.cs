@@ -505,6 +505,11 @@ public sealed class FakePdsServer : IAsyncDisposable
                 context.Response.Headers["RateLimit-Policy"] = "30;w=300";
                 await context.Response.WriteAsJsonAsync(new { error = "RateLimitExceeded", message = "Rate Limit Exceeded" });
                 break;
+            case FakeFailure.EchoAuthorization:
+                var authorization = context.Request.Headers.Authorization.ToString();
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsJsonAsync(new { error = "InvalidRequest", message = "Unexpected request with " + authorization, request = new { authorization } });
+                break;
         }
     }
 

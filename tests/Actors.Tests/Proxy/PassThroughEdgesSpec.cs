@@ -43,6 +43,27 @@ public sealed class PassThroughEdgesSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task An_error_that_echoes_the_accounts_token_reaches_a_key_holder_without_it()
+    {
+        await using var host = await StartHostAsync();
+        var cleo = await LoggedInAsync(host, "cleo.test");
+        var (_, key) = await IssueKeyAsync(host, cleo.Did);
+        using var bot = ClientWith(host, key);
+
+        const string DescribeRepo = "com.atproto.repo.describeRepo";
+        Pds.FailNext(DescribeRepo, FakeFailure.EchoAuthorization);
+        using var answer = await bot.GetAsync($"/xrpc/{DescribeRepo}?repo={cleo.Did}");
+        var token = Pds.LastRequestHeaders(DescribeRepo)!["authorization"]["Bearer ".Length..];
+        var body = await answer.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.False(body.Contains(token, StringComparison.Ordinal), "the account's access token reached the key holder");
+        Assert.Empty(Secrets.JwtsIn(body));
+        var error = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(("InvalidRequest", "Unexpected request with Bearer [redacted]"), (error.GetProperty("error").GetString(), error.GetProperty("message").GetString()));
+        Assert.Equal("application/json", answer.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
     public async Task An_error_answer_longer_than_the_read_for_its_error_code_comes_back_byte_for_byte()
     {
         await using var host = await StartHostAsync();

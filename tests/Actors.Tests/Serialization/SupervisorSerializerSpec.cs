@@ -209,6 +209,15 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         var refused = Assert.ThrowsAny<Exception>(() => Sys.Serialization.Deserialize(forged, serializer.Identifier, manifest));
         Assert.Contains("sealed with the cluster's token key", refused.ToString());
         Assert.Empty(Secrets.JwtsIn(refused.ToString()));
+
+        // Nor a pair without tokens, or with something else in their place (read from a journal as an unusable pair).
+        foreach (var hollow in new System.Text.Json.Nodes.JsonNode[] { new System.Text.Json.Nodes.JsonObject(), System.Text.Json.Nodes.JsonNode.Parse("""{"accessJwt":1,"refreshJwt":[]}""")! })
+        {
+            var parent = sealedJson["Grant"] ?? sealedJson["grant"]!;
+            parent[parent["Tokens"] is null ? "tokens" : "Tokens"] = hollow;
+            var bytes = System.Text.Encoding.UTF8.GetBytes(sealedJson.ToJsonString());
+            Assert.Contains("sealed with the cluster's token key", Assert.ThrowsAny<Exception>(() => Sys.Serialization.Deserialize(bytes, serializer.Identifier, manifest)).ToString());
+        }
     }
 
     [Theory]
