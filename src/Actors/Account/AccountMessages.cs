@@ -15,10 +15,11 @@ namespace Supervisor.Actors.Account;
 public sealed record AdoptSession(SessionGrant Grant, string Service, SessionOrigin Origin, bool Validate, string? UnverifiedHandle = null) : Serialization.IWireMessage;
 
 /// <summary>
-/// The account's verification of a handle (one its PDS reported after a refresh, or its own checked again) is done;
-/// <paramref name="Transient"/> when it could not be made (a timeout, a server down), which says nothing of the handle.
+/// The account's verification of a handle is done: one its PDS reported after a refresh, or its <paramref name="Own"/>
+/// checked again. <paramref name="Transient"/> when it could not be made (a timeout, a server down); <paramref name="Elsewhere"/>
+/// when the handle resolves to another DID or the DID's document no longer lists it (what lets an own handle go).
 /// </summary>
-public sealed record HandleChecked(string Handle, bool Verified, string Reason, bool Transient = false);
+public sealed record HandleChecked(string Handle, bool Verified, string Reason, bool Transient = false, bool Own = false, bool Elsewhere = false);
 
 /// <summary>
 /// Sent by an accounts supervisor to each account whose handle another account has verified too: the account checks its

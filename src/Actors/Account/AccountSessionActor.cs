@@ -428,7 +428,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     /// <summary>True while something is in flight or held that a stop would lose.</summary>
     private bool Busy() =>
-        _refreshing || LoanCount > 0 || _deleting || _unjournaled.Count > 0 || _journaling is not null || _compacting || _refreshWaiters.Count > 0;
+        _refreshing || LoanCount > 0 || _deleting || _unjournaled.Count > 0 || _journaling is not null || _compacting || _refreshWaiters.Count > 0
+        || _verifyingHandle is not null;
 
     /// <summary>
     /// The shard's stop (after a passivation, or a hand-over to another node): what slipped in before the shard began
@@ -828,7 +829,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 {
                     // A new handle from the PDS is taken only once verified both ways; the verified one stays meanwhile.
                     r = new RefreshOutcome.Refreshed(r.Grant with { Handle = current });
-                    VerifyHandle(claimed);
+                    VerifyHandle(claimed, own: false);
                 }
                 PersistAndApply(new SessionRefreshed(r.Grant, Now), _ =>
                 {
@@ -927,47 +928,41 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     }
 
     /// <summary>
-    /// Verifies <paramref name="handle"/> for this account, both ways and afresh (not from the resolver's cache), unless that
-    /// check is under way; the answer comes as <see cref="HandleChecked"/>.
+    /// Verifies <paramref name="handle"/> for this account, both ways, unless that check is under way; the answer comes as
+    /// <see cref="HandleChecked"/>. Its <paramref name="own"/> handle is checked afresh (neither the handle's resolution
+    /// nor the DID's document from the resolver's cache).
     /// </summary>
-    private void VerifyHandle(string handle)
+    private void VerifyHandle(string handle, bool own)
     {
         if (_deps.Identity is not { } resolver || _verifyingHandle == handle) return;
         _verifyingHandle = handle;
-        resolver.Forget(handle);
+        if (own)
+        {
+            resolver.Forget(handle);
+            resolver.Forget(_state.Did);
+        }
         resolver.VerifyHandleAsync(_state.Did, handle).PipeTo(Self,
-            success: v => new HandleChecked(handle, v.Verified, v.Reason, v.IsTransient),
-            failure: e => new HandleChecked(handle, false, e.GetType().Name, Transient: true));
+            success: v => new HandleChecked(handle, v.Verified, v.Reason, v.IsTransient, own, v.FailedCheck is Identity.HandleCheck.SameDid or Identity.HandleCheck.AlsoKnownAs),
+            failure: e => new HandleChecked(handle, false, e.GetType().Name, Transient: true, Own: own));
     }
 
     /// <summary>
     /// Whether the account's own handle is still its own: asked when another account has verified the same handle since
-    /// (the supervisor's directory found two claims), and when the PDS reports another one that does not verify.
+    /// (the supervisor's directory found two claims), and when the PDS reports another one that does not verify. Without
+    /// a handle of its own (or a resolver) it reports its status as it is, which settles a directory that thought otherwise.
     /// </summary>
     private void CheckOwnHandle()
     {
-        if (_state.Handle is { } own && own != Identity.SessionIdentity.InvalidHandle) VerifyHandle(own);
+        if (_deps.Identity is not null && _state.Handle is { } own && own != Identity.SessionIdentity.InvalidHandle) VerifyHandle(own, own: true);
+        else ReportStatus();
     }
 
     private void OnHandleChecked(HandleChecked handle)
     {
         if (_verifyingHandle == handle.Handle) _verifyingHandle = null;
-        var own = string.Equals(handle.Handle, _state.Handle, StringComparison.OrdinalIgnoreCase);
-        if (!handle.Verified && own)
+        if (handle.Own)
         {
-            // Its own handle, checked again: one that resolves elsewhere now (taken by another account) is let go, so that
-            // neither the directory nor an export names this account by it; a check that could not be made changes nothing.
-            if (handle.Transient)
-            {
-                Log.Warning("Account {Did}: its handle {Handle} could not be checked again ({Reason}); keeping it", _state.Did, handle.Handle, handle.Reason);
-                return;
-            }
-            PersistAndApply(new HandleVerified(Identity.SessionIdentity.InvalidHandle, Now), _ =>
-            {
-                Log.Warning("Account {Did}: its handle {Handle} is no longer its own ({Reason}); it goes as {InvalidHandle} until its PDS reports one that verifies",
-                    _state.Did, handle.Handle, handle.Reason, Identity.SessionIdentity.InvalidHandle);
-                ReportStatus();
-            });
+            OnOwnHandleChecked(handle);
             return;
         }
         if (!handle.Verified)
@@ -979,12 +974,35 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             CheckOwnHandle();
             return;
         }
-        if (own) return; // still its own: nothing to write
         if (_state.Session is null) return;
         PersistAndApply(new HandleVerified(Identity.HandleSyntax.Normalize(handle.Handle), Now), e =>
         {
             _unverifiedHandle = null;
             Log.Info("Account {Did}: handle {Handle} verified", _state.Did, e.Handle);
+            ReportStatus();
+        });
+    }
+
+    /// <summary>
+    /// Its own handle, checked again. One that resolves to another DID now, or that the DID's document no longer lists, is
+    /// let go (the account goes as handle.invalid), so that neither the directory nor an export names this account by it;
+    /// one that could not be checked (no answer, no record, a page instead of a DID) is kept. Either way the status is
+    /// reported, which settles the directory.
+    /// </summary>
+    private void OnOwnHandleChecked(HandleChecked handle)
+    {
+        var stillOwn = string.Equals(handle.Handle, _state.Handle, StringComparison.OrdinalIgnoreCase);
+        if (!stillOwn || handle.Verified || !handle.Elsewhere)
+        {
+            if (stillOwn && !handle.Verified)
+                Log.Warning("Account {Did}: its handle {Handle} could not be checked again ({Reason}); keeping it", _state.Did, handle.Handle, handle.Reason);
+            ReportStatus();
+            return;
+        }
+        PersistAndApply(new HandleVerified(Identity.SessionIdentity.InvalidHandle, Now), _ =>
+        {
+            Log.Warning("Account {Did}: its handle {Handle} is no longer its own ({Reason}); it goes as {InvalidHandle} until its PDS reports one that verifies",
+                _state.Did, handle.Handle, handle.Reason, Identity.SessionIdentity.InvalidHandle);
             ReportStatus();
         });
     }

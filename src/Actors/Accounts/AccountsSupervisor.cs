@@ -57,6 +57,15 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         public static readonly KeepAwake Instance = new();
     }
 
+    /// <summary>Asks the claimants of each contested handle to check theirs again (a check that could not be made, an account that was restarting).</summary>
+    private sealed record CheckContested
+    {
+        public static readonly CheckContested Instance = new();
+    }
+
+    /// <summary>How often the claimants of a contested handle are asked again.</summary>
+    private static readonly TimeSpan ContestedRecheck = TimeSpan.FromMinutes(1);
+
     private sealed record LoginAnswered(LoginOutcome Outcome, string Service, SessionOrigin Origin, IActorRef ReplyTo, string Identifier);
 
     private sealed record BudgetAnswered(Login Login, string Service, IActorRef ReplyTo, object Answer);
@@ -286,6 +295,12 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         });
         Receive<DrainAccounts>(OnDrain);
         Receive<Routed>(OnRouted);
+        Receive<CheckContested>(_ =>
+        {
+            if (_contested.Count == 0) Timers.Cancel(nameof(CheckContested));
+            foreach (var claimants in _contested.Values)
+                foreach (var did in claimants) AskToCheckHandle(did);
+        });
         Receive<WakeAccount>(wake =>
         {
             if (!_restarting.Contains(wake.Did)) _accounts.Tell(new ShardingEnvelope(wake.Did, WakeToRefresh.Instance));
@@ -311,6 +326,12 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         _handles[did] = handle;
         if (handle is null or Identity.SessionIdentity.InvalidHandle) return;
+        if (_identity is null)
+        {
+            // Handles not verified (supervisor.identity.verify off): the last to claim one has it.
+            _didsByHandle[handle] = did;
+            return;
+        }
         if (_contested.TryGetValue(handle, out var claimants))
         {
             claimants.Add(did);
@@ -324,6 +345,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 did, holder, handle);
             AskToCheckHandle(holder);
             AskToCheckHandle(did);
+            if (!Timers.IsTimerActive(nameof(CheckContested))) Timers.StartPeriodicTimer(nameof(CheckContested), CheckContested.Instance, ContestedRecheck);
         }
         else
         {

@@ -61,7 +61,11 @@ public static class SessionIdentity
         var verification = await resolver.VerifyHandleAsync(grant.Did, grant.Handle, doc).ConfigureAwait(false);
         if (verification.Verified)
             return new IdentityVerdict(grant with { PdsEndpoint = pds, Handle = HandleSyntax.Normalize(grant.Handle) }, null, null);
-        return new IdentityVerdict(grant with { PdsEndpoint = pds, Handle = lastVerifiedHandle ?? InvalidHandle }, null, null, grant.Handle);
+        // The last verified handle stays, unless it is the one that has just failed, by resolving elsewhere or by no longer
+        // being listed (a handle that did not answer stays).
+        var lost = verification.FailedCheck is HandleCheck.SameDid or HandleCheck.AlsoKnownAs
+                   && string.Equals(grant.Handle, lastVerifiedHandle, StringComparison.OrdinalIgnoreCase);
+        return new IdentityVerdict(grant with { PdsEndpoint = pds, Handle = lost ? InvalidHandle : lastVerifiedHandle ?? InvalidHandle }, null, null, grant.Handle);
     }
 
     /// <summary>True when two URLs name the same server (scheme, host and port).</summary>

@@ -189,5 +189,35 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
         Assert.Equal(refreshes, (await StatusOf(gina.Did)).RefreshCount); // not by a refresh of hers
     }
 
+    [Fact]
+    public async Task A_handle_that_merely_does_not_resolve_when_checked_again_is_kept()
+    {
+        var jade = Pds.CreateAccount("jade.test", "pw-jade-id");
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, jade.Handle, jade.Password));
+
+        // The PDS reports another handle that does not verify (her document does not list it); her own is still listed
+        // but finds no DID (no record): that says nothing of whose it is, so she keeps it.
+        Pds.ChangeHandle(jade.Did, "jade-new.test");
+        Pds.SetAlsoKnownAs(jade.Did, "jade.test");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(jade.Did), _verifying));
+        await EventuallyAsync(async () => (await StatusOf(jade.Did)).UnverifiedHandle == "jade-new.test", TimeSpan.FromSeconds(10), "the claim to be checked");
+        await Task.Delay(500); // her own check, started after the claim's, is done by now
+        Assert.Equal("jade.test", (await StatusOf(jade.Did)).Handle);
+        Assert.Equal(jade.Did, (await StatusOf("jade.test")).Did);
+    }
+
+    [Fact]
+    public async Task A_login_whose_handle_now_resolves_to_another_account_does_not_keep_it()
+    {
+        var ivy = Pds.CreateAccount("ivy.test", "pw-ivy-id");
+        var other = Pds.CreateAccount("other-ivy.test", "pw-other-id");
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, ivy.Handle, ivy.Password));
+        Assert.Equal("ivy.test", (await StatusOf(ivy.Did)).Handle);
+
+        Pds.ResolveHandleTo("ivy.test", other.Did);
+        var again = Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, ivy.Did, ivy.Password));
+        Assert.Equal("handle.invalid", again.Status.Handle);
+    }
+
     private async Task<AccountStatus> StatusOf(string id) => Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(id), _verifying));
 }
