@@ -24,17 +24,25 @@ public sealed class PdsServiceDids(PdsClient client)
 
     private readonly ConcurrentDictionary<string, Learnt> _learnt = new(StringComparer.Ordinal);
 
-    /// <summary>The service DID of the PDS at <paramref name="pds"/>, or null when it gave none (within the last ten seconds).</summary>
-    public async Task<string?> OfAsync(string pds, CancellationToken ct)
+    /// <summary>
+    /// The service DID of the PDS at <paramref name="pds"/>, or why there is none: the PDS could not be reached in time
+    /// (<see cref="XrpcError.Timeout"/>, <see cref="XrpcError.NetworkError"/>: asked again next time), or it answered
+    /// without one (<see cref="XrpcError.InvalidResponse"/>: not asked again for ten seconds).
+    /// </summary>
+    public async Task<(string? Did, XrpcError? Failure)> OfAsync(string pds, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
-        if (_learnt.TryGetValue(pds, out var known) && known.Until > now) return known.Did;
+        if (_learnt.TryGetValue(pds, out var known) && known.Until > now) return (known.Did, known.Did is null ? NoDid : null);
         var answer = await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.describeServer"), null, ct);
+        if (answer.IsTransportFailure) return (null, answer.Error);
         var did = ReadDid(answer);
         if (_learnt.Count >= MaxKept) _learnt.Clear();
         _learnt[pds] = new Learnt(did, now + (did is null ? FailureKeptFor : KeptFor));
-        return did;
+        return (did, did is null ? NoDid : null);
     }
+
+    private static readonly XrpcError NoDid = new(XrpcError.InvalidResponse,
+        "the PDS did not name its service DID (describeServer), which a service token for it needs as audience");
 
     private static string? ReadDid(XrpcResponse answer)
     {

@@ -187,10 +187,12 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
             var query = context.Request.QueryString.Value;
             if (ServiceAuthAudience.NamesSupervisor(nsid, context.Request))
             {
-                if (await ServiceDidAsync(loan.Pds, deadline) is not { } pdsDid)
+                var (pdsDid, failure) = await ServiceDidAsync(loan.Pds, deadline);
+                if (pdsDid is null)
                 {
                     if (!context.RequestAborted.IsCancellationRequested)
-                        await ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS did not name its service DID (describeServer), which a service token for it needs as audience").ExecuteAsync(context);
+                        await ApiJson.Error(failure?.Error == XrpcError.Timeout ? 504 : 502, failure?.Error ?? XrpcError.Timeout,
+                            failure?.Message ?? $"no answer from the PDS within {requestTimeout.TotalSeconds:0.#} s").ExecuteAsync(context);
                     return false;
                 }
                 query = ServiceAuthAudience.WithAudience(context.Request, pdsDid);
@@ -258,8 +260,8 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
         }
     }
 
-    /// <summary>The service DID of <paramref name="pds"/>, or null when it names none in time (or the client went away).</summary>
-    private async Task<string?> ServiceDidAsync(string pds, RequestDeadline deadline)
+    /// <summary>The service DID of <paramref name="pds"/>, or why there is none (no failure: the deadline came, or the client went away).</summary>
+    private async Task<(string? Did, XrpcError? Failure)> ServiceDidAsync(string pds, RequestDeadline deadline)
     {
         try
         {
@@ -267,7 +269,7 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
         }
         catch (OperationCanceledException)
         {
-            return null;
+            return (null, null);
         }
     }
 

@@ -71,4 +71,22 @@ public sealed class ServiceAuthAudienceSpec : FakePdsHostSpec
         Assert.Contains("service DID", error.GetProperty("message").GetString());
         Assert.Equal(0, Pds.CallCount(GetServiceAuth)); // no token with the supervisor as audience was made
     }
+
+    [Fact]
+    public async Task A_PDS_that_could_not_be_reached_for_its_service_DID_is_a_502_NetworkError_and_asked_again_next_time()
+    {
+        await using var host = await StartHostAsync();
+        var dina = await LoggedInAsync(host, "dina.test");
+        var path = $"/accounts/{dina.Did}/xrpc/{GetServiceAuth}?aud={Uri.EscapeDataString("did:web:" + host.Http.BaseAddress!.Authority)}";
+
+        Pds.FailNext(DescribeServer, FakeFailure.DropConnection);
+        using (var lost = await host.Http.GetAsync(path))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, lost.StatusCode);
+            Assert.Equal("NetworkError", (await lost.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        using (var again = await host.Http.GetAsync(path)) Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(2, Pds.CallCount(DescribeServer));
+        Assert.Equal(1, Pds.CallCount(GetServiceAuth));
+    }
 }
