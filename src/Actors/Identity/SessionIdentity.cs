@@ -43,6 +43,9 @@ public static class SessionIdentity
                 $"the DID document of {grant.Did} could not be read: {doc.Reason}");
         if (doc.PdsEndpoint is not { } pds)
             return Refused(SessionRejection.IdentityUnverified, $"the DID document of {grant.Did} names no PDS");
+        if (!Encrypted(pds, service))
+            return Refused(SessionRejection.IdentityUnverified,
+                $"the DID document of {grant.Did} names a PDS over plain http ({new Uri(pds).Authority}): its tokens would cross the network unencrypted");
         if (supervisedAtPds is not null && !SameServer(supervisedAtPds, pds))
             return new IdentityVerdict(null, SessionRejection.AccountConflict, new XrpcError("AccountExists",
                 $"{grant.Did} is supervised at {supervisedAtPds}; this session is for {pds}: log the account out first"));
@@ -66,6 +69,19 @@ public static class SessionIdentity
         var lost = verification.FailedCheck is HandleCheck.SameDid or HandleCheck.AlsoKnownAs
                    && string.Equals(grant.Handle, lastVerifiedHandle, StringComparison.OrdinalIgnoreCase);
         return new IdentityVerdict(grant with { PdsEndpoint = pds, Handle = lost ? InvalidHandle : lastVerifiedHandle ?? InvalidHandle }, null, null, grant.Handle);
+    }
+
+    /// <summary>
+    /// Whether the account's tokens may go to <paramref name="pds"/>: over https, or over plain http only to this machine
+    /// (a loopback address, <c>localhost</c>) or to the very server the operator named as the session's service (a PDS
+    /// of a private network, logged in to by its own address). A document naming any other http server would send the
+    /// tokens across the network unencrypted.
+    /// </summary>
+    public static bool Encrypted(string pds, string service)
+    {
+        if (!Uri.TryCreate(pds, UriKind.Absolute, out var uri)) return false;
+        if (uri.Scheme == Uri.UriSchemeHttps) return true;
+        return uri.IsLoopback || uri.IdnHost.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase) || SameServer(pds, service);
     }
 
     /// <summary>True when two URLs name the same server (scheme, host and port).</summary>

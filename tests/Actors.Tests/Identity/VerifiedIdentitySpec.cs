@@ -97,6 +97,21 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     }
 
     [Fact]
+    public async Task A_DID_document_naming_a_PDS_over_plain_http_elsewhere_gets_no_session()
+    {
+        var kai = Pds.CreateAccount("kai.test", "pw-kai-id");
+        Pds.PdsEndpointInDidDoc = "http://pds.example.test:2583/";
+        var refused = Assert.IsType<SessionRejected>(await LoginAsync(Pds.Url, kai.Handle, kai.Password));
+        Assert.Equal(SessionRejection.IdentityUnverified, refused.Reason);
+        Assert.Contains("plain http (pds.example.test:2583)", refused.Error.Message);
+
+        // The server the operator logged in to by its own http address (here on this machine) is its own choice.
+        Assert.True(SessionIdentity.Encrypted("http://pds.internal:2583", "http://pds.internal:2583/"));
+        Assert.False(SessionIdentity.Encrypted("http://pds.internal:2583", "http://entryway.internal"));
+        Assert.True(SessionIdentity.Encrypted("https://pds.example.com", "http://entryway.internal"));
+    }
+
+    [Fact]
     public async Task A_refresh_answer_naming_another_PDS_does_not_move_the_account_there()
     {
         var erin = Pds.CreateAccount("erin.test", "pw-erin-id");
