@@ -20,7 +20,8 @@ public static class AccountsApi
     /// <summary>Maps every endpoint.</summary>
     public static void MapAccountsApi(this WebApplication app, TimeSpan askTimeout, ActorSystemEnd end, JournalHealth journal, ServerLimits limits, XrpcPassThrough proxy)
     {
-        app.MapGet("/healthz", () => Results.Json(new { status = journal.IsAvailable ? "ok" : "degraded", journal = JournalJson(journal) }, ApiJson.Options));
+        // Open to anyone who reaches the host: the journal's state, never its database's error (a host, a user name); /status has it.
+        app.MapGet("/healthz", () => Results.Json(new { status = journal.IsAvailable ? "ok" : "degraded", journal = JournalJson(journal, withError: false) }, ApiJson.Options));
 
         var accounts = app.MapGroup("/accounts");
         accounts.MapPost("", async (HttpRequest request, IRequiredActor<AccountsSupervisor> supervisor) =>
@@ -91,11 +92,11 @@ public static class AccountsApi
         };
     }
 
-    /// <summary>The journal's availability as the status and health endpoints show it.</summary>
-    private static object JournalJson(JournalHealth journal)
+    /// <summary>The journal's availability as the status and health endpoints show it; the database's error for the admin only.</summary>
+    private static object JournalJson(JournalHealth journal, bool withError = true)
     {
         var current = journal.Current;
-        return new { state = current.Available ? "Available" : "Degraded", since = current.Since, error = current.Error };
+        return new { state = current.Available ? "Available" : "Degraded", since = current.Since, error = withError ? current.Error : null };
     }
 
     /// <summary>

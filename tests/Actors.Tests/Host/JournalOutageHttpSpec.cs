@@ -89,7 +89,11 @@ public sealed class JournalOutageHttpSpec : FakePdsHostSpec
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
             var health = await answer.Content.ReadFromJsonAsync<JsonElement>();
             Assert.Equal("degraded", health.GetProperty("status").GetString());
+            // Open to anyone: the state, not the database's error, which the admin's /status has.
+            Assert.False(health.GetProperty("journal").TryGetProperty("error", out var shown), $"/healthz shows the database's error: {shown}");
         }
+        var admin = await host.Http.GetFromJsonAsync<JsonElement>("/status");
+        Assert.False(string.IsNullOrEmpty(admin.GetProperty("journal").GetProperty("error").GetString()), "/status has no error of the journal");
         using (var refreshed = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null))
             Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
 
