@@ -84,7 +84,27 @@ public sealed class ServerLimits(ServerLimitSettings settings)
     private ServerBudget Budget(string server)
     {
         var key = Uri.TryCreate(server, UriKind.Absolute, out var uri) ? uri.Authority : server;
-        return _servers.GetOrAdd(key, k => new ServerBudget(k, Settings, MaxHold));
+        var budget = _servers.GetOrAdd(key, k => new ServerBudget(k, Settings, MaxHold));
+        if (_servers.Count > MaxServers) DropIdle(key);
+        return budget;
+    }
+
+    /// <summary>Past this many servers known, those idle for two windows (no call, no hold, no block) are forgotten.</summary>
+    public const int MaxServers = 4096;
+
+    private long _lastDrop;
+
+    /// <summary>
+    /// Forgets the servers idle for two of their windows but <paramref name="keep"/>, at most once a minute: logins that
+    /// name ever more services (each a server of its own) do not grow the table for good, and a busy one is never dropped.
+    /// </summary>
+    private void DropIdle(string keep)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var last = Interlocked.Read(ref _lastDrop);
+        if (now.UtcTicks - last < TimeSpan.TicksPerMinute || Interlocked.CompareExchange(ref _lastDrop, now.UtcTicks, last) != last) return;
+        foreach (var (key, budget) in _servers)
+            if (key != keep && budget.IsIdle(now)) _servers.TryRemove(key, out _);
     }
 
     /// <summary>The most methods of one account held at once (after 429s); past it, all its methods are held.</summary>
@@ -107,11 +127,20 @@ public sealed class ServerLimits(ServerLimitSettings settings)
         private DateTimeOffset? _reset;
         private DateTimeOffset? _blockedUntil;
         private bool _advertised;
+        private DateTimeOffset _lastUsed = DateTimeOffset.MinValue;
+
+        /// <summary>No call for two windows, no hold and no block in force.</summary>
+        public bool IsIdle(DateTimeOffset now)
+        {
+            lock (_gate)
+                return _lastUsed < now - 2 * _window && !(_blockedUntil > now) && _held.Values.All(methods => methods.Values.All(until => until <= now));
+        }
 
         public RateDecision Acquire(string did, string nsid, CallKind kind, DateTimeOffset now)
         {
             lock (_gate)
             {
+                _lastUsed = now;
                 Roll(now);
                 if (_blockedUntil is { } blocked && blocked > now)
                     return new RateDecision(blocked, $"{server} refused this host's requests (429) until its limit resets");
@@ -148,6 +177,7 @@ public sealed class ServerLimits(ServerLimitSettings settings)
         {
             lock (_gate)
             {
+                _lastUsed = now;
                 var info = answer.RateLimit;
                 var window = info?.Policy is { } policy ? PolicyWindow(policy) : null;
                 // The shared budget is the one whose limit and window are the server's per-IP ones.

@@ -58,6 +58,24 @@ public sealed class RateLimitHeadersSpec
     }
 
     [Fact]
+    public void Servers_idle_for_two_windows_are_forgotten_once_there_are_too_many_and_held_ones_are_kept()
+    {
+        var limits = new ServerLimits(new ServerLimitSettings());
+        var now = DateTimeOffset.UtcNow;
+        var longAgo = now - TimeSpan.FromMinutes(30); // six windows of the default 5 minutes
+        // A 429 long ago whose hold lasts still (until 20 minutes from now): kept for its hold alone.
+        limits.Observe("https://held.example", "did:plc:a", "x", TooMany(new RateLimitInfo(30, 0, now + TimeSpan.FromMinutes(20), null)), longAgo);
+        for (var i = 0; i < ServerLimits.MaxServers - 2; i++)
+            limits.Acquire($"https://login-{i}.example", "", "com.atproto.server.createSession", CallKind.Session, longAgo);
+        limits.Acquire("https://busy.example", "did:plc:b", "x", CallKind.Request, now - TimeSpan.FromMinutes(1));
+        Assert.Equal(ServerLimits.MaxServers, limits.Snapshot(now).Count);
+
+        limits.Acquire("https://new.example", "did:plc:c", "x", CallKind.Request, now); // one too many: the idle go
+        Assert.Equal(["busy.example", "held.example", "new.example"], limits.Snapshot(now).Select(s => s.Server).Order(StringComparer.Ordinal));
+        Assert.NotNull(limits.Acquire("https://held.example", "did:plc:a", "x", CallKind.Request, now).HeldUntil);
+    }
+
+    [Fact]
     public void A_429_without_a_reset_is_held_no_longer_than_max_hold_either()
     {
         var limits = new ServerLimits(new ServerLimitSettings { HoldWithoutReset = TimeSpan.FromDays(2), MaxHold = TimeSpan.FromMinutes(3) });
