@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Session;
@@ -58,7 +57,7 @@ public static class SessionIdentity
             if (expired && holdsSession)
                 return Refused(SessionRejection.IdentityUnverified,
                     $"the session from {new Uri(service).Authority} has an access token that has expired at {grant.Did}'s own PDS {pds}: it cannot replace the session the supervisor holds (log in, or import a session whose access token is live)");
-            if (!(proof.IsSuccess && SessionDid(proof) == grant.Did || expired))
+            if (!(proof.IsSuccess && proof.TryReadString("did") == grant.Did || expired))
                 return Refused(SessionRejection.IdentityUnverified, $"the session from {new Uri(service).Authority} is not valid at {grant.Did}'s own PDS {pds}");
         }
         var verification = await resolver.VerifyHandleAsync(grant.Did, grant.Handle, doc).ConfigureAwait(false);
@@ -92,11 +91,4 @@ public static class SessionIdentity
     private static IdentityVerdict Refused(SessionRejection reason, string message) =>
         new(null, reason, new XrpcError("IdentityUnverified", message));
 
-    private static string? SessionDid(XrpcResponse answer)
-    {
-        using var json = answer.TryParseJson();
-        return json?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty("did", out var did) && did.ValueKind == JsonValueKind.String
-            ? did.GetString()
-            : null;
-    }
 }

@@ -84,6 +84,15 @@ public sealed record XrpcResponse(
         }
     }
 
+    /// <summary>The string <paramref name="name"/> of the body's JSON object, or null (no such string, not a JSON object).</summary>
+    public string? TryReadString(string name)
+    {
+        using var json = TryParseJson();
+        return json?.RootElement is { ValueKind: JsonValueKind.Object } root && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+    }
+
     /// <summary>Parses the body as JSON, or returns null when it is not JSON (HTML, truncated, empty).</summary>
     public JsonDocument? TryParseJson()
     {

@@ -113,7 +113,8 @@ public static class PdsApi
             // As the PDS: a body of JSON only (a page's cross-site form or text/plain POST is refused unread), and a small one.
             if (!context.Request.HasJsonContentType())
                 return ApiJson.Error(400, "InvalidRequest", $"Wrong request encoding (Content-Type): {context.Request.ContentType ?? "none"}, expected application/json");
-            if (context.Request.ContentLength > LoginBodyLimit) return ApiJson.Error(413, "PayloadTooLarge", $"a login is at most {LoginBodyLimit} bytes");
+            var tooLarge = ApiJson.Error(413, "PayloadTooLarge", $"a login is at most {LoginBodyLimit} bytes");
+            if (context.Request.ContentLength > LoginBodyLimit) return tooLarge;
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = LoginBodyLimit;
             string? identifier, password;
             try
@@ -127,7 +128,7 @@ public static class PdsApi
             }
             catch (BadHttpRequestException e) when (e.StatusCode == 413)
             {
-                return ApiJson.Error(413, "PayloadTooLarge", $"a login is at most {LoginBodyLimit} bytes");
+                return tooLarge;
             }
             if (identifier is null || password is null) return ApiJson.Error(400, "InvalidRequest", "identifier and password are required");
             var invalid = ApiJson.Error(401, "AuthenticationRequired", "Invalid identifier or password");

@@ -44,14 +44,6 @@ public sealed class PdsServiceDids(PdsClient client)
     private static readonly XrpcError NoDid = new(XrpcError.InvalidResponse,
         "the PDS did not name its service DID (describeServer), which a service token for it needs as audience");
 
-    private static string? ReadDid(XrpcResponse answer)
-    {
-        if (!answer.IsSuccess) return null;
-        using var json = answer.TryParseJson();
-        return json?.RootElement is { ValueKind: System.Text.Json.JsonValueKind.Object } root
-               && root.TryGetProperty("did", out var did) && did.ValueKind == System.Text.Json.JsonValueKind.String
-               && DidSyntax.IsValid(did.GetString())
-            ? did.GetString()
-            : null;
-    }
+    private static string? ReadDid(XrpcResponse answer) =>
+        answer.IsSuccess && answer.TryReadString("did") is { } did && DidSyntax.IsValid(did) ? did : null;
 }
