@@ -56,8 +56,7 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     [Fact]
     public async Task An_expired_access_token_from_another_service_does_not_replace_a_session_the_supervisor_holds()
     {
-        var dora = Pds.CreateAccount("dora.test", "pw-dora-id");
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, dora.Handle, dora.Password));
+        var dora = await SupervisedAsync("dora.test", "pw-dora-id");
         await using var elsewhere = await FakePdsServer.StartAsync(); // signs with the PDS's key: its tokens are genuine there
         elsewhere.Host(dora);
         elsewhere.AccessTokenLifetime = TimeSpan.FromSeconds(1);
@@ -74,8 +73,7 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     [Fact]
     public async Task An_account_supervised_at_one_PDS_is_not_taken_by_a_session_for_another()
     {
-        var bob = Pds.CreateAccount("bob.test", "pw-bob-id");
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, bob.Handle, bob.Password));
+        var bob = await SupervisedAsync("bob.test", "pw-bob-id");
         await using var other = await FakePdsServer.StartAsync();
         other.Host(bob);
         Pds.PdsEndpointInDidDoc = other.Url; // the document now names another PDS
@@ -133,10 +131,8 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     [Fact]
     public async Task A_handle_is_taken_only_when_verified_both_ways_and_the_last_verified_one_stays_otherwise()
     {
-        var dave = Pds.CreateAccount("dave.test", "pw-dave-id");
-        var mallory = Pds.CreateAccount("mallory.test", "pw-mallory-2");
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, dave.Handle, dave.Password));
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, mallory.Handle, mallory.Password));
+        var dave = await SupervisedAsync("dave.test", "pw-dave-id");
+        var mallory = await SupervisedAsync("mallory.test", "pw-mallory-2");
 
         // Mallory's PDS reports dave's handle (and its document claims it): the handle resolves to dave, so nothing moves.
         // Her own still verifies (checked again when the claim does not), so she keeps it.
@@ -166,10 +162,8 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     [Fact]
     public async Task A_handle_that_moved_to_another_account_is_let_go_when_the_PDS_no_longer_reports_it()
     {
-        var erin = Pds.CreateAccount("erin.test", "pw-erin-id");
-        var frank = Pds.CreateAccount("frank.test", "pw-frank-id");
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, erin.Handle, erin.Password));
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, frank.Handle, frank.Password));
+        var erin = await SupervisedAsync("erin.test", "pw-erin-id");
+        var frank = await SupervisedAsync("frank.test", "pw-frank-id");
 
         // erin.test now resolves to frank; erin's PDS reports handle.invalid, as the reference PDS does for a handle lost.
         Pds.ChangeHandle(erin.Did, "handle.invalid");
@@ -187,10 +181,8 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     [Fact]
     public async Task A_handle_verified_by_a_second_account_finds_neither_until_the_one_it_left_lets_it_go()
     {
-        var gina = Pds.CreateAccount("gina.test", "pw-gina-id");
-        var hugo = Pds.CreateAccount("hugo.test", "pw-hugo-id");
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, gina.Handle, gina.Password));
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, hugo.Handle, hugo.Password));
+        var gina = await SupervisedAsync("gina.test", "pw-gina-id");
+        var hugo = await SupervisedAsync("hugo.test", "pw-hugo-id");
 
         // gina.test moves to hugo, who verifies it first: gina, never refreshed, is asked to check hers and lets it go.
         var refreshes = (await StatusOf(gina.Did)).RefreshCount;
@@ -207,8 +199,7 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     [Fact]
     public async Task A_handle_that_merely_does_not_resolve_when_checked_again_is_kept()
     {
-        var jade = Pds.CreateAccount("jade.test", "pw-jade-id");
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, jade.Handle, jade.Password));
+        var jade = await SupervisedAsync("jade.test", "pw-jade-id");
 
         // The PDS reports another handle that does not verify (her document does not list it); her own is still listed
         // but finds no DID (no record): that says nothing of whose it is, so she keeps it.
@@ -224,14 +215,21 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     [Fact]
     public async Task A_login_whose_handle_now_resolves_to_another_account_does_not_keep_it()
     {
-        var ivy = Pds.CreateAccount("ivy.test", "pw-ivy-id");
+        var ivy = await SupervisedAsync("ivy.test", "pw-ivy-id");
         var other = Pds.CreateAccount("other-ivy.test", "pw-other-id");
-        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, ivy.Handle, ivy.Password));
         Assert.Equal("ivy.test", (await StatusOf(ivy.Did)).Handle);
 
         Pds.ResolveHandleTo("ivy.test", other.Did);
         var again = Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, ivy.Did, ivy.Password));
         Assert.Equal("handle.invalid", again.Status.Handle);
+    }
+
+    /// <summary>A new account of the fake PDS, logged in through the supervisor (its session started).</summary>
+    private async Task<FakeAccount> SupervisedAsync(string handle, string password)
+    {
+        var account = Pds.CreateAccount(handle, password);
+        Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, account.Handle, account.Password));
+        return account;
     }
 
     private async Task<AccountStatus> StatusOf(string id) => Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(id), _verifying));
