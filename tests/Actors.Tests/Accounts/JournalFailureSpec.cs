@@ -146,17 +146,22 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
     [Fact]
     public async Task A_call_in_flight_when_a_failed_write_stops_its_account_still_gets_the_PDSs_answer()
     {
+        var errors = CreateTestProbe();
+        Sys.EventStream.Subscribe(errors.Ref, typeof(Error));
         var alice = await LoggedInAsync();
-        Pds.FailNext("com.atproto.server.getSession", FakeFailure.TrickleBody); // answered over 4 s
+        Pds.FailNext("com.atproto.server.getSession", FakeFailure.HeldUntilReleased);
         var call = AskAsync(new CallXrpc(alice.Did, GetSession));
         await EventuallyAsync(() => Task.FromResult(Pds.CallCount("com.atproto.server.getSession") == 1), TimeSpan.FromSeconds(5), "the call sent");
 
-        // A logout does not wait for calls in flight; its write fails and the account stops before the PDS answers the call.
+        // A logout does not wait for calls in flight; its write fails and the account stops while the PDS holds the call.
         FailingJournal.FailWritesOf = nameof(AccountEvents.LogoutRequested);
         Accounts.Tell(new Logout(alice.Did), TestActor);
-        await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did))?.LastError?.Error == "JournalUnavailable", TimeSpan.FromSeconds(3), "the failed write");
+        await errors.FishForMessageAsync<Error>(e => e.Message.ToString()!.Contains($"Account {alice.Did}: the journal failed to write LogoutRequested"),
+            TimeSpan.FromSeconds(30));
         FailingJournal.FailWritesOf = null;
+        Assert.False(call.IsCompleted);
 
+        Pds.ReleaseHeldAnswers();
         var answer = Assert.IsType<XrpcResponse>(await call);
         Assert.Equal(200, answer.Status);
         Assert.Equal(FakePdsServer.TrickleBody, answer.Body);

@@ -45,6 +45,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Dictionary<string, string>> _requestHeaders = new();
     private readonly ConcurrentDictionary<string, string> _queries = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<string, string[]> _alsoKnownAs = new();
     private readonly Dictionary<string, string> _documentIds = new();
     private readonly HashSet<string> _hiddenDocuments = new();
@@ -214,6 +215,9 @@ public sealed class FakePdsServer : IAsyncDisposable
         var queue = _failures.GetOrAdd(nsid, _ => new ConcurrentQueue<FakeFailure>());
         for (var i = 0; i < times; i++) queue.Enqueue(failure);
     }
+
+    /// <summary>Sends the answers held by <see cref="FakeFailure.HeldUntilReleased"/>, and those to come at once.</summary>
+    public void ReleaseHeldAnswers() => _released.TrySetResult();
 
     /// <summary>
     /// From now on every call of <paramref name="nsid"/> is answered <paramref name="status"/> with these bytes, as
@@ -496,6 +500,11 @@ public sealed class FakePdsServer : IAsyncDisposable
                     await context.Response.Body.WriteAsync(part, context.RequestAborted);
                     await context.Response.Body.FlushAsync(context.RequestAborted);
                 }
+                break;
+            case FakeFailure.HeldUntilReleased:
+                await _released.Task.WaitAsync(context.RequestAborted);
+                context.Response.ContentType = "application/json";
+                await context.Response.Body.WriteAsync(TrickleBody, context.RequestAborted);
                 break;
             case FakeFailure.RateLimited:
                 context.Response.StatusCode = 429;
