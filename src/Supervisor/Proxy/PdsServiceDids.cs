@@ -7,7 +7,7 @@ namespace Supervisor.Host.Proxy;
 /// <summary>
 /// The service DID of each PDS (the <c>did</c> of its <c>com.atproto.server.describeServer</c>: what it signs service
 /// tokens' audience against), learnt when first needed and kept for an hour. A PDS that does not answer with a valid DID
-/// is asked again at the next need, at most every ten seconds.
+/// is asked again at the next need, at most every ten seconds. Requests that need it at once wait for one question.
 /// </summary>
 public sealed class PdsServiceDids(PdsClient client)
 {
@@ -23,6 +23,7 @@ public sealed class PdsServiceDids(PdsClient client)
     private sealed record Learnt(string? Did, DateTimeOffset Until);
 
     private readonly ConcurrentDictionary<string, Learnt> _learnt = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<(string?, XrpcError?)>>> _asking = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The service DID of the PDS at <paramref name="pds"/>, or why there is none: the PDS could not be reached in time
@@ -31,14 +32,28 @@ public sealed class PdsServiceDids(PdsClient client)
     /// </summary>
     public async Task<(string? Did, XrpcError? Failure)> OfAsync(string pds, CancellationToken ct)
     {
-        var now = DateTimeOffset.UtcNow;
-        if (_learnt.TryGetValue(pds, out var known) && known.Until > now) return (known.Did, known.Did is null ? NoDid : null);
-        var answer = await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.describeServer"), null, ct);
-        if (answer.IsTransportFailure) return (null, answer.Error);
-        var did = ReadDid(answer);
-        if (_learnt.Count >= MaxKept) _learnt.Clear();
-        _learnt[pds] = new Learnt(did, now + (did is null ? FailureKeptFor : KeptFor));
-        return (did, did is null ? NoDid : null);
+        if (_learnt.TryGetValue(pds, out var known) && known.Until > DateTimeOffset.UtcNow) return (known.Did, known.Did is null ? NoDid : null);
+        // One question at a time for each PDS, which no single request's cancellation ends (the client's own timeout does).
+        Lazy<Task<(string?, XrpcError?)>>? mine = null;
+        mine = new Lazy<Task<(string?, XrpcError?)>>(() => AskAsync(pds, mine!));
+        return await _asking.GetOrAdd(pds, mine).Value.WaitAsync(ct);
+    }
+
+    private async Task<(string?, XrpcError?)> AskAsync(string pds, Lazy<Task<(string?, XrpcError?)>> entry)
+    {
+        try
+        {
+            var answer = await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.describeServer"), null, CancellationToken.None);
+            if (answer.IsTransportFailure) return (null, answer.Error);
+            var did = ReadDid(answer);
+            if (_learnt.Count >= MaxKept) _learnt.Clear();
+            _learnt[pds] = new Learnt(did, DateTimeOffset.UtcNow + (did is null ? FailureKeptFor : KeptFor));
+            return (did, did is null ? NoDid : null);
+        }
+        finally
+        {
+            _asking.TryRemove(KeyValuePair.Create(pds, entry));
+        }
     }
 
     private static readonly XrpcError NoDid = new(XrpcError.InvalidResponse,

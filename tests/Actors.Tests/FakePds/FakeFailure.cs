@@ -24,7 +24,7 @@ public enum FakeFailure
     /// <summary>200 with <see cref="FakePdsServer.TrickleBody"/> in 10 parts sent 400 ms apart (4 s in all).</summary>
     TrickleBody,
 
-    /// <summary>200 with <see cref="FakePdsServer.TrickleBody"/>, sent whole once <see cref="FakePdsServer.ReleaseHeldAnswers"/> is called.</summary>
+    /// <summary>No failure, only a wait: the call is answered as usual once <see cref="FakePdsServer.ReleaseHeldAnswers"/> is called.</summary>
     HeldUntilReleased,
 
     /// <summary>400 with a JSON error body of about 100 KB, chunked (no Content-Length): see <see cref="FakePdsServer.LongErrorBody"/>.</summary>

@@ -284,11 +284,7 @@ public sealed class FakePdsServer : IAsyncDisposable
         _requestHeaders[nsid] = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         _queries[nsid] = context.Request.QueryString.Value ?? "";
         if (SharedLimit is { } limit && !await WithinSharedLimitAsync(context, limit)) return;
-        if (_failures.TryGetValue(nsid, out var queue) && queue.TryDequeue(out var failure))
-        {
-            await FailAsync(context, failure);
-            return;
-        }
+        if (_failures.TryGetValue(nsid, out var queue) && queue.TryDequeue(out var failure) && await FailAsync(context, failure)) return;
         if (_answers.TryGetValue(nsid, out var answer))
         {
             context.Response.StatusCode = answer.Status;
@@ -402,9 +398,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     private async Task<bool> FailedAsync(HttpContext context, string name)
     {
         _calls.AddOrUpdate(name, 1, (_, n) => n + 1);
-        if (!_failures.TryGetValue(name, out var queue) || !queue.TryDequeue(out var failure)) return false;
-        await FailAsync(context, failure);
-        return true;
+        return _failures.TryGetValue(name, out var queue) && queue.TryDequeue(out var failure) && await FailAsync(context, failure);
     }
 
     private async Task<bool> WithinSharedLimitAsync(HttpContext context, int limit)
@@ -444,7 +438,8 @@ public sealed class FakePdsServer : IAsyncDisposable
     public static readonly byte[] TrickleBody = System.Text.Encoding.UTF8.GetBytes(
         "[" + string.Join(",", Enumerable.Range(0, 10).Select(i => $"\"{new string('x', 99)}{i}\"")) + "]");
 
-    private async Task FailAsync(HttpContext context, FakeFailure failure)
+    /// <summary>Answers with <paramref name="failure"/>; false when there is none to answer and the call goes on as usual.</summary>
+    private async Task<bool> FailAsync(HttpContext context, FakeFailure failure)
     {
         switch (failure)
         {
@@ -503,9 +498,7 @@ public sealed class FakePdsServer : IAsyncDisposable
                 break;
             case FakeFailure.HeldUntilReleased:
                 await _released.Task.WaitAsync(context.RequestAborted);
-                context.Response.ContentType = "application/json";
-                await context.Response.Body.WriteAsync(TrickleBody, context.RequestAborted);
-                break;
+                return false;
             case FakeFailure.RateLimited:
                 context.Response.StatusCode = 429;
                 context.Response.Headers["RateLimit-Limit"] = "30";
@@ -520,6 +513,7 @@ public sealed class FakePdsServer : IAsyncDisposable
                 await context.Response.WriteAsJsonAsync(new { error = "InvalidRequest", message = "Unexpected request with " + authorization, request = new { authorization } });
                 break;
         }
+        return true;
     }
 
     private (int, JsonNode?) CreateSession(JsonObject? body)

@@ -89,4 +89,24 @@ public sealed class ServiceAuthAudienceSpec : FakePdsHostSpec
         Assert.Equal(2, Pds.CallCount(DescribeServer));
         Assert.Equal(1, Pds.CallCount(GetServiceAuth));
     }
+
+    [Fact]
+    public async Task Requests_that_need_the_PDSs_service_DID_at_once_wait_for_one_describeServer()
+    {
+        await using var host = await StartHostAsync();
+        var erin = await LoggedInAsync(host, "erin.test");
+        var path = $"/accounts/{erin.Did}/xrpc/{GetServiceAuth}?aud={Uri.EscapeDataString("did:web:" + host.Http.BaseAddress!.Authority)}";
+
+        Pds.FailNext(DescribeServer, FakeFailure.HeldUntilReleased);
+        var first = host.Http.GetAsync(path);
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.CallCount(DescribeServer) == 1), TimeSpan.FromSeconds(10), "the first describeServer");
+        var others = Enumerable.Range(0, 7).Select(_ => host.Http.GetAsync(path)).ToList();
+        await Task.Delay(300); // time for the others to ask too, if they would
+        Pds.ReleaseHeldAnswers();
+
+        foreach (var answer in await Task.WhenAll(others.Prepend(first)))
+            using (answer) Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(1, Pds.CallCount(DescribeServer));
+        Assert.Equal(8, Pds.CallCount(GetServiceAuth));
+    }
 }
