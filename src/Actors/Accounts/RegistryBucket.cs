@@ -206,16 +206,20 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
             _watched[Sender] = status.Did;
             Context.Watch(Sender);
         }
-        if (status.Handle is { } handle && handle != entry.Handle && !(handle == Identity.SessionIdentity.InvalidHandle && entry.Handle is null))
+        NoteHandle(entry, status);
+    }
+
+    /// <summary>Journals and publishes the handle an account's status names, when it changed.</summary>
+    private void NoteHandle(Entry entry, AccountStatus status)
+    {
+        if (status.Handle is not { } handle || handle == entry.Handle || handle == Identity.SessionIdentity.InvalidHandle && entry.Handle is null) return;
+        Persist(new AccountHandleChanged(status.Did, handle), e =>
         {
-            Persist(new AccountHandleChanged(status.Did, handle), e =>
-            {
-                entry.Handle = e.Handle;
-                _log.Info("Account {Did} changed its handle to {Handle}", e.Did, e.Handle);
-                PublishDirectory(e.Did, e.Handle);
-                SnapshotNow();
-            });
-        }
+            entry.Handle = e.Handle;
+            _log.Info("Account {Did} changed its handle to {Handle}", e.Did, e.Handle);
+            PublishDirectory(e.Did, e.Handle);
+            SnapshotNow();
+        });
     }
 
     private void OnResting(AccountResting resting)
@@ -229,6 +233,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         if (resting.WakeAt is { } at) WakeAt(resting.Did, entry, at);
         // Journaled so that a restart (or another node) wakes it in time without reading its journal first.
         Persist(new AccountRested(resting.Did, resting.WakeAt, resting.Status), _ => SnapshotNow());
+        NoteHandle(entry, resting.Status); // its last report may come after its rest, the long way, and be dropped
     }
 
     private void OnTerminated(Terminated terminated)

@@ -54,4 +54,24 @@ public sealed class AccountRestRecordSpec(ITestOutputHelper output)
         await Task.Delay(300);
         Assert.Equal(new SupervisorCounts(1, 0, 1), await AskAsync(GetSupervisorCounts.Instance));
     }
+
+    [Fact]
+    public async Task A_handle_an_accounts_rest_names_is_its_handle_from_then_on_even_when_its_running_report_was_dropped()
+    {
+        var alice = await LoggedInAsync("renaming.test");
+        var account = await Sys.ActorSelection("/system/sharding/account/*/" + Uri.EscapeDataString(alice.Did)).ResolveOne(TimeSpan.FromSeconds(5));
+        var before = await StatusAsync(alice.Did);
+        account.Tell(AccountSelfMessages.PassivationCheck.Instance);
+        Watch(account);
+        ExpectTerminated(account, TimeSpan.FromSeconds(10));
+
+        // The account took a new handle just before it rested; the report that said so came after its rest and was
+        // dropped (above): its rest, which names the handle too, is what the bucket goes by.
+        var registry = Akka.Cluster.Sharding.ClusterSharding.Get(Sys).ShardRegion("account-registry");
+        registry.Tell(Supervisor.Actors.Cluster.Buckets.To(alice.Did, new Supervisor.Actors.Account.AccountSettings().RegistryBuckets,
+            new Supervisor.Actors.Accounts.RegistryCommands.AccountResting(alice.Did, null, before with { Handle = "renamed.test" })), account);
+        await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("renamed.test")) is Supervisor.Actors.Protocol.AccountStatus { Did: var did } && did == alice.Did,
+            TimeSpan.FromSeconds(10), "the new handle to find the account");
+        Assert.IsType<AccountNotFound>(await AskAsync(new GetAccountStatus("renaming.test")));
+    }
 }
