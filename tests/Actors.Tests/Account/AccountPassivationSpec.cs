@@ -108,18 +108,21 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
         var account = await LoggedInAsync("moving.test");
         var lent = Assert.IsType<AccessTokenLent>(await AskAsync(new BorrowAccessToken(account.Did, "com.atproto.server.getSession")));
         lent.GiveBack(Accounts, 200);
-        Pds.FailNext("com.atproto.server.getSession", FakeFailure.TrickleBody); // answered over 4 s
+        Pds.FailNext("com.atproto.server.getSession", FakeFailure.HeldUntilReleased);
         var call = AskAsync(new CallXrpc(account.Did, GetSession));
-        await EventuallyAsync(() => Task.FromResult(Pds.CallCount("com.atproto.server.getSession") == 1), TimeSpan.FromSeconds(5), "the call sent");
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount("com.atproto.server.getSession") == 1), TimeSpan.FromSeconds(10), "the call sent");
 
-        // The shard's stop, as when the shard moves to another node: lent tokens do not hold it, so the account stops now.
+        // The shard's stop, as when the shard moves to another node: lent tokens do not hold it, so the account stops now,
+        // while the PDS holds the call.
         Watch(lent.Lender!);
         lent.Lender!.Tell(StopAccount.Instance);
-        ExpectTerminated(lent.Lender!, TimeSpan.FromSeconds(3));
+        ExpectTerminated(lent.Lender!, TimeSpan.FromSeconds(15));
+        Assert.False(call.IsCompleted);
 
+        Pds.ReleaseHeldAnswers();
         var answer = Assert.IsType<Supervisor.Actors.Pds.XrpcResponse>(await call);
         Assert.Equal(200, answer.Status);
-        Assert.Equal(FakePdsServer.TrickleBody, answer.Body);
+        Assert.Equal(account.Did, answer.TryReadString("did"));
     }
 
     /// <summary>Polls the counts for <paramref name="period"/> (several passivation checks): the one account runs throughout.</summary>
@@ -139,12 +142,13 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
         Pds.RefreshTokenLifetime = TimeSpan.FromSeconds(12); // keep-alive due 8 to 10 s after the login
         var account = Pds.CreateAccount("sleeper.test", "pw-sleeper");
         await LoginAsync(Pds.Url, account.Handle, account.Password);
-        await EventuallyAsync(async () => (await CountsAsync()).Passivated == 1, TimeSpan.FromSeconds(3), "the account to passivate");
+        await EventuallyAsync(async () => (await CountsAsync()).Passivated == 1, TimeSpan.FromSeconds(7), "the account to passivate");
         Assert.Equal(0, Pds.CallCount("com.atproto.server.refreshSession"));
 
         await EventuallyAsync(() => Task.FromResult(Pds.CallCount("com.atproto.server.refreshSession") == 1), TimeSpan.FromSeconds(14), "the keep-alive refresh");
-        await EventuallyAsync(async () => (await StatusAsync(account.Did)).RefreshCount == 1, TimeSpan.FromSeconds(3), "the refreshed status");
-        await EventuallyAsync(async () => (await CountsAsync()).Passivated == 1, TimeSpan.FromSeconds(3), "the account to passivate again");
+        await EventuallyAsync(async () => (await StatusAsync(account.Did)).RefreshCount == 1, TimeSpan.FromSeconds(10), "the refreshed status");
+        // (Passivated until its next keep-alive, 8 to 10 s after the refresh.)
+        await EventuallyAsync(async () => (await CountsAsync()).Passivated == 1, TimeSpan.FromSeconds(7), "the account to passivate again");
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
     }
 

@@ -83,51 +83,6 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_PDS_refusing_every_token_it_issues_gets_one_refresh_and_then_its_refusals_back_not_a_refresh_per_request()
-    {
-        var account = await LoggedInAsync();
-        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.MaxValue; // every access token, each refreshed one too
-        var answers = new List<XrpcResponse>();
-        for (var i = 0; i < 10; i++) answers.Add(await CallAsync(account.Did, GetSession));
-
-        // The first is refused before and after the refresh; the second, refused with the token that refresh brought,
-        // holds the next refresh back a backoff (1 s, then doubling): each request gets the PDS's answer, the account
-        // stays Active. Without it, each request would refresh.
-        Assert.All(answers, a => Assert.Equal((400, "ExpiredToken"), (a.Status, a.Error!.Error)));
-        Assert.InRange(Pds.CallCount(RefreshSession), 1, 2);
-        Assert.Equal(AccountStateName.Active, (await StatusAsync(account.Did)).State);
-
-        // Past the backoff, a refusal refreshes again.
-        var refreshes = Pds.CallCount(RefreshSession);
-        await EventuallyAsync(async () => (await CallAsync(account.Did, GetSession)).Status == 400 && Pds.CallCount(RefreshSession) > refreshes,
-            TimeSpan.FromSeconds(5), "a refresh after the backoff");
-    }
-
-    [Fact]
-    public async Task A_new_session_starts_without_the_refusal_backoff_its_predecessor_had_built_up()
-    {
-        var account = await LoggedInAsync();
-        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.MaxValue; // every access token, each refreshed one too
-        // Refusals until the fifth hold (at backoff-max, 2 s here: 1.5 to 2.5 s) has begun: holds of about 0.2, 0.4, 0.8
-        // and 1.6 s, each ended by a refresh.
-        while (Pds.CallCount(RefreshSession) < 5)
-        {
-            await CallAsync(account.Did, GetSession);
-            await Task.Delay(20);
-        }
-        await CallAsync(account.Did, GetSession);
-
-        Assert.IsType<SessionStarted>(await AskAsync(new Login(Pds.Url, account.Handle, account.Password)));
-        await CallAsync(account.Did, GetSession); // refused, refreshed, refused again
-        await CallAsync(account.Did, GetSession); // refused with the token that refresh brought: a hold begins
-        var refreshes = Pds.CallCount(RefreshSession);
-
-        // The new session's first hold is the shortest (backoff-min, at most 0.25 s); the old session's holds 1.5 s or more.
-        await EventuallyAsync(async () => (await CallAsync(account.Did, GetSession)).Status == 400 && Pds.CallCount(RefreshSession) > refreshes,
-            TimeSpan.FromSeconds(1.2), "a refresh after the new session's first backoff");
-    }
-
-    [Fact]
     public async Task An_idle_account_is_refreshed_on_its_first_request_after_the_access_token_expired()
     {
         Pds.AccessTokenLifetime = TimeSpan.FromSeconds(3);
@@ -212,27 +167,6 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
         Assert.Equal(AccountStateName.LoggedOut, deleted.State);
         Assert.False(Pds.IsRefreshTokenLive(refreshJwt));
         Assert.Equal(3, Pds.CallCount(DeleteSession));
-    }
-
-    [Fact]
-    public async Task A_logout_of_a_new_session_while_an_earlier_logouts_deleteSession_is_pending_revokes_both_and_is_answered()
-    {
-        var account = await LoggedInAsync();
-        var first = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Python))).RefreshJwt;
-        Pds.FailNext(DeleteSession, FakeFailure.Hang); // the first deleteSession hangs until request-timeout (5 s), then fails
-        Accounts.Tell(new Logout(account.Did), TestActor);
-        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(DeleteSession) == 1), TimeSpan.FromSeconds(5), "the first deleteSession sent");
-
-        await LoginAsync(Pds.Url, account.Handle, account.Password);
-        var second = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Python))).RefreshJwt;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var answered = Assert.IsType<LogoutPending>(await AskAsync(new Logout(account.Did)));
-        Assert.Equal("LogoutInProgress", answered.Error.Error);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"the second logout was answered after {clock.Elapsed.TotalSeconds:0.0} s");
-
-        await EventuallyAsync(() => Task.FromResult(!Pds.IsRefreshTokenLive(first) && !Pds.IsRefreshTokenLive(second)), TimeSpan.FromSeconds(20),
-            "both sessions revoked");
-        await EventuallyAsync(async () => (await StatusAsync(account.Did)).State == AccountStateName.LoggedOut, TimeSpan.FromSeconds(5), "logged out");
     }
 
     [Fact]
@@ -415,7 +349,7 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
         var before = ExportedTokens(await AskAsync(new ExportSession(account.Did, SessionFormat.Json)));
         Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status); // makes it active
         // No request while the token runs out: the refresh comes from the account's own timer, ahead of expiry.
-        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(RefreshSession) == 1), TimeSpan.FromSeconds(4), "a refresh without a request");
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(RefreshSession) == 1), TimeSpan.FromSeconds(15), "a refresh without a request");
         // When the refresh started, as journaled (not the wall clock after a poll, which a busy machine delays).
         var started = JournalRows.Read(Journal, AccountSessionActor.PersistenceIdFor(account.Did))
             .Single(r => r.Manifest.StartsWith("RefreshStarted.", StringComparison.Ordinal));

@@ -8,8 +8,11 @@ using static Supervisor.Actors.Protocol.AccountReplies;
 
 namespace Supervisor.Actors.Tests.Account;
 
-/// <summary>A logout whose deleteSession keeps failing stays pending and is retried with growing delays until it succeeds.</summary>
-public sealed class LogoutRetrySpec(ITestOutputHelper output) : FakePdsSpec(new TestJournal(), output)
+/// <summary>
+/// A logout whose deleteSession keeps failing stays pending and is retried with growing delays until it succeeds; one
+/// asked while another is pending is answered at once. (Calls wait up to 15 s here: a held one outlasts the test's steps.)
+/// </summary>
+public sealed class LogoutRetrySpec(ITestOutputHelper output) : FakePdsSpec(new TestJournal(), output, "supervisor.accounts.request-timeout = 15s")
 {
     private const string DeleteSession = "com.atproto.server.deleteSession";
 
@@ -43,4 +46,28 @@ public sealed class LogoutRetrySpec(ITestOutputHelper output) : FakePdsSpec(new 
             Assert.True(waited >= least, $"retry {i} came after {waited.TotalMilliseconds} ms, before its backoff of at least {least.TotalMilliseconds} ms");
         }
     }
+
+    [Fact]
+    public async Task A_logout_of_a_new_session_while_an_earlier_logouts_deleteSession_is_pending_revokes_both_and_is_answered()
+    {
+        var account = await LoggedInAsync();
+        var first = ExportedRefreshJwt(await AskAsync(new ExportSession(account.Did, SessionFormat.Python)));
+        Pds.FailNext(DeleteSession, FakeFailure.HeldUntilReleased); // the first deleteSession waits for the test
+        Accounts.Tell(new Logout(account.Did), TestActor);
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(DeleteSession) == 1), TimeSpan.FromSeconds(10), "the first deleteSession sent");
+
+        await LoginAsync(Pds.Url, account.Handle, account.Password);
+        var second = ExportedRefreshJwt(await AskAsync(new ExportSession(account.Did, SessionFormat.Python)));
+        var answered = Assert.IsType<LogoutPending>(await AskAsync(new Logout(account.Did))); // while the first is held
+        Assert.Equal("LogoutInProgress", answered.Error.Error);
+        Assert.Equal(1, Pds.CallCount(DeleteSession));
+
+        Pds.ReleaseHeldAnswers();
+        await EventuallyAsync(() => Task.FromResult(!Pds.IsRefreshTokenLive(first) && !Pds.IsRefreshTokenLive(second)), TimeSpan.FromSeconds(20),
+            "both sessions revoked");
+        await EventuallyAsync(async () => (await StatusAsync(account.Did)).State == AccountStateName.LoggedOut, TimeSpan.FromSeconds(10), "logged out");
+    }
+
+    private static string ExportedRefreshJwt(object reply) =>
+        Supervisor.Actors.Session.ImportedSession.Parse(Assert.IsType<SessionExported>(reply).Session).Grant.Tokens.RefreshJwt;
 }

@@ -77,10 +77,11 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         var cluster = new LocalCluster(journal, nodes, remoting, []);
         await Task.WhenAll(nodes.Select(n => n.StartAsync()));
         for (var i = 0; i < 6; i++) await AddAccountAsync(cluster, nodes[i % 3], service);
-        // Any node answers for any account.
+        // Any node answers for any account (the first calls between three new processes may take their time).
         foreach (var node in nodes)
             foreach (var account in cluster.Accounts)
-                Assert.True(await AnswersAsync(node, account.Did), $"{account.Did} through node {nodes.IndexOf(node)}");
+                await Support.SupervisorSpec.EventuallyAsync(() => AnswersAsync(node, account.Did), TimeSpan.FromSeconds(30),
+                    $"{account.Did} through node {nodes.IndexOf(node)}");
         return cluster;
     }
 

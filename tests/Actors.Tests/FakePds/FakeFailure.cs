@@ -24,15 +24,21 @@ public enum FakeFailure
     /// <summary>200 with <see cref="FakePdsServer.TrickleBody"/> in 10 parts sent 400 ms apart (4 s in all).</summary>
     TrickleBody,
 
+    /// <summary>200 with a space every 400 ms until <see cref="FakePdsServer.ReleaseHeldAnswers"/> is called, then <see cref="FakePdsServer.TrickleBody"/>.</summary>
+    TrickleUntilReleased,
+
     /// <summary>No failure, only a wait: the call is answered as usual once <see cref="FakePdsServer.ReleaseHeldAnswers"/> is called.</summary>
     HeldUntilReleased,
 
     /// <summary>400 with a JSON error body of about 100 KB, chunked (no Content-Length): see <see cref="FakePdsServer.LongErrorBody"/>.</summary>
     LongChunkedError,
 
-    /// <summary>429 RateLimitExceeded with RateLimit-* headers (reset in 2 s).</summary>
+    /// <summary>429 RateLimitExceeded with RateLimit-* headers (reset in <see cref="FakePdsServer.RateLimitedResetAfter"/>, 2 s unless set).</summary>
     RateLimited,
 
     /// <summary>400 InvalidRequest whose JSON body echoes the request's Authorization header, in its message and a field of its own.</summary>
     EchoAuthorization,
+
+    /// <summary><see cref="EchoAuthorization"/>'s answer gzip-compressed (Content-Encoding: gzip), and the header echoed in its ETag.</summary>
+    EchoAuthorizationGzipped,
 }

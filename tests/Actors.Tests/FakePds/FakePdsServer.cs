@@ -216,6 +216,9 @@ public sealed class FakePdsServer : IAsyncDisposable
         for (var i = 0; i < times; i++) queue.Enqueue(failure);
     }
 
+    /// <summary>When the <see cref="FakeFailure.RateLimited"/> answer says its window resets (in whole seconds, rounded down).</summary>
+    public TimeSpan RateLimitedResetAfter { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Sends the answers held by <see cref="FakeFailure.HeldUntilReleased"/>, and those to come at once.</summary>
     public void ReleaseHeldAnswers() => _released.TrySetResult();
 
@@ -496,6 +499,16 @@ public sealed class FakePdsServer : IAsyncDisposable
                     await context.Response.Body.FlushAsync(context.RequestAborted);
                 }
                 break;
+            case FakeFailure.TrickleUntilReleased:
+                context.Response.ContentType = "application/json";
+                while (!_released.Task.IsCompleted)
+                {
+                    await context.Response.Body.WriteAsync(" "u8.ToArray(), context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                    await Task.WhenAny(_released.Task, Task.Delay(400, context.RequestAborted));
+                }
+                await context.Response.Body.WriteAsync(TrickleBody, context.RequestAborted);
+                break;
             case FakeFailure.HeldUntilReleased:
                 await _released.Task.WaitAsync(context.RequestAborted);
                 return false;
@@ -503,7 +516,7 @@ public sealed class FakePdsServer : IAsyncDisposable
                 context.Response.StatusCode = 429;
                 context.Response.Headers["RateLimit-Limit"] = "30";
                 context.Response.Headers["RateLimit-Remaining"] = "0";
-                context.Response.Headers["RateLimit-Reset"] = DateTimeOffset.UtcNow.AddSeconds(2).ToUnixTimeSeconds().ToString();
+                context.Response.Headers["RateLimit-Reset"] = DateTimeOffset.UtcNow.Add(RateLimitedResetAfter).ToUnixTimeSeconds().ToString();
                 context.Response.Headers["RateLimit-Policy"] = "30;w=300";
                 await context.Response.WriteAsJsonAsync(new { error = "RateLimitExceeded", message = "Rate Limit Exceeded" });
                 break;
@@ -511,6 +524,21 @@ public sealed class FakePdsServer : IAsyncDisposable
                 var authorization = context.Request.Headers.Authorization.ToString();
                 context.Response.StatusCode = 400;
                 await context.Response.WriteAsJsonAsync(new { error = "InvalidRequest", message = "Unexpected request with " + authorization, request = new { authorization } });
+                break;
+            case FakeFailure.EchoAuthorizationGzipped:
+                var echoed = context.Request.Headers.Authorization.ToString();
+                var json = JsonSerializer.SerializeToUtf8Bytes(new { error = "InvalidRequest", message = "Unexpected request with " + echoed, request = new { authorization = echoed } });
+                using (var gzipped = new MemoryStream())
+                {
+                    await using (var gzip = new System.IO.Compression.GZipStream(gzipped, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+                        await gzip.WriteAsync(json);
+                    context.Response.StatusCode = 400;
+                    context.Response.ContentType = "application/json";
+                    context.Response.Headers.ContentEncoding = "gzip";
+                    context.Response.Headers.ETag = "\"" + echoed + "\"";
+                    context.Response.ContentLength = gzipped.Length;
+                    await context.Response.Body.WriteAsync(gzipped.ToArray());
+                }
                 break;
         }
         return true;

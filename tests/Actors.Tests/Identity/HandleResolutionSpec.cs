@@ -145,7 +145,7 @@ public sealed class HandleResolutionSpec : IAsyncLifetime
         var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");
         _dns.Mode = DnsMode.Silent;
 
-        var resolved = await OnTheirOwn(timeout: TimeSpan.FromSeconds(1)).ResolveHandleAsync("alice.test");
+        var resolved = await OnTheirOwn(timeout: TimeSpan.FromSeconds(3)).ResolveHandleAsync("alice.test");
 
         Assert.True(resolved.Succeeded, resolved.Reason);
         Assert.Equal("https", resolved.Method);

@@ -15,7 +15,7 @@ namespace Supervisor.Actors.Tests.Keys;
 /// too. Probes stand for the replicas.
 /// </summary>
 public sealed class AccountKeysSpec(ITestOutputHelper output)
-    : Akka.TestKit.Xunit2.TestKit(Journal.Config("supervisor.keys.replica-ack-timeout = 2s"), output: output)
+    : Akka.TestKit.Xunit2.TestKit(Journal.Config("supervisor.keys.replica-ack-timeout = 6s"), output: output)
 {
     private static readonly TestJournal Journal = new();
     private const string Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
@@ -56,15 +56,15 @@ public sealed class AccountKeysSpec(ITestOutputHelper output)
         silent.ExpectMsg<KeysJournaledUpTo>();
 
         var started = DateTime.UtcNow;
-        await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10));
+        await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(20));
         var waited = DateTime.UtcNow - started;
-        Assert.InRange(waited, TimeSpan.FromSeconds(1.8), TimeSpan.FromSeconds(8));
+        Assert.InRange(waited, TimeSpan.FromSeconds(5.8), TimeSpan.FromSeconds(15)); // the ack timeout, 6 s here
 
         Sys.Stop(silent.Ref);
         await Task.Delay(TimeSpan.FromMilliseconds(300)); // the owner watches it: Terminated reaches it
         started = DateTime.UtcNow;
-        await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(10));
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(1.5), $"waited {DateTime.UtcNow - started} for a stopped replica");
+        await owner.Ask<KeyIssuedReply>(Issue(), TimeSpan.FromSeconds(20));
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(4), $"waited {DateTime.UtcNow - started} for a stopped replica");
     }
 
     [Fact]

@@ -123,7 +123,8 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
         var alice = await LoggedInAsync("alice.test");
         var bob = await LoggedInAsync("bob.test");
         var post = XrpcRequest.Procedure(CreateRecord, """{"repo":"x","collection":"app.bsky.feed.post","record":{}}""");
-        Pds.FailNext(CreateRecord, FakeFailure.RateLimited); // policy 30;w=300, reset in 2 s
+        Pds.RateLimitedResetAfter = TimeSpan.FromSeconds(10); // long enough for the calls below on a loaded machine
+        Pds.FailNext(CreateRecord, FakeFailure.RateLimited); // policy 30;w=300
         var refused = await CallAsync(alice.Did, post);
         Assert.Equal(429, refused.Status);
         var calls = Pds.CallCount(CreateRecord);

@@ -28,7 +28,7 @@ public sealed class BorrowRouteSpec : FakePdsHostSpec
                 var clock = Stopwatch.StartNew();
                 using var answer = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
                 Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"round {round}: answered after {clock.Elapsed.TotalSeconds:0.0} s");
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(12), $"round {round}: answered after {clock.Elapsed.TotalSeconds:0.0} s"); // not request-timeout (20 s)
             }
             await RestedAsync(host);
         }
@@ -70,6 +70,6 @@ public sealed class BorrowRouteSpec : FakePdsHostSpec
         Pds.RefreshLatency = TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
         (await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null)).EnsureSuccessStatusCode();
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the rotation waited {clock.Elapsed.TotalSeconds:0.0} s for a loan");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the rotation waited {clock.Elapsed.TotalSeconds:0.0} s for a loan"); // not 7 s
     }
 }
