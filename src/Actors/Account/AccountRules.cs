@@ -84,16 +84,39 @@ public static class AccountRules
         },
         SessionEnded x => state with { Session = null, RefreshPending = false, Ended = new SessionEnd(x.Reason, x.Error, x.At) },
         LogoutRequested => state.Session is not { } session ? state with { RefreshPending = false }
-            : state.PendingDeletion is null ? state with { PendingDeletion = new SecretToken(session.Tokens.RefreshJwt), Session = null, RefreshPending = false }
-            // A logout of a session that came after a logout still pending (its deleteSession failing): both are revoked, in turn.
-            : state with { LaterDeletions = [.. (state.LaterDeletions ?? []).TakeLast(MaxLaterDeletions - 1), new SecretToken(session.Tokens.RefreshJwt)], Session = null, RefreshPending = false },
+            : state.PendingDeletion is null ? state with
+            {
+                PendingDeletion = new SecretToken(session.Tokens.RefreshJwt), PendingDeletionService = state.Service, Session = null, RefreshPending = false,
+            }
+            // A logout of a session that came after a logout still pending (its deleteSession failing): both are revoked, in
+            // turn, each at the service that issued it.
+            : state with
+            {
+                LaterDeletions = [.. (state.LaterDeletions ?? []).TakeLast(MaxLaterDeletions - 1), new SecretToken(session.Tokens.RefreshJwt)],
+                LaterDeletionServices = [.. LaterDeletionServices(state).TakeLast(MaxLaterDeletions - 1), state.Service],
+                Session = null,
+                RefreshPending = false,
+            },
         HandleVerified h => state with { Handle = h.Handle, Session = state.Session is { } session ? session with { Handle = h.Handle } : null },
-        SessionDeleted => state.LaterDeletions is { Count: > 0 } later
-            ? state with { PendingDeletion = later[0], LaterDeletions = later.Count > 1 ? later.Skip(1).ToList() : null }
-            : state with { PendingDeletion = null, LoggedOut = state.Session is null },
+        SessionDeleted => state.LaterDeletions is { Count: > 0 } later && LaterDeletionServices(state) is var services
+            ? state with
+            {
+                PendingDeletion = later[0], PendingDeletionService = services[0],
+                LaterDeletions = later.Count > 1 ? later.Skip(1).ToList() : null,
+                LaterDeletionServices = later.Count > 1 ? services.Skip(1).ToList() : null,
+            }
+            : state with { PendingDeletion = null, PendingDeletionService = null, LoggedOut = state.Session is null },
         OwnerClaimed o => state with { Owner = o.Node },
         _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "unknown account event"),
     };
+
+    /// <summary>The service of each later deletion, one for each (null, the account's service, for those kept before they were).</summary>
+    private static IReadOnlyList<string?> LaterDeletionServices(AccountState state)
+    {
+        var count = state.LaterDeletions?.Count ?? 0;
+        var known = state.LaterDeletionServices ?? [];
+        return known.Count == count ? known : [.. known.Take(count), .. Enumerable.Repeat<string?>(null, Math.Max(0, count - known.Count))];
+    }
 
     /// <summary>
     /// A state restored from a snapshot: a session whose tokens no longer validate is ended at

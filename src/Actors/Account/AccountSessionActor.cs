@@ -815,13 +815,14 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         switch (AccountRules.ClassifyRefresh(_state.Did, answered.Answer, Now, Settings))
         {
             case RefreshOutcome.Refreshed r:
-                if (_deps.Identity is not null && r.Grant.PdsEndpoint is { } named)
+                if (r.Grant.PdsEndpoint is { } named && (_deps.Identity is not null || !SessionIdentity.Encrypted(named, _state.Service ?? "")))
                 {
                     // The PDS is the one the DID document named when the session was verified, never what a refresh answer
                     // (from the login service: an entryway, or a stranger whose token passed) says: that would send the
-                    // account's tokens and requests wherever the answer points.
+                    // account's tokens and requests wherever the answer points. (Without verification, the answer is
+                    // believed, but never for a PDS over plain http away from this machine.)
                     if (_state.Pds is { } verified && !SessionIdentity.SameServer(named, verified))
-                        Log.Warning("Account {Did}: the refresh answer names another PDS ({NamedPds}); it keeps its verified one ({Pds})", _state.Did, named, verified);
+                        Log.Warning("Account {Did}: the refresh answer names another PDS ({NamedPds}); it keeps its own ({Pds})", _state.Did, named, verified);
                     r = new RefreshOutcome.Refreshed(r.Grant with { PdsEndpoint = null });
                 }
                 var claimed = r.Grant.Handle;
@@ -1042,7 +1043,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         if (_state.PendingDeletion is not { } pending) return;
         _deleting = true;
         Timers.Cancel(DeleteTimer);
-        var service = _state.Service!;
+        var service = _state.DeletionService!;
         _deps.Limits.SendAsync(service, _state.Did, "com.atproto.server.deleteSession", CallKind.Session, _deps.Time,
                 () => _deps.Client.DeleteSessionAsync(service, pending.Value))
             .PipeTo(Self, success: answer => new DeleteAnswered(answer, replyTo));

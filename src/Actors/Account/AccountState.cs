@@ -25,8 +25,17 @@ public sealed record AccountState(
     DateTimeOffset? LastRefreshAt = null,
     DateTimeOffset? SessionStartedAt = null,
     string? Owner = null,
-    IReadOnlyList<SecretToken>? LaterDeletions = null)
+    IReadOnlyList<SecretToken>? LaterDeletions = null,
+    string? PendingDeletionService = null,
+    IReadOnlyList<string?>? LaterDeletionServices = null)
 {
+    /// <summary>
+    /// Where the pending deletion's token goes: the service that issued it (null in states kept before it was: the
+    /// account's service, which a session established since may have changed).
+    /// </summary>
+    [JsonIgnore]
+    public string? DeletionService => PendingDeletionService ?? Service;
+
     /// <summary>Where authenticated calls go: the PDS from the DID document, else the login service.</summary>
     [JsonIgnore]
     public string? Pds => Session?.PdsEndpoint ?? Service;

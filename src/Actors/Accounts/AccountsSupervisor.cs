@@ -66,6 +66,9 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     /// <summary>How often the claimants of a contested handle are asked again.</summary>
     private static readonly TimeSpan ContestedRecheck = TimeSpan.FromMinutes(1);
 
+    /// <summary>A contested handle, checked afresh, resolves to <paramref name="Did"/> and that DID's document lists it.</summary>
+    private sealed record ContestDecided(string Handle, string Did);
+
     private sealed record LoginAnswered(LoginOutcome Outcome, string Service, SessionOrigin Origin, IActorRef ReplyTo, string Identifier);
 
     private sealed record BudgetAnswered(Login Login, string Service, IActorRef ReplyTo, object Answer);
@@ -298,8 +301,18 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Receive<CheckContested>(_ =>
         {
             if (_contested.Count == 0) Timers.Cancel(nameof(CheckContested));
-            foreach (var claimants in _contested.Values)
+            foreach (var (handle, claimants) in _contested)
+            {
                 foreach (var did in claimants) AskToCheckHandle(did);
+                DecideContest(handle);
+            }
+        });
+        Receive<ContestDecided>(decided =>
+        {
+            if (!_contested.TryGetValue(decided.Handle, out var claimants) || !claimants.Contains(decided.Did)) return;
+            _contested.Remove(decided.Handle);
+            _didsByHandle[decided.Handle] = decided.Did;
+            _log.Info("The contested handle {Handle} verifies both ways for {Did}, checked afresh: it finds that account again", decided.Handle, decided.Did);
         });
         Receive<WakeAccount>(wake =>
         {
@@ -345,6 +358,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 did, holder, handle);
             AskToCheckHandle(holder);
             AskToCheckHandle(did);
+            DecideContest(handle);
             if (!Timers.IsTimerActive(nameof(CheckContested))) Timers.StartPeriodicTimer(nameof(CheckContested), CheckContested.Instance, ContestedRecheck);
         }
         else
@@ -359,6 +373,26 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (!_contested.TryGetValue(handle, out var claimants) || !claimants.Remove(did) || claimants.Count > 1) return;
         _contested.Remove(handle);
         if (claimants.Count == 1) _didsByHandle[handle] = claimants.First();
+    }
+
+    /// <summary>
+    /// Checks a contested handle from the sources of truth, afresh: when it resolves to one of its claimants and that DID's
+    /// document lists it, it is that account's, whatever the others (whose own checks may fail: a document that cannot be
+    /// read) still claim.
+    /// </summary>
+    private void DecideContest(string handle)
+    {
+        if (_identity is not { } resolver || !_contested.TryGetValue(handle, out var contested)) return;
+        var claimants = contested.ToHashSet(StringComparer.Ordinal);
+        var self = Self;
+        Task.Run(async () =>
+        {
+            resolver.Forget(handle);
+            var resolved = await resolver.ResolveHandleAsync(handle);
+            if (!resolved.Succeeded || resolved.Did is not { } did || !claimants.Contains(did)) return;
+            resolver.Forget(did);
+            if ((await resolver.VerifyHandleAsync(did, handle)).Verified) self.Tell(new ContestDecided(handle, did));
+        });
     }
 
     private void AskToCheckHandle(string did)
@@ -679,7 +713,11 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     {
         if (_identity is not { } resolver)
         {
-            Adopted(adopt, replyTo);
+            // Believed as it came; but the tokens never cross the network unencrypted on a server's word.
+            if (adopt.Grant.PdsEndpoint is { } pds && !Identity.SessionIdentity.Encrypted(pds, adopt.Service))
+                replyTo.Tell(new SessionRejected(SessionRejection.IdentityUnverified, new XrpcError("IdentityUnverified",
+                    "the login answer names a PDS over plain http, away from this machine: the tokens would cross the network unencrypted")));
+            else Adopted(adopt, replyTo);
             return;
         }
         var did = adopt.Grant.Did;

@@ -30,17 +30,24 @@ public static class PdsApi
     /// <summary>The largest createSession body read (an identifier, a key and a code fit in far less).</summary>
     public const int LoginBodyLimit = 16 * 1024;
 
+    /// <summary>How long an account's e-mail, as its PDS's getSession gave it, serves the key sessions' logins and answers.</summary>
+    public static readonly TimeSpan EmailKeptFor = TimeSpan.FromMinutes(1);
+
+    /// <summary>The most accounts whose e-mail is kept.</summary>
+    private const int MaxEmailsKept = 100_000;
+
     /// <summary>Maps <c>/xrpc/{nsid}</c>.</summary>
     public static void MapPdsApi(this WebApplication app, XrpcPassThrough proxy, SessionJwt jwt, AccountKeyIndex index, TimeSpan askTimeout, ActorSystemEnd end)
     {
         // From the host's services, not the request's (which would make a scope for every request).
         var supervisor = app.Services.GetRequiredService<IRequiredActor<AccountsSupervisor>>();
         var keys = app.Services.GetRequiredService<IRequiredActor<AccountKeys>>();
+        var emails = new SharedLookups<JsonObject?>(MaxEmailsKept);
         app.Map("/xrpc/{nsid}", async (HttpContext context, string nsid) =>
         {
             // Right after a start the keys may still be read from the journal.
             await index.WaitLoadedAsync(TimeSpan.FromSeconds(30));
-            var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy.Settings, askTimeout, end.Token);
+            var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy.Settings, emails, askTimeout, end.Token);
             // Names compared ignoring case, as the PDS routes them.
             IResult? answer = Is(nsid, "com.atproto.server.createSession") ? await session.CreateAsync()
                 : Is(nsid, "com.atproto.server.refreshSession") ? await session.RefreshAsync()
@@ -83,7 +90,8 @@ public static class PdsApi
 
     /// <summary>The session methods of one request.</summary>
     private sealed class KeySessions(
-        HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, TimeSpan askTimeout, CancellationToken ended)
+        HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, SharedLookups<JsonObject?> emails,
+        TimeSpan askTimeout, CancellationToken ended)
     {
         /// <summary>The fields of a PDS's session answers that a key session's answers take from the account's getSession.</summary>
         private static readonly string[] EmailFields = ["email", "emailConfirmed", "emailAuthFactor"];
@@ -236,18 +244,23 @@ public static class PdsApi
             return Results.Content(answer.ToJsonString(), "application/json");
         }
 
-        /// <summary>The account's getSession at its PDS, or null when it fails or takes longer than <see cref="EmailLookupLimit"/>.</summary>
-        private async Task<JsonObject?> EmailLookupAsync(string did)
+        /// <summary>
+        /// The account's getSession at its PDS, or null when it fails or takes longer than <see cref="EmailLookupLimit"/>;
+        /// one at a time for an account, kept for <see cref="EmailKeptFor"/>: logins by e-mail, which a key holder may send
+        /// at any rate before a key session is spent, cost its PDS one call a minute.
+        /// </summary>
+        private Task<JsonObject?> EmailLookupAsync(string did) => emails.GetAsync(did, async () =>
         {
             try
             {
-                return (await PdsSessionAsync(did, EmailLookupLimit)).Session;
+                var session = (await PdsSessionAsync(did, EmailLookupLimit)).Session;
+                return (session, session is null ? TimeSpan.Zero : EmailKeptFor);
             }
             catch (AskTimeoutException)
             {
-                return null;
+                return (null, TimeSpan.Zero);
             }
-        }
+        }, ended);
 
         private async Task<AccountStatus?> StatusAsync(string id) =>
             await accounts.Ask<object>(new GetAccountStatus(id), askTimeout, ended) as AccountStatus;

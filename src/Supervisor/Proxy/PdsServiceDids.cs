@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Supervisor.Actors.Identity;
 using Supervisor.Actors.Pds;
 
@@ -20,41 +19,20 @@ public sealed class PdsServiceDids(PdsClient client)
     /// <summary>The most PDSes kept; past it the whole table is started again (the accounts' PDSes are few).</summary>
     public const int MaxKept = 4096;
 
-    private sealed record Learnt(string? Did, DateTimeOffset Until);
-
-    private readonly ConcurrentDictionary<string, Learnt> _learnt = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<Task<(string?, XrpcError?)>>> _asking = new(StringComparer.Ordinal);
+    private readonly SharedLookups<(string? Did, XrpcError? Failure)> _learnt = new(MaxKept);
 
     /// <summary>
     /// The service DID of the PDS at <paramref name="pds"/>, or why there is none: the PDS could not be reached in time
     /// (<see cref="XrpcError.Timeout"/>, <see cref="XrpcError.NetworkError"/>: asked again next time), or it answered
     /// without one (<see cref="XrpcError.InvalidResponse"/>: not asked again for ten seconds).
     /// </summary>
-    public async Task<(string? Did, XrpcError? Failure)> OfAsync(string pds, CancellationToken ct)
+    public Task<(string? Did, XrpcError? Failure)> OfAsync(string pds, CancellationToken ct) => _learnt.GetAsync(pds, async () =>
     {
-        if (_learnt.TryGetValue(pds, out var known) && known.Until > DateTimeOffset.UtcNow) return (known.Did, known.Did is null ? NoDid : null);
-        // One question at a time for each PDS, which no single request's cancellation ends (the client's own timeout does).
-        Lazy<Task<(string?, XrpcError?)>>? mine = null;
-        mine = new Lazy<Task<(string?, XrpcError?)>>(() => AskAsync(pds, mine!));
-        return await _asking.GetOrAdd(pds, mine).Value.WaitAsync(ct);
-    }
-
-    private async Task<(string?, XrpcError?)> AskAsync(string pds, Lazy<Task<(string?, XrpcError?)>> entry)
-    {
-        try
-        {
-            var answer = await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.describeServer"), null, CancellationToken.None);
-            if (answer.IsTransportFailure) return (null, answer.Error);
-            var did = ReadDid(answer);
-            if (_learnt.Count >= MaxKept) _learnt.Clear();
-            _learnt[pds] = new Learnt(did, DateTimeOffset.UtcNow + (did is null ? FailureKeptFor : KeptFor));
-            return (did, did is null ? NoDid : null);
-        }
-        finally
-        {
-            _asking.TryRemove(KeyValuePair.Create(pds, entry));
-        }
-    }
+        // The client's own timeout ends it, not one request's cancellation: others may be waiting for it.
+        var answer = await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.describeServer"), null, CancellationToken.None);
+        if (answer.IsTransportFailure) return ((null, answer.Error), TimeSpan.Zero);
+        return ReadDid(answer) is { } did ? ((did, null), KeptFor) : ((null, NoDid), FailureKeptFor);
+    }, ct);
 
     private static readonly XrpcError NoDid = new(XrpcError.InvalidResponse,
         "the PDS did not name its service DID (describeServer), which a service token for it needs as audience");

@@ -85,6 +85,13 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
             await ApiJson.Error(403, "Forbidden", $"this account key was not issued with {nsid}").ExecuteAsync(context);
             return;
         }
+        // A service token for a privileged method reaches that method at the service (as the PDS refuses an app password one).
+        if (caller.Key is { } minter && string.Equals(nsid, ServiceAuthAudience.Method, StringComparison.OrdinalIgnoreCase)
+            && context.Request.Query["lxm"].FirstOrDefault(m => m is not null && settings.PrivilegedMethods.Contains(m) && !minter.Allow.Contains(m, StringComparer.OrdinalIgnoreCase)) is { } withheld)
+        {
+            await ApiJson.Error(403, "Forbidden", $"this account key was not issued with {withheld}, which the service token would reach").ExecuteAsync(context);
+            return;
+        }
 
         if (caller.Key is { } bound && !string.Equals(accountId, bound.Did, StringComparison.Ordinal))
         {
@@ -238,10 +245,14 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
                     head = await ReadHeadAsync(answer, deadline.Token);
                     if (head.Whole)
                     {
-                        // An error that echoes the account's token (the request's Authorization) never reaches the caller.
-                        var read = XrpcResponse.From(status, head.Bytes, mediaType, null);
+                        // An error that echoes the account's token (the request's Authorization) never reaches the caller,
+                        // compressed or not; one that cannot be read within the bound is not passed on either.
+                        var encoding = string.Join(",", answer.Content.Headers.ContentEncoding);
+                        var decoded = EncodedBodies.Decode(head.Bytes, encoding, ErrorBodyLimit);
+                        var read = XrpcResponse.From(status, decoded ?? [], mediaType, null);
                         var clean = read.WithoutSecrets(loan.AccessJwt);
-                        if (!ReferenceEquals(read, clean)) head = new BodyHead(clean.Body, true, Rewritten: true);
+                        if (decoded is null) head = new BodyHead(UnreadableError(encoding), true, Rewritten: true);
+                        else if (!ReferenceEquals(read, clean)) head = new BodyHead(clean.Body, true, Rewritten: true);
                         error = status < 500 ? clean.Error : null;
                     }
                     if (retryable && AccountRules.ClassifyRequest(status, error?.Error, error?.Message) == RequestOutcome.RefreshAndRetry)
@@ -249,7 +260,7 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
                 }
                 loan.GiveBack(accounts, status, error);
                 givenBack = true;
-                await CopyAnswerAsync(context, answer, head, seen.RateLimit?.Reset, deadline);
+                await CopyAnswerAsync(context, answer, head, seen.RateLimit?.Reset, loan.AccessJwt, deadline);
                 return false;
             }
         }
@@ -301,11 +312,12 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
     /// <paramref name="deadline"/>'s time again for each block (read from the PDS, written to the client): a PDS or a
     /// client that stops mid-answer for request-timeout ends the request (the connection to the client is cut).
     /// </summary>
-    private async Task CopyAnswerAsync(HttpContext context, HttpResponseMessage answer, BodyHead? head, DateTimeOffset? reset, RequestDeadline deadline)
+    private async Task CopyAnswerAsync(HttpContext context, HttpResponseMessage answer, BodyHead? head, DateTimeOffset? reset, string token, RequestDeadline deadline)
     {
         var response = context.Response;
         response.StatusCode = (int)answer.StatusCode;
-        foreach (var (name, value) in XrpcHeaders.PickResponse(answer)) response.Headers[name] = value;
+        foreach (var (name, value) in XrpcHeaders.PickResponse(answer))
+            if (!value.Contains(token, StringComparison.Ordinal)) response.Headers[name] = value; // never the account's token
         var contentType = answer.Content.Headers.ContentType;
         if (contentType?.ToString() is { } type && XrpcHeaders.IsSafeValue(type)) response.ContentType = type;
         if (contentType?.MediaType is not { } media || Documents.Contains(media)) response.Headers.ContentDisposition = "attachment";
@@ -352,6 +364,10 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
             ArrayPool<byte>.Shared.Return(block);
         }
     }
+
+    /// <summary>The supervisor's JSON in place of an error body in an encoding it could not read within <see cref="ErrorBodyLimit"/>.</summary>
+    private static byte[] UnreadableError(string encoding) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new XrpcError(XrpcError.InvalidResponse,
+        $"the PDS's error answer, encoded as '{(encoding.Length > 40 ? encoding[..40] + "..." : encoding)}', could not be read within {ErrorBodyLimit} bytes"), ApiJson.Options);
 
     /// <summary>
     /// The first bytes of an answer's body, and whether they are all of it; <paramref name="Rewritten"/> when they are the

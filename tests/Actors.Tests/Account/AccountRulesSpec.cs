@@ -200,6 +200,27 @@ public sealed class AccountRulesSpec
     }
 
     [Fact]
+    public void Each_pending_deletion_goes_to_the_service_that_issued_its_token_whatever_session_came_since()
+    {
+        var (first, second) = (TestJwt.Pair(Did, Now), TestJwt.Pair(Did, Now.AddMinutes(1)));
+        var state = AccountRules.Apply(new AccountState(Did), new SessionEstablished(SessionOrigin.Login, "https://entryway.example", new SessionGrant(Did, "a.test", first), Now));
+        state = AccountRules.Apply(state, new LogoutRequested(Now)); // its deleteSession fails: still pending
+        state = AccountRules.Apply(state, new SessionEstablished(SessionOrigin.Login, "https://pds.example", new SessionGrant(Did, "a.test", second), Now));
+        state = AccountRules.Apply(state, new LogoutRequested(Now));
+
+        Assert.Equal((first.RefreshJwt, "https://entryway.example"), (state.PendingDeletion!.Value, state.DeletionService));
+        state = AccountRules.Apply(state, new SessionDeleted(Now));
+        Assert.Equal((second.RefreshJwt, "https://pds.example"), (state.PendingDeletion!.Value, state.DeletionService));
+        state = AccountRules.Apply(state, new SessionDeleted(Now));
+        Assert.Null(state.PendingDeletion);
+
+        // Kept before a deletion named its service (no service recorded): the account's, as then.
+        var older = new AccountState(Did, Service: "https://pds.example", PendingDeletion: new("r1"), LaterDeletions: [new("r2")]);
+        Assert.Equal("https://pds.example", older.DeletionService);
+        Assert.Equal("https://pds.example", AccountRules.Apply(older, new SessionDeleted(Now)).DeletionService);
+    }
+
+    [Fact]
     public void A_refresh_without_a_did_document_keeps_the_known_pds()
     {
         var tokens = TestJwt.Pair(Did, Now);

@@ -170,6 +170,23 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Without_identity_checks_a_PDS_over_plain_http_away_from_this_machine_is_still_never_believed()
+    {
+        // This spec runs with supervisor.identity.verify off: what the server says is believed, but for this.
+        var account = Pds.CreateAccount("plain.test", "pw-plain");
+        Pds.PdsEndpointInDidDoc = "http://pds.example.com";
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, account.Handle, account.Password)));
+        Assert.Equal((SessionRejection.IdentityUnverified, "IdentityUnverified"), (refused.Reason, refused.Error.Error));
+
+        Pds.PdsEndpointInDidDoc = null;
+        await LoginAsync(Pds.Url, account.Handle, account.Password);
+        Pds.PdsEndpointInDidDoc = "http://pds.example.com"; // now in the refresh answer
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(account.Did)));
+        Assert.Equal(Pds.Url, (await StatusAsync(account.Did)).Pds);
+        Assert.Equal(200, (await CallAsync(account.Did, GetSession)).Status);
+    }
+
+    [Fact]
     public async Task A_handle_change_reported_by_thePds_is_followed()
     {
         var account = await LoggedInAsync("old.test");

@@ -197,6 +197,23 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     }
 
     [Fact]
+    public async Task A_contested_handle_finds_the_account_it_verifies_for_afresh_when_the_other_cannot_check_its_own()
+    {
+        var kim = await SupervisedAsync("kim.test", "pw-kim-id");
+        var lou = await SupervisedAsync("lou.test", "pw-lou-id");
+
+        // kim.test moves to lou; kim's DID document cannot be read now: her own check fails, says nothing, and she keeps it.
+        Pds.HideDidDocument(kim.Did);
+        Pds.ChangeHandle(kim.Did, "handle.invalid");
+        Pds.ChangeHandle(lou.Did, "kim.test");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(lou.Did), _verifying));
+        await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("kim.test"), _verifying) is AccountStatus s && s.Did == lou.Did,
+            TimeSpan.FromSeconds(10), "the handle to find lou, for whom it verifies");
+        Assert.Equal("kim.test", (await StatusOf(kim.Did)).Handle);
+        Assert.Equal("kim.test", (await StatusOf(lou.Did)).Handle);
+    }
+
+    [Fact]
     public async Task A_handle_that_merely_does_not_resolve_when_checked_again_is_kept()
     {
         var jade = await SupervisedAsync("jade.test", "pw-jade-id");

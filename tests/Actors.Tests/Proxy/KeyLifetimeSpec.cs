@@ -48,14 +48,7 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
         await using var host = await StartHostAsync();
         var alice = await LoggedInAsync(host, "alice.test");
         var (_, key) = await IssueKeyAsync(host, alice.Did);
-        Pds.RequireAuthFactor(alice.Did, "123456"); // the PDS's getSession now says emailAuthFactor
         using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
-        using (var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = alice.Handle, password = key }))
-        {
-            var session = await login.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal((alice.Email, false, true), (session.GetProperty("email").GetString(), session.GetProperty("emailConfirmed").GetBoolean(),
-                session.GetProperty("emailAuthFactor").GetBoolean()));
-        }
 
         // getSession does not answer: the session is opened all the same, after 5 s, without the e-mail fields.
         Pds.FailNext("com.atproto.server.getSession", FakePds.FakeFailure.Hang);
@@ -68,6 +61,36 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
             Assert.False(session.TryGetProperty("email", out _), "an e-mail field without getSession's answer");
         }
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(4.5), TimeSpan.FromSeconds(15));
+
+        Pds.RequireAuthFactor(alice.Did, "123456"); // the PDS's getSession now says emailAuthFactor
+        using (var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = alice.Handle, password = key }))
+        {
+            var session = await login.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal((alice.Email, false, true), (session.GetProperty("email").GetString(), session.GetProperty("emailConfirmed").GetBoolean(),
+                session.GetProperty("emailAuthFactor").GetBoolean()));
+        }
+    }
+
+    [Fact]
+    public async Task Logins_by_email_with_a_key_cost_the_PDS_one_getSession_a_minute_however_many_come()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        var calls = Pds.CallCount("com.atproto.server.getSession");
+
+        // A key holder sends logins naming e-mails that are not the account's, all at once, then one after the other.
+        async Task<HttpStatusCode> LoginAsync(string identifier)
+        {
+            using var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier, password = key });
+            return login.StatusCode;
+        }
+        var refused = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => LoginAsync($"nobody{i}@example.com")));
+        Assert.All(refused, status => Assert.Equal(HttpStatusCode.Unauthorized, status));
+        for (var i = 0; i < 8; i++) Assert.Equal(HttpStatusCode.Unauthorized, await LoginAsync($"someone{i}@example.com"));
+        Assert.Equal(HttpStatusCode.OK, await LoginAsync(alice.Email.ToUpperInvariant())); // the account's own, in any case
+        Assert.Equal(calls + 1, Pds.CallCount("com.atproto.server.getSession"));
     }
 
     [Fact]
@@ -216,7 +239,8 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
             "com.atproto.server.deleteAccount", "com.atproto.server.deactivateAccount", "com.atproto.server.updateEmail",
             "com.atproto.server.getServiceAuth", "com.atproto.identity.updateHandle", "com.atproto.identity.requestPlcOperationSignature",
             "com.atproto.identity.signPlcOperation", "com.atproto.identity.submitPlcOperation", "com.atproto.server.activateAccount",
-            "com.atproto.server.requestEmailConfirmation",
+            "com.atproto.server.requestEmailConfirmation", "chat.bsky.convo.sendMessage", "chat.bsky.convo.getMessages",
+            "chat.bsky.convo.listConvos", "chat.bsky.actor.deleteAccount", "chat.bsky.actor.exportAccountData",
         ];
         var shipped = ProxySettings.From(ConfigurationFactory.ParseString(
             File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "supervisor.conf"))).GetConfig("supervisor.proxy")).PrivilegedMethods;
@@ -239,5 +263,38 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
             }
             Assert.Equal(0, Pds.CallCount(method) + Pds.CallCount(method.ToLowerInvariant()));
         }
+    }
+
+    [Fact]
+    public async Task A_service_token_for_a_privileged_method_needs_a_key_issued_with_that_method_too()
+    {
+        await using var host = await StartHostAsync();
+        var erin = await LoggedInAsync(host, "erin.test");
+        async Task<string> KeyAllowingAsync(params string[] allow)
+        {
+            using var issued = await host.Http.PostAsJsonAsync("/keys", new { account = erin.Did, allow });
+            Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+            var key = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+            TestSecrets.Register("account-key", key);
+            return key;
+        }
+        const string GetServiceAuth = "com.atproto.server.getServiceAuth";
+        var minter = await KeyAllowingAsync(GetServiceAuth);
+        var messenger = await KeyAllowingAsync(GetServiceAuth, "chat.bsky.convo.sendMessage");
+        async Task<HttpStatusCode> AskAsync(string key, string lxm)
+        {
+            using var client = ClientWith(host, key);
+            using var answer = await client.GetAsync($"/accounts/{erin.Did}/xrpc/{GetServiceAuth}?aud=did:web:api.bsky.chat&lxm={lxm}");
+            return answer.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, await AskAsync(minter, "chat.bsky.convo.sendMessage"));
+        Assert.Equal(HttpStatusCode.Forbidden, await AskAsync(minter, "CHAT.BSKY.CONVO.GETMESSAGES"));
+        Assert.Equal(HttpStatusCode.Forbidden, await AskAsync(minter, "com.atproto.server.createAppPassword"));
+        Assert.Equal(0, Pds.CallCount(GetServiceAuth));
+        Assert.Equal(HttpStatusCode.OK, await AskAsync(minter, "com.atproto.repo.uploadBlob"));
+        Assert.Equal(HttpStatusCode.OK, await AskAsync(messenger, "chat.bsky.convo.sendMessage"));
+        Assert.Equal(HttpStatusCode.Forbidden, await AskAsync(messenger, "chat.bsky.convo.getMessages"));
+        Assert.Equal(2, Pds.CallCount(GetServiceAuth));
     }
 }

@@ -64,6 +64,49 @@ public sealed class PassThroughEdgesSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task An_error_that_echoes_the_accounts_token_compressed_or_in_a_header_reaches_a_key_holder_without_it()
+    {
+        await using var host = await StartHostAsync();
+        var dina = await LoggedInAsync(host, "dina.test");
+        var (_, key) = await IssueKeyAsync(host, dina.Did);
+        using var bot = ClientWith(host, key);
+
+        const string DescribeRepo = "com.atproto.repo.describeRepo";
+        Pds.FailNext(DescribeRepo, FakeFailure.EchoAuthorizationGzipped);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/xrpc/{DescribeRepo}?repo={dina.Did}");
+        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
+        using var answer = await bot.SendAsync(request); // this client decodes nothing: the bytes as they came
+        var token = Pds.LastRequestHeaders(DescribeRepo)!["authorization"]["Bearer ".Length..];
+        var bytes = await answer.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Empty(answer.Content.Headers.ContentEncoding); // the supervisor's own JSON, plain
+        Assert.False(answer.Headers.ETag?.Tag.Contains(token, StringComparison.Ordinal) ?? false, "the token came back in a header");
+        var error = JsonDocument.Parse(bytes).RootElement;
+        Assert.Equal(("InvalidRequest", "Unexpected request with Bearer [redacted]"), (error.GetProperty("error").GetString(), error.GetProperty("message").GetString()));
+        Assert.Empty(Secrets.JwtsIn(System.Text.Encoding.UTF8.GetString(bytes)));
+    }
+
+    [Fact]
+    public async Task An_error_body_in_an_encoding_that_cannot_be_read_is_not_passed_on()
+    {
+        await using var host = await StartHostAsync();
+        var eve = await LoggedInAsync(host, "eve.test");
+
+        const string DescribeRepo = "com.atproto.repo.describeRepo";
+        Pds.AnswerWith(DescribeRepo, "{\"error\":\"this is not gzip\"}"u8.ToArray(), "application/json", new Dictionary<string, string> { ["Content-Encoding"] = "gzip" }, status: 400);
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{eve.Did}/xrpc/{DescribeRepo}?repo={eve.Did}");
+        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
+        using var answer = await host.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+        Assert.Empty(answer.Content.Headers.ContentEncoding);
+        var error = JsonDocument.Parse(await answer.Content.ReadAsByteArrayAsync()).RootElement;
+        Assert.Equal("InvalidResponse", error.GetProperty("error").GetString());
+        Assert.Contains("encoded as 'gzip'", error.GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task An_error_answer_longer_than_the_read_for_its_error_code_comes_back_byte_for_byte()
     {
         await using var host = await StartHostAsync();

@@ -39,7 +39,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new SessionDeleted(At),
         new AccountSnapshot(new AccountState(Did, "alice.test", "http://entryway", Grant, true, new SecretToken(Tokens.RefreshJwt),
             new SessionEnd(SessionEndReason.NeedsLogin, new XrpcError("ExpiredToken", "Token has been revoked"), At), false, 3, 2, At, At,
-            LaterDeletions: [new SecretToken(Tokens.AccessJwt)])),
+            LaterDeletions: [new SecretToken(Tokens.AccessJwt)], PendingDeletionService: "http://entryway", LaterDeletionServices: ["http://pds"])),
         new AccountRegistered(Did, "alice.test"),
         new AccountHandleChanged(Did, "bob.test"),
         new RegistrySnapshot([new RegistryEntry(Did, "alice.test"), new RegistryEntry("did:plc:other", null)],

@@ -1,0 +1,46 @@
+using System.IO.Compression;
+
+namespace Supervisor.Host.Proxy;
+
+/// <summary>
+/// Bodies a PDS sent compressed (the caller asked for it with Accept-Encoding, and answers pass through as they come):
+/// decoded within a bound when the supervisor must read one (an error's head, for the token refused or echoed).
+/// </summary>
+public static class EncodedBodies
+{
+    /// <summary>
+    /// <paramref name="body"/> decoded from <paramref name="encoding"/> (the Content-Encoding: gzip, deflate, br; none or
+    /// identity: as it is), or null when it is in another, is not valid, or decodes to more than <paramref name="limit"/> bytes.
+    /// </summary>
+    public static byte[]? Decode(byte[] body, string? encoding, int limit)
+    {
+        var name = encoding?.Trim().ToLowerInvariant();
+        if (string.IsNullOrEmpty(name) || name == "identity") return body;
+        // HTTP's deflate is the zlib format; some servers send the raw one.
+        return name switch
+        {
+            "gzip" or "x-gzip" => Decoded(input => new GZipStream(input, CompressionMode.Decompress), body, limit),
+            "deflate" => Decoded(input => new ZLibStream(input, CompressionMode.Decompress), body, limit)
+                         ?? Decoded(input => new DeflateStream(input, CompressionMode.Decompress), body, limit),
+            "br" => Decoded(input => new BrotliStream(input, CompressionMode.Decompress), body, limit),
+            _ => null,
+        };
+    }
+
+    private static byte[]? Decoded(Func<Stream, Stream> decoder, byte[] body, int limit)
+    {
+        try
+        {
+            using var stream = decoder(new MemoryStream(body, writable: false));
+            var buffer = new byte[limit + 1];
+            var filled = 0;
+            int read;
+            while (filled <= limit && (read = stream.Read(buffer, filled, limit + 1 - filled)) > 0) filled += read;
+            return filled <= limit ? buffer[..filled] : null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return null;
+        }
+    }
+}
