@@ -19,6 +19,9 @@ public static class AccountRules
     /// </summary>
     public const int MaxLaterDeletions = 8;
 
+    /// <summary>How many times a deleteSession at a service the account has left is tried (with backoff) before it is given up.</summary>
+    public const int DeleteElsewhereAttempts = 20;
+
     /// <summary>
     /// The longest retry delay <see cref="Backoff"/> gives, whatever the settings say, so that adding it to any
     /// real clock reading cannot overflow.

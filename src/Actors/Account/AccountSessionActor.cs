@@ -1055,6 +1055,15 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         var answer = answered.Answer;
         var transient = answer.IsTransportFailure || answer.Status >= 500 || answer.Status == 429
                         || answer.Error?.Error == XrpcError.InvalidResponse && !answer.IsSuccess;
+        if (transient && _deleteFailures + 1 >= AccountRules.DeleteElsewhereAttempts && _state.DeletionService is { } issuer
+            && !SessionIdentity.SameServer(issuer, _state.Service ?? ""))
+        {
+            // A service the account has left (a PDS it moved from, shut down since) does not hold its later logouts up for
+            // good: its token lapses by itself.
+            Log.Warning("Account {Did}: deleteSession at {DeletionService}, no longer the account's service, failed {Attempts} times; given up",
+                _state.Did, issuer, _deleteFailures + 1);
+            transient = false;
+        }
         if (!transient)
         {
             PersistAndApply(new SessionDeleted(Now), _ =>

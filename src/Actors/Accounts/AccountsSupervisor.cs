@@ -66,8 +66,11 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     /// <summary>How often the claimants of a contested handle are asked again.</summary>
     private static readonly TimeSpan ContestedRecheck = TimeSpan.FromMinutes(1);
 
-    /// <summary>A contested handle, checked afresh, resolves to <paramref name="Did"/> and that DID's document lists it.</summary>
-    private sealed record ContestDecided(string Handle, string Did);
+    /// <summary>
+    /// A contested handle, checked afresh while <paramref name="Claimants"/> claimed it, resolves to <paramref name="Did"/>
+    /// and that DID's document lists it; null when it verifies for none of them.
+    /// </summary>
+    private sealed record ContestDecided(string Handle, string? Did, IReadOnlySet<string> Claimants);
 
     private sealed record LoginAnswered(LoginOutcome Outcome, string Service, SessionOrigin Origin, IActorRef ReplyTo, string Identifier);
 
@@ -309,10 +312,17 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         });
         Receive<ContestDecided>(decided =>
         {
-            if (!_contested.TryGetValue(decided.Handle, out var claimants) || !claimants.Contains(decided.Did)) return;
-            _contested.Remove(decided.Handle);
+            // Decided for the claimants it was checked for (not one since); the contest stays, checked every minute, until
+            // all but one let the handle go: a decision may change with the handle's records.
+            if (!_contested.TryGetValue(decided.Handle, out var claimants) || !claimants.SetEquals(decided.Claimants)) return;
+            if (_didsByHandle.GetValueOrDefault(decided.Handle) == decided.Did) return;
+            if (decided.Did is null)
+            {
+                _didsByHandle.Remove(decided.Handle);
+                return;
+            }
             _didsByHandle[decided.Handle] = decided.Did;
-            _log.Info("The contested handle {Handle} verifies both ways for {Did}, checked afresh: it finds that account again", decided.Handle, decided.Did);
+            _log.Info("The contested handle {Handle} verifies both ways for {Did}, checked afresh: it finds that account", decided.Handle, decided.Did);
         });
         Receive<WakeAccount>(wake =>
         {
@@ -334,8 +344,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (_handles.TryGetValue(did, out var old))
         {
             if (string.Equals(old, handle, StringComparison.OrdinalIgnoreCase)) return;
-            if (old is not null && _didsByHandle.GetValueOrDefault(old) == did) _didsByHandle.Remove(old);
-            else if (old is not null) LetGo(old, did);
+            if (old is not null && _contested.ContainsKey(old)) LetGo(old, did);
+            else if (old is not null && _didsByHandle.GetValueOrDefault(old) == did) _didsByHandle.Remove(old);
         }
         _handles[did] = handle;
         if (handle is null or Identity.SessionIdentity.InvalidHandle) return;
@@ -347,8 +357,10 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         if (_contested.TryGetValue(handle, out var claimants))
         {
-            claimants.Add(did);
+            // A new claimant: the handle finds none of them again until it is decided afresh.
+            if (claimants.Add(did)) _didsByHandle.Remove(handle);
             AskToCheckHandle(did);
+            DecideContest(handle);
         }
         else if (_didsByHandle.TryGetValue(handle, out var holder) && holder != did)
         {
@@ -370,7 +382,9 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     /// <summary><paramref name="did"/> no longer claims the contested <paramref name="handle"/>: a last claimant has it alone.</summary>
     private void LetGo(string handle, string did)
     {
-        if (!_contested.TryGetValue(handle, out var claimants) || !claimants.Remove(did) || claimants.Count > 1) return;
+        if (!_contested.TryGetValue(handle, out var claimants) || !claimants.Remove(did)) return;
+        if (_didsByHandle.GetValueOrDefault(handle) == did) _didsByHandle.Remove(handle); // it was decided for this one
+        if (claimants.Count > 1) return;
         _contested.Remove(handle);
         if (claimants.Count == 1) _didsByHandle[handle] = claimants.First();
     }
@@ -389,9 +403,15 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         {
             resolver.Forget(handle);
             var resolved = await resolver.ResolveHandleAsync(handle);
-            if (!resolved.Succeeded || resolved.Did is not { } did || !claimants.Contains(did)) return;
+            if (resolved.IsTransient) return; // says nothing: the decision stands until the next check
+            if (resolved.Did is not { } did || !claimants.Contains(did))
+            {
+                self.Tell(new ContestDecided(handle, null, claimants));
+                return;
+            }
             resolver.Forget(did);
-            if ((await resolver.VerifyHandleAsync(did, handle)).Verified) self.Tell(new ContestDecided(handle, did));
+            var verified = await resolver.VerifyHandleAsync(did, handle);
+            if (!verified.IsTransient) self.Tell(new ContestDecided(handle, verified.Verified ? did : null, claimants));
         });
     }
 

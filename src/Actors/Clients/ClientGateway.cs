@@ -102,7 +102,7 @@ public sealed class ClientGateway : ReceiveActor
     /// <summary>Sends <paramref name="call"/> to the PDS for its client; a privileged method only for a trusted client.</summary>
     private void Call(CallXrpc call, bool trusted)
     {
-        if (!trusted && _calls.PrivilegedMethods.Contains(call.Request.Nsid))
+        if (!trusted && MethodPatterns.Matches(_calls.PrivilegedMethods, call.Request.Nsid))
         {
             Refuse(call, $"{call.Request.Nsid} mints credentials or ends the account: only a trusted client may call it");
             return;

@@ -24,6 +24,9 @@ public sealed record HostSettings(
         }
     }
 
+    /// <summary>The fewest characters an admin token or operator password may have.</summary>
+    public const int MinSecretLength = 24;
+
     /// <summary>The file of the generated token keys (one base64 key a line, the first current; owner-only).</summary>
     public static string TokenKeyFile(string dataDir) => Path.Combine(dataDir, "token-keys");
 
@@ -60,6 +63,10 @@ public sealed record HostSettings(
         var (token, generated) = SecretOf(dataDir, "SUPERVISOR_ADMIN_TOKEN", AdminTokenFile(dataDir));
         var (operatorPassword, _) = SecretOf(dataDir, "SUPERVISOR_OPERATOR_PASSWORD", OperatorPasswordFile(dataDir));
         if (operatorPassword == token) throw new InvalidOperationException("SUPERVISOR_OPERATOR_PASSWORD must not be the admin token: it opens the status page only");
+        // Secrets that a network client could guess are refused: the generated ones are 256 bits.
+        foreach (var (name, secret) in new[] { ("SUPERVISOR_ADMIN_TOKEN", token), ("SUPERVISOR_OPERATOR_PASSWORD", operatorPassword) })
+            if (secret.Length < MinSecretLength)
+                throw new InvalidOperationException($"{name} is shorter than {MinSecretLength} characters: set a longer one (openssl rand -hex 32), or unset it to have one generated");
         return new HostSettings(dataDir, journal, connection, token, generated, TokenKeysOf(dataDir), operatorPassword);
     }
 

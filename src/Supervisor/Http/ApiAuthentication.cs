@@ -21,7 +21,6 @@ namespace Supervisor.Host.Http;
 /// </summary>
 public sealed class ApiAuthentication(RequestDelegate next, string adminToken, string operatorPassword, AccountKeyIndex keys)
 {
-    private readonly FailedCredentials _failures = new(TimeProvider.System);
 
     private readonly byte[] _admin = SHA256.HashData(Encoding.UTF8.GetBytes(adminToken));
     private readonly byte[] _operator = SHA256.HashData(Encoding.UTF8.GetBytes(operatorPassword));
@@ -48,16 +47,9 @@ public sealed class ApiAuthentication(RequestDelegate next, string adminToken, s
     /// <summary>Passes the request on for a caller who may make it; answers 401 or 403 otherwise.</summary>
     private Task Admit(HttpContext context, string header, string? bearer)
     {
-        // An admin token or operator password (anything but an account key), from an address that sent too many wrong ones.
-        var guessable = header.Length > 0 && !AccountKey.TryParse(bearer, out _, out _);
-        var client = context.Connection.RemoteIpAddress;
-        if (guessable && _failures.HeldUntil(client) is { } until)
-            return ApiJson.Error(StatusCodes.Status429TooManyRequests, "RateLimitExceeded",
-                $"more than {FailedCredentials.PerMinute} wrong credentials from this address within a minute", until).ExecuteAsync(context);
         var caller = Authenticate(header, bearer);
         if (caller is null)
         {
-            if (guessable) _failures.Failed(client);
             if (IsStatusPage(context)) context.Response.Headers.WWWAuthenticate = "Basic realm=\"session supervisor status\", charset=\"UTF-8\"";
             return ApiJson.Error(StatusCodes.Status401Unauthorized, "AuthenticationRequired", "a valid admin bearer token is required").ExecuteAsync(context);
         }

@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Audit;
 using Supervisor.Actors.Keys;
+using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Host.Proxy;
 using static Supervisor.Actors.Keys.KeyCommands;
@@ -43,8 +44,8 @@ public static class KeysApi
                 var allow = new List<string>();
                 if (body.TryGetProperty("allow", out var a) && a.ValueKind != JsonValueKind.Null)
                 {
-                    if (a.ValueKind != JsonValueKind.Array || a.EnumerateArray().Any(m => m.ValueKind != JsonValueKind.String || !settings.PrivilegedMethods.Contains(m.GetString()!)))
-                        return ApiJson.Error(400, "InvalidRequest", "'allow' lists privileged methods: " + string.Join(", ", settings.PrivilegedMethods.Order()));
+                    if (a.ValueKind != JsonValueKind.Array || a.EnumerateArray().Any(m => m.ValueKind != JsonValueKind.String || !MethodPatterns.Matches(settings.PrivilegedMethods, m.GetString()!)))
+                        return ApiJson.Error(400, "InvalidRequest", "'allow' lists privileged methods (a namespace.* for all under it): " + string.Join(", ", settings.PrivilegedMethods.Order()));
                     allow.AddRange(a.EnumerateArray().Select(m => m.GetString()!).Distinct());
                 }
                 var status = await accounts.ActorRef.Ask<object>(new GetAccountStatus(account), askTimeout, end.Token);

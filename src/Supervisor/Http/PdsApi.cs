@@ -30,7 +30,7 @@ public static class PdsApi
     /// <summary>The largest createSession body read (an identifier, a key and a code fit in far less).</summary>
     public const int LoginBodyLimit = 16 * 1024;
 
-    /// <summary>How long an account's e-mail, as its PDS's getSession gave it, serves the key sessions' logins and answers.</summary>
+    /// <summary>How long an account's e-mail, as its PDS's getSession gave it, serves the key sessions' logins by e-mail.</summary>
     public static readonly TimeSpan EmailKeptFor = TimeSpan.FromMinutes(1);
 
     /// <summary>The most accounts whose e-mail is kept.</summary>
@@ -42,7 +42,7 @@ public static class PdsApi
         // From the host's services, not the request's (which would make a scope for every request).
         var supervisor = app.Services.GetRequiredService<IRequiredActor<AccountsSupervisor>>();
         var keys = app.Services.GetRequiredService<IRequiredActor<AccountKeys>>();
-        var emails = new SharedLookups<JsonObject?>(MaxEmailsKept);
+        var emails = new SharedLookups<string?>(MaxEmailsKept);
         app.Map("/xrpc/{nsid}", async (HttpContext context, string nsid) =>
         {
             // Right after a start the keys may still be read from the journal.
@@ -90,7 +90,7 @@ public static class PdsApi
 
     /// <summary>The session methods of one request.</summary>
     private sealed class KeySessions(
-        HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, SharedLookups<JsonObject?> emails,
+        HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, SharedLookups<string?> emails,
         TimeSpan askTimeout, CancellationToken ended)
     {
         /// <summary>The fields of a PDS's session answers that a key session's answers take from the account's getSession.</summary>
@@ -142,9 +142,7 @@ public static class PdsApi
             var invalid = ApiJson.Error(401, "AuthenticationRequired", "Invalid identifier or password");
             if (index.Authenticate(password, Now) is not { } key) return invalid;
             // The identifier is the account's handle or DID, or its e-mail (as at the PDS, in any case).
-            var atPds = identifier.IndexOf('@') > 0 ? await EmailLookupAsync(key.Did) : null;
-            var byEmail = atPds?["email"] is JsonValue email && email.TryGetValue<string>(out var address)
-                          && string.Equals(address, identifier, StringComparison.OrdinalIgnoreCase);
+            var byEmail = identifier.IndexOf('@') > 0 && string.Equals(await EmailOfAsync(key.Did), identifier, StringComparison.OrdinalIgnoreCase);
             if (await StatusAsync(byEmail ? key.Did : identifier) is not { } status || status.Did != key.Did) return invalid;
             // An account the supervisor holds no session for is refused as its PDS refuses a login that cannot be served, so
             // that a client does not log in to calls that all fail.
@@ -159,7 +157,7 @@ public static class PdsApi
             if (opened is not KeySessionReply reply) return invalid;
             await index.WaitForAsync(reply.SequenceNr, KeysApi.ReadYourWrite);
             Used(key);
-            return await SessionAnswerAsync(key, status, reply.Session, byEmail ? atPds : null);
+            return await SessionAnswerAsync(key, status, reply.Session);
         }
 
         public async Task<IResult> RefreshAsync()
@@ -220,8 +218,8 @@ public static class PdsApi
             return (null, ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS's getSession answer is not a session"));
         }
 
-        /// <summary>A key session's answer; <paramref name="atPds"/> is the account's getSession when already read.</summary>
-        private async Task<IResult> SessionAnswerAsync(AccountKeyInfo key, AccountStatus status, KeySession session, JsonObject? atPds = null)
+        /// <summary>A key session's answer.</summary>
+        private async Task<IResult> SessionAnswerAsync(AccountKeyInfo key, AccountStatus status, KeySession session)
         {
             var scope = key.Allow.Count > 0 ? "com.atproto.access" : "com.atproto.appPass";
             var accessExpires = Now + settings.SessionAccessLifetime;
@@ -236,7 +234,7 @@ public static class PdsApi
             };
             // The e-mail fields, as the PDS's createSession and refreshSession have them; left out when its getSession fails or
             // takes too long (the session is open: it is not lost for them).
-            atPds ??= await EmailLookupAsync(key.Did);
+            var atPds = await EmailLookupAsync(key.Did);
             foreach (var field in EmailFields)
                 if (atPds?[field] is { } value) answer[field] = value.DeepClone();
             if (status.State == AccountStateName.TakenDown) answer["status"] = "takendown";
@@ -244,22 +242,28 @@ public static class PdsApi
             return Results.Content(answer.ToJsonString(), "application/json");
         }
 
-        /// <summary>
-        /// The account's getSession at its PDS, or null when it fails or takes longer than <see cref="EmailLookupLimit"/>;
-        /// one at a time for an account, kept for <see cref="EmailKeptFor"/>: logins by e-mail, which a key holder may send
-        /// at any rate before a key session is spent, cost its PDS one call a minute.
-        /// </summary>
-        private Task<JsonObject?> EmailLookupAsync(string did) => emails.GetAsync(did, async () =>
+        /// <summary>The account's getSession at its PDS, or null when it fails or takes longer than <see cref="EmailLookupLimit"/>.</summary>
+        private async Task<JsonObject?> EmailLookupAsync(string did)
         {
             try
             {
-                var session = (await PdsSessionAsync(did, EmailLookupLimit)).Session;
-                return (session, session is null ? TimeSpan.Zero : EmailKeptFor);
+                return (await PdsSessionAsync(did, EmailLookupLimit)).Session;
             }
             catch (AskTimeoutException)
             {
-                return (null, TimeSpan.Zero);
+                return null;
             }
+        }
+
+        /// <summary>
+        /// The account's e-mail at its PDS, for logins by e-mail: looked up one at a time for an account and kept for
+        /// <see cref="EmailKeptFor"/>, so that such logins, which a key holder may send at any rate before a key session is
+        /// spent, cost its PDS one call a minute.
+        /// </summary>
+        private Task<string?> EmailOfAsync(string did) => emails.GetAsync(did, async () =>
+        {
+            var email = (await EmailLookupAsync(did))?["email"] is JsonValue value && value.TryGetValue<string>(out var address) ? address : null;
+            return (email, email is null ? TimeSpan.Zero : EmailKeptFor);
         }, ended);
 
         private async Task<AccountStatus?> StatusAsync(string id) =>

@@ -38,7 +38,7 @@ public static class EncodedBodies
             while (filled <= limit && (read = stream.Read(buffer, filled, limit + 1 - filled)) > 0) filled += read;
             return filled <= limit ? buffer[..filled] : null;
         }
-        catch (Exception e) when (e is InvalidDataException or IOException)
+        catch (Exception e) when (e is InvalidDataException or IOException or InvalidOperationException) // Brotli's own, for invalid data
         {
             return null;
         }

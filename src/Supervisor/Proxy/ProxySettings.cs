@@ -24,7 +24,10 @@ public sealed record ProxySettings
         "com.atproto.repo.uploadBlob", "com.atproto.repo.importRepo",
     };
 
-    /// <summary>Methods that mint credentials, end the account or reach its direct messages: an account key reaches them only when issued with them.</summary>
+    /// <summary>
+    /// Methods that mint credentials, end the account or reach its direct messages (a name, or a namespace ending in <c>.*</c>):
+    /// an account key reaches them only when issued with them.
+    /// </summary>
     public IReadOnlySet<string> PrivilegedMethods { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "com.atproto.server.createAppPassword", "com.atproto.server.revokeAppPassword", "com.atproto.server.listAppPasswords",
@@ -35,12 +38,8 @@ public sealed record ProxySettings
         "com.atproto.identity.signPlcOperation", "com.atproto.identity.submitPlcOperation",
         "com.atproto.server.activateAccount", "com.atproto.server.confirmEmail", "com.atproto.server.requestEmailConfirmation",
         "com.atproto.server.getAccountInviteCodes",
-        // The direct messages, which the reference PDS refuses to app passwords not made for them.
-        "chat.bsky.actor.deleteAccount", "chat.bsky.actor.exportAccountData", "chat.bsky.convo.deleteMessageForSelf",
-        "chat.bsky.convo.getConvo", "chat.bsky.convo.getConvoForMembers", "chat.bsky.convo.getLog",
-        "chat.bsky.convo.getMessages", "chat.bsky.convo.leaveConvo", "chat.bsky.convo.listConvos",
-        "chat.bsky.convo.muteConvo", "chat.bsky.convo.sendMessage", "chat.bsky.convo.sendMessageBatch",
-        "chat.bsky.convo.unmuteConvo", "chat.bsky.convo.updateRead",
+        // The direct messages (those the reference PDS refuses to app passwords not made for them, and those to come).
+        "chat.bsky.*",
     };
 
     /// <summary>Session methods the supervisor answers itself (at /xrpc) or refuses to pass on: it owns each account's session.</summary>

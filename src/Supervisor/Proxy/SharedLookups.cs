@@ -20,7 +20,11 @@ public sealed class SharedLookups<TValue>(int maxKept)
     /// </summary>
     public async Task<TValue> GetAsync(string key, Func<Task<(TValue Value, TimeSpan KeepFor)>> lookup, CancellationToken ct)
     {
-        if (_kept.TryGetValue(key, out var kept) && kept.Until > DateTimeOffset.UtcNow) return kept.Value;
+        if (_kept.TryGetValue(key, out var kept))
+        {
+            if (kept.Until > DateTimeOffset.UtcNow) return kept.Value;
+            _kept.TryRemove(KeyValuePair.Create(key, kept));
+        }
         Lazy<Task<TValue>>? mine = null;
         mine = new Lazy<Task<TValue>>(() => LookUpAsync(key, lookup, mine!));
         return await _asking.GetOrAdd(key, mine).Value.WaitAsync(ct);

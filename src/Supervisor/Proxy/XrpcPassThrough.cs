@@ -5,6 +5,7 @@ using Akka.Actor;
 using Microsoft.AspNetCore.Http.Features;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Cluster;
+using Supervisor.Actors.Keys;
 using Supervisor.Actors.Limits;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
@@ -80,16 +81,15 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
             await ApiJson.Error(400, "InvalidRequest", $"{nsid} is not passed on: the supervisor owns this account's session").ExecuteAsync(context);
             return;
         }
-        if (caller.Key is { } key && settings.PrivilegedMethods.Contains(nsid) && !key.Allow.Contains(nsid, StringComparer.OrdinalIgnoreCase))
+        if (caller.Key is { } key && Withheld(key, nsid))
         {
             await ApiJson.Error(403, "Forbidden", $"this account key was not issued with {nsid}").ExecuteAsync(context);
             return;
         }
-        // A service token for a privileged method reaches that method at the service (as the PDS refuses an app password one).
         if (caller.Key is { } minter && string.Equals(nsid, ServiceAuthAudience.Method, StringComparison.OrdinalIgnoreCase)
-            && context.Request.Query["lxm"].FirstOrDefault(m => m is not null && settings.PrivilegedMethods.Contains(m) && !minter.Allow.Contains(m, StringComparer.OrdinalIgnoreCase)) is { } withheld)
+            && ServiceTokenRefusal(context.Request.QueryString.Value, minter) is { } tokenRefusal)
         {
-            await ApiJson.Error(403, "Forbidden", $"this account key was not issued with {withheld}, which the service token would reach").ExecuteAsync(context);
+            await tokenRefusal.ExecuteAsync(context);
             return;
         }
 
@@ -269,6 +269,31 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
             deadline.Return();
             if (!givenBack) loan.GiveBack(accounts, status, error);
         }
+    }
+
+    /// <summary>True when <paramref name="nsid"/> is privileged and <paramref name="key"/> was not issued with it.</summary>
+    private bool Withheld(AccountKeyInfo key, string nsid) => MethodPatterns.Matches(settings.PrivilegedMethods, nsid) && !MethodPatterns.Matches(key.Allow, nsid);
+
+    /// <summary>
+    /// Why <paramref name="key"/> may not have this service token, or null: through a key, getServiceAuth takes <c>aud</c>,
+    /// <c>exp</c> and <c>lxm</c> once each and nothing else (so that the PDS reads the very <c>lxm</c> checked here), must
+    /// name its method (a token without one is good for every method at the service), and a privileged method needs the
+    /// key to be issued with it, as the PDS refuses an app password a token for one.
+    /// </summary>
+    private IResult? ServiceTokenRefusal(string? query, AccountKeyInfo key)
+    {
+        string? lxm = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pair in (query ?? "").TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var split = pair.IndexOf('=');
+            var name = Uri.UnescapeDataString((split < 0 ? pair : pair[..split]).Replace('+', ' '));
+            if (name is not ("aud" or "exp" or "lxm") || !seen.Add(name))
+                return ApiJson.Error(400, "InvalidRequest", "through an account key, getServiceAuth takes aud, exp and lxm, each once, and nothing else");
+            if (name == "lxm") lxm = Uri.UnescapeDataString((split < 0 ? "" : pair[(split + 1)..]).Replace('+', ' '));
+        }
+        if (string.IsNullOrEmpty(lxm)) return ApiJson.Error(400, "InvalidRequest", "through an account key, a service token names its method (lxm)");
+        return Withheld(key, lxm) ? ApiJson.Error(403, "Forbidden", $"this account key was not issued with {lxm}, which the service token would reach") : null;
     }
 
     /// <summary>The service DID of <paramref name="pds"/>, or why there is none (no failure: the deadline came, or the client went away).</summary>

@@ -14,34 +14,6 @@ namespace Supervisor.Actors.Tests.Host;
 public sealed class HttpRefusalsSpec : FakePdsHostSpec
 {
     [Fact]
-    public async Task An_address_that_sends_too_many_wrong_admin_credentials_is_held_back_for_the_minute_but_account_keys_are_not()
-    {
-        await using var host = await StartHostAsync();
-        var alice = await LoggedInAsync(host, "alice.test");
-        var (_, key) = await IssueKeyAsync(host, alice.Did);
-        using var guesser = new HttpClient { BaseAddress = host.Http.BaseAddress };
-        async Task<HttpResponseMessage> AsAdminAsync(string token)
-        {
-            guesser.DefaultRequestHeaders.Authorization = new("Bearer", token);
-            return await guesser.GetAsync("/accounts");
-        }
-
-        // Minute windows: start at the beginning of one, so that the guesses all fall in it.
-        var now = DateTimeOffset.UtcNow;
-        if (now.Second > 40) await Task.Delay(TimeSpan.FromSeconds(61 - now.Second));
-        for (var i = 0; i < 20; i++)
-            using (var wrong = await AsAdminAsync($"guess-{i}")) Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
-        using (var held = await AsAdminAsync(host.AdminToken)) // even the right one, now
-        {
-            Assert.Equal(HttpStatusCode.TooManyRequests, held.StatusCode);
-            Assert.InRange(held.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(61));
-        }
-        using (var bot = ClientWith(host, key))
-        using (var answer = await bot.GetAsync($"/accounts/{alice.Did}/xrpc/com.atproto.server.getSession"))
-            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-    }
-
-    [Fact]
     public async Task Two_factor_login_budget_takedown_and_pending_logout_get_their_own_answers()
     {
         var alice = Pds.CreateAccount("alice.test", "pw-alice");

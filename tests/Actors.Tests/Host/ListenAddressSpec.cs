@@ -24,4 +24,16 @@ public sealed class ListenAddressSpec : FakePdsHostSpec
         using var answer = await everywhere.Http.GetAsync("/status");
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
     }
+
+    [Fact]
+    public async Task An_admin_token_or_operator_password_set_shorter_than_24_characters_stops_the_start_saying_so()
+    {
+        foreach (var name in new[] { "SUPERVISOR_ADMIN_TOKEN", "SUPERVISOR_OPERATOR_PASSWORD" })
+        {
+            await using var host = new SupervisorProcess(Folder.Folder);
+            host.SetEnvironment(name, "short-but-23-characters");
+            var stopped = await Assert.ThrowsAsync<InvalidOperationException>(host.StartAsync);
+            Assert.Contains($"{name} is shorter than 24 characters", stopped.Message);
+        }
+    }
 }

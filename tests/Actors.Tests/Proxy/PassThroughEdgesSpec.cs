@@ -94,16 +94,19 @@ public sealed class PassThroughEdgesSpec : FakePdsHostSpec
         var eve = await LoggedInAsync(host, "eve.test");
 
         const string DescribeRepo = "com.atproto.repo.describeRepo";
-        Pds.AnswerWith(DescribeRepo, "{\"error\":\"this is not gzip\"}"u8.ToArray(), "application/json", new Dictionary<string, string> { ["Content-Encoding"] = "gzip" }, status: 400);
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{eve.Did}/xrpc/{DescribeRepo}?repo={eve.Did}");
-        request.Headers.TryAddWithoutValidation("Accept-Encoding", "gzip");
-        using var answer = await host.Http.SendAsync(request);
+        foreach (var encoding in new[] { "gzip", "br", "deflate", "zstd" })
+        {
+            Pds.AnswerWith(DescribeRepo, "{\"error\":\"this is not compressed\"}"u8.ToArray(), "application/json", new Dictionary<string, string> { ["Content-Encoding"] = encoding }, status: 400);
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{eve.Did}/xrpc/{DescribeRepo}?repo={eve.Did}");
+            request.Headers.TryAddWithoutValidation("Accept-Encoding", encoding);
+            using var answer = await host.Http.SendAsync(request);
 
-        Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
-        Assert.Empty(answer.Content.Headers.ContentEncoding);
-        var error = JsonDocument.Parse(await answer.Content.ReadAsByteArrayAsync()).RootElement;
-        Assert.Equal("InvalidResponse", error.GetProperty("error").GetString());
-        Assert.Contains("encoded as 'gzip'", error.GetProperty("message").GetString());
+            Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
+            Assert.Empty(answer.Content.Headers.ContentEncoding);
+            var error = JsonDocument.Parse(await answer.Content.ReadAsByteArrayAsync()).RootElement;
+            Assert.Equal("InvalidResponse", error.GetProperty("error").GetString());
+            Assert.Contains($"encoded as '{encoding}'", error.GetProperty("message").GetString());
+        }
     }
 
     [Fact]
