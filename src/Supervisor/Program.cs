@@ -27,13 +27,19 @@ OwnerOnly.RestrictUmask();
 
 // SUPERVISOR_LOG_LEVEL: an unknown level stops the start below, once the log can say so.
 var logLevel = LogLevelSetting.Parse(Environment.GetEnvironmentVariable(LogLevelSetting.Variable), out var logLevelError) ?? Serilog.Events.LogEventLevel.Information;
-FileStream? jsonLog = null;
+ReopenableFile? jsonLog = null;
 if (Environment.GetEnvironmentVariable("SUPERVISOR_LOG_FILE") is { Length: > 0 } logFile)
 {
     if (Path.GetDirectoryName(Path.GetFullPath(logFile)) is { } folder) Directory.CreateDirectory(folder);
-    jsonLog = new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.Read);
+    jsonLog = new ReopenableFile(logFile);
 }
 Log.Logger = HostLog.Configure(logLevel, Console.OpenStandardOutput(), jsonLog).CreateLogger();
+// SIGHUP opens the JSON log file again at its path (after a rotation moved it away), as daemons do; the host goes on.
+using var reopenLog = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, signal =>
+{
+    signal.Cancel = true;
+    if (jsonLog?.Reopen() == false) Log.Warning("SIGHUP: the log file could not be opened again; writing on to the one open");
+});
 
 try
 {

@@ -10,6 +10,30 @@ namespace Supervisor.Actors.Tests.Host;
 public sealed class LogLevelSpec : FakePdsHostSpec
 {
     [Fact]
+    public async Task SIGHUP_opens_the_JSON_log_file_again_at_its_path_after_a_rotation_moved_it_and_the_host_goes_on()
+    {
+        await using var host = await StartHostAsync();
+        static bool IsLineOf(System.Text.Json.JsonElement line, string route) =>
+            line.TryGetProperty("Route", out var r) && r.GetString()!.TrimEnd('/') == route && line.GetProperty("@mt").GetString()!.StartsWith("HTTP ", StringComparison.Ordinal);
+        using (var before = await host.Http.GetAsync("/accounts")) Assert.True(before.IsSuccessStatusCode);
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(host.LogLines().Any(l => IsLineOf(l, "/accounts"))), TimeSpan.FromSeconds(10), "the first request's line");
+
+        // As logrotate does: the file moved away, then the signal.
+        var rotated = host.LogFile + ".1";
+        File.Move(host.LogFile, rotated);
+        using (var hup = System.Diagnostics.Process.Start("kill", $"-HUP {host.ProcessId}")) await hup.WaitForExitAsync();
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(File.Exists(host.LogFile)), TimeSpan.FromSeconds(10), "a new file at the path");
+        using (var after = await host.Http.GetAsync("/status")) Assert.True(after.IsSuccessStatusCode);
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(host.LogLines().Any(l => IsLineOf(l, "/status"))), TimeSpan.FromSeconds(10), "the next request's line, in the new file");
+
+        Assert.False(host.HasExited);
+        Assert.DoesNotContain(host.LogLines(), l => IsLineOf(l, "/accounts"));
+        var moved = File.ReadAllLines(rotated).Where(t => t.StartsWith('{')).Select(t => System.Text.Json.JsonDocument.Parse(t).RootElement).ToList();
+        Assert.Contains(moved, l => IsLineOf(l, "/accounts"));
+        Assert.DoesNotContain(moved, l => IsLineOf(l, "/status"));
+    }
+
+    [Fact]
     public async Task At_Warning_the_host_writes_neither_its_start_nor_a_line_for_each_request()
     {
         await using var host = await StartAsync("warning");
