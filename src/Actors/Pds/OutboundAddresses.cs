@@ -69,6 +69,15 @@ public sealed class OutboundAddresses
     /// <summary>The networks that may be reached even when not public or the host's own (an operator's own PDS on a private network).</summary>
     public IReadOnlyList<IPNetwork> AllowedNetworks { get; }
 
+    /// <summary>
+    /// The most connections open to one server at once; calls beyond them wait for one (within their own deadline), so a
+    /// slow or stalling server ties up this many sockets at most, whatever the number of its accounts' calls.
+    /// </summary>
+    public int MaxConnectionsPerServer { get; init; } = DefaultMaxConnectionsPerServer;
+
+    /// <summary>The default of <see cref="MaxConnectionsPerServer"/> (<c>supervisor.outbound.max-connections-per-server</c>).</summary>
+    public const int DefaultMaxConnectionsPerServer = 512;
+
     /// <summary>The NAT64 prefixes whose addresses are judged by the IPv4 address they carry: the well-known one and the listed ones.</summary>
     public IReadOnlyList<IPNetwork> Nat64Prefixes { get; }
 
@@ -84,7 +93,9 @@ public sealed class OutboundAddresses
         foreach (var prefix in prefixes)
             if (prefix.BaseAddress.AddressFamily != AddressFamily.InterNetworkV6 || prefix.PrefixLength is not (32 or 40 or 48 or 56 or 64 or 96))
                 throw new ConfigurationException($"supervisor.outbound.nat64-prefixes: \"{prefix}\" is not a NAT64 prefix (IPv6, of length 32, 40, 48, 56, 64 or 96)");
-        return new OutboundAddresses(Networks(section, "allow-networks"), prefixes);
+        var connections = section.GetInt("max-connections-per-server", DefaultMaxConnectionsPerServer);
+        if (connections < 1) throw new ConfigurationException($"supervisor.outbound.max-connections-per-server must be at least 1 (it is {connections})");
+        return new OutboundAddresses(Networks(section, "allow-networks"), prefixes) { MaxConnectionsPerServer = connections };
     }
 
     private static List<IPNetwork> Networks(Config section, string key)
@@ -186,12 +197,13 @@ public sealed class OutboundAddresses
     /// The handler for servers the supervisor does not control (the PDS client's, the identity resolver's): connections
     /// only to the addresses this policy allows, no proxy (<c>HTTP_PROXY</c> and the like: through one, only the proxy's
     /// address would be checked), no redirects, no cookies, no automatic decompression; pooled connections renewed every
-    /// few minutes.
+    /// few minutes; at most <see cref="MaxConnectionsPerServer"/> to one server.
     /// </summary>
     public SocketsHttpHandler CreateHandler(TimeSpan connectTimeout) => new()
     {
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         ConnectTimeout = connectTimeout,
+        MaxConnectionsPerServer = MaxConnectionsPerServer,
         AllowAutoRedirect = false,
         UseCookies = false,
         AutomaticDecompression = DecompressionMethods.None,

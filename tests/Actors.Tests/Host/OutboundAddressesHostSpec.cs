@@ -90,4 +90,33 @@ public sealed class OutboundAddressesHostSpec : FakePdsHostSpec
         Assert.Contains("Supervisor cannot start", stopped.Message);
         Assert.Contains(why, stopped.Message);
     }
+
+    [Fact]
+    public async Task A_stalling_PDS_gets_at_most_max_connections_per_server_at_once_and_the_calls_beyond_wait_for_one()
+    {
+        await using var host = await StartHostAsync("supervisor.outbound.max-connections-per-server = 2\nsupervisor.accounts.request-timeout = 15s");
+        var alice = await LoggedInAsync(host, "alice.test");
+        const string GetSession = "com.atproto.server.getSession";
+        var calls = Pds.CallCount(GetSession);
+
+        Pds.FailNext(GetSession, FakeFailure.HeldUntilReleased, times: 3);
+        var requests = Enumerable.Range(0, 3).Select(_ => host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")).ToList();
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.CallCount(GetSession) == calls + 2), TimeSpan.FromSeconds(10), "two calls at the PDS");
+        await Task.Delay(500);
+        Assert.Equal(calls + 2, Pds.CallCount(GetSession)); // the third waits for one of the two connections
+
+        Pds.ReleaseHeldAnswers();
+        foreach (var request in requests)
+            using (var answer = await request) Assert.Equal(System.Net.HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal(calls + 3, Pds.CallCount(GetSession));
+    }
+
+    [Fact]
+    public void Max_connections_per_server_is_512_unless_set_and_below_one_is_a_configuration_error()
+    {
+        Assert.Equal(512, Supervisor.Actors.Pds.OutboundAddresses.From(Akka.Configuration.ConfigurationFactory.ParseString("allow-networks = []")).MaxConnectionsPerServer);
+        var error = Assert.Throws<Akka.Configuration.ConfigurationException>(() =>
+            Supervisor.Actors.Pds.OutboundAddresses.From(Akka.Configuration.ConfigurationFactory.ParseString("max-connections-per-server = 0")));
+        Assert.Contains("supervisor.outbound.max-connections-per-server", error.Message);
+    }
 }
