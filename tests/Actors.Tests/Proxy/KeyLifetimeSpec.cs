@@ -274,17 +274,9 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
     {
         await using var host = await StartHostAsync();
         var erin = await LoggedInAsync(host, "erin.test");
-        async Task<string> KeyAllowingAsync(params string[] allow)
-        {
-            using var issued = await host.Http.PostAsJsonAsync("/keys", new { account = erin.Did, allow });
-            Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
-            var key = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
-            TestSecrets.Register("account-key", key);
-            return key;
-        }
         const string GetServiceAuth = "com.atproto.server.getServiceAuth";
-        var minter = await KeyAllowingAsync(GetServiceAuth);
-        var messenger = await KeyAllowingAsync(GetServiceAuth, "chat.bsky.*");
+        var (_, minter) = await IssueKeyAsync(host, erin.Did, allow: [GetServiceAuth]);
+        var (_, messenger) = await IssueKeyAsync(host, erin.Did, allow: [GetServiceAuth, "chat.bsky.*"]);
         async Task<HttpStatusCode> AskAsync(string key, string query)
         {
             using var client = ClientWith(host, key);

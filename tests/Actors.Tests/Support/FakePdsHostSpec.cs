@@ -58,10 +58,13 @@ public abstract class FakePdsHostSpec : IAsyncLifetime
         return client;
     }
 
-    /// <summary>An account key for <paramref name="did"/> issued by the admin (registered for the secret scan): its id and the key.</summary>
-    protected static async Task<(string Id, string Key)> IssueKeyAsync(SupervisorProcess host, string did, DateTimeOffset? expiresAt = null)
+    /// <summary>
+    /// An account key for <paramref name="did"/> issued by the admin (registered for the secret scan), with the privileged
+    /// methods it may reach (<paramref name="allow"/>): its id and the key.
+    /// </summary>
+    protected static async Task<(string Id, string Key)> IssueKeyAsync(SupervisorProcess host, string did, DateTimeOffset? expiresAt = null, string[]? allow = null)
     {
-        using var answer = await host.Http.PostAsJsonAsync("/keys", new { account = did, expiresAt });
+        using var answer = await host.Http.PostAsJsonAsync("/keys", new { account = did, expiresAt, allow });
         Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
         var body = await answer.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
         var key = body.GetProperty("key").GetString()!;
