@@ -38,7 +38,7 @@ public static class BenchBrowser
     }
 
     /// <summary>The folder above the benchmark's binaries that holds Supervisor.sln.</summary>
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Supervisor.sln"))) return dir.FullName;

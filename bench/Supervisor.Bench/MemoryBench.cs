@@ -11,7 +11,9 @@ namespace Supervisor.Bench;
 /// Memory per supervised account: N imported sessions (real ImportSession through the supervisor, journaled
 /// to SQLite or PostgreSQL; tokens shaped like the reference PDS's), then the managed heap after a full GC, less the heap
 /// of the same system before the imports, over N. Measured twice: with every account running as an actor
-/// (passivation off), and at rest, once the idle accounts have passivated (passivate-after = 2s).
+/// (passivation off), and at rest, once the idle accounts have passivated (passivate-after = 2s); then the anchor, the
+/// same sessions held by the TypeScript client on Node (<see cref="AnchorSessions"/>): with the fields the accounts hold,
+/// and as a login answers them (with the DID document and e-mail fields, which the client keeps).
 /// </summary>
 public static class MemoryBench
 {
@@ -24,6 +26,14 @@ public static class MemoryBench
         {
             await MeasureAsync(pds, n, journalKind, passivate: false);
             await MeasureAsync(pds, n, journalKind, passivate: true);
+            foreach (var asLoginAnswers in new[] { false, true })
+            {
+                var what = asLoginAnswers ? "anchor: logged in" : "anchor: same data";
+                var anchor = await AnchorSessions.BytesPerSessionAsync(pds.Url, n, asLoginAnswers);
+                Console.WriteLine(anchor is { } bytes
+                    ? $"{n,8}   {what,-18}  {"",8}   {"",7}   {bytes / 1024,8:0.00} KB   (@atproto/lex-password-session on Node, V8 heap)"
+                    : $"{n,8}   {what,-18}  no node on the PATH: not measured");
+            }
         }
     }
 
@@ -38,7 +48,13 @@ public static class MemoryBench
             await HeapDumpAsync(n, passivate, "before");
             var took = await Accounts.ImportAsync(accounts, pds.Url, n, DateTimeOffset.UtcNow.AddHours(2));
             await Accounts.WaitForAsync(accounts, n + 10, AccountStateName.Active, TimeSpan.FromMinutes(5));
-            if (passivate) await PassivatedAsync(accounts, n + 10);
+            if (passivate)
+            {
+                await PassivatedAsync(accounts, n + 10);
+                // A stopped actor's cancelled timers stay in Akka's scheduler wheel (and hold the actor's cell) until the
+                // wheel comes round to them: 512 ticks of 10 ms.
+                await Task.Delay(TimeSpan.FromSeconds(6));
+            }
             var heap = HeapAfterFullGc();
             await HeapDumpAsync(n, passivate, "after");
             var perAccount = (heap - baseline) / (double)n;

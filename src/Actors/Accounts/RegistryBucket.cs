@@ -39,8 +39,12 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         public AccountStatus? Status;
         public IActorRef? Running;
         public bool Rested;
-        /// <summary>The run whose rest this is: a status it reported before, arriving after (the long way, through its node's gateway), is old.</summary>
-        public IActorRef? RestedBy;
+        /// <summary>
+        /// The run whose rest this is: a status it reported before, arriving after (the long way, through its node's
+        /// gateway), is old. Its node's address and its actor's uid, not its ref: a ref kept here kept the stopped actor's
+        /// cell (and all Akka held for it) in memory for as long as the account rested.
+        /// </summary>
+        public (Address Node, long Uid)? RestedBy;
         public DateTimeOffset? NextWake;
     }
 
@@ -57,7 +61,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     private readonly SupervisorMetrics _metrics;
     private readonly SortedDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _watched = new();
-    private readonly PriorityQueue<string, DateTimeOffset> _wakes = new();
+    private readonly WakeQueue _wakes = new();
     private readonly Queue<string> _startQueue = new();
     private readonly HashSet<string> _starting = new(StringComparer.Ordinal);
     private readonly int _startsAtOnce;
@@ -194,7 +198,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     {
         var status = running.Status;
         if (!_entries.TryGetValue(status.Did, out var entry)) return; // an account that was never registered
-        if (entry.Rested && Sender.Equals(entry.RestedBy)) return; // sent before its rest (which wins), it came the long way
+        if (entry.Rested && entry.RestedBy is { } run && run.Equals(RunOf(Sender))) return; // sent before its rest (which wins), it came the long way
         entry.Status = status;
         entry.Rested = false;
         entry.NextWake = null;
@@ -227,7 +231,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         if (!_entries.TryGetValue(resting.Did, out var entry)) return;
         if (entry.Running is { } running) Forget(running);
         entry.Running = null;
-        entry.RestedBy = Sender.IsNobody() ? null : Sender;
+        entry.RestedBy = Sender.IsNobody() ? null : RunOf(Sender);
         Rest(new AccountRested(resting.Did, resting.WakeAt, resting.Status));
         entry.NextWake = null;
         if (resting.WakeAt is { } at) WakeAt(resting.Did, entry, at);
@@ -235,6 +239,9 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         Persist(new AccountRested(resting.Did, resting.WakeAt, resting.Status), _ => SnapshotNow());
         NoteHandle(entry, resting.Status); // its last report may come after its rest, the long way, and be dropped
     }
+
+    /// <summary>Which run of its account <paramref name="account"/> is: its node and its actor's uid (every run of an account has the same path; Address compares by value).</summary>
+    private static (Address Node, long Uid) RunOf(IActorRef account) => (account.Path.Address, account.Path.Uid);
 
     private void OnTerminated(Terminated terminated)
     {
@@ -275,7 +282,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
     private void WakeAt(string did, Entry entry, DateTimeOffset at)
     {
         entry.NextWake = at;
-        _wakes.Enqueue(did, at);
+        QueueWake(did, at);
         ArmWake();
     }
 
@@ -303,8 +310,11 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         // Through this node's gateway (not started yet: the retry below wakes it).
         Context.System.ActorSelection("/user/" + AccountsSupervisor.Name).Tell(new WakeAccount(did));
         entry.NextWake = Now + TimeSpan.FromSeconds(30);
-        _wakes.Enqueue(did, entry.NextWake.Value);
+        QueueWake(did, entry.NextWake.Value);
     }
+
+    private void QueueWake(string did, DateTimeOffset at) => _wakes.Add(did, at, _entries.Count, () =>
+        from account in _entries where account.Value.NextWake is not null select (account.Key, account.Value.NextWake!.Value));
 
     private void ArmWake()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Akka.Actor;
 using Supervisor.Actors.Account;
 using Supervisor.Actors.Tests.Support;
@@ -53,6 +54,49 @@ public sealed class AccountRestRecordSpec(ITestOutputHelper output)
             new Supervisor.Actors.Accounts.RegistryCommands.AccountRunning(before)), account);
         await Task.Delay(300);
         Assert.Equal(new SupervisorCounts(1, 0, 1), await AskAsync(GetSupervisorCounts.Instance));
+    }
+
+    [Fact]
+    public async Task A_bucket_keeps_nothing_of_the_stopped_run_whose_rest_it_holds()
+    {
+        var alice = await LoggedInAsync("forgotten.test");
+        var account = await Sys.ActorSelection("/system/sharding/account/*/" + Uri.EscapeDataString(alice.Did)).ResolveOne(TimeSpan.FromSeconds(5));
+        account.Tell(AccountSelfMessages.PassivationCheck.Instance);
+        await EventuallyAsync(async () => Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance)) is { Passivated: 1, Live: 0 },
+            TimeSpan.FromSeconds(10), "the account's rest");
+
+        // A later run rests too, then stops (a stand-in, as the bucket sees it). The bucket kept that run's ref, and with it
+        // all Akka held for the stopped actor, for as long as the account rested (1.3 KB an account, bench/run memory); it
+        // keeps only which run it was.
+        var run = RestedAndStopped(alice.Did, await StatusAsync(alice.Did));
+        Assert.Equal(new SupervisorCounts(1, 0, 1), await AskAsync(GetSupervisorCounts.Instance));
+        await EventuallyAsync(() =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            return Task.FromResult(!run.IsAlive);
+        }, TimeSpan.FromSeconds(20), "the stopped run's ref to be collected");
+    }
+
+    /// <summary>
+    /// A stand-in for a run of the account: sends the account's rest to its bucket, then stops; only a weak reference to it
+    /// is returned (no local of the caller holds it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private WeakReference RestedAndStopped(string did, Supervisor.Actors.Protocol.AccountStatus status)
+    {
+        var standIn = Sys.ActorOf(Props.Create(() => new StandIn()));
+        var registry = Akka.Cluster.Sharding.ClusterSharding.Get(Sys).ShardRegion("account-registry");
+        registry.Tell(Supervisor.Actors.Cluster.Buckets.To(did, new AccountSettings().RegistryBuckets,
+            new Supervisor.Actors.Accounts.RegistryCommands.AccountResting(did, null, status)), standIn);
+        Assert.True(standIn.GracefulStop(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult());
+        return new WeakReference(standIn);
+    }
+
+    private sealed class StandIn : UntypedActor
+    {
+        protected override void OnReceive(object message) { }
     }
 
     [Fact]
