@@ -16,6 +16,8 @@ using Supervisor.Host.Configuration;
 //   cluster [N] [workers] [secs] three nodes on one PostgreSQL (SUPERVISOR_BENCH_POSTGRES), N imported accounts: requests a
 //                               second through one node and three, journal writes per refresh, failover after a SIGKILL,
 //                               hand-off on SIGTERM under load, CPU by process (default 300, 32, 10)
+//   events [N] [events]         the session events' hub with N per-account subscriptions (100000) and 3 for all: time to
+//                               acknowledge them, then events a second (100000 events)
 //   journal [N] [rounds] [parallel]  the journal's statements, rows and bytes per refresh, SQLite and (with
 //                               SUPERVISOR_BENCH_POSTGRES) PostgreSQL, and what they give at 1,000,000 accounts (default 200, 50, 1)
 var name = args.FirstOrDefault() ?? "";
@@ -68,8 +70,11 @@ switch (name)
         await JournalBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var jn ? jn : 200, numbers.ElementAtOrDefault(1) is > 0 and var jr ? jr : 50,
             numbers.ElementAtOrDefault(2) is > 0 and var jp ? jp : 1, Journals());
         break;
+    case "events":
+        await EventsBench.RunAsync(numbers.ElementAtOrDefault(0) is > 0 and var en ? en : 100_000, numbers.ElementAtOrDefault(1) is > 0 and var ee ? ee : 100_000);
+        break;
     default:
-        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight|pages|cluster|journal [numbers...] (see bench/README.md)");
+        Console.Error.WriteLine("usage: Supervisor.Bench memory|recovery|overhead|storm|upload|inflight|pages|cluster|journal|events [numbers...] (see bench/README.md)");
         return 2;
 }
 return 0;

@@ -13,7 +13,16 @@ public sealed class SessionEventHub : ReceiveActor
 {
     private sealed record Subscription(string? Did, bool IncludeTokens, bool LocalOnly = false);
 
-    private readonly Dictionary<IActorRef, List<Subscription>> _subscribers = new();
+    /// <summary>The subscriptions that can match an event of any account (those for all accounts).</summary>
+    private static readonly Subscription[] ForEveryAccount = [new(null, false), new(null, true), new(null, false, LocalOnly: true)];
+
+    private readonly Dictionary<IActorRef, HashSet<Subscription>> _subscribers = new();
+
+    // Who to look at for an event: the subscribers for all accounts, and those for its account. A system integrating by
+    // messages subscribes for each of its accounts (100,000 on a node), so neither a subscription nor an event may walk
+    // every subscription of a subscriber.
+    private readonly HashSet<IActorRef> _forEveryAccount = new();
+    private readonly Dictionary<string, HashSet<IActorRef>> _forAccount = new(StringComparer.Ordinal);
 
     /// <summary>Creates the hub.</summary>
     public SessionEventHub()
@@ -31,10 +40,10 @@ public sealed class SessionEventHub : ReceiveActor
         });
         Receive<UnsubscribeSessionEvents>(u =>
         {
-            if (_subscribers.Remove(u.Subscriber)) Context.Unwatch(u.Subscriber);
+            if (Remove(u.Subscriber)) Context.Unwatch(u.Subscriber);
             Sender.Tell(u);
         });
-        Receive<Terminated>(t => _subscribers.Remove(t.ActorRef));
+        Receive<Terminated>(t => Remove(t.ActorRef));
         if (Context.System is ExtendedActorSystem { Provider: Akka.Cluster.ClusterActorRefProvider })
         {
             // Every node's hub hears every node's accounts: an account's events go through the topic, to all hubs.
@@ -70,24 +79,53 @@ public sealed class SessionEventHub : ReceiveActor
 
     private void Add(IActorRef subscriber, Subscription subscription)
     {
-        if (!_subscribers.TryGetValue(subscriber, out var list))
+        if (!_subscribers.TryGetValue(subscriber, out var subscriptions))
         {
-            _subscribers[subscriber] = list = new List<Subscription>();
+            _subscribers[subscriber] = subscriptions = new HashSet<Subscription>();
             Context.Watch(subscriber);
         }
         // The same subscription again adds nothing (a client that subscribes at every reconnection).
-        if (!list.Contains(subscription)) list.Add(subscription);
+        if (!subscriptions.Add(subscription)) return;
+        if (subscription.Did is not { } did) _forEveryAccount.Add(subscriber);
+        else if (_forAccount.TryGetValue(did, out var subscribers)) subscribers.Add(subscriber);
+        else _forAccount[did] = new HashSet<IActorRef> { subscriber };
+    }
+
+    private bool Remove(IActorRef subscriber)
+    {
+        if (!_subscribers.Remove(subscriber, out var subscriptions)) return false;
+        _forEveryAccount.Remove(subscriber);
+        foreach (var subscription in subscriptions)
+            if (subscription.Did is { } did && _forAccount.TryGetValue(did, out var subscribers) && subscribers.Remove(subscriber) && subscribers.Count == 0)
+                _forAccount.Remove(did);
+        return true;
     }
 
     /// <summary>Hands <paramref name="e"/> to the subscribers for all nodes (<paramref name="toAll"/>) and those for this node's own (<paramref name="toLocal"/>).</summary>
     private void Publish(SessionEvent e, bool toAll, bool toLocal)
     {
         var stripped = e.WithoutTokens();
-        foreach (var (subscriber, subscriptions) in _subscribers)
+        Subscription[] forThisAccount = [new(e.Did, false), new(e.Did, true)];
+        foreach (var subscriber in _forEveryAccount) Deliver(subscriber);
+        if (_forAccount.TryGetValue(e.Did, out var subscribers))
+            foreach (var subscriber in subscribers)
+                if (!_forEveryAccount.Contains(subscriber)) Deliver(subscriber);
+
+        // Once to each subscriber whatever its subscriptions that match, with tokens when one of them asked for them.
+        void Deliver(IActorRef subscriber)
         {
-            var matching = subscriptions.Where(s => (s.LocalOnly ? toLocal : toAll) && (s.Did is null || s.Did == e.Did)).ToList();
-            if (matching.Count == 0) continue;
-            subscriber.Tell(matching.Any(s => s.IncludeTokens) ? e : stripped);
+            var subscriptions = _subscribers[subscriber];
+            bool matches = false, tokens = false;
+            foreach (var candidate in ForEveryAccount) Match(candidate);
+            foreach (var candidate in forThisAccount) Match(candidate);
+            if (matches) subscriber.Tell(tokens ? e : stripped);
+
+            void Match(Subscription candidate)
+            {
+                if (!subscriptions.Contains(candidate) || !(candidate.LocalOnly ? toLocal : toAll)) return;
+                matches = true;
+                tokens |= candidate.IncludeTokens;
+            }
         }
     }
 

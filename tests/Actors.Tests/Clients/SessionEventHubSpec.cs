@@ -1,0 +1,75 @@
+using Akka.Actor;
+using Supervisor.Actors.Events;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Session;
+using Supervisor.Actors.Tests.Support;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+
+namespace Supervisor.Actors.Tests.Clients;
+
+/// <summary>
+/// The session events' hub: each subscriber hears, once per event, the events its subscriptions match (its accounts', or
+/// every account's), with tokens only when one of the matching subscriptions asked for them; nothing once it unsubscribed.
+/// </summary>
+public sealed class SessionEventHubSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
+{
+    private const string Alice = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+    private const string Bob = "did:plc:bobbobbobbobbobbobbobbob";
+
+    [Fact]
+    public void Each_subscriber_hears_its_accounts_events_once_with_tokens_only_when_it_asked_for_them()
+    {
+        var hub = Sys.ActorOf(SessionEventHub.Props());
+        var aliceOnly = CreateTestProbe();
+        var everyone = CreateTestProbe();
+        var both = CreateTestProbe();
+        Subscribe(hub, new SubscribeSessionEvents(aliceOnly.Ref, Alice, IncludeTokens: true));
+        Subscribe(hub, new SubscribeSessionEvents(everyone.Ref));
+        Subscribe(hub, new SubscribeSessionEvents(both.Ref));
+        Subscribe(hub, new SubscribeSessionEvents(both.Ref, Bob, IncludeTokens: true));
+        Subscribe(hub, new SubscribeSessionEvents(both.Ref, Bob, IncludeTokens: true)); // again: adds nothing
+
+        hub.Tell(Refresh(Alice));
+        Assert.NotNull(aliceOnly.ExpectMsg<SessionEvent>().Session);
+        Assert.Null(everyone.ExpectMsg<SessionEvent>().Session);
+        Assert.Null(both.ExpectMsg<SessionEvent>().Session);
+
+        hub.Tell(Refresh(Bob));
+        Assert.Null(everyone.ExpectMsg<SessionEvent>().Session);
+        Assert.NotNull(both.ExpectMsg<SessionEvent>(e => e.Did == Bob).Session);
+        both.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // once, though two of its subscriptions match
+        aliceOnly.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        Subscribe(hub, new UnsubscribeSessionEvents(both.Ref));
+        hub.Tell(Refresh(Bob));
+        everyone.ExpectMsg<SessionEvent>();
+        both.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_subscriber_for_many_accounts_hears_each_of_them_and_no_other()
+    {
+        var hub = Sys.ActorOf(SessionEventHub.Props());
+        var subscriber = CreateTestProbe();
+        var dids = Enumerable.Range(0, 1_000).Select(i => $"did:plc:many{i:D20}").ToList();
+        foreach (var did in dids) hub.Tell(new SubscribeSessionEvents(subscriber.Ref, did), TestActor);
+        ReceiveN(dids.Count, TimeSpan.FromSeconds(10));
+
+        foreach (var did in dids.Where((_, i) => i % 100 == 0)) hub.Tell(Refresh(did));
+        hub.Tell(Refresh(Alice));
+        var heard = subscriber.ReceiveN(10, TimeSpan.FromSeconds(5)).Cast<SessionEvent>().Select(e => e.Did).ToList();
+        Assert.Equal(dids.Where((_, i) => i % 100 == 0), heard);
+        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    private void Subscribe(IActorRef hub, object message)
+    {
+        hub.Tell(message, TestActor);
+        ExpectMsg(message);
+    }
+
+    private static SessionEvent Refresh(string did) =>
+        new(SessionEventKind.Refresh, did, "someone.test", "http://pds", AccountStateName.Active, null, DateTimeOffset.UtcNow,
+            new SessionGrant(did, "someone.test", TestJwt.Pair(did, DateTimeOffset.UtcNow)));
+}
