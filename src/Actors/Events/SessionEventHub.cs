@@ -13,7 +13,10 @@ public sealed class SessionEventHub : ReceiveActor
 {
     private sealed record Subscription(string? Did, bool IncludeTokens, bool LocalOnly = false);
 
-    /// <summary>The subscriptions that can match an event of any account (those for all accounts).</summary>
+    /// <summary>
+    /// The subscriptions that can match an event of any account (those for all accounts): with or without tokens, and
+    /// this node's accounts only (never with tokens). A kind of subscription added later must be added here too.
+    /// </summary>
     private static readonly Subscription[] ForEveryAccount = [new(null, false), new(null, true), new(null, false, LocalOnly: true)];
 
     private readonly Dictionary<IActorRef, HashSet<Subscription>> _subscribers = new();
@@ -114,7 +117,7 @@ public sealed class SessionEventHub : ReceiveActor
         // Once to each subscriber whatever its subscriptions that match, with tokens when one of them asked for them.
         void Deliver(IActorRef subscriber)
         {
-            var subscriptions = _subscribers[subscriber];
+            if (!_subscribers.TryGetValue(subscriber, out var subscriptions)) return;
             bool matches = false, tokens = false;
             foreach (var candidate in ForEveryAccount) Match(candidate);
             foreach (var candidate in forThisAccount) Match(candidate);

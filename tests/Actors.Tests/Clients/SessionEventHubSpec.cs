@@ -43,8 +43,31 @@ public sealed class SessionEventHubSpec(ITestOutputHelper output) : Akka.TestKit
 
         Subscribe(hub, new UnsubscribeSessionEvents(both.Ref));
         hub.Tell(Refresh(Bob));
-        everyone.ExpectMsg<SessionEvent>();
+        hub.Tell(Refresh(Alice));
+        Assert.Equal([Bob, Alice], everyone.ReceiveN(2).Cast<SessionEvent>().Select(e => e.Did));
         both.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // Subscribed again, it hears again; a subscriber that stops is forgotten, and the others go on hearing.
+        Subscribe(hub, new SubscribeSessionEvents(both.Ref, Bob));
+        Watch(aliceOnly.Ref);
+        Sys.Stop(aliceOnly.Ref);
+        ExpectTerminated(aliceOnly.Ref);
+        hub.Tell(Refresh(Alice));
+        hub.Tell(Refresh(Bob));
+        Assert.Equal([Alice, Bob], everyone.ReceiveN(2).Cast<SessionEvent>().Select(e => e.Did));
+        Assert.Equal(Bob, both.ExpectMsg<SessionEvent>().Did);
+    }
+
+    [Fact]
+    public void A_subscriber_for_this_nodes_accounts_hears_them_without_tokens()
+    {
+        var hub = Sys.ActorOf(SessionEventHub.Props());
+        var local = CreateTestProbe();
+        Subscribe(hub, new SessionEventHub.SubscribeLocalSessionEvents(local.Ref));
+        hub.Tell(Refresh(Alice));
+        var heard = local.ExpectMsg<SessionEvent>();
+        Assert.Equal(Alice, heard.Did);
+        Assert.Null(heard.Session);
     }
 
     [Fact]
@@ -56,11 +79,12 @@ public sealed class SessionEventHubSpec(ITestOutputHelper output) : Akka.TestKit
         foreach (var did in dids) hub.Tell(new SubscribeSessionEvents(subscriber.Ref, did), TestActor);
         ReceiveN(dids.Count, TimeSpan.FromSeconds(10));
 
+        // An account it did not subscribe to, between accounts it did: what it hears, in order, leaves that one out.
         foreach (var did in dids.Where((_, i) => i % 100 == 0)) hub.Tell(Refresh(did));
         hub.Tell(Refresh(Alice));
-        var heard = subscriber.ReceiveN(10, TimeSpan.FromSeconds(5)).Cast<SessionEvent>().Select(e => e.Did).ToList();
-        Assert.Equal(dids.Where((_, i) => i % 100 == 0), heard);
-        subscriber.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        hub.Tell(Refresh(dids[^1]));
+        var heard = subscriber.ReceiveN(11, TimeSpan.FromSeconds(5)).Cast<SessionEvent>().Select(e => e.Did).ToList();
+        Assert.Equal(dids.Where((_, i) => i % 100 == 0).Append(dids[^1]), heard);
     }
 
     private void Subscribe(IActorRef hub, object message)
