@@ -60,10 +60,8 @@ public sealed class AccountRestRecordSpec(ITestOutputHelper output)
     public async Task A_bucket_keeps_nothing_of_the_stopped_run_whose_rest_it_holds()
     {
         var alice = await LoggedInAsync("forgotten.test");
-        var account = await Sys.ActorSelection("/system/sharding/account/*/" + Uri.EscapeDataString(alice.Did)).ResolveOne(TimeSpan.FromSeconds(5));
-        account.Tell(AccountSelfMessages.PassivationCheck.Instance);
-        await EventuallyAsync(async () => Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance)) is { Passivated: 1, Live: 0 },
-            TimeSpan.FromSeconds(10), "the account's rest");
+        await RestedAsync(alice.Did);
+        Assert.Equal(new SupervisorCounts(1, 0, 1), await AskAsync(GetSupervisorCounts.Instance));
 
         // A later run rests too, then stops (a stand-in, as the bucket sees it). The bucket kept that run's ref, and with it
         // all Akka held for the stopped actor, for as long as the account rested (1.3 KB an account, bench/run memory); it
@@ -78,6 +76,54 @@ public sealed class AccountRestRecordSpec(ITestOutputHelper output)
             return Task.FromResult(!run.IsAlive);
         }, TimeSpan.FromSeconds(20), "the stopped run's ref to be collected");
     }
+
+    [Fact]
+    public async Task An_account_rested_again_and_again_leaves_the_wake_of_another_account_of_its_bucket_on_time()
+    {
+        // Two accounts of one registry bucket, both resting.
+        var buckets = new AccountSettings().RegistryBuckets;
+        var seen = new Dictionary<int, string>();
+        (string Did, string Other)? pair = null;
+        for (var i = 0; pair is null; i++)
+        {
+            Assert.True(i < 200, "no two accounts shared a bucket");
+            var did = (await LoggedInAsync($"w{i}.test")).Did;
+            var bucket = Supervisor.Actors.Cluster.Buckets.Of(did, buckets);
+            if (seen.TryGetValue(bucket, out var other)) pair = (did, other);
+            else seen[bucket] = did;
+        }
+        var (busy, due) = pair.Value;
+        await RestedAsync(busy, due);
+
+        // One is due in 3 s; the other rests 200 times more, each rest naming a time weeks ahead, so that the bucket's
+        // wake times are rebuilt several times (more than twice its accounts and 64): the first one's time must survive.
+        var registry = Akka.Cluster.Sharding.ClusterSharding.Get(Sys).ShardRegion("account-registry");
+        var now = DateTimeOffset.UtcNow;
+        registry.Tell(Supervisor.Actors.Cluster.Buckets.To(due, buckets,
+            new Supervisor.Actors.Accounts.RegistryCommands.AccountResting(due, now.AddSeconds(3), await StatusAsync(due))), TestActor);
+        var busyStatus = await StatusAsync(busy);
+        for (var rest = 0; rest < 200; rest++)
+            registry.Tell(Supervisor.Actors.Cluster.Buckets.To(busy, buckets,
+                new Supervisor.Actors.Accounts.RegistryCommands.AccountResting(busy, now.AddDays(60).AddMinutes(rest), busyStatus)), TestActor);
+        await EventuallyAsync(async () => (await StatusAsync(due)).Node is not null, TimeSpan.FromSeconds(20), "the due account to wake");
+        Assert.Null((await StatusAsync(busy)).Node);
+    }
+
+    /// <summary>
+    /// Has the accounts rest now: tells each that still runs to check whether it may rest (an account busy with what
+    /// followed its login lets a check pass), until each rests (its status, the bucket's, names no node).
+    /// </summary>
+    private async Task RestedAsync(params string[] dids) => await EventuallyAsync(async () =>
+    {
+        var running = 0;
+        foreach (var did in dids)
+        {
+            if ((await StatusAsync(did)).Node is null) continue;
+            running++;
+            Sys.ActorSelection("/system/sharding/account/*/" + Uri.EscapeDataString(did)).Tell(AccountSelfMessages.PassivationCheck.Instance);
+        }
+        return running == 0;
+    }, TimeSpan.FromSeconds(30), "the accounts' rest");
 
     /// <summary>
     /// A stand-in for a run of the account: sends the account's rest to its bucket, then stops; only a weak reference to it
