@@ -13,7 +13,8 @@ namespace Supervisor.Bench;
 /// of the same system before the imports, over N. Measured twice: with every account running as an actor
 /// (passivation off), and at rest, once the idle accounts have passivated (passivate-after = 2s); then the anchor, the
 /// same sessions held by the TypeScript client on Node (<see cref="AnchorSessions"/>): with the fields the accounts hold,
-/// and as a login answers them (with the DID document and e-mail fields, which the client keeps).
+/// and as a login answers them (with the DID document and e-mail fields, which the client keeps); and Akka's floor under a
+/// running account, N sharded persistent actors holding nothing of ours (<see cref="BareEntities"/>).
 /// </summary>
 public static class MemoryBench
 {
@@ -26,6 +27,7 @@ public static class MemoryBench
         {
             await MeasureAsync(pds, n, journalKind, passivate: false);
             await MeasureAsync(pds, n, journalKind, passivate: true);
+            await MeasureBareAsync(n, journalKind);
             foreach (var asLoginAnswers in new[] { false, true })
             {
                 var what = asLoginAnswers ? "anchor: logged in" : "anchor: same data";
@@ -45,7 +47,7 @@ public static class MemoryBench
         {
             await Accounts.ImportAsync(accounts, pds.Url, 10, DateTimeOffset.UtcNow.AddHours(2), first: 10_000_000); // warms the journal and the code paths
             var baseline = HeapAfterFullGc();
-            await HeapDumpAsync(n, passivate, "before");
+            await HeapDumpAsync(n, passivate ? "rest" : "live", "before");
             var took = await Accounts.ImportAsync(accounts, pds.Url, n, DateTimeOffset.UtcNow.AddHours(2));
             await Accounts.WaitForAsync(accounts, n + 10, AccountStateName.Active, TimeSpan.FromMinutes(5));
             if (passivate)
@@ -56,10 +58,33 @@ public static class MemoryBench
                 await Task.Delay(TimeSpan.FromSeconds(6));
             }
             var heap = HeapAfterFullGc();
-            await HeapDumpAsync(n, passivate, "after");
+            await HeapDumpAsync(n, passivate ? "rest" : "live", "after");
             var perAccount = (heap - baseline) / (double)n;
             Console.WriteLine($"{n,8}   {(passivate ? "passivated (rest)" : "live actors"),-18}  {took.TotalSeconds,8:0.0}   {heap / 1048576.0,7:0.0}   " +
                               $"{perAccount / 1024,8:0.00} KB   {Process.GetCurrentProcess().WorkingSet64 / 1048576.0,10:0}");
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    /// <summary>The same system with N bare entities in place of the accounts: what Akka keeps for an actor of its own.</summary>
+    private static async Task MeasureBareAsync(int n, JournalKind journalKind)
+    {
+        using var journal = new BenchJournal(journalKind);
+        var (system, _) = journal.Start("supervisor.accounts.passivate-after = 0s");
+        try
+        {
+            var region = await BareEntities.StartRegionAsync(system);
+            await BareEntities.StartAsync(region, 10, first: 10_000_000); // warms the journal and the code paths
+            var baseline = HeapAfterFullGc();
+            await HeapDumpAsync(n, "bare", "before");
+            var took = await BareEntities.StartAsync(region, n);
+            var heap = HeapAfterFullGc();
+            await HeapDumpAsync(n, "bare", "after");
+            Console.WriteLine($"{n,8}   {"bare entities",-18}  {took.TotalSeconds,8:0.0}   {heap / 1048576.0,7:0.0}   " +
+                              $"{(heap - baseline) / (double)n / 1024,8:0.00} KB   {Process.GetCurrentProcess().WorkingSet64 / 1048576.0,10:0}   (Akka's floor: a sharded persistent actor holding nothing of ours)");
         }
         finally
         {
@@ -81,11 +106,11 @@ public static class MemoryBench
     /// With SUPERVISOR_BENCH_HEAPDUMP set to a folder, a heap dump of this process there (dotnet-dump, a dotnet tool on the
     /// PATH): where the bytes of an account go, by type (`dotnet-dump analyze FILE -c "dumpheap -stat"`, the two dumps side by side).
     /// </summary>
-    private static async Task HeapDumpAsync(int n, bool passivate, string stage)
+    private static async Task HeapDumpAsync(int n, string held, string stage)
     {
         if (Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_HEAPDUMP") is not { Length: > 0 } folder) return;
         Directory.CreateDirectory(folder);
-        var file = Path.Combine(folder, $"{n}-{(passivate ? "rest" : "live")}-{stage}.dump");
+        var file = Path.Combine(folder, $"{n}-{held}-{stage}.dump");
         using var dump = Process.Start(new ProcessStartInfo("dotnet-dump", ["collect", "-p", Environment.ProcessId.ToString(), "--type", "Heap", "-o", file])
             { RedirectStandardOutput = true })!;
         await dump.StandardOutput.ReadToEndAsync();

@@ -3,7 +3,8 @@ using Supervisor.Host.Configuration;
 
 // Benchmarks, not tests: each prints its figures and the machine. bench/README.md has the latest figures.
 //   memory [N ...]              memory per account (default 1000 10000 100000), as live actors and at rest once idle
-//                               accounts have passivated (SQLite; SUPERVISOR_BENCH_JOURNALS=postgres for PostgreSQL)
+//                               accounts have passivated (SQLite; SUPERVISOR_BENCH_JOURNALS=postgres for PostgreSQL),
+//                               and of as many sharded persistent actors holding nothing (Akka's floor)
 //   recovery [N ...]            start-up until every journaled account is ready, SQLite and (with
 //                               SUPERVISOR_BENCH_POSTGRES) PostgreSQL (default 10000 100000)
 //   overhead [workers] [secs] [rounds]  getSession directly, through the actor, through YARP (a process) and
