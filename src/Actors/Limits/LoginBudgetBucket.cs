@@ -30,10 +30,9 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
     public sealed record LoginBudgetSpent(string Key, DateTimeOffset RetryAt, BudgetWindow Spent) : IWireMessage;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, List<DateTimeOffset>> _attempts = new(StringComparer.Ordinal);
+    private readonly LoginAttemptTable _attempts;
     private readonly List<(string Key, IActorRef ReplyTo)> _waiting = new();
     private readonly TimeProvider _time;
-    private readonly TimeSpan _longest;
     private readonly int _snapshotEvery;
 
     /// <summary>Props for bucket <paramref name="bucket"/>.</summary>
@@ -48,7 +47,7 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
     {
         PersistenceId = TypeName + "-" + bucket;
         _time = time;
-        _longest = settings.Longest;
+        _attempts = new LoginAttemptTable(settings.Longest);
         _snapshotEvery = Math.Max(snapshotEvery, 1) * 20;
 
         Recover<LoginAttempted>(Record);
@@ -69,7 +68,7 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
     private void OnSpend(SpendLogin spend)
     {
         var now = _time.GetUtcNow();
-        if (LoginBudget.RetryAt(_attempts.GetValueOrDefault(spend.Key) ?? [], now, spend.Windows) is { } spent)
+        if (LoginBudget.RetryAt(_attempts.Of(spend.Key), now, spend.Windows) is { } spent)
         {
             Sender.Tell(new LoginBudgetSpent(spend.Key, spent.At, spent.Spent));
             return;
@@ -83,11 +82,7 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
             Record(e);
             replyTo.Tell(new LoginAllowed(spend.Key));
             if (LastSequenceNr % _snapshotEvery != 0) return;
-            var recent = _attempts
-                .Select(a => new LoginAttempts(a.Key, LoginBudget.Recent(a.Value, now, _longest)))
-                .Where(a => a.At.Count > 0)
-                .ToList();
-            SaveSnapshot(new RegistrySnapshot([], recent));
+            SaveSnapshot(new RegistrySnapshot([], _attempts.Recent(now)));
         });
     }
 
@@ -100,12 +95,5 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
         _log.Error("Login budget bucket: the journal failed to write an attempt ({Error}); those logins are refused", cause.GetBaseException().Message);
     }
 
-    private void Record(LoginAttempted attempted)
-    {
-        if (!_attempts.TryGetValue(attempted.Key, out var attempts)) _attempts[attempted.Key] = attempts = [];
-        attempts.Add(attempted.At);
-        var horizon = attempted.At - _longest;
-        attempts.RemoveAll(a => a <= horizon);
-        if (attempts.Count == 0) _attempts.Remove(attempted.Key);
-    }
+    private void Record(LoginAttempted attempted) => _attempts.Record(attempted.Key, attempted.At);
 }
