@@ -39,7 +39,6 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 {
     private const string RefreshTimer = "refresh";
     private const string DeleteTimer = "delete";
-    private const string PassivateTimer = "passivate";
     private const string LoansTimer = "loans";
     private const string QuorumTimer = "quorum";
 
@@ -75,6 +74,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     private bool _compacting;
     private DateTimeOffset? _stoppingSince;
     private bool _rested;
+    /// <summary>This run has asked its shard to passivate it: later checks (its node's sweep) change nothing.</summary>
+    private bool _passivationAsked;
 
     /// <summary>An access token lent for one request, until when, and under which session generation.</summary>
     private sealed record Loan(DateTimeOffset Until, long Generation, DateTimeOffset At);
@@ -187,8 +188,6 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         // The fence: the first thing a new owner writes. A previous owner still running somewhere (a paused node) fails
         // its next write, which comes before any refresh it would make (RefreshStarted), so it never sends the token.
         if (_state.Owner != _deps.Node && _state.Session is not null) Self.Tell(ClaimOwnership.Instance);
-        // A periodic check rather than a receive timeout: no timer is reset on every message of a busy account.
-        if (Settings.PassivateAfter > TimeSpan.Zero) Timers.StartPeriodicTimer(PassivateTimer, PassivationCheck.Instance, Settings.PassivateAfter);
         if (_state.PendingDeletion is not null) Self.Tell(DeleteDue.Instance);
         if (_state.Session is not null)
         {
@@ -401,15 +400,16 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     // ------------------------------------------------------------------ passivation
 
     /// <summary>
-    /// Every <see cref="AccountSettings.PassivateAfter"/>: stops if nothing needs it running (no request within
-    /// <see cref="AccountSettings.ActiveWindow"/>, nothing in flight or held).
+    /// Asked by its node's accounts supervisor every <see cref="AccountSettings.PassivateAfter"/> once it has run that
+    /// long: stops if nothing needs it running (no request within <see cref="AccountSettings.ActiveWindow"/>, nothing in
+    /// flight or held).
     /// </summary>
     private void RequestPassivation()
     {
         // Events held while the journal was down whose return this account did not hear (it started as the news went out).
         if (_unjournaled.Count > 0 && _journaling is null && _deps.Journal.IsAvailable) JournalHeldEvents();
-        if (_stoppingSince is not null || Busy() || _state.PendingDeletion is not null || _retryAt is not null || _draining || _awaitingAuthFactor || IsActive()) return;
-        Timers.Cancel(PassivateTimer);
+        if (_passivationAsked || _stoppingSince is not null || Busy() || _state.PendingDeletion is not null || _retryAt is not null || _draining || _awaitingAuthFactor || IsActive()) return;
+        _passivationAsked = true;
         Rest();
         // The shard holds what arrives for it until it has stopped.
         Context.Parent.Tell(new Passivate(StopAccount.Instance));
@@ -439,7 +439,6 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     private void StopWhenIdle()
     {
         _stoppingSince ??= Now;
-        Timers.Cancel(PassivateTimer);
         // Lent tokens do not hold a stop: nothing rotates them here any more, and a returned loan may wait in the shard
         // region while the shard moves. What is in flight in this actor (a refresh, a logout, held events) does.
         var inFlight = _refreshing || _deleting || _unjournaled.Count > 0 || _journaling is not null || _compacting || _refreshWaiters.Count > 0;

@@ -41,7 +41,7 @@ public sealed record AccountSettings
     public TimeSpan BackoffMax { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// How often an account checks whether it may stop: with nothing in flight and no request within
+    /// How often an account that has run this long is asked (by its node's supervisor) whether it may stop: with nothing in flight and no request within
     /// <see cref="ActiveWindow"/> it does, and is started again when its refresh is due or a message arrives (zero: never).
     /// </summary>
     public TimeSpan PassivateAfter { get; init; } = TimeSpan.FromMinutes(5);

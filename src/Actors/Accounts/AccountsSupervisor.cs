@@ -52,6 +52,11 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         public static readonly WarmedUp Instance = new();
     }
 
+    private sealed record PassivationTick
+    {
+        public static readonly PassivationTick Instance = new();
+    }
+
     private sealed record KeepAwake
     {
         public static readonly KeepAwake Instance = new();
@@ -109,7 +114,9 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>Handles two or more accounts verified (one has lost it since), and the DIDs that claim each.</summary>
     private readonly Dictionary<string, HashSet<string>> _contested = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<IActorRef, string> _local = new();
+    /// <summary>The account actors of this node, their DIDs, and since when they run (<see cref="Environment.TickCount64"/>).</summary>
+    private readonly Dictionary<IActorRef, (string Did, long Since)> _local = new();
+    private long _passivationTicks;
     /// <summary>The accounts running on this node: their actor and last status (dropped when the actor stops).</summary>
     private readonly Dictionary<string, (IActorRef Actor, AccountStatus Status)> _running = new(StringComparer.Ordinal);
     private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
@@ -226,6 +233,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         {
             (_accounts, _registry, _budgets) = (started.Accounts, started.Registry, started.Budgets);
             Timers.StartPeriodicTimer("keep-awake", KeepAwake.Instance, TimeSpan.FromSeconds(5));
+            if (_settings.PassivateAfter > TimeSpan.Zero)
+                Timers.StartPeriodicTimer("passivation", PassivationTick.Instance, _settings.PassivateAfter / PassivationSlots);
             Self.Tell(LoadDirectory.Instance);
         });
         Receive<StartFailed>(failed => throw new InvalidOperationException("the shard regions could not start", failed.Error));
@@ -270,6 +279,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             for (var b = 0; b < BucketCount; b++) _registry.Tell(Buckets.ToBucket(b, KeepBucketAwake.Instance));
         });
         Receive<AccountStatusChanged>(OnStatusChanged);
+        Receive<PassivationTick>(_ => AskToRest());
         Receive<JournalAvailabilityChanged>(OnJournalAvailabilityChanged);
         Receive<TokenKeyRejected>(OnTokenKeyRejected);
         Receive<SubscribeSessionEvents>(s => _events.Forward(s));
@@ -519,7 +529,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (!Sender.IsNobody())
         {
             _running[status.Did] = (Sender, status);
-            if (_local.TryAdd(Sender, status.Did))
+            if (_local.TryAdd(Sender, (status.Did, Environment.TickCount64)))
             {
                 Context.Watch(Sender);
                 // A new run of an account stopped by the journal, started by a message before its restart: it serves again.
@@ -533,7 +543,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
 
     private void OnAccountStopped(Terminated t)
     {
-        if (!_local.Remove(t.ActorRef, out var did)) return;
+        if (!_local.Remove(t.ActorRef, out var local)) return;
+        var did = local.Did;
         // (A new run of the account may already have reported from another actor: its status stays.)
         if (_running.TryGetValue(did, out var running) && running.Actor.Equals(t.ActorRef)) _running.Remove(did);
         if (_stopping || !_restarting.Contains(did)) return;
@@ -558,6 +569,25 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         _restarting.Remove(restart.Did);
         _accounts.Tell(new ShardingEnvelope(restart.Did, WakeToRefresh.Instance));
+    }
+
+    /// <summary>Ticks of the passivation sweep in one <see cref="AccountSettings.PassivateAfter"/> (one a second).</summary>
+    private int PassivationSlots => (int)Math.Clamp(_settings.PassivateAfter.Ticks / TimeSpan.TicksPerSecond, 1, 3600);
+
+    /// <summary>
+    /// Asks each account of this node that has run for <see cref="AccountSettings.PassivateAfter"/> whether it may rest
+    /// (it decides: <see cref="AccountSelfMessages.PassivationCheck"/>), once every passivate-after, a slice of them at each
+    /// tick: one timer for the node, where each running account had a periodic timer of its own (about 0.3 KB each in
+    /// Akka's timer scheduler and wheel), as sharding's own idle passivation runs one a shard.
+    /// </summary>
+    private void AskToRest()
+    {
+        var slots = PassivationSlots;
+        var slot = _passivationTicks++ % slots;
+        var ranLongEnough = Environment.TickCount64 - (long)_settings.PassivateAfter.TotalMilliseconds;
+        foreach (var (account, (_, since)) in _local)
+            if (since <= ranLongEnough && (System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(account) & int.MaxValue) % slots == slot)
+                account.Tell(AccountSelfMessages.PassivationCheck.Instance);
     }
 
     private void OnJournalAvailabilityChanged(JournalAvailabilityChanged changed)
