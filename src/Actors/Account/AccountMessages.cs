@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Event;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Serialization;
@@ -120,7 +121,8 @@ internal static class AccountSelfMessages
         public static readonly QuorumCheck Instance = new();
     }
 
-    public sealed record PassivationCheck
+    /// <summary>Sent by the node's passivation sweep; one that meets an account as it stops goes unlogged to the dead letters.</summary>
+    public sealed record PassivationCheck : IDeadLetterSuppression
     {
         public static readonly PassivationCheck Instance = new();
     }

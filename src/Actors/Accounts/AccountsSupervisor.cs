@@ -114,8 +114,13 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private readonly Dictionary<string, string> _didsByHandle = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>Handles two or more accounts verified (one has lost it since), and the DIDs that claim each.</summary>
     private readonly Dictionary<string, HashSet<string>> _contested = new(StringComparer.OrdinalIgnoreCase);
-    /// <summary>The account actors of this node, their DIDs, and since when they run (<see cref="Environment.TickCount64"/>).</summary>
-    private readonly Dictionary<IActorRef, (string Did, long Since)> _local = new();
+    /// <summary>
+    /// The account actors of this node: their DIDs, since when they run (<see cref="Environment.TickCount64"/>) and their
+    /// slot in the passivation sweep (<see cref="_bySlot"/>).
+    /// </summary>
+    private readonly Dictionary<IActorRef, (string Did, long Since, int Slot)> _local = new();
+    /// <summary>The account actors of this node by the tick of the passivation sweep that asks them (none: passivation off).</summary>
+    private readonly HashSet<IActorRef>[] _bySlot;
     private long _passivationTicks;
     /// <summary>The accounts running on this node: their actor and last status (dropped when the actor stops).</summary>
     private readonly Dictionary<string, (IActorRef Actor, AccountStatus Status)> _running = new(StringComparer.Ordinal);
@@ -149,6 +154,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         _settings = settings;
         _metrics = metrics;
         _time = time;
+        _bySlot = new HashSet<IActorRef>[PassivationSlots(settings.PassivateAfter)];
+        for (var i = 0; i < _bySlot.Length; i++) _bySlot[i] = new HashSet<IActorRef>();
         _journal = journal;
         _limits = limits;
         _audit = audit;
@@ -233,8 +240,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         {
             (_accounts, _registry, _budgets) = (started.Accounts, started.Registry, started.Budgets);
             Timers.StartPeriodicTimer("keep-awake", KeepAwake.Instance, TimeSpan.FromSeconds(5));
-            if (_settings.PassivateAfter > TimeSpan.Zero)
-                Timers.StartPeriodicTimer("passivation", PassivationTick.Instance, _settings.PassivateAfter / PassivationSlots);
+            if (_bySlot.Length > 0) Timers.StartPeriodicTimer("passivation", PassivationTick.Instance, _settings.PassivateAfter / _bySlot.Length);
             Self.Tell(LoadDirectory.Instance);
         });
         Receive<StartFailed>(failed => throw new InvalidOperationException("the shard regions could not start", failed.Error));
@@ -529,9 +535,12 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (!Sender.IsNobody())
         {
             _running[status.Did] = (Sender, status);
-            if (_local.TryAdd(Sender, (status.Did, Environment.TickCount64)))
+            // Its slot is the next tick's: that tick finds it too young, the one a round later finds it has run passivate-after.
+            var slot = _bySlot.Length > 0 ? (int)(_passivationTicks % _bySlot.Length) : -1;
+            if (_local.TryAdd(Sender, (status.Did, Environment.TickCount64, slot)))
             {
                 Context.Watch(Sender);
+                if (slot >= 0) _bySlot[slot].Add(Sender);
                 // A new run of an account stopped by the journal, started by a message before its restart: it serves again.
                 if (_restarting.Remove(status.Did)) Timers.Cancel("restart-" + status.Did);
             }
@@ -544,6 +553,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private void OnAccountStopped(Terminated t)
     {
         if (!_local.Remove(t.ActorRef, out var local)) return;
+        if (local.Slot >= 0) _bySlot[local.Slot].Remove(t.ActorRef);
         var did = local.Did;
         // (A new run of the account may already have reported from another actor: its status stays.)
         if (_running.TryGetValue(did, out var running) && running.Actor.Equals(t.ActorRef)) _running.Remove(did);
@@ -571,22 +581,26 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         _accounts.Tell(new ShardingEnvelope(restart.Did, WakeToRefresh.Instance));
     }
 
-    /// <summary>Ticks of the passivation sweep in one <see cref="AccountSettings.PassivateAfter"/> (one a second).</summary>
-    private int PassivationSlots => (int)Math.Clamp(_settings.PassivateAfter.Ticks / TimeSpan.TicksPerSecond, 1, 3600);
+    /// <summary>
+    /// Ticks of the passivation sweep in one <see cref="AccountSettings.PassivateAfter"/>: about one a second (at most
+    /// 3,600; one when it is shorter than two seconds); none with passivation off.
+    /// </summary>
+    private static int PassivationSlots(TimeSpan passivateAfter) =>
+        passivateAfter > TimeSpan.Zero ? (int)Math.Clamp(passivateAfter.Ticks / TimeSpan.TicksPerSecond, 1, 3600) : 0;
 
     /// <summary>
-    /// Asks each account of this node that has run for <see cref="AccountSettings.PassivateAfter"/> whether it may rest
-    /// (it decides: <see cref="AccountSelfMessages.PassivationCheck"/>), once every passivate-after, a slice of them at each
-    /// tick: one timer for the node, where each running account had a periodic timer of its own (about 0.3 KB each in
-    /// Akka's timer scheduler and wheel), as sharding's own idle passivation runs one a shard.
+    /// Asks the accounts of this tick's slot that have run for <see cref="AccountSettings.PassivateAfter"/> whether they
+    /// may rest (each decides: <see cref="AccountSelfMessages.PassivationCheck"/>): each account once every
+    /// passivate-after, the first time between passivate-after and a tick more after its start. One timer for the node,
+    /// where each running account had a periodic timer of its own (about 0.35 KB in Akka's timer table and wheel), as
+    /// sharding's own idle passivation runs one a shard.
     /// </summary>
     private void AskToRest()
     {
-        var slots = PassivationSlots;
-        var slot = _passivationTicks++ % slots;
+        var slot = (int)(_passivationTicks++ % _bySlot.Length);
         var ranLongEnough = Environment.TickCount64 - (long)_settings.PassivateAfter.TotalMilliseconds;
-        foreach (var (account, (_, since)) in _local)
-            if (since <= ranLongEnough && (System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(account) & int.MaxValue) % slots == slot)
+        foreach (var account in _bySlot[slot])
+            if (_local[account].Since <= ranLongEnough)
                 account.Tell(AccountSelfMessages.PassivationCheck.Instance);
     }
 
