@@ -598,7 +598,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private void AskToRest()
     {
         var slot = (int)(_passivationTicks++ % _bySlot.Length);
-        var ranLongEnough = Environment.TickCount64 - (long)_settings.PassivateAfter.TotalMilliseconds;
+        // A quarter of a tick's grace: a round of the timer can come a little short of passivate-after (its wheel's 10 ms steps).
+        var ranLongEnough = Environment.TickCount64 - (long)(_settings.PassivateAfter - _settings.PassivateAfter / _bySlot.Length / 4).TotalMilliseconds;
         foreach (var account in _bySlot[slot])
             if (_local[account].Since <= ranLongEnough)
                 account.Tell(AccountSelfMessages.PassivationCheck.Instance);
