@@ -16,7 +16,7 @@ namespace Supervisor.Actors.Tests.Proxy;
 public sealed class PassThroughTimingSpec : FakePdsHostSpec
 {
     private const string GetSession = "com.atproto.server.getSession";
-    private const string TwoSeconds = "supervisor.accounts { request-timeout = 2s }";
+    private const string ThreeSeconds = "supervisor.accounts { request-timeout = 3s }";
 
     [Fact]
     public async Task An_answer_that_stops_midway_holds_no_rotation_and_is_cut_after_request_timeout()
@@ -87,10 +87,11 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
     [Fact]
     public async Task An_answer_longer_than_request_timeout_passes_whole_while_its_bytes_move()
     {
-        await using var host = await StartHostAsync(TwoSeconds);
+        await using var host = await StartHostAsync(ThreeSeconds);
         var alice = await LoggedInAsync(host, "alice.test");
 
-        // 10 parts 400 ms apart: 4 s in all, twice request-timeout, never 2 s without a byte.
+        // 10 parts 400 ms apart: 4 s in all, longer than request-timeout, never 3 s without a byte (a stall of a loaded
+        // machine's second is not a silence of the PDS).
         Pds.FailNext(GetSession, FakeFailure.TrickleBody);
         var clock = Stopwatch.StartNew();
         using var answer = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
@@ -102,10 +103,11 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
     [Fact]
     public async Task An_upload_longer_than_request_timeout_passes_while_its_bytes_move()
     {
-        await using var host = await StartHostAsync(TwoSeconds);
+        await using var host = await StartHostAsync(ThreeSeconds);
         var alice = await LoggedInAsync(host, "alice.test");
 
-        // 10 blocks of 16 KiB, one every 400 ms: 4 s in all, twice request-timeout, never 2 s without a byte.
+        // 10 blocks of 16 KiB, one every 400 ms: 4 s in all, longer than request-timeout, never 3 s without a byte (a
+        // stall of a loaded machine's second is not a silence of the client).
         var blocks = Enumerable.Range(0, 10).Select(i => Enumerable.Repeat((byte)i, 16 * 1024).ToArray()).ToArray();
         using var upload = new SlowContent(blocks, TimeSpan.FromMilliseconds(400));
         upload.Headers.ContentType = new MediaTypeHeaderValue("image/png");
