@@ -60,9 +60,7 @@ public static class MemoryBench
             }
             var heap = HeapAfterFullGc();
             await HeapDumpAsync(n, passivate ? "rest" : "live", "after");
-            var perAccount = (heap - baseline) / (double)n;
-            Console.WriteLine($"{n,8}   {(passivate ? "passivated (rest)" : "live actors"),-18}  {took.TotalSeconds,8:0.0}   {heap / 1048576.0,7:0.0}   " +
-                              $"{perAccount / 1024,8:0.00} KB   {Process.GetCurrentProcess().WorkingSet64 / 1048576.0,10:0}");
+            Report(n, passivate ? "passivated (rest)" : "live actors", took, baseline, heap);
         }
         finally
         {
@@ -84,14 +82,18 @@ public static class MemoryBench
             var took = await BareEntities.StartAsync(region, n);
             var heap = HeapAfterFullGc();
             await HeapDumpAsync(n, "bare", "after");
-            Console.WriteLine($"{n,8}   {"bare entities",-18}  {took.TotalSeconds,8:0.0}   {heap / 1048576.0,7:0.0}   " +
-                              $"{(heap - baseline) / (double)n / 1024,8:0.00} KB   {Process.GetCurrentProcess().WorkingSet64 / 1048576.0,10:0}   (Akka's floor: a sharded persistent actor holding nothing of ours)");
+            Report(n, "bare entities", took, baseline, heap, "   (Akka's floor: a sharded persistent actor holding nothing of ours)");
         }
         finally
         {
             await system.Terminate();
         }
     }
+
+    /// <summary>One line of the table: the heap over the baseline, over N.</summary>
+    private static void Report(int n, string heldAs, TimeSpan took, long baseline, long heap, string note = "") =>
+        Console.WriteLine($"{n,8}   {heldAs,-18}  {took.TotalSeconds,8:0.0}   {heap / 1048576.0,7:0.0}   " +
+                          $"{(heap - baseline) / (double)n / 1024,8:0.00} KB   {Process.GetCurrentProcess().WorkingSet64 / 1048576.0,10:0}{note}");
 
     private static async Task PassivatedAsync(IActorRef accounts, int count)
     {

@@ -15,9 +15,6 @@ namespace Supervisor.Actors.Tests.Account;
 public sealed class AccountPassivationSpec(ITestOutputHelper output)
     : FakePdsSpec(new TestJournal(), output, "supervisor.accounts { passivate-after = 300ms, journal-probe-interval = 1h }")
 {
-
-    private async Task<SupervisorCounts> CountsAsync() => Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance));
-
     [Fact]
     public async Task An_idle_account_stops_keeps_its_status_and_starts_again_for_a_request()
     {
@@ -168,7 +165,7 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
         {
             // The HTTP client's first call (its code, a connection) is made before the supervisor answers, at the PDS of
             // a resting account the registry knows, and not by the first request after ready (bench/README.md, "Recovery").
-            Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance, accounts));
+            await CountsAsync(accounts);
             Assert.Equal(1, Pds.CallCount(DescribeServer));
             Assert.Equal(200, (await CallAsync(sleeper.Did, GetSession, accounts)).Status);
         }
@@ -198,7 +195,7 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
             gate.Release(probed);
             // The registry answers for them: no other journal is read.
             foreach (var sleeper in sleepers) Assert.Equal(AccountStateName.Active, (await StatusAsync(sleeper.Did, accounts)).State);
-            Assert.Equal(new SupervisorCounts(3, 0, 3), Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance, accounts)));
+            Assert.Equal(new SupervisorCounts(3, 0, 3), await CountsAsync(accounts));
             await Task.Delay(TimeSpan.FromSeconds(1.5));
             Assert.Empty(gate.Held);
 

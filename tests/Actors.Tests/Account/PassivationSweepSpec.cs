@@ -14,8 +14,6 @@ namespace Supervisor.Actors.Tests.Account;
 public sealed class PassivationSweepSpec(ITestOutputHelper output)
     : FakePdsSpec(new TestJournal(), output, "supervisor.accounts { passivate-after = 3s, journal-probe-interval = 1h }")
 {
-    private async Task<SupervisorCounts> CountsAsync() => Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance));
-
     [Fact]
     public async Task A_started_account_runs_for_passivate_after_before_it_may_rest_even_when_idle()
     {

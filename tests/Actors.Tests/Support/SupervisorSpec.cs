@@ -67,6 +67,8 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
         return Assert.IsType<SessionStarted>(reply).Status;
     }
 
+    protected async Task<SupervisorCounts> CountsAsync(IActorRef? to = null) => Assert.IsType<SupervisorCounts>(await AskAsync(GetSupervisorCounts.Instance, to));
+
     protected async Task<AccountStatus> StatusAsync(string id, IActorRef? to = null) =>
         Assert.IsType<AccountStatus>(await AskAsync(new GetAccountStatus(id), to));
 
