@@ -21,4 +21,7 @@ public sealed record AccountDependencies(
 
     /// <summary>What runs stopped by a failed write left for the next run of their account on this node.</summary>
     public HeldEventsHandovers Handovers { get; } = new();
+
+    /// <summary>The node's one timer for its running accounts' refreshes.</summary>
+    public RefreshClock Refreshes { get; } = new(Time);
 }

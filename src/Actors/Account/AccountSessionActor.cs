@@ -37,7 +37,6 @@ namespace Supervisor.Actors.Account;
 /// </summary>
 public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 {
-    private const string RefreshTimer = "refresh";
     private const string DeleteTimer = "delete";
     private const string LoansTimer = "loans";
     private const string QuorumTimer = "quorum";
@@ -737,6 +736,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     private void OnRefreshDue()
     {
+        // A wake that crossed the drain on its way (the node's clock is not ordered with this mailbox).
+        if (_draining) return;
         if (_refreshAt is { } at && at > Now + TimeSpan.FromSeconds(1))
         {
             ScheduleRefresh(at);
@@ -748,7 +749,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     private void Drain()
     {
         _draining = true;
-        Timers.Cancel(RefreshTimer);
+        _deps.Refreshes.Cancel(Self);
         // The host stops: the registry keeps its status and due time, and wakes it when due after the next start.
         if (!_refreshing) Rest();
         Sender.Tell(new AccountDrained(_state.Did));
@@ -763,7 +764,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         }
         _refreshing = true;
         _refreshAt = null;
-        Timers.Cancel(RefreshTimer);
+        _deps.Refreshes.Cancel(Self);
         Become(Refreshing);
         _deps.Metrics.Accounts.Report(_state.Did, StateName(), _unjournaled.Count);
         Log.Debug("Account {Did}: refreshing ({Reason})", _state.Did, why);
@@ -898,7 +899,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             _retryAt = null; // a refresh retry ends with the session (else it would hold the account running for good)
             _refreshFailures = 0;
             Log.Warning("Account {Did}: the session has ended ({Reason}: {Error} {Message})", _state.Did, reason, error.Error, error.Message);
-            Timers.Cancel(RefreshTimer);
+            _deps.Refreshes.Cancel(Self);
             Publish(SessionEventKind.Deleted, error);
             if (_refreshing)
             {
@@ -921,10 +922,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         if (_state.Tokens is not { } tokens || _draining) return;
         var due = at ?? _retryAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings, PairReceivedAt);
         _refreshAt = due;
-        var delay = due - Now;
-        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
-        if (delay > TimeSpan.FromDays(1)) delay = TimeSpan.FromDays(1);
-        Timers.StartSingleTimer(RefreshTimer, RefreshDue.Instance, delay);
+        _deps.Refreshes.Set(Self, due);
     }
 
     /// <summary>
@@ -1014,7 +1012,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         var replyTo = Sender;
         PersistAndApply(new LogoutRequested(Now), _ =>
         {
-            Timers.Cancel(RefreshTimer);
+            _deps.Refreshes.Cancel(Self);
             _retryAt = null;
             _refreshFailures = 0;
             Log.Info("Account {Did}: logging out", _state.Did);
@@ -1321,6 +1319,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// <inheritdoc />
     protected override void PostStop()
     {
+        _deps.Refreshes.Cancel(Self);
         _deps.Metrics.Accounts.Stopped(_state.Did, _rested);
         base.PostStop();
     }

@@ -1,0 +1,117 @@
+using Akka.Actor;
+
+namespace Supervisor.Actors.Account;
+
+/// <summary>
+/// The next refresh times of a node's running accounts, and one timer for them all: an account sets its time here
+/// (<see cref="Set"/>) and is told <see cref="AccountSelfMessages.RefreshDue"/> when it comes. An Akka timer of its own cost
+/// every running account about 0.4 KB (the timer, its message, its cancellation and the scheduler's registration); here
+/// it costs an entry in a table and one in a queue. A time set again replaces the account's earlier one, which stays in
+/// the queue and is skipped when it comes due. A wake can still cross a <see cref="Cancel"/> or a newer time on its way
+/// (they are not ordered with the account's mailbox), so the account checks each wake against its own due time.
+/// </summary>
+public sealed class RefreshClock
+{
+    /// <summary>Old times tolerated in the queue beyond the accounts' count before it is rebuilt from the current ones.</summary>
+    private const int Slack = 64;
+
+    /// <summary>The longest the timer is set for; it is set again when it fires with nothing due.</summary>
+    private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
+
+    private readonly object _gate = new();
+    private readonly Dictionary<IActorRef, DateTimeOffset> _due = new();
+    private readonly PriorityQueue<IActorRef, DateTimeOffset> _queue = new();
+    private readonly TimeProvider _time;
+    private readonly ITimer _timer;
+
+    /// <summary>The time the timer is set for; null when it is not set.</summary>
+    private DateTimeOffset? _armedFor;
+
+    /// <summary>A clock on <paramref name="time"/>'s timers.</summary>
+    public RefreshClock(TimeProvider time)
+    {
+        _time = time;
+        _timer = time.CreateTimer(_ => Fire(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>How many accounts have a time set.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate) return _due.Count;
+        }
+    }
+
+    /// <summary>The times queued, old ones included (for specs).</summary>
+    public int Queued
+    {
+        get
+        {
+            lock (_gate) return _queue.Count;
+        }
+    }
+
+    /// <summary>Wakes <paramref name="account"/> at <paramref name="at"/> (at once when it has passed), in place of any earlier time it set.</summary>
+    public void Set(IActorRef account, DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            _due[account] = at;
+            _queue.Enqueue(account, at);
+            if (_queue.Count > 2 * _due.Count + Slack) Rebuild();
+            Arm();
+        }
+    }
+
+    /// <summary>Takes <paramref name="account"/>'s time out: it is not woken (unless its wake is already on its way).</summary>
+    public void Cancel(IActorRef account)
+    {
+        lock (_gate)
+        {
+            if (!_due.Remove(account)) return;
+            if (_queue.Count > 2 * _due.Count + Slack) Rebuild();
+        }
+    }
+
+    private void Fire()
+    {
+        List<IActorRef>? due = null;
+        lock (_gate)
+        {
+            _armedFor = null;
+            var now = _time.GetUtcNow();
+            while (_queue.TryPeek(out var account, out var at) && at <= now)
+            {
+                _queue.Dequeue();
+                // An old time of an account that has set another, or cancelled, is skipped.
+                if (!_due.TryGetValue(account, out var current) || current != at) continue;
+                _due.Remove(account);
+                (due ??= []).Add(account);
+            }
+            Arm();
+        }
+        if (due is null) return;
+        foreach (var account in due) account.Tell(AccountSelfMessages.RefreshDue.Instance, ActorRefs.NoSender);
+    }
+
+    /// <summary>Sets the timer for the soonest time queued, unless it is set for that or sooner already.</summary>
+    private void Arm()
+    {
+        if (!_queue.TryPeek(out _, out var next) || _armedFor is { } armed && armed <= next) return;
+        _armedFor = next;
+        var wait = next - _time.GetUtcNow();
+        // Whole milliseconds, rounded up: a timer that fired a fraction early would find nothing due and spin.
+        wait = wait <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds));
+        _timer.Change(wait > LongestWait ? LongestWait : wait, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Rebuild()
+    {
+        _queue.Clear();
+        foreach (var (account, at) in _due) _queue.Enqueue(account, at);
+        _queue.TrimExcess();
+        _armedFor = null;
+        Arm();
+    }
+}

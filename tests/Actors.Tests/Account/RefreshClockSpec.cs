@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using Supervisor.Actors.Account;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Account.AccountSelfMessages;
+
+namespace Supervisor.Actors.Tests.Account;
+
+/// <summary>
+/// The node's one timer for its running accounts' refreshes (<see cref="RefreshClock"/>): each account is woken once, at
+/// the last time it set and not before; a cancelled one is not woken; times set again and again leave no trail.
+/// </summary>
+public sealed class RefreshClockSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
+{
+    private readonly RefreshClock _clock = new(TimeProvider.System);
+
+    private static DateTimeOffset In(int milliseconds) => DateTimeOffset.UtcNow.AddMilliseconds(milliseconds);
+
+    [Fact]
+    public void Each_account_is_woken_once_at_its_own_time_and_not_before()
+    {
+        var probes = Enumerable.Range(0, 4).Select(_ => CreateTestProbe()).ToArray();
+        var clock = Stopwatch.StartNew();
+        // Set out of order: the queue orders them.
+        foreach (var i in new[] { 2, 0, 3, 1 }) _clock.Set(probes[i].Ref, In(300 + 250 * i));
+
+        for (var i = 0; i < probes.Length; i++)
+        {
+            probes[i].ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(3));
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(290 + 250 * i), $"account {i} woken after {clock.Elapsed.TotalMilliseconds} ms");
+        }
+        foreach (var probe in probes) probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(0, _clock.Count);
+    }
+
+    [Fact]
+    public void A_time_set_again_replaces_the_earlier_one_later_or_sooner()
+    {
+        var later = CreateTestProbe();
+        _clock.Set(later.Ref, In(200));
+        _clock.Set(later.Ref, In(900));
+        var sooner = CreateTestProbe();
+        _clock.Set(sooner.Ref, In(5000));
+        _clock.Set(sooner.Ref, In(300));
+        var clock = Stopwatch.StartNew();
+
+        sooner.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
+        later.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(850), $"woken after {clock.Elapsed.TotalMilliseconds} ms, not at its later time");
+        later.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        sooner.ExpectNoMsg(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void A_cancelled_account_is_not_woken_and_one_that_sets_a_time_again_is()
+    {
+        var cancelled = CreateTestProbe();
+        var again = CreateTestProbe();
+        _clock.Set(cancelled.Ref, In(200));
+        _clock.Set(again.Ref, In(200));
+        _clock.Cancel(cancelled.Ref);
+        _clock.Cancel(again.Ref);
+        _clock.Set(again.Ref, In(200));
+
+        again.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
+        cancelled.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(0, _clock.Count);
+    }
+
+    [Fact]
+    public void Times_set_over_and_over_stay_bounded_in_the_queue_and_the_last_one_wakes()
+    {
+        var busy = CreateTestProbe();
+        var quiet = CreateTestProbe();
+        _clock.Set(quiet.Ref, In(600));
+        // An account that becomes active again and again sets a new time each time.
+        for (var i = 0; i < 10_000; i++) _clock.Set(busy.Ref, In(3_600_000 + i));
+        _clock.Set(busy.Ref, In(400));
+
+        Assert.InRange(_clock.Queued, 2, 2 * 2 + 64 + 1);
+        busy.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
+        quiet.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
+        busy.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+}
