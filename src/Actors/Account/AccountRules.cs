@@ -216,11 +216,11 @@ public static class AccountRules
     public static DateTimeOffset NextRefreshAt(
         SessionTokens tokens, DateTimeOffset now, DateTimeOffset? lastActivity, double jitter, AccountSettings settings, DateTimeOffset? receivedAt = null)
     {
-        var due = Due(tokens.Refresh, settings.KeepAliveMargin, 1.0 / 3, jitter, now);
+        var due = Due(tokens.RefreshExpiresAt, tokens.RefreshLifetime, settings.KeepAliveMargin, 1.0 / 3, jitter, now);
         var active = lastActivity is { } seen && now - seen <= settings.ActiveWindow;
         if (active)
         {
-            var access = Due(tokens.Access, settings.RefreshMargin, settings.RefreshMarginFraction, jitter, now);
+            var access = Due(tokens.AccessExpiresAt, tokens.AccessLifetime, settings.RefreshMargin, settings.RefreshMarginFraction, jitter, now);
             if (access < due) due = access;
         }
         var floor = NonNegative(settings.MinRefreshInterval);
@@ -234,7 +234,7 @@ public static class AccountRules
     public static bool AccessExpired(SessionTokens tokens, DateTimeOffset now, AccountSettings settings)
     {
         var skew = NonNegative(settings.ExpirySkew);
-        if (tokens.Access.Lifetime is { } lifetime && lifetime / 10 < skew) skew = NonNegative(lifetime / 10);
+        if (tokens.AccessLifetime is { } lifetime && lifetime / 10 < skew) skew = NonNegative(lifetime / 10);
         return Plus(tokens.AccessExpiresAt, -skew.Ticks) <= now;
     }
 
@@ -244,7 +244,7 @@ public static class AccountRules
     /// </summary>
     public static TimeSpan StreamedValidity(SessionTokens tokens, AccountSettings settings)
     {
-        var quarter = tokens.Access.Lifetime is { } lifetime && lifetime > TimeSpan.Zero ? lifetime / 4 : settings.RequestTimeout;
+        var quarter = tokens.AccessLifetime is { } lifetime && lifetime > TimeSpan.Zero ? lifetime / 4 : settings.RequestTimeout;
         return quarter < settings.RequestTimeout ? quarter : settings.RequestTimeout;
     }
 
@@ -262,16 +262,16 @@ public static class AccountRules
     }
 
     /// <summary>
-    /// When a refresh ahead of <paramref name="claims"/>' expiry is due; saturates instead of overflowing. A token without
+    /// When a refresh ahead of a token's expiry (<paramref name="expiresAt"/>, after <paramref name="lifetime"/> if it has an issue time) is due; saturates instead of overflowing. A token without
     /// <c>iat</c> counts as living from <paramref name="now"/>: taken as living the whole margin, a short-lived one (from a
     /// hostile or broken server) was due at once, and refreshed at every min-refresh-interval for as long as it answered so.
     /// </summary>
-    private static DateTimeOffset Due(JwtClaims claims, TimeSpan margin, double fraction, double jitter, DateTimeOffset now)
+    private static DateTimeOffset Due(DateTimeOffset expiresAt, TimeSpan? lifetime, TimeSpan margin, double fraction, double jitter, DateTimeOffset now)
     {
-        var lifetime = NonNegative(claims.Lifetime ?? TimeSpan.FromTicks(Math.Max(0, claims.ExpiresAt.UtcTicks - now.UtcTicks)));
+        var lived = NonNegative(lifetime ?? TimeSpan.FromTicks(Math.Max(0, expiresAt.UtcTicks - now.UtcTicks)));
         var share = double.IsNaN(fraction) ? 0 : Math.Clamp(fraction, 0, 1);
-        var lead = (long)Math.Min(NonNegative(margin).Ticks, lifetime.Ticks * share);
-        return Plus(claims.ExpiresAt, -lead + (long)(lead * 0.5 * Fraction(jitter)));
+        var lead = (long)Math.Min(NonNegative(margin).Ticks, lived.Ticks * share);
+        return Plus(expiresAt, -lead + (long)(lead * 0.5 * Fraction(jitter)));
     }
 
     /// <summary><paramref name="at"/> moved by <paramref name="ticks"/>, held within the range of <see cref="DateTimeOffset"/>.</summary>

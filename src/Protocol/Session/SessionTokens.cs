@@ -3,14 +3,22 @@ using System.Text;
 namespace Supervisor.Actors.Session;
 
 /// <summary>
-/// One account's token pair with the claims read from it. Its <see cref="ToString"/> never shows a token.
-/// The tokens are held as UTF-8 (a JWT is ASCII): half the bytes of a .NET string, for the one pair every running
-/// account keeps; each read of <see cref="AccessJwt"/> or <see cref="RefreshJwt"/> makes the string for one use.
+/// One account's token pair with what the account uses of its claims: the two expiry and issue times, and the access
+/// token's scope. Its <see cref="ToString"/> never shows a token. The tokens are held as UTF-8 (a JWT is ASCII): half the
+/// bytes of a .NET string, for the one pair every running account keeps; each read of <see cref="AccessJwt"/> or
+/// <see cref="RefreshJwt"/> makes the string for one use, and each read of <see cref="Access"/> or <see cref="Refresh"/>
+/// reads the claims again (a running account kept two claims objects and the refresh token's id, about 0.3 KB).
 /// </summary>
 public sealed record SessionTokens
 {
     private readonly byte[] _accessJwt;
     private readonly byte[] _refreshJwt;
+
+    // Unix seconds, as the claims give them (an issue time of 0: none).
+    private readonly long _accessIssued;
+    private readonly long _accessExpires;
+    private readonly long _refreshIssued;
+    private readonly long _refreshExpires;
 
     /// <summary>The access token (at+jwt), sent as Bearer on every authenticated call.</summary>
     public string AccessJwt => Encoding.UTF8.GetString(_accessJwt);
@@ -18,11 +26,11 @@ public sealed record SessionTokens
     /// <summary>The refresh token (refresh+jwt), sent only to refreshSession and deleteSession.</summary>
     public string RefreshJwt => Encoding.UTF8.GetString(_refreshJwt);
 
-    /// <summary>Claims of the access token.</summary>
-    public JwtClaims Access { get; }
+    /// <summary>Claims of the access token, read again from it.</summary>
+    public JwtClaims Access => Problem is null ? JwtClaims.TryRead(AccessJwt, out _)! : Unread;
 
-    /// <summary>Claims of the refresh token.</summary>
-    public JwtClaims Refresh { get; }
+    /// <summary>Claims of the refresh token, read again from it.</summary>
+    public JwtClaims Refresh => Problem is null ? JwtClaims.TryRead(RefreshJwt, out _)! : Unread;
 
     /// <summary>
     /// Why a pair read back from a journal no longer validates (e.g. stored by older code with an expiry out
@@ -31,12 +39,16 @@ public sealed record SessionTokens
     /// </summary>
     public string? Problem { get; }
 
+    /// <summary>The access token's scope, e.g. com.atproto.access or com.atproto.appPass.</summary>
+    public string? Scope { get; }
+
     private SessionTokens(string accessJwt, string refreshJwt, JwtClaims access, JwtClaims refresh, string? problem = null)
     {
         _accessJwt = Encoding.UTF8.GetBytes(accessJwt);
         _refreshJwt = Encoding.UTF8.GetBytes(refreshJwt);
-        Access = access;
-        Refresh = refresh;
+        (_accessIssued, _accessExpires) = (access.IssuedAt?.ToUnixTimeSeconds() ?? 0, access.ExpiresAt.ToUnixTimeSeconds());
+        (_refreshIssued, _refreshExpires) = (refresh.IssuedAt?.ToUnixTimeSeconds() ?? 0, refresh.ExpiresAt.ToUnixTimeSeconds());
+        Scope = access.Scope;
         Problem = problem;
     }
 
@@ -44,13 +56,18 @@ public sealed record SessionTokens
     private static readonly JwtClaims Unread = new(null, null, null, null, null, DateTimeOffset.UnixEpoch, null);
 
     /// <summary>When the access token expires.</summary>
-    public DateTimeOffset AccessExpiresAt => Access.ExpiresAt;
+    public DateTimeOffset AccessExpiresAt => DateTimeOffset.FromUnixTimeSeconds(_accessExpires);
 
     /// <summary>When the refresh token expires.</summary>
-    public DateTimeOffset RefreshExpiresAt => Refresh.ExpiresAt;
+    public DateTimeOffset RefreshExpiresAt => DateTimeOffset.FromUnixTimeSeconds(_refreshExpires);
 
-    /// <summary>The access token's scope, e.g. com.atproto.access or com.atproto.appPass.</summary>
-    public string? Scope => Access.Scope;
+    /// <summary>The access token's lifetime as issued, when it has an issue time.</summary>
+    public TimeSpan? AccessLifetime => Lifetime(_accessIssued, _accessExpires);
+
+    /// <summary>The refresh token's lifetime as issued, when it has an issue time.</summary>
+    public TimeSpan? RefreshLifetime => Lifetime(_refreshIssued, _refreshExpires);
+
+    private static TimeSpan? Lifetime(long issued, long expires) => issued == 0 ? null : TimeSpan.FromSeconds(expires - issued);
 
     /// <summary>
     /// Builds a pair from two JWTs, or throws <see cref="SessionFormatException"/> naming which token is
@@ -66,8 +83,6 @@ public sealed record SessionTokens
             throw new SessionFormatException($"the refresh token has type '{refresh.Type}', expected 'refresh+jwt'");
         if (access.Type is "refresh+jwt")
             throw new SessionFormatException("the access token is a refresh token");
-        // The refresh token's subject is the access token's: one string for both.
-        if (refresh.Subject is not null && refresh.Subject == access.Subject) refresh = refresh with { Subject = access.Subject };
         return new SessionTokens(accessJwt!, refreshJwt!, access, refresh);
     }
 
@@ -78,13 +93,13 @@ public sealed record SessionTokens
     public static SessionTokens Unusable(string accessJwt, string refreshJwt, string problem) =>
         new(accessJwt, refreshJwt, Unread, Unread, problem);
 
-    /// <summary>Equal when both tokens, their claims and the problem are.</summary>
+    /// <summary>Equal when both tokens and the problem are (the claims are read from the tokens).</summary>
     public bool Equals(SessionTokens? other) =>
         other is not null && _accessJwt.AsSpan().SequenceEqual(other._accessJwt) && _refreshJwt.AsSpan().SequenceEqual(other._refreshJwt)
-        && Access == other.Access && Refresh == other.Refresh && Problem == other.Problem;
+        && Problem == other.Problem;
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Access, Refresh, Problem);
+    public override int GetHashCode() => HashCode.Combine(_accessExpires, _refreshExpires, Problem);
 
     /// <inheritdoc />
     public override string ToString() =>
