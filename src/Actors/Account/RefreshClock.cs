@@ -5,9 +5,10 @@ namespace Supervisor.Actors.Account;
 /// <summary>
 /// The next refresh times of a node's running accounts, and one timer for them all: an account sets its time here
 /// (<see cref="Set"/>) and is told <see cref="AccountSelfMessages.RefreshDue"/> when it comes. An Akka timer of its own cost
-/// every running account about 0.4 KB (the timer, its message, its cancellation and the scheduler's registration); here
+/// every running account about 0.3 KB (the timer, its message, its cancellation and the scheduler's registration); here
 /// it costs an entry in a table and one in a queue. A time set again replaces the account's earlier one, which stays in
-/// the queue and is skipped when it comes due. A wake can still cross a <see cref="Cancel"/> or a newer time on its way
+/// the queue, forgets its account, and is skipped when it comes due (or dropped when the queue holds more than twice as
+/// many times as accounts). A wake can still cross a <see cref="Cancel"/> or a newer time on its way
 /// (they are not ordered with the account's mailbox), so the account checks each wake against its own due time.
 /// </summary>
 public sealed class RefreshClock
@@ -19,13 +20,22 @@ public sealed class RefreshClock
     private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
 
     private readonly object _gate = new();
-    private readonly Dictionary<IActorRef, DateTimeOffset> _due = new();
-    private readonly PriorityQueue<IActorRef, DateTimeOffset> _queue = new();
+    private readonly Dictionary<IActorRef, Wake> _due = new();
+    private readonly PriorityQueue<Wake, DateTimeOffset> _queue = new();
     private readonly TimeProvider _time;
     private readonly ITimer _timer;
 
     /// <summary>The time the timer is set for; null when it is not set.</summary>
     private DateTimeOffset? _armedFor;
+
+    /// <summary>
+    /// One time set. A replaced or cancelled one forgets its account, so that a stopped account's actor is not held by the
+    /// old times left in the queue.
+    /// </summary>
+    private sealed class Wake(IActorRef account)
+    {
+        public IActorRef? Account = account;
+    }
 
     /// <summary>A clock on <paramref name="time"/>'s timers.</summary>
     public RefreshClock(TimeProvider time)
@@ -57,8 +67,10 @@ public sealed class RefreshClock
     {
         lock (_gate)
         {
-            _due[account] = at;
-            _queue.Enqueue(account, at);
+            if (_due.TryGetValue(account, out var earlier)) earlier.Account = null;
+            var wake = new Wake(account);
+            _due[account] = wake;
+            _queue.Enqueue(wake, at);
             if (_queue.Count > 2 * _due.Count + Slack) Rebuild();
             Arm();
         }
@@ -69,7 +81,8 @@ public sealed class RefreshClock
     {
         lock (_gate)
         {
-            if (!_due.Remove(account)) return;
+            if (!_due.Remove(account, out var wake)) return;
+            wake.Account = null;
             if (_queue.Count > 2 * _due.Count + Slack) Rebuild();
         }
     }
@@ -81,11 +94,11 @@ public sealed class RefreshClock
         {
             _armedFor = null;
             var now = _time.GetUtcNow();
-            while (_queue.TryPeek(out var account, out var at) && at <= now)
+            while (_queue.TryPeek(out var wake, out var at) && at <= now)
             {
                 _queue.Dequeue();
                 // An old time of an account that has set another, or cancelled, is skipped.
-                if (!_due.TryGetValue(account, out var current) || current != at) continue;
+                if (wake.Account is not { } account) continue;
                 _due.Remove(account);
                 (due ??= []).Add(account);
             }
@@ -108,8 +121,9 @@ public sealed class RefreshClock
 
     private void Rebuild()
     {
+        var live = _queue.UnorderedItems.Where(item => item.Element.Account is not null).ToList();
         _queue.Clear();
-        foreach (var (account, at) in _due) _queue.Enqueue(account, at);
+        foreach (var (wake, at) in live) _queue.Enqueue(wake, at);
         _queue.TrimExcess();
         _armedFor = null;
         Arm();

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Akka.Actor;
 using Supervisor.Actors.Account;
 using Xunit.Abstractions;
 using static Supervisor.Actors.Account.AccountSelfMessages;
@@ -7,7 +9,7 @@ namespace Supervisor.Actors.Tests.Account;
 
 /// <summary>
 /// The node's one timer for its running accounts' refreshes (<see cref="RefreshClock"/>): each account is woken once, at
-/// the last time it set and not before; a cancelled one is not woken; times set again and again leave no trail.
+/// the last time it set and not before; a cancelled one is not woken, nor held; times set again and again leave no trail.
 /// </summary>
 public sealed class RefreshClockSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
@@ -80,5 +82,39 @@ public sealed class RefreshClockSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         busy.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
         quiet.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
         busy.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public async Task An_account_that_cancelled_and_stopped_is_not_held_by_its_old_times()
+    {
+        var others = CreateTestProbe();
+        _clock.Set(others.Ref, In(3_600_000)); // the clock still runs for other accounts
+        var stopped = SetCancelledAndStopped();
+
+        await AwaitConditionAsync(() =>
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            return Task.FromResult(!stopped.IsAlive);
+        }, TimeSpan.FromSeconds(10));
+        Assert.Equal(1, _clock.Count);
+    }
+
+    /// <summary>An actor that set two times (the first replaced), cancelled, then stopped; only a weak reference to it is returned.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private WeakReference SetCancelledAndStopped()
+    {
+        var account = Sys.ActorOf(Props.Create(() => new StandIn()));
+        _clock.Set(account, In(3_600_000));
+        _clock.Set(account, In(7_200_000));
+        _clock.Cancel(account);
+        Assert.True(account.GracefulStop(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult());
+        return new WeakReference(account);
+    }
+
+    private sealed class StandIn : UntypedActor
+    {
+        protected override void OnReceive(object message) { }
     }
 }
