@@ -101,9 +101,15 @@ internal static class AccountSelfMessages
 
     public sealed record DeleteAnswered(XrpcResponse Answer, IActorRef? ReplyTo);
 
-    public sealed record RefreshDue
+    /// <summary>
+    /// The account's refresh is due: sent by the node's <see cref="RefreshClock"/> for the time the account set
+    /// (<paramref name="At"/>), or by the account to itself (<see cref="Replay"/>) to replay a refresh cut off by a stop. A
+    /// wake can meet an account that has stopped since (unlogged to the dead letters).
+    /// </summary>
+    public sealed record RefreshDue(DateTimeOffset? At) : IDeadLetterSuppression
     {
-        public static readonly RefreshDue Instance = new();
+        /// <summary>A refresh cut off by a stop, replayed after recovery.</summary>
+        public static readonly RefreshDue Replay = new((DateTimeOffset?)null);
     }
 
     public sealed record DeleteDue

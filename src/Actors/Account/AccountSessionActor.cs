@@ -194,7 +194,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             if (_state.RefreshPending)
             {
                 Log.Info("Account {Did} stopped during a refresh; replaying the refresh", _state.Did);
-                Self.Tell(RefreshDue.Instance);
+                Self.Tell(RefreshDue.Replay);
             }
             else
             {
@@ -255,8 +255,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             case RetryCall retry:
                 Send(retry.Call, retry.ReplyTo, retried: true);
                 break;
-            case RefreshDue:
-                OnRefreshDue();
+            case RefreshDue due:
+                OnRefreshDue(due);
                 break;
             case RefreshNow:
                 _refreshWaiters.Add((Sender, null));
@@ -734,15 +734,11 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     // ------------------------------------------------------------------ refresh
 
-    private void OnRefreshDue()
+    private void OnRefreshDue(RefreshDue due)
     {
-        // A wake that crossed the drain on its way (the node's clock is not ordered with this mailbox).
-        if (_draining) return;
-        if (_refreshAt is { } at && at > Now + TimeSpan.FromSeconds(1))
-        {
-            ScheduleRefresh(at);
-            return;
-        }
+        // A wake that crossed the drain, or the wake of a time since replaced or cancelled, on its way (the node's clock is
+        // not ordered with this mailbox): only the time set last counts.
+        if (_draining || due.At is { } at && at != _refreshAt) return;
         StartRefresh(_retryAt is null ? "scheduled" : "retrying after a failure");
     }
 

@@ -4,14 +4,14 @@ namespace Supervisor.Actors.Account;
 
 /// <summary>
 /// The next refresh times of a node's running accounts, and one timer for them all: an account sets its time here
-/// (<see cref="Set"/>) and is told <see cref="AccountSelfMessages.RefreshDue"/> when it comes. An Akka timer of its own cost
+/// (<see cref="Set"/>) and is told <see cref="AccountSelfMessages.RefreshDue"/> (with that time) when it comes. An Akka timer of its own cost
 /// every running account about 0.3 KB (the timer, its message, its cancellation and the scheduler's registration); here
 /// it costs an entry in a table and one in a queue. A time set again replaces the account's earlier one, which stays in
 /// the queue, forgets its account, and is skipped when it comes due (or dropped when the queue holds more than twice as
 /// many times as accounts). A wake can still cross a <see cref="Cancel"/> or a newer time on its way
-/// (they are not ordered with the account's mailbox), so the account checks each wake against its own due time.
+/// (they are not ordered with the account's mailbox), so the account acts on the wake of the time it set last only.
 /// </summary>
-public sealed class RefreshClock
+public sealed class RefreshClock : IDisposable
 {
     /// <summary>Old times tolerated in the queue beyond the accounts' count before it is rebuilt from the current ones.</summary>
     private const int Slack = 64;
@@ -28,6 +28,8 @@ public sealed class RefreshClock
     /// <summary>The time the timer is set for; null when it is not set.</summary>
     private DateTimeOffset? _armedFor;
 
+    private bool _disposed;
+
     /// <summary>
     /// One time set. A replaced or cancelled one forgets its account, so that a stopped account's actor is not held by the
     /// old times left in the queue.
@@ -41,7 +43,19 @@ public sealed class RefreshClock
     public RefreshClock(TimeProvider time)
     {
         _time = time;
-        _timer = time.CreateTimer(_ => Fire(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        // The timer's callbacks run in no caller's context (an activity or async-local of whoever made the clock).
+        using (ExecutionContext.SuppressFlow())
+            _timer = time.CreateTimer(_ => Fire(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Stops the timer: no account is woken from then on.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _timer.Dispose();
+        }
     }
 
     /// <summary>How many accounts have a time set.</summary>
@@ -89,29 +103,35 @@ public sealed class RefreshClock
 
     private void Fire()
     {
-        List<IActorRef>? due = null;
+        List<(IActorRef Account, DateTimeOffset At)>? due = null;
         lock (_gate)
         {
             _armedFor = null;
-            var now = _time.GetUtcNow();
-            while (_queue.TryPeek(out var wake, out var at) && at <= now)
+            try
             {
-                _queue.Dequeue();
-                // An old time of an account that has set another, or cancelled, is skipped.
-                if (wake.Account is not { } account) continue;
-                _due.Remove(account);
-                (due ??= []).Add(account);
+                var now = _time.GetUtcNow();
+                while (_queue.TryPeek(out var wake, out var at) && at <= now)
+                {
+                    _queue.Dequeue();
+                    // An old time of an account that has set another, or cancelled, is skipped.
+                    if (wake.Account is not { } account) continue;
+                    _due.Remove(account);
+                    (due ??= []).Add((account, at));
+                }
             }
-            Arm();
+            finally
+            {
+                Arm();
+            }
         }
         if (due is null) return;
-        foreach (var account in due) account.Tell(AccountSelfMessages.RefreshDue.Instance, ActorRefs.NoSender);
+        foreach (var (account, at) in due) account.Tell(new AccountSelfMessages.RefreshDue(at), ActorRefs.NoSender);
     }
 
     /// <summary>Sets the timer for the soonest time queued, unless it is set for that or sooner already.</summary>
     private void Arm()
     {
-        if (!_queue.TryPeek(out _, out var next) || _armedFor is { } armed && armed <= next) return;
+        if (_disposed || !_queue.TryPeek(out _, out var next) || _armedFor is { } armed && armed <= next) return;
         _armedFor = next;
         var wait = next - _time.GetUtcNow();
         // Whole milliseconds, rounded up: a timer that fired a fraction early would find nothing due and spin.
@@ -123,7 +143,7 @@ public sealed class RefreshClock
     {
         var live = _queue.UnorderedItems.Where(item => item.Element.Account is not null).ToList();
         _queue.Clear();
-        foreach (var (wake, at) in live) _queue.Enqueue(wake, at);
+        _queue.EnqueueRange(live); // into an empty queue: one pass, not one sift a time
         _queue.TrimExcess();
         _armedFor = null;
         Arm();

@@ -199,6 +199,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         var self = Self;
         var node = cluster.SelfUniqueAddress.Address + "#" + cluster.SelfUniqueAddress.Uid;
         var deps = new AccountDependencies(_client, _settings, _events, _time, _metrics, _journal, _limits, _audit, _identity, self, ActorRefs.Nobody, node);
+        Context.System.RegisterOnTermination(deps.Refreshes.Dispose);
         Context.System.Settings.InjectTopLevelFallback(AccountMailbox.Configuration);
         StartRegions(deps).PipeTo(self, success: r => r, failure: e => new StartFailed(e));
         DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(RegistryBucket.DirectoryTopic, self));

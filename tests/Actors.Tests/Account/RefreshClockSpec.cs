@@ -39,14 +39,16 @@ public sealed class RefreshClockSpec(ITestOutputHelper output) : Akka.TestKit.Xu
     {
         var later = CreateTestProbe();
         _clock.Set(later.Ref, In(200));
-        _clock.Set(later.Ref, In(900));
+        var laterAt = In(900);
+        _clock.Set(later.Ref, laterAt);
         var sooner = CreateTestProbe();
         _clock.Set(sooner.Ref, In(5000));
-        _clock.Set(sooner.Ref, In(300));
+        var soonerAt = In(300);
+        _clock.Set(sooner.Ref, soonerAt);
         var clock = Stopwatch.StartNew();
 
-        sooner.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
-        later.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
+        Assert.Equal(soonerAt, sooner.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2)).At);
+        Assert.Equal(laterAt, later.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2)).At);
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(850), $"woken after {clock.Elapsed.TotalMilliseconds} ms, not at its later time");
         later.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         sooner.ExpectNoMsg(TimeSpan.Zero);
@@ -78,10 +80,24 @@ public sealed class RefreshClockSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         for (var i = 0; i < 10_000; i++) _clock.Set(busy.Ref, In(3_600_000 + i));
         _clock.Set(busy.Ref, In(400));
 
-        Assert.InRange(_clock.Queued, 2, 2 * 2 + 64 + 1);
+        Assert.InRange(_clock.Queued, 1, 2 * 2 + 64 + 1);
         busy.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
         quiet.ExpectMsg<RefreshDue>(TimeSpan.FromSeconds(2));
         busy.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_stopped_clock_wakes_no_account_and_takes_times_without_failing()
+    {
+        var account = CreateTestProbe();
+        var later = CreateTestProbe();
+        _clock.Set(account.Ref, In(200));
+        _clock.Dispose();
+        _clock.Set(later.Ref, In(100));
+        _clock.Cancel(account.Ref);
+
+        later.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        account.ExpectNoMsg(TimeSpan.Zero);
     }
 
     [Fact]
@@ -111,6 +127,13 @@ public sealed class RefreshClockSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         _clock.Cancel(account);
         Assert.True(account.GracefulStop(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult());
         return new WeakReference(account);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        _clock.Dispose();
+        base.Dispose(disposing);
     }
 
     private sealed class StandIn : UntypedActor
