@@ -913,10 +913,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     private DateTimeOffset? PairReceivedAt =>
         _state.LastRefreshAt is { } refreshed && (_state.SessionStartedAt is not { } started || refreshed > started) ? refreshed : _state.SessionStartedAt;
 
-    private void ScheduleRefresh(DateTimeOffset? at = null)
+    private void ScheduleRefresh()
     {
         if (_state.Tokens is not { } tokens || _draining) return;
-        var due = at ?? _retryAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings, PairReceivedAt);
+        var due = _retryAt ?? AccountRules.NextRefreshAt(tokens, Now, _lastActivity, Random.Shared.NextDouble(), Settings, PairReceivedAt);
         _refreshAt = due;
         _deps.Refreshes.Set(Self, due);
     }

@@ -4,11 +4,11 @@ namespace Supervisor.Actors.Account;
 
 /// <summary>
 /// The next refresh times of a node's running accounts, and one timer for them all: an account sets its time here
-/// (<see cref="Set"/>) and is told <see cref="AccountSelfMessages.RefreshDue"/> (with that time) when it comes. An Akka timer of its own cost
-/// every running account about 0.3 KB (the timer, its message, its cancellation and the scheduler's registration); here
-/// it costs an entry in a table and one in a queue. A time set again replaces the account's earlier one, which stays in
-/// the queue, forgets its account, and is skipped when it comes due (or dropped when the queue holds more than twice as
-/// many times as accounts). A wake can still cross a <see cref="Cancel"/> or a newer time on its way
+/// (<see cref="Set"/>) and is told <see cref="AccountSelfMessages.RefreshDue"/>, with that time, when it comes. An Akka
+/// timer of its own cost every running account about 0.3 KB (the timer, its message, its cancellation, the scheduler's
+/// registration); here it costs an entry in a table and one in a queue. A time set again replaces the account's earlier
+/// one, which stays in the queue, forgets its account, and is skipped when it comes due (or dropped when the queue holds
+/// more than twice as many times as accounts). A wake can still cross a <see cref="Cancel"/> or a newer time on its way
 /// (they are not ordered with the account's mailbox), so the account acts on the wake of the time it set last only.
 /// </summary>
 public sealed class RefreshClock : IDisposable
