@@ -221,6 +221,28 @@ public sealed class AccountRulesSpec
     }
 
     [Fact]
+    public void Past_8_sessions_waiting_behind_a_pending_logout_the_oldest_waiting_is_given_up_and_the_rest_are_revoked_in_order()
+    {
+        // Eleven sessions each logged out while the first's deleteSession is still pending.
+        var pairs = Enumerable.Range(0, 11).Select(i => TestJwt.Pair(Did, Now.AddMinutes(i))).ToList();
+        var state = new AccountState(Did);
+        foreach (var pair in pairs)
+        {
+            state = AccountRules.Apply(state, new SessionEstablished(SessionOrigin.Login, "https://pds.example", new SessionGrant(Did, "a.test", pair), Now));
+            state = AccountRules.Apply(state, new LogoutRequested(Now));
+        }
+
+        // The pending one and the newest 8; the two waiting longest are given up (their tokens lapse by themselves).
+        var revoked = new List<string>();
+        while (state.PendingDeletion is { } pending)
+        {
+            revoked.Add(pending.Value);
+            state = AccountRules.Apply(state, new SessionDeleted(Now));
+        }
+        Assert.Equal([pairs[0].RefreshJwt, .. pairs.Skip(3).Select(p => p.RefreshJwt)], revoked);
+    }
+
+    [Fact]
     public void A_refresh_without_a_did_document_keeps_the_known_pds()
     {
         var tokens = TestJwt.Pair(Did, Now);
