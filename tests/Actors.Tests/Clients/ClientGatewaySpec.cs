@@ -132,15 +132,22 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
 
     [Theory]
     [MemberData(nameof(NotTrusted))]
-    public void A_wrong_secret_or_an_unknown_client_is_refused_and_nothing_reaches_the_accounts(string client, string secret)
+    public void A_wrong_secret_or_an_unknown_client_is_refused_logged_by_its_name_never_a_secret_and_nothing_reaches_the_accounts(string client, string secret)
     {
         var accounts = CreateTestProbe();
+        var logs = CreateTestProbe();
+        Sys.EventStream.Subscribe(logs.Ref, typeof(Akka.Event.Warning));
         var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
         gateway.Tell(new AsTrustedClient(client, secret, new ExportSession(Did, SessionFormat.Json)), TestActor);
         var refused = ExpectMsg<RefusedToClient>();
         Assert.Equal(("ExportSession", "NotAllowedToClients"), (refused.MessageType, refused.Error.Error));
         Assert.DoesNotContain(OpsSecret, refused.Error.Message);
         accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // The refusal is logged with the client's name, never a secret (the one given or the one expected).
+        var logged = logs.FishForMessage<Akka.Event.Warning>(w => w.Message.ToString()!.Contains("not a trusted client")).Message.ToString()!;
+        Assert.Contains($"the secret given for {client} does not match", logged);
+        foreach (var text in new[] { secret, OpsSecret }.Where(t => t.Length > 0)) Assert.DoesNotContain(text, logged);
     }
 
     [Fact]
