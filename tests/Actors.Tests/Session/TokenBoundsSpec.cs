@@ -77,6 +77,30 @@ public sealed class TokenBoundsSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_token_of_16_KiB_and_session_fields_of_2048_characters_are_read_and_one_character_more_is_refused()
+    {
+        // The README's bounds, at their edges: the signature (never decoded here) pads a valid token to the length wanted.
+        var token = Access("\"exp\":1800000000");
+        string Sized(int length) => token + new string('A', length - token.Length);
+        Assert.NotNull(JwtClaims.TryRead(Sized(16_384), out _));
+        Assert.Null(JwtClaims.TryRead(Sized(16_385), out var problem));
+        Assert.StartsWith("is longer than 16384 characters", problem);
+
+        var pair = TestJwt.Pair(Did, At);
+        foreach (var field in new[] { "email", "status" })
+        {
+            SessionGrant Parse(int length)
+            {
+                using var json = System.Text.Json.JsonDocument.Parse(
+                    $$"""{"did":"{{Did}}","handle":"alice.test","{{field}}":"{{new string('x', length)}}","accessJwt":"{{pair.AccessJwt}}","refreshJwt":"{{pair.RefreshJwt}}"}""");
+                return SessionGrant.Parse(json.RootElement);
+            }
+            Assert.NotNull(Parse(2_048));
+            Assert.Equal($"'{field}' is longer than 2048 characters (2049)", Assert.Throws<SessionFormatException>(() => Parse(2_049)).Message);
+        }
+    }
+
+    [Fact]
     public void Times_within_the_range_still_read_as_they_are()
     {
         var claims = JwtClaims.TryRead(Access("\"exp\":1800000000.5,\"iat\":1799992800"), out _);
