@@ -56,6 +56,16 @@ public sealed class AccountHistorySpec
         Assert.Equal(AccountHistory.PerAccount, rows.Count(r => r.StartsWith("did:plc:a\t", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void A_failures_reason_of_160_characters_is_kept_whole_and_one_character_more_is_cut_to_160_with_an_ellipsis()
+    {
+        HistoryEntry Failed(int reasonLength) => HistoryEntry.Of(new SessionEvent(SessionEventKind.UpdateFailure, "did:plc:t", "t.test", "https://pds.test",
+            AccountStateName.Degraded, new XrpcError("E", new string('m', reasonLength - "E: ".Length)), DateTimeOffset.UtcNow), null);
+
+        Assert.Equal("E: " + new string('m', 157), Failed(160).Reason);
+        Assert.Equal("E: " + new string('m', 156) + "…", Failed(161).Reason);
+    }
+
     [Theory]
     [InlineData(JournalKind.Sqlite)]
     [InlineData(JournalKind.Postgres)]

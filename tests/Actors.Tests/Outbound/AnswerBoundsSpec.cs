@@ -33,6 +33,16 @@ public sealed class AnswerBoundsSpec
     }
 
     [Fact]
+    public void An_error_name_of_128_and_a_message_of_1024_characters_are_kept_whole_and_one_character_more_is_cut()
+    {
+        var whole = XrpcError.FromServer(new string('E', 128), new string('m', 1_024));
+        Assert.Equal((new string('E', 128), new string('m', 1_024)), (whole.Error, whole.Message));
+
+        var cut = XrpcError.FromServer(new string('E', 129), new string('m', 1_025));
+        Assert.Equal((new string('E', 128) + "…", new string('m', 1_024) + "…"), (cut.Error, cut.Message));
+    }
+
+    [Fact]
     public async Task A_servers_error_name_and_message_are_cut_to_128_and_1024_characters_while_its_body_passes_as_it_came()
     {
         await using var pds = await FakePdsServer.StartAsync();
