@@ -60,9 +60,7 @@ public sealed record ImportedSession(SessionGrant Grant, string Service)
         if (handle.Length == 0) throw new SessionFormatException("the session string's handle is empty");
         if (!did.StartsWith("did:", StringComparison.Ordinal))
             throw new SessionFormatException("the session string's second field is not a DID");
-        var tokens = SessionTokens.From(fields[2].Trim(), fields[3].Trim());
-        if (tokens.Access.Subject is { } sub && sub != did)
-            throw new SessionFormatException("the access token belongs to another DID than the session string's");
+        var tokens = SessionTokens.From(fields[2].Trim(), fields[3].Trim(), did, "the session string's");
         var pds = fields.Length == 5 && fields[4].Trim().Length > 0 ? ServiceUrl.Require(fields[4], "pdsEndpoint") : null;
         var resolved = service is not null ? ServiceUrl.Require(service, "service") : pds ?? DefaultService;
         return new ImportedSession(new SessionGrant(did, handle, tokens, PdsEndpoint: pds), resolved);

@@ -42,9 +42,7 @@ public sealed record SessionGrant(
         if (!did.StartsWith("did:", StringComparison.Ordinal))
             throw new SessionFormatException("'did' is not a DID (it must start with 'did:')");
         var handle = Bounded("handle", RequiredString(body, "handle"));
-        var tokens = SessionTokens.From(RequiredString(body, "accessJwt"), RequiredString(body, "refreshJwt"));
-        if (tokens.Access.Subject is { } sub && sub != did)
-            throw new SessionFormatException("the access token belongs to another DID than 'did'");
+        var tokens = SessionTokens.From(RequiredString(body, "accessJwt"), RequiredString(body, "refreshJwt"), did);
         return new SessionGrant(
             did,
             handle,

@@ -71,9 +71,10 @@ public sealed record SessionTokens
 
     /// <summary>
     /// Builds a pair from two JWTs, or throws <see cref="SessionFormatException"/> naming which token is
-    /// malformed and why (never quoting it).
+    /// malformed and why (never quoting it). With <paramref name="did"/>, an access token whose subject is another DID
+    /// is refused too, the message naming where that DID came from (<paramref name="didSource"/>).
     /// </summary>
-    public static SessionTokens From(string? accessJwt, string? refreshJwt)
+    public static SessionTokens From(string? accessJwt, string? refreshJwt, string? did = null, string didSource = "'did'")
     {
         var access = JwtClaims.TryRead(accessJwt, out var accessProblem)
             ?? throw new SessionFormatException($"the access token {accessProblem}");
@@ -83,6 +84,8 @@ public sealed record SessionTokens
             throw new SessionFormatException($"the refresh token has type '{refresh.Type}', expected 'refresh+jwt'");
         if (access.Type is "refresh+jwt")
             throw new SessionFormatException("the access token is a refresh token");
+        if (did is not null && access.Subject is { } sub && sub != did)
+            throw new SessionFormatException($"the access token belongs to another DID than {didSource}");
         return new SessionTokens(accessJwt!, refreshJwt!, access, refresh);
     }
 

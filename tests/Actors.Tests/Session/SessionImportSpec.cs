@@ -100,11 +100,17 @@ public sealed class SessionImportSpec
     }
 
     [Fact]
-    public void A_token_of_another_did_is_refused()
+    public void A_token_of_another_did_is_refused_in_the_session_string_and_in_session_json()
     {
         var other = TestJwt.Pair("did:plc:someoneelse000000000000", Now);
         var text = $"alice.test:::{Did}:::{other.AccessJwt}:::{other.RefreshJwt}";
-        Assert.Contains("another DID", Assert.Throws<SessionFormatException>(() => ImportedSession.Parse(text)).Message);
+        Assert.Equal("the access token belongs to another DID than the session string's",
+            Assert.Throws<SessionFormatException>(() => ImportedSession.Parse(text)).Message);
+
+        // The JSON form (SessionData, and every login or refresh answer): read by SessionGrant.
+        var json = SessionExport.ToSessionData(new SessionGrant(Did, "alice.test", other), "http://entryway.example");
+        Assert.Equal("the access token belongs to another DID than 'did'",
+            Assert.Throws<SessionFormatException>(() => ImportedSession.Parse(json)).Message);
     }
 
     [Fact]
