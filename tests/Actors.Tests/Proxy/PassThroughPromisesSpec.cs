@@ -182,6 +182,32 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task An_answer_a_browser_could_run_as_a_document_or_an_untyped_one_is_an_attachment_and_no_other_is()
+    {
+        const string Blob = "com.atproto.sync.getBlob"; // a sync method: a 2xx page of its is passed on, as a blob
+        await using var host = await StartHostAsync();
+        var dave = await LoggedInAsync(host, "dave.test");
+        var body = "<?xml version=\"1.0\"?><doc><p>a blob</p></doc>"u8.ToArray();
+        string?[] documents =
+        [
+            "text/html", "Text/HTML; charset=utf-8", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml",
+            "text/xsl", "application/pdf", null,
+        ];
+        string[] others = ["application/json", "image/png", "image/jpeg", "application/octet-stream", "application/vnd.ipld.car", "text/plain"];
+        foreach (var type in documents.Concat(others))
+        {
+            Pds.AnswerWith(Blob, body, type);
+            using var answer = await host.Http.GetAsync($"/accounts/{dave.Did}/xrpc/{Blob}?did={dave.Did}&cid=bafkreiblob");
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.Equal(body, await answer.Content.ReadAsByteArrayAsync());
+            Assert.Equal(type is null ? null : MediaTypeHeaderValue.Parse(type), answer.Content.Headers.ContentType);
+            var disposition = answer.Content.Headers.ContentDisposition?.DispositionType;
+            Assert.True((documents.Contains(type) ? "attachment" : null) == disposition, $"{type ?? "no type"}: Content-Disposition {disposition ?? "none"}");
+            Assert.Equal("nosniff", answer.Headers.GetValues("X-Content-Type-Options").Single());
+        }
+    }
+
+    [Fact]
     public async Task A_refused_token_is_refreshed_and_a_buffered_body_sent_once_more_byte_for_byte_while_an_upload_gets_the_refusal_back()
     {
         await using var host = await StartHostAsync();
