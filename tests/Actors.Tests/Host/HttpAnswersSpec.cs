@@ -95,6 +95,47 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task An_xrpc_call_of_an_account_awaiting_its_code_or_logging_out_is_answered_409_with_that_state_and_never_reaches_the_PDS()
+    {
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        // Her session ends at the server; the operator's login again meets a sign-in code.
+        Pds.RevokeAllRefreshTokens(alice.Did);
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.UtcNow.AddMinutes(1);
+        Assert.Equal(HttpStatusCode.Conflict, (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}")).Status);
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.MinValue;
+        Pds.RequireAuthFactor(alice.Did, "CODE-1");
+        var login = new { identifier = alice.Handle, password = alice.Password, service = Pds.Url };
+        Assert.Equal((HttpStatusCode.Unauthorized, "AuthFactorTokenRequired"), await ErrorOfAsync(SendAsync(host, HttpMethod.Post, "/accounts", login)));
+        Assert.Equal("AwaitingAuthFactor", (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}")).Body.GetProperty("state").GetString());
+        var calls = Pds.CallCount(GetSession);
+        var (status, body) = await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.Equal((HttpStatusCode.Conflict, "AwaitingAuthFactor"), (status, body.GetProperty("error").GetString()));
+        Assert.Contains("an operator must log it in again", body.GetProperty("message").GetString());
+        Assert.Equal(calls, Pds.CallCount(GetSession));
+        // With the code, it serves again.
+        Assert.Equal(HttpStatusCode.Created, (await SendAsync(host, HttpMethod.Post, "/accounts", new { login.identifier, login.password, login.service, authFactorToken = "CODE-1" })).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}")).Status);
+
+        // A logout whose deleteSession fails is retried; meanwhile no call goes out with the session being ended.
+        Pds.FailNext("com.atproto.server.deleteSession", FakeFailure.ServerError500, times: 100);
+        Assert.Equal(HttpStatusCode.Accepted, (await SendAsync(host, HttpMethod.Delete, $"/accounts/{alice.Did}")).Status);
+        calls = Pds.CallCount(GetSession);
+        (status, body) = await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.Equal((HttpStatusCode.Conflict, "LoggingOut"), (status, body.GetProperty("error").GetString()));
+        Assert.Contains("is LoggingOut", body.GetProperty("message").GetString());
+        Assert.Equal(calls, Pds.CallCount(GetSession));
+        Assert.Empty(Secrets.JwtsIn(host.Output));
+    }
+
+    private static async Task<(HttpStatusCode, string?)> ErrorOfAsync(Task<(HttpStatusCode Status, JsonElement Body)> answer)
+    {
+        var (status, body) = await answer;
+        return (status, body.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task An_AccountTakedown_that_a_service_behind_the_PDS_answers_is_passed_on_and_the_session_goes_on()
     {
         await using var host = await StartHostAsync();
