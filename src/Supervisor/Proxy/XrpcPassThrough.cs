@@ -198,7 +198,7 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
                 if (pdsDid is null)
                 {
                     if (!context.RequestAborted.IsCancellationRequested)
-                        await ApiJson.Error(failure?.Error == XrpcError.Timeout ? 504 : 502, failure?.Error ?? XrpcError.Timeout,
+                        await ApiJson.Error(failure is null || failure.Error == XrpcError.Timeout ? 504 : 502, failure?.Error ?? XrpcError.Timeout,
                             failure?.Message ?? $"no answer from the PDS within {requestTimeout.TotalSeconds:0.#} s").ExecuteAsync(context);
                     return false;
                 }

@@ -91,6 +91,29 @@ public sealed class ServiceAuthAudienceSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_PDS_that_does_not_answer_for_its_service_DID_within_request_timeout_is_a_504_Timeout_and_asked_again_next_time()
+    {
+        await using var host = await StartHostAsync("supervisor.accounts.request-timeout = 2s");
+        var fred = await LoggedInAsync(host, "fred.test");
+        var path = $"/accounts/{fred.Did}/xrpc/{GetServiceAuth}?aud={Uri.EscapeDataString("did:web:" + host.Http.BaseAddress!.Authority)}";
+
+        Pds.FailNext(DescribeServer, FakeFailure.Hang);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using (var late = await host.Http.GetAsync(path))
+        {
+            Assert.Equal(HttpStatusCode.GatewayTimeout, late.StatusCode);
+            Assert.Equal("Timeout", (await late.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+        Assert.InRange(System.Diagnostics.Stopwatch.GetElapsedTime(started), TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(10));
+        Assert.Equal(0, Pds.CallCount(GetServiceAuth)); // no token with the supervisor as audience was asked for
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.AbandonedCalls == 1), TimeSpan.FromSeconds(15), "the describeServer given up");
+
+        using (var again = await host.Http.GetAsync(path)) Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(2, Pds.CallCount(DescribeServer));
+        Assert.Equal(1, Pds.CallCount(GetServiceAuth));
+    }
+
+    [Fact]
     public async Task Requests_that_need_the_PDSs_service_DID_at_once_wait_for_one_describeServer()
     {
         await using var host = await StartHostAsync();
