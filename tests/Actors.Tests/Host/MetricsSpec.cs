@@ -41,7 +41,11 @@ public sealed class MetricsSpec : FakePdsHostSpec
         await using var host = await StartServingHostAsync();
 
         var metrics = await PrometheusScrape.ReadAsync(host);
-        foreach (var counter in new[] { "supervisor_logins_total", "supervisor_login_failures_total", "supervisor_refreshes_total", "supervisor_refresh_failures_total" })
+        foreach (var counter in new[]
+                 {
+                     "supervisor_logins_total", "supervisor_login_failures_total", "supervisor_refreshes_total", "supervisor_refresh_failures_total",
+                     "supervisor_history_dropped_total",
+                 })
         {
             Assert.Equal("counter", metrics.TypeOf(counter));
             Assert.Equal(0, metrics.Value(counter));
@@ -156,6 +160,36 @@ public sealed class MetricsSpec : FakePdsHostSpec
         // Nor a DID or a handle: an account is never a label.
         Assert.DoesNotContain(alice.Did, metrics.Text);
         Assert.DoesNotContain(alice.Handle, metrics.Text);
+    }
+
+    [Fact]
+    public async Task Durations_have_the_READMEs_buckets_a_PDS_call_without_an_answer_is_status_error_and_target_info_names_the_service()
+    {
+        await using var host = await StartServingHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+        Pds.FailNext(GetSession, FakeFailure.DropConnection);
+        using (var lost = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")) Assert.Equal(HttpStatusCode.BadGateway, lost.StatusCode);
+        using (var call = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}")) Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+
+        var metrics = await PrometheusScrape.ReadAsync(host);
+        var server = ("server", $"127.0.0.1:{new Uri(Pds.Url).Port}");
+        Assert.Equal(1, metrics.Value("supervisor_pds_call_duration_seconds_count", server, ("status", "error")));
+        // 5 ms to 10 s for requests and PDS calls, 1 ms to 5 s for journal writes, each with +Inf.
+        (double Low, double High)? Bounds(string histogram)
+        {
+            var bounds = metrics.LabelsOf(histogram + "_bucket").Select(labels => labels["le"]).Where(le => le != "+Inf").Distinct()
+                .Select(le => double.Parse(le, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Contains(metrics.LabelsOf(histogram + "_bucket"), labels => labels["le"] == "+Inf");
+            return bounds.Count == 0 ? null : (bounds.Min(), bounds.Max());
+        }
+        Assert.Equal((0.005, 10), Bounds("supervisor_pds_call_duration_seconds"));
+        Assert.Equal((0.005, 10), Bounds("supervisor_http_request_duration_seconds"));
+        Assert.Equal((0.005, 10), Bounds("supervisor_request_duration_seconds"));
+        Assert.Equal((0.001, 5), Bounds("supervisor_journal_write_duration_seconds"));
+        // The service, in the series the exporter writes for its resource.
+        var target = Assert.Single(metrics.LabelsOf("target_info"));
+        Assert.Equal("supervisor", target["service_name"]);
     }
 
     [Fact]
