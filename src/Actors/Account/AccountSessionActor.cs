@@ -217,7 +217,15 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         switch (message)
         {
-            case CallXrpc or BorrowAccessToken or ExportSession:
+            case CallXrpc call:
+                SupervisorTrace.Refused("account CallXrpc", call.TraceParent, _state.Did, call.Request.Nsid);
+                Sender.Tell(Unavailable());
+                break;
+            case BorrowAccessToken borrow:
+                SupervisorTrace.Refused("account BorrowAccessToken", borrow.TraceParent, _state.Did, borrow.Nsid);
+                Sender.Tell(Unavailable());
+                break;
+            case ExportSession:
                 Sender.Tell(Unavailable());
                 break;
             case RefreshNow:

@@ -35,6 +35,18 @@ public static class SupervisorTrace
     }
 
     /// <summary>
+    /// The span of a message the account answers at once without serving it (it has no session): started and ended
+    /// here with the outcome <c>unavailable</c>, so that the request's trace shows where its refusal came from.
+    /// </summary>
+    public static void Refused(string name, string? traceParent, string did, string nsid)
+    {
+        var previous = Activity.Current;
+        var span = StartChild(name, traceParent, did, nsid);
+        span?.SetTag("supervisor.outcome", "unavailable");
+        Leave(span, previous, stop: true);
+    }
+
+    /// <summary>
     /// Leaves a span started in one message handler: <paramref name="previous"/> becomes current again, so the span does
     /// not leak into the next message the dispatcher thread handles. With <paramref name="stop"/> the span ends here;
     /// otherwise it stays open until <see cref="Stop"/> (work it started goes on in its own execution context).

@@ -83,6 +83,38 @@ public sealed class TracingSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task The_account_span_names_the_DID_the_method_and_the_outcome_under_the_service_and_an_unsampled_parent_or_a_probe_makes_no_span()
+    {
+        await using var collector = await OtlpReceiver.StartAsync();
+        await using var host = await StartHostAsync(collector);
+        var alice = await LoginAsync(host);
+        // Before the trace waited for: a parent not sampled, and the probes and the scrape, each with a sampled parent.
+        var unsampled = NewTraceParent();
+        Assert.Equal(HttpStatusCode.OK, await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}", unsampled.Header[..^2] + "00"));
+        var probes = new[] { "/healthz", "/healthz/live", "/healthz/ready", "/metrics" }.Select(path => (Path: path, Trace: NewTraceParent())).ToList();
+        foreach (var (path, trace) in probes) Assert.Equal(HttpStatusCode.OK, await GetAsync(host.Http, path, trace.Header));
+
+        var lent = NewTraceParent();
+        Assert.Equal(HttpStatusCode.OK, await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}", lent.Header));
+        var account = Assert.Single(await collector.WaitForTraceAsync(lent.TraceId, t => t.Count >= 3, TimeSpan.FromSeconds(30)), s => s.Scope == "Supervisor");
+        Assert.Equal((alice.Did, GetSession, "lent"), (account.Attributes["atproto.did"], account.Attributes["xrpc.method"], account.Attributes["supervisor.outcome"]));
+        Assert.Equal("supervisor", account.Service);
+
+        // Her session ended at the server (the first call finds it out), the account lends nothing.
+        Pds.RevokeAllRefreshTokens(alice.Did);
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.UtcNow.AddMinutes(1);
+        Assert.Equal(HttpStatusCode.Conflict, await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}", NewTraceParent().Header));
+        var refused = NewTraceParent();
+        Assert.Equal(HttpStatusCode.Conflict, await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}", refused.Header));
+        account = Assert.Single(await collector.WaitForTraceAsync(refused.TraceId, t => t.Any(s => s.Scope == "Supervisor"), TimeSpan.FromSeconds(30)), s => s.Scope == "Supervisor");
+        Assert.Equal("unavailable", account.Attributes["supervisor.outcome"]);
+
+        // Spans are exported in the order they end, in batches: what came before these two traces would have come by now.
+        Assert.DoesNotContain(collector.Spans, s => s.TraceId == unsampled.TraceId);
+        foreach (var (path, trace) in probes) Assert.False(collector.Spans.Any(s => s.TraceId == trace.TraceId), $"{path} was traced");
+    }
+
+    [Fact]
     public async Task A_call_by_message_chains_the_pds_call_under_the_account_span()
     {
         await using var collector = await OtlpReceiver.StartAsync();

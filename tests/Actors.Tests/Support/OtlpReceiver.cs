@@ -13,7 +13,7 @@ namespace Supervisor.Actors.Tests.Support;
 
 /// <summary>
 /// A minimal OpenTelemetry collector in the test process: OTLP/HTTP with protobuf (<c>POST /v1/traces</c>), decoding
-/// each ExportTraceServiceRequest just far enough for the spans' ids, parents, names, kinds and scopes; metrics
+/// each ExportTraceServiceRequest just far enough for the spans' ids, parents, names, kinds, scopes, attributes and service; metrics
 /// (<c>POST /v1/metrics</c>) are kept as they came, for <see cref="Received"/>.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
@@ -82,19 +82,46 @@ public sealed class OtlpReceiver : IAsyncDisposable
     {
         var spans = new List<ExportedSpan>();
         foreach (var resourceSpans in Fields(request, 1))
-            // ResourceSpans: 2 = ScopeSpans (repeated); ScopeSpans: 1 = InstrumentationScope (1 = name), 2 = Span (repeated).
+        {
+            // ResourceSpans: 1 = Resource (1 = attributes), 2 = ScopeSpans (repeated); ScopeSpans: 1 = InstrumentationScope
+            // (1 = name), 2 = Span (repeated).
+            var service = Fields(resourceSpans, 1).SelectMany(resource => Attributes(Fields(resource, 1))).FirstOrDefault(a => a.Key == "service.name").Value ?? "";
             foreach (var scopeSpans in Fields(resourceSpans, 2))
             {
                 var scope = Fields(scopeSpans, 1).Select(s => Text(s, 1)).FirstOrDefault() ?? "";
-                spans.AddRange(Fields(scopeSpans, 2).Select(span => ReadSpan(span, scope)));
+                spans.AddRange(Fields(scopeSpans, 2).Select(span => ReadSpan(span, scope, service)));
             }
+        }
         return spans;
     }
 
-    /// <summary>Span: 1 trace_id, 2 span_id, 4 parent_span_id (bytes), 5 name (string), 6 kind (enum).</summary>
-    private static ExportedSpan ReadSpan(byte[] span, string scope)
+    /// <summary>KeyValue: 1 key, 2 AnyValue (1 string_value; 2 bool, 3 int, 4 double, as text).</summary>
+    private static Dictionary<string, string> Attributes(IEnumerable<byte[]> keyValues)
+    {
+        var attributes = new Dictionary<string, string>();
+        foreach (var keyValue in keyValues)
+        {
+            var value = Fields(keyValue, 2).FirstOrDefault();
+            if (Text(keyValue, 1) is not { } key || value is null) continue;
+            var input = new CodedInputStream(value);
+            var tag = input.ReadTag();
+            attributes[key] = WireFormat.GetTagFieldNumber(tag) switch
+            {
+                1 => input.ReadString(),
+                2 => input.ReadBool() ? "true" : "false",
+                3 => input.ReadInt64().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                4 => input.ReadDouble().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                _ => "",
+            };
+        }
+        return attributes;
+    }
+
+    /// <summary>Span: 1 trace_id, 2 span_id, 4 parent_span_id (bytes), 5 name (string), 6 kind (enum), 9 attributes.</summary>
+    private static ExportedSpan ReadSpan(byte[] span, string scope, string service)
     {
         string traceId = "", spanId = "", parent = "", name = "";
+        var attributes = new List<byte[]>();
         var kind = SpanKind.Unspecified;
         var input = new CodedInputStream(span);
         uint tag;
@@ -107,10 +134,11 @@ public sealed class OtlpReceiver : IAsyncDisposable
                 case 4 when WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited: parent = Hex(input.ReadBytes()); break;
                 case 5 when WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited: name = input.ReadString(); break;
                 case 6 when WireFormat.GetTagWireType(tag) == WireFormat.WireType.Varint: kind = (SpanKind)input.ReadEnum(); break;
+                case 9 when WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited: attributes.Add(input.ReadBytes().ToByteArray()); break;
                 default: input.SkipLastField(); break;
             }
         }
-        return new ExportedSpan(traceId, spanId, parent, name, kind, scope);
+        return new ExportedSpan(traceId, spanId, parent, name, kind, scope, service, Attributes(attributes));
     }
 
     /// <summary>The length-delimited fields numbered <paramref name="number"/> of a message.</summary>
