@@ -58,21 +58,26 @@ public static class SupervisorCli
         var list = new Command("list", "one page of account statuses, ordered by DID; the answer's 'cursor' asks for the next page") { state, query, limit, cursor };
         list.SetAction((parse, ct) => Run(parse.GetValue(host)!, error, async http =>
         {
+            // The query's parameters, and the same filters as options for the next page's command.
             var parameters = new List<string>();
-            void Add(string name, string? value)
+            var filters = new List<string>();
+            void Add(string name, string option, string? value)
             {
-                if (!string.IsNullOrEmpty(value)) parameters.Add($"{name}={Uri.EscapeDataString(value)}");
+                if (string.IsNullOrEmpty(value)) return;
+                parameters.Add($"{name}={Uri.EscapeDataString(value)}");
+                if (name != "cursor") filters.Add($"{option} {ShellWord(value)}");
             }
-            Add("state", parse.GetValue(state));
-            Add("q", parse.GetValue(query));
-            Add("limit", parse.GetValue(limit)?.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Add("cursor", parse.GetValue(cursor));
+            Add("state", "--state", parse.GetValue(state));
+            Add("q", "--query", parse.GetValue(query));
+            Add("limit", "--limit", parse.GetValue(limit)?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Add("cursor", "--cursor", parse.GetValue(cursor));
             var answer = await http.GetAsync(parameters.Count == 0 ? "/accounts" : "/accounts?" + string.Join('&', parameters), ct);
             var text = await answer.Content.ReadAsStringAsync(ct);
             var code = await PrintAsync(answer.StatusCode, answer.IsSuccessStatusCode, text, output, error);
-            // The next page's command goes to stderr, so that standard output stays one JSON document.
+            // The next page's command goes to stderr, so that standard output stays one JSON document; it keeps the
+            // filters (a cursor is a place in the order by DID: without them the next page would list every account).
             if (code == 0 && Text(ParseJson(text), "cursor") is { Length: > 0 } next)
-                await error.WriteLineAsync($"more accounts: accounts list --cursor {next}");
+                await error.WriteLineAsync($"more accounts: accounts list {string.Concat(filters.Select(f => f + " "))}--cursor {ShellWord(next)}");
             return code;
         }));
 
@@ -219,6 +224,10 @@ public static class SupervisorCli
     /// <summary>A field of an answer, its control characters escaped.</summary>
     private static string Text(JsonElement body, string name) =>
         body.ValueKind == JsonValueKind.Object && body.TryGetProperty(name, out var v) ? ControlCharacterEscaper.Escape(v.ToString()) : "";
+
+    /// <summary>A word as a POSIX shell reads it back: as it is when it holds only safe characters, else single-quoted.</summary>
+    internal static string ShellWord(string value) =>
+        value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || "._-:@/+=,%".Contains(c)) ? value : "'" + value.Replace("'", "'\\''") + "'";
 
     /// <summary>Reads a secret: the first line of redirected input, else a prompt without echo.</summary>
     private static string ReadSecret(TextReader input, TextWriter output, string prompt)
