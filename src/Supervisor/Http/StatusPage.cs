@@ -86,17 +86,23 @@ public static class StatusPage
     /// <summary>How long an account page waits for its history before it shows the page without it.</summary>
     public static readonly TimeSpan HistoryTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>The account's history, or null when its database does not answer within <see cref="HistoryTimeout"/> (a journal outage).</summary>
-    private static async Task<IReadOnlyList<HistoryEntry>?> HistoryOf(AccountHistory history, string did, CancellationToken aborted)
+    /// <summary>
+    /// The account's history, or null when its database does not answer within <see cref="HistoryTimeout"/> (a journal
+    /// outage). The page stops waiting then, even where the database client does not heed the cancellation (Npgsql's open
+    /// of a connection that a server took and never answered waits for its own timeout): the read is left to end on its own.
+    /// </summary>
+    internal static async Task<IReadOnlyList<HistoryEntry>?> HistoryOf(AccountHistory history, string did, CancellationToken aborted)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         cancel.CancelAfter(HistoryTimeout);
+        var read = history.OfAsync(did, cancel.Token);
         try
         {
-            return await history.OfAsync(did, cancel.Token);
+            return await read.WaitAsync(cancel.Token);
         }
         catch (Exception e) when (e is System.Data.Common.DbException or OperationCanceledException or TimeoutException && !aborted.IsCancellationRequested)
         {
+            _ = read.ContinueWith(left => left.Exception, TaskContinuationOptions.OnlyOnFaulted); // its end, seen by no one
             return null;
         }
     }

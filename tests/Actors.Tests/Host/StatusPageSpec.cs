@@ -89,7 +89,8 @@ public sealed class StatusPageSpec
         var long253 = string.Join('.', Enumerable.Repeat(new string('h', 62), 4)) + ".x";
         var statuses = Enumerable.Range(0, 100_000).Select(i => Status($"did:plc:{i:D24}", long253, error: new XrpcError("UpstreamFailure", new string('m', 200)))).ToList();
         var html = Summary(statuses, ListAccounts.Instance);
-        Assert.Equal(StatusPage.PageSize, Regex.Matches(html, ">history</a>").Count);
+        Assert.Equal(100, Regex.Matches(html, ">history</a>").Count); // the README's page: 100 accounts
+        Assert.Matches("<a href=\"/\\?cursor=[^\"]+\">next page</a>", html);
         Assert.True(Encoding.UTF8.GetByteCount(html) < 128 * 1024, $"{Encoding.UTF8.GetByteCount(html)} bytes");
     }
 
@@ -152,6 +153,27 @@ public sealed class StatusPageSpec
         var html = StatusPage.RenderAccount(Status("did:plc:x", "x.test"), null, DateTimeOffset.UtcNow);
         Assert.Contains("The history cannot be read now", html);
         Assert.Contains("<td>x.test</td>", html);
+    }
+
+    [Fact]
+    public async Task An_account_page_stops_waiting_for_a_history_database_that_does_not_answer_after_2_s()
+    {
+        // A database that takes the connection and never says a word (what a hung server or a black-holed route gives).
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new System.Collections.Concurrent.ConcurrentQueue<System.Net.Sockets.TcpClient>();
+        _ = Task.Run(async () =>
+        {
+            while (true) held.Enqueue(await silent.AcceptTcpClientAsync());
+        });
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        var history = new AccountHistory(Supervisor.Host.Configuration.JournalKind.Postgres,
+            $"Host=127.0.0.1;Port={port};Username=u;Password=p;Database=d;Timeout=60;Command Timeout=60;Pooling=false");
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Assert.Null(await StatusPage.HistoryOf(history, "did:plc:x", CancellationToken.None));
+        Assert.InRange(System.Diagnostics.Stopwatch.GetElapsedTime(started), TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(10));
+        Assert.NotEmpty(held);
     }
 
     [Fact]
