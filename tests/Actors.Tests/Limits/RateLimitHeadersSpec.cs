@@ -191,6 +191,22 @@ public sealed class RateLimitHeadersSpec
         Assert.Null(limits.Acquire("http://pds.example", "did:plc:a", "com.atproto.repo.createRecord", CallKind.Request, Now.AddHours(1.01)).HeldUntil);
     }
 
+    [Fact]
+    public void Thirty_two_held_methods_of_an_account_are_held_each_alone_and_a_33rd_holds_all_its_calls_until_the_latest()
+    {
+        var limits = new ServerLimits(new ServerLimitSettings());
+        void Hold(int i) => limits.Observe("http://pds.example", "did:plc:a", $"a.b.c{i}", TooMany(Read(("RateLimit-Limit", "10"), ("RateLimit-Remaining", "0"),
+            ("RateLimit-Reset", (60 + i).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("RateLimit-Policy", "10;w=3600"))), Now);
+        DateTimeOffset? HeldUntil(string nsid) => limits.Acquire("http://pds.example", "did:plc:a", nsid, CallKind.Request, Now).HeldUntil;
+
+        for (var i = 0; i < 32; i++) Hold(i);
+        Assert.Null(HeldUntil("com.atproto.repo.createRecord"));
+        Assert.Equal(Now.AddSeconds(65), HeldUntil("a.b.c5"));
+        Hold(32);
+        Assert.Equal(Now.AddSeconds(92), HeldUntil("com.atproto.repo.createRecord"));
+        Assert.Equal(Now.AddSeconds(92), HeldUntil("a.b.c5"));
+    }
+
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;
