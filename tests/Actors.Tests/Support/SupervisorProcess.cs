@@ -34,6 +34,7 @@ public sealed class SupervisorProcess : IAsyncDisposable
         LogFile = Path.Combine(logs, $"host-{Guid.NewGuid():N}.clef");
         _environment.TryAdd("SUPERVISOR_LOG_FILE", LogFile);
         TestSecrets.Register("admin-token", AdminToken);
+        TestSecrets.Register("operator-password", OperatorPassword);
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}"), Timeout = TimeSpan.FromSeconds(60) };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
     }

@@ -20,7 +20,7 @@ public static class TestSecrets
         return password;
     }
 
-    /// <summary>Registers <paramref name="secret"/> under <paramref name="kind"/> (password, token-key, admin-token).</summary>
+    /// <summary>Registers <paramref name="secret"/> under <paramref name="kind"/> (password, token-key, admin-token, operator-password).</summary>
     public static void Register(string kind, string? secret)
     {
         if (string.IsNullOrWhiteSpace(secret) || secret.Contains('\n') || secret.Contains('\t')) return;

@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Supervisor.Actors.Tests.Support;
+
+namespace Supervisor.Actors.Tests.Host;
+
+/// <summary>
+/// A host started without <c>SUPERVISOR_ADMIN_TOKEN</c> and <c>SUPERVISOR_OPERATOR_PASSWORD</c> generates both into
+/// its data folder: 256 bits each, owner-only, two different secrets, neither taken at the other's door, kept across a
+/// restart, and never printed.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class GeneratedSecretsSpec : FakePdsHostSpec
+{
+    private static HttpClient Client(SupervisorProcess host, AuthenticationHeaderValue? authorization) =>
+        new() { BaseAddress = host.Http.BaseAddress, DefaultRequestHeaders = { Authorization = authorization } };
+
+    private static AuthenticationHeaderValue Basic(string password) =>
+        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("operator:" + password)));
+
+    [Fact]
+    public async Task The_generated_admin_token_and_operator_password_are_256_bits_owner_only_different_and_neither_opens_the_others_door()
+    {
+        await using var host = new SupervisorProcess(Folder.Folder, Folder.HostEnvironment());
+        host.SetEnvironment("SUPERVISOR_ADMIN_TOKEN", null);
+        host.SetEnvironment("SUPERVISOR_OPERATOR_PASSWORD", null);
+        await host.StartAsync();
+
+        var files = new[] { "admin-token", "operator-password" }.Select(name => Path.Combine(Folder.Folder, name)).ToList();
+        var (admin, operatorPassword) = (File.ReadAllText(files[0]).Trim(), File.ReadAllText(files[1]).Trim());
+        TestSecrets.Register("admin-token", admin);
+        TestSecrets.Register("operator-password", operatorPassword);
+        foreach (var file in files) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        // 32 random bytes each, as 64 hexadecimal digits.
+        Assert.Matches("^[0-9a-f]{64}$", admin);
+        Assert.Matches("^[0-9a-f]{64}$", operatorPassword);
+        Assert.NotEqual(admin, operatorPassword);
+
+        using (var asAdmin = Client(host, new AuthenticationHeaderValue("Bearer", admin)))
+            Assert.Equal(HttpStatusCode.OK, (await asAdmin.GetAsync("/status")).StatusCode);
+        using (var adminAsOperator = Client(host, Basic(admin)))
+            Assert.Equal(HttpStatusCode.Unauthorized, (await adminAsOperator.GetAsync("/")).StatusCode);
+        using (var asOperator = Client(host, Basic(operatorPassword)))
+            Assert.Equal(HttpStatusCode.OK, (await asOperator.GetAsync("/")).StatusCode);
+        using (var operatorAsAdmin = Client(host, new AuthenticationHeaderValue("Bearer", operatorPassword)))
+            Assert.Equal(HttpStatusCode.Unauthorized, (await operatorAsAdmin.GetAsync("/status")).StatusCode);
+
+        // Kept: a restart reads them again, it makes no new ones.
+        await host.TerminateAsync();
+        await host.StartAsync();
+        Assert.Equal([admin, operatorPassword], files.Select(file => File.ReadAllText(file).Trim()));
+        using (var asAdmin = Client(host, new AuthenticationHeaderValue("Bearer", admin)))
+            Assert.Equal(HttpStatusCode.OK, (await asAdmin.GetAsync("/status")).StatusCode);
+        Assert.DoesNotContain(admin, host.Output);
+        Assert.DoesNotContain(operatorPassword, host.Output);
+    }
+}
