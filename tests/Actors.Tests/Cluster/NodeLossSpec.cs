@@ -322,6 +322,7 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
             output.WriteLine(string.Join('\n', cut.Output.Split('\n').TakeLast(60)));
             output.WriteLine($"the node cut off {(cut.HasExited ? "stopped" : "still runs")} {clock.Elapsed.TotalSeconds:0.0} s after the cut");
             Assert.Equal(3, cut.ExitCode);
+            Assert.Contains("Supervisor stopped: the cluster downed this node", cut.Output);
             Assert.All(await Task.WhenAll(stranded), answer => Assert.Equal("503 ShuttingDown", answer));
             await Task.Delay(pds.AccessTokenLifetime + TimeSpan.FromSeconds(2));
         }

@@ -15,7 +15,7 @@ public sealed class DataFolderPermissionsSpec : FakePdsHostSpec
     private static extern uint Umask(uint mask);
 
     [Fact]
-    public async Task The_data_folder_is_0700_and_the_journal_0600_after_a_start_under_umask_022()
+    public async Task The_data_folder_is_0700_and_the_journal_and_the_remoting_certificate_0600_after_a_start_under_umask_022()
     {
         // The folder and journal as a start under umask 022 left them (TestJournal made both).
         File.SetUnixFileMode(Folder.Folder, OwnerOnlyFolder | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
@@ -39,6 +39,13 @@ public sealed class DataFolderPermissionsSpec : FakePdsHostSpec
         Assert.All(journal, f => Assert.Equal((f, OwnerOnlyFile), (f, File.GetUnixFileMode(f))));
         // The JSON log lives outside the data folder here: it is owner-only too (the umask is set before it is opened).
         Assert.Equal(OwnerOnlyFile, File.GetUnixFileMode(host.LogFile));
+        // The remoting certificate (with its private key) it generated, and again when it finds it readable by others.
+        var certificate = Path.Combine(Folder.Folder, "remoting.pfx");
+        Assert.Equal(OwnerOnlyFile, File.GetUnixFileMode(certificate));
+        Assert.Equal(0, await host.TerminateAsync());
+        File.SetUnixFileMode(certificate, OwnerOnlyFile | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        await host.StartAsync();
+        Assert.Equal(OwnerOnlyFile, File.GetUnixFileMode(certificate));
         Assert.Equal(0, await host.TerminateAsync());
     }
 

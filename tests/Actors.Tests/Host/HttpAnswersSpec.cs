@@ -220,6 +220,45 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
         Assert.Equal(reset, long.Parse(held.Headers.GetValues("RateLimit-Reset").Single()));
         Assert.InRange(held.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(301));
         Assert.Equal(calls, Pds.CallCount(GetSession));
+        // /status shows the server blocked until its reset.
+        var server = Assert.Single((await SendAsync(host, HttpMethod.Get, "/status")).Body.GetProperty("servers").EnumerateArray());
+        Assert.Equal(reset, server.GetProperty("blockedUntil").GetDateTimeOffset().ToUnixTimeSeconds());
+        Assert.Equal(0, server.GetProperty("remaining").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_429_under_another_policy_holds_that_method_of_that_account_only_and_status_counts_it()
+    {
+        const string Timeline = "app.bsky.feed.getTimeline";
+        await using var host = await StartHostAsync();
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        await LoginAsync(host, alice);
+        await LoginAsync(host, bob);
+        // A service behind the PDS (the appview) has its own, smaller limit, spent.
+        var reset = DateTimeOffset.UtcNow.AddMinutes(2).ToUnixTimeSeconds();
+        Pds.AnswerWith(Timeline, """{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}"""u8.ToArray(), "application/json", new Dictionary<string, string>
+        {
+            ["RateLimit-Limit"] = "10", ["RateLimit-Remaining"] = "0", ["RateLimit-Reset"] = reset.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RateLimit-Policy"] = "10;w=120",
+        }, status: 429);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{Timeline}")).Status);
+        var calls = Pds.CallCount(Timeline);
+
+        // Held: the same method of alice's, answered by the supervisor until the reset; her other methods and bob's go on.
+        using (var held = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{Timeline}"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, held.StatusCode);
+            Assert.Equal(reset, long.Parse(held.Headers.GetValues("RateLimit-Reset").Single(), System.Globalization.CultureInfo.InvariantCulture));
+        }
+        Assert.Equal(calls, Pds.CallCount(Timeline));
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(host, HttpMethod.Get, $"/accounts/{alice.Did}/xrpc/{GetSession}")).Status);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await SendAsync(host, HttpMethod.Get, $"/accounts/{bob.Did}/xrpc/{Timeline}")).Status);
+        Assert.Equal(calls + 1, Pds.CallCount(Timeline)); // bob's reached the server
+
+        var server = Assert.Single((await SendAsync(host, HttpMethod.Get, "/status")).Body.GetProperty("servers").EnumerateArray());
+        Assert.Equal(2, server.GetProperty("heldCalls").GetInt32()); // alice's and bob's getTimeline
+        Assert.False(server.TryGetProperty("blockedUntil", out var blocked) && blocked.ValueKind != JsonValueKind.Null, $"blocked: {server}");
     }
 
     [Fact]

@@ -128,6 +128,8 @@ public sealed class HttpApiSpec(RealPdsServer pds) : IAsyncLifetime
         var member = Assert.Single(cluster.GetProperty("members").EnumerateArray());
         Assert.Equal((cluster.GetProperty("self").GetString(), "Up"), (member.GetProperty("address").GetString(), member.GetProperty("status").GetString()));
         Assert.Empty(cluster.GetProperty("unreachable").EnumerateArray());
+        Assert.Equal(cluster.GetProperty("self").GetString(), cluster.GetProperty("leader").GetString());
+        Assert.Equal(cluster.GetProperty("self").GetString(), cluster.GetProperty("oldest").GetString());
         using (var page = await _host.Http.GetAsync("/"))
         {
             var html = await page.Content.ReadAsStringAsync();

@@ -60,6 +60,25 @@ public sealed class ShippedSettingsSpec
     }
 
     [Fact]
+    public void An_account_has_64_requests_in_flight_and_a_server_512_connections_at_most()
+    {
+        Assert.Equal(64, Supervisor.Host.Proxy.ProxySettings.From(Shipped.GetConfig("supervisor.proxy")).MaxInFlight);
+        Assert.Equal(512, Supervisor.Actors.Pds.OutboundAddresses.From(Shipped.GetConfig("supervisor.outbound")).MaxConnectionsPerServer);
+    }
+
+    [Fact]
+    public void A_partition_is_decided_by_keep_majority_among_the_supervisor_nodes_once_stable_for_7_seconds_after_3_seconds_of_silence()
+    {
+        var resolver = Shipped.GetConfig("akka.cluster.split-brain-resolver");
+        Assert.Equal("keep-majority", resolver.GetString("active-strategy"));
+        Assert.Equal("supervisor", resolver.GetString("keep-majority.role"));
+        Assert.Equal(TimeSpan.FromSeconds(7), resolver.GetTimeSpan("stable-after"));
+        Assert.True(resolver.GetBoolean("down-all-when-unstable"));
+        Assert.Equal(TimeSpan.FromSeconds(3), Shipped.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal("Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster", Shipped.GetString("akka.cluster.downing-provider-class"));
+    }
+
+    [Fact]
     public void A_node_serves_1000_readers_with_account_keys_and_8_streams_a_key()
     {
         Assert.Equal(new FeedReaderLimits(1_000, 8), FeedReaderLimits.From(Shipped.GetConfig("supervisor.events")));

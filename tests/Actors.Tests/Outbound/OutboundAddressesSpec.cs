@@ -29,6 +29,17 @@ public sealed class OutboundAddressesSpec
     [InlineData("224.0.0.1", false)]
     [InlineData("255.255.255.255", false)]
     [InlineData("198.18.0.1", false)]
+    [InlineData("198.19.255.255", false)] // benchmarking, its end
+    [InlineData("198.20.0.1", true)]
+    [InlineData("192.0.0.9", false)] // IETF protocol assignments
+    [InlineData("192.0.2.1", false)] // documentation (TEST-NET-1, -2, -3)
+    [InlineData("198.51.100.7", false)]
+    [InlineData("203.0.113.9", false)]
+    [InlineData("203.0.114.1", true)]
+    [InlineData("192.88.99.1", false)] // 6to4 relay anycast
+    [InlineData("100.127.255.255", false)] // shared address space, its end
+    [InlineData("100.128.0.1", true)]
+    [InlineData("172.32.0.1", true)]
     [InlineData("::1", false)]
     [InlineData("::", false)]
     [InlineData("fe80::1", false)]
