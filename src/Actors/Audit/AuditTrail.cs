@@ -21,6 +21,9 @@ public sealed class AuditTrail : ReceivePersistentActor
     /// <summary>How many entries are kept in memory for <see cref="GetAuditEntries"/>.</summary>
     public const int Kept = 10_000;
 
+    /// <summary>The most entries one <see cref="GetAuditEntries"/> is answered.</summary>
+    public const int MaxPage = 1000;
+
     /// <summary>Asks for up to <paramref name="Limit"/> entries older than <paramref name="Before"/> (all when null), newest first.</summary>
     public sealed record GetAuditEntries(int Limit, DateTimeOffset? Before = null) : IWireMessage;
 
@@ -62,7 +65,7 @@ public sealed class AuditTrail : ReceivePersistentActor
             if (LastSequenceNr % 500 == 0) SaveSnapshot(new AuditSnapshot(_entries.Reverse().ToList()));
         }));
         Command<GetAuditEntries>(get => Sender.Tell(new AuditEntries(
-            _entries.Where(e => get.Before is not { } before || e.At < before).Take(Math.Clamp(get.Limit, 1, 1000)).ToList())));
+            _entries.Where(e => get.Before is not { } before || e.At < before).Take(Math.Clamp(get.Limit, 1, MaxPage)).ToList())));
         // Each snapshot holds every kept entry: the ones before it go with the events it replaces.
         Command<SaveSnapshotSuccess>(s =>
         {

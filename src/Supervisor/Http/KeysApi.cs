@@ -66,8 +66,10 @@ public static class KeysApi
             await index.WaitForAsync(revoked.SequenceNr, ReadYourWrite);
             return Results.Json(Describe(revoked.Info), ApiJson.Options);
         });
-        app.MapGet("/audit", async (int? limit, DateTimeOffset? before, IRequiredActor<AuditTrail> audit) =>
-            Results.Json((await audit.ActorRef.Ask<AuditTrail.AuditEntries>(new AuditTrail.GetAuditEntries(limit ?? 100, before), askTimeout, end.Token)).Entries, ApiJson.Options));
+        app.MapGet("/audit", async (HttpContext context, IRequiredActor<AuditTrail> audit) =>
+            AuditQuery.TryParse(context.Request.Query, out var get, out var problem)
+                ? Results.Json((await audit.ActorRef.Ask<AuditTrail.AuditEntries>(get, askTimeout, end.Token)).Entries, ApiJson.Options)
+                : ApiJson.Error(400, "InvalidRequest", problem));
     }
 
     /// <summary>A key as listed: never its secret, nor the hash of it.</summary>

@@ -53,7 +53,8 @@ public static class ListingQuery
         return true;
     }
 
-    private static bool Single(IQueryCollection query, string name, out string? value, ref string problem)
+    /// <summary>The one value of <paramref name="name"/> (null when absent or empty), or false when it is given twice.</summary>
+    internal static bool Single(IQueryCollection query, string name, out string? value, ref string problem)
     {
         value = null;
         if (!query.TryGetValue(name, out StringValues values)) return true;
