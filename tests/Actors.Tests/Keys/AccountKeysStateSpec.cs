@@ -30,4 +30,19 @@ public sealed class AccountKeysStateSpec
         Assert.Equal(["a-000", .. Enumerable.Range(51, 99).Select(i => $"a-{i:000}")], kept); // the oldest unused went
         Assert.True(state.Sessions.ContainsKey("b-1"), "another key's session is not counted");
     }
+
+    [Fact]
+    public void Past_100_sessions_all_refreshed_the_one_refreshed_longest_ago_goes_not_the_first_to_expire()
+    {
+        var state = AccountKeysState.Empty.Apply(new KeyIssued("key-a", Did, "bot", "hash-a", null, [], "admin", At));
+        // 100 sessions, the first opened (first to expire) refreshed last, the last opened refreshed first.
+        for (var i = 0; i < 100; i++) state = state.Apply(new KeySessionOpened($"a-{i:000}", "key-a", "jti", At.AddDays(90).AddMinutes(i), At.AddMinutes(i)));
+        for (var i = 99; i >= 0; i--) state = state.Apply(new KeySessionRotated($"a-{i:000}", "jti-2", At.AddHours(3).AddMinutes(99 - i)));
+
+        state = state.Apply(new KeySessionOpened("a-new", "key-a", "jti", At.AddDays(91), At.AddHours(5)));
+        Assert.False(state.Sessions.ContainsKey("a-099"), "the session refreshed longest ago was kept");
+        Assert.True(state.Sessions.ContainsKey("a-000"), "the first to expire went, though refreshed last");
+        Assert.True(state.Sessions.ContainsKey("a-new"));
+        Assert.Equal(100, state.Sessions.Count);
+    }
 }
