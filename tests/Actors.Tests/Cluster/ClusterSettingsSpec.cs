@@ -77,6 +77,39 @@ public sealed class ClusterSettingsSpec
         }
     }
 
+    [Fact]
+    public void A_cluster_certificate_with_a_password_is_read_with_SUPERVISOR_CLUSTER_CERT_PASSWORD_and_a_wrong_one_stops_the_start_without_saying_it()
+    {
+        var folder = Directory.CreateTempSubdirectory("supervisor-cert").FullName;
+        var saved = (Environment.GetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT"), Environment.GetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT_PASSWORD"));
+        try
+        {
+            var file = Path.Combine(folder, "cluster.pfx");
+            var password = "pfx-" + Guid.NewGuid().ToString("N");
+            RemotingCertificate.CreateSelfSigned(file, password);
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT", file);
+
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT_PASSWORD", password);
+            using (var read = RemotingCertificate.Load(Read(null, null, "node1:4053"), folder))
+                Assert.True(read.HasPrivateKey);
+            Assert.False(File.Exists(RemotingCertificate.FileIn(folder)), "a certificate of its own was made beside the cluster's");
+
+            foreach (var wrong in new[] { "wrong-" + password, null })
+            {
+                Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT_PASSWORD", wrong);
+                var refused = Assert.Throws<InvalidOperationException>(() => RemotingCertificate.Load(Read(null, null, "node1:4053"), folder));
+                Assert.Contains("SUPERVISOR_CLUSTER_CERT could not be read as a PKCS#12 file with SUPERVISOR_CLUSTER_CERT_PASSWORD", refused.Message);
+                Assert.DoesNotContain(password, refused.Message);
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT", saved.Item1);
+            Environment.SetEnvironmentVariable("SUPERVISOR_CLUSTER_CERT_PASSWORD", saved.Item2);
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(null, "node1")]
     [InlineData(null, "node1:notaport")]
