@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Supervisor.Actors.Tests.RealPds;
 using Supervisor.Actors.Tests.Support;
 using Supervisor.Host.Configuration;
@@ -13,7 +14,8 @@ namespace Supervisor.Actors.Tests.Cluster;
 /// Account keys and the audit trail have one owner in the cluster (a singleton journaling them once) and every node
 /// reads the keys from a replica of its own: a key issued through one node works through the other at once, a
 /// revocation through either is refused by both, a key session opened through one refreshes through the other, keys
-/// issued through both nodes at the same time are all kept, and the audit trail is the same on every node.
+/// issued through both nodes at the same time are all kept, and the audit trail is the same on every node. The session
+/// events of an account reach the event stream of every node.
 /// Two hosts as processes on one PostgreSQL, the real PDS behind them.
 /// </summary>
 [Collection(ProcessOutageCollection.Name)]
@@ -32,8 +34,20 @@ public sealed class ClusterWideKeysSpec(RealPdsServer pds, ITestOutputHelper out
             await Task.WhenAll(nodes.Select(n => n.StartAsync()));
             var (a, b) = (nodes[0], nodes[1]);
             var account = await pds.CreateAccountAsync("ck");
+            // Each node's event stream, open before the import: both see it, wherever the account runs.
+            await using var eventsOfA = await SseReader.OpenAsync(a, "/events");
+            await using var eventsOfB = await SseReader.OpenAsync(b, "/events");
             using (var imported = await a.Http.PostAsJsonAsync("/accounts/import", new { session = account.SessionString(pds.Url), service = pds.Url }))
                 Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+            foreach (var events in new[] { eventsOfA, eventsOfB })
+            {
+                var imported = await events.NextAsync();
+                Assert.Equal(("Import", account.Did), (imported.Event, imported.Data.GetProperty("did").GetString()));
+            }
+            // Its history is written once, by the node it runs on, and each node's account page shows it.
+            foreach (var node in nodes)
+                await SupervisorSpec.EventuallyAsync(async () => Regex.Matches(await AccountPageAsync(node, account.Did), "<td>imported</td>").Count == 1,
+                    TimeSpan.FromSeconds(15), "the import in the account's history on every node");
 
             // Issued through A: it works through B from the first request on.
             var (id, key) = await IssueAsync(a, account.Did);
@@ -96,6 +110,15 @@ public sealed class ClusterWideKeysSpec(RealPdsServer pds, ITestOutputHelper out
         var key = body.GetProperty("key").GetString()!;
         TestSecrets.Register("account-key", key);
         return (body.GetProperty("id").GetString()!, key);
+    }
+
+    private static async Task<string> AccountPageAsync(SupervisorProcess node, string did)
+    {
+        using var page = new HttpRequestMessage(HttpMethod.Get, $"/status/accounts/{Uri.EscapeDataString(did)}");
+        page.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("operator:" + node.OperatorPassword)));
+        using var answer = await node.Http.SendAsync(page);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        return await answer.Content.ReadAsStringAsync();
     }
 
     private static async Task<HttpStatusCode> CallAsync(SupervisorProcess node, string did, string key)
