@@ -106,9 +106,12 @@ public sealed class ServiceAuthAudienceSpec : FakePdsHostSpec
         }
         Assert.InRange(System.Diagnostics.Stopwatch.GetElapsedTime(started), TimeSpan.FromSeconds(1.9), TimeSpan.FromSeconds(10));
         Assert.Equal(0, Pds.CallCount(GetServiceAuth)); // no token with the supervisor as audience was asked for
-        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.AbandonedCalls == 1), TimeSpan.FromSeconds(15), "the describeServer given up");
-
-        using (var again = await host.Http.GetAsync(path)) Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        // Once the question that hung has ended (a request that comes while it still runs shares its end), the next asks anew.
+        await SupervisorSpec.EventuallyAsync(async () =>
+        {
+            using var again = await host.Http.GetAsync(path);
+            return again.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(15), "a service token once describeServer answers");
         Assert.Equal(2, Pds.CallCount(DescribeServer));
         Assert.Equal(1, Pds.CallCount(GetServiceAuth));
     }
