@@ -34,7 +34,9 @@ public sealed class AuditHttpSpec : FakePdsHostSpec
             TestSecrets.Register("account-key", (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
         }
 
-        var all = Entries((await GetAsync(host, "/audit")).Body);
+        // The trail takes its entries as they are told to it (after the answers above): wait for the four.
+        var all = new List<(DateTimeOffset At, string Action)>();
+        await SupervisorSpec.EventuallyAsync(async () => (all = Entries((await GetAsync(host, "/audit")).Body)).Count == 4, TimeSpan.FromSeconds(10), "the four entries");
         Assert.Equal(["KeyIssued", "SessionExported", "SessionExported", "SessionExported"], all.Select(e => e.Action));
         Assert.True(all.Zip(all.Skip(1)).All(pair => pair.Item1.At >= pair.Item2.At), "not newest first");
         Assert.Equal(all[..2], Entries((await GetAsync(host, "/audit?limit=2")).Body));
