@@ -23,13 +23,7 @@ public static class AuditQuery
         problem = "";
         if (!ListingQuery.Single(query, "limit", out var limitText, ref problem) || !ListingQuery.Single(query, "before", out var beforeText, ref problem))
             return false;
-        var limit = DefaultLimit;
-        if (limitText is not null
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > AuditTrail.MaxPage))
-        {
-            problem = $"limit must be a whole number from 1 to {AuditTrail.MaxPage}";
-            return false;
-        }
+        if (!ListingQuery.Limit(limitText, DefaultLimit, AuditTrail.MaxPage, out var limit, ref problem)) return false;
         DateTimeOffset? before = null;
         if (beforeText is not null)
         {

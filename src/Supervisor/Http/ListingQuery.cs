@@ -37,13 +37,7 @@ public static class ListingQuery
             }
             state = Enum.Parse<AccountStateName>(name);
         }
-        var limit = Math.Min(AccountPage.DefaultLimit, maxLimit);
-        if (limitText is not null
-            && (!int.TryParse(limitText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > maxLimit))
-        {
-            problem = $"limit must be a whole number from 1 to {maxLimit}";
-            return false;
-        }
+        if (!Limit(limitText, Math.Min(AccountPage.DefaultLimit, maxLimit), maxLimit, out var limit, ref problem)) return false;
         listing = new ListAccounts(state, text, limit, cursor);
         if (AccountPage.Validate(listing) is { } invalid)
         {
@@ -51,6 +45,17 @@ public static class ListingQuery
             return false;
         }
         return true;
+    }
+
+    /// <summary>The limit <paramref name="text"/> gives (<paramref name="byDefault"/> when null), or false when it is not a whole number from 1 to <paramref name="max"/>.</summary>
+    internal static bool Limit(string? text, int byDefault, int max, out int limit, ref string problem)
+    {
+        limit = byDefault;
+        if (text is null
+            || int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit) && limit >= 1 && limit <= max)
+            return true;
+        problem = $"limit must be a whole number from 1 to {max}";
+        return false;
     }
 
     /// <summary>The one value of <paramref name="name"/> (null when absent or empty), or false when it is given twice.</summary>
