@@ -119,7 +119,7 @@ public sealed class ClusterWideKeysSpec(RealPdsServer pds, ITestOutputHelper out
     private static async Task<string> AccountPageAsync(SupervisorProcess node, string did)
     {
         using var page = new HttpRequestMessage(HttpMethod.Get, $"/status/accounts/{Uri.EscapeDataString(did)}");
-        page.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("operator:" + node.OperatorPassword)));
+        page.Headers.Authorization = BasicCredential.Of("operator", node.OperatorPassword);
         using var answer = await node.Http.SendAsync(page);
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         return await answer.Content.ReadAsStringAsync();

@@ -96,7 +96,7 @@ public sealed class AccountListingHttpSpec : FakePdsHostSpec
         (await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null)).EnsureSuccessStatusCode();
 
         using var operatorClient = new HttpClient { BaseAddress = host.Http.BaseAddress };
-        operatorClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:" + host.OperatorPassword)));
+        operatorClient.DefaultRequestHeaders.Authorization = BasicCredential.Of("operator", host.OperatorPassword);
         string html = "";
         for (var i = 0; i < 50 && !html.Contains("refresh failed"); i++)
         {

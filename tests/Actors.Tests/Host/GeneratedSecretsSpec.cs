@@ -15,9 +15,6 @@ public sealed class GeneratedSecretsSpec : FakePdsHostSpec
     private static HttpClient Client(SupervisorProcess host, AuthenticationHeaderValue? authorization) =>
         new() { BaseAddress = host.Http.BaseAddress, DefaultRequestHeaders = { Authorization = authorization } };
 
-    private static AuthenticationHeaderValue Basic(string password, string user = "operator") =>
-        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user + ":" + password)));
-
     [Fact]
     public async Task The_generated_admin_token_and_operator_password_are_256_bits_owner_only_different_and_neither_opens_the_others_door()
     {
@@ -38,10 +35,10 @@ public sealed class GeneratedSecretsSpec : FakePdsHostSpec
 
         using (var asAdmin = Client(host, new AuthenticationHeaderValue("Bearer", admin)))
             Assert.Equal(HttpStatusCode.OK, (await asAdmin.GetAsync("/status")).StatusCode);
-        using (var adminAsOperator = Client(host, Basic(admin)))
+        using (var adminAsOperator = Client(host, BasicCredential.Of("operator", admin)))
             Assert.Equal(HttpStatusCode.Unauthorized, (await adminAsOperator.GetAsync("/")).StatusCode);
         foreach (var user in new[] { "operator", "", "any name at all" }) // any user name
-            using (var asOperator = Client(host, Basic(operatorPassword, user)))
+            using (var asOperator = Client(host, BasicCredential.Of(user, operatorPassword)))
                 Assert.Equal(HttpStatusCode.OK, (await asOperator.GetAsync("/")).StatusCode);
         using (var operatorAsAdmin = Client(host, new AuthenticationHeaderValue("Bearer", operatorPassword)))
             Assert.Equal(HttpStatusCode.Unauthorized, (await operatorAsAdmin.GetAsync("/status")).StatusCode);

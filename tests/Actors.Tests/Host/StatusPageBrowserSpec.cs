@@ -31,7 +31,7 @@ public sealed class StatusPageBrowserSpec : FakePdsHostSpec
         // A wrong token: the server answers 401 asking for Basic credentials, and the browser shows no page.
         using (var wrong = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{host.Port}/"))
         {
-            wrong.Headers.Authorization = new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("operator:wrong-token")));
+            wrong.Headers.Authorization = BasicCredential.Of("operator", "wrong-token");
             using var plain = new HttpClient();
             using var answer = await plain.SendAsync(wrong);
             Assert.Equal(System.Net.HttpStatusCode.Unauthorized, answer.StatusCode);

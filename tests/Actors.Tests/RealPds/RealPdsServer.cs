@@ -107,7 +107,7 @@ public class RealPdsServer : IDisposable
         {
             Content = new StringContent(change.ToJsonString(), Encoding.UTF8, "application/json"),
         };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("admin:" + AdminPassword)));
+        request.Headers.Authorization = Support.BasicCredential.Of("admin", AdminPassword);
         using var answer = await _http.SendAsync(request);
         if (!answer.IsSuccessStatusCode) throw new InvalidOperationException($"updateSubjectStatus failed: {(int)answer.StatusCode}");
     }
