@@ -79,9 +79,15 @@ public sealed class AuditTrail : ReceivePersistentActor
         Command<DeleteSnapshotsFailure>(_ => { });
     }
 
-    /// <summary>Adds an entry at the front (newest first), keeping at most <see cref="Kept"/>.</summary>
+    /// <summary>
+    /// Adds an entry at the front (newest first), keeping at most <see cref="Kept"/>. Its time is at least a tick (100 ns)
+    /// after the newest kept: entries told at the same instant, or from a node whose clock is behind, would otherwise
+    /// share a time or go back in time, and a page asked <see cref="GetAuditEntries.Before"/> the last time of the page
+    /// before would skip the rest of them. The trail's times are its order; the same on recovery, as the order is.
+    /// </summary>
     private void Keep(AuditEntry entry)
     {
+        if (_entries.First?.Value.At is { } newest && entry.At <= newest) entry = entry with { At = newest.AddTicks(1) };
         _entries.AddFirst(entry);
         if (_entries.Count > Kept) _entries.RemoveLast();
     }
