@@ -9,8 +9,8 @@ namespace Supervisor.Host.Health;
 /// <summary>
 /// The probes for orchestrators, through ASP.NET Core health checks (README, "Health"), open like <c>/healthz</c>:
 /// <c>GET /healthz/live</c> answers 200 while the process serves HTTP; <c>GET /healthz/ready</c> answers 200 once the
-/// node has started its accounts' index (503 before), with the journal shown as <c>Degraded</c> during an outage
-/// (still 200: the accounts serve through it).
+/// node has started its accounts' index and is <c>Up</c> in its cluster (503 before, and once it leaves), with the
+/// journal shown as <c>Degraded</c> during an outage (still 200: the accounts serve through it).
 /// </summary>
 public static class HealthEndpoints
 {
@@ -23,10 +23,11 @@ public static class HealthEndpoints
         services.AddSingleton(journal);
         services.AddSingleton<AccountsIndexCheck>();
         services.AddSingleton<JournalCheck>();
+        services.AddSingleton<ClusterMemberCheck>();
         services.AddHealthChecks()
             .AddCheck<AccountsIndexCheck>("accounts", tags: [Ready])
-            .AddCheck<JournalCheck>("journal", tags: [Ready]);
-        // In a cluster: a check that this node is Up (Cluster.Get(system).SelfMember.Status == MemberStatus.Up), tagged Ready.
+            .AddCheck<JournalCheck>("journal", tags: [Ready])
+            .AddCheck<ClusterMemberCheck>("cluster", tags: [Ready]);
         return services;
     }
 

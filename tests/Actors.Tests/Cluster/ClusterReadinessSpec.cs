@@ -1,0 +1,51 @@
+using System.Net;
+using System.Text.Json;
+using Supervisor.Actors.Tests.Support;
+using Supervisor.Host.Configuration;
+
+namespace Supervisor.Actors.Tests.Cluster;
+
+/// <summary>
+/// <c>GET /healthz/ready</c> in a cluster (README, "Health"): a node whose seeds have not let it join is not ready, and
+/// its <c>cluster</c> check says so; once a seed answers and it is <c>Up</c>, it is ready. Two hosts as processes on one
+/// PostgreSQL.
+/// </summary>
+public sealed class ClusterReadinessSpec
+{
+    [Fact]
+    public async Task A_node_is_ready_only_once_it_is_Up_in_its_cluster()
+    {
+        using var journal = new TestJournal(JournalKind.Postgres);
+        var (nodes, _) = ClusterProcesses.Create(journal, 2);
+        try
+        {
+            // The second seed alone: it asks the first to let it in, which does not answer.
+            var (first, second) = (nodes[0], nodes[1]);
+            await second.StartAsync();
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var (status, cluster) = await ReadyAsync(second);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            Assert.Equal("Unhealthy", cluster.GetProperty("status").GetString());
+            Assert.DoesNotContain("is Up", cluster.GetProperty("description").GetString());
+
+            await first.StartAsync();
+            await SupervisorSpec.EventuallyAsync(async () => (await ReadyAsync(second)).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(60),
+                "the second node ready once the first let it join");
+            Assert.Equal("Healthy", (await ReadyAsync(second)).Cluster.GetProperty("status").GetString());
+            await SupervisorSpec.EventuallyAsync(async () => (await ReadyAsync(first)).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the first node ready");
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
+    /// <summary>The readiness probe's status and its <c>cluster</c> check, asked without credentials.</summary>
+    private static async Task<(HttpStatusCode Status, JsonElement Cluster)> ReadyAsync(SupervisorProcess node)
+    {
+        using var anonymous = new HttpClient { BaseAddress = node.Http.BaseAddress };
+        using var answer = await anonymous.GetAsync("/healthz/ready");
+        var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement;
+        return (answer.StatusCode, body.GetProperty("checks").GetProperty("cluster").Clone());
+    }
+}
