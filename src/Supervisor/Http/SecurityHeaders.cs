@@ -36,17 +36,33 @@ public sealed class SecurityHeaders(RequestDelegate next)
     }
 
     /// <summary>
-    /// A PDS's caching header, for an answer to a request with credentials: <c>private</c>, without <c>public</c> and
-    /// <c>s-maxage</c>. Every account's clients ask the same URLs of the supervisor, so an answer a shared cache in front
-    /// of it stored (as <c>public</c> allows, whatever the request's credentials) would be served to another account.
+    /// A PDS's caching header, for an answer to a request with credentials: <c>private</c>, without <c>public</c>,
+    /// <c>s-maxage</c> and a <c>private</c> that names fields (which makes only those private, RFC 9111 5.2.2.7, and
+    /// with <c>must-revalidate</c> lets a shared cache store the rest). Every account's clients ask the same URLs of the
+    /// supervisor, so an answer a shared cache in front of it stored would be served to another account.
     /// </summary>
     public static string Private(string cacheControl)
     {
-        var kept = cacheControl.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Where(d => !d.Equals("public", StringComparison.OrdinalIgnoreCase) && !d.StartsWith("s-maxage", StringComparison.OrdinalIgnoreCase))
+        var kept = Directives(cacheControl)
+            .Where(d => !d.Equals("public", StringComparison.OrdinalIgnoreCase) && !d.StartsWith("s-maxage", StringComparison.OrdinalIgnoreCase)
+                        && !(d.StartsWith("private", StringComparison.OrdinalIgnoreCase) && d.Length > "private".Length))
             .ToList();
-        if (!kept.Any(d => d.StartsWith("private", StringComparison.OrdinalIgnoreCase) || d.Equals("no-store", StringComparison.OrdinalIgnoreCase)))
+        if (!kept.Any(d => d.Equals("private", StringComparison.OrdinalIgnoreCase) || d.Equals("no-store", StringComparison.OrdinalIgnoreCase)))
             kept.Insert(0, "private");
         return string.Join(", ", kept);
+    }
+
+    /// <summary>The directives of a <c>Cache-Control</c> value, trimmed: split at the commas outside quoted strings.</summary>
+    private static IEnumerable<string> Directives(string cacheControl)
+    {
+        var (start, quoted) = (0, false);
+        for (var i = 0; i <= cacheControl.Length; i++)
+        {
+            if (i < cacheControl.Length && cacheControl[i] == '"' && (i == 0 || cacheControl[i - 1] != '\\')) quoted = !quoted;
+            if (i < cacheControl.Length && (quoted || cacheControl[i] != ',')) continue;
+            var directive = cacheControl[start..i].Trim();
+            if (directive.Length > 0) yield return directive;
+            start = i + 1;
+        }
     }
 }

@@ -31,6 +31,19 @@ public sealed class EchoedSecretsSpec(ITestOutputHelper output) : FakePdsSpec(ne
     }
 
     [Fact]
+    public async Task An_account_creation_error_that_echoes_the_password_and_the_invite_code_has_both_cut()
+    {
+        var password = TestSecrets.Password("pw-erin-echoed");
+        Pds.AnswerWith("com.atproto.server.createAccount",
+            ErrorBody("InvalidInviteCode", $"Invite code invite-7q2k-m4xz is not valid for erin.test (password {password})"), "application/json", status: 400);
+
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new CreateAccount(Pds.Url, "erin.test", "erin@example.com", password, "invite-7q2k-m4xz")));
+        Assert.Equal("InvalidInviteCode", refused.Error.Error);
+        // (Compared without xUnit quoting it: the message holds the password should the cut fail.)
+        Assert.True(refused.Error.Message == "Invite code [redacted] is not valid for erin.test (password [redacted])", "the password and the invite code cut from the message");
+    }
+
+    [Fact]
     public async Task A_refresh_error_that_echoes_the_refresh_token_has_it_cut()
     {
         var dan = await LoggedInAsync("dan.test");
