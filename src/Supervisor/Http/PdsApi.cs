@@ -47,7 +47,7 @@ public static class PdsApi
         {
             // Right after a start the keys may still be read from the journal.
             await index.WaitLoadedAsync(TimeSpan.FromSeconds(30));
-            var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy.Settings, emails, askTimeout, end.Token);
+            var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy, emails, askTimeout, end.Token);
             // Names compared ignoring case, as the PDS routes them.
             IResult? answer = Is(nsid, "com.atproto.server.createSession") ? await session.CreateAsync()
                 : Is(nsid, "com.atproto.server.refreshSession") ? await session.RefreshAsync()
@@ -90,7 +90,7 @@ public static class PdsApi
 
     /// <summary>The session methods of one request.</summary>
     private sealed class KeySessions(
-        HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, ProxySettings settings, SharedLookups<string?> emails,
+        HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, XrpcPassThrough proxy, SharedLookups<string?> emails,
         TimeSpan askTimeout, CancellationToken ended)
     {
         /// <summary>The fields of a PDS's session answers that a key session's answers take from the account's getSession.</summary>
@@ -149,7 +149,7 @@ public static class PdsApi
             if (status.State == AccountStateName.TakenDown) return ApiJson.Error(401, "AccountTakedown", "Account has been taken down");
             if (!status.State.HoldsSession())
                 return ApiJson.Error(401, "AuthenticationRequired", $"the supervisor holds no session for this account ({status.State}): an operator must log it in again");
-            var expires = Now + settings.SessionRefreshLifetime;
+            var expires = Now + proxy.Settings.SessionRefreshLifetime;
             if (key.ExpiresAt is { } keyExpires && keyExpires < expires) expires = keyExpires;
             var opened = await keys.Ask<object>(new OpenKeySession(key.Id, expires), askTimeout, ended);
             if (opened is KeySessionsSpent spent)
@@ -222,7 +222,7 @@ public static class PdsApi
         private async Task<IResult> SessionAnswerAsync(AccountKeyInfo key, AccountStatus status, KeySession session)
         {
             var scope = key.Allow.Count > 0 ? "com.atproto.access" : "com.atproto.appPass";
-            var accessExpires = Now + settings.SessionAccessLifetime;
+            var accessExpires = Now + proxy.Settings.SessionAccessLifetime;
             if (session.ExpiresAt < accessExpires) accessExpires = session.ExpiresAt;
             var answer = new JsonObject
             {
@@ -242,16 +242,28 @@ public static class PdsApi
             return Results.Content(answer.ToJsonString(), "application/json");
         }
 
-        /// <summary>The account's getSession at its PDS, or null when it fails or takes longer than <see cref="EmailLookupLimit"/>.</summary>
+        /// <summary>
+        /// The account's getSession at its PDS, or null when it fails or takes longer than <see cref="EmailLookupLimit"/>.
+        /// A call to the PDS like any other: counted with the account's requests in flight (waiting for a place within the
+        /// same limit), so that a key holder replaying a refresh token by the thousand, each answered with these fields,
+        /// has its PDS asked no more at once than its requests may.
+        /// </summary>
         private async Task<JsonObject?> EmailLookupAsync(string did)
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            if ((proxy.EnterInFlight(did) ?? await proxy.WaitInFlightAsync(did, context, EmailLookupLimit)) is not { } counted) return null;
             try
             {
-                return (await PdsSessionAsync(did, EmailLookupLimit)).Session;
+                var left = EmailLookupLimit - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                return left > TimeSpan.Zero ? (await PdsSessionAsync(did, left)).Session : null;
             }
             catch (AskTimeoutException)
             {
                 return null;
+            }
+            finally
+            {
+                proxy.LeaveInFlight(counted);
             }
         }
 

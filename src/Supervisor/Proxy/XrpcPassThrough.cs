@@ -150,14 +150,14 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
 
     /// <summary>
     /// Counts in a request that <see cref="EnterInFlight"/> found no place for once one is free, waiting at most
-    /// request-timeout (and while its client is there): the name it is counted by, or null when as many wait already, or
-    /// none came free in time.
+    /// request-timeout, or <paramref name="within"/> (and while its client is there): the name it is counted by, or null
+    /// when as many wait already, or none came free in time.
     /// </summary>
-    public async Task<string?> WaitInFlightAsync(string accountId, HttpContext context)
+    public async Task<string?> WaitInFlightAsync(string accountId, HttpContext context, TimeSpan? within = null)
     {
         var counted = RequestsInFlight.Counted(accountId);
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, end.Token);
-        wait.CancelAfter(requestTimeout);
+        wait.CancelAfter(within ?? requestTimeout);
         return await _inFlight.EnterAsync(counted, wait.Token) ? counted : null;
     }
 

@@ -120,6 +120,34 @@ public sealed class RequestsInFlightSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_refresh_token_replayed_by_the_dozen_asks_the_PDS_for_the_email_fields_no_more_at_once_than_the_accounts_requests_may()
+    {
+        await using var host = await StartHostAsync("supervisor.proxy.max-in-flight = 2");
+        var dora = await LoggedInAsync(host, "dora.test");
+        var (_, key) = await IssueKeyAsync(host, dora.Did);
+        var (_, refresh) = await OpenKeySessionAsync(host, dora.Handle, key);
+        const string GetSession = "com.atproto.server.getSession";
+        var calls = Pds.CallCount(GetSession);
+
+        // Twelve refreshes with one token at once: one rotation, eleven answered the same successor (the grace of a
+        // refresh token); each answer wants the PDS's e-mail fields, and the PDS's getSession does not answer.
+        Pds.FailNext(GetSession, FakeFailure.Hang, times: 12);
+        using var replayer = new HttpClient { BaseAddress = host.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var replays = await Task.WhenAll(Enumerable.Range(0, 12).Select(async _ =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/xrpc/com.atproto.server.refreshSession");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", refresh);
+            using var answer = await replayer.SendAsync(request);
+            return answer.StatusCode;
+        }));
+
+        // Every one is answered (its session is not lost for the fields), and the PDS was asked by two at a time, not twelve:
+        // two took the account's places, two waited for them (and for at most what was left of 5 s), the others went without.
+        Assert.All(replays, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.InRange(Pds.CallCount(GetSession) - calls, 2, 4);
+    }
+
+    [Fact]
     public void A_limit_below_one_is_a_configuration_error_and_the_default_is_64()
     {
         Assert.Equal(64, Supervisor.Host.Proxy.ProxySettings.From(null).MaxInFlight);
