@@ -4,17 +4,19 @@ using Supervisor.Actors.Tests.Support;
 namespace Supervisor.Actors.Tests.Host;
 
 /// <summary>
-/// <c>SUPERVISOR_LOG_LEVEL</c> sets the lowest level the host writes, to its console and its JSON log alike (at Debug
+/// <c>SUPERVISOR_LOG_FILE</c> is appended to and opened again on SIGHUP; <c>SUPERVISOR_LOG_LEVEL</c> sets the lowest level the host writes, to its console and its JSON log alike (at Debug
 /// still without a token); an unknown level stops the start with a message that names the levels.
 /// </summary>
 public sealed class LogLevelSpec : FakePdsHostSpec
 {
+    /// <summary>Whether <paramref name="line"/> of the JSON log is the line of a request to <paramref name="route"/>.</summary>
+    private static bool IsLineOf(System.Text.Json.JsonElement line, string route) =>
+        line.TryGetProperty("Route", out var r) && r.GetString()!.TrimEnd('/') == route && line.GetProperty("@mt").GetString()!.StartsWith("HTTP ", StringComparison.Ordinal);
+
     [Fact]
     public async Task SIGHUP_opens_the_JSON_log_file_again_at_its_path_after_a_rotation_moved_it_and_the_host_goes_on()
     {
         await using var host = await StartHostAsync();
-        static bool IsLineOf(System.Text.Json.JsonElement line, string route) =>
-            line.TryGetProperty("Route", out var r) && r.GetString()!.TrimEnd('/') == route && line.GetProperty("@mt").GetString()!.StartsWith("HTTP ", StringComparison.Ordinal);
         using (var before = await host.Http.GetAsync("/accounts")) Assert.True(before.IsSuccessStatusCode);
         await SupervisorSpec.EventuallyAsync(() => Task.FromResult(host.LogLines().Any(l => IsLineOf(l, "/accounts"))), TimeSpan.FromSeconds(10), "the first request's line");
 
@@ -31,6 +33,20 @@ public sealed class LogLevelSpec : FakePdsHostSpec
         var moved = File.ReadAllLines(rotated).Where(t => t.StartsWith('{')).Select(t => System.Text.Json.JsonDocument.Parse(t).RootElement).ToList();
         Assert.Contains(moved, l => IsLineOf(l, "/accounts"));
         Assert.DoesNotContain(moved, l => IsLineOf(l, "/status"));
+    }
+
+    [Fact]
+    public async Task The_JSON_log_file_is_appended_to_so_a_restart_keeps_the_lines_of_the_run_before()
+    {
+        await using var host = await StartHostAsync();
+        using (var first = await host.Http.GetAsync("/accounts")) Assert.True(first.IsSuccessStatusCode);
+        Assert.Equal(0, await host.TerminateAsync());
+        Assert.Contains(host.LogLines(), l => IsLineOf(l, "/accounts"));
+
+        await host.StartAsync();
+        using (var second = await host.Http.GetAsync("/status")) Assert.True(second.IsSuccessStatusCode);
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(host.LogLines().Any(l => IsLineOf(l, "/status"))), TimeSpan.FromSeconds(10), "the second run's line");
+        Assert.Contains(host.LogLines(), l => IsLineOf(l, "/accounts"));
     }
 
     [Fact]
