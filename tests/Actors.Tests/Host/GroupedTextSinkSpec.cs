@@ -19,24 +19,30 @@ public sealed class GroupedTextSinkSpec
     {
         var output = new GatedStream();
         using var sink = new GroupedTextSink(Lines, output, "standard output");
-        var waited = new List<TimeSpan>();
-        for (var n = 0; n < 21; n++)
-        {
-            var (before, clock) = (output.Writes, System.Diagnostics.Stopwatch.StartNew());
-            sink.Emit(Line(n));
-            while (output.Writes == before)
-            {
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), "a line not written within 5 s");
-                Thread.Yield();
-            }
-            waited.Add(clock.Elapsed);
-            Thread.Sleep(5);
-        }
-        Assert.Equal(string.Concat(Enumerable.Range(0, 21).Select(n => $"line {n}\n")), output.Text);
         // The median line's wait is the writer's, not the machine's: one that let lines gather a BusyPause (20 ms) before
-        // writing them would wait at least that for each.
-        var median = waited.Order().ElementAt(waited.Count / 2);
-        Assert.True(median < GroupedTextSink.BusyPause / 2, $"a quiet line waited {median.TotalMilliseconds:0.0} ms (median of 21) before its write");
+        // writing them would wait at least that for each, in every one of three rounds; a machine busy with other specs
+        // may slow one round.
+        var medians = new List<TimeSpan>();
+        for (var round = 0; round < 3 && (medians.Count == 0 || medians[^1] >= GroupedTextSink.BusyPause / 2); round++)
+        {
+            var waited = new List<TimeSpan>();
+            for (var n = 0; n < 21; n++)
+            {
+                var (before, clock) = (output.Writes, System.Diagnostics.Stopwatch.StartNew());
+                sink.Emit(Line(round * 100 + n));
+                while (output.Writes == before)
+                {
+                    Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), "a line not written within 5 s");
+                    Thread.Yield();
+                }
+                waited.Add(clock.Elapsed);
+                Thread.Sleep(5);
+            }
+            medians.Add(waited.Order().ElementAt(waited.Count / 2));
+        }
+        Assert.True(medians[^1] < GroupedTextSink.BusyPause / 2,
+            $"a quiet line waited {string.Join(", ", medians.Select(m => $"{m.TotalMilliseconds:0.0} ms"))} (medians of 21, by round) before its write");
+        Assert.Equal(string.Concat(Enumerable.Range(0, medians.Count).SelectMany(r => Enumerable.Range(0, 21).Select(n => $"line {r * 100 + n}\n"))), output.Text);
     }
 
     [Fact]
