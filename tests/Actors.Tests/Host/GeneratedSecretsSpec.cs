@@ -7,7 +7,7 @@ namespace Supervisor.Actors.Tests.Host;
 /// <summary>
 /// A host started without <c>SUPERVISOR_ADMIN_TOKEN</c> and <c>SUPERVISOR_OPERATOR_PASSWORD</c> generates both into
 /// its data folder: 256 bits each, owner-only, two different secrets, neither taken at the other's door, kept across a
-/// restart, and never printed.
+/// restart, and never printed; the CLI beside it finds the token in ./data and the host at SUPERVISOR_URL.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class GeneratedSecretsSpec : FakePdsHostSpec
@@ -52,5 +52,43 @@ public sealed class GeneratedSecretsSpec : FakePdsHostSpec
             Assert.Equal(HttpStatusCode.OK, (await asAdmin.GetAsync("/status")).StatusCode);
         Assert.False(host.Output.Contains(admin, StringComparison.Ordinal), "the host printed its admin token");
         Assert.False(host.Output.Contains(operatorPassword, StringComparison.Ordinal), "the host printed its operator password");
+    }
+
+    [Fact]
+    public async Task The_CLI_finds_the_host_at_SUPERVISOR_URL_and_the_generated_admin_token_in_the_data_folder_of_its_working_directory()
+    {
+        var data = Directory.CreateDirectory(Path.Combine(Folder.Folder, "data")).FullName;
+        await using var host = new SupervisorProcess(data, Folder.HostEnvironment());
+        host.SetEnvironment("SUPERVISOR_ADMIN_TOKEN", null);
+        await host.StartAsync();
+        TestSecrets.Register("admin-token", File.ReadAllText(Path.Combine(data, "admin-token")).Trim());
+
+        // As an operator runs it beside the host, as the README's quick start does: no --host, no token, no data folder named.
+        async Task<(int ExitCode, string Output, string Error)> CliAsync(string workingDirectory)
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+            {
+                ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "accounts", "list" },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = workingDirectory,
+            };
+            foreach (var name in new[] { "SUPERVISOR_ADMIN_TOKEN", "SUPERVISOR_DATA_DIR" }) info.Environment.Remove(name);
+            info.Environment["SUPERVISOR_URL"] = host.Http.BaseAddress!.ToString();
+            using var cli = System.Diagnostics.Process.Start(info)!;
+            var (output, error) = (cli.StandardOutput.ReadToEndAsync(), cli.StandardError.ReadToEndAsync());
+            await cli.WaitForExitAsync();
+            return (cli.ExitCode, await output, await error);
+        }
+
+        var (exitCode, output, error) = await CliAsync(Folder.Folder);
+        Assert.True(exitCode == 0, $"exit {exitCode}: {error}");
+        Assert.Contains("\"accounts\": []", output);
+        // Elsewhere there is no data/admin-token: the same command reaches the host and is refused.
+        var elsewhere = Directory.CreateDirectory(Path.Combine(Folder.Folder, "elsewhere")).FullName;
+        (exitCode, _, error) = await CliAsync(elsewhere);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("401", error);
     }
 }
