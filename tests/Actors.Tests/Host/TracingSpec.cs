@@ -24,9 +24,10 @@ public sealed class TracingSpec : FakePdsHostSpec
         return (traceId, parentId, $"00-{traceId}-{parentId}-01");
     }
 
-    private async Task<SupervisorProcess> StartHostAsync(OtlpReceiver? collector)
+    private async Task<SupervisorProcess> StartHostAsync(OtlpReceiver? collector, string? hocon = null)
     {
         var environment = Folder.HostEnvironment();
+        if (hocon is not null) environment["SUPERVISOR_HOCON"] = hocon;
         if (collector is not null)
         {
             environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url;
@@ -113,6 +114,36 @@ public sealed class TracingSpec : FakePdsHostSpec
         Assert.DoesNotContain(collector.Spans, s => s.TraceId == unsampled.TraceId);
         foreach (var (path, trace) in probes) Assert.False(collector.Spans.Any(s => s.TraceId == trace.TraceId), $"{path} was traced");
     }
+
+    [Fact]
+    public async Task A_request_that_finds_the_token_expired_waits_for_the_refresh_counted_in_pendingRequests_and_its_span_says_so()
+    {
+        await using var collector = await OtlpReceiver.StartAsync();
+        // Idle after a second: the account stops refreshing ahead, and its 4-second access token expires.
+        await using var host = await StartHostAsync(collector, "supervisor.accounts { active-window = 1s }");
+        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(4);
+        var alice = await LoginAsync(host);
+        await SupervisorSpec.EventuallyAsync(async () => (await StatusAsync(host, alice.Did)).GetProperty("accessExpiresAt").GetDateTimeOffset() < DateTimeOffset.UtcNow,
+            TimeSpan.FromSeconds(30), "the access token expired");
+
+        // The request's borrow starts a refresh, which the PDS holds: the request waits for it, counted.
+        Pds.FailNext("com.atproto.server.refreshSession", FakeFailure.HeldUntilReleased);
+        var waiting = NewTraceParent();
+        var request = GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}", waiting.Header);
+        await SupervisorSpec.EventuallyAsync(async () => (await StatusAsync(host, alice.Did)).GetProperty("pendingRequests").GetInt32() == 1,
+            TimeSpan.FromSeconds(15), "the waiting request in pendingRequests");
+        Assert.False(request.IsCompleted);
+
+        Pds.ReleaseHeldAnswers();
+        Assert.Equal(HttpStatusCode.OK, await request);
+        var trace = await collector.WaitForTraceAsync(waiting.TraceId, t => t.Count(s => s.Scope == "Supervisor") >= 2, TimeSpan.FromSeconds(30));
+        Assert.Equal(["lent", "waits for a refresh"], trace.Where(s => s.Scope == "Supervisor").Select(s => s.Attributes["supervisor.outcome"]).Order());
+        await SupervisorSpec.EventuallyAsync(async () => (await StatusAsync(host, alice.Did)).GetProperty("pendingRequests").GetInt32() == 0,
+            TimeSpan.FromSeconds(15), "no request pending once it was answered");
+    }
+
+    private static async Task<JsonElement> StatusAsync(SupervisorProcess host, string did) =>
+        await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{did}");
 
     [Fact]
     public async Task A_call_by_message_chains_the_pds_call_under_the_account_span()
