@@ -83,7 +83,9 @@ public sealed class AuditTrail : ReceivePersistentActor
     /// Adds an entry at the front (newest first), keeping at most <see cref="Kept"/>. Its time is at least a tick (100 ns)
     /// after the newest kept: entries told at the same instant, or from a node whose clock is behind, would otherwise
     /// share a time or go back in time, and a page asked <see cref="GetAuditEntries.Before"/> the last time of the page
-    /// before would skip the rest of them. The trail's times are its order; the same on recovery, as the order is.
+    /// before would skip the rest of them. The trail's times are its order; the same on recovery, as the order is. (An
+    /// entry from a node whose clock is ahead moves the entries told after it on to its time, until the others' clocks
+    /// pass it: the order told is kept over the clocks' word.)
     /// </summary>
     private void Keep(AuditEntry entry)
     {

@@ -52,7 +52,8 @@ public sealed class RequestsInFlight(int limit)
             if (TryTake(account, out var places)) return true;
             places.Waiting ??= new Queue<TaskCompletionSource<bool>>();
             // Those that stopped waiting (their client gone, their time up) leave their place in the queue to the next.
-            if (places.Waiting.Count >= limit) places.Waiting = new Queue<TaskCompletionSource<bool>>(places.Waiting.Where(w => !w.Task.IsCompleted));
+            if (places.Waiting.Count >= limit && places.Waiting.Any(w => w.Task.IsCompleted))
+                places.Waiting = new Queue<TaskCompletionSource<bool>>(places.Waiting.Where(w => !w.Task.IsCompleted));
             if (places.Waiting.Count >= limit) return false;
             place = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             places.Waiting.Enqueue(place);

@@ -234,7 +234,7 @@ public static class PdsApi
             };
             // The e-mail fields, as the PDS's createSession and refreshSession have them; left out when its getSession fails or
             // takes too long (the session is open: it is not lost for them).
-            var atPds = await EmailLookupAsync(key.Did);
+            var atPds = await CountedEmailLookupAsync(key.Did);
             foreach (var field in EmailFields)
                 if (atPds?[field] is { } value) answer[field] = value.DeepClone();
             if (status.State == AccountStateName.TakenDown) answer["status"] = "takendown";
@@ -243,23 +243,19 @@ public static class PdsApi
         }
 
         /// <summary>
-        /// The account's getSession at its PDS, or null when it fails or takes longer than <see cref="EmailLookupLimit"/>.
-        /// A call to the PDS like any other: counted with the account's requests in flight (waiting for a place within the
-        /// same limit), so that a key holder replaying a refresh token by the thousand, each answered with these fields,
-        /// has its PDS asked no more at once than its requests may.
+        /// The account's getSession at its PDS for a session's answer, or null when it fails or takes longer than
+        /// <see cref="EmailLookupLimit"/>. A call to the PDS of this request like any other: counted with the account's
+        /// requests in flight (waiting for a place within the same limit), so that a key holder replaying a refresh token
+        /// by the thousand, each answered with these fields, has its PDS asked no more at once than its requests may.
         /// </summary>
-        private async Task<JsonObject?> EmailLookupAsync(string did)
+        private async Task<JsonObject?> CountedEmailLookupAsync(string did)
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             if ((proxy.EnterInFlight(did) ?? await proxy.WaitInFlightAsync(did, context, EmailLookupLimit)) is not { } counted) return null;
             try
             {
                 var left = EmailLookupLimit - System.Diagnostics.Stopwatch.GetElapsedTime(started);
-                return left > TimeSpan.Zero ? (await PdsSessionAsync(did, left)).Session : null;
-            }
-            catch (AskTimeoutException)
-            {
-                return null;
+                return left > TimeSpan.Zero ? await EmailLookupAsync(did, left) : null;
             }
             finally
             {
@@ -267,14 +263,28 @@ public static class PdsApi
             }
         }
 
+        /// <summary>The account's getSession at its PDS, or null when it fails or takes longer than <paramref name="within"/>.</summary>
+        private async Task<JsonObject?> EmailLookupAsync(string did, TimeSpan within)
+        {
+            try
+            {
+                return (await PdsSessionAsync(did, within)).Session;
+            }
+            catch (AskTimeoutException)
+            {
+                return null;
+            }
+        }
+
         /// <summary>
         /// The account's e-mail at its PDS, for logins by e-mail: looked up one at a time for an account and kept for
         /// <see cref="EmailKeptFor"/>, so that such logins, which a key holder may send at any rate before a key session is
-        /// spent, cost its PDS one call a minute.
+        /// spent, cost its PDS one call a minute (bounded so, it is not counted with the account's requests in flight: the
+        /// lookup, shared by the logins that wait for it, must not end with the request that started it).
         /// </summary>
         private Task<string?> EmailOfAsync(string did) => emails.GetAsync(did, async () =>
         {
-            var email = (await EmailLookupAsync(did))?["email"] is JsonValue value && value.TryGetValue<string>(out var address) ? address : null;
+            var email = (await EmailLookupAsync(did, EmailLookupLimit))?["email"] is JsonValue value && value.TryGetValue<string>(out var address) ? address : null;
             return (email, email is null ? TimeSpan.Zero : EmailKeptFor);
         }, ended);
 

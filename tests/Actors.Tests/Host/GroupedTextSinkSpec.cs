@@ -28,13 +28,9 @@ public sealed class GroupedTextSinkSpec
             var waited = new List<TimeSpan>();
             for (var n = 0; n < 21; n++)
             {
-                var (before, clock) = (output.Writes, System.Diagnostics.Stopwatch.StartNew());
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 sink.Emit(Line(round * 100 + n));
-                while (output.Writes == before)
-                {
-                    Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), "a line not written within 5 s");
-                    Thread.Yield();
-                }
+                Assert.True(output.Written.Wait(TimeSpan.FromSeconds(5)), "a line not written within 5 s");
                 waited.Add(clock.Elapsed);
                 Thread.Sleep(5);
             }
@@ -150,15 +146,21 @@ public sealed class GroupedTextSinkSpec
 
         public void Release() => _open.Set();
 
+        private int _writes;
+
         /// <summary>How many writes reached the stream.</summary>
-        public int Writes { get; private set; }
+        public int Writes => Volatile.Read(ref _writes);
+
+        /// <summary>Released once for each write, after its bytes are in.</summary>
+        public SemaphoreSlim Written { get; } = new(0);
 
         public override void Write(byte[] buffer, int offset, int count)
         {
-            Writes++;
             Writing = true;
             _open.Wait();
             lock (_written) _written.Write(buffer, offset, count);
+            Interlocked.Increment(ref _writes);
+            Written.Release();
         }
 
         public override void Flush() { }

@@ -92,6 +92,53 @@ public sealed class SessionEventsSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_reader_more_than_1000_events_behind_gets_what_it_holds_then_a_final_comment_and_resumes_with_Last_Event_ID()
+    {
+        await using var host = await StartHostAsync();
+        // A reader that reads nothing while the events come: its connection takes 4 KiB, the host's socket and response
+        // buffers their share, and then its 1,000 events wait in the host's memory.
+        await using var slow = await SseReader.OpenAsync(host, "/events", receiveBuffer: 4096);
+        const int Imported = 4_000;
+        var dids = new List<string>();
+        for (var i = 0; i < Imported; i++)
+        {
+            // (Long handles make long events: fewer of them fill the buffers before the host's.)
+            var account = Pds.CreateAccount($"{new string('a', 60)}.{new string('b', 60)}.many{i}.test", $"pw-many-{i}");
+            var (access, refresh) = Pds.IssuePair(account.Did);
+            using var imported = await host.Http.PostAsJsonAsync("/accounts/import",
+                new { session = $"{account.Handle}:::{account.Did}:::{access}:::{refresh}:::{Pds.Url}", validate = false });
+            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+            dids.Add(account.Did);
+        }
+
+        // Once it reads: the events it held, in order, then the comment, then the end of the stream.
+        var held = new List<Sse>();
+        var read = Task.Run(async () =>
+        {
+            try
+            {
+                while (true) held.Add(await slow.NextAsync());
+            }
+            catch (EndOfStreamException)
+            {
+                // the host ended the stream
+            }
+        });
+        await read.WaitAsync(TimeSpan.FromSeconds(90)).ContinueWith(t =>
+            Assert.True(t.IsCompletedSuccessfully, $"the stream did not end after {held.Count} events: {t.Exception?.InnerException?.Message}"));
+        Assert.Contains(": disconnected: this reader fell too far behind; reconnect with Last-Event-ID to resume", slow.Comments);
+        Assert.InRange(held.Count, 1_000, Imported - 1);
+        Assert.Equal(dids.Take(held.Count), held.Select(e => e.Data.GetProperty("did").GetString()));
+
+        // Resumed from the last event it read: exactly the rest.
+        await using var resumed = await SseReader.OpenAsync(host, "/events", lastEventId: held[^1].Id);
+        var rest = new List<string>();
+        while (rest.Count < Imported - held.Count) rest.Add((await resumed.NextAsync()).Data.GetProperty("did").GetString()!);
+        Assert.Equal(dids.Skip(held.Count), rest);
+        Assert.DoesNotContain(resumed.Comments, c => c.Contains("missed", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_Last_Event_ID_of_another_start_replays_the_whole_buffer_after_a_comment_that_events_may_have_been_missed()
     {
         await using var host = await StartHostAsync();

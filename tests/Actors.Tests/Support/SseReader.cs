@@ -22,9 +22,23 @@ public sealed class SseReader : IAsyncDisposable
 
     public List<string> Comments { get; } = new();
 
-    public static async Task<SseReader> OpenAsync(SupervisorProcess host, string path, string? bearer = null, string? lastEventId = null)
+    /// <summary>
+    /// Opens <paramref name="path"/> as <paramref name="bearer"/> (the admin when null); with <paramref name="receiveBuffer"/>,
+    /// the connection's socket takes that many bytes at most before the host must wait (a slow reader's small window), in
+    /// segments of 536 bytes (as over the Internet; loopback's 64 KiB would let the host's socket buffer megabytes).
+    /// </summary>
+    public static async Task<SseReader> OpenAsync(SupervisorProcess host, string path, string? bearer = null, string? lastEventId = null, int? receiveBuffer = null)
     {
-        var http = new HttpClient { BaseAddress = host.Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        var handler = new SocketsHttpHandler();
+        if (receiveBuffer is { } size)
+            handler.ConnectCallback = async (context, ct) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = size };
+                socket.SetRawSocketOption(6 /* IPPROTO_TCP */, 2 /* TCP_MAXSEG */, BitConverter.GetBytes(536));
+                await socket.ConnectAsync(context.DnsEndPoint, ct);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            };
+        var http = new HttpClient(handler) { BaseAddress = host.Http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer ?? host.AdminToken);
         if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
