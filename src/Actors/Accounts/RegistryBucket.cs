@@ -97,6 +97,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         Recover<AccountRegistered>(Register);
         Recover<AccountHandleChanged>(e => EntryOf(e.Did).Handle = e.Handle);
         Recover<AccountRested>(Rest);
+        Recover<AccountWoke>(e => EntryOf(e.Did).Rested = false);
         Recover<LegacyRegistryImported>(_ => _legacyImported = true);
         Recover<SnapshotOffer>(offer =>
         {
@@ -199,9 +200,12 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         var status = running.Status;
         if (!_entries.TryGetValue(status.Did, out var entry)) return; // an account that was never registered
         if (entry.Rested && entry.RestedBy is { } run && run.Equals(RunOf(Sender))) return; // sent before its rest (which wins), it came the long way
+        var woke = entry.Rested;
         entry.Status = status;
         entry.Rested = false;
         entry.NextWake = null;
+        // Journaled: after a crash the journal must not say it rests (until a wake weeks away) while it may be refreshing.
+        if (woke) Persist(new AccountWoke(status.Did), _ => SnapshotNow());
         if (_starting.Remove(status.Did)) StartQueued();
         if (!Sender.Equals(entry.Running) && !Sender.IsNobody())
         {

@@ -14,6 +14,12 @@ public static class RegistryEvents
     /// <summary>An idle account stopped; it is due again at <paramref name="WakeAt"/> (null: nothing is due).</summary>
     public sealed record AccountRested(string Did, DateTimeOffset? WakeAt, Protocol.AccountStatus Status) : IJournaled;
 
+    /// <summary>
+    /// A resting account runs again (asked for, or due): until it rests again, a restart of the cluster starts it at once,
+    /// as one that never rested, since its journal may hold a refresh under way that only its recovery replays in time.
+    /// </summary>
+    public sealed record AccountWoke(string Did) : IJournaled;
+
     /// <summary>The accounts of the registry written before the cluster (one journal, <c>account-registry</c>) were spread over the buckets.</summary>
     public sealed record LegacyRegistryImported(int Accounts) : IJournaled;
 

@@ -38,8 +38,11 @@ public sealed class ClientGateway : ReceiveActor
     private readonly IActorRef _accounts;
     private readonly TrustedClients _trusted;
 
-    /// <summary>The relays of trusted subscriptions with tokens, by the client's subscriber.</summary>
-    private readonly Dictionary<IActorRef, List<IActorRef>> _relays = new();
+    /// <summary>The relays of trusted subscriptions with tokens (and the account each is for), by the client's subscriber.</summary>
+    private readonly Dictionary<IActorRef, List<(string? Did, IActorRef Relay)>> _relays = new();
+
+    /// <summary>Whether a subscriber a client names is an actor of a system outside the cluster (its own), as it must be.</summary>
+    private readonly Func<IActorRef, bool> _outside;
 
     /// <summary>The subscribers clients subscribed (without tokens) through this gateway, watched until they are gone.</summary>
     private readonly HashSet<IActorRef> _subscribed = new();
@@ -53,9 +56,10 @@ public sealed class ClientGateway : ReceiveActor
     /// Creates the gateway in front of <paramref name="accounts"/> (the node's <c>/user/accounts</c>), sending clients'
     /// calls through <paramref name="calls"/>, trusting <paramref name="trusted"/>.
     /// </summary>
-    public ClientGateway(IActorRef accounts, PdsCalls calls, TrustedClients trusted)
+    public ClientGateway(IActorRef accounts, PdsCalls calls, TrustedClients trusted, Func<IActorRef, bool>? outside = null)
     {
         _accounts = accounts;
+        _outside = outside ?? (actor => ClusterOutsiders.IsOutside(actor, Context.System));
         _calls = calls;
         _inFlight = new RequestsInFlight(calls.MaxInFlight);
         _trusted = trusted;
@@ -67,6 +71,10 @@ public sealed class ClientGateway : ReceiveActor
         Receive<BorrowAccessToken>(m => Refuse(m, "a lent access token would leave the cluster; send CallXrpc instead"));
         Receive<ReturnAccessToken>(m => Refuse(m, "access tokens are not lent to clients outside the cluster that are not trusted"));
         Receive<SubscribeSessionEvents>(s => s.IncludeTokens, s => Refuse(s, "session events with tokens are sent only to trusted clients outside the cluster; subscribe with IncludeTokens = false"));
+        // A reference sent by a client resolves to whatever actor its path names, this node's own too (the events feed, the
+        // history writer, the hub itself, a trusted client's relay): a client's subscriber is an actor of its own system.
+        Receive<SubscribeSessionEvents>(s => !_outside(s.Subscriber), s => Refuse(s, SubscriberInside));
+        Receive<UnsubscribeSessionEvents>(u => !_outside(u.Subscriber), u => Refuse(u, SubscriberInside));
         Receive<SubscribeSessionEvents>(s =>
         {
             if (_subscribed.Add(s.Subscriber)) Context.Watch(s.Subscriber);
@@ -74,8 +82,7 @@ public sealed class ClientGateway : ReceiveActor
         });
         Receive<UnsubscribeSessionEvents>(u =>
         {
-            // Only what a client subscribed here: a reference sent by a client resolves to whatever actor its path names,
-            // this node's own subscribers too (the events feed, the history writer), which would fall silent.
+            // Only what a client subscribed here.
             var relayed = _relays.Remove(u.Subscriber, out var relays);
             if (!_subscribed.Remove(u.Subscriber) && !relayed)
             {
@@ -83,13 +90,13 @@ public sealed class ClientGateway : ReceiveActor
                 return;
             }
             Context.Unwatch(u.Subscriber);
-            foreach (var relay in relays ?? []) Context.Stop(relay);
+            foreach (var (_, relay) in relays ?? []) Context.Stop(relay);
             accounts.Forward(u);
         });
         Receive<Terminated>(t =>
         {
             _subscribed.Remove(t.ActorRef);
-            foreach (var relays in _relays.Values) relays.Remove(t.ActorRef);
+            foreach (var relays in _relays.Values) relays.RemoveAll(r => r.Relay.Equals(t.ActorRef));
             foreach (var empty in _relays.Where(r => r.Value.Count == 0).Select(r => r.Key).ToList()) _relays.Remove(empty);
         });
         ReceiveAny(m =>
@@ -142,12 +149,21 @@ public sealed class ClientGateway : ReceiveActor
                 _log.Info("Trusted client {Client} exports the session of {AccountId}", trusted.Client, export.AccountId);
                 _accounts.Forward(export with { By = "trusted client " + trusted.Client });
                 break;
+            case SubscribeSessionEvents { IncludeTokens: true } subscribe when !_outside(subscribe.Subscriber):
+                Refuse(subscribe, SubscriberInside);
+                break;
             case SubscribeSessionEvents { IncludeTokens: true } subscribe:
+                if (!_relays.TryGetValue(subscribe.Subscriber, out var relays)) _relays[subscribe.Subscriber] = relays = new();
+                // The same subscription again (a client that subscribes at every reconnection) is the one it has.
+                if (relays.Any(r => r.Did == subscribe.Did))
+                {
+                    Sender.Tell(subscribe);
+                    break;
+                }
                 _log.Info("Trusted client {Client} subscribes to session events with tokens ({Did})", trusted.Client, subscribe.Did ?? "all accounts");
                 var relay = Context.ActorOf(TrustedEventRelay.Props(_accounts, subscribe, Sender));
                 Context.Watch(relay);
-                if (!_relays.TryGetValue(subscribe.Subscriber, out var relays)) _relays[subscribe.Subscriber] = relays = new List<IActorRef>();
-                relays.Add(relay);
+                relays.Add((subscribe.Did, relay));
                 break;
             case BorrowAccessToken or ReturnAccessToken:
                 _accounts.Forward(trusted.Message);
@@ -201,6 +217,8 @@ public sealed class ClientGateway : ReceiveActor
         }
     }
 
+    private const string SubscriberInside = "a client's subscriber is an actor of its own system, not of the cluster";
+
     private void Refuse(object message, string why)
     {
         var type = message.GetType().Name;
@@ -209,6 +227,7 @@ public sealed class ClientGateway : ReceiveActor
     }
 
     /// <summary>Props for the gateway in front of <paramref name="accounts"/>, calling through <paramref name="calls"/>, trusting <paramref name="trusted"/> (none by default).</summary>
-    public static Props Props(IActorRef accounts, PdsCalls calls, TrustedClients? trusted = null) =>
-        Akka.Actor.Props.Create(() => new ClientGateway(accounts, calls, trusted ?? TrustedClients.None));
+    /// <paramref name="outside"/> tells a client's own actors from the cluster's (<see cref="ClusterOutsiders.IsOutside"/> unless said).
+    public static Props Props(IActorRef accounts, PdsCalls calls, TrustedClients? trusted = null, Func<IActorRef, bool>? outside = null) =>
+        Akka.Actor.Props.Create(() => new ClientGateway(accounts, calls, trusted ?? TrustedClients.None, outside));
 }

@@ -32,6 +32,11 @@ public sealed class SessionEventHub : ReceiveActor
     {
         Receive<SubscribeSessionEvents>(s =>
         {
+            if (Refusal(s) is { } refused)
+            {
+                Sender.Tell(new Protocol.AccountReplies.RefusedToClient(nameof(SubscribeSessionEvents), new Pds.XrpcError("InvalidRequest", refused)));
+                return;
+            }
             // Tokens go to subscribers inside the cluster only (a trusted client outside it gets them through its relay).
             Add(s.Subscriber, new Subscription(s.Did, s.IncludeTokens && !Cluster.ClusterOutsiders.IsOutside(s.Subscriber, Context.System)));
             Sender.Tell(s);
@@ -79,6 +84,21 @@ public sealed class SessionEventHub : ReceiveActor
     /// accounts that run on this node only; answered with itself. Never sent between nodes.
     /// </summary>
     public sealed record SubscribeLocalSessionEvents(IActorRef Subscriber);
+
+    /// <summary>
+    /// Why <paramref name="s"/> is not taken, or null. A subscriber's reference crosses the wire as a path, which a node
+    /// resolves to whatever actor of its own it names: a hub (this one, or another node's) would hand every event it
+    /// hears back to itself and to the topic, for ever; an actor of the cluster subscribed by a system outside it (the
+    /// events feed, the history writer) would take every event of the cluster as its own. A DID is a DID.
+    /// </summary>
+    private string? Refusal(SubscribeSessionEvents s)
+    {
+        if (s.Subscriber.Path.ToStringWithoutAddress() == Self.Path.ToStringWithoutAddress()) return "a session events' hub cannot subscribe to session events";
+        if (Cluster.ClusterOutsiders.IsOutside(Sender, Context.System) && !Cluster.ClusterOutsiders.IsOutside(s.Subscriber, Context.System))
+            return "a system outside the cluster subscribes actors of its own, not of the cluster";
+        if (s.Did is { } did && (!did.StartsWith("did:", StringComparison.Ordinal) || did.Length > 2048)) return "Did is not a DID";
+        return null;
+    }
 
     private void Add(IActorRef subscriber, Subscription subscription)
     {

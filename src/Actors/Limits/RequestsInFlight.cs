@@ -21,9 +21,15 @@ public sealed class RequestsInFlight(int limit)
     /// <summary>The most requests one account has in flight, and the most that wait for a place besides.</summary>
     public int Limit => limit;
 
-    /// <summary>The name <paramref name="accountId"/> (a DID, or a handle in any case) is counted by.</summary>
-    public static string Counted(string accountId) =>
-        accountId.StartsWith("did:", StringComparison.Ordinal) ? accountId : accountId.ToLowerInvariant();
+    /// <summary>
+    /// The name <paramref name="accountId"/> (a DID, or a handle in any case, with spaces or an '@' before it as the
+    /// accounts take it) is counted by.
+    /// </summary>
+    public static string Counted(string accountId)
+    {
+        var id = accountId.Trim().TrimStart('@');
+        return id.StartsWith("did:", StringComparison.Ordinal) ? id : id.ToLowerInvariant();
+    }
 
     /// <summary>Counts a request of <paramref name="account"/> in; false (not counted) when it has <see cref="Limit"/> already.</summary>
     public bool TryEnter(string account)

@@ -51,6 +51,7 @@ public sealed class SupervisorSerializer : ProtocolSerializer
         [typeof(AuditTrail.AuditSnapshot)] = "AuditSnapshot.v1",
         [typeof(OwnerClaimed)] = "OwnerClaimed.v1",
         [typeof(AccountRested)] = "AccountRested.v1",
+        [typeof(AccountWoke)] = "AccountWoke.v1",
         [typeof(LegacyRegistryImported)] = "LegacyRegistryImported.v1",
         [typeof(RegistryBucketSnapshot)] = "RegistryBucketSnapshot.v1",
     }.Concat(CurrentEventManifests).ToDictionary();

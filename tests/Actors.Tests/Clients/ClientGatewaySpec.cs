@@ -23,6 +23,12 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
 {
     private const string Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
 
+    /// <summary>
+    /// The spec's stand-in for <see cref="Cluster.ClusterOutsiders.IsOutside"/>: its probes live in its one system, so those
+    /// named <c>node-…</c> stand for the node's own actors and every other for a client's.
+    /// </summary>
+    private static bool Outside(IActorRef actor) => !actor.Path.Name.StartsWith("node-", StringComparison.Ordinal);
+
     public static TheoryData<object> RevealingTokens() => new()
     {
         new ExportSession(Did, SessionFormat.Json),
@@ -36,7 +42,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_message_that_reveals_tokens_is_refused_to_a_client_and_never_reaches_the_accounts(object message)
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, outside: Outside));
         gateway.Tell(message, TestActor);
         var refused = ExpectMsg<RefusedToClient>();
         Assert.Equal(message.GetType().Name, refused.MessageType);
@@ -53,7 +59,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void An_accounts_calls_past_max_in_flight_are_answered_429_at_once_and_neither_its_later_calls_nor_other_accounts_wait()
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls with { MaxInFlight = 2 }));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls with { MaxInFlight = 2 }, outside: Outside));
         var call = new CallXrpc(Did, XrpcRequest.Query("app.bsky.feed.getTimeline"));
         // Two calls wait for the account's token (the probe does not lend it yet).
         gateway.Tell(call, TestActor);
@@ -91,7 +97,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_protocol_message_without_tokens_goes_to_the_accounts_with_the_client_as_sender(object message)
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, outside: Outside));
         gateway.Tell(message, TestActor);
         Assert.Equal(message, accounts.ExpectMsg<object>());
         Assert.Equal(TestActor, accounts.LastSender);
@@ -107,7 +113,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_trusted_client_is_served_what_reveals_tokens(object message)
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted, Outside));
         gateway.Tell(new AsTrustedClient("ops", OpsSecret, (Supervisor.Actors.Serialization.IWireMessage)message), TestActor);
         var received = accounts.ExpectMsg<object>();
         if (message is SubscribeSessionEvents)
@@ -137,7 +143,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
         var accounts = CreateTestProbe();
         var logs = CreateTestProbe();
         Sys.EventStream.Subscribe(logs.Ref, typeof(Akka.Event.Warning));
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted, Outside));
         gateway.Tell(new AsTrustedClient(client, secret, new ExportSession(Did, SessionFormat.Json)), TestActor);
         var refused = ExpectMsg<RefusedToClient>();
         Assert.Equal(("ExportSession", "NotAllowedToClients"), (refused.MessageType, refused.Error.Error));
@@ -155,7 +161,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     {
         var accounts = CreateTestProbe();
         var subscriber = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted, Outside));
         gateway.Tell(new AsTrustedClient("ops", OpsSecret, new SubscribeSessionEvents(subscriber.Ref, Did, IncludeTokens: true)), TestActor);
         accounts.ExpectMsg<SubscribeSessionEvents>();
         var relay = accounts.LastSender;
@@ -182,7 +188,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     {
         var accounts = CreateTestProbe();
         var subscriber = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted, Outside));
         gateway.Tell(new AsTrustedClient("ops", OpsSecret, new SubscribeSessionEvents(subscriber.Ref, null, IncludeTokens: true)), TestActor);
         accounts.ExpectMsg<SubscribeSessionEvents>();
         var relay = accounts.LastSender;
@@ -197,7 +203,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
         var accounts = CreateTestProbe();
         var nodesOwn = CreateTestProbe(); // as the events feed or the history writer: a path a client can name
         var clients = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, outside: Outside));
         gateway.Tell(new UnsubscribeSessionEvents(nodesOwn.Ref), TestActor);
         Assert.Equal("UnsubscribeSessionEvents", ExpectMsg<RefusedToClient>().MessageType);
         accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
@@ -209,11 +215,55 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     }
 
     [Fact]
+    public void A_client_cannot_subscribe_nor_unsubscribe_the_nodes_own_actors_whose_paths_it_can_name()
+    {
+        var accounts = CreateTestProbe();
+        var nodesOwn = CreateTestProbe("node-session-event-feed");
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted, Outside));
+        foreach (var message in new object[]
+                 {
+                     new SubscribeSessionEvents(nodesOwn.Ref, Did),
+                     new UnsubscribeSessionEvents(nodesOwn.Ref),
+                     new AsTrustedClient("ops", OpsSecret, new SubscribeSessionEvents(nodesOwn.Ref, null, IncludeTokens: true)),
+                     new AsTrustedClient("ops", OpsSecret, new UnsubscribeSessionEvents(nodesOwn.Ref)),
+                 })
+        {
+            gateway.Tell(message, TestActor);
+            var refused = ExpectMsg<RefusedToClient>();
+            Assert.Contains("not of the cluster", refused.Error.Message);
+        }
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        // Outside a spec: an actor of the node's own system is the node's.
+        var gatewayAsRun = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        gatewayAsRun.Tell(new SubscribeSessionEvents(CreateTestProbe().Ref, Did), TestActor);
+        Assert.Equal("SubscribeSessionEvents", ExpectMsg<RefusedToClient>().MessageType);
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_trusted_client_that_subscribes_again_keeps_the_one_relay_it_has_and_hears_each_event_once()
+    {
+        var accounts = CreateTestProbe();
+        var subscriber = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted, Outside));
+        var subscribe = new AsTrustedClient("ops", OpsSecret, new SubscribeSessionEvents(subscriber.Ref, Did, IncludeTokens: true));
+        gateway.Tell(subscribe, TestActor);
+        accounts.ExpectMsg<SubscribeSessionEvents>();
+        accounts.Reply(accounts.LastMessage);
+        ExpectMsg<SubscribeSessionEvents>();
+
+        gateway.Tell(subscribe, TestActor);
+        ExpectMsg<SubscribeSessionEvents>(); // confirmed at once: the relay it has
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
     public void A_subscriber_that_is_gone_is_forgotten_and_cannot_be_unsubscribed_through_the_gateway_any_more()
     {
         var accounts = CreateTestProbe();
         var clients = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, outside: Outside));
         gateway.Tell(new SubscribeSessionEvents(clients.Ref, Did), TestActor);
         accounts.ExpectMsg<SubscribeSessionEvents>();
         Watch(clients.Ref);
@@ -233,7 +283,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_privileged_call_is_refused_to_a_client_and_served_to_a_trusted_one()
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, Trusted, Outside));
         var mint = new CallXrpc(Did, XrpcRequest.Procedure("com.atproto.server.createAppPassword", """{"name":"mine"}"""u8.ToArray(), "application/json"));
         foreach (var name in new[] { "com.atproto.server.createAppPassword", "com.atproto.server.CreateAppPassword" })
         {
@@ -252,7 +302,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_clients_logout_is_recorded_as_the_clients_whatever_it_says()
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, outside: Outside));
         gateway.Tell(new Logout(Did, By: "admin"), TestActor);
         var logout = accounts.ExpectMsg<Logout>();
         Assert.Equal((Did, "client"), (logout.AccountId, logout.By));
@@ -263,7 +313,7 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
     public void A_message_outside_the_protocol_is_refused()
     {
         var accounts = CreateTestProbe();
-        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls));
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, outside: Outside));
         gateway.Tell("drain", TestActor);
         Assert.Equal("String", ExpectMsg<RefusedToClient>().MessageType);
         accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(200));

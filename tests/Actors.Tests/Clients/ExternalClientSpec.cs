@@ -206,6 +206,15 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         var heard = listener.FishForMessage<Supervisor.Actors.Events.SessionEvent>(e => e.Kind == Supervisor.Actors.Events.SessionEventKind.Refresh, TimeSpan.FromSeconds(15));
         Assert.Null(heard.Session);
 
+        // Around the gateway too, the node's own actors cannot be subscribed: the hub (whose events would go round for
+        // ever) nor the events feed (which would take every event of the cluster as this node's).
+        foreach (var own in new[] { "/user/accounts/session-events", "/user/session-event-feed", "/user/account-history" })
+        {
+            var nodesOwn = await outside.ActorSelection(node + own).ResolveOne(TimeSpan.FromSeconds(8));
+            var subscribedOwn = await AskAsync("/user/accounts", new AccountCommands.SubscribeSessionEvents(nodesOwn));
+            Assert.True(subscribedOwn is AccountReplies.RefusedToClient, $"subscribing {own} answered {subscribedOwn}");
+        }
+
         var (id, key, hash) = Supervisor.Actors.Keys.AccountKey.New();
         TestSecrets.Register("account-key", key);
         var issued = await AskAsync("/user/account-keys-proxy", new Supervisor.Actors.Keys.KeyCommands.IssueKey(id, hash, account.Did, "intruder", null, [], "admin"));

@@ -87,6 +87,24 @@ public sealed class SessionEventHubSpec(ITestOutputHelper output) : Akka.TestKit
         Assert.Equal(dids.Where((_, i) => i % 100 == 0).Append(dids[^1]), heard);
     }
 
+    [Fact]
+    public void A_hub_named_as_a_subscriber_is_refused_so_no_event_goes_round_and_a_subscription_names_a_DID()
+    {
+        var hub = Sys.ActorOf(SessionEventHub.Props());
+        var everyone = CreateTestProbe();
+        Subscribe(hub, new SubscribeSessionEvents(everyone.Ref));
+        foreach (var refused in new[] { new SubscribeSessionEvents(hub), new SubscribeSessionEvents(everyone.Ref, "alice.test"), new SubscribeSessionEvents(everyone.Ref, "did:" + new string('x', 2048)) })
+        {
+            hub.Tell(refused, TestActor);
+            Assert.Equal(nameof(SubscribeSessionEvents), ExpectMsg<AccountReplies.RefusedToClient>().MessageType);
+        }
+
+        // A hub that heard its own events would tell them to itself (and to the other nodes) for ever.
+        hub.Tell(Refresh(Alice));
+        Assert.Equal(Alice, everyone.ExpectMsg<SessionEvent>().Did);
+        everyone.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
     private void Subscribe(IActorRef hub, object message)
     {
         hub.Tell(message, TestActor);

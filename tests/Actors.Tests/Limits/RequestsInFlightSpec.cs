@@ -45,4 +45,12 @@ public sealed class RequestsInFlightSpec
         places.Leave(Alice);
         Assert.All(await Task.WhenAll(next).WaitAsync(TimeSpan.FromSeconds(5)), Assert.True);
     }
+
+    [Fact]
+    public void An_account_is_counted_by_one_name_however_a_request_spells_it()
+    {
+        Assert.All(new[] { "alice.test", "Alice.Test", "@alice.test", "@@ALICE.test", " alice.test ", "\talice.test" },
+            spelling => Assert.Equal("alice.test", RequestsInFlight.Counted(spelling)));
+        Assert.All(new[] { Alice, " " + Alice, "@" + Alice, Alice + "  " }, spelling => Assert.Equal(Alice, RequestsInFlight.Counted(spelling)));
+    }
 }

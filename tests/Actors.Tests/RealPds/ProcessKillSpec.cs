@@ -94,6 +94,39 @@ public sealed class ProcessKillSpec(RealPdsServer pds, ITestOutputHelper output)
         Assert.Empty(Secrets.JwtsIn(host.Output));
     }
 
+    [Fact]
+    public async Task An_account_woken_from_its_rest_and_killed_mid_refresh_starts_with_the_host_and_replays_the_refresh()
+    {
+        using var folder = new TestJournal(JournalKind.Sqlite);
+        var environment = folder.HostEnvironment();
+        environment["SUPERVISOR_HOCON"] = "supervisor.accounts { passivate-after = 2s, active-window = 1s, request-timeout = 20s }";
+        await using var host = new SupervisorProcess(folder.Folder, environment);
+        await using var proxy = await RefreshHoldingProxy.StartAsync(pds.Url);
+        await host.StartAsync();
+        var account = await pds.CreateAccountAsync("w");
+        using (var imported = await host.Http.PostAsJsonAsync("/accounts/import", new { session = account.SessionString(pds.Url), service = proxy.Url }))
+            Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+        // Idle, it rests: its bucket journals its rest, due again only when its keep-alive or refresh is.
+        await EventuallyAsync(async () => !(await host.Http.GetFromJsonAsync<JsonElement>($"/accounts/{account.Did}")).TryGetProperty("node", out _),
+            TimeSpan.FromSeconds(30), "the account to rest");
+
+        // A request wakes it, and a refresh is cut off by a kill after the PDS rotated the pair.
+        using (var woken = await host.Http.GetAsync($"/accounts/{account.Did}/xrpc/com.atproto.server.getSession"))
+            Assert.Equal(HttpStatusCode.OK, woken.StatusCode);
+        var lost = proxy.HoldNextRefresh();
+        var refreshing = host.Http.PostAsync($"/accounts/{account.Did}/refresh", null);
+        var rotated = await lost.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(200, rotated.Status);
+        await host.KillAsync();
+        await refreshing.ContinueWith(_ => { }, TaskScheduler.Default);
+
+        // Started with the host, not when next due: the lost refresh is replayed within the PDS's grace, asked by nobody.
+        await host.StartAsync();
+        await EventuallyAsync(() => Task.FromResult(proxy.Refreshes.Count(r => r.Did == account.Did && r.SentTokenId == rotated.SentTokenId) == 2),
+            TimeSpan.FromSeconds(30), "the refresh cut off by the kill to be replayed");
+        Assert.Equal(200, proxy.Refreshes.Last(r => r.Did == account.Did).Status);
+    }
+
     private static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var until = DateTime.UtcNow + timeout;

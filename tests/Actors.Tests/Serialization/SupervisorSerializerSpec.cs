@@ -59,6 +59,7 @@ public sealed class SupervisorSerializerSpec : Akka.TestKit.Xunit2.TestKit
         new AuditTrail.AuditSnapshot([new AuditEntry(At, "LoggedOut", Did, "admin")]),
         new OwnerClaimed("akka.tcp://supervisor@127.0.0.1:4053#123", At),
         new AccountRested(Did, At.AddHours(1), Status),
+        new AccountWoke(Did),
         new LegacyRegistryImported(2),
         new RegistryBucketSnapshot([new RegistryBucketEntry(Did, "alice.test", At, Status, true), new RegistryBucketEntry("did:plc:other", null, null, null)], true),
     };
