@@ -24,9 +24,9 @@ public sealed class AuditTrailOrderSpec(ITestOutputHelper output) : Akka.TestKit
             .Append(new AuditEntry(At.AddSeconds(1), "KeyIssued", null, "admin", "key 6"))
             .ToList();
         foreach (var entry in told) trail.Tell(entry);
-        await AwaitConditionAsync(async () => (await PagedAsync(trail)).Count == told.Count, TimeSpan.FromSeconds(10));
+        await AwaitConditionAsync(async () => (await AuditPages.AllAsync(trail, pageSize: 2)).Count == told.Count, TimeSpan.FromSeconds(10));
 
-        var read = await PagedAsync(trail);
+        var read = await AuditPages.AllAsync(trail, pageSize: 2);
         Assert.Equal(told.Select(e => e.Detail).Reverse(), read.Select(e => e.Detail));
         Assert.All(read.Zip(read.Skip(1)), pair => Assert.True(pair.Item1.At > pair.Item2.At, "each entry's time is after the one told before it"));
         // Moved on by no more than the order needs: the later entry keeps its own time, the others are within a microsecond.
@@ -37,19 +37,6 @@ public sealed class AuditTrailOrderSpec(ITestOutputHelper output) : Akka.TestKit
         Watch(trail);
         Sys.Stop(trail);
         ExpectTerminated(trail);
-        Assert.Equal(read, await PagedAsync(Sys.ActorOf(AuditTrail.Props())));
-    }
-
-    /// <summary>The trail read two entries a page, each page asked before the last time of the one before.</summary>
-    private static async Task<List<AuditEntry>> PagedAsync(IActorRef trail)
-    {
-        var (read, before) = (new List<AuditEntry>(), (DateTimeOffset?)null);
-        while (true)
-        {
-            var page = await trail.Ask<AuditTrail.AuditEntries>(new AuditTrail.GetAuditEntries(2, before), TimeSpan.FromSeconds(10));
-            if (page.Entries.Count == 0) return read;
-            read.AddRange(page.Entries);
-            before = page.Entries[^1].At;
-        }
+        Assert.Equal(read, await AuditPages.AllAsync(Sys.ActorOf(AuditTrail.Props()), pageSize: 2));
     }
 }
