@@ -96,7 +96,7 @@ public sealed class SessionEventHub : ReceiveActor
         if (s.Subscriber.Path.ToStringWithoutAddress() == Self.Path.ToStringWithoutAddress()) return "a session events' hub cannot subscribe to session events";
         if (Cluster.ClusterOutsiders.IsOutside(Sender, Context.System) && !Cluster.ClusterOutsiders.IsOutside(s.Subscriber, Context.System))
             return "a system outside the cluster subscribes actors of its own, not of the cluster";
-        if (s.Did is { } did && (!did.StartsWith("did:", StringComparison.Ordinal) || did.Length > 2048)) return "Did is not a DID";
+        if (s.Did is { } did && (!did.StartsWith("did:", StringComparison.Ordinal) || did.Length > Identity.DidSyntax.MaxLength)) return "Did is not a DID";
         return null;
     }
 
