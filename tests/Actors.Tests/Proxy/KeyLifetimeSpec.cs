@@ -24,8 +24,7 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
 
     private static async Task<(HttpStatusCode Status, string? Error)> RefreshAsync(SupervisorProcess host, string refresh)
     {
-        using var client = ClientWith(host, refresh);
-        using var answer = await client.PostAsync("/xrpc/com.atproto.server.refreshSession", null);
+        using var answer = await RefreshKeySessionAsync(host, refresh);
         return (answer.StatusCode, ErrorOf(await answer.Content.ReadAsStringAsync()));
     }
 

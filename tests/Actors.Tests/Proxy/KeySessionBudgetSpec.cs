@@ -43,13 +43,7 @@ public sealed class KeySessionBudgetSpec : FakePdsHostSpec
         var (_, key) = await IssueKeyAsync(host, alice.Did);
         var (_, refresh) = await OpenKeySessionAsync(host, alice.Handle, key);
 
-        using var client = new HttpClient { BaseAddress = host.Http.BaseAddress };
-        async Task<HttpResponseMessage> RefreshAsync(string token)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/xrpc/com.atproto.server.refreshSession");
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-            return await client.SendAsync(request);
-        }
+        Task<HttpResponseMessage> RefreshAsync(string token) => RefreshKeySessionAsync(host, token);
         for (var i = 0; i < 2; i++)
         {
             using var rotated = await RefreshAsync(refresh);

@@ -132,12 +132,9 @@ public sealed class RequestsInFlightSpec : FakePdsHostSpec
         // Twelve refreshes with one token at once: one rotation, eleven answered the same successor (the grace of a
         // refresh token); each answer wants the PDS's e-mail fields, and the PDS holds its getSession answers.
         Pds.FailNext(GetSession, FakeFailure.HeldUntilReleased, times: 12);
-        using var replayer = new HttpClient { BaseAddress = host.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         var replays = Enumerable.Range(0, 12).Select(async _ =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/xrpc/com.atproto.server.refreshSession");
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", refresh);
-            using var answer = await replayer.SendAsync(request);
+            using var answer = await RefreshKeySessionAsync(host, refresh);
             return answer.StatusCode;
         }).ToList();
 

@@ -82,6 +82,15 @@ public abstract class FakePdsHostSpec : IAsyncLifetime
         return (session.GetProperty("accessJwt").GetString()!, session.GetProperty("refreshJwt").GetString()!);
     }
 
+    /// <summary>The supervisor's <c>refreshSession</c> with <paramref name="refreshJwt"/> (a key session's) as the bearer, as a client refreshes.</summary>
+    protected static async Task<HttpResponseMessage> RefreshKeySessionAsync(SupervisorProcess host, string refreshJwt)
+    {
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/xrpc/com.atproto.server.refreshSession");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", refreshJwt);
+        return await anonymous.SendAsync(request);
+    }
+
     public async Task DisposeAsync()
     {
         await Pds.DisposeAsync();
