@@ -64,23 +64,12 @@ public sealed class GeneratedSecretsSpec : FakePdsHostSpec
         TestSecrets.Register("admin-token", File.ReadAllText(Path.Combine(data, "admin-token")).Trim());
 
         // As an operator runs it beside the host, as the README's quick start does: no --host, no token, no data folder named.
-        async Task<(int ExitCode, string Output, string Error)> CliAsync(string workingDirectory)
+        var environment = new Dictionary<string, string?>
         {
-            var info = new System.Diagnostics.ProcessStartInfo("dotnet")
-            {
-                ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"), "accounts", "list" },
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = workingDirectory,
-            };
-            foreach (var name in new[] { "SUPERVISOR_ADMIN_TOKEN", "SUPERVISOR_DATA_DIR" }) info.Environment.Remove(name);
-            info.Environment["SUPERVISOR_URL"] = host.Http.BaseAddress!.ToString();
-            using var cli = System.Diagnostics.Process.Start(info)!;
-            var (output, error) = (cli.StandardOutput.ReadToEndAsync(), cli.StandardError.ReadToEndAsync());
-            await cli.WaitForExitAsync();
-            return (cli.ExitCode, await output, await error);
-        }
+            ["SUPERVISOR_ADMIN_TOKEN"] = null, ["SUPERVISOR_DATA_DIR"] = null, ["SUPERVISOR_URL"] = host.Http.BaseAddress!.ToString(),
+        };
+        Task<(int ExitCode, string Output, string Error)> CliAsync(string workingDirectory) =>
+            SupervisorProcess.RunCliAsync(workingDirectory, environment, "", "accounts", "list");
 
         var (exitCode, output, error) = await CliAsync(Folder.Folder);
         Assert.True(exitCode == 0, $"exit {exitCode}: {error}");

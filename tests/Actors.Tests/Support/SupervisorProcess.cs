@@ -157,8 +157,17 @@ public sealed class SupervisorProcess : IAsyncDisposable
         throw new TimeoutException($"the supervisor did not answer /healthz within 60 s:\n{Output}");
     }
 
-    /// <summary>Runs the executable's CLI against this host, feeding <paramref name="stdin"/>.</summary>
-    public async Task<(int ExitCode, string Output, string Error)> RunCliAsync(string stdin, params string[] args)
+    /// <summary>Runs the executable's CLI against this host (its <c>--host</c> and admin token given), feeding <paramref name="stdin"/>.</summary>
+    public Task<(int ExitCode, string Output, string Error)> RunCliAsync(string stdin, params string[] args) =>
+        RunCliAsync(DataDir, new Dictionary<string, string?> { ["SUPERVISOR_ADMIN_TOKEN"] = AdminToken }, stdin,
+            args.Contains("--host") ? args : [.. args, "--host", Http.BaseAddress!.ToString()]);
+
+    /// <summary>
+    /// Runs the executable's CLI as it is given: in <paramref name="workingDirectory"/>, with <paramref name="environment"/>
+    /// set over the test run's (a null value removes the variable), feeding <paramref name="stdin"/>.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunCliAsync(
+        string workingDirectory, IReadOnlyDictionary<string, string?> environment, string stdin, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -166,16 +175,13 @@ public sealed class SupervisorProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = DataDir,
+            WorkingDirectory = workingDirectory,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Supervisor.dll"));
         foreach (var arg in args) info.ArgumentList.Add(arg);
-        if (!args.Contains("--host"))
-        {
-            info.ArgumentList.Add("--host");
-            info.ArgumentList.Add(Http.BaseAddress!.ToString());
-        }
-        info.Environment["SUPERVISOR_ADMIN_TOKEN"] = AdminToken;
+        foreach (var (name, value) in environment)
+            if (value is null) info.Environment.Remove(name);
+            else info.Environment[name] = value;
         using var process = Process.Start(info)!;
         await process.StandardInput.WriteAsync(stdin);
         process.StandardInput.Close();
