@@ -293,6 +293,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             case RefreshAnswered answered:
                 OnRefreshAnswered(answered);
                 break;
+            case OwnershipChecked checkedOwner:
+                OnOwnershipChecked(checkedOwner);
+                break;
             case RefreshNow:
                 _refreshWaiters.Add((Sender, null));
                 break;
@@ -799,14 +802,56 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             FinishRefresh();
             return;
         }
-        var tokens = _state.Tokens!;
         PersistAndApply(new RefreshStarted(Now), _ =>
         {
-            var service = _state.Service!;
-            _deps.Limits.SendAsync(service, _state.Did, "com.atproto.server.refreshSession", CallKind.Session, _deps.Time,
-                    () => _deps.Client.RefreshSessionAsync(service, tokens.RefreshJwt))
-                .PipeTo(Self, success: answer => new RefreshAnswered(answer));
+            if (Cluster.ClusterQuorum.Alone(Context.System)) SendRefreshCall();
+            else CheckOwnership(LastSequenceNr);
         });
+    }
+
+    private void SendRefreshCall()
+    {
+        var tokens = _state.Tokens!;
+        var service = _state.Service!;
+        _deps.Limits.SendAsync(service, _state.Did, "com.atproto.server.refreshSession", CallKind.Session, _deps.Time,
+                () => _deps.Client.RefreshSessionAsync(service, tokens.RefreshJwt))
+            .PipeTo(Self, success: answer => new RefreshAnswered(answer));
+    }
+
+    /// <summary>
+    /// With other nodes, asks the journal whether anything was written past this account's RefreshStarted. The write of a
+    /// sequence number another owner took fails, but not one its compaction has deleted since (the journal keeps only the
+    /// highest deleted row): a run paused past a new owner's 50 events writes its RefreshStarted into the deleted range, and
+    /// only the journal's highest sequence number, which deletion keeps, says that the account has moved on without it.
+    /// </summary>
+    private void CheckOwnership(long written)
+    {
+        var journal = Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
+        var persistenceId = PersistenceId;
+        journal.Ask<object>(replyTo => new ReplayMessages(written + 1, written, 0, persistenceId, replyTo), Settings.JournalProbeTimeout, CancellationToken.None)
+            .PipeTo(Self,
+                success: reply => new OwnershipChecked(written, reply is RecoverySuccess read ? read.HighestSequenceNr : null),
+                failure: _ => new OwnershipChecked(written, null));
+    }
+
+    private void OnOwnershipChecked(OwnershipChecked checkedOwner)
+    {
+        if (checkedOwner.Highest is { } highest && highest > checkedOwner.Written)
+        {
+            StopAsMoved();
+            Context.Stop(Self);
+            return;
+        }
+        if (checkedOwner.Highest is null)
+        {
+            // Not known to be the owner: the refresh token stays unused until the journal answers (its RefreshStarted is
+            // journaled, so a run after a stop replays the refresh as it would any cut off).
+            _retryAt = Now + Settings.JournalProbeInterval;
+            Log.Warning("Account {Did}: the journal could not say whether another node owns this account now; the refresh waits (retry at {RetryAt})", _state.Did, _retryAt);
+            FinishRefresh();
+            return;
+        }
+        SendRefreshCall();
     }
 
     private void OnRefreshAnswered(RefreshAnswered answered)
@@ -1243,9 +1288,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         {
             // Another node took the account over while this one could not see it (paused, cut off): this one stops
             // and never sends the refresh token it holds; those waiting for a refresh ask again, and reach it there.
-            Log.Warning("Account {Did}: another node owns this account now (its journal moved on); stopping here without using its tokens", _state.Did);
-            foreach (var (replyTo, _) in _refreshWaiters) replyTo.Tell(new AccountMoved(_state.Did));
-            _refreshWaiters.Clear();
+            StopAsMoved();
             return;
         }
         var held = (_journaling ?? []).Concat(_unjournaled).ToList();
@@ -1266,6 +1309,14 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         _refreshWaiters.Clear();
         Log.Error("Account {Did}: the journal failed to write {EventType} ({Error}); the account restarts when the journal is back",
             _state.Did, @event.GetType().Name, cause.GetBaseException().Message);
+    }
+
+    /// <summary>Another node took the account over while this one could not see it (paused, cut off).</summary>
+    private void StopAsMoved()
+    {
+        Log.Warning("Account {Did}: another node owns this account now (its journal moved on); stopping here without using its tokens", _state.Did);
+        foreach (var (replyTo, _) in _refreshWaiters) replyTo.Tell(new AccountMoved(_state.Did));
+        _refreshWaiters.Clear();
     }
 
     /// <inheritdoc />

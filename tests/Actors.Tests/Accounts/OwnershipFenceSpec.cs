@@ -1,0 +1,87 @@
+using Akka.Actor;
+using Akka.Persistence;
+using Supervisor.Actors.Account;
+using Supervisor.Actors.Tests.Support;
+using Supervisor.Host.Configuration;
+using Xunit.Abstractions;
+using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
+
+namespace Supervisor.Actors.Tests.Accounts;
+
+/// <summary>
+/// The fence against a second owner on the real journals: a run of an account that another node has taken over
+/// (while this one was paused or cut off) never sends the refresh token it holds, even once the new owner has compacted
+/// the journal past the sequence number this run would write next.
+/// </summary>
+public abstract class OwnershipFenceSpec(JournalKind kind, ITestOutputHelper output) : FakePdsSpec(new TestJournal(kind), output)
+{
+    [Fact]
+    public async Task A_run_paused_past_the_new_owners_compaction_never_sends_its_refresh_token()
+    {
+        var alice = await LoggedInAsync();
+        var persistenceId = AccountSessionActor.PersistenceIdFor(alice.Did);
+        var written = JournalRows.Read(Journal, persistenceId).Max(r => r.SequenceNumber);
+
+        using var other = ActorSystem.Create(Sys.Name, Journal.Config(Overrides)); // a cluster has one system name
+        Akka.Cluster.Cluster.Get(other).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
+        await EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
+            TimeSpan.FromSeconds(20), "two members");
+
+        // The other node owns the account now: it claimed it, journaled 60 events and compacted them, as a snapshot every
+        // 50 events does. The journal keeps only its highest row: the next sequence number of this run is free again.
+        var newOwner = other.ActorOf(Props.Create(() => new NewOwner(persistenceId, 60)));
+        Assert.Equal(written + 60, await newOwner.Ask<long>(NewOwner.Compact, TimeSpan.FromSeconds(20)));
+        var rows = JournalRows.Read(Journal, persistenceId);
+        Assert.Equal([written + 60], rows.Select(r => r.SequenceNumber));
+
+        var refreshes = Pds.CallCount("com.atproto.server.refreshSession");
+        Accounts.Tell(new RefreshNow(alice.Did), TestActor);
+        Assert.Equal(alice.Did, ExpectMsg<AccountMoved>(TimeSpan.FromSeconds(10)).AccountId);
+        Assert.Equal(refreshes, Pds.CallCount("com.atproto.server.refreshSession"));
+        await other.Terminate();
+    }
+
+    [Fact]
+    public async Task A_run_that_still_owns_its_account_with_another_node_in_the_cluster_refreshes()
+    {
+        var alice = await LoggedInAsync();
+        using var other = ActorSystem.Create(Sys.Name, Journal.Config(Overrides));
+        Akka.Cluster.Cluster.Get(other).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
+        await EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
+            TimeSpan.FromSeconds(20), "two members");
+
+        var refreshes = Pds.CallCount("com.atproto.server.refreshSession");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(alice.Did)));
+        Assert.Equal(refreshes + 1, Pds.CallCount("com.atproto.server.refreshSession"));
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+        await other.Terminate();
+    }
+
+    /// <summary>Another node's run of the account, reduced to what it writes: its claim and events, then a compaction.</summary>
+    private sealed class NewOwner : ReceivePersistentActor
+    {
+        public static readonly object Compact = "compact";
+
+        private IActorRef? _replyTo;
+
+        public NewOwner(string persistenceId, int events)
+        {
+            PersistenceId = persistenceId;
+            Recover<object>(_ => { });
+            Command<string>(_ =>
+            {
+                _replyTo = Sender;
+                PersistAll(Enumerable.Range(0, events).Select(_ => new AccountEvents.OwnerClaimed("other-node", DateTimeOffset.UtcNow)), _ => { });
+                DeferAsync(events, _ => DeleteMessages(LastSequenceNr));
+            });
+            Command<DeleteMessagesSuccess>(_ => _replyTo!.Tell(LastSequenceNr));
+        }
+
+        public override string PersistenceId { get; }
+    }
+}
+
+public sealed class OwnershipFenceSqliteSpec(ITestOutputHelper output) : OwnershipFenceSpec(JournalKind.Sqlite, output);
+
+public sealed class OwnershipFencePostgresSpec(ITestOutputHelper output) : OwnershipFenceSpec(JournalKind.Postgres, output);
