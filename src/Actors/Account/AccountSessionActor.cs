@@ -838,7 +838,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         if (checkedOwner.Highest is { } highest && highest > checkedOwner.Written)
         {
-            StopAsMoved();
+            StopAsMoved("another node owns it now: the journal holds writes past its own");
             Context.Stop(Self);
             return;
         }
@@ -1284,19 +1284,22 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         // them as it recovers: a pair the PDS rotated must not be lost to a replay of the token before it, which the PDS
         // honours only for its grace window (should the write have landed after all, the next run finds them stale).
         // Other events whose write failed are lost with their command, which was not answered.
-        if (OwnershipConflict(cause))
-        {
-            // Another node took the account over while this one could not see it (paused, cut off): this one stops
-            // and never sends the refresh token it holds; those waiting for a refresh ask again, and reach it there.
-            StopAsMoved();
-            return;
-        }
         var held = (_journaling ?? []).Concat(_unjournaled).ToList();
         var handover = new HeldEventsHandover(_state.Did, held, @event is SessionRefreshed failed && !held.Contains(failed) ? failed : null);
         // One write is in flight at a time, and the failed one (a batch's first event) was not journaled: the journal holds
         // the account up to the event before it.
         if (held.Count > 0 || handover.Failed is not null) _deps.Handovers.Leave(handover, sequenceNr - 1, Now);
         _deps.Gateway.Tell(new HeldEventsHandover(_state.Did, [])); // its node's gateway routes nothing to it until it runs again
+        if (OwnershipConflict(cause))
+        {
+            // The sequence number is taken: another node took the account over while this one could not see it (paused,
+            // cut off), or another account's write was refused in the same batch (Akka.Persistence.Sql inserts several
+            // accounts' events in one statement, refused whole). This run stops and never sends the refresh token it
+            // holds. Its restart goes through sharding, to wherever the account runs; a run here takes what this one held
+            // only if the journal has not moved on since. Those waiting for a refresh ask again.
+            StopAsMoved("its write was refused as a sequence number already taken: another node may own it now");
+            return;
+        }
         _deps.Journal.MarkUnavailable(cause.GetBaseException().Message, Now);
         // Those waiting for a refresh (RefreshNow, a session's adoption) are answered now: the run that could have
         // answered them stops. The account runs again once the journal answers (its gateway restarts it after 2 s at least).
@@ -1311,10 +1314,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             _state.Did, @event.GetType().Name, cause.GetBaseException().Message);
     }
 
-    /// <summary>Another node took the account over while this one could not see it (paused, cut off).</summary>
-    private void StopAsMoved()
+    /// <summary>This run stops without using its tokens, since another node may have taken the account over (<paramref name="why"/>).</summary>
+    private void StopAsMoved(string why)
     {
-        Log.Warning("Account {Did}: another node owns this account now (its journal moved on); stopping here without using its tokens", _state.Did);
+        Log.Warning("Account {Did}: {Reason}; stopping here without using its tokens", _state.Did, why);
         foreach (var (replyTo, _) in _refreshWaiters) replyTo.Tell(new AccountMoved(_state.Did));
         _refreshWaiters.Clear();
     }

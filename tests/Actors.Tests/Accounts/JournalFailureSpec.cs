@@ -151,6 +151,30 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_rotated_pair_refused_with_another_accounts_duplicate_key_in_its_batch_goes_to_the_accounts_next_run()
+    {
+        Pds.RefreshGrace = TimeSpan.Zero; // an old refresh token dies at its first use: a replay of it would end the session
+        var alice = await LoggedInAsync();
+        var first = ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json)));
+
+        // Akka.Persistence.Sql inserts several accounts' events in one statement: a sequence number taken in another
+        // account's journal (a takeover race) refuses the write of the new pair here too, though no one else wrote here.
+        FailingJournal.FailureMessage = "duplicate key value violates unique constraint \"pk_event_journal\"";
+        FailingJournal.FailWritesOf = nameof(AccountEvents.SessionRefreshed);
+        Accounts.Tell(new RefreshNow(alice.Did), TestActor);
+        Assert.Equal(alice.Did, ExpectMsg<AccountMoved>(TimeSpan.FromSeconds(10)).AccountId); // asked again, it reaches the account's next run
+        FailingJournal.FailWritesOf = null;
+
+        // Restarted by its node, the account runs from the pair the PDS gave, not from the token it rotated away.
+        await EventuallyAsync(async () => (await StatusOrNullAsync(alice.Did)) is { State: AccountStateName.Active, UnjournaledEvents: 0, RefreshCount: 1 },
+            TimeSpan.FromSeconds(15), "the account to run again with the rotated pair journaled");
+        Assert.NotEqual(first, ExportedRefreshId(await AskAsync(new ExportSession(alice.Did, SessionFormat.Json))));
+        Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+        Assert.Equal(0, Pds.Rejections("ExpiredToken") + Pds.Rejections("InvalidToken"));
+        Assert.Equal(1, Pds.CallCount("com.atproto.server.refreshSession"));
+    }
+
+    [Fact]
     public async Task A_call_in_flight_when_a_failed_write_stops_its_account_still_gets_the_PDSs_answer()
     {
         var errors = CreateTestProbe();
