@@ -49,6 +49,9 @@ public sealed class ClientGateway : ReceiveActor
 
     private readonly PdsCalls _calls;
 
+    /// <summary>The name of the node's ClusterClientReceptionist under <c>/system</c>, whose response tunnels bring clients' messages.</summary>
+    private readonly string _receptionist;
+
     /// <summary>The calls in flight of each account, at most <see cref="PdsCalls.MaxInFlight"/>.</summary>
     private readonly RequestsInFlight _inFlight;
 
@@ -60,6 +63,7 @@ public sealed class ClientGateway : ReceiveActor
     {
         _accounts = accounts;
         _outside = outside ?? (actor => ClusterOutsiders.IsOutside(actor, Context.System));
+        _receptionist = Context.System.Settings.Config.GetString("akka.cluster.client.receptionist.name", "receptionist");
         _calls = calls;
         _inFlight = new RequestsInFlight(calls.MaxInFlight);
         _trusted = trusted;
@@ -75,6 +79,9 @@ public sealed class ClientGateway : ReceiveActor
         // history writer, the hub itself, a trusted client's relay): a client's subscriber is an actor of its own system.
         Receive<SubscribeSessionEvents>(s => !_outside(s.Subscriber), s => Refuse(s, SubscriberInside));
         Receive<UnsubscribeSessionEvents>(u => !_outside(u.Subscriber), u => Refuse(u, SubscriberInside));
+        // Nor of another client's system: subscribing its actors sends it events it did not ask for, unsubscribing silences it.
+        Receive<SubscribeSessionEvents>(s => !OfClient(s.Subscriber), s => Refuse(s, SubscriberElsewhere));
+        Receive<UnsubscribeSessionEvents>(u => !OfClient(u.Subscriber), u => Refuse(u, SubscriberElsewhere));
         Receive<SubscribeSessionEvents>(s =>
         {
             if (_subscribed.Add(s.Subscriber)) Context.Watch(s.Subscriber);
@@ -152,6 +159,9 @@ public sealed class ClientGateway : ReceiveActor
             case SubscribeSessionEvents { IncludeTokens: true } subscribe when !_outside(subscribe.Subscriber):
                 Refuse(subscribe, SubscriberInside);
                 break;
+            case SubscribeSessionEvents { IncludeTokens: true } subscribe when !OfClient(subscribe.Subscriber):
+                Refuse(subscribe, SubscriberElsewhere);
+                break;
             case SubscribeSessionEvents { IncludeTokens: true } subscribe:
                 if (!_relays.TryGetValue(subscribe.Subscriber, out var relays)) _relays[subscribe.Subscriber] = relays = new();
                 // The same subscription again (a client that subscribes at every reconnection) is the one it has.
@@ -218,6 +228,12 @@ public sealed class ClientGateway : ReceiveActor
     }
 
     private const string SubscriberInside = "a client's subscriber is an actor of its own system, not of the cluster";
+
+    private const string SubscriberElsewhere = "a client's subscriber is an actor of its own system, not of another client's";
+
+    /// <summary>Whether <paramref name="subscriber"/> is an actor of the system the message being handled came from.</summary>
+    private bool OfClient(IActorRef subscriber) =>
+        ClusterOutsiders.IsOf(subscriber, ClusterOutsiders.ClientAddress(Sender, _receptionist), Context.System);
 
     private void Refuse(object message, string why)
     {

@@ -28,4 +28,25 @@ public static class ClusterOutsiders
                 return member.Status is Akka.Cluster.MemberStatus.Down or Akka.Cluster.MemberStatus.Removed;
         return true;
     }
+
+    /// <summary>
+    /// The address of the actor system a message of a client came from: a ClusterClient's message comes from the
+    /// receptionist's response tunnel for it (<c>/system/{receptionist}/{the client's path, escaped}</c>), any other from
+    /// its sender. A client's subscriber is an actor of its own system: this is the address it must have.
+    /// </summary>
+    public static Address ClientAddress(IActorRef sender, string receptionist)
+    {
+        var elements = sender.Path.Elements;
+        if (sender.Path.Address.HasLocalScope && elements.Count == 3 && elements[0] == "system" && elements[1] == receptionist
+            && ActorPath.TryParse(Uri.UnescapeDataString(elements[2]), out var client))
+            return client.Address;
+        return sender.Path.Address;
+    }
+
+    /// <summary>Whether <paramref name="actor"/> is an actor of the system at <paramref name="address"/> (a local reference is of this system).</summary>
+    public static bool IsOf(IActorRef actor, Address address, ActorSystem system) =>
+        Normalized(actor.Path.Address, system).Equals(Normalized(address, system));
+
+    private static Address Normalized(Address address, ActorSystem system) =>
+        address.HasLocalScope && system is ExtendedActorSystem extended ? extended.Provider.DefaultAddress : address;
 }

@@ -48,6 +48,13 @@ public sealed class SessionEventHub : ReceiveActor
         });
         Receive<UnsubscribeSessionEvents>(u =>
         {
+            if (FromOutsideFor(u.Subscriber))
+            {
+                // Around the gateway: the events feed, the history writer or a trusted client's relay would go silent.
+                Sender.Tell(new Protocol.AccountReplies.RefusedToClient(nameof(UnsubscribeSessionEvents),
+                    new Pds.XrpcError("InvalidRequest", "a system outside the cluster unsubscribes actors of its own only")));
+                return;
+            }
             if (Remove(u.Subscriber)) Context.Unwatch(u.Subscriber);
             Sender.Tell(u);
         });
@@ -89,16 +96,20 @@ public sealed class SessionEventHub : ReceiveActor
     /// Why <paramref name="s"/> is not taken, or null. A subscriber's reference crosses the wire as a path, which a node
     /// resolves to whatever actor of its own it names: a hub (this one, or another node's) would hand every event it
     /// hears back to itself and to the topic, for ever; an actor of the cluster subscribed by a system outside it (the
-    /// events feed, the history writer) would take every event of the cluster as its own. A DID is a DID.
+    /// events feed, the history writer) would take every event of the cluster as its own; one of another system outside
+    /// would get events it did not ask for. A DID is a DID.
     /// </summary>
     private string? Refusal(SubscribeSessionEvents s)
     {
         if (s.Subscriber.Path.ToStringWithoutAddress() == Self.Path.ToStringWithoutAddress()) return "a session events' hub cannot subscribe to session events";
-        if (Cluster.ClusterOutsiders.IsOutside(Sender, Context.System) && !Cluster.ClusterOutsiders.IsOutside(s.Subscriber, Context.System))
-            return "a system outside the cluster subscribes actors of its own, not of the cluster";
+        if (FromOutsideFor(s.Subscriber)) return "a system outside the cluster subscribes actors of its own, not of the cluster nor of another system";
         if (s.Did is { } did && (!did.StartsWith("did:", StringComparison.Ordinal) || did.Length > Identity.DidSyntax.MaxLength)) return "Did is not a DID";
         return null;
     }
+
+    /// <summary>Whether the message comes from a system outside the cluster and names a <paramref name="subscriber"/> not of that system.</summary>
+    private bool FromOutsideFor(IActorRef subscriber) =>
+        Cluster.ClusterOutsiders.IsOutside(Sender, Context.System) && !Cluster.ClusterOutsiders.IsOf(subscriber, Sender.Path.Address, Context.System);
 
     private void Add(IActorRef subscriber, Subscription subscription)
     {

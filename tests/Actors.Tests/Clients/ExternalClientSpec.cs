@@ -228,6 +228,73 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
     }
 
     /// <summary>
+    /// Two systems outside the cluster, each through its own ClusterClient: one cannot unsubscribe the other's subscriber
+    /// nor subscribe it to events it did not ask for, and neither can by sending around the gateway, where the node's own
+    /// subscribers (the events feed) cannot be unsubscribed either; each still hears what it subscribed, and so does /events.
+    /// </summary>
+    [Fact]
+    public async Task A_system_outside_the_cluster_neither_unsubscribes_nor_subscribes_another_ones_actors()
+    {
+        using var folder = new TestJournal();
+        var remoting = LoopbackPort.Free();
+        await using var host = await StartHostAsync(folder, remoting);
+        var account = await ImportedAccountAsync(host, "subs");
+        var node = $"akka.ssl.tcp://supervisor@127.0.0.1:{remoting}";
+
+        // As the sample's: ClusterClient's settings and the serializer of its Send (Akka.Cluster.Tools' pub-sub messages).
+        var clientConfig = Akka.Cluster.Tools.Client.ClusterClientReceptionist.DefaultConfig()
+            .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
+        using var first = OutsideSystem(host, clientConfig);
+        using var second = OutsideSystem(host, clientConfig);
+        var firstClient = ClientOf(first, node);
+        var secondClient = ClientOf(second, node);
+        var listener = new Akka.TestKit.TestProbe(first, new Akka.TestKit.Xunit2.XunitAssertions());
+        Assert.IsType<AccountCommands.SubscribeSessionEvents>(await firstClient.Ask<object>(
+            new Akka.Cluster.Tools.Client.ClusterClient.Send("/user/clients", new AccountCommands.SubscribeSessionEvents(listener.Ref, account.Did)), TimeSpan.FromSeconds(20)));
+
+        // The second system names the first one's subscriber (its path is all it takes), then the node's events feed.
+        var othersListener = await second.ActorSelection(listener.Ref.Path.ToStringWithAddress(((ExtendedActorSystem)first).Provider.DefaultAddress)).ResolveOne(TimeSpan.FromSeconds(8));
+        var feed = await second.ActorSelection(node + "/user/session-event-feed").ResolveOne(TimeSpan.FromSeconds(8));
+        object[] attempts =
+        [
+            new AccountCommands.UnsubscribeSessionEvents(othersListener),
+            new AccountCommands.SubscribeSessionEvents(othersListener, Did: null),
+        ];
+        foreach (var attempt in attempts)
+        {
+            var answer = await secondClient.Ask<object>(new Akka.Cluster.Tools.Client.ClusterClient.Send("/user/clients", attempt), TimeSpan.FromSeconds(20));
+            Assert.True(answer is AccountReplies.RefusedToClient, $"{attempt.GetType().Name} through the gateway answered {answer}");
+        }
+        foreach (var attempt in attempts.Append(new AccountCommands.UnsubscribeSessionEvents(feed)))
+        {
+            var answer = await second.ActorSelection(node + "/user/accounts").Ask<object>(attempt, TimeSpan.FromSeconds(8));
+            Assert.True(answer is AccountReplies.RefusedToClient, $"{attempt.GetType().Name} around the gateway answered {answer}");
+        }
+
+        await using var events = await SseReader.OpenAsync(host, "/events");
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        Assert.Equal(Supervisor.Actors.Events.SessionEventKind.Refresh, listener.ExpectMsg<Supervisor.Actors.Events.SessionEvent>(TimeSpan.FromSeconds(15)).Kind);
+        var heard = await events.NextAsync();
+        Assert.Equal(("Refresh", account.Did), (heard.Event, heard.Data.GetProperty("did").GetString()));
+
+        // Its own subscriber, the first system unsubscribes: it hears nothing more.
+        Assert.IsType<AccountCommands.UnsubscribeSessionEvents>(await firstClient.Ask<object>(
+            new Akka.Cluster.Tools.Client.ClusterClient.Send("/user/clients", new AccountCommands.UnsubscribeSessionEvents(listener.Ref)), TimeSpan.FromSeconds(20)));
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        Assert.Equal("Refresh", (await events.NextAsync()).Event);
+        listener.ExpectNoMsg(TimeSpan.FromSeconds(1));
+        await first.Terminate();
+        await second.Terminate();
+    }
+
+    /// <summary>A ClusterClient of <paramref name="system"/> whose contact is the node at <paramref name="node"/>.</summary>
+    private static IActorRef ClientOf(ActorSystem system, string node) =>
+        system.ActorOf(Akka.Cluster.Tools.Client.ClusterClient.Props(Akka.Cluster.Tools.Client.ClusterClientSettings.Create(system)
+            .WithInitialContacts([ActorPath.Parse(node + "/system/receptionist")])));
+
+    /// <summary>
     /// A call by message whose body is 3 MiB (written as base64, 4 MiB on the wire) crosses from a system outside the
     /// cluster to the node (whose remoting frames hold a 4 MiB body, the most an answer may have, and its base64), reaches
     /// the PDS and is answered.
