@@ -802,7 +802,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                         (known, supervisedAt, handle) = (status, status.Pds, status.Handle);
                 }
                 var holdsSession = known?.State.HoldsSession() == true;
-                return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, supervisedAt, handle, holdsSession);
+                return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, supervisedAt, handle, holdsSession,
+                    imported: adopt.Origin == SessionOrigin.Import);
             })
             .PipeTo(Self, success: verdict => new IdentityChecked(adopt, replyTo, verdict),
                 failure: e => new IdentityChecked(adopt, replyTo, new Identity.IdentityVerdict(null, SessionRejection.ServiceUnavailable,

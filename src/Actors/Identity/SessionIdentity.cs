@@ -14,9 +14,10 @@ public sealed record IdentityVerdict(SessionGrant? Grant, SessionRejection? Reje
 /// Verifies a new session (a login, an account creation, an import) against the DID's own document instead of
 /// believing the server that handed it out:
 /// <list type="bullet">
-/// <item>the DID document is resolved independently (PLC directory, did:web), and the PDS the account will use is the
+/// <item>the DID document is resolved independently (PLC directory, did:web), afresh, and the PDS the account will use is the
 /// document's <c>#atproto_pds</c>, never what the answer or the imported text says;</item>
-/// <item>when the session came from another service than that PDS (an entryway, or a stranger), its access token must
+/// <item>when the session came from another service than that PDS (an entryway, or a stranger), or from an imported
+/// text (whose service is whatever the text says, and whose tokens no server handed out here), its access token must
 /// be good at that PDS (getSession answers for the same DID; an expired but genuine token answers ExpiredToken, which
 /// is proof enough for an account without a session here, never to replace one it holds: old tokens leak);</item>
 /// <item>an account already supervised at another PDS is not taken over (409);</item>
@@ -30,12 +31,16 @@ public static class SessionIdentity
 
     /// <summary>
     /// Checks <paramref name="grant"/>, which came from <paramref name="service"/>, for an account supervised at
-    /// <paramref name="supervisedAtPds"/> (null: not supervised) that <paramref name="holdsSession"/> or not.
+    /// <paramref name="supervisedAtPds"/> (null: not supervised) that <paramref name="holdsSession"/> or not;
+    /// <paramref name="imported"/> when the grant is an imported text, not a server's answer.
     /// </summary>
     public static async Task<IdentityVerdict> VerifyAsync(
         IdentityResolver resolver, PdsClient client, SessionGrant grant, string service, string? supervisedAtPds, string? lastVerifiedHandle,
-        bool holdsSession = false)
+        bool holdsSession = false, bool imported = false)
     {
+        // Read afresh: a document cached before the account moved to another PDS would send the new PDS's token to the
+        // one it left, as the proof, and pin the account there.
+        resolver.Forget(grant.Did);
         var doc = await resolver.ResolveDidAsync(grant.Did).ConfigureAwait(false);
         if (!doc.Succeeded)
             return Refused(doc.IsTransient ? SessionRejection.ServiceUnavailable : SessionRejection.IdentityUnverified,
@@ -48,17 +53,18 @@ public static class SessionIdentity
         if (supervisedAtPds is not null && !SameServer(supervisedAtPds, pds))
             return new IdentityVerdict(null, SessionRejection.AccountConflict, new XrpcError("AccountExists",
                 $"{grant.Did} is supervised at {supervisedAtPds}; this session is for {pds}: log the account out first"));
-        if (!SameServer(service, pds))
+        if (imported || !SameServer(service, pds))
         {
+            var from = imported ? "the imported session" : $"the session from {new Uri(service).Authority}";
             var proof = await client.SendAsync(pds, XrpcRequest.Query("com.atproto.server.getSession"), grant.Tokens.AccessJwt).ConfigureAwait(false);
             if (proof.IsTransportFailure || proof.Status >= 500)
                 return Refused(SessionRejection.ServiceUnavailable, $"the account's PDS {pds} could not confirm the session: {proof.Error?.Message}");
             var expired = proof.Error?.Error == "ExpiredToken";
             if (expired && holdsSession)
                 return Refused(SessionRejection.IdentityUnverified,
-                    $"the session from {new Uri(service).Authority} has an access token that has expired at {grant.Did}'s own PDS {pds}: it cannot replace the session the supervisor holds (log in, or import a session whose access token is live)");
+                    $"{from} has an access token that has expired at {grant.Did}'s own PDS {pds}: it cannot replace the session the supervisor holds (log in, or import a session whose access token is live)");
             if (!(proof.IsSuccess && proof.TryReadString("did") == grant.Did || expired))
-                return Refused(SessionRejection.IdentityUnverified, $"the session from {new Uri(service).Authority} is not valid at {grant.Did}'s own PDS {pds}");
+                return Refused(SessionRejection.IdentityUnverified, $"{from} is not valid at {grant.Did}'s own PDS {pds}");
         }
         var verification = await resolver.VerifyHandleAsync(grant.Did, grant.Handle, doc).ConfigureAwait(false);
         if (verification.Verified)

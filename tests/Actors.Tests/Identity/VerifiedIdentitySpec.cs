@@ -71,6 +71,55 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     }
 
     [Fact]
+    public async Task An_imported_session_naming_the_accounts_own_PDS_is_proven_there_and_an_expired_or_forged_one_does_not_replace_the_held_one()
+    {
+        var dora = await SupervisedAsync("dora.test", "pw-dora-id");
+        Pds.AccessTokenLifetime = TimeSpan.FromSeconds(1);
+        var (expiredAccess, expiredRefresh) = Pds.IssuePair(dora.Did);
+        Pds.AccessTokenLifetime = TimeSpan.FromHours(2);
+        await Task.Delay(2100); // an old pair of dora's, genuine, its access token expired (as one found in a log)
+        await using var stranger = await FakePdsServer.StartAsync();
+        stranger.SigningSecret = Encoding.UTF8.GetBytes("a stranger's own key");
+        var (forgedAccess, forgedRefresh) = stranger.IssuePair(dora.Did);
+        var proofs = Pds.CallCount("com.atproto.server.getSession");
+
+        // The text names dora's own PDS, so no server answer vouches for the tokens: they are proven there.
+        foreach (var (access, refresh) in new[] { (expiredAccess, expiredRefresh), (forgedAccess, forgedRefresh) })
+        {
+            var refused = Assert.IsType<SessionRejected>(await AskAsync(new ImportSession($"{dora.Handle}:::{dora.Did}:::{access}:::{refresh}:::{Pds.Url}"), _verifying));
+            Assert.Equal(SessionRejection.IdentityUnverified, refused.Reason);
+        }
+        Assert.Equal(proofs + 2, Pds.CallCount("com.atproto.server.getSession"));
+        var status = await StatusOf(dora.Did);
+        Assert.Equal((AccountStateName.Active, 1, 0), (status.State, status.LoginCount, status.RefreshCount));
+        Assert.Equal(200, Assert.IsType<Pds.XrpcResponse>(await AskAsync(new CallXrpc(dora.Did, GetSession), _verifying)).Status);
+
+        // A live pair of its own is imported as before.
+        var (liveAccess, liveRefresh) = Pds.IssuePair(dora.Did);
+        Assert.IsType<SessionStarted>(await AskAsync(new ImportSession($"{dora.Handle}:::{dora.Did}:::{liveAccess}:::{liveRefresh}:::{Pds.Url}"), _verifying));
+    }
+
+    [Fact]
+    public async Task A_session_is_checked_against_the_DID_document_read_afresh_not_one_cached_before_the_account_moved()
+    {
+        await using var former = await FakePdsServer.StartAsync(); // signs with the same key: it would accept the new PDS's token
+        var eve = Pds.CreateAccount("eve.test", "pw-eve-id");
+        former.Host(eve);
+        var resolver = IdentityResolver.Create(new IdentitySettings { PlcDirectory = Pds.Url, HandleResolver = Pds.Url, CacheTtl = TimeSpan.FromMinutes(5) },
+            OutboundAddresses.WithLoopback);
+        Pds.PdsEndpointInDidDoc = former.Url;
+        Assert.Equal(former.Url, (await resolver.ResolveDidAsync(eve.Did)).PdsEndpoint); // cached while eve was there
+
+        Pds.PdsEndpointInDidDoc = null; // eve moved: her document names this PDS now
+        var (access, refresh) = Pds.IssuePair(eve.Did);
+        var grant = Supervisor.Actors.Session.ImportedSession.Parse($"{eve.Handle}:::{eve.Did}:::{access}:::{refresh}:::{Pds.Url}").Grant;
+        var verdict = await SessionIdentity.VerifyAsync(resolver, Client, grant, Pds.Url, supervisedAtPds: null, lastVerifiedHandle: null);
+
+        Assert.Equal(Pds.Url, verdict.Grant?.PdsEndpoint);
+        Assert.Equal(0, former.CallCount("com.atproto.server.getSession")); // the token never went to the PDS she left
+    }
+
+    [Fact]
     public async Task An_account_supervised_at_one_PDS_is_not_taken_by_a_session_for_another()
     {
         var bob = await SupervisedAsync("bob.test", "pw-bob-id");
