@@ -836,7 +836,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     private void OnOwnershipChecked(OwnershipChecked checkedOwner)
     {
-        if (checkedOwner.Highest is { } highest && highest > checkedOwner.Written)
+        // Past this run's own writes: those made since the RefreshStarted (a handle verified, a deletion) are journaled
+        // by now, since a message waits while a write of its actor is in flight.
+        if (checkedOwner.Highest is { } highest && highest > LastSequenceNr)
         {
             StopAsMoved("another node owns it now: the journal holds writes past its own");
             Context.Stop(Self);

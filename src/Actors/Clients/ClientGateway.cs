@@ -231,9 +231,9 @@ public sealed class ClientGateway : ReceiveActor
 
     private const string SubscriberElsewhere = "a client's subscriber is an actor of its own system, not of another client's";
 
-    /// <summary>Whether <paramref name="subscriber"/> is an actor of the system the message being handled came from.</summary>
+    /// <summary>Whether <paramref name="subscriber"/> is an actor of the system the message being handled came from (which it must name).</summary>
     private bool OfClient(IActorRef subscriber) =>
-        ClusterOutsiders.IsOf(subscriber, ClusterOutsiders.ClientAddress(Sender, _receptionist), Context.System);
+        !Sender.IsNobody() && ClusterOutsiders.IsOf(subscriber, ClusterOutsiders.ClientAddress(Sender, _receptionist, Context.System), Context.System);
 
     private void Refuse(object message, string why)
     {

@@ -31,13 +31,14 @@ public static class ClusterOutsiders
 
     /// <summary>
     /// The address of the actor system a message of a client came from: a ClusterClient's message comes from the
-    /// receptionist's response tunnel for it (<c>/system/{receptionist}/{the client's path, escaped}</c>), any other from
-    /// its sender. A client's subscriber is an actor of its own system: this is the address it must have.
+    /// receptionist's response tunnel for it (<c>/system/{receptionist}/{the client's path, escaped}</c>) on this node or
+    /// on the member whose receptionist took it, any other from its sender. A client's subscriber is an actor of its own
+    /// system: this is the address it must have.
     /// </summary>
-    public static Address ClientAddress(IActorRef sender, string receptionist)
+    public static Address ClientAddress(IActorRef sender, string receptionist, ActorSystem system)
     {
         var elements = sender.Path.Elements;
-        if (sender.Path.Address.HasLocalScope && elements.Count == 3 && elements[0] == "system" && elements[1] == receptionist
+        if (!IsOutside(sender, system) && elements.Count == 3 && elements[0] == "system" && elements[1] == receptionist
             && ActorPath.TryParse(Uri.UnescapeDataString(elements[2]), out var client))
             return client.Address;
         return sender.Path.Address;

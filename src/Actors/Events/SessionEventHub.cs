@@ -52,7 +52,7 @@ public sealed class SessionEventHub : ReceiveActor
             {
                 // Around the gateway: the events feed, the history writer or a trusted client's relay would go silent.
                 Sender.Tell(new Protocol.AccountReplies.RefusedToClient(nameof(UnsubscribeSessionEvents),
-                    new Pds.XrpcError("InvalidRequest", "a system outside the cluster unsubscribes actors of its own only")));
+                    new Pds.XrpcError("InvalidRequest", "an unsubscription comes with its sender, and from outside the cluster names an actor of the sender's own system")));
                 return;
             }
             if (Remove(u.Subscriber)) Context.Unwatch(u.Subscriber);
@@ -102,14 +102,18 @@ public sealed class SessionEventHub : ReceiveActor
     private string? Refusal(SubscribeSessionEvents s)
     {
         if (s.Subscriber.Path.ToStringWithoutAddress() == Self.Path.ToStringWithoutAddress()) return "a session events' hub cannot subscribe to session events";
-        if (FromOutsideFor(s.Subscriber)) return "a system outside the cluster subscribes actors of its own, not of the cluster nor of another system";
+        if (FromOutsideFor(s.Subscriber)) return "a subscription comes with its sender, and from outside the cluster names an actor of the sender's own system";
         if (s.Did is { } did && (!did.StartsWith("did:", StringComparison.Ordinal) || did.Length > Identity.DidSyntax.MaxLength)) return "Did is not a DID";
         return null;
     }
 
-    /// <summary>Whether the message comes from a system outside the cluster and names a <paramref name="subscriber"/> not of that system.</summary>
+    /// <summary>
+    /// Whether the message comes without a sender (the node's own actors send with theirs), or from a system outside the
+    /// cluster and names a <paramref name="subscriber"/> not of that system.
+    /// </summary>
     private bool FromOutsideFor(IActorRef subscriber) =>
-        Cluster.ClusterOutsiders.IsOutside(Sender, Context.System) && !Cluster.ClusterOutsiders.IsOf(subscriber, Sender.Path.Address, Context.System);
+        Sender.IsNobody()
+        || Cluster.ClusterOutsiders.IsOutside(Sender, Context.System) && !Cluster.ClusterOutsiders.IsOf(subscriber, Sender.Path.Address, Context.System);
 
     private void Add(IActorRef subscriber, Subscription subscription)
     {
