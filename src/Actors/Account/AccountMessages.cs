@@ -100,10 +100,10 @@ internal static class AccountSelfMessages
     public sealed record RefreshAnswered(XrpcResponse Answer);
 
     /// <summary>
-    /// The journal's highest sequence number past <paramref name="Written"/> (the account's RefreshStarted), 0 when none;
-    /// null when the journal could not be read.
+    /// The journal's highest sequence number past the account's RefreshStarted, 0 when none; null when the journal could
+    /// not be read.
     /// </summary>
-    public sealed record OwnershipChecked(long Written, long? Highest);
+    public sealed record OwnershipChecked(long? Highest);
 
     public sealed record DeleteAnswered(XrpcResponse Answer, IActorRef? ReplyTo);
 

@@ -830,8 +830,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         var persistenceId = PersistenceId;
         journal.Ask<object>(replyTo => new ReplayMessages(written + 1, written, 0, persistenceId, replyTo), Settings.JournalProbeTimeout, CancellationToken.None)
             .PipeTo(Self,
-                success: reply => new OwnershipChecked(written, reply is RecoverySuccess read ? read.HighestSequenceNr : null),
-                failure: _ => new OwnershipChecked(written, null));
+                success: reply => new OwnershipChecked(reply is RecoverySuccess read ? read.HighestSequenceNr : null),
+                failure: _ => new OwnershipChecked(null));
     }
 
     private void OnOwnershipChecked(OwnershipChecked checkedOwner)
@@ -853,7 +853,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             FinishRefresh();
             return;
         }
-        SendRefreshCall();
+        if (_state.Session is null) FinishRefresh(); // ended meanwhile
+        else SendRefreshCall();
     }
 
     private void OnRefreshAnswered(RefreshAnswered answered)

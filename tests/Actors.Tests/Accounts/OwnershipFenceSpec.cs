@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Persistence;
 using Supervisor.Actors.Account;
+using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
 using Supervisor.Host.Configuration;
 using Xunit.Abstractions;
@@ -14,8 +16,14 @@ namespace Supervisor.Actors.Tests.Accounts;
 /// (while this one was paused or cut off) never sends the refresh token it holds, even once the new owner has compacted
 /// the journal past the sequence number this run would write next.
 /// </summary>
-public abstract class OwnershipFenceSpec(JournalKind kind, ITestOutputHelper output) : FakePdsSpec(new TestJournal(kind), output)
+public abstract class OwnershipFenceSpec(JournalKind kind, ITestOutputHelper output)
+    : FakePdsSpec(new TestJournal(kind), output, new RecoveryGate([AccountSessionActor.PersistenceIdFor(GatedDid(kind))]).Config)
 {
+    /// <summary>An account whose reads of the journal's highest sequence number the spec holds (one per journal: the specs of both may run at once).</summary>
+    private static string GatedDid(JournalKind kind) => "did:plc:" + ("fenced" + kind).ToLowerInvariant().PadRight(24, 'a');
+
+    private RecoveryGate Gate => RecoveryGate.Named(Sys.Settings.Config.GetString("akka.persistence.journal.sql.recovery-gate"));
+
     [Fact]
     public async Task A_run_paused_past_the_new_owners_compaction_never_sends_its_refresh_token()
     {
@@ -55,6 +63,38 @@ public abstract class OwnershipFenceSpec(JournalKind kind, ITestOutputHelper out
         Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(alice.Did)));
         Assert.Equal(refreshes + 1, Pds.CallCount("com.atproto.server.refreshSession"));
         Assert.Equal(200, (await CallAsync(alice.Did, GetSession)).Status);
+        await other.Terminate();
+    }
+
+    [Fact]
+    public async Task A_write_of_its_own_while_the_journal_is_asked_is_not_taken_for_another_owners()
+    {
+        var did = GatedDid(kind);
+        var persistenceId = AccountSessionActor.PersistenceIdFor(did);
+        var alice = new FakeAccount(did, "fenced.test", "fenced@example.com", "pw-fenced");
+        Pds.Host(alice);
+        Gate.Release(persistenceId);
+        await LoginAsync(Pds.Url, alice.Handle, alice.Password);
+        using var other = ActorSystem.Create(Sys.Name, Journal.Config(Overrides));
+        Akka.Cluster.Cluster.Get(other).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
+        await EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
+            TimeSpan.FromSeconds(20), "two members");
+
+        // The refresh's RefreshStarted is journaled and the journal asked; while the answer is held, the account journals a
+        // handle its PDS reported and that was verified (its own write, past the RefreshStarted).
+        Gate.Close(persistenceId);
+        var refreshes = Pds.CallCount("com.atproto.server.refreshSession");
+        Accounts.Tell(new RefreshNow(did), TestActor);
+        await EventuallyAsync(() => Task.FromResult(Gate.Held.Contains(persistenceId)), TimeSpan.FromSeconds(10), "the journal asked");
+        var region = Akka.Cluster.Sharding.ClusterSharding.Get(Sys).ShardRegion("account");
+        region.Tell(new Akka.Cluster.Sharding.ShardingEnvelope(did, new HandleChecked("renamed.test", Verified: true, "verified")));
+        await EventuallyAsync(() => Task.FromResult(JournalRows.Read(Journal, persistenceId).Any(r => r.Manifest == "HandleVerified.v1")),
+            TimeSpan.FromSeconds(10), "the handle journaled");
+        Gate.Release(persistenceId);
+
+        Assert.IsType<RefreshCompleted>(ExpectMsg<object>(TimeSpan.FromSeconds(10)));
+        Assert.Equal(refreshes + 1, Pds.CallCount("com.atproto.server.refreshSession"));
+        Assert.Equal(AccountStateName.Active, (await StatusAsync(did)).State);
         await other.Terminate();
     }
 

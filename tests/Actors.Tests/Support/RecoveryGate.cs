@@ -63,6 +63,12 @@ public sealed class RecoveryGate
         held?.TrySetResult();
     }
 
+    /// <summary>Holds <paramref name="persistenceId"/> again, from its next read of the journal's highest sequence number.</summary>
+    public void Close(string persistenceId)
+    {
+        lock (_lock) _released.Remove(persistenceId);
+    }
+
     /// <summary>The gate named <paramref name="id"/>.</summary>
     public static RecoveryGate Named(string id) => Gates[id];
 
