@@ -203,10 +203,7 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
     {
         var alice = await LoggedInAsync();
         // A second node joins: from now on another node could run alice, and only a journaled refresh is fenced.
-        using var other = Akka.Actor.ActorSystem.Create(Sys.Name, Journal.Config(Overrides)); // a cluster has one system name
-        Akka.Cluster.Cluster.Get(other).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
-        await EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
-            TimeSpan.FromSeconds(20), "two members");
+        using var other = await SecondMemberAsync();
 
         FailingJournal.FailReads = true;
         FailingJournal.FailWrites = true;

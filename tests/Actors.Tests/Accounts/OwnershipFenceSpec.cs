@@ -31,10 +31,7 @@ public abstract class OwnershipFenceSpec(JournalKind kind, ITestOutputHelper out
         var persistenceId = AccountSessionActor.PersistenceIdFor(alice.Did);
         var written = JournalRows.Read(Journal, persistenceId).Max(r => r.SequenceNumber);
 
-        using var other = ActorSystem.Create(Sys.Name, Journal.Config(Overrides)); // a cluster has one system name
-        Akka.Cluster.Cluster.Get(other).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
-        await EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
-            TimeSpan.FromSeconds(20), "two members");
+        using var other = await SecondMemberAsync();
 
         // The other node owns the account now: it claimed it, journaled 60 events and compacted them, as a snapshot every
         // 50 events does. The journal keeps only its highest row: the next sequence number of this run is free again.
@@ -54,10 +51,7 @@ public abstract class OwnershipFenceSpec(JournalKind kind, ITestOutputHelper out
     public async Task A_run_that_still_owns_its_account_with_another_node_in_the_cluster_refreshes()
     {
         var alice = await LoggedInAsync();
-        using var other = ActorSystem.Create(Sys.Name, Journal.Config(Overrides));
-        Akka.Cluster.Cluster.Get(other).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
-        await EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
-            TimeSpan.FromSeconds(20), "two members");
+        using var other = await SecondMemberAsync();
 
         var refreshes = Pds.CallCount("com.atproto.server.refreshSession");
         Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(alice.Did)));
@@ -75,10 +69,7 @@ public abstract class OwnershipFenceSpec(JournalKind kind, ITestOutputHelper out
         Pds.Host(alice);
         Gate.Release(persistenceId);
         await LoginAsync(Pds.Url, alice.Handle, alice.Password);
-        using var other = ActorSystem.Create(Sys.Name, Journal.Config(Overrides));
-        Akka.Cluster.Cluster.Get(other).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
-        await EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
-            TimeSpan.FromSeconds(20), "two members");
+        using var other = await SecondMemberAsync();
 
         // The refresh's RefreshStarted is journaled and the journal asked; while the answer is held, the account journals a
         // handle its PDS reported and that was verified (its own write, past the RefreshStarted).

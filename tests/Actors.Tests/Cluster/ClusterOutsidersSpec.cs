@@ -19,10 +19,7 @@ public sealed class ClusterOutsidersSpec(ITestOutputHelper output) : SupervisorS
         var client = Address.Parse("akka.tcp://outside@127.0.0.1:4711");
         var tunnelName = Uri.EscapeDataString((new RootActorPath(client) / "user" / "client").ToSerializationFormat());
 
-        using var member = ActorSystem.Create(Sys.Name, Journal.Config(Overrides)); // a cluster has one system name
-        Akka.Cluster.Cluster.Get(member).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
-        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
-            TimeSpan.FromSeconds(20), "two members");
+        using var member = await SecondMemberAsync();
         using var outsider = ActorSystem.Create("outside", Journal.Config(Overrides)); // never joins
 
         var fromMember = await TunnelAsync(member, tunnelName);

@@ -106,6 +106,16 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
         return (system, accounts);
     }
 
+    /// <summary>A second member of this system's cluster, on the same journal and configuration, joined and up.</summary>
+    protected async Task<ActorSystem> SecondMemberAsync()
+    {
+        var member = ActorSystem.Create(Sys.Name, Journal.Config(Overrides)); // a cluster has one system name
+        Akka.Cluster.Cluster.Get(member).Join(Akka.Cluster.Cluster.Get(Sys).SelfAddress);
+        await EventuallyAsync(() => Task.FromResult(Akka.Cluster.Cluster.Get(Sys).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up) == 2),
+            TimeSpan.FromSeconds(20), "two members");
+        return member;
+    }
+
     /// <inheritdoc />
     protected override void AfterAll()
     {
