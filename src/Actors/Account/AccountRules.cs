@@ -297,6 +297,11 @@ public static class AccountRules
         return SessionGrant.Parse(json.RootElement);
     }
 
-    private static DateTimeOffset? RetryNotBefore(XrpcResponse answer) =>
-        answer.Status == 429 || answer.RateLimit?.Remaining == 0 ? answer.RateLimit?.Reset : null;
+    /// <summary>
+    /// When a rate-limited answer says to come back: a 429 at the later of its limit's reset and its Retry-After (a proxy in
+    /// front of a PDS may send only the latter), a last allowed call at its reset.
+    /// </summary>
+    private static DateTimeOffset? RetryNotBefore(XrpcResponse answer) => answer.RateLimit is not { } info ? null
+        : answer.Status == 429 ? (info.RetryAfter > info.Reset || info.Reset is null ? info.RetryAfter : info.Reset)
+        : info.Remaining == 0 ? info.Reset : null;
 }

@@ -692,7 +692,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         {
             case LoginBudgetBucket.LoginAllowed:
                 _log.Info("Login of {Identifier} at {Service}", LoggedIdentifier(login.Identifier), service);
-                _limits.SendAsync(service, "", "com.atproto.server.createSession", CallKind.Session, _time,
+                // A 429 holds this identifier's logins at the server (the PDS counts them by identifier) until it says.
+                _limits.SendAsync(service, "login " + LoginBudget.Key(service, login.Identifier), "com.atproto.server.createSession", CallKind.Session, _time,
                         () => _client.CreateSessionAsync(service, login.Identifier.Trim(), login.Password, login.AuthFactorToken))
                     .PipeTo(Self, success: result => new LoginAnswered(AccountRules.ClassifyLogin(result), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()),
                         failure: e => new LoginAnswered(Unhandled(e), service, SessionOrigin.Login, replyTo, login.Identifier.Trim()));

@@ -144,12 +144,11 @@ public sealed class ServerLimits(ServerLimitSettings settings)
                 Roll(now);
                 if (_blockedUntil is { } blocked && blocked > now)
                     return new RateDecision(blocked, $"{server} refused this host's requests (429) until its limit resets");
-                if (kind == CallKind.Request)
-                {
-                    if (Held(did, nsid, now) is { } until)
-                        return new RateDecision(until, $"{server} limits this account's {nsid} calls (429) until its limit resets");
-                    if (_advertised && Share(did, now) is { } refused) return refused;
-                }
+                // A method held after a 429 is held for sessions' calls too (a login, a refresh): sent again at once, it
+                // would only be refused again.
+                if (Held(did, nsid, now) is { } until)
+                    return new RateDecision(until, $"{server} limits this account's {nsid} calls (429) until its limit resets");
+                if (kind == CallKind.Request && _advertised && Share(did, now) is { } refused) return refused;
                 _remaining = Math.Max(0, _remaining - 1);
                 return RateDecision.Allowed;
             }

@@ -70,6 +70,19 @@ public sealed class AccountRulesSpec
         Assert.IsType<RefreshOutcome.Transient>(Classify(XrpcResponse.Failed(XrpcError.NetworkError, "refused")));
     }
 
+    [Theory]
+    [InlineData(0, 10, 10)]  // Retry-After only (a proxy in front of the PDS)
+    [InlineData(3, 10, 10)]  // the later of the two
+    [InlineData(10, 3, 10)]
+    public void A_rate_limited_refresh_waits_for_the_later_of_the_reset_and_retry_after(int resetMinutes, int retryAfterMinutes, int expectedMinutes)
+    {
+        var answer = Answer(429, """{"error":"RateLimitExceeded","message":"Rate Limit Exceeded"}""") with
+        {
+            RateLimit = new RateLimitInfo(null, null, resetMinutes == 0 ? null : Now.AddMinutes(resetMinutes), null, Now.AddMinutes(retryAfterMinutes)),
+        };
+        Assert.Equal(Now.AddMinutes(expectedMinutes), Assert.IsType<RefreshOutcome.Transient>(Classify(answer)).RetryNotBefore);
+    }
+
     [Fact]
     public void A_rate_limited_refresh_waits_for_the_reset()
     {

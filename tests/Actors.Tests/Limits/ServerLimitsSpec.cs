@@ -1,3 +1,4 @@
+using Supervisor.Actors.Account;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
@@ -115,6 +116,27 @@ public sealed class ServerLimitsSpec(ITestOutputHelper output)
         await Task.Delay(reset - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
         Assert.Equal(200, (await CallAsync(bob.Did, GetSession)).Status);
         Assert.Equal(1, Pds.Rejections("RateLimitExceeded"));
+    }
+
+    [Fact]
+    public async Task A_429_to_a_login_holds_that_identifiers_logins_at_the_server_until_its_reset_and_not_anothers()
+    {
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob");
+        Pds.RateLimitedResetAfter = TimeSpan.FromSeconds(10); // long enough for the logins below on a loaded machine
+        Pds.FailNext("com.atproto.server.createSession", FakeFailure.RateLimited); // the PDS's own per-account limit
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, alice.Handle, alice.Password)));
+        Assert.Equal(SessionRejection.RateLimited, refused.Reason);
+        var logins = Pds.CallCount("com.atproto.server.createSession");
+
+        // Asked again at once, with the supervisor's own budget far from spent: refused here, not sent to be refused again.
+        var held = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, " " + alice.Handle.ToUpperInvariant(), alice.Password)));
+        Assert.Equal((SessionRejection.RateLimited, refused.RetryNotBefore), (held.Reason, held.RetryNotBefore));
+        Assert.Equal(logins, Pds.CallCount("com.atproto.server.createSession"));
+        Assert.IsType<SessionStarted>(await AskAsync(new Login(Pds.Url, bob.Handle, bob.Password)));
+
+        await Task.Delay(refused.RetryNotBefore!.Value - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200));
+        Assert.IsType<SessionStarted>(await AskAsync(new Login(Pds.Url, alice.Handle, alice.Password)));
     }
 
     [Fact]
