@@ -662,8 +662,9 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private void OnLogin(Login login)
     {
         if (Invalid(login.Service, out var service)
-            || Missing(login.Identifier, "identifier")
-            || Missing(login.Password, "password"))
+            || Unusable(login.Identifier, "identifier")
+            || Unusable(login.Password, "password")
+            || login.AuthFactorToken is { Length: > 0 } && Unusable(login.AuthFactorToken, "authFactorToken"))
             return;
         var replyTo = Sender;
         if (!_journal.IsAvailable)
@@ -723,9 +724,9 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     private void OnCreateAccount(CreateAccount create)
     {
         if (Invalid(create.Service, out var service)
-            || Missing(create.Handle, "handle")
-            || Missing(create.Email, "email")
-            || Missing(create.Password, "password"))
+            || Unusable(create.Handle, "handle")
+            || Unusable(create.Email, "email")
+            || Unusable(create.Password, "password"))
             return;
         var replyTo = Sender;
         _log.Info("Creating account {Handle} at {Service}", create.Handle, service);
@@ -874,10 +875,17 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         return true;
     }
 
-    private bool Missing(string? value, string name)
+    /// <summary>
+    /// Refuses a field that is missing, or longer than any session field (<see cref="SessionGrant.LongestField"/>): it is
+    /// logged and sent to the server, and each new identifier has a login budget of its own.
+    /// </summary>
+    private bool Unusable(string? value, string name)
     {
-        if (!string.IsNullOrWhiteSpace(value)) return false;
-        Sender.Tell(new SessionRejected(SessionRejection.InvalidRequest, new XrpcError("InvalidRequest", $"'{name}' is required")));
+        var problem = string.IsNullOrWhiteSpace(value) ? $"'{name}' is required"
+            : value.Length > SessionGrant.LongestField ? $"'{name}' is longer than {SessionGrant.LongestField} characters"
+            : null;
+        if (problem is null) return false;
+        Sender.Tell(new SessionRejected(SessionRejection.InvalidRequest, new XrpcError("InvalidRequest", problem)));
         return true;
     }
 }

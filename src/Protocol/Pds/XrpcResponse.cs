@@ -59,8 +59,10 @@ public sealed record XrpcResponse(
         foreach (var secret in secrets)
         {
             if (secret is not { Length: >= 4 }) continue;
-            name = Cut(name, secret);
-            message = Cut(message, secret);
+            // As the error shows it: its control characters (a tab in a password) made spaces.
+            var shown = secret.Any(char.IsControl) ? new string(secret.Select(c => char.IsControl(c) ? ' ' : c).ToArray()) : secret;
+            name = Cut(Cut(name, secret), shown);
+            message = Cut(Cut(message, secret), shown);
             inBody |= Body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0
                       || Body.AsSpan().IndexOf(JsonEncodedText.Encode(secret).EncodedUtf8Bytes) >= 0;
         }

@@ -31,6 +31,18 @@ public sealed class EchoedSecretsSpec(ITestOutputHelper output) : FakePdsSpec(ne
     }
 
     [Fact]
+    public async Task A_login_error_that_echoes_a_password_with_a_control_character_has_it_cut_as_the_error_shows_it()
+    {
+        var password = TestSecrets.Password("pw-carol\techoed");
+        Pds.AnswerWith("com.atproto.server.createSession",
+            ErrorBody("AuthenticationRequired", $"Invalid identifier or password: carol.test / {password}"), "application/json", status: 401);
+
+        var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, "carol.test", password)));
+        // (Compared without xUnit quoting it: the message holds the password, its tab a space, should the cut fail.)
+        Assert.True(refused.Error.Message == "Invalid identifier or password: carol.test / [redacted]", "the password cut from the message");
+    }
+
+    [Fact]
     public async Task An_account_creation_error_that_echoes_the_password_and_the_invite_code_has_both_cut()
     {
         var password = TestSecrets.Password("pw-erin-echoed");
