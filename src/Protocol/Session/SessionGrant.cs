@@ -74,6 +74,17 @@ public sealed record SessionGrant(
         return value.GetString()!;
     }
 
-    internal static string? OptionalString(JsonElement body, string name) =>
-        body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    internal static string? OptionalString(JsonElement body, string name)
+    {
+        if (!body.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String) return null;
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // JsonElement.GetString on a string that is not UTF-8 (a lone surrogate's escape).
+            throw new SessionFormatException($"'{name}' is a string that is not valid UTF-8");
+        }
+    }
 }

@@ -39,6 +39,31 @@ public sealed class HostileLoginInputSpec(ITestOutputHelper output) : FakePdsSpe
         Assert.Contains("not valid UTF-8", refused.Error.Message);
     }
 
+    /// <summary>A field longer than any session field is refused before it is logged, budgeted or sent to the server.</summary>
+    [Fact]
+    public async Task A_login_or_account_creation_with_a_field_past_2048_characters_is_refused_without_a_call()
+    {
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        var huge = new string('a', 100_000);
+        object[] requests =
+        [
+            new Login(Pds.Url, huge, alice.Password),
+            new Login(Pds.Url, alice.Handle, huge),
+            new Login(Pds.Url, alice.Handle, alice.Password, huge),
+            new CreateAccount(Pds.Url, huge + ".test", "x@example.com", "pw-long"),
+            new CreateAccount(Pds.Url, "bob.test", huge + "@example.com", "pw-long"),
+        ];
+        foreach (var request in requests)
+        {
+            var refused = Assert.IsType<SessionRejected>(await AskAsync(request));
+            Assert.Equal((SessionRejection.InvalidRequest, "InvalidRequest"), (refused.Reason, refused.Error.Error));
+            Assert.EndsWith("is longer than 2048 characters", refused.Error.Message);
+            Assert.DoesNotContain(huge, refused.Error.Message);
+        }
+        Assert.Equal(0, Pds.CallCount("com.atproto.server.createSession") + Pds.CallCount("com.atproto.server.createAccount"));
+        Assert.IsType<SessionStarted>(await AskAsync(new Login(Pds.Url, alice.Handle, alice.Password)));
+    }
+
     /// <summary>A createSession answer of the fake PDS for <paramref name="account"/>, as bytes.</summary>
     private async Task<byte[]> ValidAnswerAsync(FakePds.FakeAccount account)
     {

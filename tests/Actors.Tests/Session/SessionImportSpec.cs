@@ -24,6 +24,15 @@ public sealed class SessionImportSpec
     }
 
     [Fact]
+    public void SessionData_whose_service_is_not_a_readable_string_is_refused_as_a_bad_session()
+    {
+        var json = SessionExport.ToSessionData(new SessionGrant(Did, "alice.test", _tokens, "a@example.com", true), "http://entryway.example")
+            .Replace("\"http://entryway.example\"", "\"\\ud800\"", StringComparison.Ordinal);
+        var refused = Assert.Throws<SessionFormatException>(() => ImportedSession.Parse(json));
+        Assert.Equal("'service' is a string that is not valid UTF-8", refused.Message);
+    }
+
+    [Fact]
     public void The_older_four_field_python_form_falls_back_to_the_given_service()
     {
         var text = $"alice.test:::{Did}:::{_tokens.AccessJwt}:::{_tokens.RefreshJwt}";
