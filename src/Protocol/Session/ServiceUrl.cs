@@ -26,7 +26,13 @@ public static class ServiceUrl
         else if (uri.Query.Length > 0 || uri.Fragment.Length > 0 || text.IndexOfAny(['?', '#']) >= 0)
             problem = "must not have a query or a fragment";
         else
+        {
+            // One spelling per server: its host in ASCII (punycode) without the root's trailing dot, as the login budget
+            // and the servers' limits are kept by it (bsky.social. is bsky.social).
+            var host = uri.IdnHost.TrimEnd('.');
+            if (host.Length > 0 && host != uri.Host) uri = new UriBuilder(uri) { Host = host }.Uri;
             url = uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        }
         return problem is null;
     }
 

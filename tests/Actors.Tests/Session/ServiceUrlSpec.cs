@@ -25,6 +25,20 @@ public sealed class ServiceUrlSpec
     }
 
     [Theory]
+    [InlineData("https://bsky.social", "https://bsky.social")]
+    [InlineData("https://BSKY.social./", "https://bsky.social")]
+    [InlineData("https://bsky.social.:443", "https://bsky.social")]
+    [InlineData("http://pds.example.:2583/", "http://pds.example:2583")]
+    [InlineData("https://bücher.example", "https://xn--bcher-kva.example")]
+    public void A_server_has_one_spelling_whatever_its_case_trailing_dot_or_script(string url, string expected)
+    {
+        Assert.True(ServiceUrl.TryNormalize(url, out var normalized, out _));
+        Assert.Equal(expected, normalized);
+        Assert.Equal(Supervisor.Actors.Limits.LoginBudget.Key("https://bsky.social", "alice.test"),
+            Supervisor.Actors.Limits.LoginBudget.Key(ServiceUrl.Require("https://bsky.social./", "service"), "alice.test"));
+    }
+
+    [Theory]
     [InlineData("https://pds.example/?token=abc")]
     [InlineData("https://pds.example/#frag")]
     [InlineData("https://pds.example?")]
