@@ -152,7 +152,8 @@ public static class AccountRules
             }
             catch (SessionFormatException e)
             {
-                return new RefreshOutcome.Transient(new XrpcError(XrpcError.InvalidResponse, $"the refresh answer is not a session: {e.Message}"), null);
+                // (Bounded as a server's error: the message may quote what the answer held, a token's type for one.)
+                return new RefreshOutcome.Transient(XrpcError.FromServer(XrpcError.InvalidResponse, $"the refresh answer is not a session: {e.Message}"), null);
             }
         }
         var error = answer.Error!;
@@ -188,7 +189,7 @@ public static class AccountRules
             catch (SessionFormatException e)
             {
                 return new LoginOutcome.Rejected(SessionRejection.ServiceUnavailable,
-                    new XrpcError(XrpcError.InvalidResponse, $"the answer is not a session: {e.Message}"), null);
+                    XrpcError.FromServer(XrpcError.InvalidResponse, $"the answer is not a session: {e.Message}"), null);
             }
         }
         var error = answer.Error!;

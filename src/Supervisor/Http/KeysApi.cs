@@ -26,6 +26,9 @@ public static class KeysApi
     /// </summary>
     internal static readonly TimeSpan ReadYourWrite = TimeSpan.FromSeconds(3);
 
+    /// <summary>The longest name of a key (characters).</summary>
+    public const int MaxKeyName = 256;
+
     /// <summary>Maps the endpoints.</summary>
     public static void MapKeysApi(this WebApplication app, ProxySettings settings, TimeSpan askTimeout, ActorSystemEnd end)
     {
@@ -48,12 +51,15 @@ public static class KeysApi
                         return ApiJson.Error(400, "InvalidRequest", "'allow' lists privileged methods (a namespace.* for all under it): " + string.Join(", ", settings.PrivilegedMethods.Order()));
                     allow.AddRange(a.EnumerateArray().Select(m => m.GetString()!).Distinct());
                 }
+                // Journaled, copied to every node and listed: a label, not a document.
+                var name = ApiJson.Text(body, "name");
+                if (name is { Length: > MaxKeyName }) return ApiJson.Error(400, "InvalidRequest", $"'name' is longer than {MaxKeyName} characters");
                 var status = await accounts.ActorRef.Ask<object>(new GetAccountStatus(account), askTimeout, end.Token);
                 if (status is not AccountStatus found) return ApiJson.Error(404, "AccountNotFound", $"no account '{account}'");
                 var by = Caller.Of(context)!.Credential;
                 // The key is made here: only its hash goes to the keys' owner (which may run on another node).
                 var (id, key, hash) = AccountKey.New();
-                var issued = await keys.ActorRef.Ask<KeyIssuedReply>(new IssueKey(id, hash, found.Did, ApiJson.Text(body, "name"), expiresAt, allow, by), askTimeout, end.Token);
+                var issued = await keys.ActorRef.Ask<KeyIssuedReply>(new IssueKey(id, hash, found.Did, name, expiresAt, allow, by), askTimeout, end.Token);
                 await index.WaitForAsync(issued.SequenceNr, ReadYourWrite);
                 return Results.Json(new { id, key, account = found.Did, name = issued.Info.Name, expiresAt, allow }, ApiJson.Options, statusCode: 201);
             }));

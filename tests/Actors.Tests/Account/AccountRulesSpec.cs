@@ -103,6 +103,18 @@ public sealed class AccountRulesSpec
     }
 
     [Fact]
+    public void A_refresh_answer_whose_token_type_is_a_long_text_with_line_breaks_is_quoted_bounded_and_on_one_line()
+    {
+        var typ = string.Concat(Enumerable.Repeat("not-refresh\n", 500));
+        var refresh = TestJwt.Mint(typ, Did, "com.atproto.refresh", Now, Now.AddDays(90), "jti");
+        var body = $$"""{"did":"{{Did}}","handle":"alice.test","accessJwt":"{{TestJwt.Access(Did, Now.AddHours(2), iat: Now)}}","refreshJwt":"{{refresh}}"}""";
+        var error = Assert.IsType<RefreshOutcome.Transient>(Classify(Answer(200, body))).Error;
+        Assert.StartsWith("the refresh answer is not a session: the refresh token has type 'not-refresh not-refresh", error.Message);
+        Assert.InRange(error.Message.Length, 1, XrpcError.LongestMessage + 1);
+        Assert.DoesNotContain(error.Message, char.IsControl);
+    }
+
+    [Fact]
     public void A_good_refresh_answer_gives_the_new_pair()
     {
         var tokens = TestJwt.Pair(Did, Now);

@@ -68,6 +68,11 @@ public sealed class AccountKeysSpec(RealPdsServer pds) : RealPdsHost(pds)
         }
         using var unknown = await Host.Http.PostAsJsonAsync("/keys", new { account = carol.Did, allow = new[] { "com.atproto.repo.createRecord" } });
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        // A key's name is a label (journaled, copied to every node, listed), not a document.
+        var keys = await Host.Http.GetStringAsync("/keys");
+        using var named = await Host.Http.PostAsJsonAsync("/keys", new { account = carol.Did, name = new string('n', Supervisor.Host.Http.KeysApi.MaxKeyName + 1) });
+        Assert.Equal(HttpStatusCode.BadRequest, named.StatusCode);
+        Assert.Equal(keys, await Host.Http.GetStringAsync("/keys"));
     }
 
     [Fact]
