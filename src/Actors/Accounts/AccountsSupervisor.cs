@@ -726,7 +726,8 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (Invalid(create.Service, out var service)
             || Unusable(create.Handle, "handle")
             || Unusable(create.Email, "email")
-            || Unusable(create.Password, "password"))
+            || Unusable(create.Password, "password")
+            || create.InviteCode is { Length: > 0 } && Unusable(create.InviteCode, "inviteCode"))
             return;
         var replyTo = Sender;
         _log.Info("Creating account {Handle} at {Service}", create.Handle, service);

@@ -52,6 +52,7 @@ public sealed class HostileLoginInputSpec(ITestOutputHelper output) : FakePdsSpe
             new Login(Pds.Url, alice.Handle, alice.Password, huge),
             new CreateAccount(Pds.Url, huge + ".test", "x@example.com", "pw-long"),
             new CreateAccount(Pds.Url, "bob.test", huge + "@example.com", "pw-long"),
+            new CreateAccount(Pds.Url, "bob.test", "bob@example.com", "pw-long", huge),
         ];
         foreach (var request in requests)
         {
