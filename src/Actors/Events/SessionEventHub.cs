@@ -34,7 +34,7 @@ public sealed class SessionEventHub : ReceiveActor
         {
             if (Refusal(s) is { } refused)
             {
-                Sender.Tell(new Protocol.AccountReplies.RefusedToClient(nameof(SubscribeSessionEvents), new Pds.XrpcError("InvalidRequest", refused)));
+                Refuse(nameof(SubscribeSessionEvents), refused);
                 return;
             }
             // Tokens go to subscribers inside the cluster only (a trusted client outside it gets them through its relay).
@@ -51,8 +51,7 @@ public sealed class SessionEventHub : ReceiveActor
             if (FromOutsideFor(u.Subscriber))
             {
                 // Around the gateway: the events feed, the history writer or a trusted client's relay would go silent.
-                Sender.Tell(new Protocol.AccountReplies.RefusedToClient(nameof(UnsubscribeSessionEvents),
-                    new Pds.XrpcError("InvalidRequest", "an unsubscription comes with its sender, and from outside the cluster names an actor of the sender's own system")));
+                Refuse(nameof(UnsubscribeSessionEvents), "an unsubscription comes with its sender, and from outside the cluster names an actor of the sender's own system");
                 return;
             }
             if (Remove(u.Subscriber)) Context.Unwatch(u.Subscriber);
@@ -106,6 +105,9 @@ public sealed class SessionEventHub : ReceiveActor
         if (s.Did is { } did && (!did.StartsWith("did:", StringComparison.Ordinal) || did.Length > Identity.DidSyntax.MaxLength)) return "Did is not a DID";
         return null;
     }
+
+    private void Refuse(string messageType, string why) =>
+        Sender.Tell(new Protocol.AccountReplies.RefusedToClient(messageType, new Pds.XrpcError("InvalidRequest", why)));
 
     /// <summary>
     /// Whether the message comes without a sender (the node's own actors send with theirs), or from a system outside the

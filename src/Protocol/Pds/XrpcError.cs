@@ -33,15 +33,14 @@ public sealed record XrpcError(string Error, string Message)
     /// </summary>
     public static XrpcError FromServer(string error, string message) => new(Bounded(error, LongestName), Bounded(message, LongestMessage));
 
-    private static string Bounded(string text, int longest)
-    {
-        var cut = text.Length > longest;
-        if (!cut && !text.Any(char.IsControl)) return text;
-        var kept = cut ? text[..(char.IsHighSurrogate(text[longest - 1]) ? longest - 1 : longest)] : text;
-        return string.Create(kept.Length + (cut ? 1 : 0), (kept, cut), static (span, state) =>
+    private static string Bounded(string text, int longest) => text.Length > longest
+        ? Printable(text[..(char.IsHighSurrogate(text[longest - 1]) ? longest - 1 : longest)]) + "…"
+        : Printable(text);
+
+    /// <summary><paramref name="text"/> as a server's error shows it: its control characters (line breaks included) made spaces.</summary>
+    internal static string Printable(string text) => !text.Any(char.IsControl) ? text
+        : string.Create(text.Length, text, static (span, text) =>
         {
-            for (var i = 0; i < state.kept.Length; i++) span[i] = char.IsControl(state.kept[i]) ? ' ' : state.kept[i];
-            if (state.cut) span[^1] = '…';
+            for (var i = 0; i < text.Length; i++) span[i] = char.IsControl(text[i]) ? ' ' : text[i];
         });
-    }
 }

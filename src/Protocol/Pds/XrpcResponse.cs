@@ -59,8 +59,8 @@ public sealed record XrpcResponse(
         foreach (var secret in secrets)
         {
             if (secret is not { Length: >= 4 }) continue;
-            // As the error shows it: its control characters (a tab in a password) made spaces.
-            var shown = secret.Any(char.IsControl) ? new string(secret.Select(c => char.IsControl(c) ? ' ' : c).ToArray()) : secret;
+            // And as the error shows it (a tab in a password a space).
+            var shown = XrpcError.Printable(secret);
             name = Cut(Cut(name, secret), shown);
             message = Cut(Cut(message, secret), shown);
             inBody |= Body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0
