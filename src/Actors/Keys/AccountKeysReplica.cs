@@ -98,6 +98,20 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
         Receive<ReadAgain>(_ => Read("the last read failed"));
     }
 
+    /// <summary>
+    /// The owner's events and progress come from a member of the cluster: a system outside it that holds the
+    /// certificate could otherwise plant a key of its making in this node's copy, or claim numbers far ahead so that
+    /// the owner's own events (revocations too) would be skipped.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is not (KeyReplication.KeyEventJournaled or KeyReplication.KeysJournaledUpTo)
+            || (!Sender.IsNobody() && !Cluster.ClusterOutsiders.IsOutside(Sender, Context.System)))
+            return base.AroundReceive(receive, message);
+        _log.Warning("Account keys replica: refused {MessageType} from {Sender}, outside the cluster or without a sender", message.GetType().Name, Sender.Path.Address);
+        return true;
+    }
+
     /// <summary>Watches <paramref name="owner"/>, the owner a message came from, when it is a new one.</summary>
     private void Heard(IActorRef owner)
     {

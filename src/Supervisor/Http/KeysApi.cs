@@ -29,6 +29,12 @@ public static class KeysApi
     /// <summary>The longest name of a key (characters).</summary>
     public const int MaxKeyName = 256;
 
+    /// <summary>The most methods a key may be issued with (each a name or namespace of at most <see cref="MaxNsid"/> characters).</summary>
+    public const int MaxAllowed = 64;
+
+    /// <summary>The longest NSID (the atproto specification's bound).</summary>
+    public const int MaxNsid = 317;
+
     /// <summary>Maps the endpoints.</summary>
     public static void MapKeysApi(this WebApplication app, ProxySettings settings, TimeSpan askTimeout, ActorSystemEnd end)
     {
@@ -47,8 +53,10 @@ public static class KeysApi
                 var allow = new List<string>();
                 if (body.TryGetProperty("allow", out var a) && a.ValueKind != JsonValueKind.Null)
                 {
-                    if (a.ValueKind != JsonValueKind.Array || a.EnumerateArray().Any(m => m.ValueKind != JsonValueKind.String || !MethodPatterns.Matches(settings.PrivilegedMethods, m.GetString()!)))
-                        return ApiJson.Error(400, "InvalidRequest", "'allow' lists privileged methods (a namespace.* for all under it): " + string.Join(", ", settings.PrivilegedMethods.Order()));
+                    if (a.ValueKind != JsonValueKind.Array || a.GetArrayLength() > MaxAllowed
+                        || a.EnumerateArray().Any(m => m.ValueKind != JsonValueKind.String || m.GetString()!.Length > MaxNsid || !MethodPatterns.Matches(settings.PrivilegedMethods, m.GetString()!)))
+                        // Journaled, copied to every node and matched at each call: a chat.bsky.* allows any name under it, not any number.
+                        return ApiJson.Error(400, "InvalidRequest", $"'allow' lists at most {MaxAllowed} privileged methods (a namespace.* for all under it): " + string.Join(", ", settings.PrivilegedMethods.Order()));
                     allow.AddRange(a.EnumerateArray().Select(m => m.GetString()!).Distinct());
                 }
                 // Journaled, copied to every node and listed: a label, not a document.

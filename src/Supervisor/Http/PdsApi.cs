@@ -33,6 +33,9 @@ public static class PdsApi
     /// <summary>How long an account's e-mail, as its PDS's getSession gave it, serves the key sessions' logins by e-mail.</summary>
     public static readonly TimeSpan EmailKeptFor = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long a lookup of an account's e-mail that failed (or found none) is kept before the PDS is asked again.</summary>
+    public static readonly TimeSpan EmailMissKeptFor = TimeSpan.FromSeconds(10);
+
     /// <summary>The most accounts whose e-mail is kept.</summary>
     private const int MaxEmailsKept = 100_000;
 
@@ -285,7 +288,8 @@ public static class PdsApi
         private Task<string?> EmailOfAsync(string did) => emails.GetAsync(did, async () =>
         {
             var email = (await EmailLookupAsync(did, EmailLookupLimit))?["email"] is JsonValue value && value.TryGetValue<string>(out var address) ? address : null;
-            return (email, email is null ? TimeSpan.Zero : EmailKeptFor);
+            // A failed lookup is kept too, for less time: logins by e-mail sent in a loop while the PDS fails would otherwise ask it each time.
+            return (email, email is null ? EmailMissKeptFor : EmailKeptFor);
         }, ended);
 
         private async Task<AccountStatus?> StatusAsync(string id) =>

@@ -38,6 +38,9 @@ public sealed record ProxySettings
         "com.atproto.identity.signPlcOperation", "com.atproto.identity.submitPlcOperation",
         "com.atproto.server.activateAccount", "com.atproto.server.confirmEmail", "com.atproto.server.requestEmailConfirmation",
         "com.atproto.server.getAccountInviteCodes",
+        // Replacing the whole repository, and the service token a new PDS asks for to take the account (the reference PDS
+        // refuses both to app passwords).
+        "com.atproto.repo.importRepo", "com.atproto.server.createAccount",
         // The direct messages (those the reference PDS refuses to app passwords not made for them, and those to come).
         "chat.bsky.*",
     };

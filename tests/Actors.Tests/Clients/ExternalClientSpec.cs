@@ -219,6 +219,16 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         TestSecrets.Register("account-key", key);
         var issued = await AskAsync("/user/account-keys-proxy", new Supervisor.Actors.Keys.KeyCommands.IssueKey(id, hash, account.Did, "intruder", null, [], "admin"));
         Assert.Equal("no answer", issued);
+        // Nor by telling the node's copy of the keys that the owner journaled it: every number from the first on, with a
+        // sender of its own and without one (the copy would apply the one that follows what it holds).
+        var replica = outside.ActorSelection(node + "/user/account-keys-replica");
+        var planted = new Supervisor.Actors.Keys.KeyEvents.KeyIssued(id, account.Did, "intruder", hash, null, ["com.atproto.server.createAppPassword"], "admin", DateTimeOffset.UtcNow);
+        for (var n = 0L; n < 100; n++)
+        {
+            replica.Tell(new Supervisor.Actors.Keys.KeyReplication.KeyEventJournaled(n, planted), listener.Ref);
+            replica.Tell(new Supervisor.Actors.Keys.KeyReplication.KeyEventJournaled(n, planted), ActorRefs.NoSender);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(2));
         Assert.DoesNotContain(id, await host.Http.GetStringAsync("/keys"));
         using var withKey = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{account.Did}/xrpc/com.atproto.server.getSession");
         withKey.Headers.Authorization = new("Bearer", key);

@@ -68,6 +68,14 @@ public sealed class AccountKeysSpec(RealPdsServer pds) : RealPdsHost(pds)
         }
         using var unknown = await Host.Http.PostAsJsonAsync("/keys", new { account = carol.Did, allow = new[] { "com.atproto.repo.createRecord" } });
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        // chat.bsky.* takes any name under it: not any number of them, nor names longer than an NSID.
+        var many = Enumerable.Range(0, Supervisor.Host.Http.KeysApi.MaxAllowed + 1).Select(i => $"chat.bsky.convo.m{i}").ToArray();
+        using (var tooMany = await Host.Http.PostAsJsonAsync("/keys", new { account = carol.Did, allow = many }))
+            Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        using (var tooLong = await Host.Http.PostAsJsonAsync("/keys", new { account = carol.Did, allow = new[] { "chat.bsky.convo." + new string('m', Supervisor.Host.Http.KeysApi.MaxNsid) } }))
+            Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
+        using (var enough = await Host.Http.PostAsJsonAsync("/keys", new { account = carol.Did, allow = many[..Supervisor.Host.Http.KeysApi.MaxAllowed] }))
+            Assert.Equal(HttpStatusCode.Created, enough.StatusCode);
         // A key's name is a label (journaled, copied to every node, listed), not a document.
         var keys = await Host.Http.GetStringAsync("/keys");
         using var named = await Host.Http.PostAsJsonAsync("/keys", new { account = carol.Did, name = new string('n', Supervisor.Host.Http.KeysApi.MaxKeyName + 1) });

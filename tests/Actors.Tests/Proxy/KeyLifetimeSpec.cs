@@ -95,6 +95,23 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task Logins_by_email_while_the_PDS_fails_getSession_ask_it_again_only_after_a_while()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        var (_, key) = await IssueKeyAsync(host, alice.Did);
+        using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+        var calls = Pds.CallCount("com.atproto.server.getSession");
+        Pds.FailNext("com.atproto.server.getSession", FakePds.FakeFailure.ServerError500, times: 100);
+        for (var i = 0; i < 8; i++)
+        {
+            using var login = await anonymous.PostAsJsonAsync("/xrpc/com.atproto.server.createSession", new { identifier = alice.Email, password = key });
+            Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);
+        }
+        Assert.Equal(calls + 1, Pds.CallCount("com.atproto.server.getSession"));
+    }
+
+    [Fact]
     public async Task A_key_login_to_an_account_held_without_a_session_is_refused_as_its_PDS_would_and_calls_say_NeedsLogin_not_a_token_error()
     {
         await using var host = await StartHostAsync();
@@ -242,9 +259,12 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
             "com.atproto.identity.signPlcOperation", "com.atproto.identity.submitPlcOperation", "com.atproto.server.activateAccount",
             "com.atproto.server.requestEmailConfirmation", "chat.bsky.convo.sendMessage", "chat.bsky.convo.getMessages",
             "chat.bsky.convo.listConvos", "chat.bsky.actor.deleteAccount", "chat.bsky.actor.exportAccountData",
+            "com.atproto.repo.importRepo",
         ];
-        var shipped = ProxySettings.From(ConfigurationFactory.ParseString(
-            File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "supervisor.conf"))).GetConfig("supervisor.proxy")).PrivilegedMethods;
+        var settings = ProxySettings.From(ConfigurationFactory.ParseString(
+            File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "supervisor.conf"))).GetConfig("supervisor.proxy"));
+        // (createAccount is privileged for the service tokens that name it; as a session method it is never passed on: a 400.)
+        var shipped = settings.PrivilegedMethods.Where(m => !settings.SessionMethods.Contains(m));
         // Each in another case too: the reference PDS routes method names ignoring case.
         static string Capitalized(string m) => m[..(m.LastIndexOf('.') + 1)] + char.ToUpperInvariant(m[m.LastIndexOf('.') + 1]) + m[(m.LastIndexOf('.') + 2)..];
         // A namespace (chat.bsky.*) by a method under it that the list does not name.
@@ -286,6 +306,8 @@ public sealed class KeyLifetimeSpec : FakePdsHostSpec
         Assert.Equal(HttpStatusCode.Forbidden, await AskAsync(minter, "lxm=chat.bsky.convo.sendMessage"));
         Assert.Equal(HttpStatusCode.Forbidden, await AskAsync(minter, "lxm=CHAT.BSKY.CONVO.ADDREACTION"));
         Assert.Equal(HttpStatusCode.Forbidden, await AskAsync(minter, "lxm=com.atproto.server.createAppPassword"));
+        // The token a new PDS asks for when an account moves there (the reference PDS's privileged methods name it).
+        Assert.Equal(HttpStatusCode.Forbidden, await AskAsync(minter, "lxm=com.atproto.server.createAccount"));
         // Only the names the PDS reads as they are checked here: no method (a token for every method), another spelling
         // of the name, or twice, is refused.
         foreach (var query in new[] { "exp=60", "lxm[]=chat.bsky.convo.sendMessage", "LXM=chat.bsky.convo.sendMessage",
