@@ -1,6 +1,6 @@
 using System.IO.Compression;
 
-namespace Supervisor.Host.Proxy;
+namespace Supervisor.Actors.Pds;
 
 /// <summary>
 /// Bodies a PDS sent compressed (the caller asked for it with Accept-Encoding, and answers pass through as they come):
@@ -25,6 +25,18 @@ public static class EncodedBodies
             "br" => Decoded(input => new BrotliStream(input, CompressionMode.Decompress), body, limit),
             _ => null,
         };
+    }
+
+    /// <summary>
+    /// A client's <c>Accept-Encoding</c> cut to the codings <see cref="Decode"/> reads (with their weights), or null when
+    /// none is left: the supervisor reads an error's head to find a refused or echoed token, so an answer must not come
+    /// in a coding it cannot read (zstd, or any the <c>*</c> would let the server choose).
+    /// </summary>
+    public static string? Acceptable(string acceptEncoding)
+    {
+        var kept = acceptEncoding.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(item => item.Split(';', 2)[0].Trim().ToLowerInvariant() is "gzip" or "x-gzip" or "deflate" or "br" or "identity");
+        return string.Join(", ", kept) is { Length: > 0 } joined ? joined : null;
     }
 
     private static byte[]? Decoded(Func<Stream, Stream> decoder, byte[] body, int limit)

@@ -102,13 +102,23 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             var body = await ReadBodyAsync(answer, MaxAnswerBytes, timeout.Token).ConfigureAwait(false);
             if (body is null)
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is larger than {MaxAnswerBytes} bytes");
+            var headers = XrpcHeaders.PickResponse(answer);
+            // Read here, so read plain: a body the server compressed unasked (the supervisor asks for none) is decoded,
+            // or the token it might echo would pass the check below unseen.
+            if (string.Join(",", answer.Content.Headers.ContentEncoding) is { Length: > 0 } encoding)
+            {
+                if (EncodedBodies.Decode(body, encoding, MaxAnswerBytes) is not { } decoded)
+                    return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is encoded in a way the supervisor cannot read within {MaxAnswerBytes} bytes");
+                body = decoded;
+                headers = headers.Where(h => !h.Key.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)).ToDictionary(StringComparer.OrdinalIgnoreCase);
+            }
             var mediaType = answer.Content.Headers.ContentType?.MediaType;
             // An XRPC answer is JSON (or, for the sync methods, the repo's own bytes): a 2xx HTML page comes
             // from something in between (a portal, a misrouted proxy), not from a PDS.
-            if (answer.IsSuccessStatusCode && mediaType == "text/html" && !request.Nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
+            if (answer.IsSuccessStatusCode && IsHtml(mediaType) && !request.Nsid.StartsWith("com.atproto.sync.", StringComparison.OrdinalIgnoreCase))
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"{host} answered {request.Nsid} with an HTML page instead of an XRPC answer");
             return XrpcResponse.From((int)answer.StatusCode, body, XrpcHeaders.IsSafeValue(answer.Content.Headers.ContentType?.ToString()) ? answer.Content.Headers.ContentType?.ToString() : null,
-                RateLimitHeaders.Read(answer.Headers, _time.GetUtcNow()), XrpcHeaders.PickResponse(answer)).WithoutSecrets(bearer);
+                RateLimitHeaders.Read(answer.Headers, _time.GetUtcNow()), headers).WithoutSecrets(bearer);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -141,8 +151,10 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             request.Kind == XrpcMethodKind.Query ? HttpMethod.Get : HttpMethod.Post,
             new Uri(url.ToString()));
         if (bearer is not null) message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        // Not Accept-Encoding either: the answer is read here whole, and read plain.
         foreach (var (name, value) in XrpcHeaders.PickRequest(request.Headers ?? new Dictionary<string, string>()))
-            if (!name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)) message.Headers.TryAddWithoutValidation(name, value);
+            if (!name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase) && !name.Equals("Accept-Encoding", StringComparison.OrdinalIgnoreCase))
+                message.Headers.TryAddWithoutValidation(name, value);
         if (request.Kind == XrpcMethodKind.Procedure && request.Body is not null)
         {
             if (XrpcHeaders.ParseContentType(request.ContentType) is not { } contentType)
@@ -159,6 +171,9 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
     }
 
     /// <summary>Reads an answer's body whole, or null when it is longer than <paramref name="limit"/> bytes.</summary>
+    /// <summary>Whether <paramref name="mediaType"/> is HTML (media types ignore case: <c>Text/HTML</c> is one too).</summary>
+    public static bool IsHtml(string? mediaType) => string.Equals(mediaType, "text/html", StringComparison.OrdinalIgnoreCase);
+
     private static async Task<byte[]?> ReadBodyAsync(HttpResponseMessage answer, int limit, CancellationToken ct)
     {
         await using var stream = await answer.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);

@@ -234,15 +234,29 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
                 var seen = limits.Bounded(new XrpcResponse(status, [], null, null, RateLimitHeaders.Read(answer.Headers, now)), now);
                 if (seen.RateLimit is not null || status == 429) limits.Observe(loan.Pds, loan.Did, nsid, seen, now);
                 var mediaType = answer.Content.Headers.ContentType?.MediaType;
-                if (answer.IsSuccessStatusCode && mediaType == "text/html" && !nsid.StartsWith("com.atproto.sync.", StringComparison.Ordinal))
+                if (answer.IsSuccessStatusCode && PdsClient.IsHtml(mediaType) && !nsid.StartsWith("com.atproto.sync.", StringComparison.OrdinalIgnoreCase))
                 {
                     await ApiJson.Error(502, XrpcError.InvalidResponse, $"the PDS answered {nsid} with an HTML page instead of an XRPC answer").ExecuteAsync(context);
                     return false;
                 }
                 BodyHead? head = null;
-                if (status >= 400 && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
+                // (A HEAD's answer has no body to read: its Content-Length, the GET's, goes as the PDS sent it.)
+                if (status >= 400 && !HttpMethods.IsHead(context.Request.Method) && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
                 {
-                    head = await ReadHeadAsync(answer, deadline.Token);
+                    try
+                    {
+                        deadline.CancelAfter(requestTimeout);
+                        head = await ReadHeadAsync(answer, deadline.Token);
+                    }
+                    catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
+                    {
+                        // An error answer that stalls or breaks before its end: as a PDS that did not answer, not the supervisor's failure.
+                        if (!context.RequestAborted.IsCancellationRequested)
+                            await (e is OperationCanceledException
+                                ? ApiJson.Error(504, XrpcError.Timeout, $"the PDS's answer stopped midway for {requestTimeout.TotalSeconds:0.#} s")
+                                : ApiJson.Error(502, XrpcError.NetworkError, "the PDS's answer stopped midway: connection lost")).ExecuteAsync(context);
+                        return false;
+                    }
                     if (head.Whole)
                     {
                         // An error that echoes the account's token (the request's Authorization) never reaches the caller,
@@ -322,7 +336,8 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
         {
             if (!request.Headers.TryGetValue(name, out var values) || values.ToString() is not { } value || !XrpcHeaders.IsSafeValue(value)) continue;
             if (name == "Content-Encoding") encoding = value;
-            else message.Headers.TryAddWithoutValidation(name, value);
+            else if (name != "Accept-Encoding") message.Headers.TryAddWithoutValidation(name, value);
+            else if (EncodedBodies.Acceptable(value) is { } acceptable) message.Headers.TryAddWithoutValidation(name, acceptable);
         }
         if (body.ContentType is null) return message;
         message.Content = body.Buffered is { } bytes ? new ByteArrayContent(bytes) : new StreamedBody(request.Body, deadline, requestTimeout);

@@ -57,6 +57,25 @@ public sealed class ClientCallsSpec(ITestOutputHelper output) : FakePdsSpec(new 
     }
 
     [Fact]
+    public async Task A_clients_call_answered_with_a_compressed_error_echoing_the_token_gets_it_decoded_without_the_token()
+    {
+        var alice = await LoggedInAsync();
+        const string DescribeRepo = "com.atproto.repo.describeRepo";
+        Pds.FailNext(DescribeRepo, FakePds.FakeFailure.EchoAuthorizationGzipped);
+        var call = new CallXrpc(alice.Did, XrpcRequest.Query(DescribeRepo, ("repo", alice.Did)) with { Headers = new Dictionary<string, string> { ["Accept-Encoding"] = "gzip" } });
+        var answer = Assert.IsType<XrpcResponse>(await Gateway().Ask<object>(call, AskTimeout));
+        var sent = Pds.LastRequestHeaders(DescribeRepo)!;
+        var token = sent["authorization"]["Bearer ".Length..];
+
+        Assert.Equal(400, answer.Status);
+        Assert.False(sent.ContainsKey("accept-encoding"), "the call asked for a compressed answer");
+        // The server compressed it unasked: read plain, so the echoed token was found and cut.
+        Assert.True(answer.BodyText.Contains("Unexpected request with Bearer [redacted]", StringComparison.Ordinal), "the error was not read plain");
+        Assert.False(answer.BodyText.Contains(token, StringComparison.Ordinal), "the account's access token reached the client");
+        Assert.False(answer.Headers?.Any(h => h.Key.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)) ?? false, "a decoded body still said it was compressed");
+    }
+
+    [Fact]
     public async Task A_clients_binary_body_reaches_the_PDS_byte_for_byte()
     {
         var alice = await LoggedInAsync();

@@ -21,6 +21,9 @@ public enum FakeFailure
     /// <summary>200 with its headers and the first bytes of a longer JSON body, then nothing more (until the client gives up).</summary>
     StallMidBody,
 
+    /// <summary>400 with its headers and the first bytes of a longer JSON error body, then nothing more (until the client gives up).</summary>
+    StallMidErrorBody,
+
     /// <summary>200 with <see cref="FakePdsServer.TrickleBody"/> in 10 parts sent 400 ms apart (4 s in all).</summary>
     TrickleBody,
 

@@ -473,7 +473,8 @@ public sealed class FakePdsServer : IAsyncDisposable
             case FakeFailure.DropConnection:
                 context.Abort();
                 break;
-            case FakeFailure.StallMidBody:
+            case FakeFailure.StallMidBody or FakeFailure.StallMidErrorBody:
+                if (failure == FakeFailure.StallMidErrorBody) context.Response.StatusCode = 400;
                 context.Response.ContentType = "application/json";
                 context.Response.ContentLength = 1_000;
                 await context.Response.WriteAsync("{\"handle\":\"stalled.test\",");

@@ -43,6 +43,34 @@ public sealed class PassThroughEdgesSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_HEAD_answered_with_an_error_keeps_the_PDSs_Content_Length()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        const string DescribeRepo = "com.atproto.repo.describeRepo";
+        var error = """{"error":"RepoNotFound","message":"Could not find repo"}"""u8.ToArray();
+        Pds.AnswerWith(DescribeRepo, error, "application/json", status: 404);
+        using var head = await host.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/accounts/{alice.Did}/xrpc/{DescribeRepo}?repo=did:plc:nobody"));
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        Assert.Equal(error.Length, head.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task An_error_answer_that_stalls_midway_is_a_504_and_the_next_call_passes()
+    {
+        await using var host = await StartHostAsync("supervisor.accounts.request-timeout = 2s");
+        var alice = await LoggedInAsync(host, "alice.test");
+        Pds.FailNext(GetSession, FakeFailure.StallMidErrorBody);
+        using (var stalled = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}"))
+        {
+            Assert.Equal(HttpStatusCode.GatewayTimeout, stalled.StatusCode);
+            Assert.Equal("Timeout", JsonDocument.Parse(await stalled.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+        }
+        using var next = await host.Http.GetAsync($"/accounts/{alice.Did}/xrpc/{GetSession}");
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+
+    [Fact]
     public async Task An_error_that_echoes_the_accounts_token_reaches_a_key_holder_without_it()
     {
         await using var host = await StartHostAsync();
