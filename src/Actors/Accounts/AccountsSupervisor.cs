@@ -475,7 +475,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         routed.Sender.Tell(routed.Lookup is AccountNotFound
             ? new AccountNotFound(((IAccountMessage)routed.Message).AccountId)
-            : new AccountUnavailable(routed.Did, AccountStateName.Degraded, JournalUnavailableError()));
+            : new AccountUnavailable(routed.Did, AccountStateName.Degraded, JournalUnavailable));
     }
 
     /// <summary>
@@ -487,7 +487,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         var runningHere = _running.ContainsKey(did);
         if (_restarting.Contains(did) || !runningHere && !_journal.IsAvailable)
         {
-            Refuse(did, message, sender, AccountStateName.Degraded, JournalUnavailableError());
+            Refuse(did, message, sender, AccountStateName.Degraded, JournalUnavailable);
             return;
         }
         if (!runningHere && _stopping)
@@ -645,17 +645,18 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
             .PipeTo(Sender, success: pages => AccountPage.Merge(pages, query));
     }
 
-    private Task<AccountCounts> CountAsync()
-    {
-        var registry = _registry;
-        return Task.WhenAll(Enumerable.Range(0, BucketCount).Select(b => registry.AskBucketAsync<AccountCounts>(Buckets.ToBucket(b, CountBucket.Instance), InnerAsk)))
-            .ContinueWith(t => AccountPage.MergeCounts(t.Result), TaskScheduler.Default);
-    }
+    /// <summary>
+    /// Every bucket's counts of <paramref name="registry"/>, added up; a bucket that does not answer within
+    /// <paramref name="timeout"/> fails it with the ask's own <see cref="AskTimeoutException"/> (the host's 504).
+    /// </summary>
+    internal static async Task<AccountCounts> CountAsync(IActorRef registry, int buckets, TimeSpan timeout) =>
+        AccountPage.MergeCounts(await Task.WhenAll(Enumerable.Range(0, buckets)
+            .Select(b => registry.AskBucketAsync<AccountCounts>(Buckets.ToBucket(b, CountBucket.Instance), timeout))).ConfigureAwait(false));
 
-    private void OnAccountCounts(GetAccountCounts _) => CountAsync().PipeTo(Sender);
+    private void OnAccountCounts(GetAccountCounts _) => CountAsync(_registry, BucketCount, InnerAsk).PipeTo(Sender);
 
     private void OnCounts(GetSupervisorCounts _) =>
-        CountAsync().PipeTo(Sender, success: counts => new SupervisorCounts(counts.Total, counts.Running, counts.Passivated));
+        CountAsync(_registry, BucketCount, InnerAsk).PipeTo(Sender, success: counts => new SupervisorCounts(counts.Total, counts.Running, counts.Passivated));
 
     // ------------------------------------------------------------------ sessions
 
@@ -670,7 +671,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (!_journal.IsAvailable)
         {
             // The attempt could not be counted, nor the session kept.
-            replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
+            replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailable));
             return;
         }
         if (_limits.BlockedUntil(service, Now) is { } blocked)
@@ -708,7 +709,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                 break;
             default:
                 // The budget could not be counted (its journal did not answer): no call is made.
-                replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
+                replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailable));
                 break;
         }
     }
@@ -842,7 +843,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         if (!_journal.IsAvailable)
         {
-            replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
+            replyTo.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailable));
             return;
         }
         // The account starts once its registration is journaled (else it would not come back after a restart).
@@ -857,15 +858,19 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         if (!_registering.Remove(did, out var waiting)) return;
         if (!registered.Done)
         {
-            foreach (var (_, to) in waiting) to.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailableError()));
+            foreach (var (_, to) in waiting) to.Tell(new SessionRejected(SessionRejection.ServiceUnavailable, JournalUnavailable));
             return;
         }
         Remember(did, registered.Adopt.Grant.Handle);
         foreach (var (session, to) in waiting) DeliverSession(did, session, to);
     }
 
-    private XrpcError JournalUnavailableError() =>
-        new("JournalUnavailable", "the journal database does not answer: " + (_journal.Current.Error ?? "unknown error"));
+    /// <summary>
+    /// What a caller hears while the journal is down: the database's own error (its host, user, file) is the operator's,
+    /// in /status and the log, and never goes to a login's caller or an account key's request.
+    /// </summary>
+    private static readonly XrpcError JournalUnavailable =
+        new("JournalUnavailable", "the journal database does not answer; the supervisor's /status and log have its error");
 
     // ------------------------------------------------------------------ validation
 

@@ -121,14 +121,46 @@ public static class AccountsApi
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 return ApiJson.Error(400, "InvalidRequest", "the body must be a JSON object");
-            try
+            if (!EveryStringReads(doc.RootElement))
+                return ApiJson.Error(400, "InvalidRequest", "the body holds a string that is not valid UTF-8 or escapes half a surrogate pair");
+            // What fails beyond this point fails in the supervisor, not in the body: the host's 500 (or 504), never a 400.
+            return await send(doc.RootElement);
+        }
+    }
+
+    /// <summary>
+    /// Whether every string of <paramref name="element"/>, names included, reads as text: JSON's parser takes bytes that
+    /// are not UTF-8 and an escaped lone surrogate (<c>"\ud800"</c>) inside a string, and only reading it throws.
+    /// </summary>
+    private static bool EveryStringReads(JsonElement element)
+    {
+        try
+        {
+            Read(element);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+
+        static void Read(JsonElement e)
+        {
+            switch (e.ValueKind)
             {
-                return await send(doc.RootElement);
-            }
-            catch (InvalidOperationException)
-            {
-                // A string that is not valid UTF-8 is found when it is read.
-                return ApiJson.Error(400, "InvalidRequest", "the body holds a string that is not valid UTF-8");
+                case JsonValueKind.String:
+                    _ = e.GetString();
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in e.EnumerateArray()) Read(item);
+                    break;
+                case JsonValueKind.Object:
+                    foreach (var property in e.EnumerateObject())
+                    {
+                        _ = property.Name;
+                        Read(property.Value);
+                    }
+                    break;
             }
         }
     }

@@ -12,6 +12,14 @@ public sealed class AccountListingSpec(ITestOutputHelper output) : FakePdsSpec(n
 {
     private async Task<AccountList> PageAsync(ListAccounts query) => Assert.IsType<AccountList>(await AskAsync(query));
 
+    /// <summary>A registry bucket that does not answer fails the counts as the ask's timeout (the host's 504), not as an error inside the supervisor (500).</summary>
+    [Fact]
+    public async Task Counts_with_a_registry_bucket_that_does_not_answer_fail_as_a_timeout()
+    {
+        var silent = CreateTestProbe();
+        await Assert.ThrowsAsync<Akka.Actor.AskTimeoutException>(() => AccountsSupervisor.CountAsync(silent.Ref, 4, TimeSpan.FromMilliseconds(300)));
+    }
+
     [Fact]
     public async Task Paging_lists_every_account_that_matches_throughout_exactly_once_while_others_are_added_and_removed()
     {
