@@ -1213,7 +1213,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is ExportSession or BorrowAccessToken or ReturnAccessToken && ClusterOutsiders.IsOutside(Sender, Context.System))
+        // A call sent around the gateway (which refuses what mints credentials or ends the account to clients not trusted),
+        // or without a sender (a system outside may send so; the supervisor's callers wait for the answer).
+        if (message is ExportSession or BorrowAccessToken or ReturnAccessToken && ClusterOutsiders.IsOutside(Sender, Context.System)
+            || message is CallXrpc && (Sender.IsNobody() || ClusterOutsiders.IsOutside(Sender, Context.System)))
         {
             // Sent to the account directly by a system outside the cluster (a holder of the certificate that is no member).
             Log.Warning("Account {Did}: refused {MessageType} from {Sender}, outside the cluster", _state.Did, message.GetType().Name, Sender.Path.Address);
@@ -1221,6 +1224,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 "tokens are served only inside the cluster; a client outside it goes through /user/clients (as a trusted client for tokens)")));
             return true;
         }
+        // Who logged an account out is the client when it is not one of the supervisor's actors, whatever it says (the audit trail names it so).
+        if (message is Logout { By: not "client" } logout && !ClusterOutsiders.IsSupervisorActor(Sender, Context.System))
+            message = logout with { By = "client" };
         try
         {
             return base.AroundReceive(receive, message);

@@ -172,10 +172,13 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
 
     /// <summary>
     /// A handler that fails answers its sender with a failure and the supervisor goes on as it was: a restart would stop
-    /// its children (the session events' hub, which the accounts publish to) and answer nobody.
+    /// its children (the session events' hub, which the accounts publish to) and answer nobody. What only the
+    /// supervisor's actors send (the directory's changes, an account's held events) is dropped from anything else: from
+    /// outside the cluster it would route a handle wrongly, or keep an account from its refreshes.
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
+        if (ClusterOutsiders.DropsForeign(Context, message, message is DirectoryChanged or HeldEventsHandover)) return true;
         try
         {
             return base.AroundReceive(receive, message);

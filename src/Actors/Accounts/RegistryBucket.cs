@@ -344,6 +344,14 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         ArmWake();
     }
 
+    /// <summary>
+    /// What changes the registry comes from the supervisor's actors (the accounts, the accounts supervisors, the buckets):
+    /// from outside the cluster it would list accounts of its making, rest an account for good, or keep one from waking.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message) =>
+        Cluster.ClusterOutsiders.DropsForeign(Context, message, message is RegisterAccount or AccountRunning or AccountResting or AccountRegistration)
+        || base.AroundReceive(receive, message);
+
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {

@@ -23,6 +23,10 @@ public sealed class TrustedEventRelay : ReceiveActor
         Receive<Terminated>(t => t.ActorRef.Equals(subscriber), _ => Context.Stop(Self));
     }
 
+    /// <summary>Its events come from the node's hub: one sent to it from outside the cluster would reach the trusted client.</summary>
+    protected override bool AroundReceive(Receive receive, object message) =>
+        Cluster.ClusterOutsiders.DropsForeign(Context, message, message is SessionEvent) || base.AroundReceive(receive, message);
+
     /// <summary>Props for the relay of <paramref name="subscription"/>.</summary>
     public static Props Props(IActorRef accounts, SubscribeSessionEvents subscription, IActorRef confirmTo) =>
         Akka.Actor.Props.Create(() => new TrustedEventRelay(accounts, subscription, confirmTo));

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 
 namespace Supervisor.Actors.Cluster;
 
@@ -28,6 +29,35 @@ public static class ClusterOutsiders
                 return member.Status is Akka.Cluster.MemberStatus.Down or Akka.Cluster.MemberStatus.Removed;
         return true;
     }
+
+    /// <summary>
+    /// Whether <paramref name="sender"/> is one of the supervisor's own actors, of this node or a member: not outside the
+    /// cluster, not a receptionist's tunnel for a ClusterClient (a client's <c>ClusterClient.Publish</c> reaches a topic's
+    /// subscribers from it), and not missing (a system outside may send without one). What only the supervisor's actors
+    /// send (session events, the registry's and the budgets' changes, the keys' replication) is taken from these alone.
+    /// </summary>
+    public static bool IsSupervisorActor(IActorRef sender, ActorSystem system)
+    {
+        if (sender.IsNobody() || IsOutside(sender, system)) return false;
+        var elements = sender.Path.Elements;
+        return !(elements.Count >= 2 && elements[0] == "system" && elements[1] == Receptionists.GetValue(system, ReceptionistOf));
+    }
+
+    /// <summary>
+    /// Whether the message in hand, when <paramref name="ownOnly"/> (one that only the supervisor's actors send), came from
+    /// anything else (<see cref="IsSupervisorActor"/>): then it is logged, and the actor drops it.
+    /// </summary>
+    public static bool DropsForeign(IActorContext context, object message, bool ownOnly)
+    {
+        if (!ownOnly || IsSupervisorActor(context.Sender, context.System)) return false;
+        Logging.GetLogger(context.System, context.Self.Path.ToStringWithoutAddress()).Warning(
+            "{Actor}: dropped {MessageType} from {Sender}: only the supervisor's own actors send it", context.Self.Path.Name, message.GetType().Name, context.Sender.Path);
+        return true;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ActorSystem, string> Receptionists = new();
+
+    private static string ReceptionistOf(ActorSystem system) => system.Settings.Config.GetString("akka.cluster.client.receptionist.name", "receptionist");
 
     /// <summary>
     /// The address of the actor system a message of a client came from: a ClusterClient's message comes from the

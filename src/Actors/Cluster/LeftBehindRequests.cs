@@ -37,7 +37,8 @@ public sealed class LeftBehindRequests : ReceiveActor
             var (message, asker) = dead.Message is Dropped dropped ? (dropped.Message, dropped.Sender) : (dead.Message, dead.Sender);
             if (message is AccountReplies.AccessTokenLent { Lender: { } lender } lent)
             {
-                lent.GiveBack(lender);
+                // A loan an account sent (one sent to no one from outside the cluster would end another's loan early).
+                if (ClusterOutsiders.IsSupervisorActor(asker, Context.System)) lent.GiveBack(lender);
                 return;
             }
             switch (message)

@@ -79,6 +79,14 @@ public sealed class SessionEventHub : ReceiveActor
         }
     }
 
+    /// <summary>
+    /// Events come from this node's accounts and, through the topic, from the other nodes' hubs: never from a system
+    /// outside the cluster (to the hub, or published to the topic through a ClusterClient), whose events of its making
+    /// (a token pair of its own among them) would reach every subscriber, the history and the trusted clients.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message) =>
+        Cluster.ClusterOutsiders.DropsForeign(Context, message, message is SessionEvent or PublishedSessionEvent) || base.AroundReceive(receive, message);
+
     /// <summary>The DistributedPubSub topic of session events.</summary>
     public const string Topic = "session-events";
 

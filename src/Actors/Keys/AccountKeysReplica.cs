@@ -103,14 +103,9 @@ public sealed class AccountKeysReplica : ReceiveActor, IWithTimers
     /// certificate could otherwise plant a key of its making in this node's copy, or claim numbers far ahead so that
     /// the owner's own events (revocations too) would be skipped.
     /// </summary>
-    protected override bool AroundReceive(Receive receive, object message)
-    {
-        if (message is not (KeyReplication.KeyEventJournaled or KeyReplication.KeysJournaledUpTo)
-            || (!Sender.IsNobody() && !Cluster.ClusterOutsiders.IsOutside(Sender, Context.System)))
-            return base.AroundReceive(receive, message);
-        _log.Warning("Account keys replica: refused {MessageType} from {Sender}, outside the cluster or without a sender", message.GetType().Name, Sender.Path.Address);
-        return true;
-    }
+    protected override bool AroundReceive(Receive receive, object message) =>
+        Cluster.ClusterOutsiders.DropsForeign(Context, message, message is KeyReplication.KeyEventJournaled or KeyReplication.KeysJournaledUpTo)
+        || base.AroundReceive(receive, message);
 
     /// <summary>Watches <paramref name="owner"/>, the owner a message came from, when it is a new one.</summary>
     private void Heard(IActorRef owner)

@@ -86,6 +86,13 @@ public sealed class LoginBudgetBucket : ReceivePersistentActor
         });
     }
 
+    /// <summary>
+    /// An attempt is spent by the accounts supervisor of a node (with the windows it configures): one sent from outside the
+    /// cluster would lock an identifier out, or grow the journal with keys of its making.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message) =>
+        Cluster.ClusterOutsiders.DropsForeign(Context, message, message is SpendLogin) || base.AroundReceive(receive, message);
+
     /// <inheritdoc />
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {

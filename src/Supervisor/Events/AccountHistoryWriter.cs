@@ -81,6 +81,10 @@ public sealed class AccountHistoryWriter : ReceiveActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>Its events come from the node's hub: ones sent to it from outside the cluster would fill the history's table.</summary>
+    protected override bool AroundReceive(Receive receive, object message) =>
+        Supervisor.Actors.Cluster.ClusterOutsiders.DropsForeign(Context, message, message is SessionEvent) || base.AroundReceive(receive, message);
+
     /// <inheritdoc />
     protected override void PreStart()
     {

@@ -17,6 +17,10 @@ public sealed class SessionEventFeedActor : ReceiveActor
         Receive<SubscribeSessionEvents>(_ => { });
     }
 
+    /// <summary>Its events come from the node's hub: one sent to it from outside the cluster would reach every /events reader.</summary>
+    protected override bool AroundReceive(Receive receive, object message) =>
+        Supervisor.Actors.Cluster.ClusterOutsiders.DropsForeign(Context, message, message is SessionEvent) || base.AroundReceive(receive, message);
+
     /// <inheritdoc />
     protected override void PreStart() => _accounts.Tell(new SubscribeSessionEvents(Self, Did: null, IncludeTokens: false));
 

@@ -303,6 +303,80 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         await second.Terminate();
     }
 
+    /// <summary>
+    /// What only the supervisor's own actors send, a certificate holder outside the cluster sends in vain: to the actors
+    /// themselves (with its sender or none) or published to their topics through its ClusterClient. Session events of its
+    /// making reach no subscriber, a handle still finds its account, an account it says handed its events over still
+    /// serves, and a call around the gateway is refused (the gateway refuses privileged methods to such a client).
+    /// </summary>
+    [Fact]
+    public async Task A_certificate_holder_outside_the_cluster_cannot_send_what_only_the_supervisors_actors_send()
+    {
+        using var folder = new TestJournal();
+        var remoting = LoopbackPort.Free();
+        await using var host = await StartHostAsync(folder, remoting);
+        var account = await ImportedAccountAsync(host, "own");
+        var node = $"akka.ssl.tcp://supervisor@127.0.0.1:{remoting}";
+        // It even holds the token key, which the supervisor's serializer needs for some of these messages.
+        var config = Akka.Configuration.ConfigurationFactory.ParseString($$"""
+            akka.actor {
+              serializers.supervisor = "Supervisor.Actors.Serialization.SupervisorSerializer, Supervisor.Actors"
+              serialization-bindings {
+                "Supervisor.Actors.Serialization.IJournaled, Supervisor.Protocol" = supervisor
+                "Supervisor.Actors.Serialization.IWireMessage, Supervisor.Protocol" = supervisor
+              }
+            }
+            supervisor.encryption.keys = ["{{TestJournal.TestKey}}"]
+            """).WithFallback(Akka.Cluster.Tools.Client.ClusterClientReceptionist.DefaultConfig())
+            .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
+        using var outside = OutsideSystem(host, config);
+        var client = ClientOf(outside, node);
+        var probe = new Akka.TestKit.TestProbe(outside, new Akka.TestKit.Xunit2.XunitAssertions());
+        await using var events = await SseReader.OpenAsync(host, "/events");
+
+        const string Forged = "did:plc:forgedforgedforgedforged";
+        var deleted = new Supervisor.Actors.Events.SessionEvent(Supervisor.Actors.Events.SessionEventKind.Deleted, Forged, "forged.test", "https://pds.example",
+            AccountStateName.LoggedOut, null, DateTimeOffset.UtcNow);
+        var published = new Supervisor.Actors.Events.SessionEventHub.PublishedSessionEvent(deleted);
+        foreach (var (path, message) in new (string, object)[]
+                 {
+                     ("/user/accounts/session-events", deleted), ("/user/accounts/session-events", published), ("/user/session-event-feed", deleted),
+                     // (a handle said to be a DID: requests by the handle would go to an account of that name)
+                     ("/user/accounts", new Supervisor.Actors.Accounts.RegistryCommands.DirectoryChanged(account.Handle, null)),
+                     ("/user/accounts", new Supervisor.Actors.Account.HeldEventsHandover(account.Did, [])),
+                 })
+        {
+            outside.ActorSelection(node + path).Tell(message, probe.Ref);
+            outside.ActorSelection(node + path).Tell(message, ActorRefs.NoSender);
+        }
+        client.Tell(new Akka.Cluster.Tools.Client.ClusterClient.Publish(Supervisor.Actors.Events.SessionEventHub.Topic, published));
+        client.Tell(new Akka.Cluster.Tools.Client.ClusterClient.Publish(Supervisor.Actors.Events.SessionEventHub.Topic, deleted));
+        client.Tell(new Akka.Cluster.Tools.Client.ClusterClient.Publish(Supervisor.Actors.Accounts.RegistryBucket.DirectoryTopic,
+            new Supervisor.Actors.Accounts.RegistryCommands.DirectoryChanged(account.Handle, null)));
+        var mint = new AccountCommands.CallXrpc(account.Did, Supervisor.Actors.Pds.XrpcRequest.Procedure("com.atproto.server.createAppPassword", """{"name":"around"}"""u8.ToArray(), "application/json"));
+        var minted = await outside.ActorSelection(node + "/user/accounts").Ask<object>(mint, TimeSpan.FromSeconds(8));
+        Assert.True(minted is AccountReplies.RefusedToClient, $"createAppPassword around the gateway answered {minted}");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        // The next event anyone hears is the account's own refresh; the account serves, also by its handle.
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        var heard = await events.NextAsync();
+        Assert.Equal(("Refresh", account.Did), (heard.Event, heard.Data.GetProperty("did").GetString()));
+        using (var call = await host.Http.GetAsync($"/accounts/{account.Did}/xrpc/com.atproto.server.getSession"))
+            Assert.Equal(HttpStatusCode.OK, call.StatusCode);
+        var byHandle = await host.Http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/accounts/{account.Handle}");
+        Assert.Equal(account.Did, byHandle.GetProperty("did").GetString());
+
+        // A logout it sends around the gateway is the client's in the audit trail, whatever credential it names.
+        await outside.ActorSelection(node + "/user/accounts").Ask<object>(new AccountCommands.Logout(account.Did, "admin"), TimeSpan.FromSeconds(20));
+        await SupervisorSpec.EventuallyAsync(async () => (await host.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/audit")).EnumerateArray()
+            .Any(e => e.GetProperty("action").GetString() == "LoggedOut"), TimeSpan.FromSeconds(10), "the logout's entry");
+        var logout = (await host.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/audit")).EnumerateArray().First(e => e.GetProperty("action").GetString() == "LoggedOut");
+        Assert.Equal("client", logout.GetProperty("credential").GetString());
+        await outside.Terminate();
+    }
+
     /// <summary>A ClusterClient of <paramref name="system"/> whose contact is the node at <paramref name="node"/>.</summary>
     private static IActorRef ClientOf(ActorSystem system, string node) =>
         system.ActorOf(Akka.Cluster.Tools.Client.ClusterClient.Props(Akka.Cluster.Tools.Client.ClusterClientSettings.Create(system)
