@@ -1218,8 +1218,8 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         if (message is ExportSession or BorrowAccessToken or ReturnAccessToken && ClusterOutsiders.IsOutside(Sender, Context.System)
             || message is CallXrpc && (Sender.IsNobody() || ClusterOutsiders.IsOutside(Sender, Context.System)))
         {
-            // Sent to the account directly by a system outside the cluster (a holder of the certificate that is no member).
-            Log.Warning("Account {Did}: refused {MessageType} from {Sender}, outside the cluster", _state.Did, message.GetType().Name, Sender.Path.Address);
+            // Sent to the account directly by a system outside the cluster (a holder of the certificate that is no member), or without a sender.
+            Log.Warning("Account {Did}: refused {MessageType} from {Sender}, outside the cluster or without a sender", _state.Did, message.GetType().Name, Sender.Path.Address);
             Sender.Tell(new RefusedToClient(message.GetType().Name, new XrpcError("NotAllowedToClients",
                 "tokens are served only inside the cluster; a client outside it goes through /user/clients (as a trusted client for tokens)")));
             return true;

@@ -41,11 +41,20 @@ public static class AccountPage
     }
 
     /// <summary>True when <paramref name="status"/> is in the query's state (if any) and its handle or DID contains its text (if any), ignoring case.</summary>
-    public static bool Matches(AccountStatus status, ListAccounts query) =>
-        (query.State is not { } state || status.State == state)
+    public static bool Matches(AccountStatus status, ListAccounts query) => Matches(status.Did, status.Handle, status.State, query);
+
+    /// <summary>
+    /// <see cref="Matches(AccountStatus, ListAccounts)"/> for an account of <paramref name="did"/>, <paramref name="handle"/>
+    /// and <paramref name="state"/>, before its status is made (a holder makes only those of its page).
+    /// </summary>
+    public static bool Matches(string did, string? handle, AccountStateName state, ListAccounts query) =>
+        (query.State is not { } wanted || state == wanted)
         && (string.IsNullOrEmpty(query.Query)
-            || status.Did.Contains(query.Query, StringComparison.OrdinalIgnoreCase)
-            || status.Handle is { } handle && handle.Contains(query.Query, StringComparison.OrdinalIgnoreCase));
+            || did.Contains(query.Query, StringComparison.OrdinalIgnoreCase)
+            || handle is not null && handle.Contains(query.Query, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The DID after which <paramref name="query"/>'s page starts: its cursor's, or null (from the first; also for a cursor that is not one).</summary>
+    public static string? After(ListAccounts query) => query.Cursor is { } cursor && TryDecodeCursor(cursor, out var did) ? did : null;
 
     /// <summary>
     /// The page <paramref name="query"/> asks for, out of <paramref name="orderedByDid"/> (ordinal order of DIDs, each DID
@@ -56,7 +65,7 @@ public static class AccountPage
     public static AccountList Page(IEnumerable<AccountStatus> orderedByDid, ListAccounts query)
     {
         if (Validate(query) is { } invalid) throw new ArgumentException(invalid.Message, nameof(query));
-        var after = query.Cursor is null ? null : DecodeCursor(query.Cursor);
+        var after = After(query);
         var page = new List<AccountStatus>(Math.Min(query.Limit, 128));
         foreach (var status in orderedByDid)
         {
@@ -102,15 +111,19 @@ public static class AccountPage
     /// The counts of <paramref name="statuses"/> by state (every state listed, zeros included), with how many run as
     /// actors and how many are passivated.
     /// </summary>
-    public static AccountCounts Count(IEnumerable<AccountStatus> statuses, int running, int passivated)
+    public static AccountCounts Count(IEnumerable<AccountStatus> statuses, int running, int passivated) =>
+        Count(statuses.Select(s => (s.State, s.UnjournaledEvents)), running, passivated);
+
+    /// <summary>The counts of accounts given by their state and events not yet journaled (no status made for each).</summary>
+    public static AccountCounts Count(IEnumerable<(AccountStateName State, int UnjournaledEvents)> accounts, int running, int passivated)
     {
         var byState = Enum.GetValues<AccountStateName>().ToDictionary(s => s, _ => 0);
         var (total, unjournaled) = (0, 0);
-        foreach (var status in statuses)
+        foreach (var (state, events) in accounts)
         {
             total++;
-            byState[status.State]++;
-            unjournaled += status.UnjournaledEvents;
+            byState[state]++;
+            unjournaled += events;
         }
         return new AccountCounts(total, byState, running, passivated, unjournaled);
     }
@@ -162,6 +175,4 @@ public static class AccountPage
         return true;
     }
 
-    private static string DecodeCursor(string cursor) =>
-        TryDecodeCursor(cursor, out var did) ? did : throw new ArgumentException("the cursor is not one this supervisor made", nameof(cursor));
 }

@@ -205,7 +205,7 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         Context.System.RegisterOnTermination(deps.Refreshes.Dispose);
         Context.System.Settings.InjectTopLevelFallback(AccountMailbox.Configuration);
         StartRegions(deps).PipeTo(self, success: r => r, failure: e => new StartFailed(e));
-        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(RegistryBucket.DirectoryTopic, self));
+        Context.ActorOf(OwnTopic<DirectoryChanged>.Props(RegistryBucket.DirectoryTopic), "directory-topic");
     }
 
     private async Task<RegionsStarted> StartRegions(AccountDependencies deps)
@@ -282,7 +282,6 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     /// <summary>What is handled the same way while starting and when ready.</summary>
     private void Common()
     {
-        Receive<SubscribeAck>(_ => { });
         Receive<DirectoryChanged>(changed => Remember(changed.Did, changed.Handle));
         Receive<KeepAwake>(_ =>
         {

@@ -112,7 +112,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         Command<AccountRunning>(OnRunning);
         Command<AccountResting>(OnResting);
         Command<Terminated>(OnTerminated);
-        Command<ListBucket>(list => Sender.Tell(AccountPage.Page(Statuses(), list.Query)));
+        Command<ListBucket>(list => Sender.Tell(AccountPage.Page(Candidates(list.Query), list.Query)));
         Command<CountBucket>(_ => Sender.Tell(Counts()));
         Command<GetDirectory>(_ => Sender.Tell(new BucketDirectory(_bucket, _entries.Select(e => new RegistryEntry(e.Key, e.Value.Handle)).ToList())));
         Command<LookupAccount>(lookup => Sender.Tell(_entries.TryGetValue(lookup.Did, out var entry)
@@ -363,20 +363,30 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
 
     // ------------------------------------------------------------------ answers
 
-    private IEnumerable<AccountStatus> Statuses() => _entries.Select(e => StatusOf(e.Key, e.Value));
+    /// <summary>
+    /// The statuses that <paramref name="query"/>'s page may hold, by DID: those after its cursor that match it, each made
+    /// only when it does, so that a page (or a filter that matches nothing) costs a pass over the entries, not a status each.
+    /// </summary>
+    private IEnumerable<AccountStatus> Candidates(AccountCommands.ListAccounts query)
+    {
+        var after = AccountPage.After(query);
+        foreach (var (did, entry) in _entries)
+            if ((after is null || string.CompareOrdinal(did, after) > 0) && AccountPage.Matches(did, HandleOf(entry), StateOf(entry), query))
+                yield return StatusOf(did, entry);
+    }
 
     /// <summary>
     /// Its last status; one that waits to start (it was running when the cluster stopped) shows as Recovering. One that
     /// does not run (it rests, or waits to start) runs on no node: its last one may have left the cluster since.
     /// </summary>
     private static AccountStatus StatusOf(string did, Entry entry) => entry.Status is { } status
-        ? status with
-        {
-            Handle = entry.Handle ?? status.Handle,
-            State = entry is { Rested: false, Running: null } ? AccountStateName.Recovering : status.State,
-            Node = entry.Running is null ? null : status.Node,
-        }
+        ? status with { Handle = HandleOf(entry), State = StateOf(entry), Node = entry.Running is null ? null : status.Node }
         : new AccountStatus(did, entry.Handle, null, null, AccountStateName.Recovering, null, null, null, null, 0, 0, null, 0);
+
+    private static string? HandleOf(Entry entry) => entry.Handle ?? entry.Status?.Handle;
+
+    private static AccountStateName StateOf(Entry entry) =>
+        entry is { Rested: false, Running: null } || entry.Status is null ? AccountStateName.Recovering : entry.Status.State;
 
     private AccountCounts Counts()
     {
@@ -384,7 +394,7 @@ public sealed class RegistryBucket : ReceivePersistentActor, IWithTimers
         // or one waiting to start is neither, so a count of all passivated means every rest is journaled.
         var running = _entries.Values.Count(e => e.Running is not null);
         var passivated = _entries.Values.Count(e => e.Running is null && e.Rested);
-        return AccountPage.Count(Statuses(), running, passivated);
+        return AccountPage.Count(_entries.Values.Select(e => (StateOf(e), e.Status?.UnjournaledEvents ?? 0)), running, passivated);
     }
 
     private void PublishDirectory(string did, string? handle) =>

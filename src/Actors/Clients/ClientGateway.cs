@@ -63,7 +63,7 @@ public sealed class ClientGateway : ReceiveActor
     {
         _accounts = accounts;
         _outside = outside ?? (actor => ClusterOutsiders.IsOutside(actor, Context.System));
-        _receptionist = Context.System.Settings.Config.GetString("akka.cluster.client.receptionist.name", "receptionist");
+        _receptionist = ClusterOutsiders.ReceptionistName(Context.System);
         _calls = calls;
         _inFlight = new RequestsInFlight(calls.MaxInFlight);
         _trusted = trusted;

@@ -40,7 +40,7 @@ public static class ClusterOutsiders
     {
         if (sender.IsNobody() || IsOutside(sender, system)) return false;
         var elements = sender.Path.Elements;
-        return !(elements.Count >= 2 && elements[0] == "system" && elements[1] == Receptionists.GetValue(system, ReceptionistOf));
+        return !(elements.Count >= 2 && elements[0] == "system" && elements[1] == ReceptionistName(system));
     }
 
     /// <summary>
@@ -50,12 +50,27 @@ public static class ClusterOutsiders
     public static bool DropsForeign(IActorContext context, object message, bool ownOnly)
     {
         if (!ownOnly || IsSupervisorActor(context.Sender, context.System)) return false;
+        // At most a line a second for the whole node (each with how many it left out): a flood of them floods no log.
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastDropLogged);
+        if (now - last < 1000 || Interlocked.CompareExchange(ref _lastDropLogged, now, last) != last)
+        {
+            Interlocked.Increment(ref _dropsNotLogged);
+            return true;
+        }
         Logging.GetLogger(context.System, context.Self.Path.ToStringWithoutAddress()).Warning(
-            "{Actor}: dropped {MessageType} from {Sender}: only the supervisor's own actors send it", context.Self.Path.Name, message.GetType().Name, context.Sender.Path);
+            "{Actor}: dropped {MessageType} from {Sender}: only the supervisor's own actors send it ({Unlogged} more dropped since the last such line)",
+            context.Self.Path.Name, message.GetType().Name, context.Sender.Path, Interlocked.Exchange(ref _dropsNotLogged, 0));
         return true;
     }
 
+    private static long _lastDropLogged = long.MinValue / 2;
+    private static long _dropsNotLogged;
+
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ActorSystem, string> Receptionists = new();
+
+    /// <summary>The name of <paramref name="system"/>'s ClusterClientReceptionist under <c>/system</c>, whose response tunnels bring clients' messages.</summary>
+    public static string ReceptionistName(ActorSystem system) => Receptionists.GetValue(system, ReceptionistOf);
 
     private static string ReceptionistOf(ActorSystem system) => system.Settings.Config.GetString("akka.cluster.client.receptionist.name", "receptionist");
 

@@ -62,8 +62,7 @@ public sealed class SessionEventHub : ReceiveActor
         {
             // Every node's hub hears every node's accounts: an account's events go through the topic, to all hubs.
             var mediator = Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.Get(Context.System).Mediator;
-            mediator.Tell(new Akka.Cluster.Tools.PublishSubscribe.Subscribe(Topic, Self));
-            Receive<Akka.Cluster.Tools.PublishSubscribe.SubscribeAck>(_ => { });
+            Context.ActorOf(Cluster.OwnTopic<PublishedSessionEvent>.Props(Topic), "topic");
             // This node's own events reach its local subscribers here, before the topic; the topic brings them back
             // (with every other node's) to the other subscribers.
             Receive<SessionEvent>(e =>

@@ -19,9 +19,23 @@ public sealed class AccountKeyIndex
     /// </summary>
     public Task Loaded => _loaded.Task;
 
-    /// <summary>Waits (at most <paramref name="timeout"/>) until the keys are read; false when they are not yet.</summary>
-    public async Task<bool> WaitLoadedAsync(TimeSpan timeout) =>
-        _loaded.Task.IsCompleted || await Task.WhenAny(_loaded.Task, Task.Delay(timeout)) == _loaded.Task;
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>, and while <paramref name="cancel"/> is not cancelled: a request whose
+    /// client left stops waiting) until the keys are read; false when they are not yet.
+    /// </summary>
+    public async Task<bool> WaitLoadedAsync(TimeSpan timeout, CancellationToken cancel = default)
+    {
+        if (_loaded.Task.IsCompleted) return true;
+        try
+        {
+            await _loaded.Task.WaitAsync(timeout, cancel);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
 
     private sealed record View(AccountKeysState State, long SequenceNr)
     {

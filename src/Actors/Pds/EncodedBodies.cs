@@ -29,7 +29,7 @@ public static class EncodedBodies
 
     /// <summary>
     /// A client's <c>Accept-Encoding</c> cut to the codings <see cref="Decode"/> reads (with their weights), or null when
-    /// none is left: the supervisor reads an error's head to find a refused or echoed token, so an answer must not come
+    /// none is left (then ask for <c>identity</c>: no header at all would accept any): the supervisor reads an error's head to find a refused or echoed token, so an answer must not come
     /// in a coding it cannot read (zstd, or any the <c>*</c> would let the server choose).
     /// </summary>
     public static string? Acceptable(string acceptEncoding)

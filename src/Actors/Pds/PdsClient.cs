@@ -170,10 +170,10 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
         return message;
     }
 
-    /// <summary>Reads an answer's body whole, or null when it is longer than <paramref name="limit"/> bytes.</summary>
     /// <summary>Whether <paramref name="mediaType"/> is HTML (media types ignore case: <c>Text/HTML</c> is one too).</summary>
     public static bool IsHtml(string? mediaType) => string.Equals(mediaType, "text/html", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Reads an answer's body whole, or null when it is longer than <paramref name="limit"/> bytes.</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpResponseMessage answer, int limit, CancellationToken ct)
     {
         await using var stream = await answer.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);

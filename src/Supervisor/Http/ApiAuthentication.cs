@@ -33,7 +33,7 @@ public sealed class ApiAuthentication(RequestDelegate next, string adminToken, s
         var header = context.Request.Headers.Authorization.ToString();
         var bearer = Bearer(header);
         // Right after a start the keys may still be read from the journal: a key waits for them rather than being refused.
-        if (AccountKey.TryParse(bearer, out _, out _) && keys.WaitLoadedAsync(TimeSpan.FromSeconds(30)) is { IsCompleted: false } loading)
+        if (AccountKey.TryParse(bearer, out _, out _) && keys.WaitLoadedAsync(TimeSpan.FromSeconds(30), context.RequestAborted) is { IsCompleted: false } loading)
             return AfterAsync(loading, context, header, bearer);
         return Admit(context, header, bearer);
     }

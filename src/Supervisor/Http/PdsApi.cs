@@ -49,7 +49,7 @@ public static class PdsApi
         app.Map("/xrpc/{nsid}", async (HttpContext context, string nsid) =>
         {
             // Right after a start the keys may still be read from the journal.
-            await index.WaitLoadedAsync(TimeSpan.FromSeconds(30));
+            await index.WaitLoadedAsync(TimeSpan.FromSeconds(30), context.RequestAborted);
             var session = new KeySessions(context, jwt, index, supervisor.ActorRef, keys.ActorRef, proxy, emails, askTimeout, end.Token);
             // Names compared ignoring case, as the PDS routes them.
             IResult? answer = Is(nsid, "com.atproto.server.createSession") ? await session.CreateAsync()

@@ -17,6 +17,9 @@ public sealed class StreamedBody(Stream source, CancellationTokenSource deadline
     /// <inheritdoc />
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
+        // The request's headers (its Authorization with the lent token) leave now, not when the client's first bytes fill
+        // the connection's buffer: a slow client's upload would otherwise send them after the loan had ended.
+        await stream.FlushAsync(cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {

@@ -337,7 +337,7 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
             if (!request.Headers.TryGetValue(name, out var values) || values.ToString() is not { } value || !XrpcHeaders.IsSafeValue(value)) continue;
             if (name == "Content-Encoding") encoding = value;
             else if (name != "Accept-Encoding") message.Headers.TryAddWithoutValidation(name, value);
-            else if (EncodedBodies.Acceptable(value) is { } acceptable) message.Headers.TryAddWithoutValidation(name, acceptable);
+            else message.Headers.TryAddWithoutValidation(name, EncodedBodies.Acceptable(value) ?? "identity");
         }
         if (body.ContentType is null) return message;
         message.Content = body.Buffered is { } bytes ? new ByteArrayContent(bytes) : new StreamedBody(request.Body, deadline, requestTimeout);

@@ -356,6 +356,29 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         var mint = new AccountCommands.CallXrpc(account.Did, Supervisor.Actors.Pds.XrpcRequest.Procedure("com.atproto.server.createAppPassword", """{"name":"around"}"""u8.ToArray(), "application/json"));
         var minted = await outside.ActorSelection(node + "/user/accounts").Ask<object>(mint, TimeSpan.FromSeconds(8));
         Assert.True(minted is AccountReplies.RefusedToClient, $"createAppPassword around the gateway answered {minted}");
+        // Published to a topic the nodes' own actors subscribe to, through its ClusterClient (whose tunnel is a local actor
+        // of the node): an export, a call and an unsubscription of the events feed are not taken as sent from inside.
+        async Task<object> PublishedAsync(string topic, object message)
+        {
+            try
+            {
+                return await client.Ask<object>(new Akka.Cluster.Tools.Client.ClusterClient.Publish(topic, message), TimeSpan.FromSeconds(8));
+            }
+            catch (AskTimeoutException)
+            {
+                return "no answer";
+            }
+        }
+        var feed = await outside.ActorSelection(node + "/user/session-event-feed").ResolveOne(TimeSpan.FromSeconds(8));
+        foreach (var topic in new[] { Supervisor.Actors.Accounts.RegistryBucket.DirectoryTopic, Supervisor.Actors.Events.SessionEventHub.Topic })
+        {
+            // SessionExported's ToString leaves the tokens out: a failure here prints none.
+            var exported = await PublishedAsync(topic, new AccountCommands.ExportSession(account.Did, SessionFormat.Json));
+            Assert.True(exported is "no answer", $"an export published to {topic} answered {exported}");
+            var called = await PublishedAsync(topic, mint);
+            Assert.True(called is "no answer", $"createAppPassword published to {topic} answered {called}");
+            client.Tell(new Akka.Cluster.Tools.Client.ClusterClient.Publish(topic, new AccountCommands.UnsubscribeSessionEvents(feed)));
+        }
         await Task.Delay(TimeSpan.FromSeconds(3));
 
         // The next event anyone hears is the account's own refresh; the account serves, also by its handle.

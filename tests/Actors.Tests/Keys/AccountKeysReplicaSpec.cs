@@ -30,6 +30,13 @@ public sealed class AccountKeysReplicaSpec(ITestOutputHelper output) : Akka.Test
         // Its own read of the (empty) journal is done, but the owner has not said how far it is: not loaded.
         Assert.True(await index.WaitForAsync(0, TimeSpan.FromSeconds(5)));
         Assert.False(await index.WaitLoadedAsync(TimeSpan.FromMilliseconds(300)));
+        // A request whose client left stops waiting at once, not after its 30 s.
+        using (var left = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            var waiting = System.Diagnostics.Stopwatch.StartNew();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => index.WaitLoadedAsync(TimeSpan.FromSeconds(30), left.Token));
+            Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(10), $"waited {waiting.Elapsed} for a client that had left");
+        }
         replica.Tell(new KeysJournaledUpTo(0), owner.Ref);
         Assert.True(await index.WaitLoadedAsync(TimeSpan.FromSeconds(5)));
     }

@@ -143,14 +143,35 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
         Assert.Contains("65536 bytes", error["message"]!.GetValue<string>());
     }
 
-    /// <summary>A body of <paramref name="blocks"/> sent with <paramref name="pause"/> before each, of no announced length.</summary>
-    private sealed class SlowContent(byte[][] blocks, TimeSpan pause) : HttpContent
+    [Fact]
+    public async Task An_uploads_token_leaves_with_its_headers_at_once_however_slowly_its_body_comes()
+    {
+        await using var host = await StartHostAsync();
+        var alice = await LoggedInAsync(host, "alice.test");
+        const string UploadBlob = "com.atproto.repo.uploadBlob";
+        // (Blocks of 64 KiB: Kestrel cuts a body slower than 240 bytes a second.)
+        var body = new SlowContent([new byte[64 * 1024], new byte[64 * 1024]], TimeSpan.FromSeconds(3.5), headersFirst: true) { Headers = { ContentType = new("image/png") } };
+        var sending = Stopwatch.StartNew();
+        var upload = host.Http.PostAsync($"/accounts/{alice.Did}/xrpc/{UploadBlob}", body);
+        // The PDS has the request (its Authorization) before the client's first block, 3.5 s away.
+        await SupervisorSpec.EventuallyAsync(() => Task.FromResult(Pds.LastRequestHeaders(UploadBlob) is not null), TimeSpan.FromSeconds(2.5), "the upload's headers at the PDS");
+        Assert.True(sending.Elapsed < TimeSpan.FromSeconds(3.5), $"the headers reached the PDS after {sending.Elapsed}");
+        using var answer = await upload;
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+    }
+
+    /// <summary>
+    /// A body of <paramref name="blocks"/> sent with <paramref name="pause"/> before each, of no announced length; with
+    /// <paramref name="headersFirst"/>, the request's headers are sent at once, before the first pause.
+    /// </summary>
+    private sealed class SlowContent(byte[][] blocks, TimeSpan pause, bool headersFirst = false) : HttpContent
     {
         /// <summary>When the last block was written.</summary>
         public DateTimeOffset LastBlockAt { get; private set; }
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {
+            if (headersFirst) await stream.FlushAsync();
             foreach (var block in blocks)
             {
                 await Task.Delay(pause);
