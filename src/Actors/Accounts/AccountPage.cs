@@ -174,5 +174,4 @@ public static class AccountPage
         lastDid = did;
         return true;
     }
-
 }
