@@ -328,7 +328,8 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             }
             supervisor.encryption.keys = ["{{TestJournal.TestKey}}"]
             """).WithFallback(Akka.Cluster.Tools.Client.ClusterClientReceptionist.DefaultConfig())
-            .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
+            .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig())
+            .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig()); // the serializer of a ShardingEnvelope
         using var outside = OutsideSystem(host, config);
         var client = ClientOf(outside, node);
         var probe = new Akka.TestKit.TestProbe(outside, new Akka.TestKit.Xunit2.XunitAssertions());
@@ -379,7 +380,28 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             Assert.True(called is "no answer", $"createAppPassword published to {topic} answered {called}");
             client.Tell(new Akka.Cluster.Tools.Client.ClusterClient.Publish(topic, new AccountCommands.UnsubscribeSessionEvents(feed)));
         }
+        // Nor does it list an account of its making, or spend a login budget, by sending to the shard regions.
+        const string Planted = "did:plc:plantedplantedplantedplant";
+        foreach (var (region, bucketed) in new (string, Akka.Cluster.Sharding.ShardingEnvelope)[]
+                 {
+                     ("account-registry", Supervisor.Actors.Cluster.Buckets.To(Planted, 32, new Supervisor.Actors.Accounts.RegistryCommands.RegisterAccount(Planted, "planted.test"))),
+                     ("login-budget", Supervisor.Actors.Cluster.Buckets.To("budget", 32, new Supervisor.Actors.Limits.LoginBudgetBucket.SpendLogin("budget", []))),
+                 })
+        {
+            object answer;
+            try
+            {
+                answer = await outside.ActorSelection(node + "/system/sharding/" + region).Ask<object>(bucketed, TimeSpan.FromSeconds(8));
+            }
+            catch (AskTimeoutException)
+            {
+                answer = "no answer";
+            }
+            Assert.True(answer is "no answer", $"{bucketed.Message.GetType().Name} to {region} answered {answer}");
+        }
         await Task.Delay(TimeSpan.FromSeconds(3));
+        using (var planted = await host.Http.GetAsync($"/accounts/{Planted}"))
+            Assert.Equal(HttpStatusCode.NotFound, planted.StatusCode);
 
         // The next event anyone hears is the account's own refresh; the account serves, also by its handle.
         using (var refreshed = await host.Http.PostAsync($"/accounts/{account.Did}/refresh", null))
