@@ -138,16 +138,8 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         foreach (var (how, protocol, setup) in outsiders)
         {
             using var outside = ActorSystem.Create("outside", setup);
-            object answer;
-            try
-            {
-                answer = await outside.ActorSelection($"{protocol}://supervisor@127.0.0.1:{remoting}/user/accounts")
-                    .Ask<object>(new AccountCommands.ExportSession(account.Did, SessionFormat.Json), TimeSpan.FromSeconds(8));
-            }
-            catch (AskTimeoutException)
-            {
-                answer = "no answer";
-            }
+            var answer = await AnswerOrNoneAsync(outside.ActorSelection($"{protocol}://supervisor@127.0.0.1:{remoting}/user/accounts")
+                .Ask<object>(new AccountCommands.ExportSession(account.Did, SessionFormat.Json), TimeSpan.FromSeconds(8)));
             // SessionExported's ToString leaves the session out: a failure here prints no token.
             Assert.True(answer is "no answer", $"with {how} the node answered {answer}");
             await outside.Terminate();
@@ -168,29 +160,9 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         await using var host = await StartHostAsync(folder, remoting);
         var account = await ImportedAccountAsync(host, "out");
 
-        var config = Akka.Configuration.ConfigurationFactory.ParseString($$"""
-            akka.actor {
-              serializers.supervisor = "Supervisor.Actors.Serialization.SupervisorSerializer, Supervisor.Actors"
-              serialization-bindings {
-                "Supervisor.Actors.Serialization.IJournaled, Supervisor.Protocol" = supervisor
-                "Supervisor.Actors.Serialization.IWireMessage, Supervisor.Protocol" = supervisor
-              }
-            }
-            supervisor.encryption.keys = ["{{TestJournal.TestKey}}"]
-            """);
-        using var outside = OutsideSystem(host, config);
+        using var outside = OutsideSystem(host, CertificateHolder());
         var node = $"akka.ssl.tcp://supervisor@127.0.0.1:{remoting}";
-        async Task<object> AskAsync(string path, object message)
-        {
-            try
-            {
-                return await outside.ActorSelection(node + path).Ask<object>(message, TimeSpan.FromSeconds(8));
-            }
-            catch (AskTimeoutException)
-            {
-                return "no answer";
-            }
-        }
+        Task<object> AskAsync(string path, object message) => AnswerOrNoneAsync(outside.ActorSelection(node + path).Ask<object>(message, TimeSpan.FromSeconds(8)));
 
         // SessionExported's and AccessTokenLent's ToString leave the tokens out: a failure here prints none.
         var export = await AskAsync("/user/accounts", new AccountCommands.ExportSession(account.Did, SessionFormat.Json));
@@ -317,20 +289,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         await using var host = await StartHostAsync(folder, remoting);
         var account = await ImportedAccountAsync(host, "own");
         var node = $"akka.ssl.tcp://supervisor@127.0.0.1:{remoting}";
-        // It even holds the token key, which the supervisor's serializer needs for some of these messages.
-        var config = Akka.Configuration.ConfigurationFactory.ParseString($$"""
-            akka.actor {
-              serializers.supervisor = "Supervisor.Actors.Serialization.SupervisorSerializer, Supervisor.Actors"
-              serialization-bindings {
-                "Supervisor.Actors.Serialization.IJournaled, Supervisor.Protocol" = supervisor
-                "Supervisor.Actors.Serialization.IWireMessage, Supervisor.Protocol" = supervisor
-              }
-            }
-            supervisor.encryption.keys = ["{{TestJournal.TestKey}}"]
-            """).WithFallback(Akka.Cluster.Tools.Client.ClusterClientReceptionist.DefaultConfig())
-            .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig())
-            .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig()); // the serializer of a ShardingEnvelope
-        using var outside = OutsideSystem(host, config);
+        using var outside = OutsideSystem(host, CertificateHolder());
         var client = ClientOf(outside, node);
         var probe = new Akka.TestKit.TestProbe(outside, new Akka.TestKit.Xunit2.XunitAssertions());
         await using var events = await SseReader.OpenAsync(host, "/events");
@@ -359,17 +318,8 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         Assert.True(minted is AccountReplies.RefusedToClient, $"createAppPassword around the gateway answered {minted}");
         // Published to a topic the nodes' own actors subscribe to, through its ClusterClient (whose tunnel is a local actor
         // of the node): an export, a call and an unsubscription of the events feed are not taken as sent from inside.
-        async Task<object> PublishedAsync(string topic, object message)
-        {
-            try
-            {
-                return await client.Ask<object>(new Akka.Cluster.Tools.Client.ClusterClient.Publish(topic, message), TimeSpan.FromSeconds(8));
-            }
-            catch (AskTimeoutException)
-            {
-                return "no answer";
-            }
-        }
+        Task<object> PublishedAsync(string topic, object message) =>
+            AnswerOrNoneAsync(client.Ask<object>(new Akka.Cluster.Tools.Client.ClusterClient.Publish(topic, message), TimeSpan.FromSeconds(8)));
         var feed = await outside.ActorSelection(node + "/user/session-event-feed").ResolveOne(TimeSpan.FromSeconds(8));
         foreach (var topic in new[] { Supervisor.Actors.Accounts.RegistryBucket.DirectoryTopic, Supervisor.Actors.Events.SessionEventHub.Topic })
         {
@@ -388,15 +338,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
                      ("login-budget", Supervisor.Actors.Cluster.Buckets.To("budget", 32, new Supervisor.Actors.Limits.LoginBudgetBucket.SpendLogin("budget", []))),
                  })
         {
-            object answer;
-            try
-            {
-                answer = await outside.ActorSelection(node + "/system/sharding/" + region).Ask<object>(bucketed, TimeSpan.FromSeconds(8));
-            }
-            catch (AskTimeoutException)
-            {
-                answer = "no answer";
-            }
+            var answer = await AnswerOrNoneAsync(outside.ActorSelection(node + "/system/sharding/" + region).Ask<object>(bucketed, TimeSpan.FromSeconds(8)));
             Assert.True(answer is "no answer", $"{bucketed.Message.GetType().Name} to {region} answered {answer}");
         }
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -420,6 +362,36 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         var logout = (await host.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/audit")).EnumerateArray().First(e => e.GetProperty("action").GetString() == "LoggedOut");
         Assert.Equal("client", logout.GetProperty("credential").GetString());
         await outside.Terminate();
+    }
+
+    /// <summary>
+    /// A system outside the cluster that holds the certificate and speaks the supervisor's messages: its serializer (with
+    /// the token key, which some of them need) and those of ClusterClient, pub-sub and sharding.
+    /// </summary>
+    private static Akka.Configuration.Config CertificateHolder() => Akka.Configuration.ConfigurationFactory.ParseString($$"""
+            akka.actor {
+              serializers.supervisor = "Supervisor.Actors.Serialization.SupervisorSerializer, Supervisor.Actors"
+              serialization-bindings {
+                "Supervisor.Actors.Serialization.IJournaled, Supervisor.Protocol" = supervisor
+                "Supervisor.Actors.Serialization.IWireMessage, Supervisor.Protocol" = supervisor
+              }
+            }
+            supervisor.encryption.keys = ["{{TestJournal.TestKey}}"]
+            """).WithFallback(Akka.Cluster.Tools.Client.ClusterClientReceptionist.DefaultConfig())
+        .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig())
+        .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig());
+
+    /// <summary>What <paramref name="ask"/> is answered within its time, or "no answer".</summary>
+    private static async Task<object> AnswerOrNoneAsync(Task<object> ask)
+    {
+        try
+        {
+            return await ask;
+        }
+        catch (AskTimeoutException)
+        {
+            return "no answer";
+        }
     }
 
     /// <summary>A ClusterClient of <paramref name="system"/> whose contact is the node at <paramref name="node"/>.</summary>
