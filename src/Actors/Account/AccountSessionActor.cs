@@ -1224,6 +1224,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 "tokens are served only inside the cluster; a client outside it goes through /user/clients (as a trusted client for tokens)")));
             return true;
         }
+        // The account's own internal messages (a session to adopt, a code asked for, a wake-up, a handle to check, the
+        // journal's state) come from the supervisor's actors, never from outside the cluster through the shard region.
+        if (ClusterOutsiders.DropsForeign(Context, message, message is AdoptSession or AuthFactorRequested or WakeToRefresh or CheckHandle or JournalAvailabilityChanged))
+            return true;
         // Who logged an account out is the client when it is not one of the supervisor's actors, whatever it says (the audit trail names it so).
         if (message is Logout { By: not "client" } logout && !ClusterOutsiders.IsSupervisorActor(Sender, Context.System))
             message = logout with { By = "client" };

@@ -361,6 +361,13 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             .Any(e => e.GetProperty("action").GetString() == "LoggedOut"), TimeSpan.FromSeconds(10), "the logout's entry");
         var logout = (await host.Http.GetFromJsonAsync<System.Text.Json.JsonElement>("/audit")).EnumerateArray().First(e => e.GetProperty("action").GetString() == "LoggedOut");
         Assert.Equal("client", logout.GetProperty("credential").GetString());
+        // Nor does it send the account its internal messages through the shard region: logged out, it is not made to
+        // wait for a sign-in code.
+        outside.ActorSelection(node + "/system/sharding/account").Tell(
+            new Akka.Cluster.Sharding.ShardingEnvelope(account.Did, new Supervisor.Actors.Account.AuthFactorRequested()), probe.Ref);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var after = await host.Http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/accounts/{account.Did}");
+        Assert.Equal("LoggedOut", after.GetProperty("state").GetString());
         await outside.Terminate();
     }
 
