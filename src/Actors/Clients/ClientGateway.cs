@@ -49,9 +49,6 @@ public sealed class ClientGateway : ReceiveActor
 
     private readonly PdsCalls _calls;
 
-    /// <summary>The name of the node's ClusterClientReceptionist under <c>/system</c>, whose response tunnels bring clients' messages.</summary>
-    private readonly string _receptionist;
-
     /// <summary>The calls in flight of each account, at most <see cref="PdsCalls.MaxInFlight"/>.</summary>
     private readonly RequestsInFlight _inFlight;
 
@@ -63,7 +60,6 @@ public sealed class ClientGateway : ReceiveActor
     {
         _accounts = accounts;
         _outside = outside ?? (actor => ClusterOutsiders.IsOutside(actor, Context.System));
-        _receptionist = ClusterOutsiders.ReceptionistName(Context.System);
         _calls = calls;
         _inFlight = new RequestsInFlight(calls.MaxInFlight);
         _trusted = trusted;
@@ -233,7 +229,7 @@ public sealed class ClientGateway : ReceiveActor
 
     /// <summary>Whether <paramref name="subscriber"/> is an actor of the system the message being handled came from (which it must name).</summary>
     private bool OfClient(IActorRef subscriber) =>
-        !Sender.IsNobody() && ClusterOutsiders.IsOf(subscriber, ClusterOutsiders.ClientAddress(Sender, _receptionist, Context.System), Context.System);
+        !Sender.IsNobody() && ClusterOutsiders.IsOf(subscriber, ClusterOutsiders.ClientAddress(Sender, Context.System), Context.System);
 
     private void Refuse(object message, string why)
     {

@@ -38,10 +38,12 @@ public static class ClusterOutsiders
     /// </summary>
     public static bool IsSupervisorActor(IActorRef sender, ActorSystem system)
     {
-        if (sender.IsNobody() || IsOutside(sender, system)) return false;
-        var elements = sender.Path.Elements;
-        return !(elements.Count >= 2 && elements[0] == "system" && elements[1] == ReceptionistName(system));
+        return !sender.IsNobody() && !IsOutside(sender, system) && !IsReceptionists(sender.Path.Elements, system);
     }
+
+    /// <summary>Whether the path <paramref name="elements"/> are under <paramref name="system"/>'s receptionist (its tunnels to clients).</summary>
+    private static bool IsReceptionists(IReadOnlyList<string> elements, ActorSystem system) =>
+        elements.Count >= 2 && elements[0] == "system" && elements[1] == ReceptionistName(system);
 
     /// <summary>
     /// Whether the message in hand, when <paramref name="ownOnly"/> (one that only the supervisor's actors send), came from
@@ -80,10 +82,10 @@ public static class ClusterOutsiders
     /// on the member whose receptionist took it, any other from its sender. A client's subscriber is an actor of its own
     /// system: this is the address it must have.
     /// </summary>
-    public static Address ClientAddress(IActorRef sender, string receptionist, ActorSystem system)
+    public static Address ClientAddress(IActorRef sender, ActorSystem system)
     {
         var elements = sender.Path.Elements;
-        if (!IsOutside(sender, system) && elements.Count == 3 && elements[0] == "system" && elements[1] == receptionist
+        if (!IsOutside(sender, system) && elements.Count == 3 && IsReceptionists(elements, system)
             && ActorPath.TryParse(Uri.UnescapeDataString(elements[2]), out var client))
             return client.Address;
         return sender.Path.Address;
