@@ -215,15 +215,17 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         // run on the supervisor nodes only: a member with the role client (a shard-region proxy) never hosts a shard.
         var settings = ClusterShardingSettings.Create(Context.System).WithPassivateIdleAfter(TimeSpan.Zero).WithRememberEntities(false)
             .WithRole(ClusterRoles.Supervisor);
+        // An id that names no entity of a region (sent straight to it from outside the cluster) starts none of its actors.
+        bool IsBucket(string id) => Buckets.IsBucket(id, BucketCount);
         var registry = await sharding.StartAsync(RegistryBucket.TypeName,
-            bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time, _metrics,
-                () => sharding.ShardRegion(AccountTypeName)),
+            NoSuchEntity.Or(IsBucket, bucket => RegistryBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), BucketCount, _settings, _time, _metrics,
+                () => sharding.ShardRegion(AccountTypeName))),
             settings, new ShardEnvelope(BucketCount), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), PoisonPill.Instance);
         var shared = deps with { Registry = registry }; // one for every account
-        var accounts = await sharding.StartAsync(AccountTypeName, did => AccountSessionActor.Props(did, shared), settings,
+        var accounts = await sharding.StartAsync(AccountTypeName, NoSuchEntity.Or(Identity.DidSyntax.IsValid, did => AccountSessionActor.Props(did, shared)), settings,
             new ShardEnvelope(_settings.AccountShards), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), StopAccount.Instance);
         var budgets = await sharding.StartAsync(LoginBudgetBucket.TypeName,
-            bucket => LoginBudgetBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), _settings.LoginBudget, _time, _settings.SnapshotEvery),
+            NoSuchEntity.Or(IsBucket, bucket => LoginBudgetBucket.Props(int.Parse(bucket, System.Globalization.CultureInfo.InvariantCulture), _settings.LoginBudget, _time, _settings.SnapshotEvery)),
             settings, new ShardEnvelope(BucketCount), ShardAllocationStrategy.LeastShardAllocationStrategy(absoluteLimit: 0, relativeLimit: 0.1), PoisonPill.Instance);
         return new RegionsStarted(accounts, registry, budgets);
     }

@@ -52,22 +52,14 @@ public static class ClusterOutsiders
     public static bool DropsForeign(IActorContext context, object message, bool ownOnly)
     {
         if (!ownOnly || IsSupervisorActor(context.Sender, context.System)) return false;
-        // At most a line a second for the whole node (each with how many it left out): a flood of them floods no log.
-        var now = Environment.TickCount64;
-        var last = Interlocked.Read(ref _lastDropLogged);
-        if (now - last < 1000 || Interlocked.CompareExchange(ref _lastDropLogged, now, last) != last)
-        {
-            Interlocked.Increment(ref _dropsNotLogged);
-            return true;
-        }
+        if (!DropLog.Allows(out var leftOut)) return true;
         Logging.GetLogger(context.System, context.Self.Path.ToStringWithoutAddress()).Warning(
             "{Actor}: dropped {MessageType} from {Sender}: only the supervisor's own actors send it ({Unlogged} more dropped since the last such line)",
-            context.Self.Path.Name, message.GetType().Name, context.Sender.Path, Interlocked.Exchange(ref _dropsNotLogged, 0));
+            context.Self.Path.Name, message.GetType().Name, context.Sender.Path, leftOut);
         return true;
     }
 
-    private static long _lastDropLogged = long.MinValue / 2;
-    private static long _dropsNotLogged;
+    private static readonly LogThrottle DropLog = new();
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ActorSystem, string> Receptionists = new();
 

@@ -117,6 +117,11 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
             var returned = lender.ExpectMsg<ReturnAccessToken>(TimeSpan.FromMilliseconds(200));
             Assert.Equal((Did, 7L, 0), (returned.AccountId, returned.LoanId, returned.Status));
         }, TimeSpan.FromSeconds(5));
+
+        // One that no account sent (sent to no one, without a sender: a system outside may) would end another's loan early.
+        var forged = new AccountReplies.AccessTokenLent(Did, 8, "https://pds.example", "not-a-token", DateTimeOffset.UtcNow.AddSeconds(35), lender.Ref);
+        Sys.EventStream.Publish(new DeadLetter(forged, ActorRefs.Nobody, Sys.DeadLetters));
+        lender.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
     }
 
     [Fact]
