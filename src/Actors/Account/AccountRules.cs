@@ -131,17 +131,18 @@ public static class AccountRules
             : snapshot;
 
     /// <summary>
-    /// Reads a refreshSession answer for the account <paramref name="did"/>, received at <paramref name="now"/>.
-    /// A pair that parses but cannot serve (the access token expired or within the expiry skew, the refresh
+    /// Reads a refreshSession answer for the account <paramref name="did"/> (whose handle is <paramref name="handle"/>),
+    /// received at <paramref name="now"/>. A handle, e-mail or status that cannot be read costs the account nothing (it
+    /// keeps <paramref name="handle"/>: <see cref="SessionGrant.ParseRefreshed"/>). A pair that parses but cannot serve (the access token expired or within the expiry skew, the refresh
     /// token expired) is a transient <see cref="XrpcError.InvalidResponse"/>, retried with backoff.
     /// </summary>
-    public static RefreshOutcome ClassifyRefresh(string did, XrpcResponse answer, DateTimeOffset now, AccountSettings settings)
+    public static RefreshOutcome ClassifyRefresh(string did, string? handle, XrpcResponse answer, DateTimeOffset now, AccountSettings settings)
     {
         if (answer.IsSuccess)
         {
             try
             {
-                var grant = ReadGrant(answer);
+                var grant = ReadGrant(answer, handle);
                 if (grant.Did != did)
                     return new RefreshOutcome.Transient(new XrpcError(XrpcError.InvalidResponse, "the refreshed session belongs to another DID"), null);
                 if (grant.Tokens.RefreshExpiresAt <= now)
@@ -292,10 +293,10 @@ public static class AccountRules
     private static SessionEnd StoredSessionInvalid(string problem, DateTimeOffset at) =>
         new(SessionEndReason.NeedsLogin, new XrpcError(InvalidStoredSession, $"the stored session is invalid ({problem}): log in again"), at);
 
-    private static SessionGrant ReadGrant(XrpcResponse answer)
+    private static SessionGrant ReadGrant(XrpcResponse answer, string? handle = null)
     {
         using var json = answer.TryParseJson() ?? throw new SessionFormatException("the body is not JSON");
-        return SessionGrant.Parse(json.RootElement);
+        return handle is null ? SessionGrant.Parse(json.RootElement) : SessionGrant.ParseRefreshed(json.RootElement, handle);
     }
 
     /// <summary>

@@ -864,7 +864,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             FinishRefresh();
             return;
         }
-        switch (AccountRules.ClassifyRefresh(_state.Did, answered.Answer, Now, Settings))
+        switch (AccountRules.ClassifyRefresh(_state.Did, _state.Handle, answered.Answer, Now, Settings))
         {
             case RefreshOutcome.Refreshed r:
                 if (r.Grant.PdsEndpoint is { } named && (_deps.Identity is not null || !SessionIdentity.Encrypted(named, _state.Service ?? "")))

@@ -21,11 +21,21 @@ public sealed record SessionGrant(
     /// Reads a session response body. Throws <see cref="SessionFormatException"/> saying which field is
     /// missing or malformed.
     /// </summary>
-    public static SessionGrant Parse(JsonElement body)
+    public static SessionGrant Parse(JsonElement body) => Parse(body, null);
+
+    /// <summary>
+    /// Reads a refreshSession answer of the account whose handle is <paramref name="handle"/>: its DID and tokens as
+    /// strictly as <see cref="Parse(JsonElement)"/>, but a handle, e-mail or status that cannot be read (missing, too long,
+    /// not valid UTF-8) does not cost the pair: the PDS has rotated it already, and the old refresh token lives only two
+    /// hours more. The account keeps <paramref name="handle"/>; the e-mail and status are left out.
+    /// </summary>
+    public static SessionGrant ParseRefreshed(JsonElement body, string handle) => Parse(body, handle);
+
+    private static SessionGrant Parse(JsonElement body, string? handleIfUnreadable)
     {
         try
         {
-            return Read(body);
+            return Read(body, handleIfUnreadable);
         }
         catch (InvalidOperationException)
         {
@@ -34,26 +44,42 @@ public sealed record SessionGrant(
         }
     }
 
-    private static SessionGrant Read(JsonElement body)
+    private static SessionGrant Read(JsonElement body, string? handleIfUnreadable)
     {
+        var lenient = handleIfUnreadable is not null;
         if (body.ValueKind != JsonValueKind.Object)
             throw new SessionFormatException("the session is not a JSON object");
         var did = Bounded("did", RequiredString(body, "did"));
         if (!did.StartsWith("did:", StringComparison.Ordinal))
             throw new SessionFormatException("'did' is not a DID (it must start with 'did:')");
-        var handle = Bounded("handle", RequiredString(body, "handle"));
+        // Strict, a field that cannot be read throws; lenient, it is null.
+        string? Field(Func<string?> read) => lenient ? OrNull(read) : read();
+        var handle = Field(() => Bounded("handle", RequiredString(body, "handle"))) ?? handleIfUnreadable!;
         var tokens = SessionTokens.From(RequiredString(body, "accessJwt"), RequiredString(body, "refreshJwt"), did);
         return new SessionGrant(
             did,
             handle,
             tokens,
-            Email: Bounded("email", OptionalString(body, "email")),
+            Email: Field(() => Bounded("email", OptionalString(body, "email"))),
             EmailConfirmed: body.TryGetProperty("emailConfirmed", out var ec) && ec.ValueKind is JsonValueKind.True or JsonValueKind.False
                 ? ec.GetBoolean()
                 : null,
             Active: !body.TryGetProperty("active", out var active) || active.ValueKind != JsonValueKind.False,
-            Status: Bounded("status", OptionalString(body, "status")),
+            Status: Field(() => Bounded("status", OptionalString(body, "status"))),
             PdsEndpoint: body.TryGetProperty("didDoc", out var didDoc) ? DidDocument.PdsEndpoint(didDoc) : null);
+    }
+
+    /// <summary>What <paramref name="read"/> reads, or null when it cannot (a <see cref="SessionFormatException"/>, a string that is not UTF-8).</summary>
+    private static string? OrNull(Func<string?> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is SessionFormatException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The longest DID, handle, e-mail or status read from a session (characters; a DID's own limit is 2 KB).</summary>

@@ -122,11 +122,37 @@ public sealed class AccountRulesBoundsSpec
         Assert.Equal(Settings.BackoffMax, AccountRules.Backoff(int.MaxValue, 0.5, Settings));
     }
 
+    public static TheoryData<string> UnreadableFields => new()
+    {
+        """ "email":"a@b.test" """,
+        $$""" "handle":"{{new string('h', 3000)}}" """,
+        """ "handle":42,"email":{"not":"a string"} """,
+        """ "handle":"\ud800","status":"\udc00" """,
+        $$""" "handle":"alice.test","email":"{{new string('e', 3000)}}","status":"{{new string('s', 3000)}}" """,
+    };
+
+    [Theory]
+    [MemberData(nameof(UnreadableFields))]
+    public void A_refresh_answer_whose_handle_email_or_status_cannot_be_read_keeps_its_rotated_pair_and_the_accounts_handle(string fields)
+    {
+        // The PDS has rotated the pair already: dropping it would leave the account the old refresh token, which the
+        // reference PDS takes for two hours more.
+        var tokens = Pair(Now.AddHours(2), Now.AddDays(90), Now);
+        var answer = XrpcResponse.From(200, Encoding.UTF8.GetBytes(
+            $$"""{"did":"{{Did}}","accessJwt":"{{tokens.AccessJwt}}","refreshJwt":"{{tokens.RefreshJwt}}",{{fields}}}"""), "application/json", null);
+        var grant = Assert.IsType<RefreshOutcome.Refreshed>(AccountRules.ClassifyRefresh(Did, "alice.test", answer, Now, Settings)).Grant;
+        Assert.True(grant.Tokens.RefreshJwt == tokens.RefreshJwt && grant.Tokens.AccessJwt == tokens.AccessJwt, "the rotated pair was not kept");
+        Assert.Equal(("alice.test", (string?)null), (grant.Handle, grant.Status));
+        Assert.True(grant.Email is null or "a@b.test");
+        // Nor is a login's answer read so: a session without a readable handle is not one (TokenBoundsSpec).
+        Assert.Throws<SessionFormatException>(() => SessionGrant.Parse(System.Text.Json.JsonDocument.Parse(answer.Body).RootElement));
+    }
+
     [Fact]
     public void A_refresh_answer_with_an_expired_refresh_token_is_a_transient_invalid_response()
     {
         var answer = Refreshed(Pair(Now.AddHours(2), Now.AddSeconds(-1), Now.AddHours(-2)));
-        var failed = Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, answer, Now, Settings));
+        var failed = Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, "alice.test", answer, Now, Settings));
         Assert.Equal(XrpcError.InvalidResponse, failed.Error.Error);
         Assert.Contains("refresh token has already expired", failed.Error.Message);
     }
@@ -138,7 +164,7 @@ public sealed class AccountRulesBoundsSpec
     public void A_refresh_answer_whose_access_token_is_expired_or_within_the_skew_is_a_transient_invalid_response(int secondsLeft)
     {
         var answer = Refreshed(Pair(Now.AddSeconds(secondsLeft), Now.AddDays(90), Now.AddHours(-2)));
-        var failed = Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, answer, Now, Settings));
+        var failed = Assert.IsType<RefreshOutcome.Transient>(AccountRules.ClassifyRefresh(Did, "alice.test", answer, Now, Settings));
         Assert.Equal(XrpcError.InvalidResponse, failed.Error.Error);
         Assert.Contains("access token is already expired", failed.Error.Message);
         Assert.DoesNotContain("eyJ", failed.Error.Message);
@@ -149,7 +175,7 @@ public sealed class AccountRulesBoundsSpec
     {
         // The reference PDS of the tests issues 10-second access tokens: their skew is a tenth of that.
         var answer = Refreshed(Pair(Now.AddSeconds(10), Now.AddDays(90), Now));
-        Assert.IsType<RefreshOutcome.Refreshed>(AccountRules.ClassifyRefresh(Did, answer, Now, Settings));
+        Assert.IsType<RefreshOutcome.Refreshed>(AccountRules.ClassifyRefresh(Did, "alice.test", answer, Now, Settings));
     }
 
     /// <summary>

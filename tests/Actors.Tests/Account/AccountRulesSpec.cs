@@ -16,7 +16,7 @@ public sealed class AccountRulesSpec
     private static XrpcResponse Answer(int status, string body, string contentType = "application/json") =>
         XrpcResponse.From(status, Encoding.UTF8.GetBytes(body), contentType, null);
 
-    private static RefreshOutcome Classify(XrpcResponse answer) => AccountRules.ClassifyRefresh(Did, answer, Now, Settings);
+    private static RefreshOutcome Classify(XrpcResponse answer) => AccountRules.ClassifyRefresh(Did, "alice.test", answer, Now, Settings);
 
     private static string SessionBody(string did, SessionTokens tokens) =>
         $$"""{"did":"{{did}}","handle":"alice.test","accessJwt":"{{tokens.AccessJwt}}","refreshJwt":"{{tokens.RefreshJwt}}","active":true}""";
