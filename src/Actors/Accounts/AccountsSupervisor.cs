@@ -809,8 +809,10 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
                     if (await registry.AskBucketAsync<object>(Buckets.To(did, BucketCount, new LookupAccount(did)), InnerAsk) is AccountStatus status)
                         (known, supervisedAt, handle) = (status, status.Pds, status.Handle);
                 }
+                // Only a session held pins the account to its PDS: without one, what it was supervised at may be an entryway
+                // (no PDS of any document) or a PDS it has left, and its next session is wherever its document says.
                 var holdsSession = known?.State.HoldsSession() == true;
-                return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, supervisedAt, handle, holdsSession,
+                return await Identity.SessionIdentity.VerifyAsync(resolver, client, adopt.Grant, adopt.Service, holdsSession ? supervisedAt : null, handle, holdsSession,
                     imported: adopt.Origin == SessionOrigin.Import);
             })
             .PipeTo(Self, success: verdict => new IdentityChecked(adopt, replyTo, verdict),

@@ -30,8 +30,8 @@ public static class SessionIdentity
     public const string InvalidHandle = "handle.invalid";
 
     /// <summary>
-    /// Checks <paramref name="grant"/>, which came from <paramref name="service"/>, for an account supervised at
-    /// <paramref name="supervisedAtPds"/> (null: not supervised) that <paramref name="holdsSession"/> or not;
+    /// Checks <paramref name="grant"/>, which came from <paramref name="service"/>, for an account whose session is held
+    /// at <paramref name="supervisedAtPds"/> (null: none is held, or the account is not supervised) that <paramref name="holdsSession"/> or not;
     /// <paramref name="imported"/> when the grant is an imported text, not a server's answer.
     /// </summary>
     public static async Task<IdentityVerdict> VerifyAsync(

@@ -132,6 +132,28 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     }
 
     [Fact]
+    public async Task An_account_whose_session_ended_logs_in_again_at_its_entryway_and_at_the_PDS_it_moved_to()
+    {
+        // Signed in through an entryway (its PDS another server), then logged out: what it is supervised at without a
+        // session is the entryway, which is no PDS of any DID document. It was 409 AccountExists at every login since.
+        var carol = Pds.CreateAccount("carol.test", "pw-carol-id");
+        await using var entryway = await FakePdsServer.StartAsync();
+        entryway.Host(carol);
+        Assert.IsType<SessionStarted>(await LoginAsync(entryway.Url, carol.Handle, carol.Password));
+        Assert.IsType<LoggedOut>(await AskAsync(new Logout(carol.Did), _verifying));
+        var again = Assert.IsType<SessionStarted>(await LoginAsync(entryway.Url, carol.Handle, carol.Password));
+        Assert.Equal((entryway.Url, Pds.Url), (again.Status.Service, again.Status.Pds));
+
+        // Logged out, it may move: the session it gets at its new PDS (what the document names) is its own.
+        Assert.IsType<LoggedOut>(await AskAsync(new Logout(carol.Did), _verifying));
+        await using var moved = await FakePdsServer.StartAsync();
+        moved.Host(carol);
+        Pds.PdsEndpointInDidDoc = moved.Url;
+        var there = Assert.IsType<SessionStarted>(await LoginAsync(moved.Url, carol.Handle, carol.Password));
+        Assert.Equal((moved.Url, moved.Url), (there.Status.Service, there.Status.Pds));
+    }
+
+    [Fact]
     public async Task The_PDS_comes_from_the_DID_document_not_from_the_answer()
     {
         var carol = Pds.CreateAccount("carol.test", "pw-carol-id");
