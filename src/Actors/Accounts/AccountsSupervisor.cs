@@ -831,7 +831,10 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
         }
         if (verdict.UnverifiedHandle is { } claimed)
             _log.Warning("Account {Did}: the handle {Handle} could not be verified; keeping {VerifiedHandle}", grant.Did, claimed, grant.Handle);
-        Adopted(adopt with { Grant = grant, UnverifiedHandle = verdict.UnverifiedHandle }, replyTo);
+        var service = adopt.Origin == SessionOrigin.Import && grant.PdsEndpoint is { } pds
+            ? ImportedSession.ServiceAfterVerification(adopt.Service, adopt.Grant.PdsEndpoint, pds)
+            : adopt.Service;
+        Adopted(adopt with { Grant = grant, Service = service, UnverifiedHandle = verdict.UnverifiedHandle }, replyTo);
     }
 
     private void Adopted(AdoptSession adopt, IActorRef replyTo)

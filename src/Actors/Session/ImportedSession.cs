@@ -15,6 +15,18 @@ public sealed record ImportedSession(SessionGrant Grant, string Service)
     private const string Separator = ":::";
 
     /// <summary>
+    /// Where the refreshes of an imported session go, once its DID document named <paramref name="pds"/> as the account's
+    /// PDS: the text's older form (four fields) names no server and was taken as <see cref="DefaultService"/>'s, which is
+    /// right for an account that bsky.social hosts (its PDS a host of bsky.network, its tokens the entryway's) and would
+    /// send the refresh token of any other account to a server that never issued it: such an account's is its PDS.
+    /// </summary>
+    public static string ServiceAfterVerification(string service, string? namedPds, string pds) =>
+        service == DefaultService && namedPds is null
+        && !new Uri(pds).Host.EndsWith(".bsky.network", StringComparison.OrdinalIgnoreCase)
+            ? pds
+            : service;
+
+    /// <summary>
     /// Parses either format. <paramref name="service"/>, when given, is the login service and wins over
     /// what the input says. Throws <see cref="SessionFormatException"/> naming what is wrong.
     /// </summary>

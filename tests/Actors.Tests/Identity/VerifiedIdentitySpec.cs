@@ -5,6 +5,7 @@ using Supervisor.Actors.Accounts;
 using Supervisor.Actors.Identity;
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Protocol;
+using Supervisor.Actors.Session;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
 using Xunit.Abstractions;
@@ -151,6 +152,23 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
         Pds.PdsEndpointInDidDoc = moved.Url;
         var there = Assert.IsType<SessionStarted>(await LoginAsync(moved.Url, carol.Handle, carol.Password));
         Assert.Equal((moved.Url, moved.Url), (there.Status.Service, there.Status.Pds));
+    }
+
+    [Fact]
+    public async Task A_session_text_that_names_no_server_is_refreshed_at_its_accounts_own_PDS_not_at_bsky_social()
+    {
+        // The older form (handle, DID, tokens) was taken as bsky.social's: the validating refresh sent the refresh token of
+        // an account on another PDS there, and the import failed.
+        var fay = Pds.CreateAccount("fay.test", "pw-fay-id");
+        var (access, refresh) = Pds.IssuePair(fay.Did);
+        var started = Assert.IsType<SessionStarted>(await AskAsync(new ImportSession($"{fay.Handle}:::{fay.Did}:::{access}:::{refresh}"), _verifying));
+        Assert.Equal((Pds.Url, Pds.Url), (started.Status.Service, started.Status.Pds));
+        Assert.Equal(1, Pds.CallCount("com.atproto.server.refreshSession"));
+
+        // An account that bsky.social hosts keeps it: its tokens are the entryway's.
+        Assert.Equal(ImportedSession.DefaultService,
+            ImportedSession.ServiceAfterVerification(ImportedSession.DefaultService, null, "https://morel.us-east.host.bsky.network"));
+        Assert.Equal("https://pds.example", ImportedSession.ServiceAfterVerification("https://pds.example", null, "https://other.example"));
     }
 
     [Fact]
