@@ -241,12 +241,12 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
                 }
                 BodyHead? head = null;
                 // (A HEAD's answer has no body to read: its Content-Length, the GET's, goes as the PDS sent it.)
-                if (status >= 400 && !HttpMethods.IsHead(context.Request.Method) && answer.Content.Headers.ContentLength is null or <= ErrorBodyLimit)
+                if (status >= 400 && !HttpMethods.IsHead(context.Request.Method))
                 {
                     try
                     {
                         deadline.CancelAfter(requestTimeout);
-                        head = await ReadHeadAsync(answer, deadline.Token);
+                        head = answer.Content.Headers.ContentLength is > ErrorBodyLimit ? null : await ReadHeadAsync(answer, deadline.Token);
                     }
                     catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
                     {
@@ -257,15 +257,22 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
                                 : ApiJson.Error(502, XrpcError.NetworkError, "the PDS's answer stopped midway: connection lost")).ExecuteAsync(context);
                         return false;
                     }
-                    if (head.Whole)
+                    // An error that echoes the account's token (the request's Authorization) never reaches the caller,
+                    // compressed or not; one that cannot be read within the bound, longer or encoded beyond it, is not
+                    // passed on either (a debugging page of a server in front of the PDS may list the request's headers).
+                    if (head is not { Whole: true })
                     {
-                        // An error that echoes the account's token (the request's Authorization) never reaches the caller,
-                        // compressed or not; one that cannot be read within the bound is not passed on either.
+                        head = new BodyHead(OwnError($"the PDS's error answer is longer than {ErrorBodyLimit} bytes, the most passed on"), true, Rewritten: true);
+                    }
+                    else
+                    {
                         var encoding = string.Join(",", answer.Content.Headers.ContentEncoding);
                         var decoded = EncodedBodies.Decode(head.Bytes, encoding, ErrorBodyLimit);
                         var read = XrpcResponse.From(status, decoded ?? [], mediaType, null);
                         var clean = read.WithoutSecrets(loan.AccessJwt);
-                        if (decoded is null) head = new BodyHead(UnreadableError(encoding), true, Rewritten: true);
+                        if (decoded is null)
+                            head = new BodyHead(OwnError($"the PDS's error answer, encoded as '{(encoding.Length > 40 ? encoding[..40] + "..." : encoding)}', could not be read within {ErrorBodyLimit} bytes"),
+                                true, Rewritten: true);
                         else if (!ReferenceEquals(read, clean)) head = new BodyHead(clean.Body, true, Rewritten: true);
                         error = status < 500 ? clean.Error : null;
                     }
@@ -363,7 +370,7 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
         if (contentType?.MediaType is not { } media || Documents.Contains(media)) response.Headers.ContentDisposition = "attachment";
         if (answer.StatusCode == System.Net.HttpStatusCode.TooManyRequests && !response.Headers.ContainsKey("Retry-After") && reset is { } at)
             response.Headers.RetryAfter = ApiJson.RetryAfter(at);
-        if (head is { Whole: true })
+        if (head is not null)
         {
             if (head.Rewritten)
             {
@@ -379,9 +386,7 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
         var block = ArrayPool<byte>.Shared.Rent(CopyBlock);
         try
         {
-            // The same stream a head was read from (HttpContent keeps it): the rest follows the head.
             await using var stream = await answer.Content.ReadAsStreamAsync(deadline.Token);
-            if (head is not null) await response.Body.WriteAsync(head.Bytes, deadline.Token);
             int read;
             do
             {
@@ -405,9 +410,9 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
         }
     }
 
-    /// <summary>The supervisor's JSON in place of an error body in an encoding it could not read within <see cref="ErrorBodyLimit"/>.</summary>
-    private static byte[] UnreadableError(string encoding) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new XrpcError(XrpcError.InvalidResponse,
-        $"the PDS's error answer, encoded as '{(encoding.Length > 40 ? encoding[..40] + "..." : encoding)}', could not be read within {ErrorBodyLimit} bytes"), ApiJson.Options);
+    /// <summary>The supervisor's JSON in place of an error body it could not read within <see cref="ErrorBodyLimit"/> (too long, or encoded beyond it).</summary>
+    private static byte[] OwnError(string message) =>
+        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new XrpcError(XrpcError.InvalidResponse, message), ApiJson.Options);
 
     /// <summary>
     /// The first bytes of an answer's body, and whether they are all of it; <paramref name="Rewritten"/> when they are the
@@ -416,8 +421,8 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
     private sealed record BodyHead(byte[] Bytes, bool Whole, bool Rewritten = false);
 
     /// <summary>
-    /// Reads an error answer's body up to <see cref="ErrorBodyLimit"/> to find out whether the PDS refused the token; a
-    /// longer one (no Content-Length said so) is passed on whole all the same: its head, then the rest of its stream.
+    /// Reads an error answer's body up to <see cref="ErrorBodyLimit"/>: whether the PDS refused the token, and whether the
+    /// body echoes it.
     /// </summary>
     private static async Task<BodyHead> ReadHeadAsync(HttpResponseMessage answer, CancellationToken ct)
     {

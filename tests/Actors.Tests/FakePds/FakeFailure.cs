@@ -33,8 +33,11 @@ public enum FakeFailure
     /// <summary>No failure, only a wait: the call is answered as usual once <see cref="FakePdsServer.ReleaseHeldAnswers"/> is called.</summary>
     HeldUntilReleased,
 
-    /// <summary>400 with a JSON error body of about 100 KB, chunked (no Content-Length): see <see cref="FakePdsServer.LongErrorBody"/>.</summary>
+    /// <summary>400 with a JSON error body of about 100 KB that echoes the request's Authorization at its end, chunked (no Content-Length).</summary>
     LongChunkedError,
+
+    /// <summary><see cref="LongChunkedError"/>'s body with its Content-Length.</summary>
+    LongError,
 
     /// <summary>429 RateLimitExceeded with RateLimit-* headers (reset in <see cref="FakePdsServer.RateLimitedResetAfter"/>, 2 s unless set).</summary>
     RateLimited,

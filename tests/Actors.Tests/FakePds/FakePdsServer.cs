@@ -433,9 +433,9 @@ public sealed class FakePdsServer : IAsyncDisposable
         _sharedUsed = 0;
     }
 
-    /// <summary>The body of <see cref="FakeFailure.LongChunkedError"/>: an XRPC error whose message is about 100 KB.</summary>
-    public static readonly byte[] LongErrorBody = System.Text.Encoding.UTF8.GetBytes(
-        $$"""{"error":"InvalidRequest","message":"{{string.Concat(Enumerable.Range(0, 10_000).Select(i => $"{i % 10}23456789"))}}"}""");
+    /// <summary>The body of <see cref="FakeFailure.LongChunkedError"/>: an XRPC error whose message is about 100 KB, then <paramref name="authorization"/>.</summary>
+    private static byte[] LongErrorBody(string authorization) => System.Text.Encoding.UTF8.GetBytes(
+        $$"""{"error":"InvalidRequest","message":"{{string.Concat(Enumerable.Range(0, 10_000).Select(i => $"{i % 10}23456789"))}}","authorization":"{{authorization}}"}""");
 
     /// <summary>The body of <see cref="FakeFailure.TrickleBody"/>: a JSON array of ten strings, sent a tenth at a time.</summary>
     public static readonly byte[] TrickleBody = System.Text.Encoding.UTF8.GetBytes(
@@ -481,10 +481,12 @@ public sealed class FakePdsServer : IAsyncDisposable
                 await context.Response.Body.FlushAsync();
                 await FailAsync(context, FakeFailure.Hang);
                 break;
-            case FakeFailure.LongChunkedError:
+            case FakeFailure.LongChunkedError or FakeFailure.LongError:
+                var longError = LongErrorBody(context.Request.Headers.Authorization.ToString());
                 context.Response.StatusCode = 400;
                 context.Response.ContentType = "application/json";
-                foreach (var part in LongErrorBody.Chunk(8 * 1024))
+                if (failure == FakeFailure.LongError) context.Response.ContentLength = longError.Length;
+                foreach (var part in longError.Chunk(8 * 1024))
                 {
                     await context.Response.Body.WriteAsync(part);
                     await context.Response.Body.FlushAsync();
