@@ -166,6 +166,20 @@ public static class AccountRules
         };
     }
 
+    /// <summary>
+    /// Whether a login's (or an account creation's) answer is for the account asked for by <paramref name="identifier"/>:
+    /// that DID, that handle (case aside, as the PDS looks it up), or, asked by e-mail, an answer that names no other
+    /// e-mail. A server answering with another account's session (mixing its accounts up, or hostile) does not make the
+    /// supervisor take that account, nor become its login service.
+    /// </summary>
+    public static bool AnswersIdentifier(string identifier, SessionGrant grant)
+    {
+        var asked = identifier.Trim().TrimStart('@');
+        if (asked.StartsWith("did:", StringComparison.Ordinal)) return grant.Did == asked;
+        if (asked.Contains('@')) return grant.Email is null || string.Equals(grant.Email, asked, StringComparison.OrdinalIgnoreCase);
+        return string.Equals(grant.Handle, asked, StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>Reads the answer to an authenticated call.</summary>
     public static RequestOutcome ClassifyRequest(XrpcResponse answer) => ClassifyRequest(answer.Status, answer.Error?.Error, answer.Error?.Message);
 

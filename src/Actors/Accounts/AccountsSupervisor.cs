@@ -765,6 +765,13 @@ public sealed class AccountsSupervisor : ReceiveActor, IWithTimers, IWithUnbound
     {
         switch (answered.Outcome)
         {
+            case LoginOutcome.Succeeded ok when !AccountRules.AnswersIdentifier(answered.Identifier, ok.Grant):
+                _metrics.LoginFailed();
+                _log.Warning("Login at {Service} answered with the session of {Did} ({Handle}), another account than the one asked for: refused",
+                    answered.Service, ok.Grant.Did, ok.Grant.Handle);
+                answered.ReplyTo.Tell(new SessionRejected(SessionRejection.IdentityUnverified, new XrpcError("IdentityUnverified",
+                    $"the server answered with the session of another account ({ok.Grant.Did}) than the one asked for")));
+                break;
             case LoginOutcome.Succeeded ok:
                 _metrics.LoginSucceeded();
                 Adopt(new AdoptSession(ok.Grant, answered.Service, answered.Origin, Validate: false), answered.ReplyTo);

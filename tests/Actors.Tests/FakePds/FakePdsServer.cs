@@ -92,6 +92,9 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>The PDS endpoint the didDoc names; null names this server.</summary>
     public string? PdsEndpointInDidDoc { get; set; }
 
+    /// <summary>When set, a DID whose session every createSession and createAccount answers (a server mixing up its accounts, or a hostile one).</summary>
+    public string? SessionsAnsweredFor { get; set; }
+
     /// <summary>
     /// When set, the per-IP limit of the reference PDS: every call counts, every answer carries RateLimit-*
     /// headers (policy <c>N;w=SECONDS</c>), and calls beyond it get 429 RateLimitExceeded until the window ends.
@@ -562,6 +565,7 @@ public sealed class FakePdsServer : IAsyncDisposable
             // the reference PDS 0.4.217 has no two-factor branch in createSession; the error exists only in the lexicon.
             if (account.AuthFactorCode is { } code && body?["authFactorToken"]?.GetValue<string>() != code)
                 return Error(401, "AuthFactorTokenRequired", "A sign in code has been sent to your email address");
+            if (SessionsAnsweredFor is { } other) account = _accounts[other];
             return (200, SessionBody(account, IssueLocked(account.Did, NewRefreshLocked(account.Did))));
         }
     }
@@ -578,7 +582,11 @@ public sealed class FakePdsServer : IAsyncDisposable
             if (_accounts.Values.Any(a => a.Handle == handle)) return Error(400, "InvalidRequest", $"Handle already taken: {handle}");
         }
         var account = CreateAccount(handle, password, email);
-        lock (_gate) return (200, SessionBody(account, IssueLocked(account.Did, NewRefreshLocked(account.Did))));
+        lock (_gate)
+        {
+            if (SessionsAnsweredFor is { } other) account = _accounts[other];
+            return (200, SessionBody(account, IssueLocked(account.Did, NewRefreshLocked(account.Did))));
+        }
     }
 
     private async Task<(int, JsonNode?)> RefreshSessionAsync(HttpContext context)

@@ -172,6 +172,27 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     }
 
     [Fact]
+    public async Task A_login_or_creation_answered_with_another_accounts_session_is_refused_and_takes_no_account()
+    {
+        // Both on the same PDS, which answers every login with bob's session: the one asking for alice does not get bob.
+        var alice = Pds.CreateAccount("alice.test", "pw-alice-id");
+        var bob = Pds.CreateAccount("bob.test", "pw-bob-id");
+        Pds.SessionsAnsweredFor = bob.Did;
+        foreach (var identifier in new[] { alice.Handle, alice.Did, alice.Email, "ALICE.test" })
+        {
+            var refused = Assert.IsType<SessionRejected>(await LoginAsync(Pds.Url, identifier, alice.Password));
+            Assert.Equal((SessionRejection.IdentityUnverified, "IdentityUnverified"), (refused.Reason, refused.Error.Error));
+        }
+        var created = Assert.IsType<SessionRejected>(await AskAsync(new CreateAccount(Pds.Url, "carl.test", "carl@example.com", "pw-carl-id"), _verifying));
+        Assert.Equal(SessionRejection.IdentityUnverified, created.Reason);
+        Assert.IsType<AccountNotFound>(await AskAsync(new GetAccountStatus(bob.Did), _verifying));
+
+        // Bob's own login is bob's, by handle, DID or e-mail, in any case.
+        foreach (var identifier in new[] { "BOB.test", bob.Did, bob.Email.ToUpperInvariant() })
+            Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, identifier, bob.Password));
+    }
+
+    [Fact]
     public async Task The_PDS_comes_from_the_DID_document_not_from_the_answer()
     {
         var carol = Pds.CreateAccount("carol.test", "pw-carol-id");
