@@ -4,13 +4,16 @@
 // for JWT-shaped strings, the real-PDS test passwords (pw- and 32 hex digits), the test token key, and every
 // secret the tests registered: the specs write each password they create and each token key a host process
 // used into RESULTS/host-logs/*.secrets (one "kind<TAB>value" a line; these files are read, not scanned).
-// Prints what it counted (never a secret); exits 1 when it found any, or when it read no log at all.
-// Usage: node scripts/scan-logs.js RESULTS
+// Prints what it counted (never a secret); exits 1 when it found any, or when it read no log at all. With
+// --whole-run (the whole suite ran, which starts host processes and registers secrets), also when it found no
+// host's log or no registered secret: the scan would otherwise pass having searched nothing that matters.
+// Usage: node scripts/scan-logs.js RESULTS [--whole-run]
 const fs = require("fs");
 const path = require("path");
 const crypto = require("crypto");
 
 const dir = process.argv[2];
+const wholeRun = process.argv.includes("--whole-run");
 if (!dir) {
   console.error("usage: node scripts/scan-logs.js RESULTS");
   process.exit(2);
@@ -83,6 +86,12 @@ console.log(`log scan: ${read} files, ${lines} lines, registered secrets searche
   Object.entries(found).map(([k, v]) => `${v} ${k}`).join(", "));
 if (read === 0) {
   console.error(`log scan: no log to scan in ${dir}: nothing was checked`);
+  process.exit(1);
+}
+const hostLogs = files.filter((f) => path.dirname(f) === logs).length;
+if (wholeRun && (hostLogs === 0 || registered.size === 0)) {
+  console.error(`log scan: the whole suite ran, but ${hostLogs} host logs and ${secretFiles.length} files of registered secrets are in ${logs}: ` +
+    "the hosts' logs or the specs' secrets did not reach it (SUPERVISOR_TEST_LOG_DIR), and nothing that matters was checked");
   process.exit(1);
 }
 process.exit(Object.values(found).some((n) => n > 0) ? 1 : 0);

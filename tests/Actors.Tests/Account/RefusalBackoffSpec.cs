@@ -39,6 +39,27 @@ public sealed class RefusalBackoffSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Each_hold_after_a_refused_fresh_token_is_twice_the_one_before()
+    {
+        var account = await LoggedInAsync();
+        Pds.RejectAccessTokensIssuedBefore = DateTimeOffset.MaxValue; // every access token, each refreshed one too
+        // Requests every 50 ms; when each refresh reached the PDS. Each refresh's token is refused at once, so the gaps
+        // between refreshes are the holds: 1.5 to 2.5 s, then 3 to 5 s, then 6 to 10 s (a fixed hold: 2 s each).
+        var refreshedAt = new List<TimeSpan>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (refreshedAt.Count < 4 && clock.Elapsed < TimeSpan.FromSeconds(40))
+        {
+            await CallAsync(account.Did, GetSession);
+            while (refreshedAt.Count < Pds.CallCount(RefreshSession)) refreshedAt.Add(clock.Elapsed);
+            await Task.Delay(50);
+        }
+        Assert.Equal(4, refreshedAt.Count);
+        var holds = refreshedAt.Zip(refreshedAt.Skip(1), (a, b) => (b - a).TotalSeconds).ToList();
+        Assert.True(holds[0] >= 1.4 && holds[1] >= 2.9 && holds[2] >= 5.9 && holds[1] > holds[0] * 1.5 && holds[2] > holds[1] * 1.5,
+            $"the holds between refreshes were {string.Join(", ", holds.Select(h => h.ToString("0.0")))} s");
+    }
+
+    [Fact]
     public async Task A_new_session_starts_without_the_refusal_backoff_its_predecessor_had_built_up()
     {
         var account = await LoggedInAsync();

@@ -24,6 +24,7 @@ public sealed class TokenLoanSpec(ITestOutputHelper output) : FakePdsSpec(new Te
     public async Task A_refresh_waits_until_the_lent_token_is_back()
     {
         var alice = await LoggedInAsync();
+        await Task.Delay(1100); // the refreshed token is issued a second later: another string (access tokens have no jti)
         var loan = await BorrowAsync(alice.Did);
         var refreshed = AskAsync(new RefreshNow(alice.Did));
         await Task.Delay(TimeSpan.FromMilliseconds(800));
@@ -35,14 +36,30 @@ public sealed class TokenLoanSpec(ITestOutputHelper output) : FakePdsSpec(new Te
         Assert.IsType<RefreshCompleted>(await refreshed);
         Assert.Equal(1, Pds.CallCount(Refresh));
         var next = await BorrowAsync(alice.Did);
-        Assert.True(loan.AccessJwt != next.AccessJwt || SameSecond(loan, next), "the next loan has the new token");
+        Assert.True(loan.AccessJwt != next.AccessJwt, "the next loan has the new token");
     }
 
-    private static DateTimeOffset? Iat(AccessTokenLent loan) => Supervisor.Actors.Session.JwtClaims.TryRead(loan.AccessJwt, out _)?.IssuedAt;
+    [Fact]
+    public async Task A_loan_asked_for_while_the_refresh_call_is_in_flight_waits_and_leaves_with_the_new_token()
+    {
+        var dora = await LoggedInAsync("dora.test");
+        await Task.Delay(1100); // the refreshed token is another string
+        var old = await BorrowAsync(dora.Did);
+        old.Lender!.Tell(new ReturnAccessToken(dora.Did, old.LoanId, 200));
 
-    /// <summary>Tokens issued within one second are the same string (no jti in access tokens, as at the PDS).</summary>
-    private static bool SameSecond(AccessTokenLent a, AccessTokenLent b) =>
-        Supervisor.Actors.Session.JwtClaims.TryRead(a.AccessJwt, out _)?.IssuedAt == Supervisor.Actors.Session.JwtClaims.TryRead(b.AccessJwt, out _)?.IssuedAt;
+        // The old token is still valid (the fake takes it): only the account's waiting keeps it from being lent.
+        Pds.FailNext(Refresh, Supervisor.Actors.Tests.FakePds.FakeFailure.HeldUntilReleased);
+        var refreshed = AskAsync(new RefreshNow(dora.Did));
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(Refresh) == 1), TimeSpan.FromSeconds(10), "the refresh to reach the PDS");
+        var waiting = BorrowAsync(dora.Did);
+        await Task.Delay(500);
+        Assert.False(waiting.IsCompleted, "a token was lent while its refresh was in flight");
+
+        Pds.ReleaseHeldAnswers();
+        Assert.IsType<RefreshCompleted>(await refreshed);
+        var loan = await waiting;
+        Assert.True(loan.AccessJwt != old.AccessJwt, "the waiting loan left with the old token");
+    }
 
     [Fact]
     public async Task A_loan_that_is_never_given_back_ends_by_itself_and_the_rotation_goes_on()
@@ -133,8 +150,16 @@ public sealed class TokenLoanSpec(ITestOutputHelper output) : FakePdsSpec(new Te
     public async Task A_message_that_fails_inside_the_account_is_answered_and_the_account_goes_on()
     {
         var erin = await LoggedInAsync("erin.test");
+        var loan = await BorrowAsync(erin.Did); // out when the failure comes: a restarted account would have forgotten it
         var failed = Assert.IsType<AccountUnavailable>(await AskAsync(new CallXrpc(erin.Did, null!)));
         Assert.Equal("InternalError", failed.Error.Error);
+
+        // The same run goes on: its refresh still waits for the loan it made before the failure.
+        var refreshed = AskAsync(new RefreshNow(erin.Did));
+        await Task.Delay(TimeSpan.FromMilliseconds(800));
+        Assert.Equal(0, Pds.CallCount(Refresh));
+        loan.Lender!.Tell(new ReturnAccessToken(erin.Did, loan.LoanId, 200));
+        Assert.IsType<RefreshCompleted>(await refreshed);
         var answer = await CallAsync(erin.Did, GetSession);
         Assert.Equal(200, answer.Status);
         Assert.Equal(AccountStateName.Active, (await StatusAsync(erin.Did)).State);

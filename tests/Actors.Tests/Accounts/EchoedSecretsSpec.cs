@@ -62,9 +62,15 @@ public sealed class EchoedSecretsSpec(ITestOutputHelper output) : FakePdsSpec(ne
         var exported = Assert.IsType<SessionExported>(await AskAsync(new ExportSession(dan.Did, SessionFormat.Python)));
         var refreshJwt = ImportedSession.Parse(exported.Session).Grant.Tokens.RefreshJwt;
 
+        var events = CreateTestProbe();
+        await AskAsync(new SubscribeSessionEvents(events.Ref, dan.Did));
         Pds.AnswerWith("com.atproto.server.refreshSession", ErrorBody("InvalidToken", $"Token {refreshJwt} could not be verified"), "application/json", status: 400);
         var status = Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(dan.Did))).Status;
-        Assert.Equal("Token [redacted] could not be verified", status.LastError?.Message);
+        // (Compared without xUnit quoting them: the messages hold the token should the cut fail.)
+        Assert.True(status.LastError?.Message == "Token [redacted] could not be verified", "the token cut from the status's error");
+        // Published as cut: the event that ends the session carries the error as the status holds it.
+        var ended = events.FishForMessage<Supervisor.Actors.Events.SessionEvent>(e => e.Error is not null, TimeSpan.FromSeconds(5));
+        Assert.True(ended.Error!.Message == "Token [redacted] could not be verified", "the token cut from the event's error");
     }
 
     [Fact]

@@ -73,6 +73,14 @@ public sealed class ClusterWideKeysSpec(RealPdsServer pds, ITestOutputHelper out
             deleteRequest.Headers.Authorization = new("Bearer", next);
             using (var deleted = await anonymous.SendAsync(deleteRequest))
                 Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+            // Closed through A: its refresh token is refused through B from the next request on.
+            using var afterClose = new HttpRequestMessage(HttpMethod.Post, $"{b.Http.BaseAddress}xrpc/com.atproto.server.refreshSession");
+            afterClose.Headers.Authorization = new("Bearer", next);
+            using (var refused = await anonymous.SendAsync(afterClose))
+            {
+                var error = await refused.Content.ReadFromJsonAsync<JsonElement>();
+                Assert.Equal((HttpStatusCode.BadRequest, "ExpiredToken"), (refused.StatusCode, error.GetProperty("error").GetString()));
+            }
 
             // One audit trail: every node lists every entry, each once (11 keys issued, 1 revoked, 1 key session opened and closed).
             var trails = await Task.WhenAll(nodes.Select(n => n.Http.GetFromJsonAsync<JsonElement>("/audit?limit=1000")));

@@ -81,6 +81,15 @@ public sealed class TracingSpec : FakePdsHostSpec
         // Query values are redacted from both HTTP spans' URLs; the access token's header is never recorded.
         Assert.False(collector.Received(queryValue), "a query value was exported");
         Assert.False(collector.Received("Bearer "), "an Authorization header was exported");
+        // Nor the token itself, in any attribute, after a refresh and a failing call too.
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null)).StatusCode);
+        Pds.FailNext(GetSession, FakeFailure.EchoAuthorization);
+        var failing = NewTraceParent();
+        await GetAsync(host.Http, $"/accounts/{alice.Did}/xrpc/{GetSession}", failing.Header);
+        var token = Pds.LastRequestHeaders(GetSession)!["authorization"]["Bearer ".Length..];
+        await collector.WaitForTraceAsync(failing.TraceId, t => t.Count >= 3, TimeSpan.FromSeconds(30));
+        Assert.False(collector.Received(token), "the account's access token was exported");
+        Assert.False(collector.Received(token.Split('.')[0]), "a token's header (any token of this PDS) was exported");
     }
 
     [Fact]

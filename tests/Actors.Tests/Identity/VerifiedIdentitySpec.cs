@@ -307,6 +307,32 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
     }
 
     [Fact]
+    public async Task A_handle_two_accounts_verified_finds_neither_by_status_export_or_logout_while_it_cannot_be_decided()
+    {
+        var gina = await SupervisedAsync("gina.test", "pw-gina-id");
+        var hugo = await SupervisedAsync("hugo.test", "pw-hugo-id");
+
+        // hugo's PDS reports gina.test, his document lists it and it resolves to him once (his claim verifies); from then
+        // on the handle cannot be resolved, so neither gina's check nor a fresh one can decide whose it is.
+        Pds.ChangeHandle(hugo.Did, "gina.test");
+        Pds.SetAlsoKnownAs(hugo.Did, "gina.test", "hugo.test");
+        Pds.ResolveHandleTo("gina.test", hugo.Did);
+        const string ResolveHandle = "com.atproto.identity.resolveHandle";
+        Pds.ReleaseHeldAnswers(); // (a held answer is then answered at once: the one resolution that succeeds)
+        Pds.FailNext(ResolveHandle, FakeFailure.HeldUntilReleased);
+        Pds.FailNext(ResolveHandle, FakeFailure.ServerError500, times: 1000);
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(hugo.Did), _verifying));
+        await EventuallyAsync(async () => (await StatusOf(hugo.Did)).Handle == "gina.test", TimeSpan.FromSeconds(10), "hugo's claim to verify");
+
+        // An operator's status, export or logout by the handle reaches neither account (the one that may have lost it least of all).
+        await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("gina.test"), _verifying) is AccountNotFound,
+            TimeSpan.FromSeconds(10), "the handle to find neither account");
+        Assert.IsType<AccountNotFound>(await AskAsync(new ExportSession("gina.test", SessionFormat.Json), _verifying));
+        Assert.IsType<AccountNotFound>(await AskAsync(new Logout("gina.test"), _verifying));
+        Assert.Equal((AccountStateName.Active, AccountStateName.Active), ((await StatusOf(gina.Did)).State, (await StatusOf(hugo.Did)).State));
+    }
+
+    [Fact]
     public async Task A_contested_handle_finds_the_account_it_verifies_for_afresh_when_the_other_cannot_check_its_own()
     {
         var kim = await SupervisedAsync("kim.test", "pw-kim-id");

@@ -63,12 +63,23 @@ public sealed class ServiceAuthAudienceSpec : FakePdsHostSpec
         var carol = await LoggedInAsync(host, "carol.test");
         var query = $"?aud={Uri.EscapeDataString("did:web:" + host.Http.BaseAddress!.Authority)}&lxm=com.atproto.repo.uploadBlob";
 
+        // A page instead of JSON: a 502, and the PDS is not asked again for ten seconds; then JSON without a did, a 502 too.
+        var before = Pds.CallCount(DescribeServer);
+        async Task RefusedAsync(int describeServers)
+        {
+            using var answer = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{GetServiceAuth}{query}");
+            Assert.Equal(HttpStatusCode.BadGateway, answer.StatusCode);
+            var error = await answer.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("InvalidResponse", error.GetProperty("error").GetString());
+            Assert.Contains("service DID", error.GetProperty("message").GetString());
+            Assert.Equal(before + describeServers, Pds.CallCount(DescribeServer));
+        }
         Pds.FailNext(DescribeServer, FakeFailure.Html502);
-        using var answer = await host.Http.GetAsync($"/accounts/{carol.Did}/xrpc/{GetServiceAuth}{query}");
-        Assert.Equal(HttpStatusCode.BadGateway, answer.StatusCode);
-        var error = await answer.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("InvalidResponse", error.GetProperty("error").GetString());
-        Assert.Contains("service DID", error.GetProperty("message").GetString());
+        await RefusedAsync(1);
+        await RefusedAsync(1);
+        await Task.Delay(Supervisor.Host.Proxy.PdsServiceDids.FailureKeptFor + TimeSpan.FromMilliseconds(500));
+        Pds.AnswerWith(DescribeServer, """{"availableUserDomains":[".test"]}"""u8.ToArray(), "application/json");
+        await RefusedAsync(2);
         Assert.Equal(0, Pds.CallCount(GetServiceAuth)); // no token with the supervisor as audience was made
     }
 

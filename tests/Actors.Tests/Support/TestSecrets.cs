@@ -23,7 +23,8 @@ public static class TestSecrets
     /// <summary>Registers <paramref name="secret"/> under <paramref name="kind"/> (password, token-key, admin-token, operator-password).</summary>
     public static void Register(string kind, string? secret)
     {
-        if (string.IsNullOrWhiteSpace(secret) || secret.Contains('\n') || secret.Contains('\t')) return;
+        // (One a line, after its kind and a tab: a secret may hold a tab, not a line break.)
+        if (string.IsNullOrWhiteSpace(secret) || secret.Contains('\n') || secret.Contains('\r')) return;
         if (Environment.GetEnvironmentVariable("SUPERVISOR_TEST_LOG_DIR") is not { Length: > 0 } folder) return;
         lock (Gate)
         {
