@@ -138,7 +138,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         foreach (var (how, protocol, setup) in outsiders)
         {
             using var outside = ActorSystem.Create("outside", setup);
-            var answer = await AnswerOrNoneAsync(outside.ActorSelection($"{protocol}://supervisor@127.0.0.1:{remoting}/user/accounts")
+            var answer = await SupervisorSpec.AnswerOrNoneAsync(outside.ActorSelection($"{protocol}://supervisor@127.0.0.1:{remoting}/user/accounts")
                 .Ask<object>(new AccountCommands.ExportSession(account.Did, SessionFormat.Json), TimeSpan.FromSeconds(8)));
             // SessionExported's ToString leaves the session out: a failure here prints no token.
             Assert.True(answer is "no answer", $"with {how} the node answered {answer}");
@@ -162,7 +162,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
 
         using var outside = OutsideSystem(host, CertificateHolder());
         var node = $"akka.ssl.tcp://supervisor@127.0.0.1:{remoting}";
-        Task<object> AskAsync(string path, object message) => AnswerOrNoneAsync(outside.ActorSelection(node + path).Ask<object>(message, TimeSpan.FromSeconds(8)));
+        Task<object> AskAsync(string path, object message) => SupervisorSpec.AnswerOrNoneAsync(outside.ActorSelection(node + path).Ask<object>(message, TimeSpan.FromSeconds(8)));
 
         // SessionExported's and AccessTokenLent's ToString leave the tokens out: a failure here prints none.
         var export = await AskAsync("/user/accounts", new AccountCommands.ExportSession(account.Did, SessionFormat.Json));
@@ -319,7 +319,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         // Published to a topic the nodes' own actors subscribe to, through its ClusterClient (whose tunnel is a local actor
         // of the node): an export, a call and an unsubscription of the events feed are not taken as sent from inside.
         Task<object> PublishedAsync(string topic, object message) =>
-            AnswerOrNoneAsync(client.Ask<object>(new Akka.Cluster.Tools.Client.ClusterClient.Publish(topic, message), TimeSpan.FromSeconds(8)));
+            SupervisorSpec.AnswerOrNoneAsync(client.Ask<object>(new Akka.Cluster.Tools.Client.ClusterClient.Publish(topic, message), TimeSpan.FromSeconds(8)));
         var feed = await outside.ActorSelection(node + "/user/session-event-feed").ResolveOne(TimeSpan.FromSeconds(8));
         foreach (var topic in new[] { Supervisor.Actors.Accounts.RegistryBucket.DirectoryTopic, Supervisor.Actors.Events.SessionEventHub.Topic })
         {
@@ -338,7 +338,7 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
                      ("login-budget", Supervisor.Actors.Cluster.Buckets.To("budget", 32, new Supervisor.Actors.Limits.LoginBudgetBucket.SpendLogin("budget", []))),
                  })
         {
-            var answer = await AnswerOrNoneAsync(outside.ActorSelection(node + "/system/sharding/" + region).Ask<object>(bucketed, TimeSpan.FromSeconds(8)));
+            var answer = await SupervisorSpec.AnswerOrNoneAsync(outside.ActorSelection(node + "/system/sharding/" + region).Ask<object>(bucketed, TimeSpan.FromSeconds(8)));
             Assert.True(answer is "no answer", $"{bucketed.Message.GetType().Name} to {region} answered {answer}");
         }
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -388,18 +388,6 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
         .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig())
         .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig());
 
-    /// <summary>What <paramref name="ask"/> is answered within its time, or "no answer".</summary>
-    private static async Task<object> AnswerOrNoneAsync(Task<object> ask)
-    {
-        try
-        {
-            return await ask;
-        }
-        catch (AskTimeoutException)
-        {
-            return "no answer";
-        }
-    }
 
     /// <summary>A ClusterClient of <paramref name="system"/> whose contact is the node at <paramref name="node"/>.</summary>
     private static IActorRef ClientOf(ActorSystem system, string node) =>

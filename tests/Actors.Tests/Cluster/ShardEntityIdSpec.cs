@@ -62,16 +62,4 @@ public sealed class ShardEntityIdSpec(ITestOutputHelper output) : FakePdsSpec(ne
         var status = Assert.IsType<AccountStatus>(await accounts.Ask<object>(new ShardingEnvelope(alice.Did, new GetAccountStatus(alice.Did)), TimeSpan.FromSeconds(10)));
         Assert.Equal(alice.Did, status.Did);
     }
-
-    private static async Task<object> AnswerOrNoneAsync(Task<object> ask)
-    {
-        try
-        {
-            return await ask;
-        }
-        catch (AskTimeoutException)
-        {
-            return "no answer";
-        }
-    }
 }

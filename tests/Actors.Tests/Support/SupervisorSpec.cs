@@ -134,4 +134,17 @@ public abstract class SupervisorSpec : Akka.TestKit.Xunit2.TestKit
         }
         Assert.Fail($"timed out after {timeout.TotalSeconds} s waiting for {what}");
     }
+
+    /// <summary>What <paramref name="ask"/> is answered within its time, or "no answer".</summary>
+    internal static async Task<object> AnswerOrNoneAsync(Task<object> ask)
+    {
+        try
+        {
+            return await ask;
+        }
+        catch (AskTimeoutException)
+        {
+            return "no answer";
+        }
+    }
 }
