@@ -67,6 +67,7 @@ public sealed class ClientGateway : ReceiveActor
         Receive<CallXrpc>(call => Call(call, trusted: false));
         // Who logged an account out is the client, whatever it says (the audit trail names it so).
         Receive<Logout>(logout => accounts.Forward(logout with { By = "client" }));
+        Receive<RefreshNow>(OnRefreshNow);
         Receive<ExportSession>(m => Refuse(m, "an exported session holds the account's tokens; export it through the HTTP API with the admin token, or as a trusted client"));
         Receive<BorrowAccessToken>(m => Refuse(m, "a lent access token would leave the cluster; send CallXrpc instead"));
         Receive<ReturnAccessToken>(m => Refuse(m, "access tokens are not lent to clients outside the cluster that are not trusted"));
@@ -107,6 +108,34 @@ public sealed class ClientGateway : ReceiveActor
             if (IsServed(m)) accounts.Forward(m);
             else Refuse(m, "not a message of the supervisor's protocol (AccountCommands)");
         });
+    }
+
+    /// <summary>How soon after a client's refresh of an account another one through this gateway is refused (<see cref="OnRefreshNow"/>).</summary>
+    public static readonly TimeSpan RefreshGap = TimeSpan.FromSeconds(10);
+
+    /// <summary>When a client last had each account refreshed through this gateway (by the id it named, as calls are counted).</summary>
+    private readonly Dictionary<string, long> _refreshedAt = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A refresh a client asks for, at most one for an account every <see cref="RefreshGap"/> through this gateway: each is
+    /// a call to the PDS and a journal write, and the tokens it brings are fresh for hours (the account refreshes on its
+    /// own, and at once when the PDS refuses a token). Another one within the gap is refused with RateLimitExceeded.
+    /// </summary>
+    private void OnRefreshNow(RefreshNow refresh)
+    {
+        var now = Environment.TickCount64;
+        var gap = (long)RefreshGap.TotalMilliseconds;
+        var id = RequestsInFlight.Counted(refresh.AccountId);
+        if (_refreshedAt.TryGetValue(id, out var last) && now - last < gap)
+        {
+            Sender.Tell(new AccountReplies.RefusedToClient(nameof(RefreshNow), new XrpcError("RateLimitExceeded",
+                $"this account was refreshed through this node less than {RefreshGap.TotalSeconds:0} s ago on a client's word: its tokens are fresh")));
+            return;
+        }
+        if (_refreshedAt.Count >= 4096)
+            foreach (var old in _refreshedAt.Where(e => now - e.Value >= gap).Select(e => e.Key).ToList()) _refreshedAt.Remove(old);
+        _refreshedAt[id] = now;
+        _accounts.Forward(refresh);
     }
 
     /// <summary>Sends <paramref name="call"/> to the PDS for its client; a privileged method only for a trusted client.</summary>

@@ -103,6 +103,26 @@ public sealed class ClientGatewaySpec(ITestOutputHelper output) : Akka.TestKit.X
         Assert.Equal(TestActor, accounts.LastSender);
     }
 
+    [Fact]
+    public void A_clients_refresh_of_an_account_goes_once_in_the_gap_and_the_next_is_refused_rate_limited()
+    {
+        var accounts = CreateTestProbe();
+        var gateway = Sys.ActorOf(ClientGateway.Props(accounts.Ref, Calls, outside: Outside));
+        gateway.Tell(new RefreshNow(Did), TestActor);
+        accounts.ExpectMsg<RefreshNow>();
+
+        // Again within ClientGateway.RefreshGap, by its DID or in another case: refused, and nothing reaches the accounts.
+        foreach (var again in new[] { Did, Did.ToUpperInvariant() })
+        {
+            gateway.Tell(new RefreshNow(again), TestActor);
+            Assert.Equal("RateLimitExceeded", ExpectMsg<AccountReplies.RefusedToClient>().Error.Error);
+        }
+        accounts.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        // Another account's is not held up.
+        gateway.Tell(new RefreshNow("other.test"), TestActor);
+        Assert.Equal("other.test", accounts.ExpectMsg<RefreshNow>().AccountId);
+    }
+
     private const string OpsSecret = "s3cret-of-the-ops-client-0123456789";
 
     private static readonly TrustedClients Trusted =
