@@ -1213,6 +1213,14 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
+        // Started by a message from outside the cluster through the shard region, for a DID that never had a session here
+        // (its journal is empty): no account of the supervisor's. It says so and stops, leaving no actor behind.
+        if (LastSequenceNr == 0 && !IsRecovering && ClusterOutsiders.IsOutside(Sender, Context.System))
+        {
+            Sender.Tell(new AccountNotFound(_state.Did));
+            Context.Stop(Self);
+            return true;
+        }
         // A call sent around the gateway (which refuses what mints credentials or ends the account to clients not trusted),
         // or without a sender (a system outside may send so; the supervisor's callers wait for the answer).
         if (message is ExportSession or BorrowAccessToken or ReturnAccessToken && ClusterOutsiders.IsOutside(Sender, Context.System)

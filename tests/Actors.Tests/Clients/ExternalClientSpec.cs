@@ -341,6 +341,11 @@ public sealed class ExternalClientSpec(RealPdsServer pds, ITestOutputHelper outp
             var answer = await SupervisorSpec.AnswerOrNoneAsync(outside.ActorSelection(node + "/system/sharding/" + region).Ask<object>(bucketed, TimeSpan.FromSeconds(8)));
             Assert.True(answer is "no answer", $"{bucketed.Message.GetType().Name} to {region} answered {answer}");
         }
+        // Nor does the account region keep an actor for a DID that is no account here: it is told so.
+        const string Unknown = "did:plc:unknownunknownunknownunk";
+        var unknown = await SupervisorSpec.AnswerOrNoneAsync(outside.ActorSelection(node + "/system/sharding/account")
+            .Ask<object>(new Akka.Cluster.Sharding.ShardingEnvelope(Unknown, new AccountCommands.GetAccountStatus(Unknown)), TimeSpan.FromSeconds(8)));
+        Assert.True(unknown is AccountReplies.AccountNotFound, $"a status asked of the region for a DID that is no account answered {unknown}");
         await Task.Delay(TimeSpan.FromSeconds(3));
         using (var planted = await host.Http.GetAsync($"/accounts/{Planted}"))
             Assert.Equal(HttpStatusCode.NotFound, planted.StatusCode);
