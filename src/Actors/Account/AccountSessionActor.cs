@@ -854,6 +854,14 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             return;
         }
         if (_state.Session is null) FinishRefresh(); // ended meanwhile
+        else if (!Cluster.ClusterQuorum.Holds(Context.System))
+        {
+            // The node has lost sight of the majority since this run started (paused, cut off): another node may own the
+            // account by now without having written yet. The token stays unused until the node sees the majority again.
+            _retryAt = Now + Settings.JournalProbeInterval;
+            Log.Warning("Account {Did}: this node does not see a majority of the cluster; the refresh waits (retry at {RetryAt})", _state.Did, _retryAt);
+            FinishRefresh();
+        }
         else SendRefreshCall();
     }
 

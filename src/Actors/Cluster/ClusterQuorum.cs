@@ -14,7 +14,8 @@ namespace Supervisor.Actors.Cluster;
 public static class ClusterQuorum
 {
     /// <summary>Whether the node of <paramref name="system"/> sees a majority; true where the actor system is not a cluster.</summary>
-    public static bool Holds(ActorSystem system) => ClusterOf(system) is not { } cluster || Holds(cluster.State, cluster.SelfUniqueAddress);
+    public static bool Holds(ActorSystem system) =>
+        ClusterOf(system) is not { } cluster || Holds(cluster.State, cluster.SelfUniqueAddress, cluster.FailureDetector.IsAvailable);
 
     /// <summary>
     /// Whether the node of <paramref name="system"/> is alone: not a cluster, or the only member it knows of. No other
@@ -30,17 +31,22 @@ public static class ClusterQuorum
 
     /// <summary>
     /// Whether <paramref name="self"/> is a serving member of <paramref name="state"/> and sees more than half of those
-    /// members (of the supervisor role only, when <paramref name="self"/> has it).
+    /// members (of the supervisor role only, when <paramref name="self"/> has it) reachable, and <paramref name="heard"/>
+    /// from lately. The membership state alone is not enough: a node woken up from a pause keeps its view from before
+    /// the pause (every member up and reachable) until its failure detector's next round marks the others unreachable,
+    /// and the others have downed it by then; its failure detector, asked directly, already knows that it has heard
+    /// from none of them for the length of the pause.
     /// </summary>
-    public static bool Holds(Akka.Cluster.ClusterEvent.CurrentClusterState state, Akka.Cluster.UniqueAddress self)
+    public static bool Holds(Akka.Cluster.ClusterEvent.CurrentClusterState state, Akka.Cluster.UniqueAddress self, Func<Address, bool> heard)
     {
         var byRole = state.Members.FirstOrDefault(m => m.UniqueAddress.Equals(self))?.HasRole(ClusterRoles.Supervisor) == true;
         var serving = state.Members.Where(m => m.Status is Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.Leaving or Akka.Cluster.MemberStatus.WeaklyUp)
             .Where(m => Counts(m, byRole))
             .Select(m => m.UniqueAddress).ToHashSet();
         if (!serving.Contains(self)) return false;
-        var unreachable = state.Unreachable.Count(m => serving.Contains(m.UniqueAddress));
-        return (serving.Count - unreachable) * 2 > serving.Count;
+        var unreachable = state.Unreachable.Where(m => serving.Contains(m.UniqueAddress)).Select(m => m.UniqueAddress).ToHashSet();
+        var seen = serving.Count(m => m.Equals(self) || (!unreachable.Contains(m) && heard(m.Address)));
+        return seen * 2 > serving.Count;
     }
 
     /// <summary>Whether <paramref name="member"/> counts: any member, or with <paramref name="byRole"/> only a supervisor node.</summary>
