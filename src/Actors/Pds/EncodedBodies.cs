@@ -43,12 +43,18 @@ public static class EncodedBodies
     {
         try
         {
+            // The output grows as it comes (a few times the encoded size, usually), never reserved at the limit: a server
+            // labelling every small answer compressed must not cost the limit's bytes per answer.
             using var stream = decoder(new MemoryStream(body, writable: false));
-            var buffer = new byte[limit + 1];
-            var filled = 0;
+            using var decoded = new MemoryStream(Math.Min(limit, Math.Max(256, body.Length * 4)));
+            var chunk = new byte[Math.Min(limit + 1, 16 * 1024)];
             int read;
-            while (filled <= limit && (read = stream.Read(buffer, filled, limit + 1 - filled)) > 0) filled += read;
-            return filled <= limit ? buffer[..filled] : null;
+            while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
+            {
+                if (decoded.Length + read > limit) return null;
+                decoded.Write(chunk, 0, read);
+            }
+            return decoded.ToArray();
         }
         catch (Exception e) when (e is InvalidDataException or IOException or InvalidOperationException) // Brotli's own, for invalid data
         {
