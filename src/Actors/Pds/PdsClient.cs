@@ -124,13 +124,15 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
         {
             return XrpcResponse.Failed(XrpcError.Timeout, $"no answer from {host} within {RequestTimeout.TotalSeconds:0.#} s");
         }
+        // .NET quotes what the server sent in these messages ("invalid header line: '…'", "invalid status line"): a server,
+        // or something in front of it, that answers with the request's own Authorization line puts the token there.
         catch (HttpRequestException e)
         {
-            return XrpcResponse.Failed(XrpcError.NetworkError, $"{host}: {e.HttpRequestError}: {e.InnerException?.Message ?? e.Message}");
+            return XrpcResponse.Failed(XrpcError.NetworkError, $"{host}: {e.HttpRequestError}: {e.InnerException?.Message ?? e.Message}").WithoutSecrets(bearer);
         }
         catch (IOException e)
         {
-            return XrpcResponse.Failed(XrpcError.NetworkError, $"{host}: connection lost: {e.Message}");
+            return XrpcResponse.Failed(XrpcError.NetworkError, $"{host}: connection lost: {e.Message}").WithoutSecrets(bearer);
         }
         catch (Exception e) when (e is UriFormatException or InvalidOperationException or ArgumentException or FormatException)
         {

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Supervisor.Actors.Pds;
@@ -59,10 +60,13 @@ public sealed record XrpcResponse(
         foreach (var secret in secrets)
         {
             if (secret is not { Length: >= 4 }) continue;
-            // And as the error shows it (a tab in a password a space).
-            var shown = XrpcError.Printable(secret);
-            name = Cut(Cut(name, secret), shown);
-            message = Cut(Cut(message, secret), shown);
+            // And as the error shows it (a tab in a password a space), and as a server quoting the JSON it was sent shows
+            // it (a quote or a backslash escaped; with the default encoder, anything but ASCII too).
+            foreach (var form in (ReadOnlySpan<string>)[secret, XrpcError.Printable(secret), JsonEncodedText.Encode(secret, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).ToString(), JsonEncodedText.Encode(secret).ToString()])
+            {
+                name = Cut(name, form);
+                message = Cut(message, form);
+            }
             inBody |= Body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0
                       || Body.AsSpan().IndexOf(JsonEncodedText.Encode(secret).EncodedUtf8Bytes) >= 0;
         }

@@ -24,6 +24,11 @@ public sealed record HostSettings(
         }
     }
 
+    /// <summary>What a log line or an exception may show of the settings: not the admin token, the operator password, the
+    /// token keys or the connection string (its password).</summary>
+    public override string ToString() =>
+        $"HostSettings {{ DataDir = {DataDir}, Journal = {Journal}, AdminTokenGenerated = {AdminTokenGenerated}, TokenKeys = {TokenKeys.Count} }}";
+
     /// <summary>The fewest characters an admin token or operator password may have.</summary>
     public const int MinSecretLength = 24;
 

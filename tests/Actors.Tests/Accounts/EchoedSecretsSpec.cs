@@ -42,6 +42,31 @@ public sealed class EchoedSecretsSpec(ITestOutputHelper output) : FakePdsSpec(ne
         Assert.True(refused.Error.Message == "Invalid identifier or password: carol.test / [redacted]", "the password cut from the message");
     }
 
+    [Theory]
+    [InlineData("quotes")]
+    [InlineData("a backslash")]
+    [InlineData("letters beyond ASCII")]
+    public async Task A_login_error_that_quotes_the_request_as_json_has_the_password_cut_as_json_writes_it(string holding)
+    {
+        // (The password is not the test's argument: test names are written out.)
+        var password = TestSecrets.Password(holding switch
+        {
+            "quotes" => "pw-carol-\"quoted\"-echoed",
+            "a backslash" => "pw-carol-back\\slash",
+            _ => "pw-carol-été-echoed",
+        });
+        // A server quoting the body it was sent (JSON.stringify in JavaScript, escaping quotes and backslashes) and one
+        // escaping everything but ASCII as well (.NET's default).
+        foreach (var quoted in new[] { System.Text.Json.JsonSerializer.Serialize(password, new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }), System.Text.Json.JsonSerializer.Serialize(password) })
+        {
+            Pds.AnswerWith("com.atproto.server.createSession",
+                ErrorBody("AuthenticationRequired", $"Invalid request body: {{\"identifier\":\"carol.test\",\"password\":{quoted}}}"), "application/json", status: 401);
+            var refused = Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, "carol.test", password)));
+            // (Compared without xUnit quoting it: the message holds the password should the cut fail.)
+            Assert.True(refused.Error.Message == "Invalid request body: {\"identifier\":\"carol.test\",\"password\":\"[redacted]\"}", "the password cut from the message");
+        }
+    }
+
     [Fact]
     public async Task An_account_creation_error_that_echoes_the_password_and_the_invite_code_has_both_cut()
     {

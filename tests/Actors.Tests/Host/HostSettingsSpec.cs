@@ -2,7 +2,7 @@ using Supervisor.Host.Configuration;
 
 namespace Supervisor.Actors.Tests.Host;
 
-/// <summary>The host's own settings: where it may listen.</summary>
+/// <summary>The host's own settings: where it may listen, and what they show when written out.</summary>
 public sealed class HostSettingsSpec
 {
     private static HostSettings With(bool generatedToken) =>
@@ -27,5 +27,16 @@ public sealed class HostSettingsSpec
         var e = Assert.Throws<InvalidOperationException>(() => With(generatedToken: true).CheckListenAddresses(["http://127.0.0.1:1", url]));
         Assert.Contains("SUPERVISOR_ADMIN_TOKEN", e.Message);
         With(generatedToken: false).CheckListenAddresses([url]);
+    }
+
+    [Fact]
+    public void The_settings_written_out_show_none_of_their_secrets()
+    {
+        var settings = new HostSettings(Path.GetTempPath(), JournalKind.Postgres, "Host=db;Username=supervisor;Password=pg-secret-in-the-string",
+            "admin-token-of-twenty-four-chars", false, ["token-key-base64-value=="], "operator-password-of-24-chars");
+        var shown = settings.ToString();
+        foreach (var secret in new[] { "pg-secret-in-the-string", "admin-token-of-twenty-four-chars", "token-key-base64-value==", "operator-password-of-24-chars" })
+            Assert.False(shown.Contains(secret, StringComparison.Ordinal), "a secret is written out");
+        Assert.Contains(Path.GetTempPath(), shown);
     }
 }

@@ -27,6 +27,12 @@ public enum Misbehaviour
 
     /// <summary>Waits a second, then answers 500 with the PDS's JSON error.</summary>
     Slow500,
+
+    /// <summary>
+    /// Answers with a head that is not HTTP: the request's own Authorization value as its status line, and as a header
+    /// line of its own, as a broken debugging proxy that reflects the request might (.NET quotes such lines in its errors).
+    /// </summary>
+    EchoAuthorization,
 }
 
 /// <summary>
@@ -79,7 +85,7 @@ public sealed class MisbehavingServer : IAsyncDisposable
         var stream = client.GetStream();
         try
         {
-            await ReadRequestHeadAsync(stream);
+            var head = await ReadRequestHeadAsync(stream);
             Interlocked.Increment(ref _received);
             switch (mode)
             {
@@ -110,6 +116,10 @@ public sealed class MisbehavingServer : IAsyncDisposable
                     await Task.Delay(1000, _stopping.Token);
                     await WriteAsync(stream, Response(500, "application/json", """{"error":"InternalServerError","message":"Internal Server Error"}"""));
                     break;
+                case Misbehaviour.EchoAuthorization:
+                    var authorization = head.Split("\r\n").FirstOrDefault(l => l.StartsWith("Authorization:", StringComparison.OrdinalIgnoreCase))?[14..].Trim() ?? "";
+                    await WriteAsync(stream, $"{authorization}\r\n{authorization}\r\n\r\n");
+                    break;
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
@@ -127,17 +137,18 @@ public sealed class MisbehavingServer : IAsyncDisposable
         await stream.FlushAsync();
     }
 
-    /// <summary>Reads up to the blank line that ends the request's head (a body, if any, is left unread).</summary>
-    private async Task ReadRequestHeadAsync(NetworkStream stream)
+    /// <summary>Reads up to the blank line that ends the request's head (a body, if any, is left unread), and returns it.</summary>
+    private async Task<string> ReadRequestHeadAsync(NetworkStream stream)
     {
         var seen = new StringBuilder();
         var buffer = new byte[1024];
         while (!seen.ToString().Contains("\r\n\r\n"))
         {
             var read = await stream.ReadAsync(buffer, _stopping.Token);
-            if (read == 0) return;
+            if (read == 0) break;
             seen.Append(Encoding.ASCII.GetString(buffer, 0, read));
         }
+        return seen.ToString();
     }
 
     public async ValueTask DisposeAsync()
