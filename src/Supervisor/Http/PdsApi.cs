@@ -204,21 +204,34 @@ public static class PdsApi
                     return (null, ApiJson.Unavailable(unavailable));
                 case AccountMoved moved:
                     return (null, ApiJson.Moving(moved));
-                case XrpcResponse { IsSuccess: true } answer when answer.TryParseJson() is { } json:
-                    using (json)
-                    {
-                        if (JsonNode.Parse(json.RootElement.GetRawText()) is JsonObject session)
-                        {
-                            session.Remove("didDoc");
-                            return (session, null);
-                        }
-                    }
-                    break;
+                case XrpcResponse { IsSuccess: true, Body.Length: > SessionAnswerLimit }:
+                    // A session is a few hundred bytes and its DID document a few KB: a longer answer is not parsed (its
+                    // tree would cost many times its size, for every such request).
+                    return (null, ApiJson.Error(502, XrpcError.InvalidResponse, $"the PDS's getSession answer is longer than {SessionAnswerLimit} bytes"));
+                case XrpcResponse { IsSuccess: true } answer when ParsedObject(answer.Body) is { } session:
+                    session.Remove("didDoc");
+                    return (session, null);
                 case XrpcResponse { IsSuccess: false, Error: { } error } answer:
                     // The PDS's error as JSON of the supervisor's own, never its body as it came (an HTML page, an SVG).
                     return (null, ApiJson.Error(answer.IsTransportFailure ? 502 : answer.Status, error.Error, error.Message));
             }
             return (null, ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS's getSession answer is not a session"));
+        }
+
+        /// <summary>The most of a getSession answer read: a session with its DID document is a few KB.</summary>
+        private const int SessionAnswerLimit = 64 * 1024;
+
+        /// <summary><paramref name="body"/> as a JSON object, or null when it is not one.</summary>
+        private static JsonObject? ParsedObject(byte[] body)
+        {
+            try
+            {
+                return JsonNode.Parse(body) as JsonObject;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
         }
 
         /// <summary>A key session's answer.</summary>
