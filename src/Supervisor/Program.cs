@@ -162,18 +162,24 @@ try
     app.UseMiddleware<SecurityHeaders>();
     app.UseMiddleware<HostNames>(hostNames);
     // Whatever fails inside a request is answered as JSON, without details; an actor that does not answer in time is a 504.
-    app.UseExceptionHandler(failed => failed.Run(async context =>
+    // A request the client broke (a body that is not HTTP's framing, too long) is its own fault, answered 400 or 413
+    // without the error line and stack trace the middleware writes otherwise: anyone reaching the port could fill the log.
+    app.UseExceptionHandler(new ExceptionHandlerOptions
     {
-        var answer = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error switch
+        SuppressDiagnosticsCallback = failed => failed.Exception is BadHttpRequestException,
+        ExceptionHandler = async context =>
         {
-            AskTimeoutException => ApiJson.Error(504, "Timeout", "the supervisor did not answer in time"),
-            OperationCanceledException when actorSystemEnd.HasEnded => ApiJson.Error(503, "ShuttingDown", "this node has stopped; send the request to another node"),
-            BadHttpRequestException { StatusCode: 413 } => ApiJson.Error(413, "PayloadTooLarge", $"the request body is larger than {proxySettings.BodyLimit} bytes"),
-            BadHttpRequestException bad => ApiJson.Error(bad.StatusCode, "InvalidRequest", "the request could not be read"),
-            _ => ApiJson.Error(500, "InternalError", "the request failed inside the supervisor; see its log"),
-        };
-        await answer.ExecuteAsync(context);
-    }));
+            var answer = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error switch
+            {
+                AskTimeoutException => ApiJson.Error(504, "Timeout", "the supervisor did not answer in time"),
+                OperationCanceledException when actorSystemEnd.HasEnded => ApiJson.Error(503, "ShuttingDown", "this node has stopped; send the request to another node"),
+                BadHttpRequestException { StatusCode: 413 } => ApiJson.Error(413, "PayloadTooLarge", $"the request body is larger than {proxySettings.BodyLimit} bytes"),
+                BadHttpRequestException bad => ApiJson.Error(bad.StatusCode, "InvalidRequest", "the request could not be read"),
+                _ => ApiJson.Error(500, "InternalError", "the request failed inside the supervisor; see its log"),
+            };
+            await answer.ExecuteAsync(context);
+        },
+    });
     app.UseMiddleware<ApiAuthentication>(settings.AdminToken, settings.OperatorPassword, keyIndex);
     app.MapAccountsApi(askTimeout, actorSystemEnd, journal, limits, proxy);
     app.MapPdsApi(proxy, SessionJwt.FromTokenKeys(settings.TokenKeys), keyIndex, askTimeout, actorSystemEnd);

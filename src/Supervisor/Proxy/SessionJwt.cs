@@ -60,8 +60,8 @@ public sealed class SessionJwt(byte[] signingKey, IReadOnlyList<byte[]>? formerK
     public Claims? Verify(string token, DateTimeOffset now, out string? error)
     {
         error = "InvalidToken";
+        if (token.Length > 4096 || token.AsSpan().Count('.') != 2) return null;
         var parts = token.Split('.');
-        if (parts.Length != 3 || token.Length > 4096) return null;
         byte[] signature;
         try
         {

@@ -47,6 +47,33 @@ public sealed class HttpAnswersSpec : FakePdsHostSpec
     }
 
     [Fact]
+    public async Task A_body_that_breaks_the_chunked_framing_is_a_400_InvalidRequest_and_no_error_in_the_log()
+    {
+        await using var host = await StartHostAsync();
+        var admin = host.Http.DefaultRequestHeaders.Authorization!.ToString();
+        // Unauthenticated (the supervisor's createSession reads its body before it knows the caller) and as the admin.
+        foreach (var (path, authorization) in new[] { ("/xrpc/com.atproto.server.createSession", ""), ("/accounts", $"Authorization: {admin}\r\n") })
+        {
+            using var socket = new System.Net.Sockets.TcpClient();
+            await socket.ConnectAsync(host.Http.BaseAddress!.Host, host.Http.BaseAddress.Port);
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(
+                $"POST {path} HTTP/1.1\r\nHost: {host.Http.BaseAddress.Authority}\r\n{authorization}Content-Type: application/json\r\n" +
+                "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\nzz-not-a-size\r\n\r\n"));
+            using var reader = new StreamReader(stream, Encoding.ASCII);
+            var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            string? line;
+            var body = "";
+            while (!string.IsNullOrEmpty(line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(15)))) { }
+            while ((line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(15))) is not null) body += line;
+            Assert.Equal("HTTP/1.1 400 Bad Request", statusLine);
+            Assert.Contains("\"InvalidRequest\"", body);
+        }
+        await Task.Delay(500);
+        Assert.DoesNotContain(host.Output.Split('\n'), l => l.Contains(" ERR]", StringComparison.Ordinal) || l.Contains("Exception", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_import_of_a_revoked_session_is_answered_401()
     {
         await using var host = await StartHostAsync();
