@@ -79,7 +79,13 @@ try
     var hostNames = HostNames.Allowed.From(Environment.GetEnvironmentVariable("SUPERVISOR_HOST_NAMES"), listenUrls, [System.Net.Dns.GetHostName(), cluster.Host]);
     builder.WebHost.UseUrls(urls);
     // Uploads raise it for their own requests (XrpcPassThrough).
-    builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = proxySettings.BodyLimit);
+    var connectionCap = ConnectionCap.Of(proxySettings.MaxConnections, ConnectionCap.OpenFileLimit());
+    builder.WebHost.ConfigureKestrel(k =>
+    {
+        k.Limits.MaxRequestBodySize = proxySettings.BodyLimit;
+        // A connection past the cap is closed as it comes: the rest of the file descriptors stay with the journal and the PDSes.
+        k.Limits.MaxConcurrentConnections = connectionCap;
+    });
     // At most 64 KiB of a request read ahead per connection: an upload to a PDS slower than its client waits in the
     // client's socket, not in the supervisor's memory (the default is 1 MiB a connection).
     builder.WebHost.UseSockets(o => o.MaxReadBufferSize = 64 * 1024);
@@ -187,7 +193,8 @@ try
     app.MapEvents(sessionEvents, askTimeout, actorSystemEnd);
     app.MapSupervisorHealth();
     app.MapStatusPage(askTimeout, actorSystemEnd, journal, limits, history);
-    Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}", settings.Journal, settings.DataDir);
+    Log.Information("Supervisor starting: journal {Journal}, data folder {DataDir}, at most {MaxConnections} HTTP connections",
+        settings.Journal, settings.DataDir, connectionCap?.ToString() ?? "unlimited");
     if (settings.AdminTokenGenerated)
         Log.Information("Admin token kept in {AdminTokenFile} (set SUPERVISOR_ADMIN_TOKEN to choose one)", HostSettings.AdminTokenFile(settings.DataDir));
     if (Environment.GetEnvironmentVariable("SUPERVISOR_OPERATOR_PASSWORD") is not { Length: > 0 })

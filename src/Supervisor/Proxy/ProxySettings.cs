@@ -18,6 +18,9 @@ public sealed record ProxySettings
     /// <summary>The most requests one account has passing through at once; one more is answered 429 at once.</summary>
     public int MaxInFlight { get; init; } = 64;
 
+    /// <summary>The most HTTP connections the host holds open at once; 0: half of the process's open-file limit.</summary>
+    public long MaxConnections { get; init; }
+
     /// <summary>The methods whose bodies are uploads (blobs, repositories).</summary>
     public IReadOnlySet<string> UploadMethods { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -75,6 +78,9 @@ public sealed record ProxySettings
             MaxInFlight = section.GetInt("max-in-flight", d.MaxInFlight) is >= 1 and var most
                 ? most
                 : throw new ConfigurationException("supervisor.proxy.max-in-flight must be at least 1"),
+            MaxConnections = section.GetLong("max-connections", d.MaxConnections) is >= 0 and var connections
+                ? connections
+                : throw new ConfigurationException("supervisor.proxy.max-connections must be 0 (half the open-file limit) or more"),
             UploadMethods = Set(section, "upload-methods", d.UploadMethods),
             PrivilegedMethods = Set(section, "privileged-methods", d.PrivilegedMethods),
             SessionAccessLifetime = section.GetTimeSpan("session-access-lifetime", d.SessionAccessLifetime),
