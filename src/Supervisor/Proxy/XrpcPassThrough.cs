@@ -463,15 +463,24 @@ public sealed class XrpcPassThrough(PdsClient client, ProxySettings settings, Se
             return new Body(null, null, false, ApiJson.Error(400, "InvalidRequest",
                 string.IsNullOrEmpty(request.ContentType) ? "a request body needs a Content-Type" : "the Content-Type is not a valid media type"));
         if (settings.UploadMethods.Contains(nsid)) return new Body(contentType, null, true);
+        // A buffered body comes whole within request-timeout: one sent quickly and then held (Kestrel's least data rate,
+        // 240 bytes a second on average, lets a megabyte wait over an hour) would keep its buffer and its place among the
+        // account's requests in flight.
+        using var arrival = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        arrival.CancelAfter(requestTimeout);
         try
         {
             using var buffer = new MemoryStream();
-            await request.Body.CopyToAsync(buffer, context.RequestAborted);
+            await request.Body.CopyToAsync(buffer, arrival.Token);
             return buffer.Length > limit ? new Body(null, null, false, tooLarge) : new Body(contentType, buffer.ToArray(), false);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == 413)
         {
             return new Body(null, null, false, tooLarge);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            return new Body(null, null, false, ApiJson.Error(408, "RequestTimeout", $"the body of {nsid} did not arrive whole within {requestTimeout.TotalSeconds:0.#} s"));
         }
     }
 

@@ -11,7 +11,7 @@ namespace Supervisor.Actors.Tests.Proxy;
 /// <summary>
 /// How long a request passed through may take, and what it holds meanwhile: the token goes back as soon as the answer's
 /// headers are in (a long answer holds no rotation); an answer that stops midway is cut after request-timeout of
-/// silence; an upload takes the time it needs while its bytes move.
+/// silence; an upload takes the time it needs while its bytes move; a buffered body comes whole within request-timeout.
 /// </summary>
 public sealed class PassThroughTimingSpec : FakePdsHostSpec
 {
@@ -123,6 +123,29 @@ public sealed class PassThroughTimingSpec : FakePdsHostSpec
         // Streamed, not gathered first: the PDS had the first bytes seconds before the client sent its last.
         var ahead = upload.LastBlockAt - Pds.LastUploadFirstByteAt!.Value;
         Assert.True(ahead > TimeSpan.FromSeconds(2), $"the PDS got the first byte {ahead.TotalSeconds:0.0} s before the client's last block");
+    }
+
+    [Fact]
+    public async Task A_buffered_body_sent_in_part_and_then_held_is_a_408_after_request_timeout_and_never_reaches_the_PDS()
+    {
+        await using var host = await StartHostAsync(ThreeSeconds);
+        var alice = await LoggedInAsync(host, "alice.test");
+
+        // 100,000 of the 200,000 bytes announced at once, then nothing: Kestrel's least data rate (240 bytes a second on
+        // average) would let the rest wait for minutes, the buffer and the place in flight held all along.
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(IPAddress.Loopback, host.Http.BaseAddress!.Port);
+        var stream = socket.GetStream();
+        var head = $"POST /accounts/{alice.Did}/xrpc/com.atproto.repo.createRecord HTTP/1.1\r\nHost: {host.Http.BaseAddress.Authority}\r\n" +
+                   $"Authorization: {host.Http.DefaultRequestHeaders.Authorization}\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        await stream.WriteAsync(Enumerable.Repeat((byte)' ', 100_000).ToArray());
+        var clock = Stopwatch.StartNew();
+        using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal("HTTP/1.1 408 Request Timeout", statusLine);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10));
+        Assert.Equal(0, Pds.CallCount("com.atproto.repo.createRecord"));
     }
 
     [Fact]
