@@ -14,6 +14,13 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
+    /// <summary>
+    /// The connections of the session methods (login, refresh, logout, account creation): a pool of their own, so that
+    /// the accounts' requests (slow downloads and uploads passed through, each holding a connection to its server for as
+    /// long as it moves) can never take every connection to a server and leave the refreshes of its accounts waiting.
+    /// </summary>
+    private HttpClient SessionHttp { get; init; } = http;
+
     /// <summary>The default bound of an answer read whole (session calls, calls by message).</summary>
     public const int DefaultMaxAnswerBytes = 4 * 1024 * 1024;
 
@@ -42,6 +49,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
         return new(new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan }, requestTimeout, maxAnswerBytes)
         {
             Invoker = new HttpMessageInvoker(handler, disposeHandler: false),
+            SessionHttp = new HttpClient(CreateHandler(requestTimeout, metrics, outbound ?? OutboundAddresses.PublicOnly)) { Timeout = Timeout.InfiniteTimeSpan },
         };
     }
 
@@ -98,7 +106,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             if (BuildMessage(baseUrl, request, bearer) is not { } message)
                 return XrpcResponse.Failed(XrpcError.InvalidRequest, $"the content type of the {request.Nsid} body is not a valid media type");
             using var _ = message;
-            using var answer = await Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            using var answer = await (IsSessionMethod(request.Nsid) ? SessionHttp : Http).SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             var body = await ReadBodyAsync(answer, MaxAnswerBytes, timeout.Token).ConfigureAwait(false);
             if (body is null)
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is larger than {MaxAnswerBytes} bytes");
@@ -140,6 +148,10 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             return XrpcResponse.Failed(XrpcError.InvalidRequest, $"the call to {host} cannot be made: {e.GetType().Name}");
         }
     }
+
+    /// <summary>Whether <paramref name="nsid"/> is one of the session methods, sent over <see cref="SessionHttp"/>.</summary>
+    private static bool IsSessionMethod(string nsid) => nsid is "com.atproto.server.createSession" or "com.atproto.server.refreshSession"
+        or "com.atproto.server.deleteSession" or "com.atproto.server.createAccount";
 
     /// <summary>The HTTP request of an XRPC call, or null when its content type is not a valid media type.</summary>
     private static HttpRequestMessage? BuildMessage(string baseUrl, XrpcRequest request, string? bearer)
