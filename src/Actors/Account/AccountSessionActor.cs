@@ -813,8 +813,13 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     {
         var tokens = _state.Tokens!;
         var service = _state.Service!;
+        var system = Context.System;
+        // Asked again as the call leaves: a server's rate limit may hold it for minutes, long enough for the node to be
+        // paused or cut off and another to own the account (then the refresh fails as transient and waits its retry).
         _deps.Limits.SendAsync(service, _state.Did, "com.atproto.server.refreshSession", CallKind.Session, _deps.Time,
-                () => _deps.Client.RefreshSessionAsync(service, tokens.RefreshJwt))
+                () => Cluster.ClusterQuorum.Holds(system)
+                    ? _deps.Client.RefreshSessionAsync(service, tokens.RefreshJwt)
+                    : Task.FromResult(XrpcResponse.Failed(XrpcError.NetworkError, "this node lost sight of the cluster's majority before the refresh left")))
             .PipeTo(Self, success: answer => new RefreshAnswered(answer));
     }
 

@@ -40,7 +40,9 @@ public static class ClusterQuorum
     public static bool Holds(Akka.Cluster.ClusterEvent.CurrentClusterState state, Akka.Cluster.UniqueAddress self, Func<Address, bool> heard)
     {
         var byRole = state.Members.FirstOrDefault(m => m.UniqueAddress.Equals(self))?.HasRole(ClusterRoles.Supervisor) == true;
-        var serving = state.Members.Where(m => m.Status is Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.Leaving or Akka.Cluster.MemberStatus.WeaklyUp)
+        // (Not WeaklyUp members: the split-brain resolver does not count them either, and two of them joining the
+        // minority's side during a split would make it look like a majority.)
+        var serving = state.Members.Where(m => m.Status is Akka.Cluster.MemberStatus.Up or Akka.Cluster.MemberStatus.Leaving)
             .Where(m => Counts(m, byRole))
             .Select(m => m.UniqueAddress).ToHashSet();
         if (!serving.Contains(self)) return false;

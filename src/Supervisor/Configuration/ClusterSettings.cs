@@ -37,12 +37,21 @@ public sealed record ClusterSettings(string Host, int Port, IReadOnlyList<string
                 "so a cluster needs PostgreSQL (SUPERVISOR_JOURNAL=postgres, SUPERVISOR_POSTGRES). Leave SUPERVISOR_CLUSTER_SEEDS empty for one node.");
     }
 
+    /// <summary>
+    /// How many supervisor nodes a cluster needs before any of them is Up: a majority of the seeds. The first seed joins
+    /// itself when no other answers within seed-node-timeout; restarted during a partition (by a supervisor such as
+    /// compose's restart policy, after the split-brain resolver downed it) it would form a cluster of its own beside
+    /// the majority's and start their accounts. Held at Joining, it serves none until it reaches the others.
+    /// </summary>
+    public int MajorityOfSeeds => Seeds.Count / 2 + 1;
+
     /// <summary>The HOCON of these settings (layered over hocon/supervisor.conf).</summary>
     public string Hocon() => $$"""
         akka.remote.dot-netty.tcp.hostname = "{{Host}}"
         akka.remote.dot-netty.tcp.port = {{Port}}
         akka.remote.dot-netty.tcp.enable-ssl = true
         akka.cluster.seed-nodes = [{{string.Join(", ", Seeds.Select(s => "\"" + s + "\""))}}]
+        akka.cluster.role.{{Supervisor.Actors.Cluster.ClusterRoles.Supervisor}}.min-nr-of-members = {{MajorityOfSeeds}}
         """;
 
     private static string Seed(string hostPort)

@@ -39,6 +39,32 @@ public sealed class ClusterReadinessSpec
         }
     }
 
+    [Fact]
+    public async Task The_first_seed_alone_never_comes_Up_and_does_once_a_majority_of_the_seeds_is_there()
+    {
+        // The first seed joins itself when no other seed answers (after seed-node-timeout, 5 s): restarted during a
+        // partition it would form a cluster of its own beside the majority's, start their accounts and refresh them.
+        using var journal = new TestJournal(JournalKind.Postgres);
+        var (nodes, _) = ClusterProcesses.Create(journal, 3);
+        try
+        {
+            var first = nodes[0];
+            await first.StartAsync();
+            await Task.Delay(TimeSpan.FromSeconds(15));
+            var (status, cluster) = await ReadyAsync(first);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            Assert.EndsWith("in its cluster, not Up", cluster.GetProperty("description").GetString());
+
+            await nodes[1].StartAsync();
+            foreach (var node in nodes.Take(2))
+                await SupervisorSpec.EventuallyAsync(async () => (await ReadyAsync(node)).Status == HttpStatusCode.OK, TimeSpan.FromSeconds(60), "two of three seeds ready");
+        }
+        finally
+        {
+            foreach (var node in nodes) await node.DisposeAsync();
+        }
+    }
+
     /// <summary>The readiness probe's status and its <c>cluster</c> check, asked without credentials.</summary>
     private static async Task<(HttpStatusCode Status, JsonElement Cluster)> ReadyAsync(SupervisorProcess node)
     {

@@ -48,6 +48,15 @@ public sealed class ClusterSettingsSpec
     }
 
     [Fact]
+    public void A_cluster_holds_its_nodes_at_Joining_until_a_majority_of_the_seeds_is_there()
+    {
+        Assert.Contains("akka.cluster.role.supervisor.min-nr-of-members = 2", Read(null, null, "node1:4053,node2:4053,node3:4053").Hocon());
+        Assert.Contains("akka.cluster.role.supervisor.min-nr-of-members = 2", Read(null, null, "node1:4053,node2:4053").Hocon());
+        Assert.Contains("akka.cluster.role.supervisor.min-nr-of-members = 3", Read(null, null, "n1:1,n2:1,n3:1,n4:1,n5:1").Hocon());
+        Assert.Contains("akka.cluster.role.supervisor.min-nr-of-members = 1", Read(null, null, null).Hocon());
+    }
+
+    [Fact]
     public void Other_nodes_on_the_sqlite_journal_stop_the_start_with_a_clear_message()
     {
         var refused = Assert.Throws<InvalidOperationException>(() => Read(null, "4053", "127.0.0.1:4054").Check(JournalKind.Sqlite));
