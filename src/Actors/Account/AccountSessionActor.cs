@@ -1103,6 +1103,16 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             return;
         }
         if (_state.PendingDeletion is not { } pending) return;
+        if (!Cluster.ClusterQuorum.Holds(Context.System))
+        {
+            // As a refresh: on a node that has lost sight of the majority (paused, cut off) another node may run the
+            // account with this refresh token by now; deleteSession waits until the node sees the majority again.
+            var retryAt = Now + Settings.JournalProbeInterval;
+            Timers.StartSingleTimer(DeleteTimer, DeleteDue.Instance, Settings.JournalProbeInterval);
+            Log.Warning("Account {Did}: this node does not see a majority of the cluster; deleteSession waits (retry at {RetryAt})", _state.Did, retryAt);
+            replyTo?.Tell(new LogoutPending(_state.Did, new XrpcError(XrpcError.NetworkError, "this node does not see a majority of the cluster; deleteSession waits"), retryAt));
+            return;
+        }
         _deleting = true;
         Timers.Cancel(DeleteTimer);
         var service = _state.DeletionService!;

@@ -7,6 +7,7 @@ using Supervisor.Actors.Tests.Support;
 using Supervisor.Host.Configuration;
 using Xunit.Abstractions;
 using static Supervisor.Actors.Protocol.AccountCommands;
+using static Supervisor.Actors.Protocol.AccountReplies;
 
 namespace Supervisor.Actors.Tests.Cluster;
 
@@ -21,6 +22,7 @@ public sealed class MinoritySideSpec(ITestOutputHelper output) : FakePdsSpec(new
 {
     private const string GetSessionNsid = "com.atproto.server.getSession";
     private const string RefreshSessionNsid = "com.atproto.server.refreshSession";
+    private const string DeleteSessionNsid = "com.atproto.server.deleteSession";
 
     [Fact]
     public async Task An_account_recovered_on_a_node_without_a_majority_waits_and_serves_once_the_node_has_one()
@@ -32,9 +34,7 @@ public sealed class MinoritySideSpec(ITestOutputHelper output) : FakePdsSpec(new
         // Another node on the same journal, not (yet) a member of any cluster: the account is started on it directly.
         using var system = ActorSystem.Create("minority-" + Guid.NewGuid().ToString("N")[..6], Journal.Config(Overrides).WithFallback(AccountMailbox.Configuration));
         var node = "akka.tcp://minority@127.0.0.1:1#1";
-        var deps = new AccountDependencies(Client, Settings, ActorRefs.Nobody, TimeProvider.System, new SupervisorMetrics(), new JournalHealth(),
-            new ServerLimits(Settings.ServerLimits), ActorRefs.Nobody, null, ActorRefs.Nobody, ActorRefs.Nobody, node);
-        var actor = system.ActorOf(AccountSessionActor.Props(account.Did, deps));
+        var actor = StartAccount(system, node, account.Did);
         var calls = Pds.CallCount(GetSessionNsid);
         var call = actor.Ask<object>(new CallXrpc(account.Did, GetSession), AskTimeout);
 
@@ -82,9 +82,7 @@ public sealed class MinoritySideSpec(ITestOutputHelper output) : FakePdsSpec(new
         Assert.Empty(cluster.State.Unreachable);
 
         var node = cluster.SelfUniqueAddress.ToString();
-        var deps = new AccountDependencies(Client, Settings, ActorRefs.Nobody, TimeProvider.System, new SupervisorMetrics(), new JournalHealth(),
-            new ServerLimits(Settings.ServerLimits), ActorRefs.Nobody, null, ActorRefs.Nobody, ActorRefs.Nobody, node);
-        var actor = woken.ActorOf(AccountSessionActor.Props(account.Did, deps));
+        var actor = StartAccount(woken, node, account.Did);
         var calls = Pds.CallCount(GetSessionNsid);
         var call = actor.Ask<object>(new CallXrpc(account.Did, GetSession), AskTimeout);
         await Task.Delay(TimeSpan.FromSeconds(2));
@@ -108,8 +106,22 @@ public sealed class MinoritySideSpec(ITestOutputHelper output) : FakePdsSpec(new
         Assert.Equal(refreshes, Pds.CallCount(RefreshSessionNsid));
         SilentFailureDetector.Silent = false;
         await EventuallyAsync(() => Task.FromResult(Pds.CallCount(RefreshSessionNsid) == refreshes + 1), TimeSpan.FromSeconds(15), "the refresh sent once heard from");
+
+        // A logout asked while the node hears from nobody is journaled, but its deleteSession (the refresh token again)
+        // waits until it hears from the others.
+        SilentFailureDetector.Silent = true;
+        Assert.IsType<LogoutPending>(await actor.Ask<object>(new Logout(account.Did), AskTimeout));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, Pds.CallCount(DeleteSessionNsid));
+        SilentFailureDetector.Silent = false;
+        await EventuallyAsync(() => Task.FromResult(Pds.CallCount(DeleteSessionNsid) == 1), TimeSpan.FromSeconds(15), "deleteSession sent once heard from");
         await Task.WhenAll(woken.Terminate(), second.Terminate(), third.Terminate());
     }
+
+    /// <summary>The account <paramref name="did"/> started directly on <paramref name="system"/>, the node named <paramref name="node"/>.</summary>
+    private IActorRef StartAccount(ActorSystem system, string node, string did) =>
+        system.ActorOf(AccountSessionActor.Props(did, new AccountDependencies(Client, Settings, ActorRefs.Nobody, TimeProvider.System, new SupervisorMetrics(),
+            new JournalHealth(), new ServerLimits(Settings.ServerLimits), ActorRefs.Nobody, null, ActorRefs.Nobody, ActorRefs.Nobody, node)));
 
     /// <summary>The owners the account's journal names, in order.</summary>
     private List<string> Owners(string did) =>
