@@ -797,9 +797,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         {
             // With other nodes, the journaled RefreshStarted is the fence against a second owner: no refresh leaves
             // before it is written. (A node alone keeps refreshing through a journal outage, its events held.)
-            _retryAt = Now + Settings.JournalProbeInterval;
-            Log.Warning("Account {Did}: the journal is unavailable; with other nodes a refresh waits until it can be journaled (retry at {RetryAt})", _state.Did, _retryAt);
-            FinishRefresh();
+            RefreshWaits("the journal is unavailable, and with other nodes a refresh leaves only once its start is journaled");
             return;
         }
         PersistAndApply(new RefreshStarted(Now), _ =>
@@ -807,6 +805,14 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
             if (Cluster.ClusterQuorum.Alone(Context.System)) SendRefreshCall();
             else CheckOwnership(LastSequenceNr);
         });
+    }
+
+    /// <summary>Ends this refresh with its refresh token unused, to be tried again after a journal probe's interval, and says <paramref name="why"/>.</summary>
+    private void RefreshWaits(string why)
+    {
+        _retryAt = Now + Settings.JournalProbeInterval;
+        Log.Warning("Account {Did}: {Reason}; the refresh waits (retry at {RetryAt})", _state.Did, why, _retryAt);
+        FinishRefresh();
     }
 
     private void SendRefreshCall()
@@ -853,9 +859,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         {
             // Not known to be the owner: the refresh token stays unused until the journal answers (its RefreshStarted is
             // journaled, so a run after a stop replays the refresh as it would any cut off).
-            _retryAt = Now + Settings.JournalProbeInterval;
-            Log.Warning("Account {Did}: the journal could not say whether another node owns this account now; the refresh waits (retry at {RetryAt})", _state.Did, _retryAt);
-            FinishRefresh();
+            RefreshWaits("the journal could not say whether another node owns this account now");
             return;
         }
         if (_state.Session is null) FinishRefresh(); // ended meanwhile
@@ -863,9 +867,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         {
             // The node has lost sight of the majority since this run started (paused, cut off): another node may own the
             // account by now without having written yet. The token stays unused until the node sees the majority again.
-            _retryAt = Now + Settings.JournalProbeInterval;
-            Log.Warning("Account {Did}: this node does not see a majority of the cluster; the refresh waits (retry at {RetryAt})", _state.Did, _retryAt);
-            FinishRefresh();
+            RefreshWaits("this node does not see a majority of the cluster");
         }
         else SendRefreshCall();
     }

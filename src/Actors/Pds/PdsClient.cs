@@ -45,11 +45,12 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
     /// </summary>
     public static PdsClient Create(TimeSpan requestTimeout, int maxAnswerBytes = DefaultMaxAnswerBytes, Account.SupervisorMetrics? metrics = null, OutboundAddresses? outbound = null)
     {
-        var handler = CreateHandler(requestTimeout, metrics, outbound ?? OutboundAddresses.PublicOnly);
+        var addresses = outbound ?? OutboundAddresses.PublicOnly;
+        var handler = CreateHandler(requestTimeout, metrics, addresses);
         return new(new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan }, requestTimeout, maxAnswerBytes)
         {
             Invoker = new HttpMessageInvoker(handler, disposeHandler: false),
-            SessionHttp = new HttpClient(CreateHandler(requestTimeout, metrics, outbound ?? OutboundAddresses.PublicOnly)) { Timeout = Timeout.InfiniteTimeSpan },
+            SessionHttp = new HttpClient(CreateHandler(requestTimeout, metrics, addresses)) { Timeout = Timeout.InfiniteTimeSpan },
         };
     }
 
@@ -106,7 +107,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
             if (BuildMessage(baseUrl, request, bearer) is not { } message)
                 return XrpcResponse.Failed(XrpcError.InvalidRequest, $"the content type of the {request.Nsid} body is not a valid media type");
             using var _ = message;
-            using var answer = await (IsSessionMethod(request.Nsid) ? SessionHttp : Http).SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            using var answer = await (SessionMethods.Contains(request.Nsid) ? SessionHttp : Http).SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             var body = await ReadBodyAsync(answer, MaxAnswerBytes, timeout.Token).ConfigureAwait(false);
             if (body is null)
                 return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is larger than {MaxAnswerBytes} bytes");
@@ -149,9 +150,15 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
         }
     }
 
-    /// <summary>Whether <paramref name="nsid"/> is one of the session methods, sent over <see cref="SessionHttp"/>.</summary>
-    private static bool IsSessionMethod(string nsid) => nsid is "com.atproto.server.createSession" or "com.atproto.server.refreshSession"
-        or "com.atproto.server.deleteSession" or "com.atproto.server.createAccount";
+    /// <summary>
+    /// The session methods, sent over <see cref="SessionHttp"/>; the supervisor owns each account's session, so it never
+    /// passes them on for a client either (compared ignoring case, as the reference PDS's routes are).
+    /// </summary>
+    public static readonly IReadOnlySet<string> SessionMethods = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "com.atproto.server.createSession", "com.atproto.server.refreshSession", "com.atproto.server.deleteSession",
+        "com.atproto.server.createAccount",
+    };
 
     /// <summary>The HTTP request of an XRPC call, or null when its content type is not a valid media type.</summary>
     private static HttpRequestMessage? BuildMessage(string baseUrl, XrpcRequest request, string? bearer)

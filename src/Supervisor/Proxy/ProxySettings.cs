@@ -49,11 +49,7 @@ public sealed record ProxySettings
     };
 
     /// <summary>Session methods the supervisor answers itself (at /xrpc) or refuses to pass on: it owns each account's session.</summary>
-    public IReadOnlySet<string> SessionMethods { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
-        "com.atproto.server.createSession", "com.atproto.server.refreshSession", "com.atproto.server.deleteSession",
-        "com.atproto.server.createAccount",
-    };
+    public IReadOnlySet<string> SessionMethods { get; init; } = Supervisor.Actors.Pds.PdsClient.SessionMethods;
 
     /// <summary>Lifetime of the access tokens of key sessions (createSession at the supervisor).</summary>
     public TimeSpan SessionAccessLifetime { get; init; } = TimeSpan.FromHours(2);
