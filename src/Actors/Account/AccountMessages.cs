@@ -105,6 +105,9 @@ internal static class AccountSelfMessages
     /// </summary>
     public sealed record OwnershipChecked(long? Highest);
 
+    /// <summary>As <see cref="OwnershipChecked"/>, past the account's last write, before a deleteSession leaves.</summary>
+    public sealed record DeleteOwnershipChecked(long? Highest, IActorRef? ReplyTo);
+
     public sealed record DeleteAnswered(XrpcResponse Answer, IActorRef? ReplyTo);
 
     /// <summary>

@@ -185,8 +185,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         if (stale) Log.Warning("Account {Did}: the events its previous run here could not journal are stale (the journal has moved on since); dropped", _state.Did);
         if (handover is not null) TakeOverHeldEvents(handover);
         // The fence: the first thing a new owner writes. A previous owner still running somewhere (a paused node) fails
-        // its next write, which comes before any refresh it would make (RefreshStarted), so it never sends the token.
-        if (_state.Owner != _deps.Node && _state.Session is not null) Self.Tell(ClaimOwnership.Instance);
+        // its next write, which comes before any refresh it would make (RefreshStarted), or finds the claim past its own
+        // writes when it asks the journal before a refresh or a deleteSession, so it never sends the token.
+        if (_state.Owner != _deps.Node && (_state.Session is not null || _state.PendingDeletion is not null)) Self.Tell(ClaimOwnership.Instance);
         if (_state.PendingDeletion is not null) Self.Tell(DeleteDue.Instance);
         if (_state.Session is not null)
         {
@@ -381,6 +382,9 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
                 break;
             case DeleteAnswered answered:
                 OnDeleteAnswered(answered);
+                break;
+            case DeleteOwnershipChecked checkedOwner:
+                OnDeleteOwnershipChecked(checkedOwner);
                 break;
             case SaveSnapshotSuccess saved:
                 _compactTo = Math.Max(_compactTo, saved.Metadata.SequenceNr);
@@ -803,7 +807,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         PersistAndApply(new RefreshStarted(Now), _ =>
         {
             if (Cluster.ClusterQuorum.Alone(Context.System)) SendRefreshCall();
-            else CheckOwnership(LastSequenceNr);
+            else CheckOwnership(highest => new OwnershipChecked(highest));
         });
     }
 
@@ -835,14 +839,15 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     /// highest deleted row): a run paused past a new owner's 50 events writes its RefreshStarted into the deleted range, and
     /// only the journal's highest sequence number, which deletion keeps, says that the account has moved on without it.
     /// </summary>
-    private void CheckOwnership(long written)
+    private void CheckOwnership(Func<long?, object> answer)
     {
         var journal = Persistence.Instance.Apply(Context.System).JournalFor(JournalPluginId);
         var persistenceId = PersistenceId;
+        var written = LastSequenceNr;
         journal.Ask<object>(replyTo => new ReplayMessages(written + 1, written, 0, persistenceId, replyTo), Settings.JournalProbeTimeout, CancellationToken.None)
             .PipeTo(Self,
-                success: reply => new OwnershipChecked(reply is RecoverySuccess read ? read.HighestSequenceNr : null),
-                failure: _ => new OwnershipChecked(null));
+                success: reply => answer(reply is RecoverySuccess read ? read.HighestSequenceNr : null),
+                failure: _ => answer(null));
     }
 
     private void OnOwnershipChecked(OwnershipChecked checkedOwner)
@@ -1096,7 +1101,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         else SendDelete(Sender);
     }
 
-    private void SendDelete(IActorRef? replyTo)
+    private void SendDelete(IActorRef? replyTo, bool ownershipChecked = false)
     {
         if (_deleting)
         {
@@ -1108,19 +1113,45 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         if (!Cluster.ClusterQuorum.Holds(Context.System))
         {
             // As a refresh: on a node that has lost sight of the majority (paused, cut off) another node may run the
-            // account with this refresh token by now; deleteSession waits until the node sees the majority again.
-            var retryAt = Now + Settings.JournalProbeInterval;
-            Timers.StartSingleTimer(DeleteTimer, DeleteDue.Instance, Settings.JournalProbeInterval);
-            Log.Warning("Account {Did}: this node does not see a majority of the cluster; deleteSession waits (retry at {RetryAt})", _state.Did, retryAt);
-            replyTo?.Tell(new LogoutPending(_state.Did, new XrpcError(XrpcError.NetworkError, "this node does not see a majority of the cluster; deleteSession waits"), retryAt));
+            // account with this refresh token by now.
+            DeleteWaits(replyTo, "this node does not see a majority of the cluster");
             return;
         }
         _deleting = true;
         Timers.Cancel(DeleteTimer);
+        if (!ownershipChecked && !Cluster.ClusterQuorum.Alone(Context.System))
+        {
+            // As before a refresh: a run that another node has taken over since (its claim, or any later write, is past
+            // this run's last) never sends the refresh token it holds.
+            CheckOwnership(highest => new DeleteOwnershipChecked(highest, replyTo));
+            return;
+        }
         var service = _state.DeletionService!;
         _deps.Limits.SendAsync(service, _state.Did, "com.atproto.server.deleteSession", CallKind.Session, _deps.Time,
                 () => _deps.Client.DeleteSessionAsync(service, pending.Value))
             .PipeTo(Self, success: answer => new DeleteAnswered(answer, replyTo));
+    }
+
+    private void OnDeleteOwnershipChecked(DeleteOwnershipChecked checkedOwner)
+    {
+        _deleting = false;
+        if (checkedOwner.Highest is { } highest && highest > LastSequenceNr)
+        {
+            StopAsMoved("another node owns it now: the journal holds writes past its own");
+            checkedOwner.ReplyTo?.Tell(new AccountMoved(_state.Did));
+            Context.Stop(Self);
+        }
+        else if (checkedOwner.Highest is null) DeleteWaits(checkedOwner.ReplyTo, "the journal could not say whether another node owns this account now");
+        else SendDelete(checkedOwner.ReplyTo, ownershipChecked: true);
+    }
+
+    /// <summary>Leaves the pending deleteSession unsent until a journal probe's interval has passed, and says <paramref name="why"/>.</summary>
+    private void DeleteWaits(IActorRef? replyTo, string why)
+    {
+        var retryAt = Now + Settings.JournalProbeInterval;
+        Timers.StartSingleTimer(DeleteTimer, DeleteDue.Instance, Settings.JournalProbeInterval);
+        Log.Warning("Account {Did}: {Reason}; deleteSession waits (retry at {RetryAt})", _state.Did, why, retryAt);
+        replyTo?.Tell(new LogoutPending(_state.Did, new XrpcError(XrpcError.NetworkError, why + "; deleteSession waits"), retryAt));
     }
 
     private void OnDeleteAnswered(DeleteAnswered answered)

@@ -89,6 +89,36 @@ public abstract class OwnershipFenceSpec(JournalKind kind, ITestOutputHelper out
         await other.Terminate();
     }
 
+    [Fact]
+    public async Task A_run_whose_logout_is_pending_stops_at_its_next_retry_once_another_node_has_claimed_the_account()
+    {
+        const string DeleteSession = "com.atproto.server.deleteSession";
+        var alice = await LoggedInAsync();
+        using var other = await SecondMemberAsync();
+        var first = await Sys.ActorSelection("/system/sharding/account/*/" + Uri.EscapeDataString(alice.Did)).ResolveOne(TimeSpan.FromSeconds(5));
+        Watch(first);
+
+        // The logout is journaled; its deleteSession keeps failing, so the run retries it (every 2 s at most here).
+        Pds.FailNext(DeleteSession, FakeFailure.ServerError500, times: 10_000);
+        Assert.IsType<LogoutPending>(await AskAsync(new Logout(alice.Did)));
+
+        // Another node starts the account (this one paused or cut off, as the other sees it): with no session left but a
+        // deletion pending, it claims the account before it sends the deleteSession itself.
+        var persistenceId = AccountSessionActor.PersistenceIdFor(alice.Did);
+        var settings = Supervisor.Host.Configuration.SupervisorConfig.AccountSettingsOf(other.Settings.Config);
+        other.Settings.InjectTopLevelFallback(AccountMailbox.Configuration);
+        other.ActorOf(AccountSessionActor.Props(alice.Did, new AccountDependencies(Client, settings, ActorRefs.Nobody, TimeProvider.System,
+            new SupervisorMetrics(), new Supervisor.Actors.Journal.JournalHealth(), new Supervisor.Actors.Limits.ServerLimits(settings.ServerLimits),
+            ActorRefs.Nobody, null, ActorRefs.Nobody, ActorRefs.Nobody, "other-node")));
+        await EventuallyAsync(() => Task.FromResult(JournalRows.Read(Journal, persistenceId).Any(r => r.Manifest.StartsWith("OwnerClaimed.", StringComparison.Ordinal)
+                && r.Payload.Contains("other-node", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(10), "the new owner's claim journaled");
+
+        // The first run's next retry finds the claim past its own writes and stops, its refresh token unsent.
+        ExpectTerminated(first, TimeSpan.FromSeconds(10));
+        await other.Terminate();
+    }
+
     /// <summary>Another node's run of the account, reduced to what it writes: its claim and events, then a compaction.</summary>
     private sealed class NewOwner : ReceivePersistentActor
     {
