@@ -69,11 +69,14 @@ public static class SessionIdentity
         var verification = await resolver.VerifyHandleAsync(grant.Did, grant.Handle, doc).ConfigureAwait(false);
         if (verification.Verified)
             return new IdentityVerdict(grant with { PdsEndpoint = pds, Handle = HandleSyntax.Normalize(grant.Handle) }, null, null);
-        // The last verified handle stays, unless it is the one that has just failed, by resolving elsewhere or by no longer
-        // being listed (a handle that did not answer stays).
-        var lost = verification.FailedCheck is HandleCheck.SameDid or HandleCheck.AlsoKnownAs
-                   && string.Equals(grant.Handle, lastVerifiedHandle, StringComparison.OrdinalIgnoreCase);
-        return new IdentityVerdict(grant with { PdsEndpoint = pds, Handle = lost ? InvalidHandle : lastVerifiedHandle ?? InvalidHandle }, null, null, grant.Handle);
+        // The last verified handle stays while it still verifies: checked again when it is not the one that has just
+        // failed (the document read now may no longer list it, its name may resolve to another account now). It goes when
+        // it resolves elsewhere or is no longer listed; a handle that did not answer stays.
+        var kept = lastVerifiedHandle;
+        if (kept is not null && !string.Equals(grant.Handle, kept, StringComparison.OrdinalIgnoreCase))
+            verification = await resolver.VerifyHandleAsync(grant.Did, kept, doc).ConfigureAwait(false);
+        if (kept is not null && verification.FailedCheck is HandleCheck.SameDid or HandleCheck.AlsoKnownAs) kept = null;
+        return new IdentityVerdict(grant with { PdsEndpoint = pds, Handle = kept is null ? InvalidHandle : HandleSyntax.Normalize(kept) }, null, null, grant.Handle);
     }
 
     /// <summary>

@@ -108,16 +108,17 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
                 return XrpcResponse.Failed(XrpcError.InvalidRequest, $"the content type of the {request.Nsid} body is not a valid media type");
             using var _ = message;
             using var answer = await (SessionMethods.Contains(request.Nsid) ? SessionHttp : Http).SendAsync(message, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            var body = await ReadBodyAsync(answer, MaxAnswerBytes, timeout.Token).ConfigureAwait(false);
+            var limit = SessionAnswers.Contains(request.Nsid) ? Math.Min(SessionAnswerLimit, MaxAnswerBytes) : MaxAnswerBytes;
+            var body = await ReadBodyAsync(answer, limit, timeout.Token).ConfigureAwait(false);
             if (body is null)
-                return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is larger than {MaxAnswerBytes} bytes");
+                return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is larger than {limit} bytes");
             var headers = XrpcHeaders.PickResponse(answer);
             // Read here, so read plain: a body the server compressed unasked (the supervisor asks for none) is decoded,
             // or the token it might echo would pass the check below unseen.
             if (string.Join(",", answer.Content.Headers.ContentEncoding) is { Length: > 0 } encoding)
             {
-                if (EncodedBodies.Decode(body, encoding, MaxAnswerBytes) is not { } decoded)
-                    return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is encoded in a way the supervisor cannot read within {MaxAnswerBytes} bytes");
+                if (EncodedBodies.Decode(body, encoding, limit) is not { } decoded)
+                    return XrpcResponse.Failed(XrpcError.InvalidResponse, $"the answer from {host} is encoded in a way the supervisor cannot read within {limit} bytes");
                 body = decoded;
                 headers = headers.Where(h => !h.Key.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase)).ToDictionary(StringComparer.OrdinalIgnoreCase);
             }
@@ -160,6 +161,16 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
         "com.atproto.server.createAccount",
     };
 
+    /// <summary>
+    /// The methods whose answer is a session (with its DID document: a few KB), read to at most
+    /// <see cref="SessionAnswerLimit"/> bytes: a hostile server's longer answer is refused as it arrives (at once when its
+    /// length says so), not held and parsed, however often a key holder asks for it.
+    /// </summary>
+    public static readonly IReadOnlySet<string> SessionAnswers = new HashSet<string>(SessionMethods.Append("com.atproto.server.getSession"), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The most of a session's answer read (<see cref="SessionAnswers"/>).</summary>
+    public const int SessionAnswerLimit = 64 * 1024;
+
     /// <summary>The HTTP request of an XRPC call, or null when its content type is not a valid media type.</summary>
     private static HttpRequestMessage? BuildMessage(string baseUrl, XrpcRequest request, string? bearer)
     {
@@ -197,6 +208,7 @@ public sealed class PdsClient(HttpClient http, TimeSpan requestTimeout, int maxA
     /// <summary>Reads an answer's body whole, or null when it is longer than <paramref name="limit"/> bytes.</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpResponseMessage answer, int limit, CancellationToken ct)
     {
+        if (answer.Content.Headers.ContentLength > limit) return null;
         await using var stream = await answer.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];

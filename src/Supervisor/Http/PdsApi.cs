@@ -204,10 +204,6 @@ public static class PdsApi
                     return (null, ApiJson.Unavailable(unavailable));
                 case AccountMoved moved:
                     return (null, ApiJson.Moving(moved));
-                case XrpcResponse { IsSuccess: true, Body.Length: > SessionAnswerLimit }:
-                    // A session is a few hundred bytes and its DID document a few KB: a longer answer is not parsed (its
-                    // tree would cost many times its size, for every such request).
-                    return (null, ApiJson.Error(502, XrpcError.InvalidResponse, $"the PDS's getSession answer is longer than {SessionAnswerLimit} bytes"));
                 case XrpcResponse { IsSuccess: true } answer when ParsedObject(answer.Body) is { } session:
                     session.Remove("didDoc");
                     return (session, null);
@@ -217,9 +213,6 @@ public static class PdsApi
             }
             return (null, ApiJson.Error(502, XrpcError.InvalidResponse, "the PDS's getSession answer is not a session"));
         }
-
-        /// <summary>The most of a getSession answer read: a session with its DID document is a few KB.</summary>
-        private const int SessionAnswerLimit = 64 * 1024;
 
         /// <summary><paramref name="body"/> as a JSON object, or null when it is not one.</summary>
         private static JsonObject? ParsedObject(byte[] body)

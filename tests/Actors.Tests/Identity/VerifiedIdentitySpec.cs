@@ -377,6 +377,30 @@ public sealed class VerifiedIdentitySpec(ITestOutputHelper output) : FakePdsSpec
         Assert.Equal("handle.invalid", again.Status.Handle);
     }
 
+    [Fact]
+    public async Task A_login_whose_new_handle_cannot_be_checked_keeps_the_last_verified_one_only_while_that_one_still_verifies()
+    {
+        var kim = await SupervisedAsync("kim.test", "pw-kim-id");
+        var other = Pds.CreateAccount("other-kim.test", "pw-other-kim");
+
+        // Kim moved to kim-new.test (her document lists only that one), whose name does not answer yet; her old one has
+        // been taken since by another account. A login keeps neither.
+        Pds.ChangeHandle(kim.Did, "kim-new.test");
+        Pds.SetAlsoKnownAs(kim.Did, "kim-new.test");
+        Pds.ResolveHandleTo("kim.test", other.Did);
+        Pds.FailNext("com.atproto.identity.resolveHandle", FakeFailure.ServerError500);
+        var moved = Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, kim.Did, kim.Password));
+        Assert.Equal(("handle.invalid", "kim-new.test"), (moved.Status.Handle, moved.Status.UnverifiedHandle));
+
+        // Her own, still listed and still hers, stays when the new one cannot be checked.
+        var lee = await SupervisedAsync("lee.test", "pw-lee-id");
+        Pds.ChangeHandle(lee.Did, "lee-new.test");
+        Pds.SetAlsoKnownAs(lee.Did, "lee-new.test", "lee.test");
+        Pds.FailNext("com.atproto.identity.resolveHandle", FakeFailure.ServerError500);
+        var kept = Assert.IsType<SessionStarted>(await LoginAsync(Pds.Url, lee.Did, lee.Password));
+        Assert.Equal(("lee.test", "lee-new.test"), (kept.Status.Handle, kept.Status.UnverifiedHandle));
+    }
+
     /// <summary>A new account of the fake PDS, logged in through the supervisor (its session started).</summary>
     private async Task<FakeAccount> SupervisedAsync(string handle, string password)
     {

@@ -1,5 +1,6 @@
 using Supervisor.Actors.Pds;
 using Supervisor.Actors.Tests.FakePds;
+using Supervisor.Actors.Tests.Support;
 
 namespace Supervisor.Actors.Tests.Outbound;
 
@@ -30,6 +31,29 @@ public sealed class AnswerBoundsSpec
         Assert.Equal(XrpcError.InvalidResponse, tooLong.Error?.Error);
         Assert.Contains("larger than 65536 bytes", tooLong.Error?.Message);
         Assert.Empty(tooLong.Body);
+    }
+
+    [Theory]
+    [InlineData("com.atproto.server.getSession")]
+    [InlineData("com.atproto.server.refreshSession")]
+    [InlineData("com.atproto.server.createSession")]
+    public async Task A_session_answer_is_refused_past_64_KiB_as_it_arrives_without_waiting_for_the_rest(string nsid)
+    {
+        await using var server = new MisbehavingServer();
+        var client = PdsClient.Create(TimeSpan.FromSeconds(30), outbound: OutboundAddresses.WithLoopback);
+        var request = new XrpcRequest(nsid, nsid.EndsWith("getSession", StringComparison.Ordinal) ? XrpcMethodKind.Query : XrpcMethodKind.Procedure);
+
+        // Its length announced: refused on its head. Sent in chunks: refused once 64 KiB have come. Either way long before
+        // the rest (which never comes) or the call's 30 s: a session with its DID document is a few KB.
+        foreach (var mode in new[] { Misbehaviour.LongAnswerThenStall, Misbehaviour.ChunkedLongAnswerThenStall })
+        {
+            server.Mode = mode;
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var answer = await client.SendAsync(server.Url, request, null);
+            Assert.Equal((XrpcError.InvalidResponse, $"{mode}: larger than 65536 bytes"),
+                (answer.Error?.Error, mode + ": " + answer.Error?.Message[(answer.Error.Message.IndexOf("larger", StringComparison.Ordinal))..]));
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"{mode}: refused after {started.Elapsed.TotalSeconds:0.0} s");
+        }
     }
 
     [Fact]

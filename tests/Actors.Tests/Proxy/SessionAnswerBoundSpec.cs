@@ -38,7 +38,7 @@ public sealed class SessionAnswerBoundSpec : FakePdsHostSpec
         using var over = await client.GetAsync("/xrpc/com.atproto.server.getSession");
         Assert.Equal(HttpStatusCode.BadGateway, over.StatusCode);
         var error = await over.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal(("InvalidResponse", "the PDS's getSession answer is longer than 65536 bytes"),
-            (error.GetProperty("error").GetString(), error.GetProperty("message").GetString()));
+        Assert.Equal("InvalidResponse", error.GetProperty("error").GetString());
+        Assert.EndsWith("is larger than 65536 bytes", error.GetProperty("message").GetString());
     }
 }

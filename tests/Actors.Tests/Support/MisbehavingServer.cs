@@ -33,6 +33,12 @@ public enum Misbehaviour
     /// line of its own, as a broken debugging proxy that reflects the request might (.NET quotes such lines in its errors).
     /// </summary>
     EchoAuthorization,
+
+    /// <summary>Promises a 1 MiB JSON answer in its Content-Length, sends 16 KiB of it, then stalls.</summary>
+    LongAnswerThenStall,
+
+    /// <summary>Sends a 1 MiB JSON answer in chunks (no length announced) fast, then stalls before its end.</summary>
+    ChunkedLongAnswerThenStall,
 }
 
 /// <summary>
@@ -115,6 +121,15 @@ public sealed class MisbehavingServer : IAsyncDisposable
                 case Misbehaviour.Slow500:
                     await Task.Delay(1000, _stopping.Token);
                     await WriteAsync(stream, Response(500, "application/json", """{"error":"InternalServerError","message":"Internal Server Error"}"""));
+                    break;
+                case Misbehaviour.LongAnswerThenStall:
+                    await WriteAsync(stream, $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {1024 * 1024}\r\n\r\n{{\"pad\":\"" + new string('x', 16 * 1024));
+                    await Task.Delay(Timeout.Infinite, _stopping.Token);
+                    break;
+                case Misbehaviour.ChunkedLongAnswerThenStall:
+                    await WriteAsync(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+                    for (var i = 0; i < 64; i++) await WriteAsync(stream, $"4000\r\n{new string('x', 0x4000)}\r\n");
+                    await Task.Delay(Timeout.Infinite, _stopping.Token);
                     break;
                 case Misbehaviour.EchoAuthorization:
                     var authorization = head.Split("\r\n").FirstOrDefault(l => l.StartsWith("Authorization:", StringComparison.OrdinalIgnoreCase))?[14..].Trim() ?? "";
