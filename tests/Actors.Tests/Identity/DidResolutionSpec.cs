@@ -169,6 +169,23 @@ public sealed class DidResolutionSpec : IAsyncLifetime
         Assert.Equal(["web.test"], doc.Handles);
     }
 
+    [Fact]
+    public async Task A_did_web_document_of_a_host_that_is_not_loopback_is_read_over_https()
+    {
+        var requests = new List<Uri>();
+        var document = """
+            {"id": "did:web:example.com", "alsoKnownAs": ["at://example.com"],
+             "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": "https://pds.example.com"}]}
+            """;
+        var resolver = new IdentityResolver(IdentityTestClients.Recording(requests, _ => document), new IdentitySettings { PlcDirectory = "http://127.0.0.1:9" });
+
+        var doc = await resolver.ResolveDidAsync("did:web:example.com");
+
+        Assert.True(doc.Succeeded, doc.Reason);
+        Assert.Equal("https://pds.example.com", doc.PdsEndpoint);
+        Assert.Equal("https://example.com/.well-known/did.json", Assert.Single(requests).AbsoluteUri);
+    }
+
     [Theory]
     [InlineData("did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme")]
     [InlineData("did:plc:NOT-BASE32")]

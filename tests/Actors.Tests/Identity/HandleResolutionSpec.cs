@@ -114,6 +114,24 @@ public sealed class HandleResolutionSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_a_txt_record_the_well_known_atproto_did_is_asked_over_https()
+    {
+        const string did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+        var requests = new List<Uri>();
+        var resolver = new IdentityResolver(IdentityTestClients.Recording(requests, _ => did + "\n"), new IdentitySettings
+        {
+            PlcDirectory = _pds.Url,
+        }, [_dns.EndPoint]); // the URL of the production resolver, not the specs' http override
+
+        var resolved = await resolver.ResolveHandleAsync("Alice.Example.com");
+
+        Assert.True(resolved.Succeeded, resolved.Reason);
+        Assert.Equal((did, "https"), (resolved.Did, resolved.Method));
+        Assert.Equal(1, _dns.Queries);
+        Assert.Equal("https://alice.example.com/.well-known/atproto-did", Assert.Single(requests).AbsoluteUri);
+    }
+
+    [Fact]
     public async Task Conflicting_txt_records_are_refused_without_asking_the_web_server()
     {
         var alice = _pds.CreateAccount("alice.test", "pw-identity-spec");

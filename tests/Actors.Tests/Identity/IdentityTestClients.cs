@@ -10,6 +10,13 @@ public static class IdentityTestClients
     public static HttpClient Direct() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
 
     /// <summary>
+    /// A client that reaches no server: it adds each request's URL to <paramref name="requests"/> and answers it with
+    /// <paramref name="answer"/>'s text (200), so that a spec sees which scheme and host a public name is asked at.
+    /// </summary>
+    public static HttpClient Recording(List<Uri> requests, Func<Uri, string> answer) =>
+        new(new RecordingHandler(requests, answer)) { Timeout = Timeout.InfiniteTimeSpan };
+
+    /// <summary>
     /// A client that connects to <paramref name="url"/>'s port on 127.0.0.1 whatever host a request names, so that
     /// <c>http://alice.test/.well-known/atproto-did</c> reaches the test server with <c>Host: alice.test</c>.
     /// </summary>
@@ -37,5 +44,15 @@ public static class IdentityTestClients
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
+    }
+
+    private sealed class RecordingHandler(List<Uri> requests, Func<Uri, string> answer) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var url = request.RequestUri!;
+            lock (requests) requests.Add(url);
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(answer(url)) });
+        }
     }
 }
