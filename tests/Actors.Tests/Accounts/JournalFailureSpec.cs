@@ -199,6 +199,31 @@ public sealed class JournalFailureSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_logout_whose_journal_write_fails_sends_no_deleteSession_and_can_be_sent_again()
+    {
+        const string DeleteSession = "com.atproto.server.deleteSession";
+        var errors = CreateTestProbe();
+        Sys.EventStream.Subscribe(errors.Ref, typeof(Error));
+        var alice = await LoggedInAsync();
+
+        FailingJournal.FailWritesOf = nameof(AccountEvents.LogoutRequested);
+        Accounts.Tell(new Logout(alice.Did), TestActor);
+        await errors.FishForMessageAsync<Error>(e => e.Message.ToString()!.Contains($"Account {alice.Did}: the journal failed to write LogoutRequested"),
+            TimeSpan.FromSeconds(30));
+        FailingJournal.FailWritesOf = null;
+
+        // The logout did not happen: it is not answered, and the account's next run (after 2 s) still holds the session.
+        ExpectNoMsg(TimeSpan.FromSeconds(3));
+        await EventuallyAsync(async () => await AskAsync(new CallXrpc(alice.Did, GetSession)) is XrpcResponse { Status: 200 },
+            TimeSpan.FromSeconds(15), "the account to serve again with its session");
+        Assert.Equal(0, Pds.CallCount(DeleteSession));
+
+        // Sent again, it logs the account out with one deleteSession.
+        Assert.IsType<LoggedOut>(await AskAsync(new Logout(alice.Did)));
+        Assert.Equal(1, Pds.CallCount(DeleteSession));
+    }
+
+    [Fact]
     public async Task With_another_node_in_the_cluster_a_refresh_waits_through_a_journal_outage_until_it_is_journaled()
     {
         var alice = await LoggedInAsync();
