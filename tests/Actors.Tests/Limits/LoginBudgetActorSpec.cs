@@ -1,4 +1,5 @@
 using Supervisor.Actors.Account;
+using Supervisor.Actors.Limits;
 using Supervisor.Actors.Protocol;
 using Supervisor.Actors.Tests.FakePds;
 using Supervisor.Actors.Tests.Support;
@@ -47,5 +48,25 @@ public sealed class LoginBudgetActorSpec(ITestOutputHelper output)
         {
             await system.Terminate();
         }
+    }
+
+    [Fact]
+    public async Task The_login_budget_journals_a_hash_of_an_email_identifier_never_the_address()
+    {
+        var alice = Pds.CreateAccount("alice.test", "pw-alice", "Alice.Budget@Mail.Example");
+        Assert.Equal(SessionRejection.InvalidCredentials,
+            Assert.IsType<SessionRejected>(await AskAsync(new Login(Pds.Url, "ALICE.BUDGET@MAIL.EXAMPLE", "wrong"))).Reason);
+        await LoginAsync(Pds.Url, alice.Email, alice.Password);
+
+        var budget = JournalRows.ReadEverything(Journal).Where(r => r.PersistenceId.StartsWith(LoginBudgetBucket.TypeName, StringComparison.Ordinal)).ToList();
+        // Both attempts were journaled, under one key (the address in either case is the same identifier)...
+        var attempts = budget.Where(r => r.Manifest.StartsWith("LoginAttempted", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, attempts.Count);
+        Assert.Single(attempts.Select(r => System.Text.Json.JsonDocument.Parse(r.Payload).RootElement.EnumerateObject()
+            .Single(p => p.Name.Equals("key", StringComparison.OrdinalIgnoreCase)).Value.GetString()).Distinct());
+        // ...and no row of the budget holds the address, in any letter case.
+        Assert.False(budget.Any(r => r.Payload.Contains(alice.Email, StringComparison.OrdinalIgnoreCase)
+                                     || r.PersistenceId.Contains(alice.Email, StringComparison.OrdinalIgnoreCase)),
+            "a login budget row holds the account's e-mail address");
     }
 }
