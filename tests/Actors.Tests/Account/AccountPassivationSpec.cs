@@ -150,6 +150,34 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task After_a_restart_a_resting_account_is_woken_for_its_keep_alive_refresh_without_any_request()
+    {
+        const string RefreshSession = "com.atproto.server.refreshSession";
+        Pds.RefreshTokenLifetime = TimeSpan.FromSeconds(24); // keep-alive due 16 to 20 s after the login
+        var account = Pds.CreateAccount("restarted.test", "pw-restarted");
+        var expiresBy = DateTimeOffset.UtcNow + Pds.RefreshTokenLifetime; // the refresh token expires no sooner
+        await LoginAsync(Pds.Url, account.Handle, account.Password);
+        await EventuallyAsync(async () => (await CountsAsync()).Passivated == 1, TimeSpan.FromSeconds(7), "the account to rest");
+        await Sys.Terminate();
+        Assert.Equal(0, Pds.CallCount(RefreshSession));
+
+        var (system, accounts) = StartSecondSystem();
+        try
+        {
+            // Nothing is sent to the second system: the account's registry bucket wakes it when its keep-alive is due.
+            var left = expiresBy - DateTimeOffset.UtcNow;
+            await EventuallyAsync(() => Task.FromResult(Pds.CallCount(RefreshSession) == 1), left > TimeSpan.Zero ? left : TimeSpan.Zero,
+                "the keep-alive refresh before the refresh token expires");
+            Assert.Equal(0, Pds.Rejections("ExpiredToken") + Pds.Rejections("InvalidToken"));
+            await EventuallyAsync(async () => (await StatusAsync(account.Did, accounts)).RefreshCount == 1, TimeSpan.FromSeconds(10), "the refreshed status");
+        }
+        finally
+        {
+            await system.Terminate();
+        }
+    }
+
+    [Fact]
     public async Task A_start_makes_its_first_PDS_call_before_it_answers()
     {
         const string DescribeServer = "com.atproto.server.describeServer";
