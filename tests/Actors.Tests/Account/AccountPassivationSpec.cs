@@ -153,7 +153,7 @@ public sealed class AccountPassivationSpec(ITestOutputHelper output)
     public async Task After_a_restart_a_resting_account_is_woken_for_its_keep_alive_refresh_without_any_request()
     {
         const string RefreshSession = "com.atproto.server.refreshSession";
-        Pds.RefreshTokenLifetime = TimeSpan.FromSeconds(24); // keep-alive due 16 to 20 s after the login
+        Pds.RefreshTokenLifetime = TimeSpan.FromSeconds(36); // keep-alive due 24 to 30 s after the login: time enough for the restart
         var account = Pds.CreateAccount("restarted.test", "pw-restarted");
         var expiresBy = DateTimeOffset.UtcNow + Pds.RefreshTokenLifetime; // the refresh token expires no sooner
         await LoginAsync(Pds.Url, account.Handle, account.Password);
