@@ -197,6 +197,26 @@ public sealed class AccountSessionActorSpec(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task With_identities_unverified_a_handle_finds_the_last_account_to_claim_it_for_status_and_export()
+    {
+        // The specs run with supervisor.identity.verify off: a handle is taken as the PDS reports it, unchecked.
+        var first = await LoggedInAsync("claimed.test");
+        var second = await LoggedInAsync("second.test");
+        Assert.Equal(first.Did, (await StatusAsync("claimed.test")).Did);
+
+        Pds.ChangeHandle(second.Did, "claimed.test");
+        Assert.IsType<RefreshCompleted>(await AskAsync(new RefreshNow(second.Did)));
+        await EventuallyAsync(async () => await AskAsync(new GetAccountStatus("claimed.test")) is AccountStatus { Did: var did } && did == second.Did,
+            TimeSpan.FromSeconds(10), "the handle to find the account that claimed it last");
+        var exported = Assert.IsType<SessionExported>(await AskAsync(new ExportSession("claimed.test", SessionFormat.Json)));
+        Assert.Equal(second.Did, exported.Did);
+        Assert.Equal(second.Did, ImportedSession.Parse(exported.Session).Grant.Did);
+        // The first still holds its session and is found by its DID, under the handle it last reported.
+        var firstStatus = await StatusAsync(first.Did);
+        Assert.Equal((first.Did, "claimed.test"), (firstStatus.Did, firstStatus.Handle));
+    }
+
+    [Fact]
     public async Task Imports_and_revocations_are_published_as_session_events()
     {
         var events = CreateTestProbe();
