@@ -39,6 +39,7 @@ public sealed class FakePdsServer : IAsyncDisposable
     private DateTimeOffset _sharedWindowEnd;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeFailure>> _failures = new();
     private readonly ConcurrentQueue<byte[]> _createRecordBodies = new();
+    private readonly ConcurrentQueue<byte[]> _importedRepos = new();
     private readonly ConcurrentDictionary<string, int> _refreshesInFlight = new();
     private readonly ConcurrentDictionary<string, int> _maxRefreshesInFlight = new();
     private readonly ConcurrentDictionary<string, (byte[] Body, string? ContentType, IReadOnlyDictionary<string, string>? Headers, int Status)> _answers = new();
@@ -244,6 +245,9 @@ public sealed class FakePdsServer : IAsyncDisposable
     /// <summary>The bodies of the createRecord calls that arrived, in order, as bytes.</summary>
     public IReadOnlyList<byte[]> CreateRecordBodies => _createRecordBodies.ToList();
 
+    /// <summary>The bodies (CAR files) of the importRepo calls whose token was accepted, in order, as bytes.</summary>
+    public IReadOnlyList<byte[]> ImportedRepos => _importedRepos.ToList();
+
     /// <summary>How many calls of <paramref name="nsid"/> arrived.</summary>
     public int CallCount(string nsid) => _calls.GetValueOrDefault(nsid);
 
@@ -312,6 +316,7 @@ public sealed class FakePdsServer : IAsyncDisposable
                 : (200, SessionBody(account, null))),
             // As the reference PDS: the token is checked before the body is read; the answer names the size it read.
             "com.atproto.repo.uploadBlob" => await UploadBlobAsync(context),
+            "com.atproto.repo.importRepo" => await ImportRepoAsync(context),
             "com.atproto.identity.resolveHandle" => ResolveHandle(context.Request.Query["handle"].ToString()),
             "com.atproto.repo.createRecord" => await CreateRecordAsync(context),
             "com.atproto.server.describeServer" => (200, new JsonObject { ["did"] = ServiceDid, ["availableUserDomains"] = new JsonArray(".test") }),
@@ -668,6 +673,17 @@ public sealed class FakePdsServer : IAsyncDisposable
                 ["mimeType"] = context.Request.ContentType ?? "", ["size"] = buffer.Length,
             },
         });
+    }
+
+    /// <summary>importRepo: as the reference PDS, the token is checked first; its body is kept, and the answer is an empty 200.</summary>
+    private async Task<(int, JsonNode?)> ImportRepoAsync(HttpContext context)
+    {
+        var checkedToken = WithAccess(context, _ => (200, null));
+        if (checkedToken.Item1 != 200) return checkedToken;
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        _importedRepos.Enqueue(buffer.ToArray());
+        return (200, null);
     }
 
     private (int, JsonNode?) WithAccess(HttpContext context, Func<FakeAccount, (int, JsonNode?)> then)

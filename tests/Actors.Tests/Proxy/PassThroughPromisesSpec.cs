@@ -12,7 +12,8 @@ namespace Supervisor.Actors.Tests.Proxy;
 /// The README's promises of the pass-through (<c>/accounts/{id}/xrpc/{nsid}</c>), each seen at the fake PDS or in the
 /// answer: the request headers by allow-list with the account's own bearer, no session method passed on, a malformed
 /// Content-Type refused, a 2xx HTML page outside com.atproto.sync answered 502, the PDS's caching headers kept, a refused
-/// token refreshed (a buffered body sent once more as it was, an upload's refusal passed back).
+/// token refreshed (a buffered body sent once more as it was, an upload's refusal passed back), importRepo taken as an
+/// upload.
 /// </summary>
 public sealed class PassThroughPromisesSpec : FakePdsHostSpec
 {
@@ -145,6 +146,34 @@ public sealed class PassThroughPromisesSpec : FakePdsHostSpec
         var bearer = Pds.LastRequestHeaders(UploadBlob)!["authorization"]["Bearer ".Length..];
         var left = JwtClaims.TryRead(bearer, out _)!.ExpiresAt - DateTimeOffset.UtcNow;
         Assert.True(left > TimeSpan.FromSeconds(15), $"the upload left with {left.TotalSeconds:0.0} s of its token");
+    }
+
+    [Fact]
+    public async Task A_3_MiB_importRepo_passes_as_an_upload_byte_for_byte_while_an_ordinary_procedure_of_that_size_gets_413()
+    {
+        await using var host = await StartHostAsync();
+        var fay = await LoggedInAsync(host, "fay.test");
+        var car = new byte[3 * 1024 * 1024];
+        Random.Shared.NextBytes(car);
+
+        // importRepo is an upload (upload-methods): up to upload-limit (5 MiB), streamed to the PDS as it came.
+        using (var repo = new ByteArrayContent(car) { Headers = { ContentType = new("application/vnd.ipld.car") } })
+        using (var imported = await host.Http.PostAsync($"/accounts/{fay.Did}/xrpc/com.atproto.repo.importRepo", repo))
+            Assert.Equal(HttpStatusCode.OK, imported.StatusCode);
+        var received = Assert.Single(Pds.ImportedRepos);
+        Assert.True(car.AsSpan().SequenceEqual(received), $"the PDS received {received.Length} bytes, not the {car.Length} sent");
+        Assert.Equal("application/vnd.ipld.car", Pds.LastRequestHeaders("com.atproto.repo.importRepo")!["content-type"]);
+
+        // An ordinary procedure of the same size is past body-limit (1 MiB): refused, and the PDS never sees it.
+        using (var applyWrites = new ByteArrayContent(car) { Headers = { ContentType = new("application/json") } })
+        using (var tooLong = await host.Http.PostAsync($"/accounts/{fay.Did}/xrpc/com.atproto.repo.applyWrites", applyWrites))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLong.StatusCode);
+            var body = await tooLong.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("PayloadTooLarge", body.GetProperty("error").GetString());
+            Assert.Contains("1048576", body.GetProperty("message").GetString());
+        }
+        Assert.Equal(0, Pds.CallCount("com.atproto.repo.applyWrites"));
     }
 
     private static byte[] Gzip(byte[] bytes)
