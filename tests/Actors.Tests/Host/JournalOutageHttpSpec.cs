@@ -11,16 +11,20 @@ namespace Supervisor.Actors.Tests.Host;
 /// </summary>
 public sealed class JournalOutageHttpSpec : FakePdsHostSpec
 {
-    private static async Task<(PostgresCluster Postgres, SupervisorProcess Host)> StartOnPostgresAsync(TestJournal folder)
+    private static async Task<(PostgresCluster Postgres, SupervisorProcess Host)> StartOnPostgresAsync(
+        TestJournal folder, string? password = null, string? logLevel = null)
     {
         var postgres = await PostgresCluster.CreateAsync();
-        var host = new SupervisorProcess(folder.Folder, new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["SUPERVISOR_KEY"] = TestJournal.TestKey,
             ["SUPERVISOR_JOURNAL"] = "postgres",
-            ["SUPERVISOR_POSTGRES"] = postgres.ConnectionString,
+            // (The test server trusts every local connection: a password given is sent when asked for, never needed.)
+            ["SUPERVISOR_POSTGRES"] = postgres.ConnectionString + (password is null ? "" : ";Password=" + password),
             ["SUPERVISOR_HOCON"] = "supervisor.accounts { journal-probe-interval = 300ms, request-timeout = 5s }",
-        });
+        };
+        if (logLevel is not null) environment["SUPERVISOR_LOG_LEVEL"] = logLevel;
+        var host = new SupervisorProcess(folder.Folder, environment);
         await host.StartAsync();
         await host.WaitUntilAccountsServeAsync();
         return (postgres, host);
@@ -116,5 +120,53 @@ public sealed class JournalOutageHttpSpec : FakePdsHostSpec
         Assert.Equal(0, metrics.Value("supervisor_journal_available"));
         Assert.Equal(held, metrics.Value("supervisor_unjournaled_events"));
         Assert.Empty(Secrets.JwtsIn(host.Output));
+    }
+
+    [Fact]
+    public async Task The_PostgreSQL_password_is_in_no_log_line_and_no_answer_through_an_outage_and_its_end()
+    {
+        var password = TestSecrets.Password("pg-" + Guid.NewGuid().ToString("N"));
+        var (postgres, host) = await StartOnPostgresAsync(Folder, password, logLevel: "Debug");
+        await using var _ = postgres;
+        await using var __ = host;
+        var alice = Pds.CreateAccount("alice.test", "pw-alice");
+        await LoginAsync(host, alice);
+
+        // An outage: the database's errors reach the log, /status and the metrics; a refresh's events are held.
+        await StopJournalAsync(postgres, host);
+        using (var refreshed = await host.Http.PostAsync($"/accounts/{alice.Did}/refresh", null))
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        var answers = new List<(string Path, string Text)>();
+        async Task ReadAllAsync()
+        {
+            using var anonymous = new HttpClient { BaseAddress = host.Http.BaseAddress };
+            foreach (var path in new[] { "/healthz", "/healthz/ready", "/healthz/live" })
+                answers.Add((path, await (await anonymous.GetAsync(path)).Content.ReadAsStringAsync()));
+            foreach (var path in new[] { "/status", "/", "/accounts", "/metrics" })
+            {
+                using var answer = await host.Http.GetAsync(path);
+                Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)answer.StatusCode}");
+                answers.Add((path, await answer.Content.ReadAsStringAsync()));
+            }
+        }
+        await ReadAllAsync();
+        var status = await host.Http.GetFromJsonAsync<JsonElement>("/status");
+        Assert.False(string.IsNullOrEmpty(status.GetProperty("journal").GetProperty("error").GetString()), "/status has no error of the journal");
+
+        // Its end: the journal answers again and the held events are written.
+        await postgres.StartAsync();
+        await SupervisorSpec.EventuallyAsync(async () =>
+                (await host.Http.GetFromJsonAsync<JsonElement>("/healthz")).GetProperty("journal").GetProperty("state").GetString() == "Available",
+            TimeSpan.FromSeconds(30), "the journal to answer again");
+        await ReadAllAsync();
+        Assert.Equal(0, await host.TerminateAsync()); // its log written out whole
+
+        foreach (var (path, text) in answers)
+            Assert.False(text.Contains(password, StringComparison.Ordinal), $"{path} holds the PostgreSQL password");
+        Assert.True(host.Output.Contains("The journal is unavailable", StringComparison.Ordinal), "the host's output has no line of the outage");
+        Assert.False(host.Output.Contains(password, StringComparison.Ordinal), "the host's output holds the PostgreSQL password");
+        var log = await File.ReadAllTextAsync(host.LogFile);
+        Assert.True(log.Contains("The journal is unavailable", StringComparison.Ordinal), "the log file has no line of the outage");
+        Assert.False(log.Contains(password, StringComparison.Ordinal), "the log file holds the PostgreSQL password");
     }
 }
