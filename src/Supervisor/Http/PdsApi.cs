@@ -92,6 +92,9 @@ public static class PdsApi
     private static bool Is(string nsid, string method) => string.Equals(nsid, method, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The session methods of one request.</summary>
+    /// <summary>How long one attempt of a question to the keys' owner that may be asked again waits (see KeySessions).</summary>
+    private static readonly TimeSpan KeysAttempt = TimeSpan.FromSeconds(10);
+
     private sealed class KeySessions(
         HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, XrpcPassThrough proxy, SharedLookups<string?> emails,
         TimeSpan askTimeout, CancellationToken ended)
@@ -163,11 +166,33 @@ public static class PdsApi
             return await SessionAnswerAsync(key, status, reply.Session);
         }
 
+        /// <summary>
+        /// Asks the keys' owner a question that may be asked twice (a rotation: the token before answers the same successor
+        /// within its grace), in attempts of at most <see cref="KeysAttempt"/>: one sent to an owner whose node has just been
+        /// lost (before the others noticed) is lost with it, and is asked again of the next owner instead of waiting out the
+        /// whole time of the request.
+        /// </summary>
+        private async Task<object> AskAgainWhileLostAsync(object question)
+        {
+            var until = DateTime.UtcNow + askTimeout;
+            while (true)
+            {
+                var left = until - DateTime.UtcNow;
+                try
+                {
+                    return await keys.Ask<object>(question, left < KeysAttempt ? left : KeysAttempt, ended);
+                }
+                catch (AskTimeoutException) when (until - DateTime.UtcNow > TimeSpan.FromSeconds(1))
+                {
+                }
+            }
+        }
+
         public async Task<IResult> RefreshAsync()
         {
             if (Bearer() is not { } token) return Refusal!;
             if (Verified(token, "refresh+jwt") is not { } claims) return Refusal!;
-            var rotated = await keys.Ask<object>(new RotateKeySession(claims.Sid, claims.Jti ?? ""), askTimeout, ended);
+            var rotated = await AskAgainWhileLostAsync(new RotateKeySession(claims.Sid, claims.Jti ?? ""));
             if (rotated is KeySessionsSpent spent)
                 return ApiJson.Error(429, "RateLimitExceeded", $"this account key has used its session rotations ({spent.Spent}, supervisor.keys.rotation-budget)", spent.RetryAt);
             if (rotated is KeySessionReply { SequenceNr: var changed }) await index.WaitForAsync(changed, KeysApi.ReadYourWrite);

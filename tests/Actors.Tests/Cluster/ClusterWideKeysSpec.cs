@@ -15,7 +15,8 @@ namespace Supervisor.Actors.Tests.Cluster;
 /// reads the keys from a replica of its own: a key issued through one node works through the other at once, a
 /// revocation through either is refused by both, a key session opened through one refreshes through the other, keys
 /// issued through both nodes at the same time are all kept, and the audit trail is the same on every node. The session
-/// events of an account reach the event stream of every node.
+/// events of an account reach the event stream of every node, and an account imported through one node is found by its
+/// handle through the other.
 /// Two hosts as processes on one PostgreSQL, the real PDS behind them.
 /// </summary>
 [Collection(ProcessOutageCollection.Name)]
@@ -36,6 +37,14 @@ public sealed class ClusterWideKeysSpec(RealPdsServer pds, ITestOutputHelper out
             var account = await pds.CreateAccountAsync("ck");
             using (var imported = await a.Http.PostAsJsonAsync("/accounts/import", new { session = account.SessionString(pds.Url), service = pds.Url }))
                 Assert.Equal(HttpStatusCode.Created, imported.StatusCode);
+            // Found by its handle through either node: the node it was imported on told the other's directory
+            // (asked first: a lookup by DID would teach the node the handle too).
+            foreach (var node in nodes)
+                await SupervisorSpec.EventuallyAsync(async () => await DidByHandleAsync(node, account.Handle) == account.Did,
+                    TimeSpan.FromSeconds(15), "the account found by its handle on every node");
+            using (var byHandle = await b.Http.GetAsync($"/accounts/{account.Handle}/xrpc/{GetSession}"))
+                Assert.Equal(HttpStatusCode.OK, byHandle.StatusCode);
+
             // Its history is written once, by the node it runs on, and each node's account page shows it.
             foreach (var node in nodes)
                 await SupervisorSpec.EventuallyAsync(async () => Regex.Matches(await AccountPageAsync(node, account.Did), "<td>imported</td>").Count == 1,
@@ -122,6 +131,13 @@ public sealed class ClusterWideKeysSpec(RealPdsServer pds, ITestOutputHelper out
         var key = body.GetProperty("key").GetString()!;
         TestSecrets.Register("account-key", key);
         return (body.GetProperty("id").GetString()!, key);
+    }
+
+    /// <summary>The DID of the account <c>GET /accounts/{handle}</c> finds through <paramref name="node"/>, or null.</summary>
+    private static async Task<string?> DidByHandleAsync(SupervisorProcess node, string handle)
+    {
+        using var answer = await node.Http.GetAsync($"/accounts/{handle}");
+        return answer.IsSuccessStatusCode ? (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("did").GetString() : null;
     }
 
     private static async Task<string> AccountPageAsync(SupervisorProcess node, string did)

@@ -189,6 +189,53 @@ public sealed class NodeLossSpec(RealPdsServer pds, ITestOutputHelper output)
         foreach (var account in cluster.Accounts) Assert.True(await AnswersAsync(victim, account.Did), $"{account.Did} through the node that came back");
     }
 
+    [Fact]
+    public async Task Keys_key_sessions_and_the_audit_trail_serve_from_the_others_once_the_node_that_ran_them_is_killed()
+    {
+        await using var cluster = await StartClusterAsync();
+        var (oldest, address) = await cluster.OldestAsync();
+        var others = cluster.Nodes.Where(n => n != oldest).ToList();
+        var account = cluster.Accounts[0];
+        output.WriteLine($"killing the oldest node at {address}, which runs the keys' and the audit trail's singletons");
+
+        // A key issued and a key session opened through a node that stays, both kept by the singletons on the oldest.
+        using var issued = await others[0].Http.PostAsJsonAsync("/keys", new { account = account.Did });
+        Assert.Equal(HttpStatusCode.Created, issued.StatusCode);
+        var key = (await issued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        TestSecrets.Register("account-key", key);
+        using var anonymous = new HttpClient();
+        using var login = await anonymous.PostAsJsonAsync($"{others[0].Http.BaseAddress}xrpc/com.atproto.server.createSession", new { identifier = account.Did, password = key });
+        Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        var refreshJwt = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("refreshJwt").GetString()!;
+        TestSecrets.Register("key-session-refresh", refreshJwt);
+
+        await oldest.KillAsync();
+
+        // Once the oldest is downed, the singletons start on the new oldest from their journals. A key session's refresh
+        // sent at once, before the others notice the node gone (sent to the singleton there, it is lost with it), is asked
+        // again of the next owner and answered; then a new key is issued, the first key still works, and the audit trail
+        // holds what came before the kill.
+        using (var refresh = new HttpRequestMessage(HttpMethod.Post, $"{others[1].Http.BaseAddress}xrpc/com.atproto.server.refreshSession"))
+        {
+            refresh.Headers.Authorization = new("Bearer", refreshJwt);
+            var clock = Stopwatch.StartNew();
+            using var answer = await anonymous.SendAsync(refresh);
+            output.WriteLine($"the key session's refresh answered {(int)answer.StatusCode} {clock.Elapsed.TotalSeconds:0.0} s after the kill");
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+        using (var again = await others[1].Http.PostAsJsonAsync("/keys", new { account = account.Did }))
+            Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        using (var call = new HttpRequestMessage(HttpMethod.Get, $"/accounts/{account.Did}/xrpc/{GetSession}"))
+        {
+            call.Headers.Authorization = new("Bearer", key);
+            using var answer = await others[1].Http.SendAsync(call);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+        var actions = (await others[0].Http.GetFromJsonAsync<JsonElement>("/audit?limit=1000")).EnumerateArray()
+            .Select(e => e.GetProperty("action").GetString()).ToList();
+        Assert.Equal((2, 1), (actions.Count(a => a == "KeyIssued"), actions.Count(a => a == "KeySessionOpened")));
+    }
+
     private static async Task<int> UpMembersAsync(SupervisorProcess node) =>
         (await node.Http.GetFromJsonAsync<JsonElement>("/status")).GetProperty("cluster").GetProperty("members").EnumerateArray()
             .Count(m => m.GetProperty("status").GetString() == "Up");
