@@ -87,7 +87,7 @@ public sealed class BenchPds : IAsyncDisposable
             pds.Count("com.atproto.server.createSession");
             var body = await JsonNode.ParseAsync(context.Request.Body);
             var identifier = body?["identifier"]?.GetValue<string>() ?? "";
-            var did = "did:plc:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(identifier)))[..24];
+            var did = Accounts.DidOf(identifier);
             var now = DateTimeOffset.UtcNow;
             var (access, refresh) = BenchJwt.Pair(did, now, now + pds.AccessLifetime);
             return Results.Json(new JsonObject

@@ -94,8 +94,20 @@ public sealed class BenchJournal : IDisposable
 /// <summary>Helpers every benchmark uses to fill and watch a supervisor.</summary>
 public static class Accounts
 {
-    /// <summary>The DID of bench account <paramref name="i"/>.</summary>
-    public static string Did(int i) => $"did:plc:bench{i:D16}";
+    /// <summary>The characters of a did:plc identifier.</summary>
+    private const string PlcAlphabet = "abcdefghijklmnopqrstuvwxyz234567";
+
+    /// <summary>The DID of bench account <paramref name="i"/>: a valid did:plc (24 characters of [a-z2-7]), as the supervisor requires.</summary>
+    public static string Did(int i)
+    {
+        var id = new char[19];
+        for (var k = id.Length - 1; k >= 0; k--, i >>= 5) id[k] = PlcAlphabet[i & 31];
+        return "did:plc:bench" + new string(id);
+    }
+
+    /// <summary>A valid did:plc made from <paramref name="seed"/> (the same seed, the same DID).</summary>
+    public static string DidOf(string seed) =>
+        "did:plc:" + string.Concat(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(seed)).Take(24).Select(b => PlcAlphabet[b & 31]));
 
     /// <summary>
     /// Imports <paramref name="count"/> accounts numbered from <paramref name="first"/> (no validation call) with access tokens expiring at

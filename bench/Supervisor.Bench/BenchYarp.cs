@@ -13,41 +13,63 @@ namespace Supervisor.Bench;
 public sealed class BenchYarp : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly BenchHostWork? _work;
 
-    private BenchYarp(WebApplication app, string url)
+    private BenchYarp(WebApplication app, string url, BenchHostWork? work)
     {
         _app = app;
         Url = url;
+        _work = work;
     }
 
     /// <summary>The proxy's base address.</summary>
     public string Url { get; }
 
-    /// <summary>Starts a proxy to <paramref name="destination"/> that sends <paramref name="accessToken"/> as the bearer.</summary>
-    public static async Task<BenchYarp> StartAsync(string destination, string accessToken)
+    /// <summary>
+    /// Starts a proxy to <paramref name="destination"/> that sends <paramref name="accessToken"/> as the bearer; with
+    /// <paramref name="callerToken"/>, one that also does the host's per-request work (<see cref="BenchHostWork"/>) and
+    /// serves only callers with that bearer.
+    /// </summary>
+    public static async Task<BenchYarp> StartAsync(string destination, string accessToken, string? callerToken = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddHttpForwarder();
+        var work = callerToken is null ? null : BenchHostWork.Add(builder, accessToken, callerToken);
         var app = builder.Build();
+        work?.Use(app);
         var bearer = new AuthenticationHeaderValue("Bearer", accessToken);
-        app.MapForwarder("/xrpc/{**rest}", destination, transforms => transforms.AddRequestTransform(context =>
+        app.MapForwarder("/xrpc/{**rest}", destination, transforms =>
         {
-            context.ProxyRequest.Headers.Authorization = bearer;
-            return ValueTask.CompletedTask;
-        }));
+            if (work is null)
+            {
+                transforms.AddRequestTransform(context =>
+                {
+                    context.ProxyRequest.Headers.Authorization = bearer;
+                    return ValueTask.CompletedTask;
+                });
+                return;
+            }
+            transforms.AddRequestTransform(async context => context.ProxyRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await work.BorrowAsync()));
+            transforms.AddResponseTransform(_ =>
+            {
+                work.GiveBack();
+                return ValueTask.CompletedTask;
+            });
+        });
         // What the process allocated and how many thread-pool work items it ran so far, as the supervisor's host exports them
         // (GC.GetTotalAllocatedBytes, ThreadPool.CompletedWorkItemCount): read between rounds, not on the path measured.
         app.MapGet("/bench/runtime", () => string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{GC.GetTotalAllocatedBytes()} {ThreadPool.CompletedWorkItemCount} {GC.GetTotalPauseDuration().TotalSeconds}"));
         await app.StartAsync();
-        return new BenchYarp(app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return new BenchYarp(app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(), work);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (_work is not null) await _work.DisposeAsync();
     }
 }

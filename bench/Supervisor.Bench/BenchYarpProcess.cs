@@ -42,8 +42,11 @@ public sealed class BenchYarpProcess : IAsyncDisposable
         return new ProxyRuntime(counts[0], counts[1], counts[2]);
     }
 
-    /// <summary>Starts the proxy process and waits for the address it listens on.</summary>
-    public static async Task<BenchYarpProcess> StartAsync(string destination, string accessToken)
+    /// <summary>
+    /// Starts the proxy process and waits for the address it listens on; with <paramref name="callerToken"/>, one that does
+    /// the host's per-request work (<see cref="BenchHostWork"/>), whose log lines are read and dropped as the host's are.
+    /// </summary>
+    public static async Task<BenchYarpProcess> StartAsync(string destination, string accessToken, string? callerToken = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -53,18 +56,25 @@ public sealed class BenchYarpProcess : IAsyncDisposable
             UseShellExecute = false,
             Environment = { ["BENCH_YARP_BEARER"] = accessToken },
         };
+        if (callerToken is not null) info.Environment["BENCH_YARP_CALLER"] = callerToken;
+        // Which parts of the host's work (BenchHostWork.Parts), from SUPERVISOR_BENCH_YARP_WORK.
+        if (Environment.GetEnvironmentVariable("SUPERVISOR_BENCH_YARP_WORK") is { Length: > 0 } parts) info.Environment["BENCH_YARP_WORK"] = parts;
         var process = Process.Start(info)!;
-        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        if (line is null || !line.StartsWith("url=", StringComparison.Ordinal))
-            throw new InvalidOperationException("the YARP process did not start");
+        string? line;
+        do line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        while (line is not null && !line.StartsWith("url=", StringComparison.Ordinal));
+        if (line is null) throw new InvalidOperationException("the YARP process did not start");
+        _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
         return new BenchYarpProcess(process, line["url=".Length..]);
     }
 
     /// <summary>The child side: serves until its standard input closes.</summary>
     public static async Task ServeAsync(string destination)
     {
-        await using var proxy = await BenchYarp.StartAsync(destination, Environment.GetEnvironmentVariable("BENCH_YARP_BEARER") ?? "");
-        Console.WriteLine("url=" + proxy.Url);
+        await using var proxy = await BenchYarp.StartAsync(destination, Environment.GetEnvironmentVariable("BENCH_YARP_BEARER") ?? "",
+            Environment.GetEnvironmentVariable("BENCH_YARP_CALLER"));
+        Console.Out.Write("url=" + proxy.Url + "\n");
+        Console.Out.Flush();
         await Console.In.ReadToEndAsync();
     }
 

@@ -13,8 +13,9 @@ namespace Supervisor.Bench;
 /// Request overhead: the same authenticated getSession to the same local server, with the same token, sent directly
 /// with HttpClient, through the account's actor (Ask), through YARP forwarding it with the token (a process of its
 /// own, <see cref="BenchYarpProcess"/>) and through the host's HTTP API (a real host process), in one run, by the same
-/// number of concurrent loops. YARP and the host run side by side and are measured in alternating rounds, so that
-/// their ratio is taken under the same load of the machine.
+/// number of concurrent loops; and through YARP doing the host's per-request work (<see cref="BenchHostWork"/>), to
+/// say what that work costs a plain reverse proxy. The proxies run side by side and are measured in alternating rounds, so
+/// that their ratios are taken under the same load of the machine.
 /// </summary>
 public static class OverheadBench
 {
@@ -54,8 +55,11 @@ public static class OverheadBench
         Console.WriteLine(actorResult.ToString(directResult));
 
         await using var yarp = await BenchYarpProcess.StartAsync(pds.Url, access);
+        // YARP again, doing the host's per-request work (BenchHostWork): what that work costs a plain reverse proxy.
+        var caller = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        await using var yarpWithWork = await BenchYarpProcess.StartAsync(pds.Url, access, caller);
         await using var host = await BenchHost.StartAsync();
-        Console.WriteLine($"YARP process {yarp.Pid}, host process {host.Pid}");
+        Console.WriteLine($"YARP process {yarp.Pid}, YARP with the host's work {yarpWithWork.Pid}, host process {host.Pid}");
         // The host's requests go to its accounts in turn: with one (the default) every loop shares its loans; with as many as
         // the loops or more, each account mostly has one request at a time, as a bot that waits for each answer.
         var hostUrls = new string[hostAccounts];
@@ -68,36 +72,46 @@ public static class OverheadBench
         }
         var turn = 0;
         Func<Task<bool>> viaYarpSend = () => GetAsync(client, $"{yarp.Url}/xrpc/{Method}", null);
+        Func<Task<bool>> viaYarpWithWorkSend = () => GetAsync(client, $"{yarpWithWork.Url}/xrpc/{Method}", caller);
         Func<Task<bool>> viaHostSend = () => GetAsync(client, hostUrls[(int)((uint)Interlocked.Increment(ref turn) % (uint)hostAccounts)], host.AdminToken);
         // Both processes are new: two unreported rounds each first, so that the JIT's later tiers are in place in both (after
         // one, YARP's first reported round still ran at about three quarters of its later ones).
         for (var warmUp = 0; warmUp < 2; warmUp++)
         {
             await MeasureAsync("warm-up", workers, duration, null, viaYarpSend);
+            await MeasureAsync("warm-up", workers, duration, null, viaYarpWithWorkSend);
             await MeasureAsync("warm-up", workers, duration, null, viaHostSend);
         }
         // Throughput's ratio, and the ratio of the CPU each proxy's process spent a request (YARP's over the host's, so that
         // higher is better in both): the second moves far less with the machine's load from round to round.
-        var ratios = new List<double>();
-        var cpuRatios = new List<double>();
+        var (ratios, cpuRatios, workRatios, workCpuRatios) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
         for (var round = 1; round <= rounds; round++)
         {
             var viaYarp = await MeasureAsync("through YARP (process)", workers, duration, () => yarp.CpuTime, viaYarpSend, yarp.RuntimeAsync);
             Console.WriteLine(viaYarp.ToString(directResult));
+            var viaYarpWithWork = await MeasureAsync("through YARP with the host's work", workers, duration, () => yarpWithWork.CpuTime, viaYarpWithWorkSend, yarpWithWork.RuntimeAsync);
+            Console.WriteLine(viaYarpWithWork.ToString(directResult));
             var viaHost = await MeasureAsync("through the HTTP API", workers, duration, () => host.CpuTime, viaHostSend, host.RuntimeAsync);
             Console.WriteLine(viaHost.ToString(directResult));
             ratios.Add(viaHost.Load.PerSecond / viaYarp.Load.PerSecond);
             cpuRatios.Add(viaYarp.ProxyCpuMs / viaHost.ProxyCpuMs);
-            Console.WriteLine($"round {round}: ratio host/YARP-process {ratios[^1]:0.00}, CPU a request YARP/host {cpuRatios[^1]:0.00}");
+            workRatios.Add(viaYarpWithWork.Load.PerSecond / viaYarp.Load.PerSecond);
+            workCpuRatios.Add(viaYarp.ProxyCpuMs / viaYarpWithWork.ProxyCpuMs);
+            Console.WriteLine($"round {round}: ratio host/YARP-process {ratios[^1]:0.00}, CPU a request YARP/host {cpuRatios[^1]:0.00}; " +
+                              $"YARP with the host's work/YARP {workRatios[^1]:0.00}, CPU a request YARP/YARP with the work {workCpuRatios[^1]:0.00}");
         }
         if (rounds > 1)
         {
-            Console.WriteLine($"host/YARP-process over {rounds} rounds: median {Median(ratios):0.00}, min {ratios.Min():0.00}, max {ratios.Max():0.00}");
-            Console.WriteLine($"CPU a request YARP/host over {rounds} rounds: median {Median(cpuRatios):0.00}, min {cpuRatios.Min():0.00}, max {cpuRatios.Max():0.00}");
+            Console.WriteLine($"host/YARP-process over {rounds} rounds: {Spread(ratios)}");
+            Console.WriteLine($"CPU a request YARP/host over {rounds} rounds: {Spread(cpuRatios)}");
+            Console.WriteLine($"YARP with the host's work/YARP-process over {rounds} rounds: {Spread(workRatios)}");
+            Console.WriteLine($"CPU a request YARP/YARP with the host's work over {rounds} rounds: {Spread(workCpuRatios)}");
         }
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    private static string Spread(List<double> values) => $"median {Median(values):0.00}, min {values.Min():0.00}, max {values.Max():0.00}";
 
     private static async Task<bool> GetAsync(HttpClient client, string url, string? bearer)
     {

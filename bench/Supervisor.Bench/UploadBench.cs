@@ -19,7 +19,7 @@ public static class UploadBench
     {
         await using var pds = await BenchPds.StartAsync();
         var body = RandomNumberGenerator.GetBytes(Size);
-        var did = "did:plc:" + Convert.ToHexStringLower(SHA256.HashData("upload.bench"u8))[..24];
+        var did = Accounts.DidOf("upload.bench");
         var now = DateTimeOffset.UtcNow;
         var (access, _) = BenchJwt.Pair(did, now, now.AddHours(2));
         Console.WriteLine($"upload throughput: {Method}, 1 MiB bodies, {workers} concurrent loops, {duration.TotalSeconds:0} s each (after 2 s of warm-up), local bench PDS");
