@@ -91,10 +91,10 @@ public static class PdsApi
     /// <summary>Whether <paramref name="nsid"/> names <paramref name="method"/> (ignoring case, as the PDS's routes do).</summary>
     private static bool Is(string nsid, string method) => string.Equals(nsid, method, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The session methods of one request.</summary>
     /// <summary>How long one attempt of a question to the keys' owner that may be asked again waits (see KeySessions).</summary>
     private static readonly TimeSpan KeysAttempt = TimeSpan.FromSeconds(10);
 
+    /// <summary>The session methods of one request.</summary>
     private sealed class KeySessions(
         HttpContext context, SessionJwt jwt, AccountKeyIndex index, IActorRef accounts, IActorRef keys, XrpcPassThrough proxy, SharedLookups<string?> emails,
         TimeSpan askTimeout, CancellationToken ended)
