@@ -105,10 +105,11 @@ internal static class AccountSelfMessages
     /// </summary>
     public sealed record OwnershipChecked(long? Highest);
 
-    /// <summary>As <see cref="OwnershipChecked"/>, past the account's last write, before a deleteSession leaves.</summary>
-    public sealed record DeleteOwnershipChecked(long? Highest, IActorRef? ReplyTo);
+    /// <summary>As <see cref="OwnershipChecked"/>, past the account's last write, before a deleteSession of account <paramref name="Did"/> leaves.</summary>
+    public sealed record DeleteOwnershipChecked(long? Highest, string Did, IActorRef? ReplyTo);
 
-    public sealed record DeleteAnswered(XrpcResponse Answer, IActorRef? ReplyTo);
+    /// <summary>The answer to account <paramref name="Did"/>'s deleteSession, for the logout of <paramref name="ReplyTo"/> (if any).</summary>
+    public sealed record DeleteAnswered(XrpcResponse Answer, string Did, IActorRef? ReplyTo);
 
     /// <summary>
     /// The account's refresh is due: sent by the node's <see cref="RefreshClock"/> for the time the account set

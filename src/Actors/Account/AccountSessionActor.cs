@@ -463,6 +463,10 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         }
         // Handed over to another node (no passivation asked for): the registry wakes it there when it is due.
         if (!_rested) Rest();
+        // Those waiting for a refresh that outlasted the stop's wait are told to ask again (the next run answers them),
+        // as what waits in the stash is, from the dead letters.
+        foreach (var (replyTo, _) in _refreshWaiters) replyTo.Tell(new AccountMoved(_state.Did));
+        _refreshWaiters.Clear();
         Context.Stop(Self);
     }
 
@@ -1119,17 +1123,18 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
         }
         _deleting = true;
         Timers.Cancel(DeleteTimer);
+        var did = _state.Did;
         if (!ownershipChecked && !Cluster.ClusterQuorum.Alone(Context.System))
         {
             // As before a refresh: a run that another node has taken over since (its claim, or any later write, is past
             // this run's last) never sends the refresh token it holds.
-            CheckOwnership(highest => new DeleteOwnershipChecked(highest, replyTo));
+            CheckOwnership(highest => new DeleteOwnershipChecked(highest, did, replyTo));
             return;
         }
         var service = _state.DeletionService!;
-        _deps.Limits.SendAsync(service, _state.Did, "com.atproto.server.deleteSession", CallKind.Session, _deps.Time,
+        _deps.Limits.SendAsync(service, did, "com.atproto.server.deleteSession", CallKind.Session, _deps.Time,
                 () => _deps.Client.DeleteSessionAsync(service, pending.Value))
-            .PipeTo(Self, success: answer => new DeleteAnswered(answer, replyTo));
+            .PipeTo(Self, success: answer => new DeleteAnswered(answer, did, replyTo));
     }
 
     private void OnDeleteOwnershipChecked(DeleteOwnershipChecked checkedOwner)

@@ -54,6 +54,14 @@ public sealed class LeftBehindRequests : ReceiveActor
                 case Account.AccountSelfMessages.RetryCall retry:
                     retry.ReplyTo.Tell(new AccountReplies.AccountMoved(retry.Call.AccountId));
                     return;
+                // A logout whose deleteSession (or the journal's answer before it) came back after the account stopped: the
+                // logout is asked again, and the next run, which recovers the pending deletion, answers it.
+                case Account.AccountSelfMessages.DeleteAnswered { ReplyTo: { } replyTo } deleted:
+                    replyTo.Tell(new AccountReplies.AccountMoved(deleted.Did));
+                    return;
+                case Account.AccountSelfMessages.DeleteOwnershipChecked { ReplyTo: { } replyTo } checkedOwner:
+                    replyTo.Tell(new AccountReplies.AccountMoved(checkedOwner.Did));
+                    return;
             }
             string? entity = null;
             if (message is ShardingEnvelope envelope) (entity, message) = (envelope.EntityId, envelope.Message);

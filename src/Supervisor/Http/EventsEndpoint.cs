@@ -3,6 +3,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Hosting;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Events;
 using Supervisor.Actors.Keys;
 using Supervisor.Actors.Pds;
@@ -74,7 +75,7 @@ public static class EventsEndpoint
 
     /// <summary>The DID of an account named by DID or handle, or null when the supervisor has no such account.</summary>
     private static async Task<string?> ResolveAsync(IActorRef supervisor, string account, TimeSpan askTimeout, CancellationToken ended) =>
-        await supervisor.Ask<object>(new GetAccountStatus(account), askTimeout, ended) is AccountStatus status ? status.Did : null;
+        await supervisor.AskAccountAsync(new GetAccountStatus(account), askTimeout, cancel: ended) is AccountStatus status ? status.Did : null;
 
     private static async Task StreamAsync(HttpResponse response, FeedSubscription subscription, Func<bool> stillAllowed, CancellationToken stop)
     {

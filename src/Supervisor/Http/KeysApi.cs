@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Hosting;
 using Supervisor.Actors.Accounts;
+using Supervisor.Actors.Cluster;
 using Supervisor.Actors.Audit;
 using Supervisor.Actors.Keys;
 using Supervisor.Actors.Pds;
@@ -62,7 +63,7 @@ public static class KeysApi
                 // Journaled, copied to every node and listed: a label, not a document.
                 var name = ApiJson.Text(body, "name");
                 if (name is { Length: > MaxKeyName }) return ApiJson.Error(400, "InvalidRequest", $"'name' is longer than {MaxKeyName} characters");
-                var status = await accounts.ActorRef.Ask<object>(new GetAccountStatus(account), askTimeout, end.Token);
+                var status = await accounts.ActorRef.AskAccountAsync(new GetAccountStatus(account), askTimeout, cancel: end.Token);
                 if (status is not AccountStatus found) return ApiJson.Error(404, "AccountNotFound", $"no account '{account}'");
                 var by = Caller.Of(context)!.Credential;
                 // The key is made here: only its hash goes to the keys' owner (which may run on another node).

@@ -324,7 +324,8 @@ public static class PdsApi
         }, ended);
 
         private async Task<AccountStatus?> StatusAsync(string id) =>
-            await accounts.Ask<object>(new GetAccountStatus(id), askTimeout, ended) as AccountStatus;
+            // Asked again while the account moves (a shard handed over): its AccountMoved is no answer about the account.
+            await accounts.AskAccountAsync(new GetAccountStatus(id), askTimeout, cancel: ended) as AccountStatus;
 
         private string? Bearer()
         {

@@ -45,6 +45,26 @@ public sealed class LeftBehindRequestsSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_logouts_deleteSession_answered_after_its_account_stopped_tells_the_logout_to_ask_again()
+    {
+        Sys.ActorOf(LeftBehindRequests.Props());
+        var logout = CreateTestProbe();
+        var deleted = new AccountSelfMessages.DeleteAnswered(XrpcResponse.Failed(XrpcError.Timeout, "no answer"), Did, logout.Ref);
+        AwaitAssert(() =>
+        {
+            Sys.EventStream.Publish(new DeadLetter(deleted, ActorRefs.Nobody, Sys.DeadLetters));
+            Assert.Equal(Did, logout.ExpectMsg<AccountReplies.AccountMoved>(TimeSpan.FromMilliseconds(200)).AccountId);
+        }, TimeSpan.FromSeconds(5));
+        logout.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => m);
+        Sys.EventStream.Publish(new DeadLetter(new AccountSelfMessages.DeleteOwnershipChecked(7, Did, logout.Ref), ActorRefs.Nobody, Sys.DeadLetters));
+        Assert.Equal(Did, logout.ExpectMsg<AccountReplies.AccountMoved>().AccountId);
+
+        // A retry of its own (no logout waits): no answer.
+        Sys.EventStream.Publish(new DeadLetter(deleted with { ReplyTo = null }, ActorRefs.Nobody, Sys.DeadLetters));
+        logout.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+    }
+
+    [Fact]
     public async Task A_dropped_request_to_a_bucket_that_an_ask_waits_for_is_answered_that_it_moved_and_asked_again()
     {
         var asker = StartAnswerer();
