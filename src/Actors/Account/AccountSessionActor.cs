@@ -856,14 +856,7 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
 
     private void OnOwnershipChecked(OwnershipChecked checkedOwner)
     {
-        // Past this run's own writes: those made since the RefreshStarted (a handle verified, a deletion) are journaled
-        // by now, since a message waits while a write of its actor is in flight.
-        if (checkedOwner.Highest is { } highest && highest > LastSequenceNr)
-        {
-            StopAsMoved("another node owns it now: the journal holds writes past its own");
-            Context.Stop(Self);
-            return;
-        }
+        if (StoppedAsTakenOver(checkedOwner.Highest)) return;
         if (checkedOwner.Highest is null)
         {
             // Not known to be the owner: the refresh token stays unused until the journal answers (its RefreshStarted is
@@ -1140,14 +1133,22 @@ public sealed class AccountSessionActor : UntypedPersistentActor, IWithTimers
     private void OnDeleteOwnershipChecked(DeleteOwnershipChecked checkedOwner)
     {
         _deleting = false;
-        if (checkedOwner.Highest is { } highest && highest > LastSequenceNr)
-        {
-            StopAsMoved("another node owns it now: the journal holds writes past its own");
-            checkedOwner.ReplyTo?.Tell(new AccountMoved(_state.Did));
-            Context.Stop(Self);
-        }
+        if (StoppedAsTakenOver(checkedOwner.Highest)) checkedOwner.ReplyTo?.Tell(new AccountMoved(_state.Did));
         else if (checkedOwner.Highest is null) DeleteWaits(checkedOwner.ReplyTo, "the journal could not say whether another node owns this account now");
         else SendDelete(checkedOwner.ReplyTo, ownershipChecked: true);
+    }
+
+    /// <summary>
+    /// Stops this run when the journal's <paramref name="highest"/> sequence number is past its own writes (another node
+    /// owns the account now): true when it did. Its own writes since it asked (a handle verified, a deletion) are
+    /// journaled by now, since a message waits while a write of its actor is in flight.
+    /// </summary>
+    private bool StoppedAsTakenOver(long? highest)
+    {
+        if (highest is not { } written || written <= LastSequenceNr) return false;
+        StopAsMoved("another node owns it now: the journal holds writes past its own");
+        Context.Stop(Self);
+        return true;
     }
 
     /// <summary>Leaves the pending deleteSession unsent until a journal probe's interval has passed, and says <paramref name="why"/>.</summary>
